@@ -1,0 +1,214 @@
+/**
+ * Architected bit layouts, declared once by name.
+ *
+ * Values that cross the architecture boundary (MRS/MSR, 8-byte memory and MMIO accesses, table
+ * entries) are `Word`s: a `number` when the layout fits in 53 bits (exact in a double), a
+ * `bigint` when a register has fields above bit 52 (ICH_LR<n>_EL2, VTTBR_EL2, ICC_SGI1R_EL1,
+ * GITS_BASER<n>, ...). JavaScript bitwise operators work on 32 bits only, so every field
+ * access goes through a (lo, hi) pair of 32-bit halves and never applies `&`/`|`/`<<` to a
+ * wider number.
+ *
+ * Field positions are written `[hi, lo]`, inclusive, exactly as the Arm register pages and
+ * `gic-facts.md` write them, so a layout can be checked against the spec by eye.
+ */
+
+/** A value crossing the architecture boundary; see the module comment. */
+export type Word = number | bigint;
+
+export const TWO32 = 4294967296;
+const BIG32 = 32n;
+const MASK32N = 0xffffffffn;
+
+/** Converts a word to a 64-bit unsigned bigint. Negative numbers wrap as two's complement. */
+export function toBig(v: Word): bigint {
+  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
+  return BigInt.asUintN(64, BigInt(Math.trunc(v)));
+}
+
+/** Converts a word to a number holding its low 53 bits (the bits a narrow register keeps). */
+export function toNum(v: Word): number {
+  if (typeof v === 'number') return v;
+  const u = BigInt.asUintN(64, v);
+  return Number(u & 0x1fffffffffffffn);
+}
+
+/** Low 32 bits of a word, as an unsigned number. */
+export function lo32(v: Word): number {
+  if (typeof v === 'number') return v >>> 0;
+  return Number(v & MASK32N);
+}
+
+/** Bits [63:32] of a word, as an unsigned number. */
+export function hi32(v: Word): number {
+  if (typeof v === 'number') return Math.floor(v / TWO32) >>> 0;
+  return Number((BigInt.asUintN(64, v) >> BIG32) & MASK32N);
+}
+
+/** Joins two 32-bit halves into a bigint. */
+export function joinBig(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << BIG32) | BigInt(lo >>> 0);
+}
+
+/** Joins two 32-bit halves into a number; `hi` must be below 2^21. */
+export function joinNum(lo: number, hi: number): number {
+  return (hi >>> 0) * TWO32 + (lo >>> 0);
+}
+
+/** Extracts `width` bits at `lsb` from a 32-bit value. */
+export function field32(x: number, lsb: number, width: number): number {
+  const s = x >>> lsb;
+  return width >= 32 ? s : (s & (2 ** width - 1)) >>> 0;
+}
+
+/** Extracts bits [lsb + width - 1 : lsb] from the 64-bit value (hi:lo). Widths up to 53. */
+export function fieldOfPair(lo: number, hi: number, lsb: number, width: number): number {
+  if (lsb >= 32) return field32(hi, lsb - 32, width);
+  if (lsb + width <= 32) return field32(lo, lsb, width);
+  const lowCount = 32 - lsb;
+  return (lo >>> lsb) + field32(hi, 0, width - lowCount) * 2 ** lowCount;
+}
+
+/** Extracts bits [hi:lo] (inclusive) from a word. */
+export function bits(v: Word, hi: number, lo: number): number {
+  const width = hi - lo + 1;
+  if (typeof v === 'number' && hi < 32 && v >= 0 && v < TWO32) return field32(v, lo, width);
+  return fieldOfPair(lo32(v), hi32(v), lo, width);
+}
+
+/** One named field: inclusive bit positions as the spec writes them. */
+export type FieldPos = readonly [hi: number, lo: number];
+export type FieldMap = Readonly<Record<string, FieldPos>>;
+export type Decoded<F extends FieldMap> = { [K in keyof F]: number };
+
+interface FieldInfo {
+  readonly name: string;
+  readonly lsb: number;
+  readonly width: number;
+}
+
+/**
+ * The codec of one architected layout. `decode`/`encode` convert between the raw value and a
+ * record of named fields; `get`/`set` touch one field. Reserved bits are dropped by `encode`
+ * (they are RES0 in every layout declared here).
+ */
+export class Layout<F extends FieldMap, W extends Word = number> {
+  readonly fields: readonly FieldInfo[];
+  private readonly byName: Map<string, FieldInfo>;
+
+  constructor(
+    readonly name: string,
+    spec: F,
+    /** 64-bit values whose fields reach above bit 52 travel as bigint. */
+    readonly wide: boolean,
+  ) {
+    const list: FieldInfo[] = [];
+    for (const [fname, pos] of Object.entries(spec)) {
+      const [hi, lo] = pos;
+      if (!(hi >= lo && lo >= 0 && hi < 64)) throw new Error(`${name}.${fname}: bad position [${hi}:${lo}]`);
+      if (hi - lo + 1 > 53) throw new Error(`${name}.${fname}: fields wider than 53 bits are not supported`);
+      if (!wide && hi > 52) throw new Error(`${name}.${fname}: bit ${hi} needs a wide (bigint) layout`);
+      list.push({ name: fname, lsb: lo, width: hi - lo + 1 });
+    }
+    list.sort((a, b) => a.lsb - b.lsb);
+    for (let i = 1; i < list.length; i++) {
+      const p = list[i - 1]!;
+      const c = list[i]!;
+      if (p.lsb + p.width > c.lsb) throw new Error(`${name}: fields ${p.name} and ${c.name} overlap`);
+    }
+    this.fields = list;
+    this.byName = new Map(list.map((f) => [f.name, f]));
+  }
+
+  private info(field: keyof F & string): FieldInfo {
+    const f = this.byName.get(field);
+    if (!f) throw new Error(`${this.name} has no field ${field}`);
+    return f;
+  }
+
+  /** Reads one field. */
+  get(v: W, field: keyof F & string): number {
+    const f = this.info(field);
+    return fieldOfPair(lo32(v), hi32(v), f.lsb, f.width);
+  }
+
+  /** Returns `v` with one field replaced (the value is truncated to the field's width). */
+  set(v: W, field: keyof F & string, x: number): W {
+    const f = this.info(field);
+    let lo = lo32(v);
+    let hi = hi32(v);
+    [lo, hi] = insert(lo, hi, f.lsb, f.width, x);
+    return this.join(lo, hi);
+  }
+
+  decode(v: W): Decoded<F> {
+    const lo = lo32(v);
+    const hi = hi32(v);
+    const out: Record<string, number> = {};
+    for (const f of this.fields) out[f.name] = fieldOfPair(lo, hi, f.lsb, f.width);
+    return out as Decoded<F>;
+  }
+
+  /** Builds a value from named fields; fields left out are zero. */
+  encode(values: Partial<Decoded<F>>): W {
+    let lo = 0;
+    let hi = 0;
+    for (const f of this.fields) {
+      const x = (values as Record<string, number | undefined>)[f.name];
+      if (x === undefined || x === 0) continue;
+      [lo, hi] = insert(lo, hi, f.lsb, f.width, x);
+    }
+    return this.join(lo, hi);
+  }
+
+  /** The mask of one field, as a value of this layout's type. */
+  mask(field: keyof F & string): W {
+    const f = this.info(field);
+    return this.set(this.join(0, 0), field, 2 ** f.width - 1);
+  }
+
+  private join(lo: number, hi: number): W {
+    return (this.wide ? joinBig(lo, hi) : joinNum(lo, hi)) as W;
+  }
+}
+
+/** Inserts `x` (truncated to `width` bits) at `lsb` of the pair (lo, hi). */
+function insert(lo: number, hi: number, lsb: number, width: number, x: number): [number, number] {
+  const v = x < 0 ? 0 : Math.floor(x) % 2 ** width;
+  if (lsb >= 32) {
+    const s = lsb - 32;
+    const m = width >= 32 ? 0xffffffff : ((2 ** width - 1) * 2 ** s) >>> 0;
+    hi = ((hi & ~m) | ((v * 2 ** s) >>> 0)) >>> 0;
+    return [lo >>> 0, hi];
+  }
+  const lowCount = Math.min(width, 32 - lsb);
+  const lowMask = ((2 ** lowCount - 1) * 2 ** lsb) >>> 0;
+  const lowVal = ((v % 2 ** lowCount) * 2 ** lsb) >>> 0;
+  lo = ((lo & ~lowMask) | lowVal) >>> 0;
+  if (lowCount < width) {
+    const hiCount = width - lowCount;
+    const hiMask = hiCount >= 32 ? 0xffffffff : 2 ** hiCount - 1;
+    const hiVal = Math.floor(v / 2 ** lowCount) >>> 0;
+    hi = ((hi & ~hiMask) | hiVal) >>> 0;
+  }
+  return [lo, hi >>> 0];
+}
+
+/** Declares a layout whose values fit in 53 bits (travel as number). */
+export function defineReg<F extends FieldMap>(name: string, spec: F): Layout<F, number> {
+  return new Layout<F, number>(name, spec, false);
+}
+
+/** Declares a 64-bit layout with fields above bit 52 (travels as bigint). */
+export function defineReg64<F extends FieldMap>(name: string, spec: F): Layout<F, bigint> {
+  return new Layout<F, bigint>(name, spec, true);
+}
+
+/** Sign-extends the low 32 bits of `x`. */
+export function sext32(x: number): number {
+  return x | 0;
+}
+
+/** Integer log2 of a power of two below 2^31. */
+export function log2(x: number): number {
+  return 31 - Math.clz32(x);
+}

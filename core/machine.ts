@@ -1,0 +1,257 @@
+/**
+ * The machine: PEs, the bus and memory, the event queue, the code map, the system register
+ * registry, the firmware, the trace and the seeded random source, and the loop that runs them.
+ *
+ * Time: each PE has a local cycle clock. The loop always advances whichever is earliest, an
+ * event or a PE, with a fixed tie-break (events before PEs, then lower PE index), so one seed
+ * and one configuration give one trace. A PE runs a slice of ops until it passes the next
+ * event or the next PE's clock; sleeping and powered-off PEs are skipped, so idle time costs
+ * nothing to simulate.
+ */
+import type { Word } from './bits.js';
+import { Bus } from './bus.js';
+import { CodeMap } from './code.js';
+import { DEFAULT_COSTS, type CostTable } from './costs.js';
+import { EventQueue } from './events.js';
+import { idSource, type IdSource } from './ids.js';
+import { PE, PeState } from './pe.js';
+import { defineCoreSysregs } from './pe-sysregs.js';
+import { Firmware, mpidrAffinity } from './psci.js';
+import { Random } from './random.js';
+import { SysRegRegistry } from './sysreg.js';
+import { ThreadTable } from './threads.js';
+import { GenericTimer, defineTimerSysregs } from './timer.js';
+import { Trace } from './trace.js';
+
+export interface RamRange {
+  readonly name?: string;
+  readonly base: number;
+  readonly size: number;
+}
+
+export interface MachineConfig {
+  /** Number of PEs (default 1). */
+  cores?: number;
+  /** Core clock in Hz (default 2 GHz). */
+  clockHz?: number;
+  /** System counter frequency, CNTFRQ_EL0 (default 1 GHz, the Armv8.6 fixed frequency). */
+  cntfrqHz?: number;
+  /** Seed of the machine's random source (default 1). */
+  seed?: number;
+  /** Overrides of the cost table. */
+  costs?: Partial<CostTable>;
+  /** Record the trace (default false). */
+  trace?: boolean;
+  /** RAM ranges (default 2 GiB at 0x4000_0000). */
+  ram?: readonly RamRange[];
+}
+
+/** Receives PPI levels from per-PE sources (timers, the virtual CPU interface). */
+export interface InterruptController {
+  setPpiLevel(pe: number, intid: number, level: boolean): void;
+}
+
+export type RunEnd = 'until' | 'idle' | 'halted' | 'stopped';
+
+export class Machine {
+  readonly cores: number;
+  readonly clockHz: number;
+  readonly cntfrq: number;
+  readonly costs: CostTable;
+  readonly bus = new Bus();
+  readonly events = new EventQueue();
+  readonly trace: Trace;
+  readonly rng: Random;
+  readonly ids: IdSource;
+  readonly code = new CodeMap();
+  readonly threads = new ThreadTable();
+  readonly sysregs = new SysRegRegistry();
+  readonly firmware: Firmware;
+  readonly pes: PE[];
+  /** MIDR_EL1: Arm Neoverse N1 r3p1 (implementer 0x41, part 0xD0C). */
+  readonly midr = 0x413fd0c1;
+  /** ID_AA64PFR0_EL1.GIC: 1 once a GICv3/v4 system register interface is attached. */
+  gicSysregInterface = 0;
+  interruptController: InterruptController | null = null;
+
+  /** Time of the entity being executed (an event, or the PE op in progress). */
+  now = 0;
+  /** The running PE stops its slice before this time. */
+  sliceLimit = Infinity;
+  /** Sequence number of the last op consumed (op-protocol check). */
+  lastOpSeq = 0;
+  private halted = false;
+  private stopRequested = false;
+  haltReason = '';
+  private readonly cntNum: number;
+  private readonly cntDen: number;
+
+  constructor(cfg: MachineConfig = {}) {
+    this.cores = cfg.cores ?? 1;
+    if (!Number.isInteger(this.cores) || this.cores < 1 || this.cores > 256) throw new Error(`cores: expected an integer from 1 to 256, got ${cfg.cores}`);
+    this.clockHz = cfg.clockHz ?? 2e9;
+    this.cntfrq = cfg.cntfrqHz ?? 1e9;
+    const g = gcd(this.cntfrq, this.clockHz);
+    this.cntNum = this.cntfrq / g;
+    this.cntDen = this.clockHz / g;
+    this.costs = Object.freeze({ ...DEFAULT_COSTS, ...cfg.costs });
+    this.trace = new Trace(cfg.trace ?? false);
+    this.rng = new Random(cfg.seed ?? 1);
+    this.ids = idSource(this.rng.fork());
+    this.firmware = new Firmware(this);
+    for (const r of cfg.ram ?? [{ name: 'ram', base: 0x4000_0000, size: 0x8000_0000 }]) this.bus.addRam(r.name ?? 'ram', r.base, r.size);
+    this.events.onArm = (t) => {
+      if (t < this.sliceLimit) this.sliceLimit = t;
+    };
+    this.pes = [];
+    for (let i = 0; i < this.cores; i++) {
+      const pe = new PE(this, i);
+      pe.timer = new GenericTimer(this, pe);
+      this.pes.push(pe);
+    }
+    defineCoreSysregs(this.sysregs, this.costs, () => this.gicSysregInterface);
+    defineTimerSysregs(this.sysregs, this);
+  }
+
+  /** Powers on PE 0 (or every PE) at `entry` in EL `el`. */
+  boot(entry: number, opts: { el?: 1 | 2; all?: boolean; x0?: Word } = {}): void {
+    const el = opts.el ?? 2;
+    for (const pe of opts.all === true ? this.pes : this.pes.slice(0, 1)) pe.powerOn(entry, el, this.now, opts.x0 ?? 0);
+  }
+
+  /** Runs until simulated time `until` (cycles), SYSTEM_OFF, `stop()`, or nothing left to do. */
+  run(until: number): RunEnd {
+    const pes = this.pes;
+    const n = pes.length;
+    const ev = this.events;
+    this.stopRequested = false;
+    let end: RunEnd = 'idle';
+    for (;;) {
+      if (this.halted) {
+        end = 'halted';
+        break;
+      }
+      if (this.stopRequested) {
+        end = 'stopped';
+        break;
+      }
+      const te = ev.nextTime();
+      let best: PE | undefined;
+      let bt = Infinity;
+      let second = Infinity;
+      let secondIdx = -1;
+      for (let i = 0; i < n; i++) {
+        const p = pes[i]!;
+        if (p.state !== PeState.Run) continue;
+        if (p.now < bt) {
+          second = bt;
+          secondIdx = best === undefined ? -1 : best.index;
+          bt = p.now;
+          best = p;
+        } else if (p.now < second) {
+          second = p.now;
+          secondIdx = i;
+        }
+      }
+      if (te <= bt) {
+        if (te === Infinity) break;
+        if (te > until) {
+          end = 'until';
+          break;
+        }
+        this.now = te;
+        ev.fireNext();
+        continue;
+      }
+      if (best === undefined) break;
+      if (bt > until) {
+        end = 'until';
+        break;
+      }
+      // Events first at equal times; between PEs the lower index first.
+      const peLimit = second === Infinity ? Infinity : second + (secondIdx > best.index ? 0.5 : 0);
+      this.sliceLimit = Math.min(te, peLimit, until + 0.5);
+      best.runSlice();
+    }
+    this.sliceLimit = Infinity;
+    if (end === 'until' && until !== Infinity && this.now < until) this.now = until;
+    if (end === 'idle' && until !== Infinity && this.now < until) {
+      this.now = until;
+      end = 'until';
+    }
+    return end;
+  }
+
+  /** Runs for `cycles` more cycles. */
+  runFor(cycles: number): RunEnd {
+    return this.run(this.now + cycles);
+  }
+
+  /** Asks the loop to return at the next decision point (from an event or a model). */
+  stop(): void {
+    this.stopRequested = true;
+    this.sliceLimit = -Infinity;
+  }
+
+  /** SYSTEM_OFF: nothing runs any more. */
+  halt(reason: string): void {
+    this.halted = true;
+    this.haltReason = reason;
+    this.sliceLimit = -Infinity;
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  /** A PE became runnable at its `now`: the running slice must end so the loop re-decides. */
+  peWoken(pe: PE): void {
+    if (pe.now < this.sliceLimit) this.sliceLimit = pe.now;
+  }
+
+  /** SEV: sets every PE's event register and wakes PEs in WFE. */
+  sendEvent(): void {
+    for (const p of this.pes) {
+      p.eventRegister = true;
+      if (p.state === PeState.Wfe) {
+        p.eventRegister = false;
+        p.wake('event');
+      }
+    }
+  }
+
+  /** A PPI level from a per-PE source, forwarded to the interrupt controller if one is attached. */
+  ppi(pe: number, intid: number, level: boolean): void {
+    this.interruptController?.setPpiLevel(pe, intid, level);
+  }
+
+  peByMpidr(mpidr: number): PE | undefined {
+    const a = mpidrAffinity(mpidr);
+    return this.pes.find((p) => mpidrAffinity(p.mpidr) === a);
+  }
+
+  /** System counter value at cycle `t`. */
+  counterAt(t: number): number {
+    return Math.floor((t * this.cntNum) / this.cntDen);
+  }
+
+  /** First cycle at which the system counter reaches `count`. */
+  cycleOfCount(count: number): number {
+    return Math.ceil((count * this.cntDen) / this.cntNum);
+  }
+
+  cyclesToUs(c: number): number {
+    return (c / this.clockHz) * 1e6;
+  }
+
+  usToCycles(us: number): number {
+    return Math.round((us * this.clockHz) / 1e6);
+  }
+}
+
+function gcd(a: number, b: number): number {
+  a = Math.round(a);
+  b = Math.round(b);
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}

@@ -1,0 +1,133 @@
+/**
+ * Sparse little-endian physical memory with a 48-bit address space. Pages of 4 KB are
+ * allocated on first write; reading a page never written returns zeros without allocating,
+ * so multi-gigabyte tables cost only what is touched.
+ *
+ * Addresses are numbers (exact below 2^53); page numbers are computed with division, never
+ * with 32-bit shifts. 8-byte reads return bigint (see `Word` in bits.ts).
+ */
+import { toBig, type Word } from './bits.js';
+
+export const PAGE_SIZE = 4096;
+const PAGE_SHIFT_DIV = PAGE_SIZE;
+export const PA_LIMIT = 2 ** 48;
+
+export class PhysicalMemory {
+  private readonly pages = new Map<number, DataView>();
+  private lastNo = -1;
+  private lastPage: DataView | undefined = undefined;
+
+  /** Number of 4 KB pages that hold data. */
+  get pagesAllocated(): number {
+    return this.pages.size;
+  }
+
+  private page(addr: number, create: boolean): DataView | undefined {
+    const no = Math.floor(addr / PAGE_SHIFT_DIV);
+    if (no === this.lastNo) return this.lastPage;
+    let p = this.pages.get(no);
+    if (p === undefined) {
+      if (!create) return undefined;
+      p = new DataView(new ArrayBuffer(PAGE_SIZE));
+      this.pages.set(no, p);
+    }
+    this.lastNo = no;
+    this.lastPage = p;
+    return p;
+  }
+
+  read8(addr: number): number {
+    const p = this.page(addr, false);
+    return p === undefined ? 0 : p.getUint8(addr % PAGE_SIZE);
+  }
+
+  read16(addr: number): number {
+    const off = addr % PAGE_SIZE;
+    if (off > PAGE_SIZE - 2) return this.read8(addr) | (this.read8(addr + 1) << 8);
+    const p = this.page(addr, false);
+    return p === undefined ? 0 : p.getUint16(off, true);
+  }
+
+  read32(addr: number): number {
+    const off = addr % PAGE_SIZE;
+    if (off > PAGE_SIZE - 4) return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0;
+    const p = this.page(addr, false);
+    return p === undefined ? 0 : p.getUint32(off, true);
+  }
+
+  read64(addr: number): bigint {
+    return (BigInt(this.read32(addr + 4)) << 32n) | BigInt(this.read32(addr));
+  }
+
+  write8(addr: number, v: number): void {
+    this.page(addr, true)!.setUint8(addr % PAGE_SIZE, v & 0xff);
+  }
+
+  write16(addr: number, v: number): void {
+    const off = addr % PAGE_SIZE;
+    if (off > PAGE_SIZE - 2) {
+      this.write8(addr, v);
+      this.write8(addr + 1, v >>> 8);
+      return;
+    }
+    this.page(addr, true)!.setUint16(off, v & 0xffff, true);
+  }
+
+  write32(addr: number, v: number): void {
+    const off = addr % PAGE_SIZE;
+    if (off > PAGE_SIZE - 4) {
+      this.write16(addr, v);
+      this.write16(addr + 2, v >>> 16);
+      return;
+    }
+    this.page(addr, true)!.setUint32(off, v >>> 0, true);
+  }
+
+  write64(addr: number, v: Word): void {
+    const b = toBig(v);
+    this.write32(addr, Number(b & 0xffffffffn));
+    this.write32(addr + 4, Number(b >> 32n));
+  }
+
+  /** Reads `size` (1, 2, 4 or 8) bytes; 8-byte reads are bigint. */
+  read(addr: number, size: number): Word {
+    switch (size) {
+      case 1: return this.read8(addr);
+      case 2: return this.read16(addr);
+      case 4: return this.read32(addr);
+      default: return this.read64(addr);
+    }
+  }
+
+  write(addr: number, size: number, v: Word): void {
+    switch (size) {
+      case 1: this.write8(addr, Number(typeof v === 'bigint' ? v & 0xffn : v)); return;
+      case 2: this.write16(addr, Number(typeof v === 'bigint' ? v & 0xffffn : v)); return;
+      case 4: this.write32(addr, Number(typeof v === 'bigint' ? v & 0xffffffffn : v)); return;
+      default: this.write64(addr, v);
+    }
+  }
+
+  /** Zeroes `len` bytes; pages that were never written stay unallocated. */
+  zero(addr: number, len: number): void {
+    let a = addr;
+    const end = addr + len;
+    while (a < end) {
+      const off = a % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, end - a);
+      const p = this.page(a, false);
+      if (p !== undefined) new Uint8Array(p.buffer, off, n).fill(0);
+      a += n;
+    }
+  }
+
+  readBytes(addr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) out[i] = this.read8(addr + i);
+    return out;
+  }
+
+  writeBytes(addr: number, data: Uint8Array): void {
+    for (let i = 0; i < data.length; i++) this.write8(addr + i, data[i]!);
+  }
+}

@@ -1,0 +1,842 @@
+/**
+ * The processing element: an AArch64-like core with EL0, EL1 and EL2 (no EL3: SMC goes to a
+ * firmware model, see psci.ts) that runs programs one op at a time.
+ *
+ * How it works
+ * - `step()` is one instruction boundary. First the PE takes a pending interrupt if PSTATE
+ *   and HCR_EL2 allow one (gic-facts §1.4 routing), then it fetches the next op of the current
+ *   thread (or starts a thread at `fetchPc` through stage 2 and the code map) and executes it.
+ * - An op either completes (the thread's position advances and its result is delivered at the
+ *   next fetch, read from the transfer register so that a handler can change it), is held
+ *   (it trapped or faulted: ELR points at it, ERET to ELR retries it, ERET to ELR+4 skips it),
+ *   or puts the PE to sleep (WFI/WFE).
+ * - Exception entry saves SPSR/ELR (and ESR/FAR/HPFAR for synchronous exceptions), masks
+ *   DAIF, switches EL and starts the vector at VBAR_ELx + offset (§1.2) as a new thread.
+ * - Every op is charged cycles from the cost table to the PE's local clock; the machine runs
+ *   whichever PE or event is earliest, so ops of different PEs interleave in time order.
+ */
+import { toBig, toNum, type Word } from './bits.js';
+import { BusStatus, type AccessAttrs } from './bus.js';
+import type { CostTable } from './costs.js';
+import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
+import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
+import type { Machine } from './machine.js';
+import { lastBuiltSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
+import { PSR_A, PSR_D, PSR_DAIF, PSR_F, PSR_I, PSR_IL } from './pstate.js';
+import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu, fieldVmid } from './stage2.js';
+import { Access, type SysRegHandler } from './sysreg.js';
+import { Result, Thread, isThreadPc } from './threads.js';
+import type { GenericTimer } from './timer.js';
+import type { ExceptionType } from './trace.js';
+
+export const PeState = { Off: 0, Run: 1, Wfi: 2, Wfe: 3 } as const;
+export type PeState = (typeof PeState)[keyof typeof PeState];
+
+/** Interrupt inputs of the PE. */
+export const LINE_IRQ = 1;
+export const LINE_FIQ = 2;
+export const LINE_VIRQ = 4;
+export const LINE_VFIQ = 8;
+export const LINE_SERROR = 16;
+/** Pseudo-input for HCR_EL2.VSE (virtual SError pending). */
+const LINE_VSERROR = 32;
+
+const TYPE_OFFSET_IRQ = 0x080;
+const TYPE_OFFSET_FIQ = 0x100;
+const TYPE_OFFSET_SERROR = 0x180;
+
+/** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
+export class ProgramError extends Error {}
+
+/** Per-PE counters, kept in step with the trace. */
+export class PeCounters {
+  ops = 0;
+  /** Exceptions taken, by target EL. */
+  readonly exceptions = new Float64Array(3);
+  /** Interrupts (IRQ/FIQ/vIRQ/vFIQ) taken, by target EL. */
+  readonly interrupts = new Float64Array(3);
+  /** Synchronous exceptions by target EL * 64 + EC. */
+  readonly syncByEc = new Float64Array(3 * 64);
+  erets = 0;
+  wfiSleeps = 0;
+  /** Cycles spent executing at each EL (op costs and exception entries, charged to the EL they ran at). */
+  readonly cyclesAt = new Float64Array(3);
+  /** Cycles asleep in WFI/WFE or powered off while the machine ran. */
+  idleCycles = 0;
+  mmioAccesses = 0;
+}
+
+export class PE {
+  readonly index: number;
+  /** MPIDR_EL1 affinity value (Aff1 = index / 16, Aff0 = index % 16). */
+  readonly mpidr: number;
+  readonly attrs: AccessAttrs;
+  readonly mmu: Stage2Mmu;
+  readonly counters = new PeCounters();
+  timer!: GenericTimer;
+
+  /** Local clock, in cycles. */
+  now = 0;
+  state: PeState = PeState.Off;
+  private sleepStart = 0;
+
+  // PSTATE
+  el = 2;
+  spsel = 1;
+  /** PSTATE.{D,A,I,F} in SPSR bit positions (PSR_D ... PSR_F). */
+  daif = PSR_DAIF;
+  /** PSTATE.IL: set by an illegal exception return. */
+  il = false;
+  eventRegister = false;
+
+  /** General registers x0..x30. */
+  readonly x: Word[] = new Array<Word>(31).fill(0);
+  /** The running thread, or null while about to start one at `fetchPc`. */
+  thread: Thread | null = null;
+  fetchPc = 0;
+
+  /** Asserted interrupt inputs (LINE_*). */
+  lines = 0;
+  /** True when an interrupt can be taken at the next instruction boundary. */
+  private takeable = false;
+
+  // Core-owned system registers (others live in `regs`, by name).
+  elr1 = 0;
+  elr2 = 0;
+  spsr1 = 0;
+  spsr2 = 0;
+  esr1 = 0;
+  esr2 = 0;
+  far1 = 0;
+  far2 = 0;
+  hpfar2 = 0;
+  vbar1 = 0;
+  vbar2 = 0;
+  hcr = 0;
+  vttbr: Word = 0n;
+  vtcr = 0;
+  vpidr: number;
+  vmpidr: number;
+  /** Plain system registers with no side effects, by name. */
+  readonly regs = new Map<string, Word>();
+
+  private readonly costs: CostTable;
+
+  constructor(
+    readonly m: Machine,
+    index: number,
+  ) {
+    this.index = index;
+    this.mpidr = 0x80000000 + Math.floor(index / 16) * 256 + (index % 16);
+    this.vmpidr = this.mpidr;
+    this.vpidr = m.midr;
+    this.attrs = { requester: 'pe', id: index };
+    this.mmu = new Stage2Mmu(m.bus, this.attrs);
+    this.costs = m.costs;
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Runs ops while this PE is the earliest runnable entity (until `m.sliceLimit`). */
+  runSlice(): void {
+    const m = this.m;
+    while (this.state === PeState.Run && this.now < m.sliceLimit) {
+      m.now = this.now;
+      this.step();
+    }
+  }
+
+  /** One instruction boundary. */
+  step(): void {
+    if (this.takeable && this.takeInterrupt()) return;
+    if (this.il) {
+      this.takeSync(this.el === 0 ? 1 : this.el, EC.ILLEGAL_STATE, 0);
+      return;
+    }
+    const t = this.thread;
+    if (t === null) {
+      this.startAt(this.fetchPc);
+      return;
+    }
+    let op = t.held;
+    if (op === null) {
+      const r = t.gen.next(this.deliver(t));
+      if (r.done === true) {
+        this.programEnded(t);
+        return;
+      }
+      op = r.value as Op;
+      const m = this.m;
+      if (op === undefined || op.seq !== lastBuiltSeq() || op.seq === m.lastOpSeq) {
+        throw new ProgramError(
+          `${t.label}: yielded an op that is not the one built last (build each op inside its yield expression)`,
+        );
+      }
+      m.lastOpSeq = op.seq;
+      t.pendKind = Result.None;
+      this.setup(op, t);
+    }
+    this.counters.ops++;
+    this.exec(op, t);
+  }
+
+  /** Register writes an op implies before it executes (the MOVs that set its operands). */
+  private setup(op: Op, t: Thread): void {
+    switch (op.kind) {
+      case OpKind.MSR:
+      case OpKind.STR:
+        if (op.rt < 31) this.x[op.rt] = op.value;
+        return;
+      case OpKind.HVC:
+      case OpKind.SVC:
+      case OpKind.SMC:
+        if (op.argc > 0) this.x[0] = op.a0;
+        if (op.argc > 1) this.x[1] = op.a1;
+        if (op.argc > 2) this.x[2] = op.a2;
+        if (op.argc > 3) this.x[3] = op.a3;
+        return;
+      case OpKind.WORK:
+        t.workLeft = op.imm;
+        return;
+    }
+  }
+
+  /** The value the next fetch hands to the generator. */
+  private deliver(t: Thread): unknown {
+    const k = t.pendKind;
+    if (k === Result.None) return undefined;
+    const v = t.pendRt < 31 ? this.x[t.pendRt]! : 0;
+    if (k === Result.Number) return typeof v === 'number' ? v : toNum(v);
+    if (k === Result.Big) return typeof v === 'bigint' ? v : toBig(v);
+    return v;
+  }
+
+  private complete(t: Thread, rt: number, kind: Result): void {
+    t.pos++;
+    t.held = null;
+    t.pendRt = rt;
+    t.pendKind = kind;
+  }
+
+  private charge(c: number): void {
+    this.now += c;
+    this.counters.cyclesAt[this.el]! += c;
+  }
+
+  /** Adds cycles to the op being executed (models use it for variable latencies). */
+  stall(c: number): void {
+    this.charge(c);
+  }
+
+  private exec(op: Op, t: Thread): void {
+    const c = this.costs;
+    switch (op.kind) {
+      case OpKind.MRS:
+      case OpKind.MSR:
+        this.execSysreg(op, t);
+        return;
+      case OpKind.LDR:
+      case OpKind.STR:
+        this.execMem(op, t);
+        return;
+      case OpKind.WORK:
+        this.execWork(op, t);
+        return;
+      case OpKind.HVC:
+        if (this.el === 0 || (this.el === 1 && (this.hcr & HCR_HCD) !== 0)) return this.undefinedInstr(t, op);
+        this.charge(c.op);
+        this.complete(t, 0, Result.Raw);
+        this.takeSync(2, EC.HVC64, op.imm);
+        return;
+      case OpKind.SVC:
+        this.charge(c.op);
+        this.complete(t, 0, Result.Raw);
+        this.takeSync(this.el === 0 ? 1 : this.el, EC.SVC64, op.imm);
+        return;
+      case OpKind.SMC:
+        if (this.el === 0) return this.undefinedInstr(t, op);
+        if (this.el === 1 && (this.hcr & HCR_TSC) !== 0) {
+          // Trapped SMC: preferred return is the SMC itself (gic-facts §1.3).
+          t.hold(op);
+          this.takeSync(2, EC.SMC64, op.imm);
+          return;
+        }
+        this.charge(c.firmwareCall);
+        // CPU_OFF and SYSTEM_OFF do not return.
+        if (!this.m.firmware.call(this)) return;
+        this.complete(t, 0, Result.Raw);
+        return;
+      case OpKind.WFI:
+      case OpKind.WFE:
+        this.execWfx(op, t);
+        return;
+      case OpKind.SEV:
+        this.charge(c.op);
+        this.complete(t, 0, Result.None);
+        this.m.sendEvent();
+        return;
+      case OpKind.ERET:
+        this.execEret(op, t);
+        return;
+      case OpKind.ISB:
+        this.charge(c.isb);
+        this.complete(t, 0, Result.None);
+        return;
+      case OpKind.DSB:
+        this.charge(c.dsb);
+        this.complete(t, 0, Result.None);
+        return;
+      case OpKind.DMB:
+        this.charge(c.dmb);
+        this.complete(t, 0, Result.None);
+        return;
+      case OpKind.DAIFSET:
+      case OpKind.DAIFCLR:
+        this.execDaif(op, t);
+        return;
+      case OpKind.GETX:
+        this.charge(c.op);
+        this.complete(t, op.rt, Result.Raw);
+        return;
+      case OpKind.SETX:
+        this.charge(c.op);
+        if (op.rt < 31) this.x[op.rt] = op.value;
+        this.complete(t, 0, Result.None);
+        return;
+      case OpKind.TLBI:
+        this.execTlbi(op, t);
+        return;
+      case OpKind.SAVEX: {
+        const into = op.regs!;
+        for (let i = 0; i < 31; i++) into[i] = this.x[i]!;
+        this.charge(16 * c.memWrite);
+        this.complete(t, 0, Result.None);
+        return;
+      }
+      case OpKind.RESTOREX: {
+        const from = op.regs!;
+        for (let i = 0; i < 31; i++) this.x[i] = from[i] ?? 0;
+        this.charge(16 * c.memRead);
+        this.complete(t, 0, Result.None);
+        return;
+      }
+      case OpKind.NOP:
+        this.charge(c.op);
+        this.complete(t, 0, Result.None);
+        return;
+      default:
+        this.undefinedInstr(t, op);
+    }
+  }
+
+  private execSysreg(op: Op, t: Thread): void {
+    const read = op.kind === OpKind.MRS;
+    const h = this.m.sysregs.get(op.reg!.key);
+    if (h === undefined) return this.undefinedInstr(t, op);
+    const a = h.access(this, read);
+    if (a !== Access.Ok) {
+      if (a === Access.TrapEl2) return this.trapSysreg(t, op, h, read);
+      return this.undefinedInstr(t, op);
+    }
+    if (read) {
+      this.charge(h.readCost);
+      const v = h.read(this);
+      if (op.rt < 31) this.x[op.rt] = v;
+      this.complete(t, op.rt, h.wide ? Result.Big : Result.Number);
+    } else {
+      this.charge(h.writeCost);
+      const v = op.rt < 31 ? this.x[op.rt]! : 0;
+      h.write(this, h.wide ? toBig(v) : toNum(v));
+      this.complete(t, 0, Result.None);
+    }
+  }
+
+  private execMem(op: Op, t: Thread): void {
+    const write = op.kind === OpKind.STR;
+    const size = op.size;
+    const va = op.addr;
+    let pa = va;
+    if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
+      pa = this.mmu.translate(this.vttbr, this.vtcr, va, write ? S2_WRITE : S2_READ);
+      if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
+      if (pa < 0) return this.stage2DataAbort(t, op, va, write);
+    }
+    const m = this.m;
+    const bus = m.bus;
+    const region = bus.find(pa);
+    const mmio = region !== undefined && region.kind === 'mmio';
+    if (mmio && pa % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    let v: Word = 0;
+    if (write) {
+      v = op.rt < 31 ? this.x[op.rt]! : 0;
+      bus.write(pa, size, v, this.attrs);
+    } else {
+      v = bus.read(pa, size, this.attrs);
+    }
+    if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, va, write, FSC.SYNC_EXTERNAL);
+    if (mmio) {
+      this.counters.mmioAccesses++;
+      this.charge(write ? (region.writeCost >= 0 ? region.writeCost : this.costs.mmioWrite) : region.readCost >= 0 ? region.readCost : this.costs.mmioRead);
+      if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'mmio', addr: pa, size, write, value: v, region: region.name });
+    } else {
+      this.charge(write ? this.costs.memWrite : this.costs.memRead);
+    }
+    if (write) {
+      this.complete(t, 0, Result.None);
+    } else {
+      if (op.rt < 31) this.x[op.rt] = v;
+      this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+    }
+  }
+
+  private execWork(op: Op, t: Thread): void {
+    const left = t.workLeft;
+    const room = Math.ceil(this.m.sliceLimit - this.now);
+    if (left <= room) {
+      this.charge(left);
+      t.workLeft = 0;
+      this.complete(t, 0, Result.None);
+      return;
+    }
+    // Not finished before something else must run: keep the rest for later. Interrupts are
+    // taken between the straight-line instructions that WORK stands for.
+    const done = Math.max(1, room);
+    this.charge(done);
+    t.workLeft = left - done;
+    t.hold(op);
+  }
+
+  private execWfx(op: Op, t: Thread): void {
+    const wfe = op.kind === OpKind.WFE;
+    if (wfe && this.eventRegister) {
+      this.eventRegister = false;
+      this.charge(this.costs.op);
+      this.complete(t, 0, Result.None);
+      return;
+    }
+    const wake = this.wakeupPending();
+    // HCR_EL2.TWI/TWE trap only a WFx that would enter the low-power state (gic-facts §1.4).
+    if (this.el < 2 && !wake && (this.hcr & (wfe ? HCR_TWE : HCR_TWI)) !== 0) {
+      t.hold(op);
+      this.takeSync(2, EC.WFX, ISS_WFX.encode({ CV: 1, COND: 0xe, TI: wfe ? 1 : 0 }));
+      return;
+    }
+    this.charge(this.costs.op);
+    this.complete(t, 0, Result.None);
+    if (!wake) this.sleep(wfe ? PeState.Wfe : PeState.Wfi);
+  }
+
+  private execEret(op: Op, t: Thread): void {
+    const from = this.el;
+    if (from === 0) return this.undefinedInstr(t, op);
+    const spsr = from === 2 ? this.spsr2 : this.spsr1;
+    const elr = from === 2 ? this.elr2 : this.elr1;
+    this.charge(this.costs.eret);
+    this.counters.erets++;
+    const mode = spsr & 0xf;
+    const target = mode >>> 2;
+    // Illegal return: to a higher EL, to a reserved mode, or AArch32 (M[4] = 1).
+    const illegal = target > from || (mode & 2) !== 0 || (target === 0 && (mode & 1) !== 0) || (spsr & 0x10) !== 0;
+    this.daif = spsr & PSR_DAIF;
+    if (illegal) {
+      this.il = true;
+    } else {
+      this.el = target;
+      this.spsel = mode & 1;
+      this.il = (spsr & PSR_IL) !== 0;
+    }
+    t.owner = -1;
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'eret', from, to: this.el, elr, illegal });
+    this.branch(elr);
+    if (this.thread !== t) m.threads.release(t);
+    this.updateTakeable();
+  }
+
+  private execDaif(op: Op, t: Thread): void {
+    if (this.el === 0 && (toNum(this.regs.get('SCTLR_EL1') ?? 0) & 0x200) === 0) {
+      // MSR DAIFSet/DAIFClr at EL0 with SCTLR_EL1.UMA = 0 traps to EL1 as a system access.
+      t.hold(op);
+      const iss = ISS_SYS64.encode({ Op0: 0, Op1: 3, CRn: 4, CRm: op.imm, Op2: op.kind === OpKind.DAIFSET ? 6 : 7, Rt: 31, Direction: 0 });
+      this.takeSync(1, EC.SYS64, iss);
+      return;
+    }
+    const bits = op.imm << 6; // #imm D,A,I,F -> PSTATE bits 9..6
+    if (op.kind === OpKind.DAIFSET) this.daif |= bits;
+    else this.daif &= ~bits;
+    this.charge(this.costs.op);
+    this.complete(t, 0, Result.None);
+    this.updateTakeable();
+  }
+
+  private execTlbi(op: Op, t: Thread): void {
+    const which = op.imm;
+    const el2Only = which !== Tlbi.VMALLE1 && which !== Tlbi.VMALLE1IS;
+    if (this.el === 0 || (el2Only && this.el < 2)) return this.undefinedInstr(t, op);
+    this.charge(this.costs.tlbi);
+    const vmid = fieldVmid(this.vttbr, this.vtcr);
+    const pes = this.m.pes;
+    switch (which) {
+      case Tlbi.VMALLS12E1:
+        this.mmu.invalidateVmid(vmid);
+        break;
+      case Tlbi.VMALLS12E1IS:
+        for (const p of pes) p.mmu.invalidateVmid(vmid);
+        break;
+      case Tlbi.IPAS2E1:
+        this.mmu.invalidateIpa(vmid, op.addr);
+        break;
+      case Tlbi.IPAS2E1IS:
+        for (const p of pes) p.mmu.invalidateIpa(vmid, op.addr);
+        break;
+      case Tlbi.ALLE1IS:
+        for (const p of pes) p.mmu.invalidateAll();
+        break;
+      default:
+        // VMALLE1(IS): stage-1 entries only; this machine has no stage 1, so nothing is cached.
+        break;
+    }
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'tlbi', op: TLBI_NAMES[which] ?? '?', vmid, ipa: op.addr * 4096 });
+    this.complete(t, 0, Result.None);
+  }
+
+  // ---------------------------------------------------------------- control flow
+
+  /** The PC of the current instruction boundary (ELR for an exception taken now). */
+  currentPc(): number {
+    return this.thread !== null ? this.thread.pc : this.fetchPc;
+  }
+
+  /**
+   * Continues execution at `pc`: a thread PC resumes (delta 0) or skips one op (delta 4 bytes)
+   * of a suspended thread; any other address starts code there at the next step.
+   */
+  branch(pc: number): void {
+    if (isThreadPc(pc)) {
+      const r = this.m.threads.resolve(pc);
+      if (r !== undefined && r.thread.owner < 0 && (r.delta === 0 || r.delta === 1)) {
+        const t = r.thread;
+        this.thread = t;
+        t.owner = this.index;
+        if (r.delta === 1) this.skipOne(t);
+        return;
+      }
+    }
+    this.thread = null;
+    this.fetchPc = pc;
+  }
+
+  /** ELR + 4: completes the held op without executing it (or skips the next op). */
+  private skipOne(t: Thread): void {
+    let op = t.held;
+    if (op === null) {
+      const r = t.gen.next(this.deliver(t));
+      if (r.done === true) {
+        t.pos++;
+        t.pendKind = Result.None;
+        return;
+      }
+      op = r.value as Op;
+      this.m.lastOpSeq = op.seq;
+    }
+    t.workLeft = 0;
+    let kind: Result = Result.None;
+    switch (op.kind) {
+      case OpKind.MRS: {
+        const h = this.m.sysregs.get(op.reg!.key);
+        kind = h !== undefined && h.wide ? Result.Big : Result.Number;
+        break;
+      }
+      case OpKind.LDR:
+        kind = op.size === 8 ? Result.Big : Result.Number;
+        break;
+      case OpKind.GETX:
+        kind = Result.Raw;
+        break;
+      case OpKind.HVC:
+      case OpKind.SVC:
+      case OpKind.SMC:
+        this.complete(t, 0, Result.Raw);
+        return;
+    }
+    this.complete(t, op.rt, kind);
+  }
+
+  /** Starts the code at `pc` (instruction fetch through stage 2 and the code map). */
+  private startAt(pc: number): void {
+    const m = this.m;
+    if (isThreadPc(pc)) {
+      // A PC in the thread window that names no suspended op: nothing executable there.
+      const target = this.el === 0 ? 1 : this.el;
+      this.takeException(target, 'sync', 0, esrOf(target === this.el ? EC.IABT_CUR : EC.IABT_LOW, FSC.translation(0)), pc, -1);
+      return;
+    }
+    let pa = pc;
+    if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
+      pa = this.mmu.translate(this.vttbr, this.vtcr, pc, S2_EXEC);
+      if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
+      if (pa < 0) {
+        const f = this.mmu.fault;
+        this.traceS2Fault(pc, false, true);
+        this.takeException(2, 'sync', 0, esrOf(EC.IABT_LOW, f.fsc), pc, Math.floor(pc / 4096) * 16);
+        return;
+      }
+    }
+    const e = m.code.at(pa);
+    if (e === undefined) {
+      // No code at this address: the bytes there decode as an UNDEFINED instruction.
+      this.takeSync(this.el === 0 ? 1 : this.el, EC.UNKNOWN, 0);
+      return;
+    }
+    const t = m.threads.create(e.fn(), pc, e.label);
+    t.owner = this.index;
+    this.thread = t;
+  }
+
+  private programEnded(t: Thread): void {
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'program-ended', pc: t.pc });
+    // Running off the end of the code: what follows decodes as UNDEFINED.
+    this.takeSync(this.el === 0 ? 1 : this.el, EC.UNKNOWN, 0);
+  }
+
+  // ---------------------------------------------------------------- exceptions
+
+  private spsrValue(): number {
+    return this.daif | (this.el << 2) | (this.el === 0 ? 0 : this.spsel) | (this.il ? PSR_IL : 0);
+  }
+
+  /**
+   * Exception entry (gic-facts §1.1): SPSR_ELx <- PSTATE, ELR_ELx <- preferred return,
+   * ESR/FAR/HPFAR for synchronous exceptions, DAIF masked, EL and SPSel switched, and the
+   * vector VBAR_ELx + group + type started.
+   */
+  takeException(target: number, type: ExceptionType, typeOffset: number, esr: number, far: number, hpfar: number): void {
+    const m = this.m;
+    const from = this.el;
+    const spsr = this.spsrValue();
+    const elr = this.currentPc();
+    const t = this.thread;
+    if (t !== null) t.owner = -1;
+    const sync = type === 'sync' || type === 'serror';
+    if (target === 2) {
+      this.spsr2 = spsr;
+      this.elr2 = elr;
+      if (sync) this.esr2 = esr;
+      if (far >= 0) this.far2 = far;
+      if (hpfar >= 0) this.hpfar2 = hpfar;
+    } else {
+      this.spsr1 = spsr;
+      this.elr1 = elr;
+      if (sync) this.esr1 = esr;
+      if (far >= 0) this.far1 = far;
+    }
+    const group = from === target ? (this.spsel === 1 ? 0x200 : 0x000) : 0x400;
+    this.el = target;
+    this.spsel = 1;
+    this.daif = PSR_DAIF;
+    this.il = false;
+    this.charge(target === 2 ? this.costs.exceptionEntryEl2 : this.costs.exceptionEntryEl1);
+    const c = this.counters;
+    c.exceptions[target]!++;
+    if (type === 'sync') c.syncByEc[target * 64 + ((esr / 0x4000000) & 0x3f)]!++;
+    else if (type !== 'serror') c.interrupts[target]!++;
+    if (m.trace.on) {
+      m.trace.emit({ t: m.now, core: this.index, el: target, kind: 'exception', type, from, target, ec: sync ? (esr / 0x4000000) & 0x3f : -1, esr: sync ? esr : 0, elr, far });
+    }
+    this.thread = null;
+    this.fetchPc = (target === 2 ? this.vbar2 : this.vbar1) + group + typeOffset;
+    this.updateTakeable();
+  }
+
+  /** A synchronous exception whose preferred return is the current PC. */
+  takeSync(target: number, ec: number, iss: number): void {
+    this.takeException(target, 'sync', 0, esrOf(ec, iss), -1, -1);
+  }
+
+  /** UNDEFINED instruction: EC 0x00, ELR at the instruction. */
+  undefinedInstr(t: Thread, op: Op): void {
+    t.hold(op);
+    this.takeSync(this.el === 0 ? 1 : this.el, EC.UNKNOWN, 0);
+  }
+
+  private trapSysreg(t: Thread, op: Op, h: SysRegHandler, read: boolean): void {
+    t.hold(op);
+    const r = h.reg;
+    const iss = ISS_SYS64.encode({ Op0: r.op0, Op1: r.op1, CRn: r.crn, CRm: r.crm, Op2: r.op2, Rt: op.rt, Direction: read ? 1 : 0 });
+    this.takeSync(2, EC.SYS64, iss);
+  }
+
+  private dabtIss(op: Op, write: boolean, dfsc: number, isv: boolean): number {
+    return ISS_DABT.encode({ ISV: isv ? 1 : 0, SAS: isv ? sasOf(op.size) : 0, SRT: isv ? op.rt : 0, SF: isv && op.size === 8 ? 1 : 0, WnR: write ? 1 : 0, DFSC: dfsc });
+  }
+
+  /** Stage-2 fault on a data access: Data Abort to EL2 with HPFAR_EL2 (gic-facts §1.3). */
+  private stage2DataAbort(t: Thread, op: Op, ipa: number, write: boolean): void {
+    t.hold(op);
+    this.traceS2Fault(ipa, write, false);
+    const iss = this.dabtIss(op, write, this.mmu.fault.fsc, true);
+    this.takeException(2, 'sync', 0, esrOf(EC.DABT_LOW, iss), ipa, Math.floor(ipa / 4096) * 16);
+  }
+
+  /** External abort or alignment fault: taken to the current EL (EL1 from EL0). */
+  private dataAbortHere(t: Thread, op: Op, va: number, write: boolean, dfsc: number): void {
+    t.hold(op);
+    const target = this.el === 0 ? 1 : this.el;
+    const ec = target === this.el ? EC.DABT_CUR : EC.DABT_LOW;
+    this.takeException(target, 'sync', 0, esrOf(ec, this.dabtIss(op, write, dfsc, false)), va, -1);
+  }
+
+  private traceS2Fault(ipa: number, write: boolean, fetch: boolean): void {
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 's2-fault', ipa, level: this.mmu.fault.level, fsc: this.mmu.fault.fsc, write, fetch });
+  }
+
+  // ---------------------------------------------------------------- interrupts
+
+  /** Drives one interrupt input (LINE_*). */
+  setLine(line: number, level: boolean): void {
+    const before = this.lines;
+    this.lines = level ? before | line : before & ~line;
+    if (this.lines === before) return;
+    this.updateTakeable();
+    if (level && (this.state === PeState.Wfi || this.state === PeState.Wfe) && this.wakeupPending()) this.wake('interrupt');
+  }
+
+  /** Asserted inputs including HCR_EL2.VI/VF/VSE (virtual interrupts pending by register). */
+  private effectiveLines(): number {
+    const h = this.hcr;
+    let l = this.lines;
+    if ((h & HCR_VI) !== 0) l |= LINE_VIRQ;
+    if ((h & HCR_VF) !== 0) l |= LINE_VFIQ;
+    if ((h & HCR_VSE) !== 0) l |= LINE_VSERROR;
+    return l;
+  }
+
+  /** Recomputes whether an interrupt is takeable; call after any change of lines, HCR, PSTATE. */
+  updateTakeable(): void {
+    this.takeable = this.lines !== 0 || (this.hcr & (HCR_VI | HCR_VF | HCR_VSE)) !== 0 ? this.pick(false) : false;
+  }
+
+  /** Whether a physical exception routed to `route` is taken at the current EL (§1.4). */
+  private unmasked(route: number, mask: number): boolean {
+    if (route < this.el) return false;
+    if (route === 2 && this.el < 2) return true;
+    return (this.daif & mask) === 0;
+  }
+
+  /** Finds (and when `take`, takes) the highest-priority takeable interrupt. */
+  private pick(take: boolean): boolean {
+    const l = this.effectiveLines();
+    const h = this.hcr;
+    if ((l & LINE_SERROR) !== 0) {
+      const route = (h & HCR_AMO) !== 0 ? 2 : 1;
+      if (this.unmasked(route, PSR_A)) return !take || this.takeAsync(route, 'serror', TYPE_OFFSET_SERROR);
+    }
+    if ((l & LINE_FIQ) !== 0) {
+      const route = (h & HCR_FMO) !== 0 ? 2 : 1;
+      if (this.unmasked(route, PSR_F)) return !take || this.takeAsync(route, 'fiq', TYPE_OFFSET_FIQ);
+    }
+    if ((l & LINE_IRQ) !== 0) {
+      const route = (h & HCR_IMO) !== 0 ? 2 : 1;
+      if (this.unmasked(route, PSR_I)) return !take || this.takeAsync(route, 'irq', TYPE_OFFSET_IRQ);
+    }
+    if (this.el < 2) {
+      // Virtual exceptions are taken at EL1 only, only when routed by AMO/FMO/IMO, masked by PSTATE.
+      if ((l & (LINE_VSERROR)) !== 0 && (h & HCR_AMO) !== 0 && (this.daif & PSR_A) === 0) return !take || this.takeAsync(1, 'serror', TYPE_OFFSET_SERROR);
+      if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0 && (this.daif & PSR_F) === 0) return !take || this.takeAsync(1, 'fiq', TYPE_OFFSET_FIQ);
+      if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0 && (this.daif & PSR_I) === 0) return !take || this.takeAsync(1, 'irq', TYPE_OFFSET_IRQ);
+    }
+    return false;
+  }
+
+  private takeAsync(target: number, type: ExceptionType, offset: number): boolean {
+    this.takeException(target, type, offset, 0, -1, -1);
+    return true;
+  }
+
+  private takeInterrupt(): boolean {
+    return this.pick(true);
+  }
+
+  /** True when a WFI/WFE wake-up event is pending (interrupts wake WFI whatever PSTATE says). */
+  wakeupPending(): boolean {
+    const l = this.effectiveLines();
+    if ((l & (LINE_IRQ | LINE_FIQ | LINE_SERROR)) !== 0) return true;
+    if (this.el < 2) {
+      const h = this.hcr;
+      if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0) return true;
+      if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0) return true;
+      if ((l & (LINE_VSERROR)) !== 0 && (h & HCR_AMO) !== 0) return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- power and sleep
+
+  private sleep(state: PeState): void {
+    this.state = state;
+    this.sleepStart = this.now;
+    this.counters.wfiSleeps++;
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'wfi-sleep', wfe: state === PeState.Wfe });
+  }
+
+  /** Leaves WFI/WFE at the current machine time. */
+  wake(reason: string): void {
+    if (this.state !== PeState.Wfi && this.state !== PeState.Wfe) return;
+    const m = this.m;
+    const at = Math.max(this.now, m.now);
+    this.counters.idleCycles += at - this.sleepStart;
+    this.now = at + this.costs.wfiWake;
+    this.state = PeState.Run;
+    if (m.trace.on) m.trace.emit({ t: at, core: this.index, el: this.el, kind: 'wfi-wake', reason, slept: at - this.sleepStart });
+    m.peWoken(this);
+  }
+
+  /** Powers the PE on at `entry` in EL `el` with DAIF masked (reset or PSCI CPU_ON). */
+  powerOn(entry: number, el: number, at: number, x0: Word = 0, by = -1): void {
+    this.now = Math.max(this.now, at);
+    if (this.state === PeState.Off) this.counters.idleCycles += Math.max(0, this.now - this.sleepStart);
+    this.state = PeState.Run;
+    this.el = el;
+    this.spsel = 1;
+    this.daif = PSR_DAIF;
+    this.il = false;
+    this.x.fill(0);
+    this.x[0] = x0;
+    this.thread = null;
+    this.fetchPc = entry;
+    this.updateTakeable();
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: this.now, core: this.index, el, kind: 'cpu-on', entry, startEl: el, by });
+    m.peWoken(this);
+  }
+
+  powerOff(reason: string): void {
+    const t = this.thread;
+    if (t !== null) {
+      t.owner = -1;
+      this.m.threads.release(t);
+    }
+    this.thread = null;
+    this.state = PeState.Off;
+    this.sleepStart = this.now;
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: this.now, core: this.index, el: this.el, kind: 'cpu-off', reason });
+  }
+
+  /** Cycles this PE has been idle until `until` (closing an open sleep). */
+  idleUntil(until: number): number {
+    const open = this.state === PeState.Run ? 0 : Math.max(0, until - this.sleepStart);
+    return this.counters.idleCycles + open;
+  }
+
+  /** Debug summary. */
+  toString(): string {
+    return `PE${this.index}@${this.now} EL${this.el} ${['off', 'run', 'wfi', 'wfe'][this.state]} daif=${(this.daif >>> 6).toString(2).padStart(4, '0')} pc=0x${this.currentPc().toString(16)}`;
+  }
+}
+
+export { PSR_D, PSR_A, PSR_I, PSR_F };

@@ -1,0 +1,67 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { bits, defineReg, defineReg64, toBig } from '../../core/bits.js';
+import { ESR, ISS_DABT, ISS_SYS64, esrOf, EC } from '../../core/esr.js';
+import { SPSR, spsrFor, PSR_DAIF } from '../../core/pstate.js';
+import { HCR } from '../../core/hcr.js';
+import { VTTBR, S2_DESC } from '../../core/stage2.js';
+import { encodeMrsMsr, sysreg } from '../../core/sysreg.js';
+
+const LR = defineReg64('ICH_LR-like', { vINTID: [31, 0], pINTID: [41, 32], Priority: [55, 48], Group: [60, 60], HW: [61, 61], State: [63, 62] });
+
+test('a layout decodes what it encodes (property, 53-bit and wide)', (t) => {
+  fc.assert(
+    fc.property(
+      fc.record({ vINTID: fc.nat({ max: 0xffffffff }), pINTID: fc.nat({ max: 1023 }), Priority: fc.nat({ max: 255 }), Group: fc.nat({ max: 1 }), HW: fc.nat({ max: 1 }), State: fc.nat({ max: 3 }) }),
+      (f) => {
+        const v = LR.encode(f);
+        t.deepEqual(LR.decode(v), f);
+        // Against an independent bigint computation of the same layout.
+        const ref = BigInt(f.vINTID) | (BigInt(f.pINTID) << 32n) | (BigInt(f.Priority) << 48n) | (BigInt(f.Group) << 60n) | (BigInt(f.HW) << 61n) | (BigInt(f.State) << 62n);
+        return v === ref;
+      },
+    ),
+  );
+});
+
+test('set and get touch one field only', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat({ max: 255 }), (raw, prio) => {
+        const v = LR.set(raw, 'Priority', prio);
+        return LR.get(v, 'Priority') === prio && (v & ~(0xffn << 48n)) === (raw & ~(0xffn << 48n));
+      }),
+    ),
+  );
+});
+
+test('narrow layouts travel as numbers, fields straddling bit 32 work', (t) => {
+  const L = defineReg('straddle', { a: [39, 28], b: [3, 0] });
+  const v = L.encode({ a: 0xabc, b: 5 });
+  t.is(typeof v, 'number');
+  t.is(v, 0xabc * 2 ** 28 + 5);
+  t.is(bits(v, 39, 28), 0xabc);
+  t.deepEqual(L.decode(v), { a: 0xabc, b: 5 });
+});
+
+test('declaring a field above bit 52 in a narrow layout, or overlapping fields, is refused', (t) => {
+  t.throws(() => defineReg('bad', { x: [63, 62] }));
+  t.throws(() => defineReg('bad', { x: [7, 0], y: [8, 7] }));
+});
+
+test('ESR: HVC #0x1234 from AArch64 is 0x5A001234; known layouts match gic-facts', (t) => {
+  t.is(esrOf(EC.HVC64, 0x1234), 0x5a001234);
+  t.deepEqual(ESR.decode(0x5a001234), { EC: 0x16, IL: 1, ISS: 0x1234 });
+  // Data abort: ISV [24], SAS [23:22], SRT [20:16], SF [15], WnR [6], DFSC [5:0].
+  t.is(ISS_DABT.encode({ ISV: 1, SAS: 2, SRT: 3, WnR: 1, DFSC: 0x07 }), (1 << 24) | (2 << 22) | (3 << 16) | (1 << 6) | 7);
+  // Sysreg trap ISS: Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10], Rt [9:5], CRm [4:1], Dir [0].
+  t.is(ISS_SYS64.encode({ Op0: 3, Op2: 5, Op1: 0, CRn: 12, Rt: 2, CRm: 11, Direction: 0 }), (3 << 20) | (5 << 17) | (12 << 10) | (2 << 5) | (11 << 1));
+  t.is(SPSR.get(spsrFor(1, PSR_DAIF), 'M'), 0b0101);
+  t.is(HCR.encode({ IMO: 1, FMO: 1, VM: 1, RW: 1, E2H: 0 }), 2 ** 31 + 0x19);
+  t.is(VTTBR.encode({ VMID: 5, BADDR: 0x1000 >> 1 }), (5n << 48n) | 0x1000n);
+  t.is(S2_DESC.get(toBig(1n << 54n), 'XN'), 2);
+});
+
+test('MRS X0, ICC_IAR1_EL1 encodes as 0xD538CC00 (gic-facts §1.5)', (t) => {
+  t.is(encodeMrsMsr(sysreg('ICC_IAR1_EL1', 3, 0, 12, 12, 0), 0, true), 0xd538cc00);
+});
