@@ -1,0 +1,72 @@
+/**
+ * Configuration of the interrupt controller and its place in the physical address map.
+ */
+export interface GicConfig {
+  /** 3 = GICv3 (no direct injection), 4 = GICv4.0 (vLPIs, VLPI frames, virtual ITS commands). */
+  version: 3 | 4;
+  /** Number of SPIs (a multiple of 32, up to 988): GICD_TYPER.ITLinesNumber = spis / 32. */
+  spis: number;
+  /** INTID bits the distributor supports (GICD_TYPER.IDbits + 1): 14 to 24. */
+  idBits: number;
+  /** Priority bits implemented by the CPU interfaces (ICC_CTLR_EL1.PRIbits + 1, ICH_VTR_EL2.PRIbits + 1). */
+  priorityBits: number;
+  /** Preemption bits of the virtual CPU interface (ICH_VTR_EL2.PREbits + 1). */
+  preemptionBits: number;
+  /** List registers per virtual CPU interface, 1 to 16 (ICH_VTR_EL2.ListRegs + 1). */
+  listRegs: number;
+  /** Physical base of the distributor (64 KB). */
+  gicdBase: number;
+  /** Physical base of the first redistributor; frames follow contiguously (128 KB each, 256 KB on GICv4). */
+  gicrBase: number;
+  /** Physical base of the ITS (control frame + translation frame, 128 KB). */
+  itsBase: number;
+  its: ItsConfig;
+}
+
+export interface ItsConfig {
+  /** DeviceID bits (GITS_TYPER.Devbits + 1). */
+  deviceIdBits: number;
+  /** EventID bits (GITS_TYPER.ID_bits + 1). */
+  eventIdBits: number;
+  /** GITS_TYPER.PTA: RDbase fields hold physical addresses (true) or processor numbers (false). */
+  pta: boolean;
+  /** GITS_TYPER.HCC: collections held on chip (0 = all in the memory collection table). */
+  hcc: number;
+  /** vPEID bits (GICv4): vPE table entries are indexed by 16-bit vPEIDs at most. */
+  vpeIdBits: number;
+}
+
+export const DEFAULT_GIC_CONFIG: Readonly<GicConfig> = Object.freeze({
+  version: 4,
+  spis: 64,
+  idBits: 16,
+  priorityBits: 5,
+  preemptionBits: 5,
+  listRegs: 4,
+  gicdBase: 0x0800_0000,
+  gicrBase: 0x0a00_0000,
+  itsBase: 0x0808_0000,
+  its: Object.freeze({ deviceIdBits: 16, eventIdBits: 16, pta: false, hcc: 0, vpeIdBits: 16 }),
+});
+
+/** Size of one redistributor: RD_base + SGI_base, plus VLPI_base + reserved on GICv4 (gic-facts §2.2). */
+export function redistributorSize(version: 3 | 4): number {
+  return version === 4 ? 0x40000 : 0x20000;
+}
+
+export function gicConfig(over: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> } = {}): GicConfig {
+  const c: GicConfig = { ...DEFAULT_GIC_CONFIG, ...over, its: { ...DEFAULT_GIC_CONFIG.its, ...over.its } };
+  const bad = (field: string, want: string, got: unknown): never => {
+    throw new Error(`gic.${field}: expected ${want}, got ${JSON.stringify(got)}`);
+  };
+  if (c.version !== 3 && c.version !== 4) bad('version', '3 or 4', c.version);
+  if (!Number.isInteger(c.spis) || c.spis < 0 || c.spis > 988 || c.spis % 32 !== 0) bad('spis', 'a multiple of 32 from 0 to 988', c.spis);
+  if (!Number.isInteger(c.idBits) || c.idBits < 14 || c.idBits > 24) bad('idBits', 'an integer from 14 to 24', c.idBits);
+  if (!Number.isInteger(c.listRegs) || c.listRegs < 1 || c.listRegs > 16) bad('listRegs', 'an integer from 1 to 16', c.listRegs);
+  if (!Number.isInteger(c.priorityBits) || c.priorityBits < 4 || c.priorityBits > 8) bad('priorityBits', 'an integer from 4 to 8', c.priorityBits);
+  if (!Number.isInteger(c.preemptionBits) || c.preemptionBits < 5 || c.preemptionBits > c.priorityBits) bad('preemptionBits', `an integer from 5 to priorityBits (${c.priorityBits})`, c.preemptionBits);
+  if (!Number.isInteger(c.its.vpeIdBits) || c.its.vpeIdBits < 1 || c.its.vpeIdBits > 16) bad('its.vpeIdBits', 'an integer from 1 to 16', c.its.vpeIdBits);
+  if (!Number.isInteger(c.its.deviceIdBits) || c.its.deviceIdBits < 1 || c.its.deviceIdBits > 32) bad('its.deviceIdBits', 'an integer from 1 to 32', c.its.deviceIdBits);
+  if (!Number.isInteger(c.its.eventIdBits) || c.its.eventIdBits < 1 || c.its.eventIdBits > 32) bad('its.eventIdBits', 'an integer from 1 to 32', c.its.eventIdBits);
+  return c;
+}
