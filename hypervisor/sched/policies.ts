@@ -1,0 +1,12 @@
+/** The shipped policies, by name. */
+import { fixedPriority } from './fixed-priority.js';
+import { interruptAware } from './interrupt-aware.js';
+import { pinned } from './pinned.js';
+import type { Policy } from './policy.js';
+import { roundRobin } from './round-robin.js';
+
+export const POLICIES: readonly Policy<any>[] = [roundRobin, fixedPriority, interruptAware, pinned];
+
+export function policyNamed(name: string): Policy<any> | undefined {
+  return POLICIES.find((p) => p.name === name);
+}
