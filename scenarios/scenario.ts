@@ -1,0 +1,88 @@
+/**
+ * A scenario: everything that defines one run — the machine, the GIC, the VMs and their guest
+ * kernels, the devices assigned to them and their traffic, the delivery path, the scheduling
+ * policy, interference, duration and seed. Scenarios are plain data (a typed object or a JSON
+ * file) and are validated before anything runs (validate.ts).
+ */
+
+export type DeliveryPath = 'injected' | 'direct';
+export type GuestKernelKind = 'device' | 'hog' | 'idle' | 'ipi';
+export type TrafficPattern =
+  | { readonly kind: 'periodic'; readonly periodUs: number }
+  | { readonly kind: 'poisson'; readonly ratePerSec: number }
+  | { readonly kind: 'bursts'; readonly burst: number; readonly gapUs: number; readonly everyUs: number };
+
+export interface VmSpec {
+  readonly name: string;
+  readonly vcpus: number;
+  readonly kernel: GuestKernelKind;
+  /** Delivery path of this VM; default: the scenario's path. */
+  readonly path?: DeliveryPath;
+  /** Scheduling priority of each vCPU (fixed-priority policy); default 0. */
+  readonly priority?: number;
+  /** Cores the vCPUs are pinned to (index = vCPU), or omitted. */
+  readonly pinned?: readonly number[];
+  /** Guest RAM in MiB (default 16). */
+  readonly ramMiB?: number;
+}
+
+export interface DeviceSpec {
+  /** Which VM the device is assigned to (by name). */
+  readonly vm: string;
+  /** Number of events (MSIs) the device uses; event n goes to vCPU n mod vcpus. */
+  readonly events: number;
+  readonly traffic: TrafficPattern;
+  /** Stop after this many MSIs (default: run until the scenario ends). */
+  readonly count?: number;
+}
+
+export interface InterferenceSpec {
+  /** Compute-bound neighbour VMs added to the scenario. */
+  readonly hogs: number;
+  /** Interrupt-heavy neighbours: VMs with a device at `rateHz`. */
+  readonly noisy: number;
+  readonly noisyRatePerSec: number;
+  /** 'same': neighbours pinned to the cores of the VMs under test; 'other': to the remaining cores; 'any'. */
+  readonly placement: 'same' | 'other' | 'any';
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly summary: string;
+  readonly cores: number;
+  readonly clockMHz: number;
+  readonly gicVersion: 3 | 4;
+  readonly listRegs: number;
+  readonly lpiIdBits: number;
+  readonly vpeIdBits: number;
+  readonly costProfile: string;
+  readonly path: DeliveryPath;
+  readonly policy: string;
+  /** Time slice of the scheduler, in microseconds. */
+  readonly sliceUs: number;
+  /** 'trap': HCR_EL2.TWI = 1, a vCPU in WFI blocks; 'native': TWI = 0, WFI completes on the core. */
+  readonly wfi: 'trap' | 'native';
+  readonly vms: readonly VmSpec[];
+  readonly devices: readonly DeviceSpec[];
+  readonly interference?: InterferenceSpec;
+  /** Simulated duration, in microseconds. */
+  readonly durationUs: number;
+  readonly seed: number;
+}
+
+/** Defaults for every optional top-level field. */
+export const SCENARIO_DEFAULTS = {
+  cores: 4,
+  clockMHz: 2000,
+  gicVersion: 4,
+  listRegs: 4,
+  lpiIdBits: 16,
+  vpeIdBits: 16,
+  costProfile: 'default',
+  path: 'direct',
+  policy: 'round-robin',
+  sliceUs: 1000,
+  wfi: 'trap',
+  durationUs: 20_000,
+  seed: 1,
+} as const;

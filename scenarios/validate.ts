@@ -1,0 +1,175 @@
+/**
+ * Validation of scenarios: every field is checked before anything runs, and an error names the
+ * field at fault (as a path: `vms[1].vcpus`), the value found and the value expected.
+ */
+import { costProfile, COST_PROFILES } from '../core/costs.js';
+import { policyNamed, POLICIES } from '../hypervisor/sched/policies.js';
+import { SCENARIO_DEFAULTS, type DeviceSpec, type InterferenceSpec, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
+
+export class ScenarioError extends Error {
+  constructor(
+    readonly field: string,
+    readonly expected: string,
+    readonly got: unknown,
+  ) {
+    super(`${field}: expected ${expected}, got ${describe(got)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, field: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ScenarioError(field, 'an object', v);
+  return v as Obj;
+}
+
+function int(o: Obj, key: string, field: string, min: number, max: number, dflt?: number): number {
+  const v = o[key] ?? dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ScenarioError(field, `an integer from ${min} to ${max}`, o[key]);
+  return v;
+}
+
+function num(o: Obj, key: string, field: string, min: number, max: number, dflt?: number): number {
+  const v = o[key] ?? dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ScenarioError(field, `a number from ${min} to ${max}`, o[key]);
+  return v;
+}
+
+function oneOf<T extends string | number>(o: Obj, key: string, field: string, options: readonly T[], dflt?: T): T {
+  const v = o[key] ?? dflt;
+  if (!options.includes(v as T)) throw new ScenarioError(field, `one of ${options.map((x) => JSON.stringify(x)).join(', ')}`, o[key]);
+  return v as T;
+}
+
+function str(o: Obj, key: string, field: string, dflt?: string): string {
+  const v = o[key] ?? dflt;
+  if (typeof v !== 'string' || v.length === 0) throw new ScenarioError(field, 'a non-empty string', o[key]);
+  return v;
+}
+
+function arr(o: Obj, key: string, field: string, dflt?: unknown[]): unknown[] {
+  const v = o[key] ?? dflt;
+  if (!Array.isArray(v)) throw new ScenarioError(field, 'an array', o[key]);
+  return v;
+}
+
+const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'vms', 'devices', 'interference', 'durationUs', 'seed'];
+
+function noUnknown(o: Obj, known: readonly string[], prefix: string): void {
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new ScenarioError(`${prefix}${k}`, `no such field (known: ${known.join(', ')})`, o[k]);
+}
+
+function traffic(v: unknown, field: string): TrafficPattern {
+  const o = obj(v, field);
+  const kind = oneOf(o, 'kind', `${field}.kind`, ['periodic', 'poisson', 'bursts'] as const);
+  if (kind === 'periodic') {
+    noUnknown(o, ['kind', 'periodUs'], `${field}.`);
+    return { kind, periodUs: num(o, 'periodUs', `${field}.periodUs`, 0.01, 1e9) };
+  }
+  if (kind === 'poisson') {
+    noUnknown(o, ['kind', 'ratePerSec'], `${field}.`);
+    return { kind, ratePerSec: num(o, 'ratePerSec', `${field}.ratePerSec`, 0.001, 1e8) };
+  }
+  noUnknown(o, ['kind', 'burst', 'gapUs', 'everyUs'], `${field}.`);
+  return { kind, burst: int(o, 'burst', `${field}.burst`, 1, 1_000_000), gapUs: num(o, 'gapUs', `${field}.gapUs`, 0, 1e9), everyUs: num(o, 'everyUs', `${field}.everyUs`, 0.01, 1e9) };
+}
+
+function vm(v: unknown, i: number, cores: number): VmSpec {
+  const f = `vms[${i}]`;
+  const o = obj(v, f);
+  noUnknown(o, ['name', 'vcpus', 'kernel', 'path', 'priority', 'pinned', 'ramMiB'], `${f}.`);
+  const vcpus = int(o, 'vcpus', `${f}.vcpus`, 1, 1024);
+  const out: VmSpec = {
+    name: str(o, 'name', `${f}.name`),
+    vcpus,
+    kernel: oneOf(o, 'kernel', `${f}.kernel`, ['device', 'hog', 'idle', 'ipi'] as const),
+    path: o.path === undefined ? undefined : oneOf(o, 'path', `${f}.path`, ['injected', 'direct'] as const),
+    priority: int(o, 'priority', `${f}.priority`, -1000, 1000, 0),
+    ramMiB: int(o, 'ramMiB', `${f}.ramMiB`, 2, 4096, 16),
+  };
+  if (o.pinned !== undefined) {
+    const p = arr(o, 'pinned', `${f}.pinned`);
+    if (p.length !== vcpus) throw new ScenarioError(`${f}.pinned`, `one core per vCPU (${vcpus} entries)`, o.pinned);
+    p.forEach((c, j) => {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= cores) throw new ScenarioError(`${f}.pinned[${j}]`, `a core index from 0 to ${cores - 1}`, c);
+    });
+    return { ...out, pinned: p as number[] };
+  }
+  return out;
+}
+
+function device(v: unknown, i: number, vms: readonly VmSpec[]): DeviceSpec {
+  const f = `devices[${i}]`;
+  const o = obj(v, f);
+  noUnknown(o, ['vm', 'events', 'traffic', 'count'], `${f}.`);
+  const target = str(o, 'vm', `${f}.vm`);
+  if (!vms.some((x) => x.name === target)) throw new ScenarioError(`${f}.vm`, `the name of a VM (${vms.map((x) => x.name).join(', ')})`, target);
+  return {
+    vm: target,
+    events: int(o, 'events', `${f}.events`, 1, 1 << 20),
+    traffic: traffic(o.traffic, `${f}.traffic`),
+    count: o.count === undefined ? undefined : int(o, 'count', `${f}.count`, 1, 1e9),
+  };
+}
+
+function interference(v: unknown): InterferenceSpec | undefined {
+  if (v === undefined) return undefined;
+  const o = obj(v, 'interference');
+  noUnknown(o, ['hogs', 'noisy', 'noisyRatePerSec', 'placement'], 'interference.');
+  return {
+    hogs: int(o, 'hogs', 'interference.hogs', 0, 256, 0),
+    noisy: int(o, 'noisy', 'interference.noisy', 0, 256, 0),
+    noisyRatePerSec: num(o, 'noisyRatePerSec', 'interference.noisyRatePerSec', 1, 1e8, 50_000),
+    placement: oneOf(o, 'placement', 'interference.placement', ['same', 'other', 'any'] as const, 'any'),
+  };
+}
+
+/** Validates `input` (a parsed JSON value or a typed object) and fills in defaults. */
+export function validateScenario(input: unknown): Scenario {
+  const o = obj(input, 'scenario');
+  noUnknown(o, KNOWN_TOP, '');
+  const d = SCENARIO_DEFAULTS;
+  const cores = int(o, 'cores', 'cores', 1, 64, d.cores);
+  const profile = str(o, 'costProfile', 'costProfile', d.costProfile);
+  if (costProfile(profile) === undefined) throw new ScenarioError('costProfile', `one of ${COST_PROFILES.map((p) => p.name).join(', ')}`, profile);
+  const policy = str(o, 'policy', 'policy', d.policy);
+  if (policyNamed(policy) === undefined) throw new ScenarioError('policy', `one of ${POLICIES.map((p) => p.name).join(', ')}`, policy);
+  const vms = arr(o, 'vms', 'vms').map((v, i) => vm(v, i, cores));
+  if (vms.length === 0) throw new ScenarioError('vms', 'at least one VM', o.vms);
+  const names = new Set<string>();
+  vms.forEach((v, i) => {
+    if (names.has(v.name)) throw new ScenarioError(`vms[${i}].name`, 'a name no other VM has', v.name);
+    names.add(v.name);
+  });
+  const gicVersion = oneOf(o, 'gicVersion', 'gicVersion', [3, 4] as const, d.gicVersion);
+  const path = oneOf(o, 'path', 'path', ['injected', 'direct'] as const, d.path);
+  vms.forEach((v, i) => {
+    if ((v.path ?? path) === 'direct' && gicVersion === 3) throw new ScenarioError(v.path === undefined ? 'path' : `vms[${i}].path`, '"injected" on a GICv3 machine (direct injection needs gicVersion 4)', 'direct');
+  });
+  return {
+    name: str(o, 'name', 'name', 'unnamed'),
+    summary: typeof o.summary === 'string' ? o.summary : '',
+    cores,
+    clockMHz: num(o, 'clockMHz', 'clockMHz', 1, 10_000, d.clockMHz),
+    gicVersion,
+    listRegs: int(o, 'listRegs', 'listRegs', 1, 16, d.listRegs),
+    lpiIdBits: int(o, 'lpiIdBits', 'lpiIdBits', 14, 24, d.lpiIdBits),
+    vpeIdBits: int(o, 'vpeIdBits', 'vpeIdBits', 1, 16, d.vpeIdBits),
+    costProfile: profile,
+    path,
+    policy,
+    sliceUs: num(o, 'sliceUs', 'sliceUs', 1, 1e7, d.sliceUs),
+    wfi: oneOf(o, 'wfi', 'wfi', ['trap', 'native'] as const, d.wfi),
+    vms,
+    devices: arr(o, 'devices', 'devices', []).map((v, i) => device(v, i, vms)),
+    interference: interference(o.interference),
+    durationUs: num(o, 'durationUs', 'durationUs', 1, 1e9, d.durationUs),
+    seed: int(o, 'seed', 'seed', 0, 2 ** 32 - 1, d.seed),
+  };
+}
