@@ -1,0 +1,194 @@
+/**
+ * A small guest kernel framework. A `Kernel` is one kernel image: its code (entry points and
+ * per-CPU EL1 vector tables), the GIC layout it expects (its "device tree"), the LPIs it
+ * configures, and the records it keeps. Install it at the physical address where its image
+ * sits (`install`); it runs unchanged on bare metal at EL1 (PSCI through SMC, the physical
+ * GIC) and inside a VM (PSCI through HVC, the hypervisor's emulated distributor and
+ * redistributors, the ICV_* registers).
+ *
+ * Boot: CPU 0 starts at `base` (entry), sets VBAR_EL1, brings up the distributor, starts the
+ * other CPUs with PSCI CPU_ON at `base + 0x100` (context id = CPU number), and every CPU wakes
+ * its redistributor, configures SGIs/PPIs, the CPU interface and LPIs, unmasks IRQs and runs
+ * its main loop (idle in WFI, compute, or send IPIs).
+ *
+ * IRQ entry (per-CPU vectors at `base + 0x1000 + 0x800 * cpu`, so each CPU's handler knows its
+ * per-CPU data): save x0-x30, read ICC_IAR1_EL1, dispatch to the registered handler, write
+ * ICC_EOIR1_EL1, restore, ERET.
+ */
+import type { Word } from '../core/bits.js';
+import type { CodeMap } from '../core/code.js';
+import { daifclr, DAIF_I, eret, getx, hvc, mrs, msr, restorex, savex, smc, wfi, type EntryFn, type Program } from '../core/ops.js';
+import { PSCI } from '../core/psci.js';
+import { TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
+import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
+import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, wakeRedistributor, type LpiTables } from './gic-setup.js';
+
+export interface KernelLpi {
+  readonly intid: number;
+  readonly priority: number;
+  /** Configured enabled at boot (default true). */
+  readonly enabled?: boolean;
+}
+
+export interface KernelConfig {
+  readonly name: string;
+  /** CPUs to bring up. */
+  readonly cpus: number;
+  /** PSCI conduit: 'hvc' inside a VM, 'smc' on bare metal. */
+  readonly psci: 'hvc' | 'smc';
+  /** Where the kernel finds its distributor and first redistributor (addresses it sees). */
+  readonly gicd: number;
+  readonly gicr: number;
+  /** The kernel's RAM (addresses it sees): the image at `base`, its heap from `base + 1 MiB`. */
+  readonly ramBase: number;
+  readonly ramSize: number;
+  /** LPIs the kernel configures in its own configuration table. */
+  readonly lpis?: readonly KernelLpi[];
+  /** INTID bits of its LPI tables (default 16). */
+  readonly lpiIdBits?: number;
+  /** PPIs to enable at every CPU (e.g. 27 for the virtual timer). */
+  readonly ppis?: readonly number[];
+}
+
+export type IrqHandler = (cpu: KernelCpu, intid: number) => Program;
+export type MainLoop = (cpu: KernelCpu) => Program;
+
+/** Per-CPU state of the kernel (its memory, in the model). */
+export class KernelCpu {
+  /** Saved x0-x30 of the interrupted context. */
+  readonly regs: Word[] = new Array<Word>(31).fill(0);
+  /** This CPU's redistributor (address the kernel sees), -1 if none was found. */
+  rd = -1;
+  irqs = 0;
+  spurious = 0;
+  unhandled = 0;
+  booted = false;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly index: number,
+  ) {}
+}
+
+const ENTRY_OFFSET = 0x0;
+const SECONDARY_OFFSET = 0x100;
+const VECTORS_OFFSET = 0x1000;
+const HEAP_OFFSET = 0x10_0000;
+
+export class Kernel {
+  readonly cpus: KernelCpu[];
+  readonly handlers = new Map<number, IrqHandler>();
+  /** The main loop every CPU runs after boot (default: idle in WFI). */
+  main: MainLoop = idleLoop;
+  /** LPI tables, once CPU 0 set them up. */
+  lpiTables: LpiTables | null = null;
+  spis = 0;
+  private heapNext: number;
+
+  constructor(readonly config: KernelConfig) {
+    if (config.cpus < 1) throw new Error(`${config.name}: cpus must be at least 1`);
+    this.cpus = Array.from({ length: config.cpus }, (_, i) => new KernelCpu(this, i));
+    this.heapNext = config.ramBase + HEAP_OFFSET;
+  }
+
+  /** Address (as the kernel sees it) of the boot entry. */
+  get entry(): number {
+    return this.config.ramBase + ENTRY_OFFSET;
+  }
+
+  /** Registers `h` for `intid` (SGI, PPI, SPI or LPI). */
+  onIrq(intid: number, h: IrqHandler): this {
+    this.handlers.set(intid, h);
+    return this;
+  }
+
+  /** Places the image in the code map at physical address `pa` (where `ramBase` is backed). */
+  install(code: CodeMap, pa: number): void {
+    code.install(pa + ENTRY_OFFSET, () => this.boot(0), `${this.config.name}.entry`);
+    code.install(pa + SECONDARY_OFFSET, () => this.secondary(), `${this.config.name}.secondary`);
+    for (const cpu of this.cpus) {
+      const irq: EntryFn = () => this.irqEntry(cpu);
+      const bad: EntryFn = () => this.unexpected(cpu);
+      code.installVectors(pa + VECTORS_OFFSET + 0x800 * cpu.index, { curSpx: { irq, sync: bad, fiq: bad, serror: bad }, curSp0: { irq, sync: bad, fiq: bad, serror: bad }, lower64: { irq, sync: bad, fiq: bad, serror: bad } }, `${this.config.name}.cpu${cpu.index}`);
+    }
+  }
+
+  /** Bump allocation from the kernel's heap (its own RAM; fresh RAM reads as zero). */
+  alloc(size: number, align: number): number {
+    const a = Math.ceil(this.heapNext / align) * align;
+    this.heapNext = a + size;
+    if (this.heapNext > this.config.ramBase + this.config.ramSize) throw new Error(`${this.config.name}: out of RAM (${this.config.ramSize} bytes)`);
+    return a;
+  }
+
+  private *secondary(): Program {
+    const i: number = yield getx(0);
+    yield* this.boot(i);
+  }
+
+  private *boot(i: number): Program {
+    const cfg = this.config;
+    const cpu = this.cpus[i];
+    if (cpu === undefined) {
+      yield* this.psciCall(PSCI.CPU_OFF);
+      return;
+    }
+    yield msr(VBAR_EL1, cfg.ramBase + VECTORS_OFFSET + 0x800 * i, 1);
+    yield msr(TPIDR_EL1, i, 1);
+    if (i === 0) {
+      this.spis = yield* initDistributor(cfg.gicd);
+      if (cfg.lpis !== undefined && cfg.lpis.length > 0) {
+        const idBits = cfg.lpiIdBits ?? 16;
+        const tables: LpiTables = { prop: this.alloc(2 ** idBits - 8192, 65536), idBits };
+        for (const l of cfg.lpis) yield* configureLpi(tables, l.intid, l.priority, l.enabled ?? true);
+        this.lpiTables = tables;
+      }
+      for (let j = 1; j < cfg.cpus; j++) yield* this.psciCall(PSCI.CPU_ON, cpuAffinity(j), cfg.ramBase + SECONDARY_OFFSET, j);
+    }
+    cpu.rd = yield* findRedistributor(cfg.gicr);
+    if (cpu.rd >= 0) {
+      yield* wakeRedistributor(cpu.rd);
+      yield* initPrivateInterrupts(cpu.rd, cfg.ppis ?? []);
+      if (this.lpiTables !== null) yield* enableLpis(cpu.rd, this.lpiTables, this.alloc(2 ** this.lpiTables.idBits / 8, 65536));
+    }
+    yield* initCpuInterface();
+    cpu.booted = true;
+    yield daifclr(DAIF_I);
+    yield* this.main(cpu);
+    // A main loop that returns leaves the CPU powered off.
+    yield* this.psciCall(PSCI.CPU_OFF);
+  }
+
+  /** A PSCI call through the configured conduit; returns x0. */
+  *psciCall(fn: number, a1: Word = 0, a2: Word = 0, a3: Word = 0): Program<Word> {
+    return this.config.psci === 'hvc' ? yield hvc(0, fn, a1, a2, a3) : yield smc(0, fn, a1, a2, a3);
+  }
+
+  private *irqEntry(cpu: KernelCpu): Program {
+    yield savex(cpu.regs);
+    const iar: number = yield mrs(ICC_IAR1_EL1, 0);
+    const intid = iar & 0xffffff;
+    if (intid >= 1020 && intid <= 1023) {
+      cpu.spurious++;
+    } else {
+      cpu.irqs++;
+      const h = this.handlers.get(intid);
+      if (h !== undefined) yield* h(cpu, intid);
+      else cpu.unhandled++;
+      yield msr(ICC_EOIR1_EL1, intid, 0);
+    }
+    yield restorex(cpu.regs);
+    yield eret();
+  }
+
+  /** An exception the kernel does not expect: it stops this CPU (a kernel panic). */
+  private *unexpected(cpu: KernelCpu): Program {
+    cpu.booted = false;
+    yield* this.psciCall(PSCI.CPU_OFF);
+  }
+}
+
+/** The idle loop: WFI with IRQs unmasked, forever. */
+export function* idleLoop(): Program {
+  for (;;) yield wfi();
+}
