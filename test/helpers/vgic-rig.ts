@@ -105,6 +105,12 @@ export interface RigOptions {
   guestVectors?: VectorTable;
   /** EL2 code for a guest HVC #imm (the rig returns to the guest afterwards). */
   hvc?: (imm: number) => Program;
+  /**
+   * EL2 code for any other synchronous exception from the guest (ESR_EL2 given). When present
+   * the rig then skips the trapped instruction (ELR_EL2 + 4) and returns; when absent the PE
+   * powers off.
+   */
+  trap?: (esr: number) => Program;
   machine?: MachineConfig;
 }
 
@@ -114,7 +120,7 @@ export interface Rig {
   virt: VirtualCpuInterface[];
   phys: FakePhysicalGic;
   icc: StubCpuInterface[];
-  /** ESR_EL2 of every synchronous exception taken to EL2 that was not an HVC (the PE is then powered off). */
+  /** ESR_EL2 of every synchronous exception taken to EL2 that was not an HVC. */
   el2Traps: number[];
 }
 
@@ -131,7 +137,14 @@ export function vgicRig(o: RigOptions): Rig {
           const esr: number = yield mrs(ESR_EL2, 9);
           if (ESR.get(esr, 'EC') !== EC.HVC64) {
             el2Traps.push(esr);
-            yield* cpuOff();
+            if (!o.trap) {
+              yield* cpuOff();
+              return;
+            }
+            yield* o.trap(esr);
+            const elr: number = yield mrs(ELR_EL2, 9);
+            yield msr(ELR_EL2, elr + 4, 9);
+            yield eret();
             return;
           }
           if (o.hvc) yield* o.hvc(ESR.get(esr, 'ISS') & 0xffff);
