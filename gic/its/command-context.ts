@@ -1,0 +1,52 @@
+/**
+ * What command handlers work with: the entries (tables + cache), the redistributor ports and
+ * the ITS's fixed parameters. Handlers return 0 (done) or an error code 0x01_CC_EE; the
+ * engine decides skip or stall from the code (errors.ts) and records it.
+ */
+import type { LpiPort, VlpiPort } from '../ports.js';
+import type { ItsCommand, ItsCommandName } from './commands.js';
+import type { ItsEntries } from './entries.js';
+import { errorCode } from './errors.js';
+import { NO_DOORBELL } from './tables.js';
+
+export interface CommandContext {
+  readonly entries: ItsEntries;
+  readonly lpis: LpiPort;
+  readonly vlpis: VlpiPort | null;
+  /** GITS_TYPER.PTA: how RDbase fields name a redistributor. */
+  readonly pta: boolean;
+  /** 2^(GICD_TYPER.IDbits + 1): LPIs are 8192 to intidLimit - 1. */
+  readonly intidLimit: number;
+  /** GITS_TYPER.ID_bits (EventID bits - 1): the largest MAPD Size (and VMAPP VPT_size, as QEMU checks). */
+  readonly idBitsField: number;
+}
+
+/** The decoded record of command `N`. */
+export type Cmd<N extends ItsCommandName> = Extract<ItsCommand, { name: N }>;
+
+export const FIRST_LPI = 8192;
+
+export function isLpi(ctx: CommandContext, intid: number): boolean {
+  return intid >= FIRST_LPI && intid < ctx.intidLimit;
+}
+
+/** A doorbell field holds an LPI or 1023 ("no doorbell"). */
+export function isDoorbell(ctx: CommandContext, intid: number): boolean {
+  return intid === NO_DOORBELL || isLpi(ctx, intid);
+}
+
+/** `reason` (0 = none) as the error code of `cmd`. */
+export function fail(cmd: { readonly opcode: number }, reason: number): number {
+  return reason === 0 ? 0 : errorCode(cmd.opcode, reason);
+}
+
+/**
+ * Finds the ITE of (DeviceID, EventID): device in range and mapped, EventID within the DTE's
+ * Size, ITE valid. Leaves the result in `ctx.entries` (`dev`, `slot`). Returns 0 or a reason.
+ */
+export function lookupEvent(ctx: CommandContext, deviceId: number, eventId: number): number {
+  const e = ctx.entries;
+  const r = e.device(deviceId);
+  if (r !== 0) return r;
+  return e.event(eventId);
+}

@@ -1,0 +1,141 @@
+/**
+ * The command queue mechanics: GITS_CBASER, GITS_CWRITER, GITS_CREADR (gic-facts §4.1, §8
+ * item 9).
+ *
+ * How it works: the queue is a ring of 32-byte commands at CBASER.PA, (Size + 1) × 4 KB long.
+ * Whenever the ITS is enabled, CBASER is valid, the queue is not stalled and CREADR != CWRITER,
+ * the ITS takes the command at CREADR. Each command completes in simulated time, with one
+ * re-armed SimEvent:
+ *   t0                      fetch starts
+ *   t0 + itsCommand         the 32 bytes are read, decoded and executed: tables are read and
+ *                           written, redistributors are told (effects are visible from here)
+ *   ... + n × itsTableAccess the command retires: CREADR advances past it (n = table entries
+ *                           the command read or wrote), and the next command starts
+ * so a driver sees CREADR move only after a command's effects are visible, and SYNC/VSYNC,
+ * which follow everything before them, complete after those effects. A command that fails
+ * with a memory fault stalls instead: GITS_CREADR.Stalled = 1 and CREADR stays at it until
+ * software writes GITS_CWRITER with Retry = 1.
+ *
+ * CHOICEs (the architecture leaves them open or UNPREDICTABLE):
+ * - GITS_CBASER is read-only while GITS_CTLR.Enabled = 1 or a command is in flight (as QEMU
+ *   and KVM); writing it resets CREADR to 0 and clears Stalled. CWRITER is not reset.
+ * - A GITS_CWRITER write whose Offset is beyond the queue is ignored (as KVM).
+ * - Retry = 1 while the queue is not stalled has no effect; CWRITER.Retry reads as 0.
+ * - Clearing GITS_CTLR.Enabled lets the command in flight complete; no further command starts
+ *   until Enabled is set again, which resumes processing of whatever is queued.
+ * - CBASER.Valid = 0: nothing is read from the queue (CWRITER still updates).
+ */
+import type { Machine } from '../../core/machine.js';
+import { SimEvent } from '../../core/events.js';
+import { COMMAND_BYTES, GITS_CBASER, GITS_CREADR, GITS_CWRITER, queueBytes } from './its-registers.js';
+import { ITS_CORE } from './its-trace.js';
+
+export interface CommandExecutor {
+  /**
+   * Executes the command at physical address `pa` (queue offset `offset`). Returns the number
+   * of table entries it read or wrote, or -1 when the queue must stall on it.
+   */
+  execute(pa: number, offset: number): number;
+}
+
+const FETCH = 0;
+const RETIRE = 1;
+
+export class CommandQueue {
+  /** GITS_CBASER as written. */
+  cbaser = 0n;
+  /** Byte offsets (multiples of 32). */
+  creadr = 0;
+  cwriter = 0;
+  stalled = false;
+  /** A command is in flight (fetching/executing or retiring). */
+  busy = false;
+  /** Mirrors GITS_CTLR.Enabled. */
+  enabled = false;
+  /** Commands retired (done or skipped). */
+  completed = 0;
+
+  private base = 0;
+  private bytes = 0x1000;
+  private valid = false;
+  private phase = FETCH;
+  private readonly ev: SimEvent;
+
+  constructor(
+    private readonly m: Machine,
+    private readonly exec: CommandExecutor,
+  ) {
+    this.ev = new SimEvent('its.command', 20, () => this.fire());
+  }
+
+  /** Queue length in bytes ((CBASER.Size + 1) × 4 KB). */
+  get length(): number {
+    return this.bytes;
+  }
+
+  writeCbaser(v: bigint): void {
+    if (this.enabled || this.busy) return;
+    this.cbaser = v;
+    const d = GITS_CBASER.decode(v);
+    this.valid = d.Valid === 1;
+    this.base = d.PA * 0x1000;
+    this.bytes = queueBytes(d.Size);
+    this.creadr = 0;
+    this.stalled = false;
+  }
+
+  writeCwriter(v: number): void {
+    const offset = GITS_CWRITER.get(v, 'Offset') * COMMAND_BYTES;
+    if (offset >= this.bytes) return;
+    this.cwriter = offset;
+    if (GITS_CWRITER.get(v, 'Retry') === 1 && this.stalled) {
+      this.stalled = false;
+      const m = this.m;
+      if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-queue', state: 'resumed', offset: this.creadr });
+    }
+    this.kick();
+  }
+
+  readCwriter(): number {
+    return GITS_CWRITER.encode({ Offset: this.cwriter / COMMAND_BYTES });
+  }
+
+  readCreadr(): number {
+    return GITS_CREADR.encode({ Stalled: this.stalled ? 1 : 0, Offset: this.creadr / COMMAND_BYTES });
+  }
+
+  setEnabled(on: boolean): void {
+    this.enabled = on;
+    this.kick();
+  }
+
+  /** Starts the next command if the queue may run and holds one. */
+  kick(): void {
+    if (!this.enabled || !this.valid || this.stalled || this.busy || this.creadr === this.cwriter) return;
+    this.busy = true;
+    this.phase = FETCH;
+    this.m.events.schedule(this.ev, this.m.now + this.m.costs.itsCommand);
+  }
+
+  private fire(): void {
+    const m = this.m;
+    if (this.phase === FETCH) {
+      const n = this.exec.execute(this.base + this.creadr, this.creadr);
+      if (n < 0) {
+        this.busy = false;
+        this.stalled = true;
+        if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-queue', state: 'stalled', offset: this.creadr });
+        return;
+      }
+      if (n > 0) {
+        this.phase = RETIRE;
+        m.events.schedule(this.ev, m.now + n * m.costs.itsTableAccess);
+        return;
+      }
+    }
+    this.creadr = (this.creadr + COMMAND_BYTES) % this.bytes;
+    this.completed++;
+    this.busy = false;
+    this.kick();
+  }
+}

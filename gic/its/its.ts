@@ -1,0 +1,266 @@
+/**
+ * The Interrupt Translation Service (gic-facts §4): GITS registers on the bus, the command
+ * queue, the tables in memory and MSI translation.
+ *
+ * Software reaches it only through MMIO (the 128 KB GITS frames at `cfg.itsBase`) and memory
+ * (command queue, device/collection/vPE tables, ITTs). It reaches the redistributors only
+ * through `LpiPort` and, on GICv4, `VlpiPort`.
+ *
+ * Register CHOICEs (also in the files that implement them):
+ * - GITS_TYPER: Physical = 1, Virtual = (version 4), ITT_entry_size = 11 (12-byte ITEs),
+ *   ID_bits / Devbits from the configuration, PTA and HCC from the configuration, CIL = 0
+ *   (16-bit ICIDs), VMOVP = 1 on a GICv4 ITS (one ITS: VMOVP is issued on it alone; reported 0
+ *   on a GICv3 ITS, where the field has no meaning), every other field 0 (no SEIS, no MPAM,
+ *   no GICv4.1 features).
+ * - GITS_IIDR: Implementer 0x43B (Arm's JEP106 code, as QEMU reports), ProductID 0x4D ('M'),
+ *   Revision/Variant 0. GITS_PIDR2.ArchRev = 3 or 4; the other ID registers are RAZ.
+ * - GITS_BASER0 = Devices, BASER1 = Collections, BASER2 = vPEs (GICv4 only); 8-byte entries
+ *   (Entry_Size = 7); BASER3-7 (and BASER2 on GICv3) are RAZ/WI. Every BASER is read-only
+ *   while GITS_CTLR.Enabled = 1 (as QEMU). Page sizes 4, 16 and 64 KB and two-level tables
+ *   are supported for all three tables; Shareability and cacheability fields read back as
+ *   written and have no effect (memory is coherent).
+ * - Enabling the ITS with CBASER or a needed BASER invalid (UNPREDICTABLE) is accepted; an
+ *   invalid table holds no IDs, so commands naming it fail with their "out of range" error.
+ * - GITS_TRANSLATER: 16- or 32-bit writes at its offset; data = EventID (a 16-bit write gives
+ *   EventID[15:0]), DeviceID from the bus attributes. Ignored while Enabled = 0. A write whose
+ *   requester is not a device (a PE) carries no DeviceID: it is dropped with the
+ *   simulator-defined code 0x010330 (INT NOT_A_DEVICE) and traced.
+ * - GITS_CTLR.Quiescent reads 1 when Enabled = 0, no command is in flight and no translation
+ *   is in flight.
+ */
+import { toBig, toNum, type Word } from '../../core/bits.js';
+import type { AccessAttrs } from '../../core/bus.js';
+import type { Machine } from '../../core/machine.js';
+import { RegisterBlock, W16, W32, W64, type RegisterRegion } from '../../core/regions.js';
+import type { GicConfig } from '../config.js';
+import type { LpiPort, VlpiPort } from '../ports.js';
+import { CommandQueue, type CommandExecutor } from './command-queue.js';
+import type { CommandContext } from './command-context.js';
+import { ITS_COMMANDS, decodeCommand, type ItsCommand } from './commands.js';
+import { ItsEntries } from './entries.js';
+import { Reason, errorCode, errorName, stallsQueue, type ItsErrorRecord } from './errors.js';
+import {
+  BaserType, GITS, GITS_BASER, GITS_CTLR, GITS_IIDR, GITS_PIDR2, GITS_SIZE, GITS_TYPER,
+} from './its-registers.js';
+import { ITS_CORE, type ItsCommandResult } from './its-trace.js';
+import { discard, intOrClear, inv, invall, mapc, mapd, mapti, movall, movi, sync } from './physical-commands.js';
+import { ITE_BYTES } from './tables.js';
+import { Translator } from './translate.js';
+import { vinvall, vmapp, vmapti, vmovi, vmovp, vsync } from './virtual-commands.js';
+
+/** How many error records `Its.errors` keeps (the oldest are dropped; `errorCount` counts all). */
+const ERROR_LOG_LIMIT = 4096;
+const TABLE_OF_BASER: readonly ('devices' | 'collections' | 'vpes' | null)[] = ['devices', 'collections', 'vpes', null, null, null, null, null];
+const BASER_RO_MASK = GITS_BASER.mask('Entry_Size') | GITS_BASER.mask('Type');
+const BASER_ENTRY_BYTES = 8;
+
+export class Its implements CommandExecutor {
+  /** The GITS register block (mapped at `cfg.itsBase`). */
+  readonly block: RegisterBlock;
+  readonly entries: ItsEntries;
+  readonly queue: CommandQueue;
+  readonly translator: Translator;
+  /** GITS_TYPER (RO). */
+  readonly typer: number;
+  readonly virtual: boolean;
+
+  /** Recent command errors, oldest first (at most 4096). */
+  readonly errors: ItsErrorRecord[] = [];
+  lastError: ItsErrorRecord | null = null;
+  errorCount = 0;
+  /** Commands executed (any outcome). */
+  commandsExecuted = 0;
+  /** Accesses of a width or alignment a GITS register does not accept (RAZ/WI). */
+  badAccesses = 0;
+
+  private enabled = false;
+  private readonly baser: bigint[];
+  private readonly ctx: CommandContext;
+  private readonly attrs: AccessAttrs = { requester: 'gic', id: 0x100 };
+  private readonly words = new Uint32Array(8);
+
+  constructor(
+    private readonly m: Machine,
+    readonly cfg: GicConfig,
+    readonly lpis: LpiPort,
+    readonly vlpis: VlpiPort | null,
+  ) {
+    const its = cfg.its;
+    this.virtual = cfg.version === 4;
+    this.typer = GITS_TYPER.encode({
+      Physical: 1,
+      Virtual: this.virtual ? 1 : 0,
+      ITT_entry_size: ITE_BYTES - 1,
+      ID_bits: its.eventIdBits - 1,
+      Devbits: its.deviceIdBits - 1,
+      PTA: its.pta ? 1 : 0,
+      HCC: its.hcc,
+      CIL: 0,
+      VMOVP: this.virtual ? 1 : 0,
+    });
+    this.entries = new ItsEntries(m.bus, this.attrs, {
+      deviceIds: 2 ** its.deviceIdBits,
+      hcc: Math.min(its.hcc, 0xff),
+      collectionIds: 0x10000,
+      vpeIds: this.virtual ? 2 ** its.vpeIdBits : 0,
+    });
+    this.ctx = {
+      entries: this.entries,
+      lpis,
+      vlpis,
+      pta: its.pta,
+      intidLimit: 2 ** cfg.idBits,
+      idBitsField: its.eventIdBits - 1,
+    };
+    const types: number[] = [BaserType.Devices, BaserType.Collections, this.virtual ? BaserType.VPEs : BaserType.None, 0, 0, 0, 0, 0];
+    this.baser = types.map((t) => (t === BaserType.None ? 0n : GITS_BASER.encode({ Type: t, Entry_Size: BASER_ENTRY_BYTES - 1 })));
+    this.queue = new CommandQueue(m, this);
+    this.translator = new Translator(m, this.entries, lpis, vlpis);
+    this.block = new RegisterBlock('GITS', GITS_SIZE, this.regions());
+    this.block.onBadAccess = () => void this.badAccesses++;
+    m.bus.addMmio('gits', cfg.itsBase, GITS_SIZE, this.block, m.costs.gitsRead, m.costs.gitsWrite);
+  }
+
+  /** GITS_CTLR.Enabled. */
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /** GITS_CTLR.Quiescent. */
+  get quiescent(): boolean {
+    return !this.enabled && !this.queue.busy && this.translator.inFlight === 0;
+  }
+
+  // ------------------------------------------------------------------ registers
+
+  private regions(): RegisterRegion[] {
+    const wide = W32 | W64;
+    return [
+      {
+        name: 'GITS_CTLR', offset: GITS.CTLR, length: 4, widths: W32,
+        read: () => GITS_CTLR.encode({ Enabled: this.enabled ? 1 : 0, Quiescent: this.quiescent ? 1 : 0 }),
+        write: (_o, _s, v) => this.writeCtlr(toNum(v)),
+      },
+      { name: 'GITS_IIDR', offset: GITS.IIDR, length: 4, widths: W32, read: () => GITS_IIDR.encode({ Implementer: 0x43b, ProductID: 0x4d }) },
+      { name: 'GITS_TYPER', offset: GITS.TYPER, length: 8, widths: wide, regSize: 8, read: () => BigInt(this.typer) },
+      {
+        name: 'GITS_CBASER', offset: GITS.CBASER, length: 8, widths: wide, regSize: 8,
+        read: () => this.queue.cbaser,
+        write: (_o, _s, v) => this.queue.writeCbaser(toBig(v)),
+      },
+      {
+        name: 'GITS_CWRITER', offset: GITS.CWRITER, length: 8, widths: wide, regSize: 8,
+        read: () => BigInt(this.queue.readCwriter()),
+        write: (_o, _s, v) => this.queue.writeCwriter(toNum(toBig(v) & 0xfffffn)),
+      },
+      { name: 'GITS_CREADR', offset: GITS.CREADR, length: 8, widths: wide, regSize: 8, read: () => BigInt(this.queue.readCreadr()) },
+      {
+        name: 'GITS_BASER', offset: GITS.BASER, length: 0x40, widths: wide, regSize: 8,
+        read: (o) => this.baser[o >>> 3]!,
+        write: (o, _s, v) => this.writeBaser(o >>> 3, toBig(v)),
+      },
+      { name: 'GITS_PIDR2', offset: GITS.PIDR2, length: 4, widths: W32, read: () => GITS_PIDR2.encode({ ArchRev: this.cfg.version }) },
+      {
+        name: 'GITS_TRANSLATER', offset: GITS.TRANSLATER, length: 4, widths: W16 | W32,
+        write: (o, size, v, attrs) => this.writeTranslater(o, size, v, attrs),
+      },
+    ];
+  }
+
+  private writeCtlr(v: number): void {
+    const on = GITS_CTLR.get(v, 'Enabled') === 1;
+    if (on === this.enabled) return;
+    this.enabled = on;
+    this.queue.setEnabled(on);
+  }
+
+  private writeBaser(n: number, v: bigint): void {
+    const table = TABLE_OF_BASER[n] ?? null;
+    if (table === null || (table === 'vpes' && !this.virtual)) return; // unimplemented: RAZ/WI
+    if (this.enabled) return; // CHOICE: RO while Enabled = 1 (as QEMU)
+    const old = this.baser[n]!;
+    const nv = (v & ~BASER_RO_MASK) | (old & BASER_RO_MASK);
+    this.baser[n] = nv;
+    const e = this.entries;
+    (table === 'devices' ? e.devices : table === 'collections' ? e.collections : e.vpes).configure(nv);
+    e.flush(table);
+  }
+
+  private writeTranslater(off: number, size: number, v: Word, attrs: AccessAttrs): void {
+    if (!this.enabled || off !== 0) return;
+    if (attrs.requester !== 'device') {
+      this.translator.refuse(Reason.NOT_A_DEVICE);
+      return;
+    }
+    const ev = toNum(v);
+    this.translator.accept(attrs.id >>> 0, size === 2 ? ev & 0xffff : ev >>> 0);
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /** CommandExecutor: fetch, decode and run the command at `pa`. */
+  execute(pa: number, offset: number): number {
+    const m = this.m;
+    const e = this.entries;
+    const w = this.words;
+    const bus = m.bus;
+    e.mem.reset();
+    let fetched = true;
+    for (let i = 0; i < 8; i++) {
+      w[i] = bus.read32(pa + i * 4, this.attrs);
+      if (bus.status !== 0) fetched = false;
+    }
+    this.commandsExecuted++;
+    if (!fetched) return this.finish(offset, 'FETCH', null, errorCode(0, Reason.QUEUE_FAULT));
+    const cmd = decodeCommand(w);
+    if (cmd === undefined || (!this.virtual && ITS_COMMANDS[cmd.name].virtual)) {
+      return this.finish(offset, cmd?.name ?? 'UNKNOWN', null, errorCode(w[0]! & 0xff, Reason.UNKNOWN_COMMAND));
+    }
+    return this.finish(offset, cmd.name, cmd, this.dispatch(cmd));
+  }
+
+  private dispatch(c: ItsCommand): number {
+    const ctx = this.ctx;
+    switch (c.name) {
+      case 'MAPD': return mapd(ctx, c);
+      case 'MAPC': return mapc(ctx, c);
+      case 'MAPTI': case 'MAPI': return mapti(ctx, c);
+      case 'INT': case 'CLEAR': return intOrClear(ctx, c);
+      case 'DISCARD': return discard(ctx, c);
+      case 'MOVI': return movi(ctx, c);
+      case 'INV': return inv(ctx, c);
+      case 'INVALL': return invall(ctx, c);
+      case 'SYNC': return sync(ctx, c);
+      case 'MOVALL': return movall(ctx, c);
+      case 'VMAPP': return vmapp(ctx, c);
+      case 'VMAPTI': case 'VMAPI': return vmapti(ctx, c);
+      case 'VMOVI': return vmovi(ctx, c);
+      case 'VMOVP': return vmovp(ctx, c);
+      case 'VSYNC': return vsync(ctx, c);
+      case 'VINVALL': return vinvall(ctx, c);
+    }
+  }
+
+  /** Records the outcome of one command; returns table accesses, or -1 to stall. */
+  private finish(offset: number, command: string, cmd: ItsCommand | null, code: number): number {
+    const m = this.m;
+    const result: ItsCommandResult = code === 0 ? 'done' : stallsQueue(code) ? 'stalled' : 'skipped';
+    const accesses = this.entries.mem.accesses;
+    if (m.trace.on) {
+      m.trace.emit({
+        t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-command',
+        offset, command, fields: cmd ?? {}, result, error: code, tableAccesses: accesses,
+      });
+    }
+    if (code !== 0) {
+      const outcome = result === 'stalled' ? 'stalled' : 'skipped';
+      const rec: ItsErrorRecord = { t: m.now, code, name: errorName(command, code), command, offset, outcome };
+      if (this.errors.length >= ERROR_LOG_LIMIT) this.errors.shift();
+      this.errors.push(rec);
+      this.lastError = rec;
+      this.errorCount++;
+      if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-error', offset, command, code, error: rec.name, outcome });
+    }
+    return result === 'stalled' ? -1 : accesses;
+  }
+}

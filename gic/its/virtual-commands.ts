@@ -1,0 +1,131 @@
+/**
+ * Handlers of the GICv4.0 virtual ITS commands (gic-facts §4.3, §5.2, §5.3). They update the
+ * vPE table and ITTs and call the `VlpiPort` when the ITS has one. An ITS with
+ * GITS_TYPER.Virtual = 0 never reaches them (their opcodes are unknown commands there).
+ *
+ * The error conditions are QEMU's (gic-facts §4.4); every code here is simulator-defined
+ * (0x01_CC_EE with the virtual command's opcode and the reasons of errors.ts).
+ */
+import { Reason } from './errors.js';
+import { fail, isDoorbell, isLpi, lookupEvent, type Cmd, type CommandContext } from './command-context.js';
+import { INTTYPE_VIRTUAL } from './tables.js';
+
+/**
+ * VMAPP: map vPEID to {RD, VPT address, VPT_size}, or unmap it (V = 0).
+ * CHOICE: VMAPP V = 1 of a vPE that is already mapped (UNPREDICTABLE) remaps it: the port sees
+ * the old mapping unmapped, then the new one mapped.
+ */
+export function vmapp(ctx: CommandContext, c: Cmd<'VMAPP'>): number {
+  const e = ctx.entries;
+  if (c.vPEID >= e.limits.vpeIds || c.vPEID >= e.vpes.ids) return fail(c, Reason.VPEID_OOR);
+  let rd = -1;
+  if (c.V === 1) {
+    if (c.VPT_size > ctx.idBitsField) return fail(c, Reason.VPTSIZE_OOR);
+    rd = ctx.lpis.rdFromRdbase(c.RDbase, ctx.pta);
+    if (rd < 0) return fail(c, Reason.SIZE_OR_PROCNUM_OOR);
+  }
+  let r = e.vpe(c.vPEID);
+  if (r === Reason.TABLE_FAULT) return fail(c, r);
+  const wasMapped = r === 0;
+  const oldRd = e.vpeRd;
+  const oldVpt = e.vpt;
+  r = e.writeVpe(c.vPEID, rd, c.V === 1 ? c.VPT_addr : 0, c.V === 1 ? c.VPT_size : 0);
+  if (r !== 0) return fail(c, r);
+  const v = ctx.vlpis;
+  if (v !== null) {
+    if (wasMapped) v.vpeUnmapped(oldRd, oldVpt);
+    if (c.V === 1) v.vpeMapped(rd, c.VPT_addr, c.VPT_size + 1);
+  }
+  return 0;
+}
+
+/**
+ * VMAPTI / VMAPI: map (DeviceID, EventID) to vINTID of vPEID (VMAPI: vINTID = EventID) with
+ * doorbell Dbell_pINTID (an LPI or 1023). As in QEMU the vPE need not be mapped yet (its
+ * VPT_size is checked when a vLPI is delivered); vINTID must be an LPI.
+ */
+export function vmapti(ctx: CommandContext, c: Cmd<'VMAPTI'> | Cmd<'VMAPI'>): number {
+  const e = ctx.entries;
+  const vintid = c.name === 'VMAPTI' ? c.vINTID : c.EventID;
+  if (c.DeviceID >= e.limits.deviceIds) return fail(c, Reason.DEVICE_OOR);
+  const r = e.device(c.DeviceID);
+  if (r !== 0) return fail(c, r);
+  if (c.EventID >= e.dev!.eventCount) return fail(c, Reason.ID_OOR);
+  if (c.vPEID >= e.limits.vpeIds || c.vPEID >= e.vpes.ids) return fail(c, Reason.VPEID_OOR);
+  if (!isLpi(ctx, vintid)) return fail(c, Reason.VIRTUALID_OOR);
+  if (!isDoorbell(ctx, c.Dbell_pINTID)) return fail(c, Reason.DOORBELL_OOR);
+  return fail(c, e.writeEvent(c.EventID, INTTYPE_VIRTUAL, vintid, 0, c.vPEID, c.Dbell_pINTID));
+}
+
+/**
+ * VMOVI: move a virtual ITE to vPEID (and, if D = 1, change its doorbell); a pending vLPI
+ * moves from the old vPE's VPT to the new one's. Linux also uses it with the same vPE just to
+ * change the GICv4.0 doorbell.
+ */
+export function vmovi(ctx: CommandContext, c: Cmd<'VMOVI'>): number {
+  const e = ctx.entries;
+  if (c.D === 1 && !isDoorbell(ctx, c.Dbell_pINTID)) return fail(c, Reason.DOORBELL_OOR);
+  let r = lookupEvent(ctx, c.DeviceID, c.EventID);
+  if (r !== 0) return fail(c, r);
+  const s = e.slot;
+  const cache = e.cache;
+  if (cache.kind[s] !== INTTYPE_VIRTUAL) return fail(c, Reason.WRONG_INTTYPE);
+  const vintid = cache.intid[s]!;
+  const doorbell = c.D === 1 ? c.Dbell_pINTID : cache.doorbell[s]!;
+  r = e.vpe(cache.vpeid[s]!);
+  if (r !== 0) return fail(c, r);
+  const fromRd = e.vpeRd;
+  const fromVpt = e.vpt;
+  const fromSize = e.vptSize;
+  r = e.vpe(c.vPEID);
+  if (r !== 0) return fail(c, r);
+  if (vintid >= 2 ** (fromSize + 1) || vintid >= 2 ** (e.vptSize + 1)) return fail(c, Reason.VIRTUALID_OOR);
+  const toRd = e.vpeRd;
+  const toVpt = e.vpt;
+  const toBits = e.vptSize + 1;
+  r = e.writeEvent(c.EventID, INTTYPE_VIRTUAL, vintid, 0, c.vPEID, doorbell);
+  if (r !== 0) return fail(c, r);
+  const v = ctx.vlpis;
+  if (v !== null && fromVpt !== toVpt && v.isVlpiPending(fromRd, fromVpt, vintid)) {
+    v.clearVlpiPending(fromRd, fromVpt, vintid);
+    v.setVlpiPending(toRd, toVpt, toBits, vintid, doorbell);
+  }
+  return 0;
+}
+
+/**
+ * VMOVP: the vPE's vLPIs now go to the RD RDbase names. GITS_TYPER.VMOVP = 1 (one ITS), so
+ * SequenceNumber and ITSList are ignored. The port sees the vPE unmapped from the old RD and
+ * mapped at the new one (the VPT stays in memory; residency is the RDs' business, §5.1).
+ */
+export function vmovp(ctx: CommandContext, c: Cmd<'VMOVP'>): number {
+  const e = ctx.entries;
+  let r = e.vpe(c.vPEID);
+  if (r !== 0) return fail(c, r);
+  const rd = ctx.lpis.rdFromRdbase(c.RDbase, ctx.pta);
+  if (rd < 0) return fail(c, Reason.SIZE_OR_PROCNUM_OOR);
+  const oldRd = e.vpeRd;
+  const vpt = e.vpt;
+  const size = e.vptSize;
+  r = e.writeVpe(c.vPEID, rd, vpt, size);
+  if (r !== 0) return fail(c, r);
+  if (rd !== oldRd && ctx.vlpis !== null) {
+    ctx.vlpis.vpeUnmapped(oldRd, vpt);
+    ctx.vlpis.vpeMapped(rd, vpt, size + 1);
+  }
+  return 0;
+}
+
+/** VSYNC: effects of earlier commands on the vPE are visible (commands complete in order). */
+export function vsync(ctx: CommandContext, c: Cmd<'VSYNC'>): number {
+  return fail(c, ctx.entries.vpe(c.vPEID));
+}
+
+/** VINVALL: re-read the configuration of every vLPI of the vPE. */
+export function vinvall(ctx: CommandContext, c: Cmd<'VINVALL'>): number {
+  const e = ctx.entries;
+  const r = e.vpe(c.vPEID);
+  if (r !== 0) return fail(c, r);
+  ctx.vlpis?.invalidateAllVlpis(e.vpeRd, e.vpt);
+  return 0;
+}
