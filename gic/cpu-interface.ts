@@ -1,0 +1,390 @@
+/**
+ * The physical CPU interface of one PE: the ICC_* system registers (gic-facts §1.6) and the
+ * IRQ/FIQ lines of the PE.
+ *
+ * How it works
+ * - `update()` is the one idempotent recomputation: it asks the PE's redistributor (SGIs, PPIs,
+ *   LPIs) and the distributor (SPIs routed to this PE) for their best candidate, keeps the
+ *   highest-priority pending interrupt (HPPI: lowest `priority * 2^24 + INTID`, so the lowest
+ *   INTID wins a tie) and drives the lines. It runs after every change that can move the HPPI or
+ *   the signalling condition (pending, enable, active, group, priority, routing, PMR, BPR, APR,
+ *   group enables, GICR_WAKER). Nothing is sorted: each source answers from bit masks or a heap.
+ * - Candidates are pending, enabled, not active, and of a group enabled both in GICD_CTLR and in
+ *   this interface's ICC_IGRPEN<n>. CHOICE: a group disabled at the CPU interface is excluded
+ *   from the HPPI choice (the CPU interface reports its group enables to its redistributor), so a
+ *   disabled Group 0 interrupt does not hide a pending Group 1 one. LPIs are Group 1.
+ * - Signalling: the HPPI is signalled iff priority < ICC_PMR_EL1 (strict) and no interrupt is
+ *   active or its group priority (priority & the BPR mask of its group) is strictly below the
+ *   running priority. Group 0 -> FIQ, Group 1 -> IRQ. A rising line reaches the PE after
+ *   `signalLatency` cycles (one re-armed event); a line falls at once.
+ * - Acknowledge (IAR): sets the APR bit of the group priority, raises the running priority,
+ *   and moves the interrupt to active (an LPI's pending bit is cleared, it has no active state).
+ *   EOIR drops the priority (clears the lowest set APR bit) and, with EOImode = 0, deactivates;
+ *   with EOImode = 1 only ICC_DIR_EL1 deactivates. Neither has any effect on an LPI's state.
+ * - Preemption bits = min(priority bits, 7): minimum BPR0 = 7 - that, minimum BPR1 = BPR0 min + 1,
+ *   APR bit = group priority >> (8 - preemption bits), RPR = lowest set APR bit << (8 - bits).
+ */
+import { toBig, type Word } from '../core/bits.js';
+import { SimEvent } from '../core/events.js';
+import type { Machine } from '../core/machine.js';
+import { LINE_FIQ, LINE_IRQ, type PE } from '../core/pe.js';
+import type { GicConfig } from './config.js';
+import { aprCount } from './cpuif-regs.js';
+import { lowestBit, num32 } from './bit-registers.js';
+import { ICC_BPR, ICC_CTLR, ICC_IGRPEN, ICC_INTID, ICC_PRIORITY, INTID_SPECIAL, INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
+import { CpuReg, type CpuInterfacePort } from './ports.js';
+
+/** What a CPU interface needs from its redistributor and the distributor. */
+export interface CpuInterfaceLink {
+  /** GICD_CTLR group enables: bit 0 = EnableGrp0, bit 1 = EnableGrp1. */
+  distributorGroupEnables(): number;
+  /** The redistributor is awake (GICR_WAKER.ProcessorSleep = 0): only then does it signal. */
+  awake(): boolean;
+  /** Best ready SGI/PPI (`priority * 2^24 + INTID`) or -1. */
+  bestPrivate(grp0: boolean, grp1: boolean): number;
+  /** Best ready SPI routed to this PE, or -1. */
+  bestSpi(grp0: boolean, grp1: boolean): number;
+  /** Best pending enabled LPI, or -1. */
+  bestLpi(): number;
+  groupOf(intid: number): number;
+  /** True for an INTID this GIC implements (SGI/PPI, an implemented SPI, an LPI in range). */
+  implemented(intid: number): boolean;
+  /** Acknowledge `intid`: pending -> active (LPI: pending cleared). Does not call back `update`. */
+  activate(intid: number): void;
+  /** Deactivate `intid` (no effect on LPIs). Returns whether it was active. */
+  deactivate(intid: number): boolean;
+  /** ICC_SGI0R_EL1 (group 0) / ICC_SGI1R_EL1 (group 1) write. */
+  generateSgi(value: bigint, group: number): void;
+  /** ICC_IGRPEN<n> changed (1-of-N participation). */
+  groupEnablesChanged(): void;
+}
+
+export class CpuInterface implements CpuInterfacePort {
+  pmr = 0;
+  bpr0: number;
+  bpr1: number;
+  cbpr = false;
+  eoiMode = false;
+  igrpen0 = 0;
+  igrpen1 = 0;
+  /** ICC_AP0R<n> and ICC_AP1R<n>. */
+  readonly apr: readonly [Uint32Array, Uint32Array] = [new Uint32Array(4), new Uint32Array(4)];
+  /** Running priority (ICC_RPR_EL1), 0xFF when idle. */
+  rpr = 0xff;
+
+  /** Preemption bits of the physical interface. */
+  readonly preemptionBits: number;
+  readonly minBpr0: number;
+  readonly aprs: number;
+  private readonly priorityMask: number;
+  private readonly ctlrRo: number;
+
+  /** HPPI as `priority * 2^24 + INTID`, -1 for none; and its group. */
+  private hppi = -1;
+  private hppiGroup = 0;
+  /** Lines the HPPI calls for, and lines this interface asserts now. */
+  private want = 0;
+  private asserted = 0;
+  private readonly raiseEvent: SimEvent;
+  private readonly pe: PE;
+
+  constructor(
+    private readonly m: Machine,
+    cfg: GicConfig,
+    readonly index: number,
+    private readonly link: CpuInterfaceLink,
+  ) {
+    this.pe = m.pes[index]!;
+    this.preemptionBits = Math.min(cfg.priorityBits, 7);
+    this.minBpr0 = 7 - this.preemptionBits;
+    this.bpr0 = this.minBpr0;
+    this.bpr1 = this.minBpr0 + 1;
+    this.aprs = aprCount(this.preemptionBits);
+    this.priorityMask = (0xff << (8 - cfg.priorityBits)) & 0xff;
+    // RO fields: PRIbits, IDbits (0 = 16, 1 = 24 bits; CHOICE: 24 whenever the GIC has more than 16),
+    // A3V = 1 (Aff3 may be non-zero in SGI targets). PMHE, SEIS, RSS, ExtRange read 0.
+    this.ctlrRo = ICC_CTLR.encode({ PRIbits: cfg.priorityBits - 1, IDbits: cfg.idBits > 16 ? 1 : 0, A3V: 1 });
+    this.raiseEvent = new SimEvent(`gic.cpuif${index}.signal`, 20, () => this.raise());
+  }
+
+  // ---------------------------------------------------------------- HPPI and lines
+
+  /** Recomputes the HPPI and drives IRQ/FIQ. Idempotent. */
+  update(): void {
+    const link = this.link;
+    const ge = link.distributorGroupEnables();
+    const g0 = (ge & 1) !== 0 && this.igrpen0 !== 0;
+    const g1 = (ge & 2) !== 0 && this.igrpen1 !== 0;
+    let best = -1;
+    if ((g0 || g1) && link.awake()) {
+      best = link.bestPrivate(g0, g1);
+      const s = link.bestSpi(g0, g1);
+      if (s >= 0 && (best < 0 || s < best)) best = s;
+      if (g1) {
+        const l = link.bestLpi();
+        if (l >= 0 && (best < 0 || l < best)) best = l;
+      }
+    }
+    this.hppi = best;
+    let want = 0;
+    if (best >= 0) {
+      const intid = best % KEY_PRIORITY_UNIT;
+      const group = link.groupOf(intid);
+      this.hppiGroup = group;
+      if (this.canSignal((best - intid) / KEY_PRIORITY_UNIT, group)) want = group === 0 ? LINE_FIQ : LINE_IRQ;
+    }
+    this.drive(want);
+  }
+
+  /** The INTID of the HPPI (1023 when none), for tests and the assembly. */
+  get highestPending(): number {
+    return this.hppi < 0 ? INTID_SPURIOUS : this.hppi % KEY_PRIORITY_UNIT;
+  }
+
+  private drive(want: number): void {
+    this.want = want;
+    const drop = this.asserted & ~want;
+    if (drop !== 0) {
+      this.asserted &= ~drop;
+      if ((drop & LINE_IRQ) !== 0) this.pe.setLine(LINE_IRQ, false);
+      if ((drop & LINE_FIQ) !== 0) this.pe.setLine(LINE_FIQ, false);
+    }
+    if ((want & ~this.asserted) !== 0) {
+      const lat = this.m.costs.signalLatency;
+      if (lat <= 0) this.raise();
+      else if (!this.raiseEvent.queued) this.m.events.schedule(this.raiseEvent, this.m.now + lat);
+    }
+  }
+
+  private raise(): void {
+    const r = this.want & ~this.asserted;
+    if (r === 0) return;
+    this.asserted |= r;
+    if ((r & LINE_IRQ) !== 0) this.pe.setLine(LINE_IRQ, true);
+    if ((r & LINE_FIQ) !== 0) this.pe.setLine(LINE_FIQ, true);
+  }
+
+  /** Group-priority mask of `group` (GroupBits): Group 0 uses BPR0 + 1, Group 1 BPR1 (or BPR0 + 1 with CBPR). */
+  groupMask(group: number): number {
+    const shift = group === 0 || this.cbpr ? this.bpr0 + 1 : this.bpr1;
+    return (0xff << shift) & 0xff;
+  }
+
+  private canSignal(prio: number, group: number): boolean {
+    if (prio >= this.pmr) return false;
+    if (this.rpr === 0xff) return true;
+    const gm = this.groupMask(group);
+    return (prio & gm) < (this.rpr & gm);
+  }
+
+  // ---------------------------------------------------------------- acknowledge, EOI, deactivate
+
+  private acknowledge(group: number): number {
+    const k = this.hppi;
+    if (k < 0 || this.hppiGroup !== group) return INTID_SPURIOUS;
+    const intid = k % KEY_PRIORITY_UNIT;
+    const prio = (k - intid) / KEY_PRIORITY_UNIT;
+    if (!this.canSignal(prio, group)) return INTID_SPURIOUS;
+    const bit = (prio & this.groupMask(group)) >>> (8 - this.preemptionBits);
+    const a = this.apr[group]!;
+    a[bit >>> 5] = (a[bit >>> 5]! | (1 << (bit & 31))) >>> 0;
+    this.recomputeRpr();
+    this.link.activate(intid);
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.pe.el, kind: 'gic-ack', intid, pe: this.index, group, priority: prio });
+    this.update();
+    return intid;
+  }
+
+  private eoi(group: number, value: number): void {
+    const intid = ICC_INTID.get(value, 'INTID');
+    // Writes of the special INTIDs are ignored; so (UNPREDICTABLE, CHOICE) are INTIDs the GIC does not implement.
+    if ((intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) || !this.link.implemented(intid)) {
+      this.ignored(`EOIR${group} of INTID ${intid}`, value);
+      return;
+    }
+    // CHOICE (UNPREDICTABLE): an EOI whose group is not that of the highest active priority is ignored.
+    if (this.highestActiveGroup() !== group) {
+      this.ignored(`EOIR${group} with no active Group ${group} priority`, value);
+      return;
+    }
+    const dropped = this.rpr;
+    this.dropPriority(group);
+    const deactivated = !this.eoiMode && intid < LPI_BASE && this.link.deactivate(intid);
+    const m = this.m;
+    if (m.trace.on) {
+      m.trace.emit({ t: m.now, core: this.index, el: this.pe.el, kind: 'gic-eoi', intid, pe: this.index, group, dropped, deactivated });
+      if (deactivated) m.trace.emit({ t: m.now, core: this.index, el: this.pe.el, kind: 'gic-deactivate', intid, pe: this.index, by: 'eoir' });
+    }
+    this.update();
+  }
+
+  private dir(value: number): void {
+    const intid = ICC_INTID.get(value, 'INTID');
+    // Ignored with EOImode = 0; no effect on special INTIDs and LPIs.
+    if (!this.eoiMode || intid >= INTID_SPECIAL || !this.link.implemented(intid)) {
+      this.ignored(`DIR of INTID ${intid}`, value);
+      return;
+    }
+    if (this.link.deactivate(intid)) {
+      const m = this.m;
+      if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.pe.el, kind: 'gic-deactivate', intid, pe: this.index, by: 'dir' });
+    }
+    this.update();
+  }
+
+  private highestActiveGroup(): number {
+    for (let i = 0; i < this.aprs; i++) {
+      const a0 = this.apr[0][i]!;
+      const a1 = this.apr[1][i]!;
+      if ((a0 | a1) === 0) continue;
+      const c0 = a0 === 0 ? 32 : lowestBit(a0);
+      const c1 = a1 === 0 ? 32 : lowestBit(a1);
+      return c1 < c0 ? 1 : 0;
+    }
+    return -1;
+  }
+
+  private dropPriority(group: number): void {
+    const a = this.apr[group]!;
+    for (let i = 0; i < this.aprs; i++) {
+      const x = a[i]!;
+      if (x === 0) continue;
+      a[i] = (x & (x - 1)) >>> 0;
+      break;
+    }
+    this.recomputeRpr();
+  }
+
+  private recomputeRpr(): void {
+    for (let i = 0; i < this.aprs; i++) {
+      const x = this.apr[0][i]! | this.apr[1][i]!;
+      if (x !== 0) {
+        this.rpr = ((i * 32 + lowestBit(x)) << (8 - this.preemptionBits)) & 0xff;
+        return;
+      }
+    }
+    this.rpr = 0xff;
+  }
+
+  private ignored(what: string, value: number): void {
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.pe.el, kind: 'gic-ignored', block: `ICC${this.index}`, what, value });
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  read(reg: CpuReg, _pe: PE): Word {
+    switch (reg) {
+      case CpuReg.IAR0:
+        return this.acknowledge(0);
+      case CpuReg.IAR1:
+        return this.acknowledge(1);
+      case CpuReg.HPPIR0:
+      case CpuReg.HPPIR1: {
+        const g = reg === CpuReg.HPPIR0 ? 0 : 1;
+        return this.hppi < 0 || this.hppiGroup !== g ? INTID_SPURIOUS : this.hppi % KEY_PRIORITY_UNIT;
+      }
+      case CpuReg.BPR0:
+        return ICC_BPR.encode({ BinaryPoint: this.bpr0 });
+      case CpuReg.BPR1:
+        // With CBPR = 1, BPR1 reads as BPR0 + 1 (saturated at 7) and writes are ignored.
+        return ICC_BPR.encode({ BinaryPoint: this.cbpr ? Math.min(this.bpr0 + 1, 7) : this.bpr1 });
+      case CpuReg.AP0R0:
+      case CpuReg.AP0R1:
+      case CpuReg.AP0R2:
+      case CpuReg.AP0R3:
+        return this.apr[0][reg - CpuReg.AP0R0]!;
+      case CpuReg.AP1R0:
+      case CpuReg.AP1R1:
+      case CpuReg.AP1R2:
+      case CpuReg.AP1R3:
+        return this.apr[1][reg - CpuReg.AP1R0]!;
+      case CpuReg.RPR:
+        return ICC_PRIORITY.encode({ Priority: this.rpr });
+      case CpuReg.PMR:
+        return ICC_PRIORITY.encode({ Priority: this.pmr });
+      case CpuReg.CTLR:
+        return this.ctlrRo + ICC_CTLR.encode({ CBPR: this.cbpr ? 1 : 0, EOImode: this.eoiMode ? 1 : 0 });
+      case CpuReg.SRE:
+        return 0x7;
+      case CpuReg.IGRPEN0:
+        return ICC_IGRPEN.encode({ Enable: this.igrpen0 });
+      case CpuReg.IGRPEN1:
+        return ICC_IGRPEN.encode({ Enable: this.igrpen1 });
+      default:
+        return 0;
+    }
+  }
+
+  write(reg: CpuReg, _pe: PE, value: Word): void {
+    switch (reg) {
+      case CpuReg.EOIR0:
+        this.eoi(0, num32(value));
+        return;
+      case CpuReg.EOIR1:
+        this.eoi(1, num32(value));
+        return;
+      case CpuReg.DIR:
+        this.dir(num32(value));
+        return;
+      case CpuReg.BPR0:
+        this.bpr0 = Math.max(ICC_BPR.get(num32(value), 'BinaryPoint'), this.minBpr0);
+        break;
+      case CpuReg.BPR1:
+        if (this.cbpr) {
+          this.ignored('BPR1 write with CBPR=1', num32(value));
+          return;
+        }
+        this.bpr1 = Math.max(ICC_BPR.get(num32(value), 'BinaryPoint'), this.minBpr0 + 1);
+        break;
+      case CpuReg.AP0R0:
+      case CpuReg.AP0R1:
+      case CpuReg.AP0R2:
+      case CpuReg.AP0R3:
+        this.apr[0][reg - CpuReg.AP0R0] = num32(value);
+        this.recomputeRpr();
+        break;
+      case CpuReg.AP1R0:
+      case CpuReg.AP1R1:
+      case CpuReg.AP1R2:
+      case CpuReg.AP1R3:
+        this.apr[1][reg - CpuReg.AP1R0] = num32(value);
+        this.recomputeRpr();
+        break;
+      case CpuReg.PMR:
+        // Unimplemented low priority bits are RAZ/WI.
+        this.pmr = ICC_PRIORITY.get(num32(value), 'Priority') & this.priorityMask;
+        break;
+      case CpuReg.CTLR: {
+        // Only CBPR and EOImode are writable (PMHE RAZ/WI: no priority-based 1-of-N routing).
+        const d = ICC_CTLR.decode(num32(value));
+        this.cbpr = d.CBPR === 1;
+        this.eoiMode = d.EOImode === 1;
+        break;
+      }
+      case CpuReg.IGRPEN0:
+        this.igrpen0 = ICC_IGRPEN.get(num32(value), 'Enable');
+        this.link.groupEnablesChanged();
+        break;
+      case CpuReg.IGRPEN1:
+        this.igrpen1 = ICC_IGRPEN.get(num32(value), 'Enable');
+        this.link.groupEnablesChanged();
+        break;
+      case CpuReg.SGI1R:
+        this.link.generateSgi(toBig(value), 1);
+        return;
+      case CpuReg.SGI0R:
+        this.link.generateSgi(toBig(value), 0);
+        return;
+      case CpuReg.ASGI1R:
+        // CHOICE: with a single Security state there is no "other" Security state whose Group 1
+        // SGIs ASGI1R could generate: the write is ignored.
+        this.ignored('ASGI1R with a single Security state', num32(value));
+        return;
+      default:
+        return;
+    }
+    this.update();
+  }
+}

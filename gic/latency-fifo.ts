@@ -1,0 +1,95 @@
+/**
+ * Messages inside the GIC that take a constant latency: SGIs travelling from the sender's CPU
+ * interface to their targets' redistributors (`sgiLatency`) and LPI configuration fetches
+ * completing after a cache miss (`lpiConfigFetch`). Because the latency is constant and the
+ * machine's time never goes backwards, messages complete in the order they were sent, so a ring
+ * buffer of (time, a, b) with one re-armed `SimEvent` replaces an event per message: nothing is
+ * allocated per message except when the ring doubles.
+ */
+import { SimEvent } from '../core/events.js';
+import type { Machine } from '../core/machine.js';
+
+/** Event priority among events at the same time (the timers use 10). */
+const GIC_EVENT_PRIORITY = 20;
+
+export class LatencyFifo {
+  private times: Float64Array;
+  private as: Int32Array;
+  private bs: Int32Array;
+  private head = 0;
+  private count = 0;
+  private readonly event: SimEvent;
+
+  constructor(
+    private readonly m: Machine,
+    name: string,
+    /** Cycles from `push` to `deliver`. */
+    readonly latency: number,
+    private readonly deliver: (a: number, b: number) => void,
+    capacity = 16,
+  ) {
+    this.times = new Float64Array(capacity);
+    this.as = new Int32Array(capacity);
+    this.bs = new Int32Array(capacity);
+    this.event = new SimEvent(name, GIC_EVENT_PRIORITY, () => this.fire());
+  }
+
+  /** Messages sent and not yet delivered. */
+  get inFlight(): number {
+    return this.count;
+  }
+
+  /** Sends (a, b); delivered at `m.now + latency` (at once when the latency is 0). */
+  push(a: number, b: number): void {
+    if (this.latency <= 0) {
+      this.deliver(a, b);
+      return;
+    }
+    if (this.count === this.times.length) this.grow();
+    const cap = this.times.length;
+    let t = this.m.now + this.latency;
+    if (this.count > 0) {
+      // Keep FIFO order even if a caller's clock lagged: never deliver before an earlier message.
+      const lastT = this.times[(this.head + this.count - 1) % cap]!;
+      if (t < lastT) t = lastT;
+    }
+    const i = (this.head + this.count) % cap;
+    this.times[i] = t;
+    this.as[i] = a;
+    this.bs[i] = b;
+    this.count++;
+    if (!this.event.queued) this.m.events.schedule(this.event, t);
+  }
+
+  private fire(): void {
+    const now = this.m.now;
+    while (this.count > 0) {
+      const cap = this.times.length;
+      const i = this.head;
+      if (this.times[i]! > now) break;
+      const a = this.as[i]!;
+      const b = this.bs[i]!;
+      this.head = (i + 1) % cap;
+      this.count--;
+      this.deliver(a, b);
+    }
+    if (this.count > 0) this.m.events.schedule(this.event, this.times[this.head]!);
+  }
+
+  private grow(): void {
+    const cap = this.times.length;
+    const times = new Float64Array(cap * 2);
+    const as = new Int32Array(cap * 2);
+    const bs = new Int32Array(cap * 2);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) % cap;
+      times[k] = this.times[i]!;
+      as[k] = this.as[i]!;
+      bs[k] = this.bs[i]!;
+    }
+    this.times = times;
+    this.as = as;
+    this.bs = bs;
+    this.head = 0;
+  }
+}

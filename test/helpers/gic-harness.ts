@@ -1,0 +1,178 @@
+/**
+ * A bare-metal machine with the physical GIC for tests in the style of kvm-unit-tests
+ * `arm/gic.c`: N PEs, a `PhysicalGic`, the GIC system registers (with a stub virtual CPU
+ * interface: ICV_* is never reached because HCR_EL2.IMO/FMO stay 0), per-PE EL1 vector tables,
+ * and Linux-like GIC initialisation routines that programs run through MMIO and ICC_* only.
+ */
+import { HCR_RW } from '../../core/hcr.js';
+import type { Word } from '../../core/bits.js';
+import type { CostTable } from '../../core/costs.js';
+import { Machine } from '../../core/machine.js';
+import { eret, isb, ldr, msr, str, work, type EntryFn, type Program } from '../../core/ops.js';
+import { PSR_DAIF, spsrFor } from '../../core/pstate.js';
+import { ELR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
+import { gicConfig, redistributorSize, type GicConfig, type ItsConfig } from '../../gic/config.js';
+import { defineGicSysregs } from '../../gic/cpuif-regs.js';
+import { GICD_CTLR, GICR_WAKER, ICC_CTLR } from '../../gic/gic-registers.js';
+import { PhysicalGic } from '../../gic/physical-gic.js';
+import { CpuReg, type IchReg, type VirtualCpuInterfacePort } from '../../gic/ports.js';
+import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_IGRPEN0_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1 } from '../../gic/sysregs.js';
+
+export const VEC_EL2 = 0x4000_0000;
+export const VEC_EL1 = 0x4010_0000;
+export const BOOT = 0x4020_0000;
+export const MAIN = 0x4030_0000;
+/** Shared RAM for flags between PEs. */
+export const FLAGS = 0x4800_0000;
+/** Free RAM for tables (LPI configuration and pending tables). */
+export const TABLES = 0x4900_0000;
+
+/** A virtual CPU interface that is never used (IMO = FMO = 0 in these tests). */
+export function stubVirtualInterfaces(n: number): VirtualCpuInterfacePort[] {
+  return Array.from({ length: n }, () => ({
+    read: (_r: CpuReg): Word => 0,
+    write: () => {},
+    readIch: (_r: IchReg): Word => 0,
+    writeIch: () => {},
+    trapsEl1: () => false,
+  }));
+}
+
+export interface GicMachineOptions {
+  cores?: number;
+  gic?: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> };
+  trace?: boolean;
+  costs?: Partial<CostTable>;
+}
+
+export interface GicMachine {
+  m: Machine;
+  gic: PhysicalGic;
+  cfg: GicConfig;
+}
+
+export function buildGicMachine(opts: GicMachineOptions = {}): GicMachine {
+  const cfg = gicConfig(opts.gic ?? {});
+  const m = new Machine({ cores: opts.cores ?? 4, trace: opts.trace ?? true, costs: opts.costs ?? {} });
+  const gic = new PhysicalGic(m, cfg);
+  m.interruptController = gic;
+  defineGicSysregs(m, cfg, gic.cpuInterfaces, stubVirtualInterfaces(m.cores));
+  return { m, gic, cfg };
+}
+
+/** Address of a GICD register. */
+export function gicd(cfg: GicConfig, off: number): number {
+  return cfg.gicdBase + off;
+}
+
+/** Address of a register in PE `pe`'s RD_base frame. */
+export function gicr(cfg: GicConfig, pe: number, off: number): number {
+  return cfg.gicrBase + pe * redistributorSize(cfg.version) + off;
+}
+
+/** Address of a register in PE `pe`'s SGI_base frame. */
+export function gicrSgi(cfg: GicConfig, pe: number, off: number): number {
+  return gicr(cfg, pe, 0x10000 + off);
+}
+
+export interface PeCode {
+  main: EntryFn;
+  irq?: EntryFn;
+  fiq?: EntryFn;
+}
+
+/**
+ * Powers every PE on at an EL2 stub that sets its own VBAR_EL1, HCR_EL2 = RW (IMO = FMO = 0:
+ * bare metal, physical interrupts to EL1) and ERETs to its `main` at EL1h with DAIF masked.
+ */
+export function bootEl1(g: GicMachine, code: (pe: number) => PeCode): void {
+  const m = g.m;
+  for (let pe = 0; pe < m.cores; pe++) {
+    const c = code(pe);
+    const vec = VEC_EL1 + pe * 0x800;
+    const main = MAIN + pe * 0x100;
+    const boot = BOOT + pe * 0x100;
+    const unexpected: EntryFn = function* () {
+      throw new Error(`PE${pe}: unexpected exception`);
+    };
+    m.code.installVectors(vec, { curSpx: { sync: unexpected, irq: c.irq ?? unexpected, fiq: c.fiq ?? unexpected, serror: unexpected } }, `pe${pe}.el1`);
+    m.code.install(main, c.main, `pe${pe}.main`);
+    m.code.install(
+      boot,
+      function* (): Program {
+        yield msr(VBAR_EL2, VEC_EL2);
+        yield msr(VBAR_EL1, vec);
+        yield msr(HCR_EL2, HCR_RW);
+        yield msr(SPSR_EL2, spsrFor(1, PSR_DAIF));
+        yield msr(ELR_EL2, main);
+        yield eret();
+      },
+      `pe${pe}.boot`,
+    );
+    m.pes[pe]!.powerOn(boot, 2, 0);
+  }
+}
+
+// ---------------------------------------------------------------- Linux-like GIC bring-up
+
+/** Distributor init on the boot PE (like gic_dist_init): all SPIs Group 1, disabled, priority `prio`, routed to PE 0. */
+export function* distInit(cfg: GicConfig, prio = 0xa0): Program {
+  yield str(gicd(cfg, 0x0000), 0);
+  const words = (32 + cfg.spis) / 32;
+  for (let n = 1; n < words; n++) {
+    yield str(gicd(cfg, 0x0080 + 4 * n), 0xffffffff);
+    yield str(gicd(cfg, 0x0180 + 4 * n), 0xffffffff);
+    yield str(gicd(cfg, 0x0380 + 4 * n), 0xffffffff);
+    yield str(gicd(cfg, 0x0280 + 4 * n), 0xffffffff);
+  }
+  for (let i = 32; i < 32 + cfg.spis; i += 4) yield str(gicd(cfg, 0x0400 + i), prio * 0x01010101);
+  for (let i = 32; i < 32 + cfg.spis; i++) yield str(gicd(cfg, 0x6000 + 8 * i), 0n, 8);
+  yield str(gicd(cfg, 0x0000), GICD_CTLR.encode({ ARE: 1, EnableGrp0: 1, EnableGrp1: 1 }));
+}
+
+/** Redistributor init on PE `pe` (like gic_cpu_init): wake handshake, SGIs/PPIs Group 1, SGIs enabled, priority `prio`. */
+export function* redistInit(cfg: GicConfig, pe: number, prio = 0xa0): Program {
+  const waker = gicr(cfg, pe, 0x0014);
+  const w: number = yield ldr(waker);
+  yield str(waker, GICR_WAKER.set(w, 'ProcessorSleep', 0));
+  for (;;) {
+    const v: number = yield ldr(waker);
+    if (GICR_WAKER.get(v, 'ChildrenAsleep') === 0) break;
+    yield work(10);
+  }
+  yield str(gicrSgi(cfg, pe, 0x0080), 0xffffffff);
+  yield str(gicrSgi(cfg, pe, 0x0180), 0xffff0000);
+  yield str(gicrSgi(cfg, pe, 0x0100), 0x0000ffff);
+  for (let i = 0; i < 32; i += 4) yield str(gicrSgi(cfg, pe, 0x0400 + i), prio * 0x01010101);
+}
+
+/** CPU interface init (like gic_cpu_sys_reg_init): PMR, BPR1 = 0, EOImode, Group 1 enabled. */
+export function* cpuifInit(opts: { pmr?: number; eoiMode?: boolean; group0?: boolean } = {}): Program {
+  yield msr(ICC_PMR_EL1, opts.pmr ?? 0xf0);
+  yield msr(ICC_BPR1_EL1, 0);
+  yield msr(ICC_CTLR_EL1, ICC_CTLR.encode({ EOImode: opts.eoiMode === true ? 1 : 0 }));
+  yield msr(ICC_IGRPEN1_EL1, 1);
+  if (opts.group0 === true) yield msr(ICC_IGRPEN0_EL1, 1);
+  yield isb();
+}
+
+/** Sets a 32-bit flag in shared RAM. */
+export function* setFlag(addr: number, v = 1): Program {
+  yield str(addr, v);
+}
+
+/** Polls a 32-bit flag in shared RAM until it reads `v`. */
+export function* waitFlag(addr: number, v = 1): Program {
+  for (;;) {
+    const x: number = yield ldr(addr);
+    if (x === v) return;
+    yield work(50);
+  }
+}
+
+/** Waits until every PE has set its "ready" flag at FLAGS + 4 * pe. */
+export function* waitAllReady(cores: number): Program {
+  for (let p = 0; p < cores; p++) yield* waitFlag(FLAGS + 4 * p);
+}
+
+export { CpuReg };
