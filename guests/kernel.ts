@@ -21,7 +21,7 @@ import { daifclr, DAIF_I, eret, getx, hvc, mrs, msr, restorex, savex, smc, wfi, 
 import { PSCI } from '../core/psci.js';
 import { TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
-import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, wakeRedistributor, type LpiTables } from './gic-setup.js';
+import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, wakeRedistributor, type LpiTables } from '../gic/driver.js';
 
 export interface KernelLpi {
   readonly intid: number;

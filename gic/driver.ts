@@ -1,17 +1,18 @@
 /**
- * The guest kernel's GIC driver: programs that bring up the distributor, find and wake this
- * CPU's redistributor, configure SGIs/PPIs and the CPU interface, and set up LPIs with the
- * kernel's own configuration and pending tables — through MMIO and the ICC_* registers only,
- * in the order Linux's irq-gic-v3.c uses. The same code runs on bare metal at EL1 and inside a
- * VM (where the distributor and redistributors are the hypervisor's emulation, and ICC_* are
- * the ICV_* registers of the virtual CPU interface).
+ * GIC driver routines: programs that bring up the distributor, find and wake a CPU's
+ * redistributor, configure SGIs/PPIs and the CPU interface, and set up LPI tables — through
+ * MMIO and the ICC_* registers only, in the order Linux's irq-gic-v3.c uses. Software on both
+ * sides uses them: the hypervisor for the host GIC, guest kernels for theirs (on bare metal the
+ * physical GIC, inside a VM the hypervisor's emulated distributor and redistributors and the
+ * ICV_* registers). Like `its/commands.ts`, this is the software half of an architected
+ * format kept beside its codec.
  */
 import { toNum } from '../core/bits.js';
 import { dsb, isb, ldr, mrs, msr, str, work, type Program } from '../core/ops.js';
 import { MPIDR_EL1 } from '../core/sysregs.js';
-import { GICD_CTLR, GICD_TYPER, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_TYPER, GICR_WAKER, ICC_SGIR, LPI_CONFIG } from '../gic/gic-registers.js';
-import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from '../gic/mmio-offsets.js';
-import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1 } from '../gic/sysregs.js';
+import { GICD_CTLR, GICD_TYPER, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_TYPER, GICR_WAKER, ICC_CTLR, ICC_SGIR, LPI_CONFIG } from './gic-registers.js';
+import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from './mmio-offsets.js';
+import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1 } from './sysregs.js';
 
 /** Linux's default priority mask and interrupt priority (irq-gic-v3.c: DEFAULT_PMR_VALUE, GICD_INT_DEF_PRI). */
 export const DEFAULT_PMR = 0xf0;
@@ -70,11 +71,11 @@ export function* initPrivateInterrupts(rd: number, ppis: readonly number[]): Pro
   yield str(sgi + GICR_SGI.ISENABLER0, enable >>> 0, 4, 1);
 }
 
-/** The CPU interface: priority mask, binary point 0, EOImode 0, Group 1 on. */
-export function* initCpuInterface(): Program {
-  yield msr(ICC_PMR_EL1, DEFAULT_PMR, 1);
+/** The CPU interface: priority mask, binary point 0, EOImode (0: EOIR deactivates; 1: split), Group 1 on. */
+export function* initCpuInterface(eoiMode: 0 | 1 = 0, pmr = DEFAULT_PMR): Program {
+  yield msr(ICC_PMR_EL1, pmr, 1);
   yield msr(ICC_BPR1_EL1, 0, 1);
-  yield msr(ICC_CTLR_EL1, 0, 1);
+  yield msr(ICC_CTLR_EL1, ICC_CTLR.encode({ EOImode: eoiMode }), 1);
   yield msr(ICC_IGRPEN1_EL1, 1, 1);
   yield isb();
 }

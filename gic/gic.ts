@@ -1,0 +1,28 @@
+/**
+ * Assembly of the interrupt controller: the physical GIC (distributor, redistributors, CPU
+ * interfaces), one virtual CPU interface per PE, and the ITS, wired through the ports of
+ * ports.ts, plus the system-register interface (ICC/ICV/ICH) on every PE.
+ */
+import type { Machine } from '../core/machine.js';
+import type { GicConfig } from './config.js';
+import { defineGicSysregs } from './cpuif-regs.js';
+import { Its } from './its/its.js';
+import { PhysicalGic } from './physical-gic.js';
+import { VirtualCpuInterface } from './virtual-cpu-interface.js';
+
+export interface Gic {
+  readonly config: GicConfig;
+  readonly physical: PhysicalGic;
+  readonly virtual: readonly VirtualCpuInterface[];
+  readonly its: Its;
+}
+
+/** Builds the GIC of `cfg` on machine `m` and attaches it (MMIO, system registers, PPI inputs). */
+export function createGic(m: Machine, cfg: GicConfig): Gic {
+  const physical = new PhysicalGic(m, cfg);
+  m.interruptController = physical;
+  const virtual = m.pes.map((pe) => new VirtualCpuInterface(m, cfg, pe, physical));
+  const its = new Its(m, cfg, physical, null);
+  defineGicSysregs(m, cfg, physical.cpuInterfaces, virtual);
+  return { config: cfg, physical, virtual, its };
+}
