@@ -141,7 +141,8 @@ const TRAP_BITS: Uint32Array = (() => {
   const t = new Uint32Array(32);
   for (const r of [CpuReg.IAR0, CpuReg.EOIR0, CpuReg.HPPIR0, CpuReg.BPR0, CpuReg.AP0R0, CpuReg.AP0R1, CpuReg.AP0R2, CpuReg.AP0R3, CpuReg.IGRPEN0]) t[r] = HCR_TALL0;
   for (const r of [CpuReg.IAR1, CpuReg.EOIR1, CpuReg.HPPIR1, CpuReg.BPR1, CpuReg.AP1R0, CpuReg.AP1R1, CpuReg.AP1R2, CpuReg.AP1R3, CpuReg.IGRPEN1]) t[r] = HCR_TALL1;
-  for (const r of [CpuReg.RPR, CpuReg.PMR, CpuReg.CTLR]) t[r] = HCR_TC;
+  // TC also names the SGI generation registers; they already trap whenever IMO/FMO route EL1 here.
+  for (const r of [CpuReg.RPR, CpuReg.PMR, CpuReg.CTLR, CpuReg.SGI0R, CpuReg.SGI1R, CpuReg.ASGI1R]) t[r] = HCR_TC;
   t[CpuReg.DIR] = (HCR_TC | HCR_TDIR) >>> 0;
   return t;
 })();
@@ -151,17 +152,21 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-/** Splits a 64-bit word into `SPLIT_LO`/`SPLIT_HI` (one bigint split per LR write). */
-let SPLIT_LO = 0;
-let SPLIT_HI = 0;
-const MASK32N = 0xffffffffn;
+/**
+ * 64-bit <-> two 32-bit halves, `SPLIT[0]` (bits [31:0]) and `SPLIT[1]` ([63:32]), through a
+ * BigUint64Array viewed as 32-bit words (little-endian host order, checked below): one store
+ * (which wraps the value modulo 2^64) instead of bigint masks and shifts.
+ */
+const SPLIT64 = new BigUint64Array(1);
+const SPLIT = new Uint32Array(SPLIT64.buffer);
+SPLIT64[0] = 1n;
+const LITTLE_ENDIAN = SPLIT[0] === 1;
 function split(v: Word): void {
-  if (typeof v === 'bigint') {
-    SPLIT_LO = Number(v & MASK32N);
-    SPLIT_HI = Number((v >> 32n) & MASK32N);
+  if (typeof v === 'bigint' && LITTLE_ENDIAN) {
+    SPLIT64[0] = v;
   } else {
-    SPLIT_LO = lo32(v);
-    SPLIT_HI = hi32(v);
+    SPLIT[0] = lo32(v);
+    SPLIT[1] = hi32(v);
   }
 }
 
@@ -327,8 +332,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
 
   private writeLr(n: number, value: Word): void {
     split(value);
-    const lo = SPLIT_LO;
-    const hi = SPLIT_HI;
+    const lo = SPLIT[0]!;
+    const hi = SPLIT[1]!;
     const hw = (hi >>> LR_HW_SH) & 1;
     this.lrVintid[n] = lo & VINTID_MASK;
     this.lrHw[n] = hw;
@@ -354,7 +359,11 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     const hi =
       ((this.lrState[n]! << LR_STATE_SH) | (hw << LR_HW_SH) | (this.lrGroup[n]! << LR_GROUP_SH) | (this.lrPrio[n]! << LR_PRIO_SH) |
         (hw !== 0 ? this.lrPintid[n]! << LR_PINTID_SH : this.lrEoi[n]! << LR_EOI_SH)) >>> 0;
-    return joinBig(this.lrVintid[n]!, hi);
+    const lo = this.lrVintid[n]!;
+    if (!LITTLE_ENDIAN) return joinBig(lo, hi);
+    SPLIT[0] = lo;
+    SPLIT[1] = hi;
+    return SPLIT64[0]!;
   }
 
   private writeVmcr(v: number): void {
