@@ -8,8 +8,7 @@ import test from 'ava';
 import { daifclr, DAIF_F, DAIF_I, eret, mrs, msr, str, work, type Program } from '../../core/ops.js';
 import { ICC_SGIR } from '../../gic/gic-registers.js';
 import { ICC_EOIR0_EL1, ICC_EOIR1_EL1, ICC_IAR0_EL1, ICC_IAR1_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1, ICC_ASGI1R_EL1 } from '../../gic/sysregs.js';
-import { cpuOff } from '../helpers/harness.js';
-import { bootEl1, buildGicMachine, cpuifInit, distInit, FLAGS, gicrSgi, redistInit, setFlag, waitAllReady } from '../helpers/gic-harness.js';
+import { bootEl1, buildGicMachine, cpuifInit, distInit, FLAGS, gicrSgi, idle, redistInit, setFlag, waitAllReady } from '../helpers/gic-harness.js';
 
 interface IpiResult {
   /** INTIDs each PE's handler read from ICC_IAR1_EL1 (or IAR0 for FIQs). */
@@ -39,8 +38,7 @@ function runIpi(sender: number, reg: typeof ICC_SGI1R_EL1, value: bigint, opts: 
         sendTime = m.pes[pe]!.now;
         yield msr(reg, value);
       }
-      yield work(20_000);
-      yield* cpuOff();
+      yield* idle();
     },
     irq: function* (): Program {
       const iar: number = yield mrs(ICC_IAR1_EL1);
@@ -133,8 +131,7 @@ for (const stagger of [true, false]) {
           yield msr(ICC_SGI1R_EL1, ICC_SGIR.encode({ INTID: id, IRM: 1 }));
           yield work(2000);
         }
-        yield work(50_000);
-        yield* cpuOff();
+        yield* idle();
       },
       irq: function* (): Program {
         const iar: number = yield mrs(ICC_IAR1_EL1);

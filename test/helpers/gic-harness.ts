@@ -8,7 +8,7 @@ import { HCR_RW } from '../../core/hcr.js';
 import type { Word } from '../../core/bits.js';
 import type { CostTable } from '../../core/costs.js';
 import { Machine } from '../../core/machine.js';
-import { eret, isb, ldr, msr, str, work, type EntryFn, type Program } from '../../core/ops.js';
+import { eret, isb, ldr, msr, str, wfi, work, type EntryFn, type Program } from '../../core/ops.js';
 import { PSR_DAIF, spsrFor } from '../../core/pstate.js';
 import { ELR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
 import { gicConfig, redistributorSize, type GicConfig, type ItsConfig } from '../../gic/config.js';
@@ -154,6 +154,14 @@ export function* cpuifInit(opts: { pmr?: number; eoiMode?: boolean; group0?: boo
   yield msr(ICC_IGRPEN1_EL1, 1);
   if (opts.group0 === true) yield msr(ICC_IGRPEN0_EL1, 1);
   yield isb();
+}
+
+/**
+ * Idles in WFI for ever: the machine's run ends once every PE sleeps and no event is queued.
+ * (Prefer this to long WORK on several PEs at once, which the machine must interleave finely.)
+ */
+export function* idle(): Program {
+  for (;;) yield wfi();
 }
 
 /** Sets a 32-bit flag in shared RAM. */
