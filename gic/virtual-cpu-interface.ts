@@ -40,8 +40,8 @@ declare module '../core/trace.js' {
   interface TraceKinds {
     /** EL2 wrote ICH_LR<lr>_EL2 (values after RES0 masking). */
     'ich-lr-write': { lr: number; vintid: number; state: number; priority: number; group: number; hw: boolean; pintid: number; eoi: boolean };
-    /** An ICV_IAR0/1_EL1 read. `lr` is the list register acknowledged, null for a directly injected vLPI or a spurious read (vintid 1023). */
-    'icv-ack': { group: number; vintid: number; priority: number; lr: number | null };
+    /** An ICV_IAR0/1_EL1 read: what it returned and where from (`lr` is the list register, null unless `source` is 'lr'). */
+    'icv-ack': { group: number; vintid: number; priority: number; source: 'lr' | 'vlpi' | 'spurious'; lr: number | null };
     /** An ICV_EOIR0/1_EL1 or ICV_DIR_EL1 write and what it did (see `VirtualEoiOutcome`). */
     'icv-eoi': { op: 'eoir' | 'dir'; group: number; vintid: number; outcome: VirtualEoiOutcome; lr: number | null; pintid: number | null; eoicount: number };
     /** The maintenance interrupt (PPI 25) output changed level; `misr` is ICH_MISR_EL2 at that moment. */
@@ -130,6 +130,10 @@ const VINTID_BITS = 16;
 const VINTID_MASK = 2 ** VINTID_BITS - 1;
 /** Idle priority: no active interrupt / no candidate. */
 const IDLE = 0xff;
+
+// What an acknowledge took, for its trace record (an LR index otherwise).
+const ACK_SPURIOUS = -1;
+const ACK_VLPI = -2;
 
 // HPPVI kinds (internal scalar form of `Hppvi`).
 const HP_NONE = 0;
@@ -535,7 +539,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   private acknowledge(group: number): number {
     const kind = this.hpKind;
     if (kind === HP_NONE || this.hpGroup !== group || !this.hpSignal) {
-      this.traceAck(group, INTID_SPURIOUS, IDLE, null);
+      this.traceAck(group, INTID_SPURIOUS, IDLE, ACK_SPURIOUS);
       return INTID_SPURIOUS;
     }
     const prio = this.hpPrio;
@@ -543,7 +547,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     if (kind === HP_VLPI) {
       // A vLPI has no active state: acknowledge clears its VPT bit and sets the AP1R bit; no LR changes.
       this.activatePriority(group, prio);
-      this.traceAck(group, vintid, prio, null);
+      this.traceAck(group, vintid, prio, ACK_VLPI);
       this.source!.acknowledge(vintid);
       this.update();
       return vintid;
@@ -563,9 +567,12 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     return vintid;
   }
 
-  private traceAck(group: number, vintid: number, priority: number, lr: number | null): void {
+  /** `n`: the LR acknowledged, or ACK_SPURIOUS / ACK_VLPI. */
+  private traceAck(group: number, vintid: number, priority: number, n: number): void {
     const m = this.m;
-    if (m.trace.on) m.trace.emit({ t: m.now, core: this.pe.index, el: this.pe.el, kind: 'icv-ack', group, vintid, priority, lr });
+    if (!m.trace.on) return;
+    const source = n >= 0 ? 'lr' : n === ACK_VLPI ? 'vlpi' : 'spurious';
+    m.trace.emit({ t: m.now, core: this.pe.index, el: this.pe.el, kind: 'icv-ack', group, vintid, priority, source, lr: n >= 0 ? n : null });
   }
 
   /** The LR holding `vintid` in an Active state (10 or 11), or -1. */

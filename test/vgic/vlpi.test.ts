@@ -15,7 +15,7 @@ const EN = ICH_HCR.encode({ En: 1 });
 const VMCR_G1 = ICH_VMCR.encode({ VENG1: 1, VPMR: 0xf8, VBPR0: 2, VBPR1: 3 });
 
 /** LR0 = vINTID 40 at 0xA0; the resident vPE has vLPI 8197 pending at `vlpiPrio`. */
-function race(vlpiPrio: number): { log: (string | number)[]; acked: number[]; lr0States: number[]; eoicount: number } {
+function race(vlpiPrio: number): { log: (string | number)[]; acked: number[]; lr0States: number[]; eoicount: number; acks: unknown[] } {
   const log: (string | number)[] = [];
   const lr0States: number[] = [];
   let eoicount = -1;
@@ -51,7 +51,8 @@ function race(vlpiPrio: number): { log: (string | number)[]; acked: number[]; lr
   vlpi = new FakeVlpiSource(rig.virt[0]!);
   rig.virt[0]!.vlpiSource = vlpi;
   rig.m.run(1e6);
-  return { log, acked: vlpi.acknowledged, lr0States, eoicount };
+  const acks = rig.m.trace.of('icv-ack').map((r) => [r.source, r.vintid, r.lr]);
+  return { log, acked: vlpi.acknowledged, lr0States, eoicount, acks };
 }
 
 test('a vLPI strictly better than every LR wins: IAR1 returns it, sets its AP1R bit, acknowledges it, leaves the LR pending', (t) => {
@@ -61,6 +62,7 @@ test('a vLPI strictly better than every LR wins: IAR1 returns it, sets its AP1R 
   t.deepEqual(r.acked, [8197]);
   t.deepEqual(r.lr0States, [LrState.Pending, LrState.Active]);
   t.is(r.eoicount, 0); // the EOIR of the vLPI was a priority drop only
+  t.deepEqual(r.acks, [['vlpi', 8197, null], ['lr', 40, 0]]);
 });
 
 test('a vLPI at the same priority as the best LR does not win: the LR goes first', (t) => {
@@ -69,6 +71,7 @@ test('a vLPI at the same priority as the best LR does not win: the LR goes first
   t.deepEqual(r.acked, [8197]);
   t.deepEqual(r.lr0States, [LrState.Active, LrState.Invalid]);
   t.is(r.eoicount, 0);
+  t.deepEqual(r.acks, [['lr', 40, 0], ['vlpi', 8197, null]]);
 });
 
 test('a vLPI arriving while the guest sleeps in WFI raises vIRQ through vlpiChanged() and wakes it', (t) => {
