@@ -1,0 +1,161 @@
+/**
+ * GITS registers read and written by a program at EL2 through MMIO (gic-facts §4.1): TYPER
+ * values, BASER read-only and writable fields, unimplemented BASERs, CBASER/CWRITER/CREADR
+ * rules, CTLR.Quiescent, ID registers, and known values of the register layouts.
+ */
+import test from 'ava';
+import { str } from '../../core/ops.js';
+import { ItsCmd } from '../../gic/its/commands.js';
+import {
+  GITS, GITS_BASER, GITS_CBASER, GITS_CREADR, GITS_CTLR, GITS_CWRITER, GITS_TYPER, baserAddress,
+} from '../../gic/its/its-registers.js';
+import { CMDQ, ITT_AREA, ItsDriver, makeRig, run } from '../helpers/its-driver.js';
+
+test('GITS_TYPER: Physical, Virtual on GICv4 only, 12-byte ITEs, ID_bits/Devbits from the configuration, PTA, HCC, CIL = 0, VMOVP', (t) => {
+  for (const [version, pta, hcc] of [[4, false, 0], [3, true, 4]] as const) {
+    const rig = makeRig({ version, its: { deviceIdBits: 20, eventIdBits: 12, pta, hcc } });
+    const d = new ItsDriver(rig.base);
+    let typer = 0n;
+    let lo = 0;
+    let hi = 0;
+    run(rig, function* () {
+      typer = yield* d.read64(GITS.TYPER);
+      lo = yield* d.read32(GITS.TYPER);
+      hi = yield* d.read32(GITS.TYPER + 4);
+    });
+    t.is(typer, (BigInt(hi) << 32n) | BigInt(lo));
+    const f = GITS_TYPER.decode(Number(typer));
+    t.like(f, {
+      Physical: 1, Virtual: version === 4 ? 1 : 0, CCT: 0, ITT_entry_size: 11, ID_bits: 11, Devbits: 19, SEIS: 0,
+      PTA: pta ? 1 : 0, HCC: hcc, CIDbits: 0, CIL: 0, VMOVP: version === 4 ? 1 : 0, MPAM: 0, VSGI: 0, VMAPP: 0, SVPET: 0, nID: 0,
+    });
+  }
+});
+
+test('GITS_TYPER known value for the default GICv4 configuration (16 DeviceID and EventID bits, PTA = 0)', (t) => {
+  const rig = makeRig();
+  const d = new ItsDriver(rig.base);
+  let typer = 0n;
+  run(rig, function* () {
+    typer = yield* d.read64(GITS.TYPER);
+  });
+  // Physical | Virtual | ITT_entry_size 11 << 4 | ID_bits 15 << 8 | Devbits 15 << 13 | VMOVP << 37
+  t.is(typer, 0x1n | 0x2n | (11n << 4n) | (15n << 8n) | (15n << 13n) | (1n << 37n));
+  t.is(typer, 0x20_0001_efb3n);
+});
+
+test('GITS_BASER<n>: Type and Entry_Size are read-only, the rest reads back as written; BASER3-7 are RAZ/WI', (t) => {
+  const rig = makeRig();
+  const d = new ItsDriver(rig.base);
+  const all = 0xffff_ffff_ffff_ffffn;
+  const got: bigint[] = [];
+  run(rig, function* () {
+    for (let n = 0; n < 8; n++) got.push(yield* d.read64(GITS.BASER + 8 * n));
+    for (let n = 0; n < 8; n++) yield str(rig.base + GITS.BASER + 8 * n, all, 8);
+    for (let n = 0; n < 8; n++) got.push(yield* d.read64(GITS.BASER + 8 * n));
+    // 32-bit halves reach the same register.
+    yield str(rig.base + GITS.BASER + 4, 0, 4);
+    got.push(yield* d.read64(GITS.BASER));
+  });
+  const types = got.slice(0, 8).map((v) => GITS_BASER.get(v, 'Type'));
+  t.deepEqual(types, [1, 4, 2, 0, 0, 0, 0, 0]); // Devices, Collections, vPEs
+  t.deepEqual(got.slice(0, 3).map((v) => GITS_BASER.get(v, 'Entry_Size')), [7, 7, 7]);
+  const after = got.slice(8, 16);
+  for (let n = 0; n < 3; n++) {
+    t.like(GITS_BASER.decode(after[n]!), { Type: [1, 4, 2][n], Entry_Size: 7, Valid: 1, Indirect: 1, Size: 0xff, Page_Size: 3, Shareability: 3, InnerCache: 7, OuterCache: 7 });
+    t.is(GITS_BASER.get(after[n]!, 'PA'), 2 ** 36 - 1);
+  }
+  t.deepEqual(after.slice(3), [0n, 0n, 0n, 0n, 0n]);
+  t.is(got[16]! >> 32n, (BigInt(GITS_BASER.encode({ Type: 1, Entry_Size: 7 })) >> 32n)); // upper half cleared, RO fields kept
+});
+
+test('GITS_BASER<n> and GITS_CBASER are read-only while GITS_CTLR.Enabled = 1; a GICv3 ITS has no vPE table', (t) => {
+  const rig = makeRig({ version: 3 });
+  const d = new ItsDriver(rig.base);
+  let baser0 = 0n;
+  let cbaser = 0n;
+  let baser2 = 0n;
+  run(rig, function* () {
+    yield* d.init();
+    baser0 = yield* d.read64(GITS.BASER);
+    cbaser = yield* d.read64(GITS.CBASER);
+    yield str(rig.base + GITS.BASER, 0n, 8);
+    yield str(rig.base + GITS.CBASER, 0n, 8);
+    yield str(rig.base + GITS.BASER + 16, 0xffff_ffff_ffff_ffffn, 8);
+    baser2 = yield* d.read64(GITS.BASER + 16);
+    t.is(yield* d.read64(GITS.BASER), baser0);
+    t.is(yield* d.read64(GITS.CBASER), cbaser);
+  });
+  t.is(GITS_BASER.get(baser0, 'Valid'), 1);
+  t.is(baser2, 0n);
+});
+
+test('GITS_CBASER: writing it (ITS disabled) resets CREADR to 0; CWRITER offsets beyond the queue are ignored', (t) => {
+  const rig = makeRig();
+  const d = new ItsDriver(rig.base);
+  const seen: number[] = [];
+  run(rig, function* () {
+    yield* d.init();
+    yield* d.submit(ItsCmd.SYNC({ RDbase: 0 }), ItsCmd.SYNC({ RDbase: 0 }));
+    seen.push(GITS_CREADR.get(yield* d.read32(GITS.CREADR), 'Offset'));
+    yield str(rig.base + GITS.CTLR, 0, 4);
+    // Beyond the 4 KB queue: ignored.
+    yield str(rig.base + GITS.CWRITER, GITS_CWRITER.encode({ Offset: 0x1000 / 32 }), 4);
+    seen.push(GITS_CWRITER.get(yield* d.read32(GITS.CWRITER), 'Offset'));
+    yield str(rig.base + GITS.CBASER, GITS_CBASER.encode({ Valid: 1, Size: 1, PA: CMDQ / 0x1000 }), 8);
+    seen.push(yield* d.read32(GITS.CREADR));
+    // The queue is now 8 KB: offset 0x1000 is accepted.
+    yield str(rig.base + GITS.CWRITER, GITS_CWRITER.encode({ Offset: 0x1000 / 32 }), 4);
+    seen.push(GITS_CWRITER.get(yield* d.read32(GITS.CWRITER), 'Offset'));
+  });
+  t.deepEqual(seen, [2, 2, 0, 0x80]);
+});
+
+test('GITS_CTLR: Enabled reads back, Quiescent = 1 only when disabled with nothing in flight; commands queued while disabled run at enable', (t) => {
+  const rig = makeRig();
+  const d = new ItsDriver(rig.base);
+  const ctlr: number[] = [];
+  run(rig, function* () {
+    ctlr.push(yield* d.read32(GITS.CTLR));
+    yield* d.init({ enable: false });
+    yield* d.put([ItsCmd.MAPC({ ICID: 1, RDbase: 0, V: 1 }), ItsCmd.INVALL({ ICID: 1 })]);
+    yield* d.kick();
+    ctlr.push(yield* d.read32(GITS.CTLR));
+    t.is(rig.lpis.calls.length, 0);
+    yield str(rig.base + GITS.CTLR, 1, 4);
+    ctlr.push(yield* d.read32(GITS.CTLR)); // a command is in flight
+    yield* d.wait();
+    yield str(rig.base + GITS.CTLR, 0, 4);
+    ctlr.push(yield* d.read32(GITS.CTLR));
+  });
+  const q = GITS_CTLR.encode({ Quiescent: 1 });
+  const en = GITS_CTLR.encode({ Enabled: 1 });
+  t.deepEqual(ctlr, [q, q, en, q]);
+  t.deepEqual(rig.lpis.calls.map((c) => c.op), ['invall']);
+});
+
+test('GITS_IIDR and GITS_PIDR2 identify an Arm-architecture ITS of the configured GIC version; other ID space is RAZ', (t) => {
+  for (const version of [3, 4] as const) {
+    const rig = makeRig({ version });
+    const d = new ItsDriver(rig.base);
+    const v: number[] = [];
+    run(rig, function* () {
+      v.push(yield* d.read32(GITS.IIDR), yield* d.read32(GITS.PIDR2), yield* d.read32(0xffe0), yield* d.read32(0x40));
+    });
+    t.is(v[0]! & 0xfff, 0x43b);
+    t.is((v[1]! >> 4) & 0xf, version);
+    t.deepEqual(v.slice(2), [0, 0]);
+  }
+});
+
+test('register layouts: known values and the GITS_BASER address rule for 64 KB pages', (t) => {
+  t.is(GITS_CBASER.encode({ Valid: 1, Size: 3, PA: 0x4800_0000 / 0x1000 }), (1n << 63n) | 0x4800_0003n);
+  t.is(GITS_CWRITER.encode({ Offset: 5, Retry: 1 }), 0xa1);
+  t.is(GITS_CREADR.encode({ Offset: 0x7fff, Stalled: 1 }), 0xfffe1);
+  t.is(GITS_BASER.encode({ Valid: 1, Indirect: 1, Type: 4, Entry_Size: 7, Page_Size: 2, Size: 1 }), 0xc407_0000_0000_0201n);
+  // 64 KB pages: [47:16] = PA[47:16], [15:12] = PA[51:48].
+  t.is(baserAddress(0x4810_0000 / 0x1000, 0x10000), 0x4810_0000);
+  t.is(baserAddress(0x4810_0000 / 0x1000 + 0x3, 0x10000), 0x4810_0000 + 3 * 2 ** 48);
+  t.is(baserAddress(0x4810_1000 / 0x1000, 0x1000), 0x4810_1000);
+  t.is(ITT_AREA % 256, 0);
+});
