@@ -724,8 +724,9 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     const src = this.source;
     if (src !== null && (vmcr & VMCR_VENG1) !== 0) {
       const b = src.best();
-      if (b >= 0) {
-        // CHOICE: the vLPI priority is seen through the implemented priority bits, like an LR's.
+      // Idle priority 0xFF is never selected; otherwise the vLPI priority is seen through the
+      // implemented priority bits like an LR's (CHOICE; an LPI priority has bits [1:0] = 0 anyway).
+      if (b >= 0 && b >>> 24 !== IDLE) {
         const p = (b >>> 24) & this.prioMask;
         if (p < prio) {
           kind = HP_VLPI;
