@@ -186,6 +186,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   /** ICH_AP*R<n> registers per group. */
   private readonly aprs: number;
   private readonly vtr: number;
+  /** ICV_CTLR_EL1 read-only fields, matching ICH_VTR_EL2: PRIbits, IDbits = 0 (16 bits), SEIS = 0, A3V = 1; RSS = ExtRange = 0. */
+  private readonly ctlrFixed: number;
 
   // ---- Architected state.
   private hcr = 0;
@@ -244,6 +246,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
       PREbits: this.preBits - 1,
       PRIbits: this.priBits - 1,
     });
+    this.ctlrFixed = ICV_CTLR.encode({ PRIbits: this.priBits - 1, IDbits: 0, SEIS: 0, A3V: 1, RSS: 0, ExtRange: 0 });
     // CHOICE: ICH_VMCR_EL2 resets with VFIQEn = 1 (RES1), VBPR0/VBPR1 at their minimum and
     // everything else 0 (the architecture leaves most of the reset value UNKNOWN).
     this.vmcr = (VMCR_VFIQEN | (this.minBpr0 << VBPR0.lsb) | ((this.minBpr0 + 1) << VBPR1.lsb)) >>> 0;
@@ -480,15 +483,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   }
 
   private ctlrValue(): number {
-    // The fixed fields match ICH_VTR_EL2 (PRIbits, IDbits = 0: 16 bits, SEIS = 0, A3V = 1); RSS = ExtRange = 0.
-    return ICV_CTLR.encode({
-      CBPR: (this.vmcr & VMCR_VCBPR) !== 0 ? 1 : 0,
-      EOImode: (this.vmcr & VMCR_VEOIM) !== 0 ? 1 : 0,
-      PRIbits: this.priBits - 1,
-      IDbits: 0,
-      SEIS: 0,
-      A3V: 1,
-    });
+    return (this.ctlrFixed | ((this.vmcr & VMCR_VCBPR) !== 0 ? CTLR_CBPR : 0) | ((this.vmcr & VMCR_VEOIM) !== 0 ? CTLR_EOIMODE : 0)) >>> 0;
   }
 
   /** Group-priority mask of `group` (gic-facts §6.2): G1 `0xFF << VBPR1` (VCBPR = 1: the G0 mask), G0 `0xFF << (VBPR0 + 1)`. */
