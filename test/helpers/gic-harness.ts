@@ -13,7 +13,7 @@ import { PSR_DAIF, spsrFor } from '../../core/pstate.js';
 import { ELR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
 import { gicConfig, redistributorSize, type GicConfig, type ItsConfig } from '../../gic/config.js';
 import { defineGicSysregs } from '../../gic/cpuif-regs.js';
-import { GICD_CTLR, GICR_WAKER, ICC_CTLR } from '../../gic/gic-registers.js';
+import { GICD_CTLR, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_SYNCR, GICR_WAKER, ICC_CTLR } from '../../gic/gic-registers.js';
 import { PhysicalGic } from '../../gic/physical-gic.js';
 import { CpuReg, type IchReg, type VirtualCpuInterfacePort } from '../../gic/ports.js';
 import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_IGRPEN0_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1 } from '../../gic/sysregs.js';
@@ -162,6 +162,34 @@ export function* cpuifInit(opts: { pmr?: number; eoiMode?: boolean; group0?: boo
  */
 export function* idle(): Program {
   for (;;) yield wfi();
+}
+
+export interface LpiTablesSetup {
+  /** Physical address of the LPI configuration table (4 KB aligned). */
+  prop: number;
+  /** Physical address of this redistributor's pending table (64 KB aligned). */
+  pend: number;
+  /** INTID bits the tables cover (PROPBASER.IDbits + 1). */
+  idBits: number;
+  /** PENDBASER.PTZ: the pending table is known to be zero. */
+  ptz?: boolean;
+}
+
+/** LPI bring-up on PE `pe` (like its_cpu_init_lpis): PROPBASER, PENDBASER, then EnableLPIs. */
+export function* lpiInit(cfg: GicConfig, pe: number, t: LpiTablesSetup): Program {
+  yield str(gicr(cfg, pe, 0x0070), GICR_PROPBASER.encode({ PA: t.prop / 4096, IDbits: t.idBits - 1, Shareability: 1, InnerCache: 7 }), 8);
+  yield str(gicr(cfg, pe, 0x0078), GICR_PENDBASER.encode({ PA: t.pend / 65536, PTZ: t.ptz === true ? 1 : 0, Shareability: 1, InnerCache: 7 }), 8);
+  yield str(gicr(cfg, pe, 0x0000), GICR_CTLR.encode({ EnableLPIs: 1 }));
+}
+
+/** GICR_INVLPIR (or INVALLR when `intid` is undefined) on PE `pe`'s redistributor, then polls GICR_SYNCR until not busy. */
+export function* invalidateLpi(cfg: GicConfig, pe: number, intid?: number): Program {
+  if (intid === undefined) yield str(gicr(cfg, pe, 0x00b0), 0n, 8);
+  else yield str(gicr(cfg, pe, 0x00a0), BigInt(intid), 8);
+  for (;;) {
+    const busy: number = yield ldr(gicr(cfg, pe, 0x00c0));
+    if (GICR_SYNCR.get(busy, 'Busy') === 0) return;
+  }
 }
 
 /** Sets a 32-bit flag in shared RAM. */
