@@ -92,10 +92,11 @@ export function defineGicSysregs(
         if (read ? spec.wo : spec.ro) return Access.Undefined;
         if (pe.el === 1) {
           const routed = (pe.hcr & (HCR_IMO | HCR_FMO)) !== 0;
-          if (cls === SGI) return routed ? Access.TrapEl2 : Access.Ok;
+          if (cls === SGI && routed) return Access.TrapEl2;
           const isVirt = virtualAtEl1(cls, pe.hcr);
           if (spec.apIndex !== undefined && spec.apIndex >= (isVirt ? virtAprs : physAprs)) return Access.Undefined;
-          if (routed && virt[pe.index]!.trapsEl1(id, read)) return Access.TrapEl2;
+          // ICH_HCR_EL2.TC/TALL0/TALL1/TDIR trap EL1 accesses to ICC_* and ICV_* alike.
+          if (virt[pe.index]!.trapsEl1(id, read)) return Access.TrapEl2;
           return Access.Ok;
         }
         if (spec.apIndex !== undefined && spec.apIndex >= physAprs) return Access.Undefined;

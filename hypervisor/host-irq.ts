@@ -1,0 +1,115 @@
+/**
+ * Physical interrupts taken at EL2, and what the hypervisor does with them: acknowledge
+ * (ICC_IAR1_EL1), priority drop (ICC_EOIR1_EL1; EOImode = 1), then
+ * - an LPI of an assigned device: make the guest LPI pending on its vCPU (injected path) and
+ *   get it delivered: nothing more if the vCPU runs here (the flush before entry writes the
+ *   LR), a kick SGI to the core running it, or a wake-up if it is blocked;
+ * - the virtual timer PPI 27: forward it to the loaded vCPU as an HW = 1 virtual interrupt,
+ *   left active so that the guest's deactivation deactivates it;
+ * - the EL2 timer PPI 26: end of slice, and wake-ups of blocked vCPUs whose timer expired;
+ * - the maintenance PPI 25 and the kick SGI 0: nothing to do beyond deactivating them (the
+ *   exit itself makes the LRs refilled and the pending work visible).
+ */
+import { mrs, msr, work, type Program } from '../core/ops.js';
+import { CNTPCT_EL0 } from '../core/timer.js';
+import { ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
+import { kickCore } from './host-gic.js';
+import type { Hypervisor } from './hypervisor.js';
+import { PPI_HYP_TIMER, PPI_MAINTENANCE, PPI_VTIMER, SGI_KICK } from './layout.js';
+import type { WakeReason } from './sched/policy.js';
+import type { VIrq } from './vgic/virq.js';
+import type { PerCpu, Vcpu } from './vm.js';
+
+/** Handles every pending physical interrupt. Returns true when the current vCPU's slice ended. */
+export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
+  let sliceEnded = false;
+  for (let i = 0; i < 16; i++) {
+    const iar: number = yield mrs(ICC_IAR1_EL1, 9);
+    const intid = iar & 0xffffff;
+    if (intid >= 1020 && intid <= 1023) break;
+    yield msr(ICC_EOIR1_EL1, intid, 9);
+    h.stats.hostIrqs++;
+    if (intid >= 8192) {
+      yield* hostLpi(h, pcpu, intid);
+      continue;
+    }
+    if (intid === PPI_VTIMER) {
+      // Stays active: the guest's EOI/DIR of the HW = 1 LR deactivates it.
+      const v = pcpu.loaded;
+      if (v !== null) yield* inject(h, pcpu, v, v.vtimer, PPI_VTIMER);
+      else yield msr(ICC_DIR_EL1, intid, 9);
+      continue;
+    }
+    if (intid === PPI_HYP_TIMER) sliceEnded = (yield* hypTimerFired(h, pcpu)) || sliceEnded;
+    else if (intid === PPI_MAINTENANCE) h.stats.maintenance++;
+    else if (intid === SGI_KICK) h.stats.kicksReceived++;
+    yield msr(ICC_DIR_EL1, intid, 9);
+  }
+  return sliceEnded;
+}
+
+function* hostLpi(h: Hypervisor, pcpu: PerCpu, intid: number): Program {
+  const route = h.lpiRoute[intid - 8192];
+  if (route === undefined) {
+    h.stats.spuriousLpis++;
+    return;
+  }
+  if (route.kind === 'guest') yield* inject(h, pcpu, route.vcpu, route.virq, intid);
+  else yield* h.doorbell(pcpu, route.vcpu);
+}
+
+/** Makes `virq` pending on `v` and gets it delivered (kick or wake-up as needed). */
+export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source: number): Program {
+  yield work(h.cfg.bookkeeping.inject);
+  const env = h.env;
+  if (virq.intid >= 8192 && !v.vgic.enableLpis) {
+    // The guest's redistributor has LPIs disabled: the interrupt is dropped.
+    h.stats.droppedLpis++;
+    return;
+  }
+  const fresh = v.vgic.setPending(virq);
+  h.stats.injected++;
+  if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'virq-inject', vm: v.vm.index, vcpu: v.index, vintid: virq.intid, source });
+  if (!fresh) return;
+  yield* deliver(h, pcpu, v);
+}
+
+/** Something new is deliverable to `v`: make sure it will see it. */
+export function* deliver(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
+  if (v.state === 'running' && v.core !== pcpu.index && v.core >= 0) yield* kick(h, pcpu, v.core, v);
+  else if (v.state === 'blocked') yield* wake(h, pcpu, v, 'interrupt');
+}
+
+export function* kick(h: Hypervisor, pcpu: PerCpu, core: number, v: Vcpu | null): Program {
+  h.stats.kicksSent++;
+  const env = h.env;
+  if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'hyp-kick', target: core, vcpu: v?.id ?? -1 });
+  yield* kickCore(core);
+}
+
+/** A blocked vCPU becomes runnable; an idle core the policy chooses is kicked to run it. */
+export function* wake(h: Hypervisor, pcpu: PerCpu, v: Vcpu, reason: WakeReason): Program {
+  if (v.state !== 'blocked') return;
+  v.state = 'runnable';
+  v.timerDeadline = Infinity;
+  for (const p of h.pcpus) p.sleepers.delete(v);
+  h.sched.event({ kind: 'woken', vcpu: v.id, reason, at: h.env.now() });
+  const env = h.env;
+  if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-wake', vm: v.vm.index, vcpu: v.index, reason });
+  yield* placeRunnable(h, pcpu, v);
+}
+
+/** Kicks the idle core the policy picks for a newly runnable vCPU (unless it is this one). */
+export function* placeRunnable(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
+  const idle = h.idleCores();
+  const target = h.sched.place(v.id, idle);
+  if (target !== null && target !== pcpu.index) yield* kick(h, pcpu, target, v);
+}
+
+/** The EL2 timer fired: slice end for the current vCPU, and expired timers of blocked vCPUs. */
+function* hypTimerFired(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
+  const now: number = yield mrs(CNTPCT_EL0, 9);
+  pcpu.hypTimer = Infinity;
+  for (const v of [...pcpu.sleepers]) if (v.timerDeadline <= now) yield* wake(h, pcpu, v, 'timer');
+  return pcpu.current !== null && now >= pcpu.sliceEnd;
+}

@@ -1,0 +1,246 @@
+/**
+ * The hypervisor: software that boots at EL2 on every core and runs VMs.
+ *
+ * Boot (core 0): EL2 vectors, the host GIC (distributor, LPI tables), the ITS (tables, queue,
+ * one collection per core), then each VM: stage-2 tables mapping its RAM, and each assigned
+ * device event mapped to a host LPI (MAPD/MAPTI, injected path) or to a vLPI of the target
+ * vCPU's vPE (VMAPP/VMAPTI, direct path, hypervisor/direct.ts). It starts the other cores with
+ * PSCI CPU_ON, makes every VM's vCPU 0 runnable and enters the scheduler. Other cores set up
+ * their redistributor and CPU interface and enter the scheduler too.
+ *
+ * After boot everything happens in exception handlers at EL2 (run-loop.ts): guest exits,
+ * physical interrupts, and the idle loop. The hypervisor's data structures (VMs, vCPUs,
+ * virtual GIC state, scheduler state) are its memory; it reaches the machine only through ops.
+ */
+import type { CodeMap } from '../core/code.js';
+import { HCR_AMO, HCR_FMO, HCR_IMO, HCR_RW, HCR_TSC, HCR_TWI, HCR_VM } from '../core/hcr.js';
+import { getx, msr, smc, work, type Program } from '../core/ops.js';
+import { PSCI } from '../core/psci.js';
+import type { RegisterBlock } from '../core/regions.js';
+import { S2_EXEC, S2_READ, S2_WRITE, VTTBR } from '../core/stage2.js';
+import { s2Map, S2_VTCR } from '../core/stage2-tables.js';
+import { HCR_EL2, TPIDR_EL2, VBAR_EL2, VTCR_EL2 } from '../core/sysregs.js';
+import type { Trace } from '../core/trace.js';
+import { aprCount } from '../gic/cpuif-regs.js';
+import { redistributorSize } from '../gic/config.js';
+import { configureLpi, cpuAffinity, type LpiTables } from '../gic/driver.js';
+import { ItsCmd } from '../gic/its/commands.js';
+import type { HypervisorConfig } from './config.js';
+import { NO_DIRECT, type DirectInjection } from './direct-port.js';
+import { PhysHeap } from './heap.js';
+import { hostCpuInit, hostDistributorInit } from './host-gic.js';
+import { wake } from './host-irq.js';
+import { HostIts } from './host-its.js';
+import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEFAULT } from './layout.js';
+import { guestExit, hostIrqAtEl2, reschedule } from './run-loop.js';
+import { Scheduler } from './scheduler.js';
+import type { VcpuInfo } from './sched/policy.js';
+import { guestDistributor, guestRedistributor, type GuestLpiAction } from './vgic/emul-regs.js';
+import { VIrq } from './vgic/virq.js';
+import { PerCpu, Vcpu, Vm } from './vm.js';
+import './trace-kinds.js';
+
+/** Observation only: where the hypervisor's trace records go, and the simulated time to stamp them with. */
+export interface HypEnv {
+  readonly trace: Trace;
+  now(): number;
+}
+
+export type LpiRoute = { readonly kind: 'guest'; readonly vcpu: Vcpu; readonly virq: VIrq } | { readonly kind: 'doorbell'; readonly vcpu: Vcpu };
+
+export class HypervisorStats {
+  exits = 0;
+  readonly exitsByEc: Record<number, number> = {};
+  hostIrqs = 0;
+  injected = 0;
+  droppedLpis = 0;
+  spuriousLpis = 0;
+  maintenance = 0;
+  kicksSent = 0;
+  kicksReceived = 0;
+  switches = 0;
+  guestSgis = 0;
+  guestExceptions = 0;
+  wfiNoBlock = 0;
+  doorbells = 0;
+  panics = 0;
+}
+
+export class Hypervisor {
+  readonly heap: PhysHeap;
+  readonly its: HostIts;
+  readonly sched: Scheduler;
+  readonly vms: Vm[] = [];
+  /** All vCPUs, by global id. */
+  readonly vcpus: Vcpu[] = [];
+  readonly pcpus: PerCpu[];
+  /** Host LPI (INTID - 8192) -> what it stands for. */
+  readonly lpiRoute: (LpiRoute | undefined)[] = [];
+  readonly vgicd: RegisterBlock[] = [];
+  readonly vgicr: RegisterBlock[][] = [];
+  /** Guest-table reads left by emulated register accesses (see vgic/emul-regs.ts). */
+  readonly lpiActions: GuestLpiAction[] = [];
+  readonly stats = new HypervisorStats();
+  readonly listRegs: number;
+  /** Direct injection (GICv4) hooks; set by hypervisor/direct.ts when a VM uses it. */
+  direct: DirectInjection = NO_DIRECT;
+  lpiTables: LpiTables | null = null;
+  private pendTables: number[] = [];
+  private nextHostLpi = 8192;
+  /** MPIDR affinities of the cores (index = core). */
+  readonly coreAffinity: number[];
+
+  constructor(
+    readonly cfg: HypervisorConfig,
+    readonly cores: number,
+    readonly env: HypEnv,
+  ) {
+    this.heap = new PhysHeap(cfg.heapPa, cfg.heapSize);
+    this.its = new HostIts(cfg.gic.itsBase, this.heap);
+    this.listRegs = cfg.gic.listRegs;
+    const aprs = aprCount(cfg.gic.preemptionBits);
+    this.pcpus = Array.from({ length: cores }, (_, i) => new PerCpu(i));
+    this.coreAffinity = Array.from({ length: cores }, (_, i) => cpuAffinity(i));
+    const infos: VcpuInfo[] = [];
+    const emul = { priorityMask: (0xff << (8 - cfg.gic.priorityBits)) & 0xff, idBits: 16 };
+    cfg.vms.forEach((vc, i) => {
+      const vm = new Vm(i, vc, i + 1);
+      this.vms.push(vm);
+      const blocks: RegisterBlock[] = [];
+      for (let j = 0; j < vc.vcpus; j++) {
+        const v = new Vcpu(vm, j, this.vcpus.length, this.listRegs, aprs);
+        vm.vcpus.push(v);
+        this.vcpus.push(v);
+        infos.push({ id: v.id, vm: i, index: j, priority: vc.priority, pinned: vc.pinned?.[j] ?? null });
+        blocks.push(guestRedistributor(v, j === vc.vcpus - 1, emul, this.lpiActions));
+      }
+      this.vgicd.push(guestDistributor(vm, emul));
+      this.vgicr.push(blocks);
+      // Guest LPIs of assigned events: configuration comes from the guest's own tables later.
+      for (const d of vc.devices) {
+        for (const e of d.events) {
+          const v = vm.vcpus[e.vcpu];
+          if (v === undefined) throw new Error(`${vc.name}: device ${d.deviceId} event ${e.eventId} targets vCPU ${e.vcpu}, which does not exist`);
+          if (!v.vgic.lpis.has(e.vintid)) v.vgic.lpis.set(e.vintid, new VIrq(e.vintid, PRIO_DEFAULT, false));
+        }
+      }
+    });
+    this.sched = new Scheduler(cfg.policy, { cores, vcpus: infos, slice: cfg.sliceCycles }, env.trace, () => env.now());
+  }
+
+  /** Places the hypervisor image at `cfg.codePa`: boot entry, secondary entry, per-core EL2 vectors. */
+  install(code: CodeMap): void {
+    const pa = this.cfg.codePa;
+    code.install(pa + HYP_ENTRY, () => this.boot(), 'hyp.boot');
+    code.install(pa + HYP_SECONDARY, () => this.secondary(), 'hyp.secondary');
+    for (const pcpu of this.pcpus) {
+      const sync = () => guestExit(this, pcpu, 'sync');
+      const irq = () => guestExit(this, pcpu, 'irq');
+      const host = () => hostIrqAtEl2(this, pcpu);
+      const bad = () => this.panic(pcpu, 'unexpected exception at EL2');
+      code.installVectors(this.vectors(pcpu.index), { lower64: { sync, irq, fiq: irq, serror: sync }, curSpx: { irq: host, fiq: host, sync: bad, serror: bad }, curSp0: { irq: host, fiq: host, sync: bad, serror: bad } }, `hyp.cpu${pcpu.index}`);
+    }
+  }
+
+  vectors(core: number): number {
+    return this.cfg.codePa + HYP_VECTORS + HYP_VECTOR_STRIDE * core;
+  }
+
+  idleCores(): number[] {
+    const out: number[] = [];
+    for (const p of this.pcpus) if (p.idle) out.push(p.index);
+    return out;
+  }
+
+  /** A doorbell LPI for `v` (GICv4): wake it if it is blocked. */
+  *doorbell(pcpu: PerCpu, v: Vcpu): Program {
+    this.stats.doorbells++;
+    if (v.state === 'blocked') yield* wake(this, pcpu, v, 'doorbell');
+  }
+
+  /** A hypervisor bug: record it and park this core (never reached by guest behaviour). */
+  *panic(pcpu: PerCpu, why: string): Program {
+    this.stats.panics++;
+    if (this.env.trace.on) this.env.trace.emit({ t: this.env.now(), core: pcpu.index, el: 2, kind: 'cpu-off', reason: `hypervisor panic: ${why}` });
+    yield smc(0, PSCI.CPU_OFF);
+  }
+
+  private *cpuSetup(core: number): Program {
+    const pcpu = this.pcpus[core]!;
+    yield msr(VBAR_EL2, this.vectors(core), 1);
+    yield msr(TPIDR_EL2, core, 1);
+    yield msr(VTCR_EL2, S2_VTCR, 1);
+    // Physical interrupts always come to EL2 (IMO/FMO/AMO), whoever runs below.
+    yield msr(HCR_EL2, HCR_RW | HCR_IMO | HCR_FMO | HCR_AMO, 1);
+    pcpu.rd = yield* hostCpuInit(this.cfg.gic.gicrBase, this.lpiTables, this.pendTables[core] ?? 0);
+  }
+
+  private *boot(): Program {
+    const g = this.cfg.gic;
+    yield msr(VBAR_EL2, this.vectors(0), 1);
+    yield msr(TPIDR_EL2, 0, 1);
+    yield* hostDistributorInit(g.gicdBase);
+    const idBits = g.idBits;
+    this.lpiTables = { prop: this.heap.alloc(2 ** idBits - 8192, 0x10000), idBits };
+    this.pendTables = this.pcpus.map(() => this.heap.alloc(2 ** idBits / 8, 0x10000));
+    yield* this.its.init(g.its.deviceIdBits, g.its.vpeIdBits);
+    // One collection per core, targeting its redistributor.
+    for (let c = 0; c < this.cores; c++) {
+      yield* this.its.mapCollection(c, this.its.rdbase(c, this.redistributorOf(c)));
+    }
+    for (const vm of this.vms) yield* this.createVm(vm);
+    yield* this.its.sync();
+    yield* this.cpuSetup(0);
+    for (let c = 1; c < this.cores; c++) yield smc(0, PSCI.CPU_ON, cpuAffinity(c), this.cfg.codePa + HYP_SECONDARY, c);
+    for (const vm of this.vms) {
+      const v0 = vm.vcpus[0]!;
+      v0.elr = vm.config.entry;
+      v0.state = 'runnable';
+      this.sched.event({ kind: 'runnable', vcpu: v0.id, at: this.env.now() });
+    }
+    yield* reschedule(this, this.pcpus[0]!);
+  }
+
+  private *secondary(): Program {
+    const core: number = yield getx(0);
+    yield* this.cpuSetup(core);
+    yield* reschedule(this, this.pcpus[core]!);
+  }
+
+  /**
+   * Physical address of core `c`'s redistributor. Redistributors are contiguous and in core
+   * order on this platform, as its firmware tables say (each core also finds its own by
+   * walking GICR_TYPER at boot).
+   */
+  redistributorOf(c: number): number {
+    return this.cfg.gic.gicrBase + c * redistributorSize(this.cfg.gic.version);
+  }
+
+  /** Stage 2, HCR, and the host side of the VM's assigned device events. */
+  private *createVm(vm: Vm): Program {
+    const c = vm.config;
+    vm.s2root = this.heap.alloc(4096, 4096);
+    yield* s2Map(vm.s2root, c.ramIpa, c.ramPa, c.ramSize, S2_READ | S2_WRITE | S2_EXEC, () => this.heap.alloc(4096, 4096));
+    vm.vttbr = VTTBR.encode({ VMID: vm.vmid, BADDR: vm.s2root / 2 });
+    vm.hcr = HCR_RW | HCR_VM | HCR_IMO | HCR_FMO | HCR_AMO | HCR_TSC | (this.cfg.trapWfi ? HCR_TWI : 0);
+    if (c.injection === 'direct') return; // hypervisor/direct.ts maps these as vLPIs.
+    for (const d of c.devices) {
+      const maxEvent = d.events.reduce((a, e) => Math.max(a, e.eventId), 0);
+      yield* this.its.mapDevice(d.deviceId, Math.max(1, Math.ceil(Math.log2(maxEvent + 1))));
+      for (const e of d.events) {
+        const v = vm.vcpus[e.vcpu]!;
+        const host = this.nextHostLpi++;
+        yield* configureLpi(this.lpiTables!, host, PRIO_DEFAULT, true);
+        this.lpiRoute[host - 8192] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
+        vm.hostLpis.push(host);
+        yield* this.its.submit(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));
+        yield work(10);
+      }
+    }
+  }
+
+  /** The core a vCPU's host LPIs are routed to: its pinned core, else id mod cores. */
+  homeCore(v: Vcpu): number {
+    return v.vm.config.pinned?.[v.index] ?? v.id % this.cores;
+  }
+}

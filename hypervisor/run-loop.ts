@@ -1,0 +1,155 @@
+/**
+ * The hypervisor's run loop, per core, as exception handlers at EL2:
+ *
+ * - guest exit (lower-EL vectors): save the guest's general registers and ELR/SPSR, fold the
+ *   list registers, handle the exit (trap or physical interrupts), then either resume the same
+ *   vCPU or reschedule;
+ * - reschedule: the policy picks a vCPU for this core; entering a different vCPU puts the old
+ *   one and loads the new one (world switch); nothing to run means the idle loop;
+ * - enter: flush the list registers, program the EL2 timer for the slice, restore ELR/SPSR and
+ *   the general registers, ERET;
+ * - idle: WFI at EL2 with IRQs masked, then unmask so the pending interrupt is taken (at the
+ *   current-EL vector, handled by `hostIrqAtEl2`) and look for work again. Checking with IRQs
+ *   masked before WFI closes the lost-wake-up window.
+ */
+import { daifclr, daifset, DAIF_I, eret, mrs, msr, restorex, savex, wfi, work, type Program } from '../core/ops.js';
+import { ELR_EL2, SPSR_EL2 } from '../core/sysregs.js';
+import { CNTHP_CTL_EL2, CNTHP_CVAL_EL2, CNTPCT_EL0 } from '../core/timer.js';
+import { ICH_HCR } from '../gic/ich-registers.js';
+import { ICH_HCR_EL2 } from '../gic/sysregs.js';
+import { handleHostIrqs } from './host-irq.js';
+import type { Hypervisor } from './hypervisor.js';
+import { handleTrap } from './traps.js';
+import { flushLrs, foldLrs } from './vgic/lr-sync.js';
+import type { PerCpu, Vcpu } from './vm.js';
+import { loadVcpu, putVcpu } from './world-switch.js';
+
+const HCR_UIE = ICH_HCR.encode({ UIE: 1 });
+const HCR_EN = ICH_HCR.encode({ En: 1 });
+
+/** Lower-EL exception: a guest exit. */
+export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): Program {
+  const v = pcpu.current;
+  if (v === null) {
+    // An exception from EL1 with no vCPU running here cannot happen; stop this core loudly.
+    yield* h.panic(pcpu, 'exit with no current vCPU');
+    return;
+  }
+  yield savex(v.gprs);
+  v.elr = yield mrs(ELR_EL2, 9);
+  v.spsr = yield mrs(SPSR_EL2, 9);
+  v.exits++;
+  h.stats.exits++;
+  const env = h.env;
+  yield* foldLrs(v.vgic);
+  if ((pcpu.lrFile.hcr & HCR_UIE) !== 0) {
+    // The underflow condition is dealt with by the next flush; drop the level now (KVM clears UIE on exit).
+    yield msr(ICH_HCR_EL2, HCR_EN, 9);
+    pcpu.lrFile.hcr = HCR_EN;
+  }
+  let stopped: boolean;
+  if (kind === 'sync') {
+    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: 'sync' });
+    stopped = yield* handleTrap(h, pcpu, v);
+  } else {
+    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: 'irq' });
+    const sliceEnded: boolean = yield* handleHostIrqs(h, pcpu);
+    stopped = false;
+    if (sliceEnded && v.state === 'running') {
+      v.state = 'runnable';
+      h.sched.event({ kind: 'slice-expired', vcpu: v.id, core: pcpu.index, at: env.now() });
+      stopped = true;
+    }
+  }
+  // Stopped by someone else (PSCI SYSTEM_OFF from another vCPU of its VM).
+  if (v.state === 'off') stopped = true;
+  if (!stopped) {
+    yield* enter(h, pcpu, v);
+    return;
+  }
+  yield* reschedule(h, pcpu);
+}
+
+/** Physical interrupt taken at EL2 (the idle loop, or EL2 code with IRQs unmasked). */
+export function* hostIrqAtEl2(h: Hypervisor, pcpu: PerCpu): Program {
+  yield savex(pcpu.hostRegs);
+  const elr: number = yield mrs(ELR_EL2, 9);
+  const spsr: number = yield mrs(SPSR_EL2, 9);
+  yield* handleHostIrqs(h, pcpu);
+  yield msr(ELR_EL2, elr, 9);
+  yield msr(SPSR_EL2, spsr, 9);
+  yield restorex(pcpu.hostRegs);
+  yield eret();
+}
+
+/** Picks what this core runs next and enters it, idling until there is something. */
+export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
+  const old = pcpu.current;
+  if (old !== null && old.state === 'running') old.state = 'runnable';
+  pcpu.current = null;
+  for (;;) {
+    yield work(h.cfg.bookkeeping.schedule);
+    const d = h.sched.pick(pcpu.index);
+    if (d.vcpu !== null) {
+      const v = h.vcpus[d.vcpu]!;
+      const now: number = yield mrs(CNTPCT_EL0, 9);
+      pcpu.sliceEnd = now + Math.max(1, Math.round(d.slice / h.cfg.cyclesPerTick));
+      yield* enter(h, pcpu, v);
+      return;
+    }
+    yield* idle(h, pcpu);
+  }
+}
+
+/** Enters `v` on this core (world switch if another vCPU was loaded). Does not return. */
+export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
+  const switching = pcpu.loaded !== v;
+  if (switching) {
+    if (pcpu.loaded !== null) yield* putVcpu(h, pcpu, pcpu.loaded);
+    // Another core may still be saving this vCPU (it just stopped there): wait for its put.
+    while (v.loadedOn >= 0 && v.loadedOn !== pcpu.index) yield work(50);
+    yield* loadVcpu(h, pcpu, v);
+    h.stats.switches++;
+  }
+  v.state = 'running';
+  v.core = pcpu.index;
+  pcpu.current = v;
+  pcpu.idle = false;
+  yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
+  yield* programHypTimer(pcpu);
+  const env = h.env;
+  if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-enter', vm: v.vm.index, vcpu: v.index, switched: switching });
+  yield msr(ELR_EL2, v.elr, 9);
+  yield msr(SPSR_EL2, v.spsr, 9);
+  yield restorex(v.gprs);
+  yield eret();
+}
+
+function* idle(h: Hypervisor, pcpu: PerCpu): Program {
+  if (pcpu.loaded !== null) {
+    const v = pcpu.loaded;
+    yield* putVcpu(h, pcpu, v);
+    if (v.state !== 'running') v.core = -1;
+  }
+  pcpu.idle = true;
+  h.sched.event({ kind: 'core-idle', core: pcpu.index, at: h.env.now() });
+  yield* programHypTimer(pcpu);
+  yield wfi();
+  yield daifclr(DAIF_I);
+  yield daifset(DAIF_I);
+  pcpu.idle = false;
+}
+
+/** Programs CNTHP for the earliest of: the slice end (if running) and blocked vCPUs' timers. */
+function* programHypTimer(pcpu: PerCpu): Program {
+  let deadline = pcpu.current !== null ? pcpu.sliceEnd : Infinity;
+  for (const s of pcpu.sleepers) if (s.timerDeadline < deadline) deadline = s.timerDeadline;
+  if (deadline === pcpu.hypTimer) return;
+  pcpu.hypTimer = deadline;
+  if (deadline === Infinity) {
+    yield msr(CNTHP_CTL_EL2, 0, 9);
+    return;
+  }
+  yield msr(CNTHP_CVAL_EL2, deadline, 9);
+  yield msr(CNTHP_CTL_EL2, 1, 9);
+}

@@ -1,0 +1,29 @@
+/** Trace records the hypervisor emits (what its software decided and did). */
+declare module '../core/trace.js' {
+  interface TraceKinds {
+    /** A vCPU exited to EL2 (`reason`: the EC name, or 'irq'). */
+    'vcpu-exit': { vm: number; vcpu: number; reason: string };
+    /** The hypervisor entered (or resumed) a vCPU. */
+    'vcpu-enter': { vm: number; vcpu: number; switched: boolean };
+    /** A vCPU's state was loaded onto / saved from this core (a full world switch half). */
+    'vcpu-load': { vm: number; vcpu: number };
+    'vcpu-put': { vm: number; vcpu: number };
+    /** A vCPU blocked in WFI (trapped). */
+    'vcpu-block': { vm: number; vcpu: number };
+    /** A blocked vCPU became runnable. */
+    'vcpu-wake': { vm: number; vcpu: number; reason: string };
+    /** A scheduling decision: `vcpu` (global id) or -1 for idle, after `event`. */
+    'sched-decision': { decision: number; slice: number; event: string };
+    /** A virtual interrupt was made pending for a vCPU by software (injected path). */
+    'virq-inject': { vm: number; vcpu: number; vintid: number; source: number };
+    /** The hypervisor kicked another core with an SGI. */
+    'hyp-kick': { target: number; vcpu: number };
+    /** A guest access to emulated MMIO. */
+    'hyp-mmio': { vm: number; vcpu: number; ipa: number; write: boolean; value: number };
+    /** A guest hypercall (HVC function ID). */
+    hypercall: { vm: number; vcpu: number; fn: number; ret: number };
+    /** The hypervisor injected a synchronous exception into a guest (it could not emulate the access). */
+    'guest-exception': { vm: number; vcpu: number; ec: number; far: number };
+  }
+}
+export {};

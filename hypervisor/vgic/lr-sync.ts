@@ -1,0 +1,98 @@
+/**
+ * Flush before entry, fold after exit (KVM's vgic_flush_lr_state / vgic_v3_fold_lr_state).
+ *
+ * - Flush: the active/pending list, sorted, goes into the list registers: active interrupts
+ *   first, then pending ones by priority. If more interrupts are deliverable than there are
+ *   list registers, ICH_HCR_EL2.UIE asks for the underflow maintenance interrupt, which fires
+ *   once at most one LR is still valid: the vCPU exits, the hypervisor folds, and the next flush
+ *   refills the LRs with what is left. Stale LRs from an earlier vCPU or flush are cleared.
+ * - Fold: ICH_ELRSR_EL2 says which used LRs the guest emptied (State 00, never an EOI
+ *   maintenance request here, so ELRSR is exact); only the others are read back. Each LR's
+ *   State becomes the interrupt's pending/active state again (merged with any edge that
+ *   arrived meanwhile), and interrupts neither pending nor active leave the list.
+ *
+ * Every LR, ELRSR and ICH_HCR access is an MRS/MSR charged by the cost model.
+ */
+import { mrs, msr, type Program } from '../../core/ops.js';
+import { ICH_HCR, ICH_LR_HW, ICH_LR_SW } from '../../gic/ich-registers.js';
+import { ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2 } from '../../gic/sysregs.js';
+import type { VcpuVgic } from './vcpu-vgic.js';
+import type { VIrq } from './virq.js';
+
+/** What the PE's virtual CPU interface holds, as the hypervisor knows it (per physical core). */
+export interface LrFile {
+  /** LRs that may hold a non-zero value. */
+  dirty: number;
+  /** Last value written to ICH_HCR_EL2 (-1: unknown). */
+  hcr: number;
+}
+
+const HCR_EN = ICH_HCR.encode({ En: 1 });
+const HCR_UIE = ICH_HCR.encode({ UIE: 1 });
+const STATE_SHIFT = 62n;
+
+function lrBase(v: VIrq): bigint {
+  if (v.lrBase < 0n) {
+    v.lrBase = v.hw
+      ? ICH_LR_HW.encode({ vINTID: v.intid, Priority: v.priority, Group: 1, HW: 1, pINTID: v.pintid })
+      : ICH_LR_SW.encode({ vINTID: v.intid, Priority: v.priority, Group: 1 });
+  }
+  return v.lrBase;
+}
+
+const STATE_BITS = [0n, 1n << STATE_SHIFT, 2n << STATE_SHIFT, 3n << STATE_SHIFT] as const;
+
+/** Writes the list registers for `g` before entering its vCPU. Returns the LRs used. */
+export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<number> {
+  g.sort();
+  let n = 0;
+  let eligible = 0;
+  for (const v of g.ap) {
+    if (!v.deliverable) continue;
+    eligible++;
+    if (n >= listRegs) continue;
+    // HW = 1 interrupts are never programmed Pending+Active (the physical GIC holds the pending state).
+    const state = v.active ? (v.hw ? 2 : 2 | (v.pending && v.enabled ? 1 : 0)) : 1;
+    yield msr(ICH_LR_EL2[n]!, lrBase(v) | STATE_BITS[state]!, 1);
+    v.lr = n;
+    g.lrs[n] = v;
+    n++;
+  }
+  for (let k = n; k < file.dirty; k++) yield msr(ICH_LR_EL2[k]!, 0n, 1);
+  file.dirty = n;
+  g.usedLrs = n;
+  const hcr = HCR_EN | (eligible > n ? HCR_UIE : 0);
+  if (hcr !== file.hcr) {
+    yield msr(ICH_HCR_EL2, hcr, 1);
+    file.hcr = hcr;
+  }
+  return n;
+}
+
+/** Reads back the list registers of `g` after its vCPU exited. */
+export function* foldLrs(g: VcpuVgic): Program {
+  const used = g.usedLrs;
+  if (used === 0) return;
+  const elrsr: number = yield mrs(ICH_ELRSR_EL2, 1);
+  for (let n = 0; n < used; n++) {
+    const v = g.lrs[n];
+    if (v === null || v === undefined) continue;
+    let state = 0;
+    if (((elrsr >>> n) & 1) === 0) {
+      const lr: bigint = yield mrs(ICH_LR_EL2[n]!, 1);
+      state = Number(lr >> STATE_SHIFT);
+    }
+    v.pending = (state & 1) !== 0 || v.repend;
+    v.active = (state & 2) !== 0;
+    v.repend = false;
+    v.lr = -1;
+    g.lrs[n] = null;
+  }
+  g.usedLrs = 0;
+  g.prune();
+}
+
+/** Invalidates the cached LR image of `v` (after a priority change). */
+export function lrChanged(v: VIrq): void {
+  v.lrBase = -1n;
+}

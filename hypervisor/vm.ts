@@ -1,0 +1,124 @@
+/**
+ * The hypervisor's records of VMs and vCPUs (its own memory): the saved context of each vCPU
+ * (general registers, EL2 return state, EL1 system registers, timer, virtual GIC), its
+ * scheduling state, and each VM's stage-2 context and emulated distributor.
+ */
+import type { Word } from '../core/bits.js';
+import type { AccessAttrs } from '../core/bus.js';
+import { MODE, PSR_DAIF } from '../core/pstate.js';
+import { EL1_CONTEXT, SCTLR_EL1 } from '../core/sysregs.js';
+import type { VmConfig } from './config.js';
+import { VcpuVgic } from './vgic/vcpu-vgic.js';
+import type { VIrq } from './vgic/virq.js';
+import { PPI_VTIMER } from './layout.js';
+
+export type VcpuState = 'off' | 'runnable' | 'running' | 'blocked';
+
+export class Vcpu {
+  readonly gprs: Word[] = new Array<Word>(31).fill(0);
+  elr = 0;
+  spsr = MODE.EL1h | PSR_DAIF;
+  readonly el1: Word[] = EL1_CONTEXT.map((r) => (r === SCTLR_EL1 ? 0x30d00800 : 0));
+  timerCtl = 0;
+  timerCval = 0;
+  /** The physical virtual-timer PPI was active (forwarded, not yet deactivated) when put. */
+  timerActive = false;
+  state: VcpuState = 'off';
+  /** Core running it, or -1. */
+  core = -1;
+  /** Core whose hardware holds its EL1/timer/vGIC state (loaded), or -1. */
+  loadedOn = -1;
+  readonly vgic: VcpuVgic;
+  readonly vtimer: VIrq;
+  /** Counter value at which its virtual timer fires while it is blocked (Infinity: none). */
+  timerDeadline = Infinity;
+  exits = 0;
+  blocks = 0;
+
+  constructor(
+    readonly vm: Vm,
+    readonly index: number,
+    /** Global vCPU number (the scheduler's id). */
+    readonly id: number,
+    listRegs: number,
+    aprs: number,
+  ) {
+    this.vgic = new VcpuVgic(listRegs, aprs);
+    this.vtimer = this.vgic.private[PPI_VTIMER]!;
+    this.vtimer.hw = true;
+    this.vtimer.pintid = PPI_VTIMER;
+  }
+
+  /** MPIDR the guest sees (VMPIDR_EL2): RES1 bit 31, Aff1 = index / 16, Aff0 = index % 16. */
+  get mpidr(): number {
+    return 0x80000000 + Math.floor(this.index / 16) * 256 + (this.index % 16);
+  }
+
+  get affinity(): number {
+    return Math.floor(this.index / 16) * 256 + (this.index % 16);
+  }
+
+  toString(): string {
+    return `${this.vm.config.name}.vcpu${this.index}`;
+  }
+}
+
+export class Vm {
+  readonly vcpus: Vcpu[] = [];
+  /** Stage-2 level-1 table. */
+  s2root = 0;
+  /** VTTBR_EL2 value (VMID and table base). */
+  vttbr = 0n;
+  /** HCR_EL2 while its vCPUs run. */
+  hcr = 0;
+  cntvoff = 0;
+  /** Emulated GICD_CTLR.EnableGrp1. */
+  distEnabled = false;
+  /** Host LPIs used by this VM's assigned events. */
+  readonly hostLpis: number[] = [];
+  stopped = false;
+
+  constructor(
+    readonly index: number,
+    readonly config: VmConfig,
+    readonly vmid: number,
+  ) {}
+
+  /** PA backing guest IPA `ipa` in RAM, or -1. */
+  ramPa(ipa: number): number {
+    const c = this.config;
+    return ipa >= c.ramIpa && ipa < c.ramIpa + c.ramSize ? c.ramPa + (ipa - c.ramIpa) : -1;
+  }
+
+  vcpuByAffinity(aff: number): Vcpu | undefined {
+    return this.vcpus.find((v) => v.affinity === aff);
+  }
+}
+
+/** What the hypervisor knows about one physical core. */
+export class PerCpu {
+  /** The vCPU this core runs (or is about to enter), or null. */
+  current: Vcpu | null = null;
+  /** The vCPU whose state is in this core's registers, or null. */
+  loaded: Vcpu | null = null;
+  /** In the idle loop. */
+  idle = false;
+  /** Counter value at which the current slice ends. */
+  sliceEnd = Infinity;
+  /** Counter value CNTHP_CVAL_EL2 holds (Infinity: timer off). */
+  hypTimer = Infinity;
+  /** Scratch register file for interrupts taken at EL2 (idle loop). */
+  readonly hostRegs: Word[] = new Array<Word>(31).fill(0);
+  /** vCPUs blocked on this core with an armed virtual timer. */
+  readonly sleepers = new Set<Vcpu>();
+  /** The list registers of this core, as last written. */
+  readonly lrFile = { dirty: 0, hcr: -1 };
+  /** Bus attributes of this core's accesses to emulated devices. */
+  readonly attrs: AccessAttrs;
+  /** Physical address of this core's redistributor (RD_base), found at boot. */
+  rd = -1;
+
+  constructor(readonly index: number) {
+    this.attrs = { requester: 'pe', id: index };
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The world switch: loading a vCPU's state onto a core and putting it back (KVM's
+ * vcpu_load/vcpu_put halves). Load: stage-2 context (VTTBR_EL2), VMPIDR_EL2, HCR_EL2, the EL1
+ * system registers, the virtual timer (CNTVOFF_EL2, CNTV_CVAL/CTL, and the physical PPI 27
+ * active state if its interrupt was in flight), the virtual CPU interface control state
+ * (ICH_VMCR_EL2, ICH_AP0R/AP1R<n>_EL2). Put: the reverse, stopping the timer so it cannot fire
+ * for the next vCPU. Every access is an MRS/MSR or MMIO op charged by the cost model; the list
+ * registers are flushed and folded separately (vgic/lr-sync.ts).
+ */
+import { isb, mrs, msr, type Program } from '../core/ops.js';
+import { EL1_CONTEXT, HCR_EL2, VMPIDR_EL2, VTTBR_EL2 } from '../core/sysregs.js';
+import { CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVOFF_EL2 } from '../core/timer.js';
+import { ICH_AP0R_EL2, ICH_AP1R_EL2, ICH_HCR_EL2, ICH_VMCR_EL2 } from '../gic/sysregs.js';
+import { restoreTimerActive, saveTimerActive } from './host-gic.js';
+import type { Hypervisor } from './hypervisor.js';
+import type { PerCpu, Vcpu } from './vm.js';
+
+export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
+  const vm = v.vm;
+  const env = h.env;
+  if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-load', vm: vm.index, vcpu: v.index });
+  yield msr(VTTBR_EL2, vm.vttbr, 1);
+  yield msr(VMPIDR_EL2, v.mpidr, 1);
+  yield msr(HCR_EL2, vm.hcr, 1);
+  for (let i = 0; i < EL1_CONTEXT.length; i++) yield msr(EL1_CONTEXT[i]!, v.el1[i]!, 1);
+  yield msr(CNTVOFF_EL2, vm.cntvoff, 1);
+  yield msr(CNTV_CVAL_EL0, v.timerCval, 1);
+  yield msr(CNTV_CTL_EL0, v.timerCtl, 1);
+  if (v.timerActive) yield* restoreTimerActive(pcpu.rd);
+  const g = v.vgic;
+  yield msr(ICH_VMCR_EL2, g.vmcr, 1);
+  for (let n = 0; n < g.ap0r.length; n++) {
+    yield msr(ICH_AP0R_EL2[n]!, g.ap0r[n]!, 1);
+    yield msr(ICH_AP1R_EL2[n]!, g.ap1r[n]!, 1);
+  }
+  yield* h.direct.load(pcpu, v);
+  yield isb();
+  v.loadedOn = pcpu.index;
+  pcpu.loaded = v;
+}
+
+export function* putVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
+  const env = h.env;
+  if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-put', vm: v.vm.index, vcpu: v.index });
+  for (let i = 0; i < EL1_CONTEXT.length; i++) v.el1[i] = yield mrs(EL1_CONTEXT[i]!, 1);
+  v.timerCtl = yield mrs(CNTV_CTL_EL0, 1);
+  v.timerCval = yield mrs(CNTV_CVAL_EL0, 1);
+  yield msr(CNTV_CTL_EL0, 0, 1);
+  v.timerActive = yield* saveTimerActive(pcpu.rd);
+  const g = v.vgic;
+  g.vmcr = yield mrs(ICH_VMCR_EL2, 1);
+  for (let n = 0; n < g.ap0r.length; n++) {
+    g.ap0r[n] = yield mrs(ICH_AP0R_EL2[n]!, 1);
+    g.ap1r[n] = yield mrs(ICH_AP1R_EL2[n]!, 1);
+  }
+  // The virtual CPU interface off while no vCPU is loaded: no vIRQ, no maintenance interrupt.
+  yield msr(ICH_HCR_EL2, 0, 1);
+  pcpu.lrFile.hcr = 0;
+  yield* h.direct.put(pcpu, v);
+  v.loadedOn = -1;
+  pcpu.loaded = null;
+}

@@ -1,0 +1,130 @@
+/**
+ * The platform: builds a whole machine — PEs, the GIC, the hypervisor image, each VM's guest
+ * kernel image loaded into the VM's RAM, MSI devices — as firmware and a board would, and boots
+ * the hypervisor at EL2 on core 0. This is the one place that wires every layer together.
+ *
+ * Physical map: RAM from 0x4000_0000; the hypervisor image at 0x4000_0000, its heap from
+ * 0x4100_0000 (240 MiB), VM RAM from 0x5000_0000 (2 MiB aligned); GIC at its configured
+ * addresses (gic/config.ts).
+ */
+import type { CostTable } from '../core/costs.js';
+import { Machine } from '../core/machine.js';
+import { MsiDevice, type MsiPattern } from '../core/msi-device.js';
+import { gicConfig, type GicConfig, type ItsConfig } from '../gic/config.js';
+import { createGic, type Gic } from '../gic/gic.js';
+import { GITS } from '../gic/its/its-registers.js';
+import type { Kernel, KernelConfig, KernelLpi } from '../guests/kernel.js';
+import type { AssignedDevice, Injection } from '../hypervisor/config.js';
+import { DEFAULT_BOOKKEEPING } from '../hypervisor/config.js';
+import { Hypervisor } from '../hypervisor/hypervisor.js';
+import { GUEST_GICD, GUEST_GICR, GUEST_RAM } from '../hypervisor/layout.js';
+import { roundRobin } from '../hypervisor/sched/round-robin.js';
+import type { Policy } from '../hypervisor/sched/policy.js';
+
+export const HYP_CODE_PA = 0x4000_0000;
+export const HYP_HEAP_PA = 0x4100_0000;
+export const HYP_HEAP_SIZE = 0x0f00_0000;
+export const VM_RAM_PA = 0x5000_0000;
+
+export interface PlatformDevice {
+  readonly deviceId: number;
+  /** event n -> (vCPU, guest LPI). */
+  readonly events: readonly { readonly eventId: number; readonly vcpu: number; readonly vintid: number }[];
+}
+
+export interface PlatformVm {
+  readonly name: string;
+  readonly vcpus: number;
+  /** Builds the VM's kernel from the configuration the platform gives it. */
+  readonly kernel: (cfg: KernelConfig) => Kernel;
+  readonly injection?: Injection;
+  readonly devices?: readonly PlatformDevice[];
+  readonly priority?: number;
+  readonly pinned?: readonly (number | null)[];
+  readonly ramMiB?: number;
+  /** Guest LPI priority the kernel configures (default 0xa0). */
+  readonly lpiPriority?: number;
+}
+
+export interface PlatformOptions {
+  readonly cores: number;
+  readonly clockHz?: number;
+  readonly seed?: number;
+  readonly trace?: boolean;
+  readonly costs?: Partial<CostTable>;
+  readonly gic?: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> };
+  readonly policy?: Policy<any>;
+  readonly sliceUs?: number;
+  readonly trapWfi?: boolean;
+  readonly vms: readonly PlatformVm[];
+}
+
+export interface Platform {
+  readonly m: Machine;
+  readonly gic: Gic;
+  readonly hyp: Hypervisor;
+  readonly kernels: Kernel[];
+  /** Physical base of each VM's RAM. */
+  readonly vmRamPa: number[];
+  /** GITS_TRANSLATER, where devices write their MSIs. */
+  readonly doorbell: number;
+}
+
+/** Builds and boots (powers on core 0 at the hypervisor entry) a platform. */
+export function buildPlatform(o: PlatformOptions): Platform {
+  const m = new Machine({ cores: o.cores, clockHz: o.clockHz ?? 2e9, seed: o.seed ?? 1, trace: o.trace ?? false, costs: o.costs });
+  const gcfg = gicConfig(o.gic ?? {});
+  const gic = createGic(m, gcfg);
+  const kernels: Kernel[] = [];
+  const vmRamPa: number[] = [];
+  let ramPa = VM_RAM_PA;
+  const vms = o.vms.map((spec) => {
+    const size = (spec.ramMiB ?? 16) * 0x10_0000;
+    const pa = ramPa;
+    ramPa += Math.ceil(size / 0x20_0000) * 0x20_0000;
+    vmRamPa.push(pa);
+    const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, events: d.events }));
+    const lpis: KernelLpi[] = [];
+    for (const d of spec.devices ?? []) for (const e of d.events) if (!lpis.some((l) => l.intid === e.vintid)) lpis.push({ intid: e.vintid, priority: spec.lpiPriority ?? 0xa0 });
+    const k = spec.kernel({ name: spec.name, cpus: spec.vcpus, psci: 'hvc', gicd: GUEST_GICD, gicr: GUEST_GICR, ramBase: GUEST_RAM, ramSize: size, lpis });
+    k.install(m.code, pa);
+    kernels.push(k);
+    return {
+      name: spec.name,
+      vcpus: spec.vcpus,
+      ramIpa: GUEST_RAM,
+      ramPa: pa,
+      ramSize: size,
+      entry: k.entry,
+      injection: spec.injection ?? 'list-register',
+      devices,
+      priority: spec.priority ?? 0,
+      pinned: spec.pinned ?? null,
+    };
+  });
+  const hyp = new Hypervisor(
+    {
+      gic: gcfg,
+      vms,
+      policy: o.policy ?? roundRobin,
+      sliceCycles: Math.round(((o.sliceUs ?? 1000) * m.clockHz) / 1e6),
+      cyclesPerTick: m.clockHz / m.cntfrq,
+      trapWfi: o.trapWfi ?? true,
+      codePa: HYP_CODE_PA,
+      heapPa: HYP_HEAP_PA,
+      heapSize: HYP_HEAP_SIZE,
+      bookkeeping: DEFAULT_BOOKKEEPING,
+    },
+    o.cores,
+    { trace: m.trace, now: () => m.now },
+  );
+  hyp.install(m.code);
+  m.boot(HYP_CODE_PA);
+  return { m, gic, hyp, kernels, vmRamPa, doorbell: gcfg.itsBase + GITS.TRANSLATER };
+}
+
+/** An MSI device writing to the platform's ITS. */
+export function addDevice(p: Platform, deviceId: number, events: readonly number[], pattern: MsiPattern, opts: { count?: number; start?: number; until?: number } = {}): MsiDevice {
+  const d = new MsiDevice(p.m, { deviceId, doorbell: p.doorbell, events, pattern, ...opts });
+  return d;
+}
