@@ -19,7 +19,7 @@ import type { Word } from '../core/bits.js';
 import type { CodeMap } from '../core/code.js';
 import { daifclr, DAIF_I, eret, getx, hvc, mrs, msr, restorex, savex, smc, wfi, type EntryFn, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
-import { TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
+import { ELR_EL1, ESR_EL1, FAR_EL1, TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
 import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, wakeRedistributor, type LpiTables } from '../gic/driver.js';
 
@@ -63,6 +63,8 @@ export class KernelCpu {
   spurious = 0;
   unhandled = 0;
   booted = false;
+  /** Synchronous exceptions the kernel did not expect (ESR_EL1, FAR_EL1, ELR_EL1), before it stopped. */
+  readonly faults: { esr: number; far: number; elr: number }[] = [];
 
   constructor(
     readonly kernel: Kernel,
@@ -181,8 +183,12 @@ export class Kernel {
     yield eret();
   }
 
-  /** An exception the kernel does not expect: it stops this CPU (a kernel panic). */
+  /** An exception the kernel does not expect: it records the syndrome and stops this CPU (a kernel panic). */
   private *unexpected(cpu: KernelCpu): Program {
+    const esr: number = yield mrs(ESR_EL1, 1);
+    const far: number = yield mrs(FAR_EL1, 1);
+    const elr: number = yield mrs(ELR_EL1, 1);
+    cpu.faults.push({ esr, far, elr });
     cpu.booted = false;
     yield* this.psciCall(PSCI.CPU_OFF);
   }

@@ -11,7 +11,7 @@
  *   exit itself makes the LRs refilled and the pending work visible).
  */
 import { mrs, msr, work, type Program } from '../core/ops.js';
-import { CNTPCT_EL0 } from '../core/timer.js';
+import { CNTHP_CTL_EL2, CNTPCT_EL0 } from '../core/timer.js';
 import { ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
 import { kickCore } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
@@ -67,6 +67,8 @@ export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source
     h.stats.droppedLpis++;
     return;
   }
+  // An edge on an interrupt still pending merges with it (LPIs are edge-triggered).
+  if (virq.pending || virq.repend) h.stats.coalesced++;
   const fresh = v.vgic.setPending(virq);
   h.stats.injected++;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'virq-inject', vm: v.vm.index, vcpu: v.index, vintid: virq.intid, source });
@@ -109,6 +111,8 @@ export function* placeRunnable(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
 /** The EL2 timer fired: slice end for the current vCPU, and expired timers of blocked vCPUs. */
 function* hypTimerFired(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
   const now: number = yield mrs(CNTPCT_EL0, 9);
+  // The timer output is a level: switch it off; the next entry or idle reprograms it.
+  yield msr(CNTHP_CTL_EL2, 0, 9);
   pcpu.hypTimer = Infinity;
   for (const v of [...pcpu.sleepers]) if (v.timerDeadline <= now) yield* wake(h, pcpu, v, 'timer');
   return pcpu.current !== null && now >= pcpu.sliceEnd;

@@ -53,6 +53,8 @@ export class HypervisorStats {
   readonly exitsByEc: Record<number, number> = {};
   hostIrqs = 0;
   injected = 0;
+  /** Injections that found the interrupt still pending (merged into one delivery). */
+  coalesced = 0;
   droppedLpis = 0;
   spuriousLpis = 0;
   maintenance = 0;

@@ -28,8 +28,8 @@ export const VM_RAM_PA = 0x5000_0000;
 
 export interface PlatformDevice {
   readonly deviceId: number;
-  /** event n -> (vCPU, guest LPI). */
-  readonly events: readonly { readonly eventId: number; readonly vcpu: number; readonly vintid: number }[];
+  /** event n -> (vCPU, guest LPI, and the priority the guest configures for it, default the VM's). */
+  readonly events: readonly { readonly eventId: number; readonly vcpu: number; readonly vintid: number; readonly priority?: number }[];
 }
 
 export interface PlatformVm {
@@ -83,9 +83,9 @@ export function buildPlatform(o: PlatformOptions): Platform {
     const pa = ramPa;
     ramPa += Math.ceil(size / 0x20_0000) * 0x20_0000;
     vmRamPa.push(pa);
-    const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, events: d.events }));
+    const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, events: d.events.map((e) => ({ eventId: e.eventId, vcpu: e.vcpu, vintid: e.vintid })) }));
     const lpis: KernelLpi[] = [];
-    for (const d of spec.devices ?? []) for (const e of d.events) if (!lpis.some((l) => l.intid === e.vintid)) lpis.push({ intid: e.vintid, priority: spec.lpiPriority ?? 0xa0 });
+    for (const d of spec.devices ?? []) for (const e of d.events) if (!lpis.some((l) => l.intid === e.vintid)) lpis.push({ intid: e.vintid, priority: e.priority ?? spec.lpiPriority ?? 0xa0 });
     const k = spec.kernel({ name: spec.name, cpus: spec.vcpus, psci: 'hvc', gicd: GUEST_GICD, gicr: GUEST_GICR, ramBase: GUEST_RAM, ramSize: size, lpis });
     k.install(m.code, pa);
     kernels.push(k);
