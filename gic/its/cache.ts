@@ -7,8 +7,10 @@
  * - DTEs: `devices`, a Map from DeviceID to a `DeviceEntry` {ITT address, Size}. Filled on a
  *   miss (read from the device table) and by MAPD (write-through); MAPD V=0 removes it, a MAPD
  *   that remaps a device replaces it and drops the device's ITEs.
- * - ITEs: per device, a Map from EventID to a slot in struct-of-arrays typed arrays (type,
- *   INTID, ICID, vPEID, doorbell): about 60-90 bytes per cached event, nothing per MSI.
+ * - ITEs: per device, packed in a typed array (three 32-bit words: type and INTID, ICID and
+ *   vPEID, doorbell), indexed by EventID while the device's EventIDs are dense enough and
+ *   through a Map otherwise (see `DeviceEntry`): 12 to about 100 bytes per cached event,
+ *   nothing per MSI.
  *   Filled on a miss (read from the ITT) and by MAPTI/MAPI/VMAPTI/VMAPI; updated by MOVI/VMOVI;
  *   removed by DISCARD.
  * - CTEs: `cteRd`, one Int32 per collection ID (the RD, UNMAPPED or UNKNOWN). Collections
@@ -26,10 +28,32 @@
 export const UNMAPPED = -1;
 export const UNKNOWN = -2;
 
-/** A cached device table entry. */
+/** Words per cached ITE: [0] = INTID + IntType × 2^24 + CACHED, [1] = ICID + vPEID × 2^16, [2] = doorbell. */
+export const ITE_WORDS = 3;
+const TWO24 = 0x100_0000;
+/** Set in word 0 of every cached ITE, so that a zero word means "not cached". */
+const CACHED = 0x200_0000;
+/** A dense device index may hold up to this many EventIDs per cached event (12 bytes each)... */
+const DENSE_PER_EVENT = 8;
+/** ... or this many EventIDs whatever the count (3 KB). */
+const DENSE_FREE = 256;
+
+/**
+ * A cached device table entry and its cached ITEs. While the device's cached EventIDs are
+ * dense enough (at most 8 EventIDs of range per cached event, or 256), the ITEs sit inline
+ * in `ite` at EventID × 3, so a lookup is one typed-array read; otherwise `sparse` maps an
+ * EventID to its slot in `ite`. Either way an MSI lookup allocates nothing, and memory stays
+ * below about 100 bytes per cached event.
+ */
 export class DeviceEntry {
-  /** EventID -> ITE slot. */
-  readonly events = new Map<number, number>();
+  /** Packed ITEs (ITE_WORDS words each): indexed by EventID (dense) or by slot (sparse). */
+  ite = new Uint32Array(16 * ITE_WORDS);
+  /** EventID -> slot, once the device went sparse; null while dense. */
+  sparse: Map<number, number> | null = null;
+  private free: number[] = [];
+  private nextSlot = 0;
+  /** Cached ITEs. */
+  count = 0;
 
   constructor(
     readonly ittAddr: number,
@@ -41,20 +65,111 @@ export class DeviceEntry {
   get eventCount(): number {
     return 2 ** (this.size + 1);
   }
+
+  /** Index in `ite` of the cached ITE of `eventId`, or -1. */
+  find(eventId: number): number {
+    const m = this.sparse;
+    if (m === null) {
+      const i = eventId * ITE_WORDS;
+      return i < this.ite.length && this.ite[i] !== 0 ? i : -1;
+    }
+    const s = m.get(eventId);
+    return s === undefined ? -1 : s * ITE_WORDS;
+  }
+
+  /** Caches the ITE of `eventId` (replacing a cached one). */
+  set(eventId: number, kind: number, intid: number, icid: number, vpeid: number, doorbell: number): void {
+    let i = this.find(eventId);
+    if (i < 0) {
+      this.count++;
+      i = this.sparse === null ? this.placeDense(eventId) : -1;
+      if (i < 0) i = this.placeSparse(eventId);
+    }
+    const w = this.ite;
+    w[i] = (intid % TWO24) + kind * TWO24 + CACHED;
+    w[i + 1] = (icid & 0xffff) + (vpeid & 0xffff) * 0x10000;
+    w[i + 2] = doorbell;
+  }
+
+  /** Forgets the ITE of `eventId`. */
+  drop(eventId: number): void {
+    const i = this.find(eventId);
+    if (i < 0) return;
+    this.count--;
+    this.ite[i] = 0;
+    if (this.sparse !== null) {
+      this.sparse.delete(eventId);
+      this.free.push(i / ITE_WORDS);
+    }
+  }
+
+  /** Dense placement: grows `ite` to cover `eventId`, or returns -1 when that would be too sparse. */
+  private placeDense(eventId: number): number {
+    const need = (eventId + 1) * ITE_WORDS;
+    if (need > this.ite.length) {
+      let n = this.ite.length / ITE_WORDS;
+      while (n * ITE_WORDS < need) n *= 2;
+      if (n > DENSE_FREE && n > DENSE_PER_EVENT * this.count) {
+        this.goSparse();
+        return -1;
+      }
+      const g = new Uint32Array(n * ITE_WORDS);
+      g.set(this.ite);
+      this.ite = g;
+    }
+    return eventId * ITE_WORDS;
+  }
+
+  private placeSparse(eventId: number): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.nextSlot++;
+      if ((s + 1) * ITE_WORDS > this.ite.length) {
+        const g = new Uint32Array(this.ite.length * 2);
+        g.set(this.ite);
+        this.ite = g;
+      }
+    }
+    this.sparse!.set(eventId, s);
+    return s * ITE_WORDS;
+  }
+
+  /** Moves the dense ITEs into slots indexed by a Map. */
+  private goSparse(): void {
+    const old = this.ite;
+    const m = new Map<number, number>();
+    const packed = new Uint32Array(Math.max(16, this.count * 2) * ITE_WORDS);
+    let s = 0;
+    for (let i = 0; i < old.length; i += ITE_WORDS) {
+      if (old[i] === 0) continue;
+      packed.set(old.subarray(i, i + ITE_WORDS), s * ITE_WORDS);
+      m.set(i / ITE_WORDS, s++);
+    }
+    this.ite = packed;
+    this.sparse = m;
+    this.nextSlot = s;
+  }
+}
+
+/** Field reads of a packed ITE at index `i` of `w`. */
+export function iteKind(w: Uint32Array, i: number): number {
+  return Math.floor(w[i]! / TWO24) & 1;
+}
+export function iteIntid(w: Uint32Array, i: number): number {
+  return w[i]! % TWO24;
+}
+export function iteIcid(w: Uint32Array, i: number): number {
+  return w[i + 1]! & 0xffff;
+}
+export function iteVpeid(w: Uint32Array, i: number): number {
+  return w[i + 1]! >>> 16;
+}
+export function iteDoorbell(w: Uint32Array, i: number): number {
+  return w[i + 2]!;
 }
 
 export class ItsCache {
   readonly devices = new Map<number, DeviceEntry>();
-
-  // ITE slots, struct of arrays.
-  kind = new Uint8Array(64);
-  intid = new Uint32Array(64);
-  icid = new Uint16Array(64);
-  vpeid = new Uint16Array(64);
-  doorbell = new Uint32Array(64);
-  private freeSlots = new Int32Array(64);
-  private freeCount = 0;
-  private nextSlot = 0;
 
   /** Collection ID -> RD index, UNMAPPED or UNKNOWN (not read from memory yet). */
   readonly cteRd: Int32Array;
@@ -77,53 +192,27 @@ export class ItsCache {
     this.vteSize = new Uint8Array(vpes);
   }
 
-  /** Number of ITE slots in use (cached mapped events). */
+  /** Number of cached ITEs (mapped events seen by the cache). */
   get cachedEvents(): number {
-    return this.nextSlot - this.freeCount;
+    let n = 0;
+    for (const d of this.devices.values()) n += d.count;
+    return n;
   }
 
   /** Caches a device entry, dropping any previous one for `deviceId` and its ITEs. */
   setDevice(deviceId: number, ittAddr: number, size: number): DeviceEntry {
-    this.dropDevice(deviceId);
     const d = new DeviceEntry(ittAddr, size);
     this.devices.set(deviceId, d);
     return d;
   }
 
   dropDevice(deviceId: number): void {
-    const d = this.devices.get(deviceId);
-    if (d === undefined) return;
-    for (const s of d.events.values()) this.release(s);
     this.devices.delete(deviceId);
-  }
-
-  /** Caches an ITE for `eventId` of `dev`, reusing its slot if it has one. Returns the slot. */
-  setIte(dev: DeviceEntry, eventId: number, kind: number, intid: number, icid: number, vpeid: number, doorbell: number): number {
-    let s = dev.events.get(eventId);
-    if (s === undefined) {
-      s = this.allocate();
-      dev.events.set(eventId, s);
-    }
-    this.kind[s] = kind;
-    this.intid[s] = intid;
-    this.icid[s] = icid;
-    this.vpeid[s] = vpeid;
-    this.doorbell[s] = doorbell;
-    return s;
-  }
-
-  dropIte(dev: DeviceEntry, eventId: number): void {
-    const s = dev.events.get(eventId);
-    if (s === undefined) return;
-    dev.events.delete(eventId);
-    this.release(s);
   }
 
   /** GITS_BASER of the device table written: every DTE and ITE is dropped. */
   flushDevices(): void {
     this.devices.clear();
-    this.freeCount = 0;
-    this.nextSlot = 0;
   }
 
   /** GITS_BASER of the collection table written: memory-backed CTEs are dropped. */
@@ -134,40 +223,5 @@ export class ItsCache {
   /** GITS_BASER of the vPE table written. */
   flushVpes(): void {
     this.vteRd.fill(UNKNOWN);
-  }
-
-  private allocate(): number {
-    if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
-    const s = this.nextSlot++;
-    if (s >= this.kind.length) this.grow();
-    return s;
-  }
-
-  private release(s: number): void {
-    if (this.freeCount >= this.freeSlots.length) {
-      const f = new Int32Array(this.freeSlots.length * 2);
-      f.set(this.freeSlots);
-      this.freeSlots = f;
-    }
-    this.freeSlots[this.freeCount++] = s;
-  }
-
-  private grow(): void {
-    const n = this.kind.length * 2;
-    const k = new Uint8Array(n);
-    k.set(this.kind);
-    this.kind = k;
-    const i = new Uint32Array(n);
-    i.set(this.intid);
-    this.intid = i;
-    const c = new Uint16Array(n);
-    c.set(this.icid);
-    this.icid = c;
-    const v = new Uint16Array(n);
-    v.set(this.vpeid);
-    this.vpeid = v;
-    const d = new Uint32Array(n);
-    d.set(this.doorbell);
-    this.doorbell = d;
   }
 }

@@ -20,8 +20,9 @@
  * Only GICv4.0 commands are here: the GICv4.1 VSGI (0x23) and INVDB (0x2E) and the v4.1-only
  * fields of VMAPP/VMOVP are not implemented (their opcodes decode as unknown).
  */
-import { defineReg64, fieldOfPair, hi32, lo32, type Layout } from '../../core/bits.js';
+import { fieldOfPair, hi32, lo32 } from '../../core/bits.js';
 import { str, type Program } from '../../core/ops.js';
+import { addField, WordPairs } from './field-words.js';
 import { COMMAND_BYTES } from './its-registers.js';
 
 type Dw = 0 | 1 | 2 | 3;
@@ -94,20 +95,23 @@ interface CompiledCommand {
   readonly opcode: number;
   readonly virtual: boolean;
   readonly fields: readonly CompiledField[];
-  /** One 64-bit layout per doubleword (DW0 also holds `opcode` [7:0]), used by the encoder. */
-  readonly layouts: readonly Layout<Record<string, readonly [number, number]>, bigint>[];
 }
 
 function compile(name: ItsCommandName): CompiledCommand {
   const def = ITS_COMMANDS[name];
-  const specs: Record<string, readonly [number, number]>[] = [{ opcode: [7, 0] }, {}, {}, {}];
   const fields: CompiledField[] = [];
+  // Every field of a command, plus the opcode, must be a distinct set of bits.
+  const used: string[] = ['0:7:0'];
   for (const [fname, fd] of Object.entries(def.fields) as [string, CommandField][]) {
-    specs[fd.dw]![fname] = [fd.hi, fd.lo];
+    if (fd.hi < fd.lo || fd.hi > 63 || fd.hi - fd.lo >= 53) throw new Error(`ITS ${name}.${fname}: bad position`);
+    for (const u of used) {
+      const [dw, hi, lo] = u.split(':').map(Number) as [number, number, number];
+      if (dw === fd.dw && fd.lo <= hi && lo <= fd.hi) throw new Error(`ITS ${name}.${fname} overlaps another field`);
+    }
+    used.push(`${fd.dw}:${fd.hi}:${fd.lo}`);
     fields.push({ name: fname, dw: fd.dw, lsb: fd.lo, width: fd.hi - fd.lo + 1, scale: fd.addr ? 2 ** fd.lo : 1 });
   }
-  const layouts = specs.map((s, i) => defineReg64(`ITS_${name}_DW${i}`, s));
-  return { name, opcode: def.opcode, virtual: def.virtual, fields, layouts };
+  return { name, opcode: def.opcode, virtual: def.virtual, fields };
 }
 
 const COMPILED: ReadonlyMap<ItsCommandName, CompiledCommand> = new Map(
@@ -157,15 +161,20 @@ export function decodeCommandWords(dw: readonly bigint[]): ItsCommand | undefine
  */
 export function encodeCommand<N extends ItsCommandName>(name: N, fields: Partial<ItsCommandFields<N>>): CommandWords {
   const c = COMPILED.get(name)!;
-  const per: Record<string, number>[] = [{ opcode: c.opcode }, {}, {}, {}];
+  const p = ENCODE;
+  const w = p.words;
+  p.clear();
+  w[0] = c.opcode;
   const given = fields as Record<string, number | undefined>;
   for (const fd of c.fields) {
     const v = given[fd.name];
     if (v === undefined) continue;
-    per[fd.dw]![fd.name] = fd.scale === 1 ? v : Math.floor(v / fd.scale);
+    addField(w, fd.dw * 2, fd.lsb, fd.width, fd.scale === 1 ? v : Math.floor(v / fd.scale));
   }
-  return [c.layouts[0]!.encode(per[0]!), c.layouts[1]!.encode(per[1]!), c.layouts[2]!.encode(per[2]!), c.layouts[3]!.encode(per[3]!)];
+  return [p.value(0), p.value(1), p.value(2), p.value(3)];
 }
+
+const ENCODE = new WordPairs(4);
 
 type Encoders = { readonly [N in ItsCommandName]: (fields: Partial<ItsCommandFields<N>>) => CommandWords };
 

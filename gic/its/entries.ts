@@ -11,11 +11,10 @@
  * software can see).
  */
 import type { Bus, AccessAttrs } from '../../core/bus.js';
-import { ItsCache, UNKNOWN, UNMAPPED, type DeviceEntry } from './cache.js';
+import { ItsCache, UNKNOWN, UNMAPPED, iteDoorbell, iteIcid, iteIntid, iteKind, iteVpeid, type DeviceEntry } from './cache.js';
 import { Reason } from './errors.js';
 import {
-  CTE, DTE, FAULT, ITE_BYTES, ITE_H, ITE_L, ITS_CTE, ITS_DTE, ITS_ITE_H, ITS_ITE_L, ITS_VTE, NO_ENTRY, TableGeometry, TableMemory, VTE, get,
-  CTE_BYTES, DTE_BYTES, VTE_BYTES,
+  CTE, CTE_BYTES, DTE, DTE_BYTES, EntryWords, FAULT, ITE_BYTES, ITE_H, ITE_L, NO_ENTRY, TableGeometry, TableMemory, VTE, VTE_BYTES, get,
 } from './tables.js';
 
 export interface EntryLimits {
@@ -35,12 +34,18 @@ export class ItsEntries {
   readonly vpes: TableGeometry;
   readonly mem: TableMemory;
   readonly cache: ItsCache;
+  private readonly words = new EntryWords();
+  private readonly words2 = new EntryWords();
 
   // ---- results of the last lookup ----
   /** `device()`: the device's cached entry. */
   dev: DeviceEntry | null = null;
-  /** `event()`: the ITE's cache slot. */
-  slot = -1;
+  /** `event()`: the ITE's fields. */
+  kind = 0;
+  intid = 0;
+  icid = 0;
+  vpeid = 0;
+  doorbell = 0;
   /** `collection()`: the collection's RD. */
   rd = -1;
   /** `vpe()`: the vPE's RD, VPT address and VPT_size. */
@@ -89,21 +94,26 @@ export class ItsEntries {
   /** The ITE of `eventId` in the device `device()` found (ID_OOR, UNMAPPED_INTERRUPT, TABLE_FAULT). */
   event(eventId: number): number {
     const d = this.dev!;
-    const cached = d.events.get(eventId);
-    if (cached !== undefined) {
-      this.slot = cached;
-      return 0;
+    let i = d.find(eventId);
+    if (i < 0) {
+      if (eventId >= d.eventCount) return Reason.ID_OOR;
+      const m = this.mem;
+      const h = m.readIte(d.ittAddr + eventId * ITE_BYTES);
+      if (h < 0) return Reason.TABLE_FAULT;
+      if (get(m.lo, m.hi, ITE_L.Valid) === 0) return Reason.UNMAPPED_INTERRUPT;
+      d.set(
+        eventId,
+        get(m.lo, m.hi, ITE_L.IntType), get(m.lo, m.hi, ITE_L.INTID), get(m.lo, m.hi, ITE_L.ICID), get(m.lo, m.hi, ITE_L.vPEID),
+        get(h, 0, ITE_H.Doorbell),
+      );
+      i = d.find(eventId);
     }
-    if (eventId >= d.eventCount) return Reason.ID_OOR;
-    const m = this.mem;
-    const h = m.readIte(d.ittAddr + eventId * ITE_BYTES);
-    if (h < 0) return Reason.TABLE_FAULT;
-    if (get(m.lo, m.hi, ITE_L.Valid) === 0) return Reason.UNMAPPED_INTERRUPT;
-    this.slot = this.cache.setIte(
-      d, eventId,
-      get(m.lo, m.hi, ITE_L.IntType), get(m.lo, m.hi, ITE_L.INTID), get(m.lo, m.hi, ITE_L.ICID), get(m.lo, m.hi, ITE_L.vPEID),
-      get(h, 0, ITE_H.Doorbell),
-    );
+    const w = d.ite;
+    this.kind = iteKind(w, i);
+    this.intid = iteIntid(w, i);
+    this.icid = iteIcid(w, i);
+    this.vpeid = iteVpeid(w, i);
+    this.doorbell = iteDoorbell(w, i);
     return 0;
   }
 
@@ -168,8 +178,9 @@ export class ItsEntries {
     const pa = this.mem.entryAddress(this.devices, deviceId);
     if (pa === FAULT) return Reason.TABLE_FAULT;
     if (pa === NO_ENTRY) return Reason.DEVICE_OOR;
-    const v = valid ? ITS_DTE.encode({ Valid: 1, Size: size, ITT_addr: Math.floor(ittAddr / 256) }) : 0;
-    if (!this.mem.write64(pa, v)) return Reason.TABLE_FAULT;
+    const w = this.words.clear();
+    if (valid) w.put(DTE.Valid, 1).put(DTE.Size, size).put(DTE.ITT_addr, Math.floor(ittAddr / 256));
+    if (!this.mem.write64(pa, w.lo, w.hi)) return Reason.TABLE_FAULT;
     if (valid) this.dev = this.cache.setDevice(deviceId, ittAddr, size);
     else this.cache.dropDevice(deviceId);
     return 0;
@@ -185,8 +196,9 @@ export class ItsEntries {
       const pa = this.mem.entryAddress(this.collections, index);
       if (pa === FAULT) return Reason.TABLE_FAULT;
       if (pa === NO_ENTRY) return Reason.COLLECTION_OOR;
-      const v = rd >= 0 ? ITS_CTE.encode({ Valid: 1, RDbase: rd }) : 0;
-      if (!this.mem.write64(pa, v)) return Reason.TABLE_FAULT;
+      const w = this.words.clear();
+      if (rd >= 0) w.put(CTE.Valid, 1).put(CTE.RDbase, rd);
+      if (!this.mem.write64(pa, w.lo, w.hi)) return Reason.TABLE_FAULT;
     }
     c[icid] = rd >= 0 ? rd : UNMAPPED;
     return 0;
@@ -199,8 +211,9 @@ export class ItsEntries {
     const pa = this.mem.entryAddress(this.vpes, vpeid);
     if (pa === FAULT) return Reason.TABLE_FAULT;
     if (pa === NO_ENTRY) return Reason.VPEID_OOR;
-    const v = rd >= 0 ? ITS_VTE.encode({ Valid: 1, VPT_size: vptSize, VPT_addr: Math.floor(vpt / 0x10000), RDbase: rd }) : 0n;
-    if (!this.mem.write64(pa, v)) return Reason.TABLE_FAULT;
+    const w = this.words.clear();
+    if (rd >= 0) w.put(VTE.Valid, 1).put(VTE.VPT_size, vptSize).put(VTE.VPT_addr, Math.floor(vpt / 0x10000)).put(VTE.RDbase, rd);
+    if (!this.mem.write64(pa, w.lo, w.hi)) return Reason.TABLE_FAULT;
     c[vpeid] = rd >= 0 ? rd : UNMAPPED;
     this.cache.vteVpt[vpeid] = vpt;
     this.cache.vteSize[vpeid] = vptSize;
@@ -213,18 +226,23 @@ export class ItsEntries {
    */
   writeEvent(eventId: number, kind: number, intid: number, icid: number, vpeid: number, doorbell: number): number {
     const d = this.dev!;
-    const l = ITS_ITE_L.encode({ Valid: 1, IntType: kind, INTID: intid, ICID: icid, vPEID: vpeid });
-    const h = ITS_ITE_H.encode({ Doorbell: doorbell });
-    if (!this.mem.writeIte(d.ittAddr + eventId * ITE_BYTES, l, h)) return Reason.TABLE_FAULT;
-    this.slot = this.cache.setIte(d, eventId, kind, intid, icid, vpeid, doorbell);
+    const w = this.words.clear().put(ITE_L.Valid, 1).put(ITE_L.IntType, kind).put(ITE_L.INTID, intid).put(ITE_L.ICID, icid).put(ITE_L.vPEID, vpeid);
+    const h = this.words2.clear().put(ITE_H.Doorbell, doorbell).lo;
+    if (!this.mem.writeIte(d.ittAddr + eventId * ITE_BYTES, w.lo, w.hi, h)) return Reason.TABLE_FAULT;
+    d.set(eventId, kind, intid, icid, vpeid, doorbell);
+    this.kind = kind;
+    this.intid = intid;
+    this.icid = icid;
+    this.vpeid = vpeid;
+    this.doorbell = doorbell;
     return 0;
   }
 
   /** DISCARD: invalidates the ITE. TABLE_FAULT only. */
   clearEvent(eventId: number): number {
     const d = this.dev!;
-    if (!this.mem.writeIte(d.ittAddr + eventId * ITE_BYTES, 0n, 0)) return Reason.TABLE_FAULT;
-    this.cache.dropIte(d, eventId);
+    if (!this.mem.writeIte(d.ittAddr + eventId * ITE_BYTES, 0, 0, 0)) return Reason.TABLE_FAULT;
+    d.drop(eventId);
     return 0;
   }
 

@@ -57,22 +57,20 @@ export function intOrClear(ctx: CommandContext, c: Cmd<'INT'> | Cmd<'CLEAR'>): n
   const set = c.name === 'INT';
   let r = lookupEvent(ctx, c.DeviceID, c.EventID);
   if (r !== 0) return fail(c, r);
-  const s = e.slot;
-  const cache = e.cache;
-  const intid = cache.intid[s]!;
-  if (cache.kind[s] === INTTYPE_PHYSICAL) {
-    r = e.collection(cache.icid[s]!);
+  const intid = e.intid;
+  if (e.kind === INTTYPE_PHYSICAL) {
+    r = e.collection(e.icid);
     if (r !== 0) return fail(c, r);
     if (set) ctx.lpis.setLpiPending(e.rd, intid);
     else ctx.lpis.clearLpiPending(e.rd, intid);
     return 0;
   }
-  r = e.vpe(cache.vpeid[s]!);
+  r = e.vpe(e.vpeid);
   if (r !== 0) return fail(c, r);
   if (intid >= 2 ** (e.vptSize + 1)) return fail(c, Reason.VIRTUALID_OOR);
   const v = ctx.vlpis;
   if (v !== null) {
-    if (set) v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, cache.doorbell[s]!);
+    if (set) v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, e.doorbell);
     else v.clearVlpiPending(e.vpeRd, e.vpt, intid);
   }
   return 0;
@@ -87,12 +85,10 @@ export function discard(ctx: CommandContext, c: Cmd<'DISCARD'>): number {
   const e = ctx.entries;
   let r = lookupEvent(ctx, c.DeviceID, c.EventID);
   if (r !== 0) return fail(c, r);
-  const s = e.slot;
-  const cache = e.cache;
-  const physical = cache.kind[s] === INTTYPE_PHYSICAL;
-  const intid = cache.intid[s]!;
-  const icid = cache.icid[s]!;
-  const vpeid = cache.vpeid[s]!;
+  const physical = e.kind === INTTYPE_PHYSICAL;
+  const intid = e.intid;
+  const icid = e.icid;
+  const vpeid = e.vpeid;
   // Resolve the target first (a memory fault here stalls before anything changed).
   r = physical ? e.collection(icid) : e.vpe(vpeid);
   if (r === Reason.TABLE_FAULT) return fail(c, r);
@@ -117,11 +113,9 @@ export function movi(ctx: CommandContext, c: Cmd<'MOVI'>): number {
   if (c.ICID >= e.collectionCount()) return fail(c, Reason.COLLECTION_OOR);
   let r = lookupEvent(ctx, c.DeviceID, c.EventID);
   if (r !== 0) return fail(c, r);
-  const s = e.slot;
-  const cache = e.cache;
-  if (cache.kind[s] !== INTTYPE_PHYSICAL) return fail(c, Reason.WRONG_INTTYPE);
-  const intid = cache.intid[s]!;
-  r = e.collection(cache.icid[s]!);
+  if (e.kind !== INTTYPE_PHYSICAL) return fail(c, Reason.WRONG_INTTYPE);
+  const intid = e.intid;
+  r = e.collection(e.icid);
   if (r !== 0) return fail(c, r);
   const from = e.rd;
   r = e.collection(c.ICID);
@@ -141,17 +135,15 @@ export function inv(ctx: CommandContext, c: Cmd<'INV'>): number {
   const e = ctx.entries;
   let r = lookupEvent(ctx, c.DeviceID, c.EventID);
   if (r !== 0) return fail(c, r);
-  const s = e.slot;
-  const cache = e.cache;
-  if (cache.kind[s] === INTTYPE_PHYSICAL) {
-    r = e.collection(cache.icid[s]!);
+  if (e.kind === INTTYPE_PHYSICAL) {
+    r = e.collection(e.icid);
     if (r !== 0) return fail(c, r);
-    ctx.lpis.invalidateLpi(e.rd, cache.intid[s]!);
+    ctx.lpis.invalidateLpi(e.rd, e.intid);
     return 0;
   }
-  r = e.vpe(cache.vpeid[s]!);
+  r = e.vpe(e.vpeid);
   if (r !== 0) return fail(c, r);
-  ctx.vlpis?.invalidateVlpi(e.vpeRd, e.vpt, cache.intid[s]!);
+  ctx.vlpis?.invalidateVlpi(e.vpeRd, e.vpt, e.intid);
   return 0;
 }
 

@@ -19,8 +19,9 @@
  * index is ID / (PageSize / EntrySize) and its level-2 offset (ID mod (PageSize / EntrySize))
  * × EntrySize (gic-facts §4.1). BASER.Size counts level-1 pages when Indirect = 1.
  */
-import { defineReg, defineReg64, fieldOfPair, hi32, lo32, type Word } from '../../core/bits.js';
+import { defineReg, defineReg64, fieldOfPair, type Word } from '../../core/bits.js';
 import { BusStatus, type AccessAttrs, type Bus } from '../../core/bus.js';
+import { addField } from './field-words.js';
 import { GITS_BASER, baserAddress, baserPageBytes } from './its-registers.js';
 
 /** Device table entry (8 bytes). */
@@ -62,6 +63,33 @@ function at(layout: { readonly fields: readonly { readonly name: string; readonl
 /** Reads a field from the 64-bit entry (hi:lo) without building a wide value. */
 export function get(lo: number, hi: number, f: FieldAt): number {
   return fieldOfPair(lo, hi, f.lsb, f.width);
+}
+
+/**
+ * Builds a 64-bit entry as two 32-bit words without bigints: `clear()`, then `put` each field,
+ * then read `lo`/`hi`. Values are truncated to their field.
+ */
+export class EntryWords {
+  private readonly w = new Uint32Array(2);
+
+  get lo(): number {
+    return this.w[0]!;
+  }
+
+  get hi(): number {
+    return this.w[1]!;
+  }
+
+  clear(): this {
+    this.w[0] = 0;
+    this.w[1] = 0;
+    return this;
+  }
+
+  put(f: FieldAt, x: number): this {
+    addField(this.w, 0, f.lsb, f.width, x);
+    return this;
+  }
 }
 
 export const DTE = { Valid: at(ITS_DTE, 'Valid'), Size: at(ITS_DTE, 'Size'), ITT_addr: at(ITS_DTE, 'ITT_addr') };
@@ -154,11 +182,11 @@ export class TableMemory {
     return !this.fault;
   }
 
-  /** Writes an 8-byte entry. Returns false on a memory fault. */
-  write64(pa: number, v: Word): boolean {
+  /** Writes an 8-byte entry given as two words. Returns false on a memory fault. */
+  write64(pa: number, lo: number, hi: number): boolean {
     this.accesses++;
-    this.put(pa, lo32(v));
-    this.put(pa + 4, hi32(v));
+    this.put(pa, lo);
+    this.put(pa + 4, hi);
     return !this.fault;
   }
 
@@ -171,11 +199,11 @@ export class TableMemory {
     return this.fault ? -1 : h;
   }
 
-  /** Writes a 12-byte ITE. Returns false on a memory fault. */
-  writeIte(pa: number, l: Word, h: number): boolean {
+  /** Writes a 12-byte ITE: ITE_L as two words, then ITE_H. Returns false on a memory fault. */
+  writeIte(pa: number, lo: number, hi: number, h: number): boolean {
     this.accesses++;
-    this.put(pa, lo32(l));
-    this.put(pa + 4, hi32(l));
+    this.put(pa, lo);
+    this.put(pa + 4, hi);
     this.put(pa + 8, h);
     return !this.fault;
   }

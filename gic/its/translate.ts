@@ -94,12 +94,10 @@ export class Translator {
     let r = e.device(deviceId);
     if (r === 0) r = e.event(eventId);
     if (r !== 0) return this.drop(deviceId, eventId, r);
-    const s = e.slot;
-    const cache = e.cache;
-    const intid = cache.intid[s]!;
+    const intid = e.intid;
     const m = this.m;
-    if (cache.kind[s] === INTTYPE_PHYSICAL) {
-      r = e.collection(cache.icid[s]!);
+    if (e.kind === INTTYPE_PHYSICAL) {
+      r = e.collection(e.icid);
       if (r !== 0) return this.drop(deviceId, eventId, r);
       const ok = this.lpis.setLpiPending(e.rd, intid);
       if (ok) this.delivered++;
@@ -107,12 +105,12 @@ export class Translator {
       if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-translate', deviceId, eventId, intid, virtual: false, rd: e.rd, delivered: ok, error: 0 });
       return;
     }
-    r = e.vpe(cache.vpeid[s]!);
+    r = e.vpe(e.vpeid);
     if (r === 0 && intid >= 2 ** (e.vptSize + 1)) r = Reason.VIRTUALID_OOR;
     if (r !== 0) return this.drop(deviceId, eventId, r);
     const v = this.vlpis;
     if (v !== null) {
-      v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, cache.doorbell[s]!);
+      v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, e.doorbell);
       this.delivered++;
     } else this.dropped++;
     if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-translate', deviceId, eventId, intid, virtual: true, rd: e.vpeRd, delivered: v !== null, error: 0 });

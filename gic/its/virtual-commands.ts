@@ -67,12 +67,10 @@ export function vmovi(ctx: CommandContext, c: Cmd<'VMOVI'>): number {
   if (c.D === 1 && !isDoorbell(ctx, c.Dbell_pINTID)) return fail(c, Reason.DOORBELL_OOR);
   let r = lookupEvent(ctx, c.DeviceID, c.EventID);
   if (r !== 0) return fail(c, r);
-  const s = e.slot;
-  const cache = e.cache;
-  if (cache.kind[s] !== INTTYPE_VIRTUAL) return fail(c, Reason.WRONG_INTTYPE);
-  const vintid = cache.intid[s]!;
-  const doorbell = c.D === 1 ? c.Dbell_pINTID : cache.doorbell[s]!;
-  r = e.vpe(cache.vpeid[s]!);
+  if (e.kind !== INTTYPE_VIRTUAL) return fail(c, Reason.WRONG_INTTYPE);
+  const vintid = e.intid;
+  const doorbell = c.D === 1 ? c.Dbell_pINTID : e.doorbell;
+  r = e.vpe(e.vpeid);
   if (r !== 0) return fail(c, r);
   const fromRd = e.vpeRd;
   const fromVpt = e.vpt;
