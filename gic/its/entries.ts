@@ -5,6 +5,11 @@
  * fields of this object (`dev`, `slot`, `rd`, `vpeRd`/`vpt`/`vptSize`), so the MSI path
  * allocates nothing. Callers turn a reason into the code of the command they run.
  *
+ * Entries read from memory (a cache miss) are checked as the commands that write them check
+ * their fields: CHOICE: a DTE with Size > GITS_TYPER.ID_bits, a CTE or VTE naming no RD, or an
+ * ITE whose (v)INTID is not an LPI (memory software wrote behind the ITS's back:
+ * UNPREDICTABLE) counts as invalid, so nothing out of range reaches a redistributor.
+ *
  * Updates write the entry to memory first and the cache only when the write succeeded; a
  * write to an ID whose two-level table has no level-2 page is refused with the table's
  * "out of range" reason (CHOICE: QEMU silently drops such writes; refusing records an error
@@ -17,6 +22,9 @@ import {
   CTE, CTE_BYTES, DTE, DTE_BYTES, EntryWords, FAULT, ITE_BYTES, ITE_H, ITE_L, NO_ENTRY, TableGeometry, TableMemory, VTE, VTE_BYTES, get,
 } from './tables.js';
 
+/** The first LPI INTID. */
+const FIRST_LPI = 8192;
+
 export interface EntryLimits {
   /** 2^Devbits. */
   readonly deviceIds: number;
@@ -26,6 +34,12 @@ export interface EntryLimits {
   readonly collectionIds: number;
   /** 2^vPEID bits (0 without GICv4). */
   readonly vpeIds: number;
+  /** Redistributors (valid RD indices in CTEs and VTEs). */
+  readonly rdCount: number;
+  /** 2^(GICD_TYPER.IDbits + 1): (v)LPI INTIDs are 8192 to intidLimit - 1. */
+  readonly intidLimit: number;
+  /** GITS_TYPER.ID_bits: the largest DTE Size. */
+  readonly maxSize: number;
 }
 
 export class ItsEntries {
@@ -86,7 +100,7 @@ export class ItsEntries {
     if (pa === NO_ENTRY) return Reason.UNMAPPED_DEVICE; // no level-2 page: nothing mapped there
     if (!this.mem.read64(pa)) return Reason.TABLE_FAULT;
     const m = this.mem;
-    if (get(m.lo, m.hi, DTE.Valid) === 0) return Reason.UNMAPPED_DEVICE;
+    if (get(m.lo, m.hi, DTE.Valid) === 0 || get(m.lo, m.hi, DTE.Size) > this.limits.maxSize) return Reason.UNMAPPED_DEVICE;
     this.dev = this.cache.setDevice(deviceId, get(m.lo, m.hi, DTE.ITT_addr) * 256, get(m.lo, m.hi, DTE.Size));
     return 0;
   }
@@ -100,10 +114,11 @@ export class ItsEntries {
       const m = this.mem;
       const h = m.readIte(d.ittAddr + eventId * ITE_BYTES);
       if (h < 0) return Reason.TABLE_FAULT;
-      if (get(m.lo, m.hi, ITE_L.Valid) === 0) return Reason.UNMAPPED_INTERRUPT;
+      const intid = get(m.lo, m.hi, ITE_L.INTID);
+      if (get(m.lo, m.hi, ITE_L.Valid) === 0 || intid < FIRST_LPI || intid >= this.limits.intidLimit) return Reason.UNMAPPED_INTERRUPT;
       d.set(
         eventId,
-        get(m.lo, m.hi, ITE_L.IntType), get(m.lo, m.hi, ITE_L.INTID), get(m.lo, m.hi, ITE_L.ICID), get(m.lo, m.hi, ITE_L.vPEID),
+        get(m.lo, m.hi, ITE_L.IntType), intid, get(m.lo, m.hi, ITE_L.ICID), get(m.lo, m.hi, ITE_L.vPEID),
         get(h, 0, ITE_H.Doorbell),
       );
       i = d.find(eventId);
@@ -136,6 +151,7 @@ export class ItsEntries {
       if (!this.mem.read64(pa)) return Reason.TABLE_FAULT;
       const m = this.mem;
       rd = get(m.lo, m.hi, CTE.Valid) === 0 ? UNMAPPED : get(m.lo, m.hi, CTE.RDbase);
+      if (rd >= this.limits.rdCount) rd = UNMAPPED;
       c[icid] = rd;
     }
     if (rd === UNMAPPED) return Reason.UNMAPPED_COLLECTION;
@@ -155,7 +171,7 @@ export class ItsEntries {
       if (pa === NO_ENTRY) return Reason.UNMAPPED_VPE;
       if (!this.mem.read64(pa)) return Reason.TABLE_FAULT;
       const m = this.mem;
-      if (get(m.lo, m.hi, VTE.Valid) === 0) rd = UNMAPPED;
+      if (get(m.lo, m.hi, VTE.Valid) === 0 || get(m.lo, m.hi, VTE.RDbase) >= this.limits.rdCount) rd = UNMAPPED;
       else {
         rd = get(m.lo, m.hi, VTE.RDbase);
         this.cache.vteVpt[vpeid] = get(m.lo, m.hi, VTE.VPT_addr) * 0x10000;

@@ -29,7 +29,7 @@
  *   is in flight.
  */
 import { toBig, toNum, type Word } from '../../core/bits.js';
-import type { AccessAttrs } from '../../core/bus.js';
+import { BusStatus, type AccessAttrs } from '../../core/bus.js';
 import type { Machine } from '../../core/machine.js';
 import { RegisterBlock, W16, W32, W64, type RegisterRegion } from '../../core/regions.js';
 import type { GicConfig } from '../config.js';
@@ -103,6 +103,9 @@ export class Its implements CommandExecutor {
       hcc: Math.min(its.hcc, 0xff),
       collectionIds: 0x10000,
       vpeIds: this.virtual ? 2 ** its.vpeIdBits : 0,
+      rdCount: lpis.rdCount,
+      intidLimit: 2 ** cfg.idBits,
+      maxSize: its.eventIdBits - 1,
     });
     this.ctx = {
       entries: this.entries,
@@ -208,7 +211,7 @@ export class Its implements CommandExecutor {
     let fetched = true;
     for (let i = 0; i < 8; i++) {
       w[i] = bus.read32(pa + i * 4, this.attrs);
-      if (bus.status !== 0) fetched = false;
+      if (bus.status !== BusStatus.Ok) fetched = false;
     }
     this.commandsExecuted++;
     if (!fetched) return this.finish(offset, 'FETCH', null, errorCode(0, Reason.QUEUE_FAULT));

@@ -5,9 +5,10 @@
  */
 import test from 'ava';
 import { str } from '../../core/ops.js';
+import { checkRegions } from '../../core/regions.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import {
-  GITS, GITS_BASER, GITS_CBASER, GITS_CREADR, GITS_CTLR, GITS_CWRITER, GITS_TYPER, baserAddress,
+  GITS, GITS_BASER, GITS_CBASER, GITS_CREADR, GITS_CTLR, GITS_CWRITER, GITS_SIZE, GITS_TYPER, baserAddress,
 } from '../../gic/its/its-registers.js';
 import { CMDQ, ITT_AREA, ItsDriver, makeRig, run } from '../helpers/its-driver.js';
 
@@ -158,4 +159,30 @@ test('register layouts: known values and the GITS_BASER address rule for 64 KB p
   t.is(baserAddress(0x4810_0000 / 0x1000 + 0x3, 0x10000), 0x4810_0000 + 3 * 2 ** 48);
   t.is(baserAddress(0x4810_1000 / 0x1000, 0x1000), 0x4810_1000);
   t.is(ITT_AREA % 256, 0);
+});
+
+test('the command queue wraps at (CBASER.Size + 1) × 4 KB: 300 commands through a 4 KB queue of 128 slots', (t) => {
+  const rig = makeRig();
+  const d = new ItsDriver(rig.base);
+  const offsets: number[] = [];
+  run(rig, function* () {
+    yield* d.init();
+    yield* d.submit(ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }));
+    for (let batch = 0; batch < 3; batch++) {
+      // At most 127 at a time: software keeps one slot free.
+      const v = yield* d.submit(...Array.from({ length: 100 }, () => ItsCmd.INVALL({ ICID: 0 })));
+      offsets.push(GITS_CREADR.get(v, 'Offset'));
+    }
+  });
+  t.deepEqual(offsets, [101 % 128, 201 % 128, 301 % 128]);
+  t.is(rig.lpis.of('invall').length, 300);
+  t.is(rig.its.errorCount, 0);
+});
+
+test('the GITS register table is sorted and its regions do not overlap', (t) => {
+  const rig = makeRig();
+  t.notThrows(() => checkRegions('GITS', GITS_SIZE, rig.its.block.regions));
+  const names = rig.its.block.regions.map((r) => r.name);
+  t.deepEqual(names, ['GITS_CTLR', 'GITS_IIDR', 'GITS_TYPER', 'GITS_CBASER', 'GITS_CWRITER', 'GITS_CREADR', 'GITS_BASER', 'GITS_PIDR2', 'GITS_TRANSLATER']);
+  t.is(rig.its.block.region(GITS.TRANSLATER)!.name, 'GITS_TRANSLATER');
 });
