@@ -2,7 +2,7 @@
  * Trace record kinds of the ITS (declaration merging into core's `TraceKinds`). ITS records
  * are not tied to a PE: they carry `core: -1` and `el: -1`.
  */
-import type { Trace } from '../../core/trace.js';
+import '../../core/trace.js';
 
 export type ItsCommandResult = 'done' | 'skipped' | 'stalled';
 
@@ -31,5 +31,3 @@ declare module '../../core/trace.js' {
 
 /** The ITS is not a PE: its records use this core/el. */
 export const ITS_CORE = -1;
-
-export type { Trace };

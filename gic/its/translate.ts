@@ -5,12 +5,15 @@
  *
  * The latency is constant, so the translations in flight form a FIFO in arrival order: a
  * ring of typed arrays (DeviceID, EventID, due time) served by one re-armed SimEvent. Lookups
- * go through the cache (cache.ts): two Map lookups keyed by numbers and typed-array reads, so
- * an MSI allocates nothing and costs the same however many events are mapped. Lookups use the
- * tables as they are when the translation completes.
+ * go through the cache (cache.ts): one Map lookup keyed by the DeviceID, then typed-array
+ * reads (a second Map lookup only for devices with sparse EventIDs), so an MSI allocates
+ * nothing and costs the same however many events are mapped. Lookups use the tables as they
+ * are when the translation completes.
  *
  * Errors drop the interrupt: it is counted, traced ('its-translate' with the code the INT
- * command would report, 0x0103EE) and kept in `lastError`.
+ * command would report, 0x0103EE) and kept in `lastError`. CHOICE: a table memory fault
+ * during translation (0x010320) also just drops the MSI; the device's write itself completes
+ * normally (QEMU answers it with a bus error).
  */
 import { SimEvent } from '../../core/events.js';
 import type { Machine } from '../../core/machine.js';

@@ -10,7 +10,7 @@ import { ldr, str, type Program } from '../../core/ops.js';
 import { gicConfig, type GicConfig, type ItsConfig } from '../../gic/config.js';
 import { writeCommand, type CommandWords } from '../../gic/its/commands.js';
 import { Its } from '../../gic/its/its.js';
-import { GITS, GITS_BASER, GITS_CBASER, GITS_CREADR, GITS_CWRITER, BaserType } from '../../gic/its/its-registers.js';
+import { GITS, GITS_BASER, GITS_CBASER, GITS_CREADR, GITS_CWRITER } from '../../gic/its/its-registers.js';
 import { FakeLpis, FakeVlpis } from './its-fakes.js';
 import { cpuOff } from './harness.js';
 
@@ -166,5 +166,3 @@ export class ItsDriver {
 export function peek64(rig: ItsRig, pa: number): bigint {
   return rig.m.bus.memory.read64(pa);
 }
-
-export { BaserType };
