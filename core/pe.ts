@@ -175,8 +175,8 @@ export class PE {
       m.lastOpSeq = op.seq;
       t.pendKind = Result.None;
       this.setup(op, t);
+      this.counters.ops++;
     }
-    this.counters.ops++;
     this.exec(op, t);
   }
 
@@ -389,21 +389,36 @@ export class PE {
     }
   }
 
+  /**
+   * WORK(n) stands for n cycles of straight-line instructions. Nothing in them is observable,
+   * so the whole length is charged at once (the PE jumps ahead) and the op stays held; if an
+   * interrupt becomes takeable before the PE's clock, `setLine` rewinds the PE to that time with
+   * the rest of the work still held, exactly as if the interrupt had been taken between two of
+   * those instructions. A held WORK with nothing left completes at the next step.
+   */
   private execWork(op: Op, t: Thread): void {
     const left = t.workLeft;
-    const room = Math.ceil(this.m.sliceLimit - this.now);
-    if (left <= room) {
-      this.charge(left);
-      t.workLeft = 0;
+    if (left <= 0) {
       this.complete(t, 0, Result.None);
       return;
     }
-    // Not finished before something else must run: keep the rest for later. Interrupts are
-    // taken between the straight-line instructions that WORK stands for.
-    const done = Math.max(1, room);
-    this.charge(done);
-    t.workLeft = left - done;
+    this.charge(left);
+    t.workLeft = 0;
     t.hold(op);
+  }
+
+  /** An interrupt became takeable at machine time `m.now` while the PE was ahead inside WORK: rewind. */
+  private preemptWork(): void {
+    const t = this.thread;
+    const at = this.m.now;
+    if (t === null || this.state !== PeState.Run || at >= this.now) return;
+    const h = t.held;
+    if (h === null || h.kind !== OpKind.WORK || t.workLeft !== 0) return;
+    const rest = this.now - at;
+    this.now = at;
+    this.counters.cyclesAt[this.el]! -= rest;
+    t.workLeft = rest;
+    this.m.peWoken(this);
   }
 
   private execWfx(op: Op, t: Thread): void {
@@ -701,7 +716,9 @@ export class PE {
     this.lines = level ? before | line : before & ~line;
     if (this.lines === before) return;
     this.updateTakeable();
-    if (level && (this.state === PeState.Wfi || this.state === PeState.Wfe) && this.wakeupPending()) this.wake('interrupt');
+    if (!level) return;
+    if ((this.state === PeState.Wfi || this.state === PeState.Wfe) && this.wakeupPending()) this.wake('interrupt');
+    else if (this.takeable) this.preemptWork();
   }
 
   /** Asserted inputs including HCR_EL2.VI/VF/VSE (virtual interrupts pending by register). */

@@ -1,15 +1,25 @@
 /**
- * `npm start`: for now, a demonstration run of the bare machine (later: the default
- * injected-vs-direct comparison).
+ * `npm start`: runs the default scenario and prints its figures.
  */
-import { runMachineDemo } from './machine-demo.js';
+import { scenarioNamed } from './named.js';
+import { runScenario, type PathResult } from './run.js';
 
-const r = runMachineDemo();
-process.stdout.write(`minivisor machine demo (one PE, stage-2 guest, emulated UART)\n\n`);
-process.stdout.write(`guest UART output: ${JSON.stringify(r.uartText)}\n`);
-process.stdout.write(`hypercalls handled: ${r.hypercalls}\n`);
-process.stdout.write(`EL2 entries:        ${r.el2Entries}\n`);
-process.stdout.write(`cycles at EL0/1/2:  ${r.cyclesAt.join(' / ')}\n`);
-process.stdout.write(`simulated cycles:   ${r.simulatedCycles}\n`);
-process.stdout.write(`trace records:      ${r.traceRecords}\n`);
-process.stdout.write(`host time:          ${r.hostMs.toFixed(1)} ms\n`);
+const s = scenarioNamed('default')!;
+const r = runScenario(s, { path: 'injected' });
+const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const lines: [string, (r: PathResult) => string][] = [
+  ['MSIs sent', (r) => String(r.msis)],
+  ['interrupts delivered', (r) => String(r.delivered)],
+  ['coalesced', (r) => String(r.coalesced)],
+  ['EL2 entries per interrupt', (r) => f(r.el2EntriesPerIrq)],
+  ['EL2 cycles per interrupt', (r) => f(r.el2CyclesPerIrq, 0)],
+  ['latency p50 (us)', (r) => f(r.latencyUs.p50)],
+  ['latency p99 (us)', (r) => f(r.latencyUs.p99)],
+  ['latency max (us)', (r) => f(r.latencyUs.max)],
+  ['vCPU switches', (r) => String(r.vcpuSwitches)],
+  ['EL2 share per core', (r) => r.el2Share.map((x) => `${(x * 100).toFixed(1)}%`).join(' ')],
+];
+process.stdout.write(`minivisor: scenario '${s.name}' (${s.summary}), seed ${s.seed}, ${s.durationUs} us simulated\n\n`);
+process.stdout.write(`${''.padEnd(28)}${r.path}\n`);
+for (const [name, get] of lines) process.stdout.write(`${name.padEnd(28)}${get(r)}\n`);
+process.stdout.write(`\nhost time: ${r.hostMs.toFixed(0)} ms\n`);

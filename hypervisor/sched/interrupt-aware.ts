@@ -9,11 +9,7 @@ export const interruptAware: Policy<RunQueueState> = {
   name: 'interrupt-aware',
   summary: 'vCPUs woken by an interrupt or doorbell run next; otherwise round-robin',
   init: initRunQueue,
-  on: (s, e) =>
-    onEvent(s, e, (d, v, ev) => {
-      if (ev.kind === 'woken' && (ev.reason === 'interrupt' || ev.reason === 'doorbell')) d.queue.unshift(v);
-      else d.queue.push(v);
-    }),
+  on: (s, e) => onEvent(s, e, (q, v, ev) => (ev.kind === 'woken' && (ev.reason === 'interrupt' || ev.reason === 'doorbell') ? [v, ...q] : [...q, v])),
   pick: (s, core) => pickWith(s, core, (q) => firstAllowed(q, core)),
   place: placeWarm,
   doorbell: () => true,

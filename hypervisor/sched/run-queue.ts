@@ -1,9 +1,16 @@
 /**
- * The run-queue state most policies share, and pure helpers over it (immer drafts).
+ * The run-queue state most policies share, and pure helpers over it. Every update returns a
+ * new frozen state and never touches the old one.
+ *
  * `queue` holds runnable vCPUs not running anywhere, in policy order; `running[core]` is the
  * vCPU a core runs; `last[vcpu]` the core it ran on last (for cache-warm placement).
+ *
+ * CHOICE: these helpers build the next state with plain immutable array operations rather than
+ * immer's `produce`. Measured here, a `produce` on this state costs 5-50 us of host time
+ * (proxies on every array access, deep freezing), and a workload whose vCPUs block in WFI
+ * calls the policy on every interrupt; plain updates cost about 0.1 us. Policies written by
+ * users can use `produce` freely (see the README's example): the contract is the same.
  */
-import { produce, type Draft } from 'immer';
 import type { Decision, SchedEvent, Topology, VcpuId } from './policy.js';
 
 export interface RunQueueState {
@@ -13,16 +20,32 @@ export interface RunQueueState {
   readonly last: readonly (number | null)[];
 }
 
-export function initRunQueue(t: Topology): RunQueueState {
-  return { topology: t, queue: [], running: new Array<VcpuId | null>(t.cores).fill(null), last: t.vcpus.map(() => null) };
+/** Puts `v` in the queue (given without `v`) and returns the new queue. */
+export type Enqueue = (queue: readonly VcpuId[], v: VcpuId, e: SchedEvent) => readonly VcpuId[];
+
+const back: Enqueue = (q, v) => [...q, v];
+
+function frozen<S extends RunQueueState>(s: S): S {
+  Object.freeze(s.queue);
+  Object.freeze(s.running);
+  Object.freeze(s.last);
+  return Object.freeze(s);
 }
 
-/** Removes `v` from the queue and from whatever core runs it. */
-export function detach(d: Draft<RunQueueState>, v: VcpuId): void {
-  const i = d.queue.indexOf(v);
-  if (i >= 0) d.queue.splice(i, 1);
-  const c = d.running.indexOf(v);
-  if (c >= 0) d.running[c] = null;
+export function initRunQueue(t: Topology): RunQueueState {
+  return frozen({ topology: Object.freeze(t), queue: [], running: new Array<VcpuId | null>(t.cores).fill(null), last: t.vcpus.map(() => null) });
+}
+
+/** The state with `v` neither queued nor running. */
+export function detach<S extends RunQueueState>(s: S, v: VcpuId): S {
+  const inQueue = s.queue.includes(v);
+  const core = s.running.indexOf(v);
+  if (!inQueue && core < 0) return s;
+  return {
+    ...s,
+    queue: inQueue ? s.queue.filter((x) => x !== v) : s.queue,
+    running: core >= 0 ? s.running.map((x, i) => (i === core ? null : x)) : s.running,
+  };
 }
 
 export function allowedOn(t: Topology, v: VcpuId, core: number): boolean {
@@ -34,38 +57,36 @@ export function allowedOn(t: Topology, v: VcpuId, core: number): boolean {
  * The common event handling: runnable/woken/slice-expired/yielded put the vCPU back in the
  * queue (at the back, or where `enqueue` decides); blocked/off take it out.
  */
-export function onEvent<S extends RunQueueState>(s: S, e: SchedEvent, enqueue: (d: Draft<S>, v: VcpuId, e: SchedEvent) => void = (d, v) => void d.queue.push(v)): S {
-  return produce(s, (d) => {
-    switch (e.kind) {
-      case 'runnable':
-      case 'woken':
-      case 'slice-expired':
-      case 'yielded':
-        detach(d as Draft<RunQueueState>, e.vcpu);
-        enqueue(d, e.vcpu, e);
-        break;
-      case 'blocked':
-      case 'off':
-        detach(d as Draft<RunQueueState>, e.vcpu);
-        break;
-      case 'core-idle':
-        d.running[e.core] = null;
-        break;
+export function onEvent<S extends RunQueueState>(s: S, e: SchedEvent, enqueue: Enqueue = back): S {
+  switch (e.kind) {
+    case 'runnable':
+    case 'woken':
+    case 'slice-expired':
+    case 'yielded': {
+      const d = detach(s, e.vcpu);
+      return frozen({ ...d, queue: enqueue(d.queue, e.vcpu, e) });
     }
-  });
+    case 'blocked':
+    case 'off':
+      return frozen(detach(s, e.vcpu));
+    case 'core-idle':
+      return s.running[e.core] === null ? s : frozen({ ...s, running: s.running.map((x, i) => (i === e.core ? null : x)) });
+  }
 }
 
 /** Takes the queue entry `choose` selects (index, or -1 for none) and runs it on `core`. */
 export function pickWith<S extends RunQueueState>(s: S, core: number, choose: (s: S) => number): readonly [S, Decision] {
   const i = choose(s);
   if (i < 0) {
-    return [produce(s, (d) => void (d.running[core] = null)), { vcpu: null, slice: 0 }];
+    const idle = s.running[core] === null ? s : frozen({ ...s, running: s.running.map((x, c) => (c === core ? null : x)) });
+    return [idle, { vcpu: null, slice: 0 }];
   }
   const v = s.queue[i]!;
-  const next = produce(s, (d) => {
-    d.queue.splice(i, 1);
-    d.running[core] = v;
-    d.last[v] = core;
+  const next = frozen({
+    ...s,
+    queue: s.queue.filter((_, j) => j !== i),
+    running: s.running.map((x, c) => (c === core ? v : x)),
+    last: s.last.map((x, j) => (j === v ? core : x)),
   });
   return [next, { vcpu: v, slice: s.topology.slice }];
 }

@@ -1,0 +1,71 @@
+/**
+ * Delivery latency: from the MSI write (recorded by the device) to the start of the guest's
+ * handler (the virtual counter the guest kernel read on entry, converted to cycles).
+ *
+ * Matching, per guest LPI: deliveries and MSIs are both in time order; a delivery at time h
+ * consumes every unmatched MSI written before h. The oldest of them gives the latency; the
+ * others merged with it while the LPI was pending (LPIs are edges without an active state, so
+ * a second MSI while the first is still pending is one delivery) and are counted as coalesced.
+ */
+export interface MsiRecord {
+  /** Guest LPI the MSI becomes. */
+  readonly key: number;
+  readonly time: number;
+}
+
+export interface DeliveryRecord {
+  readonly key: number;
+  readonly time: number;
+}
+
+export interface LatencyResult {
+  /** Latency of each delivery that matched an MSI, in cycles, in delivery order. */
+  readonly latencies: Float64Array;
+  readonly delivered: number;
+  readonly coalesced: number;
+  /** MSIs not (yet) delivered at the end. */
+  readonly undelivered: number;
+  /** Deliveries with no MSI before them (should be 0). */
+  readonly unmatched: number;
+}
+
+export function matchLatencies(msis: readonly MsiRecord[], deliveries: readonly DeliveryRecord[]): LatencyResult {
+  const byKey = new Map<number, number[]>();
+  for (const m of msis) {
+    let q = byKey.get(m.key);
+    if (q === undefined) byKey.set(m.key, (q = []));
+    q.push(m.time);
+  }
+  for (const q of byKey.values()) q.sort((a, b) => a - b);
+  const head = new Map<number, number>();
+  const lat: number[] = [];
+  let coalesced = 0;
+  let unmatched = 0;
+  const sorted = [...deliveries].sort((a, b) => a.time - b.time);
+  for (const d of sorted) {
+    const q = byKey.get(d.key);
+    let i = head.get(d.key) ?? 0;
+    if (q === undefined || i >= q.length || q[i]! > d.time) {
+      unmatched++;
+      continue;
+    }
+    lat.push(d.time - q[i]!);
+    i++;
+    while (i < q.length && q[i]! <= d.time) {
+      coalesced++;
+      i++;
+    }
+    head.set(d.key, i);
+  }
+  let undelivered = 0;
+  for (const [k, q] of byKey) undelivered += q.length - (head.get(k) ?? 0);
+  return { latencies: Float64Array.from(lat), delivered: sorted.length, coalesced, undelivered, unmatched };
+}
+
+/** Percentile (nearest rank) of an unsorted sample; NaN when empty. */
+export function percentile(sample: Float64Array, p: number): number {
+  if (sample.length === 0) return NaN;
+  const s = Float64Array.from(sample).sort();
+  const rank = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[rank]!;
+}
