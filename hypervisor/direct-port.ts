@@ -1,8 +1,10 @@
 /**
- * The hooks direct injection (GICv4) adds to the hypervisor's flows. A list-register-only
- * hypervisor uses `NO_DIRECT`, whose hooks do nothing.
+ * The hooks direct injection (GICv4) adds to the hypervisor's flows; `DirectInjector`
+ * (direct.ts) implements them. A hypervisor whose VMs all use list registers uses `NO_DIRECT`,
+ * whose hooks do nothing.
  */
 import type { Program } from '../core/ops.js';
+import type { GuestLpiAction } from './vgic/emul-regs.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
 /** What direct injection cost, counted by the hypervisor (cycles measured with the counter). */
@@ -20,17 +22,27 @@ export interface DirectStats {
 
 export interface DirectInjection {
   readonly stats: DirectStats | null;
-  /** Part of vcpu_load: make the vCPU's vPE resident on this core's redistributor. */
-  load(pcpu: PerCpu, v: Vcpu): Program;
-  /** Part of vcpu_put: make it non-resident (with a doorbell if it is blocking). */
+  /** Whether `v`'s VM uses direct injection. */
+  handles(v: Vcpu): boolean;
+  /** Before entering `v` on this core: its vPE resident here. */
+  enter(pcpu: PerCpu, v: Vcpu): Program;
+  /** vcpu put: its vPE leaves the core. */
   put(pcpu: PerCpu, v: Vcpu): Program;
-  /** Whether the vCPU has directly injected vLPIs pending (decides whether WFI may block). */
-  pending(v: Vcpu): boolean;
+  /** `v` is about to block in WFI: returns true when a vLPI is pending (it must not block). */
+  block(pcpu: PerCpu, v: Vcpu): Program<boolean>;
+  /** The guest changed its LPI configuration: mirror it for the GIC. */
+  mirror(act: GuestLpiAction): Program<boolean>;
 }
 
 export const NO_DIRECT: DirectInjection = {
   stats: null,
-  *load() {},
+  handles: () => false,
+  *enter() {},
   *put() {},
-  pending: () => false,
+  *block() {
+    return false;
+  },
+  *mirror() {
+    return false;
+  },
 };

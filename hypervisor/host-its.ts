@@ -5,6 +5,7 @@
  * shared encoders (gic/its/commands.ts) into the queue in memory, advances GITS_CWRITER and
  * waits for them by polling GITS_CREADR — every step an MMIO access or a store on a PE.
  */
+import { toNum } from '../core/bits.js';
 import { dsb, ldr, str, work, type Program } from '../core/ops.js';
 import { ItsCmd, writeCommand, type CommandWords } from '../gic/its/commands.js';
 import { BaserType, COMMAND_BYTES, GITS, GITS_BASER, GITS_CBASER, GITS_CREADR, GITS_CTLR, GITS_CWRITER, GITS_TYPER } from '../gic/its/its-registers.js';
@@ -34,8 +35,8 @@ export class HostIts {
 
   /** Discovers the ITS, allocates its tables and queue, and enables it. */
   *init(deviceIdBits: number, vpeIdBits: number): Program {
-    const typer: number = yield ldr(this.base + GITS.TYPER, 8, 9);
-    const t = GITS_TYPER.decode(typer);
+    const typer: bigint = yield ldr(this.base + GITS.TYPER, 8, 9);
+    const t = GITS_TYPER.decode(toNum(typer));
     this.ittEntryBytes = t.ITT_entry_size + 1;
     this.pta = t.PTA === 1;
     this.virtual = t.Virtual === 1;
@@ -92,7 +93,7 @@ export class HostIts {
   /** Polls GITS_CREADR until the ITS has consumed everything up to GITS_CWRITER. */
   *wait(): Program {
     for (let i = 0; i < 1_000_000; i++) {
-      const r: number = yield ldr(this.base + GITS.CREADR, 8, 9);
+      const r = toNum((yield ldr(this.base + GITS.CREADR, 8, 9)) as bigint);
       this.creadr = GITS_CREADR.get(r, 'Offset') * COMMAND_BYTES;
       if (GITS_CREADR.get(r, 'Stalled') === 1) {
         // The ITS stalled on a command it refused (a driver bug): replace it with a SYNC and retry.

@@ -26,6 +26,7 @@ import { redistributorSize } from '../gic/config.js';
 import { configureLpi, cpuAffinity, type LpiTables } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import type { HypervisorConfig } from './config.js';
+import { DirectInjector } from './direct.js';
 import { NO_DIRECT, type DirectInjection } from './direct-port.js';
 import { PhysHeap } from './heap.js';
 import { hostCpuInit, hostDistributorInit } from './host-gic.js';
@@ -88,7 +89,7 @@ export class Hypervisor {
   direct: DirectInjection = NO_DIRECT;
   lpiTables: LpiTables | null = null;
   private pendTables: number[] = [];
-  private nextHostLpi = 8192;
+  nextHostLpi = 8192;
   /** MPIDR affinities of the cores (index = core). */
   readonly coreAffinity: number[];
 
@@ -118,7 +119,9 @@ export class Hypervisor {
       }
       this.vgicd.push(guestDistributor(vm, emul));
       this.vgicr.push(blocks);
-      // Guest LPIs of assigned events: configuration comes from the guest's own tables later.
+      // Guest LPIs of assigned events (injected path): configuration comes from the guest's own
+      // tables later. Direct injection keeps them in the GIC (hypervisor/direct.ts) instead.
+      if (vc.injection === 'direct') return;
       for (const d of vc.devices) {
         for (const e of d.events) {
           const v = vm.vcpus[e.vcpu];
@@ -128,6 +131,13 @@ export class Hypervisor {
       }
     });
     this.sched = new Scheduler(cfg.policy, { cores, vcpus: infos, slice: cfg.sliceCycles }, env.trace, () => env.now());
+    const direct = this.vms.filter((vm) => vm.config.injection === 'direct');
+    if (direct.length > 0) {
+      if (cfg.gic.version !== 4) throw new Error(`direct injection needs a GICv4 (gic.version is ${cfg.gic.version}): VM ${direct[0]!.config.name}`);
+      const d = new DirectInjector(this);
+      for (const vm of direct) d.allocate(vm, () => this.nextHostLpi++);
+      this.direct = d;
+    }
   }
 
   /** Places the hypervisor image at `cfg.codePa`: boot entry, secondary entry, per-core EL2 vectors. */
@@ -225,7 +235,10 @@ export class Hypervisor {
     yield* s2Map(vm.s2root, c.ramIpa, c.ramPa, c.ramSize, S2_READ | S2_WRITE | S2_EXEC, () => this.heap.alloc(4096, 4096));
     vm.vttbr = VTTBR.encode({ VMID: vm.vmid, BADDR: vm.s2root / 2 });
     vm.hcr = HCR_RW | HCR_VM | HCR_IMO | HCR_FMO | HCR_AMO | HCR_TSC | (this.cfg.trapWfi ? HCR_TWI : 0);
-    if (c.injection === 'direct') return; // hypervisor/direct.ts maps these as vLPIs.
+    if (c.injection === 'direct') {
+      yield* (this.direct as DirectInjector).setupVm(vm);
+      return;
+    }
     for (const d of c.devices) {
       const maxEvent = d.events.reduce((a, e) => Math.max(a, e.eventId), 0);
       yield* this.its.mapDevice(d.deviceId, Math.max(1, Math.ceil(Math.log2(maxEvent + 1))));

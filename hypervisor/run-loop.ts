@@ -115,6 +115,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   v.core = pcpu.index;
   pcpu.current = v;
   pcpu.idle = false;
+  yield* h.direct.enter(pcpu, v);
   yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
   yield* programHypTimer(pcpu);
   const env = h.env;

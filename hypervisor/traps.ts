@@ -133,13 +133,19 @@ function* cpuOn(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<number> {
 }
 
 function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
-  if (v.vgic.hasDeliverable() || h.direct.pending(v)) {
+  if (v.vgic.hasDeliverable()) {
     h.stats.wfiNoBlock++;
     return false;
   }
   // kvm_vcpu_check_block: a timer that has fired but is not forwarded yet must not be lost.
   const ctl: number = yield mrs(CNTV_CTL_EL0, 9);
   if ((ctl & (CTL_ENABLE | CTL_IMASK | CTL_ISTATUS)) === (CTL_ENABLE | CTL_ISTATUS)) {
+    h.stats.wfiNoBlock++;
+    return false;
+  }
+  // Direct injection: the vPE leaves the core with its doorbell armed; PendingLast = 1 means a
+  // vLPI is already pending for it, so it must not block.
+  if (h.direct.handles(v) && (yield* h.direct.block(pcpu, v))) {
     h.stats.wfiNoBlock++;
     return false;
   }
@@ -219,7 +225,8 @@ function* dataAbort(h: Hypervisor, pcpu: PerCpu, v: Vcpu, iss: number): Program 
   // Accesses that make the hypervisor read the guest's LPI tables.
   while (h.lpiActions.length > 0) {
     const act = h.lpiActions.shift()!;
-    if (yield* readGuestLpis(act)) yield* deliver(h, pcpu, act.vcpu);
+    const deliverable: boolean = h.direct.handles(act.vcpu) ? yield* h.direct.mirror(act) : yield* readGuestLpis(act);
+    if (deliverable) yield* deliver(h, pcpu, act.vcpu);
   }
   // Enabling, making pending or activating an SGI/PPI may have made something deliverable.
   for (const o of v.vm.vcpus) if (o !== v && o.state !== 'off' && o.vgic.hasDeliverable()) yield* deliver(h, pcpu, o);

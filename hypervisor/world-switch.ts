@@ -33,7 +33,6 @@ export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     yield msr(ICH_AP0R_EL2[n]!, g.ap0r[n]!, 1);
     yield msr(ICH_AP1R_EL2[n]!, g.ap1r[n]!, 1);
   }
-  yield* h.direct.load(pcpu, v);
   yield isb();
   v.loadedOn = pcpu.index;
   pcpu.loaded = v;

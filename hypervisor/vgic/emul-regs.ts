@@ -126,7 +126,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       regSize: 8,
       write: (_o, _s, v) => {
         const intid = toNum(v) % 2 ** 32;
-        if (g.lpis.has(intid)) actions.push({ kind: 'read-config', vcpu, intid, pending: false });
+        if (intid >= 8192) actions.push({ kind: 'read-config', vcpu, intid, pending: false });
       },
     },
     {

@@ -1,0 +1,245 @@
+/**
+ * Direct injection of vLPIs (GICv4.0), the way Linux/KVM drive it (gic-facts §5):
+ *
+ * - VM creation: a vPE per vCPU (vPEID, a 64 KB-aligned virtual pending table, a doorbell host
+ *   LPI), VMAPP to its home redistributor; the VM's vLPI configuration table (a host-owned
+ *   mirror of the guest's own LPI configuration); MAPD and VMAPTI for every assigned event,
+ *   naming the vCPU's doorbell; VSYNC.
+ * - Entry: the vPE is made resident on this core's redistributor — VMOVP first if the vCPU
+ *   last ran elsewhere — by writing GICR_VPROPBASER and GICR_VPENDBASER.Valid = 1 and polling
+ *   Dirty until the redistributor has parsed the VPT. Leaving (vcpu put): Valid = 0, poll
+ *   Dirty, read PendingLast.
+ * - Doorbells, v4.0 style (KVM before the 2019 load/put rework kept the doorbell IRQ disabled
+ *   except while blocking): the doorbell LPI's enable bit in the host configuration table is
+ *   set only while the vCPU is blocked in WFI (plus GICR_INVLPIR so the redistributor sees it),
+ *   and cleared, with any stale pending doorbell, when it runs again.
+ * - Guest configuration changes (its GICR_INVLPIR/INVALLR, EnableLPIs) are copied into the vLPI
+ *   configuration table and made visible with ITS INV (one event) or VINVALL (the vPE).
+ * Every step is an MMIO access, a store, or an ITS command on a PE.
+ */
+import { ldr, mrs, str, work, type Program } from '../core/ops.js';
+import { CNTPCT_EL0 } from '../core/timer.js';
+import { GICR_PROPBASER, LPI_CONFIG } from '../gic/gic-registers.js';
+import { configureLpi } from '../gic/driver.js';
+import { ItsCmd } from '../gic/its/commands.js';
+import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
+import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
+import type { DirectInjection, DirectStats } from './direct-port.js';
+import type { Hypervisor } from './hypervisor.js';
+import { PRIO_DEFAULT } from './layout.js';
+import type { GuestLpiAction } from './vgic/emul-regs.js';
+import type { PerCpu, Vcpu, Vm } from './vm.js';
+
+/** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
+export const VPT_ID_BITS = 16;
+const VPROP_BYTES = 2 ** VPT_ID_BITS - 8192;
+const VPT_BYTES = 2 ** VPT_ID_BITS / 8;
+
+/** The hypervisor's record of one vPE. */
+export class Vpe {
+  /** Core whose redistributor the vPE table names (VMAPP/VMOVP). */
+  rd: number;
+  resident = false;
+  /** GICR_VPENDBASER.PendingLast read at the last deschedule (1 until then: "may have pending"). */
+  pendingLast = true;
+  idai = 0;
+  /** The doorbell LPI is enabled (the vCPU is blocked). */
+  armed = false;
+  /** Guest LPI -> the assigned event behind it. */
+  readonly events = new Map<number, { deviceId: number; eventId: number }>();
+
+  constructor(
+    readonly id: number,
+    readonly vpt: number,
+    readonly doorbell: number,
+    home: number,
+  ) {
+    this.rd = home;
+  }
+}
+
+export class DirectInjector implements DirectInjection {
+  readonly stats: DirectStats = { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, doorbellsArmed: 0 };
+  private readonly vpes = new Map<number, Vpe>();
+  private readonly vprop = new Map<number, number>();
+  private nextVpeId = 0;
+
+  constructor(private readonly h: Hypervisor) {}
+
+  vpe(v: Vcpu): Vpe | undefined {
+    return this.vpes.get(v.id);
+  }
+
+  handles(v: Vcpu): boolean {
+    return this.vpes.has(v.id);
+  }
+
+  /**
+   * Allocates vPE IDs for a VM's vCPUs (at configuration time). Running out of vPE IDs is a
+   * configuration error that names the limit.
+   */
+  allocate(vm: Vm, allocLpi: () => number): void {
+    const limit = 2 ** this.h.cfg.gic.its.vpeIdBits;
+    for (const v of vm.vcpus) {
+      if (this.nextVpeId >= limit) {
+        throw new Error(`out of vPE IDs: ${vm.config.name} vCPU ${v.index} needs vPE ID ${this.nextVpeId}, but gic.its.vpeIdBits = ${this.h.cfg.gic.its.vpeIdBits} allows ${limit}`);
+      }
+      const vpe = new Vpe(this.nextVpeId++, this.h.heap.alloc(Math.max(VPT_BYTES, 0x10000), 0x10000), allocLpi(), this.h.homeCore(v));
+      this.vpes.set(v.id, vpe);
+      this.h.lpiRoute[vpe.doorbell - 8192] = { kind: 'doorbell', vcpu: v };
+    }
+    this.vprop.set(vm.index, this.h.heap.alloc(VPROP_BYTES, 0x1000));
+  }
+
+  /** VMAPP every vPE, map the devices' events as vLPIs (VMAPTI), VSYNC. */
+  *setupVm(vm: Vm): Program {
+    const h = this.h;
+    for (const v of vm.vcpus) {
+      const vpe = this.vpes.get(v.id)!;
+      // The doorbell starts disabled: armed only while the vCPU blocks.
+      yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
+      yield* h.its.submit(ItsCmd.VMAPP({ vPEID: vpe.id, RDbase: h.its.rdbase(vpe.rd, h.redistributorOf(vpe.rd)), VPT_addr: vpe.vpt, VPT_size: VPT_ID_BITS - 1, V: 1 }));
+    }
+    for (const d of vm.config.devices) {
+      const maxEvent = d.events.reduce((a, e) => Math.max(a, e.eventId), 0);
+      yield* h.its.mapDevice(d.deviceId, Math.max(1, Math.ceil(Math.log2(maxEvent + 1))));
+      for (const e of d.events) {
+        const v = vm.vcpus[e.vcpu]!;
+        const vpe = this.vpes.get(v.id)!;
+        vpe.events.set(e.vintid, { deviceId: d.deviceId, eventId: e.eventId });
+        yield* h.its.submit(ItsCmd.VMAPTI({ DeviceID: d.deviceId, EventID: e.eventId, vPEID: vpe.id, vINTID: e.vintid, Dbell_pINTID: vpe.doorbell }));
+        yield work(10);
+      }
+    }
+    for (const v of vm.vcpus) yield* h.its.submit(ItsCmd.VSYNC({ vPEID: this.vpes.get(v.id)!.id }));
+  }
+
+  /** Before entering `v`: its vPE resident on this core (VMOVP if it moved), doorbell disarmed. */
+  *enter(pcpu: PerCpu, v: Vcpu): Program {
+    const vpe = this.vpes.get(v.id);
+    if (vpe === undefined || vpe.resident) return;
+    const h = this.h;
+    const t0: number = yield mrs(CNTPCT_EL0, 9);
+    if (vpe.armed) yield* this.disarm(vpe);
+    if (vpe.rd !== pcpu.index) {
+      yield* h.its.submit(ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.its.rdbase(pcpu.index, h.redistributorOf(pcpu.index)) }));
+      yield* h.its.submit(ItsCmd.VSYNC({ vPEID: vpe.id }));
+      yield* h.its.sync();
+      vpe.rd = pcpu.index;
+      this.stats.vmovps++;
+    }
+    const frame = pcpu.rd + GICR_VLPI_BASE;
+    yield str(frame + GICR_VLPI.VPROPBASER, GICR_VPROPBASER.encode({ PA: this.vprop.get(v.vm.index)! / 4096, IDbits: VPT_ID_BITS - 1, Shareability: 1, InnerCache: 7 }), 8, 9);
+    // PendingLast = 1 on the way in ("may have pending": Linux always writes 1), IDAI as saved.
+    yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.encode({ PA: vpe.vpt / 65536, Valid: 1, PendingLast: 1, IDAI: vpe.idai, Shareability: 1, InnerCache: 7 }), 8, 9);
+    yield* this.waitClean(frame);
+    vpe.resident = true;
+    this.stats.residencyChanges++;
+    const t1: number = yield mrs(CNTPCT_EL0, 9);
+    this.stats.residencyCycles += (t1 - t0) * h.cfg.cyclesPerTick;
+  }
+
+  /** vcpu put: the vPE leaves the core (no doorbell). */
+  *put(pcpu: PerCpu, v: Vcpu): Program {
+    const vpe = this.vpes.get(v.id);
+    if (vpe === undefined || !vpe.resident) return;
+    yield* this.deschedule(pcpu, vpe);
+  }
+
+  /**
+   * The vCPU is about to block in WFI: arm its doorbell (if the policy wants one) and make its
+   * vPE non-resident. Returns true when PendingLast says a vLPI is pending and enabled: the
+   * vCPU must not block.
+   */
+  *block(pcpu: PerCpu, v: Vcpu): Program<boolean> {
+    const vpe = this.vpes.get(v.id);
+    if (vpe === undefined) return false;
+    if (this.h.sched.doorbell(v.id)) yield* this.arm(vpe);
+    if (vpe.resident) yield* this.deschedule(pcpu, vpe);
+    return vpe.pendingLast;
+  }
+
+  private *deschedule(pcpu: PerCpu, vpe: Vpe): Program {
+    const t0: number = yield mrs(CNTPCT_EL0, 9);
+    const frame = pcpu.rd + GICR_VLPI_BASE;
+    // its_clear_vpend_valid: wait for Dirty = 0, clear Valid, wait for Dirty = 0, read PendingLast/IDAI.
+    const cur: bigint = yield* this.waitClean(frame);
+    yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.set(cur, 'Valid', 0), 8, 9);
+    const after: bigint = yield* this.waitClean(frame);
+    vpe.pendingLast = GICR_VPENDBASER.get(after, 'PendingLast') === 1;
+    vpe.idai = GICR_VPENDBASER.get(after, 'IDAI');
+    vpe.resident = false;
+    this.stats.residencyChanges++;
+    const t1: number = yield mrs(CNTPCT_EL0, 9);
+    this.stats.residencyCycles += (t1 - t0) * this.h.cfg.cyclesPerTick;
+  }
+
+  /** Polls GICR_VPENDBASER until Dirty = 0; returns the value read. */
+  private *waitClean(frame: number): Program<bigint> {
+    for (let i = 0; ; i++) {
+      const v: bigint = yield ldr(frame + GICR_VLPI.VPENDBASER, 8, 9);
+      if (GICR_VPENDBASER.get(v, 'Dirty') === 0 || i > 100_000) return v;
+      this.stats.dirtyPolls++;
+      yield work(50);
+    }
+  }
+
+  /** Enables the doorbell LPI (host configuration table) and makes its redistributor re-read it. */
+  private *arm(vpe: Vpe): Program {
+    yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, true);
+    yield* this.invalidate(vpe);
+    vpe.armed = true;
+    this.stats.doorbellsArmed++;
+  }
+
+  /** Disables the doorbell and clears a stale pending one (v4.0 vgic_v4_load). */
+  private *disarm(vpe: Vpe): Program {
+    yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
+    yield* this.invalidate(vpe);
+    yield str(this.h.redistributorOf(vpe.rd) + GICR.CLRLPIR, vpe.doorbell, 8, 9);
+    vpe.armed = false;
+  }
+
+  private *invalidate(vpe: Vpe): Program {
+    const rd = this.h.redistributorOf(vpe.rd);
+    yield str(rd + GICR.INVLPIR, vpe.doorbell, 8, 9);
+    for (let i = 0; i < 1000; i++) {
+      const busy: number = yield ldr(rd + GICR.SYNCR, 4, 9);
+      if ((busy & 1) === 0) return;
+    }
+  }
+
+  /**
+   * The guest changed its LPI configuration (or enabled LPIs): copy the bytes of its vLPIs into
+   * the VM's vLPI configuration table and make the GIC re-read them (INV per event, VINVALL).
+   */
+  *mirror(act: GuestLpiAction): Program<boolean> {
+    const v = act.vcpu;
+    const vpe = this.vpes.get(v.id);
+    if (vpe === undefined) return false;
+    const g = v.vgic;
+    const prop = GICR_PROPBASER.decode(g.propbaser);
+    const propPa = v.vm.ramPa(prop.PA * 4096);
+    const idLimit = 2 ** Math.min(VPT_ID_BITS, prop.IDbits + 1);
+    const vprop = this.vprop.get(v.vm.index)!;
+    const h = this.h;
+    const one = function* (vintid: number): Program {
+      let byte = 0;
+      if (g.enableLpis && propPa >= 0 && vintid < idLimit) byte = yield ldr(propPa + (vintid - 8192), 1, 9);
+      yield str(vprop + (vintid - 8192), LPI_CONFIG.encode({ Priority: LPI_CONFIG.get(byte, 'Priority'), Group1: 1, Enable: LPI_CONFIG.get(byte, 'Enable') }), 1, 9);
+    };
+    if (act.intid === 'all') {
+      for (const vintid of vpe.events.keys()) yield* one(vintid);
+      yield* h.its.submit(ItsCmd.VINVALL({ vPEID: vpe.id }));
+    } else {
+      const ev = vpe.events.get(act.intid);
+      if (ev === undefined) return false;
+      yield* one(act.intid);
+      yield* h.its.submit(ItsCmd.INV({ DeviceID: ev.deviceId, EventID: ev.eventId }));
+    }
+    yield* h.its.sync();
+    // Nothing to bring in from the guest's pending table: directly injected vLPIs live in the
+    // VPT the hypervisor allocated.
+    return false;
+  }
+}
