@@ -17,11 +17,12 @@
  */
 import type { Word } from '../core/bits.js';
 import type { CodeMap } from '../core/code.js';
-import { daifclr, DAIF_I, eret, getx, hvc, mrs, msr, restorex, savex, smc, wfi, type EntryFn, type Program } from '../core/ops.js';
+import { daifclr, DAIF_I, dsb, eret, getx, hvc, mrs, msr, restorex, savex, smc, wfi, type EntryFn, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
 import { ELR_EL1, ESR_EL1, FAR_EL1, TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
-import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, wakeRedistributor, type LpiTables } from '../gic/driver.js';
+import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, invalidateLpi, wakeRedistributor, type LpiTables } from '../gic/driver.js';
+import { HVC_SET_AFFINITY } from '../core/smccc.js';
 
 export interface KernelLpi {
   readonly intid: number;
@@ -164,6 +165,20 @@ export class Kernel {
   /** A PSCI call through the configured conduit; returns x0. */
   *psciCall(fn: number, a1: Word = 0, a2: Word = 0, a3: Word = 0): Program<Word> {
     return this.config.psci === 'hvc' ? yield hvc(0, fn, a1, a2, a3) : yield smc(0, fn, a1, a2, a3);
+  }
+
+  /** Asks the hypervisor to deliver LPI `intid` to CPU `cpu` from now on (SET_AFFINITY). Returns x0. */
+  *setAffinity(intid: number, cpu: number): Program<Word> {
+    return yield hvc(0, HVC_SET_AFFINITY, intid, cpuAffinity(cpu));
+  }
+
+  /** Enables or disables LPI `intid` in the kernel's configuration table and invalidates it at `cpu`'s redistributor. */
+  *setLpiEnabled(cpu: KernelCpu, intid: number, enabled: boolean): Program {
+    const l = this.config.lpis?.find((x) => x.intid === intid);
+    if (this.lpiTables === null || l === undefined || cpu.rd < 0) return;
+    yield* configureLpi(this.lpiTables, intid, l.priority, enabled);
+    yield dsb();
+    yield* invalidateLpi(cpu.rd, intid);
   }
 
   private *irqEntry(cpu: KernelCpu): Program {

@@ -49,6 +49,14 @@ export interface HypEnv {
 
 export type LpiRoute = { readonly kind: 'guest'; readonly vcpu: Vcpu; readonly virq: VIrq } | { readonly kind: 'doorbell'; readonly vcpu: Vcpu };
 
+/** An assigned event as the hypervisor tracks it: where it goes now, and its host LPI (injected path). */
+export interface AssignedEventState {
+  readonly deviceId: number;
+  readonly eventId: number;
+  vcpu: Vcpu;
+  hostLpi: number;
+}
+
 export class HypervisorStats {
   exits = 0;
   readonly exitsByEc: Record<number, number> = {};
@@ -81,6 +89,8 @@ export class Hypervisor {
   readonly lpiRoute: (LpiRoute | undefined)[] = [];
   readonly vgicd: RegisterBlock[] = [];
   readonly vgicr: RegisterBlock[][] = [];
+  /** Per VM: guest LPI -> the assigned event behind it. */
+  private readonly events: Map<number, AssignedEventState>[] = [];
   /** Guest-table reads left by emulated register accesses (see vgic/emul-regs.ts). */
   readonly lpiActions: GuestLpiAction[] = [];
   readonly stats = new HypervisorStats();
@@ -119,6 +129,9 @@ export class Hypervisor {
       }
       this.vgicd.push(guestDistributor(vm, emul));
       this.vgicr.push(blocks);
+      const evs = new Map<number, AssignedEventState>();
+      for (const d of vc.devices) for (const e of d.events) evs.set(e.vintid, { deviceId: d.deviceId, eventId: e.eventId, vcpu: vm.vcpus[e.vcpu]!, hostLpi: -1 });
+      this.events.push(evs);
       // Guest LPIs of assigned events (injected path): configuration comes from the guest's own
       // tables later. Direct injection keeps them in the GIC (hypervisor/direct.ts) instead.
       if (vc.injection === 'direct') return;
@@ -156,6 +169,11 @@ export class Hypervisor {
 
   vectors(core: number): number {
     return this.cfg.codePa + HYP_VECTORS + HYP_VECTOR_STRIDE * core;
+  }
+
+  /** The assigned event behind guest LPI `vintid` of `vm`. */
+  eventOf(vm: Vm, vintid: number): AssignedEventState | undefined {
+    return this.events[vm.index]?.get(vintid);
   }
 
   idleCores(): number[] {
@@ -247,6 +265,7 @@ export class Hypervisor {
         const host = this.nextHostLpi++;
         yield* configureLpi(this.lpiTables!, host, PRIO_DEFAULT, true);
         this.lpiRoute[host - 8192] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
+        this.events[vm.index]!.get(e.vintid)!.hostLpi = host;
         vm.hostLpis.push(host);
         yield* this.its.submit(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));
         yield work(10);

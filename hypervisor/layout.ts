@@ -24,7 +24,4 @@ export const HYP_SECONDARY = 0x100;
 export const HYP_VECTORS = 0x1_0000;
 export const HYP_VECTOR_STRIDE = 0x800;
 
-/** SMCCC vendor-specific hypervisor service call for "yield the CPU" (function ID in x0). */
-export const HVC_YIELD = 0xc6000001;
-/** SMCCC return value for an unknown function. */
-export const SMCCC_NOT_SUPPORTED = -1;
+export { HVC_SET_AFFINITY, HVC_YIELD, SMCCC_NOT_SUPPORTED } from '../core/smccc.js';

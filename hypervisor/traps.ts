@@ -25,7 +25,8 @@ import { ICC_SGIR } from '../gic/gic-registers.js';
 import { ICC_SGI1R_EL1 } from '../gic/sysregs.js';
 import { deliver, kick, placeRunnable } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
-import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, HVC_YIELD, SMCCC_NOT_SUPPORTED } from './layout.js';
+import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, HVC_SET_AFFINITY, HVC_YIELD, SMCCC_NOT_SUPPORTED } from './layout.js';
+import { retarget } from './retarget.js';
 import { readGuestLpis } from './vgic/guest-lpis.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
@@ -99,6 +100,11 @@ function* hypercall(h: Hypervisor, pcpu: PerCpu, v: Vcpu, _imm: number): Program
       stopVcpu(h, v);
       stopped = true;
       break;
+    case HVC_SET_AFFINITY: {
+      const target = v.vm.vcpuByAffinity(toNum(v.gprs[2]!) % 2 ** 24);
+      ret = target === undefined ? PSCI_RET.INVALID_PARAMETERS : yield* retarget(h, pcpu, v.vm, toNum(v.gprs[1]!), target);
+      break;
+    }
     case HVC_YIELD:
       ret = 0;
       h.sched.event({ kind: 'yielded', vcpu: v.id, core: pcpu.index, at: h.env.now() });
