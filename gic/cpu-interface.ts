@@ -31,9 +31,23 @@ import { LINE_FIQ, LINE_IRQ, type PE } from '../core/pe.js';
 import type { GicConfig } from './config.js';
 import { aprCount } from './cpuif-regs.js';
 import { lowestBit, num32 } from './bit-registers.js';
-import { ICC_BPR, ICC_CTLR, ICC_IGRPEN, ICC_INTID, ICC_PRIORITY, INTID_SPECIAL, INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
+import { fieldRef, ICC_BPR, ICC_CTLR, ICC_IGRPEN, ICC_INTID, ICC_PRIORITY, INTID_SPECIAL, INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
 import { CpuReg, type CpuInterfacePort } from './ports.js';
 
+// Module-local copies of imported constants used per interrupt: under the project's TypeScript
+// loader an imported binding is read through a getter call, which showed up in profiles.
+const UNIT = KEY_PRIORITY_UNIT;
+const LPI_FIRST = LPI_BASE;
+const SPECIAL_FIRST = INTID_SPECIAL;
+const SPURIOUS = INTID_SPURIOUS;
+const IRQ = LINE_IRQ;
+const FIQ = LINE_FIQ;
+const Reg = CpuReg;
+const lsb1 = lowestBit;
+const low32 = num32;
+const INTID_FIELD = fieldRef(ICC_INTID, 'INTID');
+const INTID_LSB = INTID_FIELD.lsb;
+const INTID_MASK = 2 ** INTID_FIELD.width - 1;
 /** What a CPU interface needs from its redistributor and the distributor. */
 export interface CpuInterfaceLink {
   /** GICD_CTLR group enables: bit 0 = EnableGrp0, bit 1 = EnableGrp1. */
@@ -128,17 +142,17 @@ export class CpuInterface implements CpuInterfacePort {
     this.hppi = best;
     let want = 0;
     if (best >= 0) {
-      const intid = best % KEY_PRIORITY_UNIT;
+      const intid = best % UNIT;
       const group = link.groupOf(intid);
       this.hppiGroup = group;
-      if (this.canSignal((best - intid) / KEY_PRIORITY_UNIT, group)) want = group === 0 ? LINE_FIQ : LINE_IRQ;
+      if (this.canSignal((best - intid) / UNIT, group)) want = group === 0 ? FIQ : IRQ;
     }
     this.drive(want);
   }
 
   /** The INTID of the HPPI (1023 when none), for tests and the assembly. */
   get highestPending(): number {
-    return this.hppi < 0 ? INTID_SPURIOUS : this.hppi % KEY_PRIORITY_UNIT;
+    return this.hppi < 0 ? SPURIOUS : this.hppi % UNIT;
   }
 
   private drive(want: number): void {
@@ -146,8 +160,8 @@ export class CpuInterface implements CpuInterfacePort {
     const drop = this.asserted & ~want;
     if (drop !== 0) {
       this.asserted &= ~drop;
-      if ((drop & LINE_IRQ) !== 0) this.pe.setLine(LINE_IRQ, false);
-      if ((drop & LINE_FIQ) !== 0) this.pe.setLine(LINE_FIQ, false);
+      if ((drop & IRQ) !== 0) this.pe.setLine(IRQ, false);
+      if ((drop & FIQ) !== 0) this.pe.setLine(FIQ, false);
     }
     if ((want & ~this.asserted) !== 0) {
       const lat = this.m.costs.signalLatency;
@@ -160,8 +174,8 @@ export class CpuInterface implements CpuInterfacePort {
     const r = this.want & ~this.asserted;
     if (r === 0) return;
     this.asserted |= r;
-    if ((r & LINE_IRQ) !== 0) this.pe.setLine(LINE_IRQ, true);
-    if ((r & LINE_FIQ) !== 0) this.pe.setLine(LINE_FIQ, true);
+    if ((r & IRQ) !== 0) this.pe.setLine(IRQ, true);
+    if ((r & FIQ) !== 0) this.pe.setLine(FIQ, true);
   }
 
   /** Group-priority mask of `group` (GroupBits): Group 0 uses BPR0 + 1, Group 1 BPR1 (or BPR0 + 1 with CBPR). */
@@ -181,10 +195,10 @@ export class CpuInterface implements CpuInterfacePort {
 
   private acknowledge(group: number): number {
     const k = this.hppi;
-    if (k < 0 || this.hppiGroup !== group) return INTID_SPURIOUS;
-    const intid = k % KEY_PRIORITY_UNIT;
-    const prio = (k - intid) / KEY_PRIORITY_UNIT;
-    if (!this.canSignal(prio, group)) return INTID_SPURIOUS;
+    if (k < 0 || this.hppiGroup !== group) return SPURIOUS;
+    const intid = k % UNIT;
+    const prio = (k - intid) / UNIT;
+    if (!this.canSignal(prio, group)) return SPURIOUS;
     const bit = (prio & this.groupMask(group)) >>> (8 - this.preemptionBits);
     const a = this.apr[group]!;
     a[bit >>> 5] = (a[bit >>> 5]! | (1 << (bit & 31))) >>> 0;
@@ -197,9 +211,9 @@ export class CpuInterface implements CpuInterfacePort {
   }
 
   private eoi(group: number, value: number): void {
-    const intid = ICC_INTID.get(value, 'INTID');
+    const intid = (value >>> INTID_LSB) & INTID_MASK;
     // Writes of the special INTIDs are ignored; so (UNPREDICTABLE, CHOICE) are INTIDs the GIC does not implement.
-    if ((intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) || !this.link.implemented(intid)) {
+    if ((intid >= SPECIAL_FIRST && intid <= SPURIOUS) || !this.link.implemented(intid)) {
       this.ignored(`EOIR${group} of INTID ${intid}`, value);
       return;
     }
@@ -210,7 +224,7 @@ export class CpuInterface implements CpuInterfacePort {
     }
     const dropped = this.rpr;
     this.dropPriority(group);
-    const deactivated = !this.eoiMode && intid < LPI_BASE && this.link.deactivate(intid);
+    const deactivated = !this.eoiMode && intid < LPI_FIRST && this.link.deactivate(intid);
     const m = this.m;
     if (m.trace.on) {
       m.trace.emit({ t: m.now, core: this.index, el: this.pe.el, kind: 'gic-eoi', intid, pe: this.index, group, dropped, deactivated });
@@ -220,9 +234,9 @@ export class CpuInterface implements CpuInterfacePort {
   }
 
   private dir(value: number): void {
-    const intid = ICC_INTID.get(value, 'INTID');
+    const intid = (value >>> INTID_LSB) & INTID_MASK;
     // Ignored with EOImode = 0; no effect on special INTIDs and LPIs.
-    if (!this.eoiMode || intid >= INTID_SPECIAL || !this.link.implemented(intid)) {
+    if (!this.eoiMode || intid >= SPECIAL_FIRST || !this.link.implemented(intid)) {
       this.ignored(`DIR of INTID ${intid}`, value);
       return;
     }
@@ -238,8 +252,8 @@ export class CpuInterface implements CpuInterfacePort {
       const a0 = this.apr[0][i]!;
       const a1 = this.apr[1][i]!;
       if ((a0 | a1) === 0) continue;
-      const c0 = a0 === 0 ? 32 : lowestBit(a0);
-      const c1 = a1 === 0 ? 32 : lowestBit(a1);
+      const c0 = a0 === 0 ? 32 : lsb1(a0);
+      const c1 = a1 === 0 ? 32 : lsb1(a1);
       return c1 < c0 ? 1 : 0;
     }
     return -1;
@@ -260,7 +274,7 @@ export class CpuInterface implements CpuInterfacePort {
     for (let i = 0; i < this.aprs; i++) {
       const x = this.apr[0][i]! | this.apr[1][i]!;
       if (x !== 0) {
-        this.rpr = ((i * 32 + lowestBit(x)) << (8 - this.preemptionBits)) & 0xff;
+        this.rpr = ((i * 32 + lsb1(x)) << (8 - this.preemptionBits)) & 0xff;
         return;
       }
     }
@@ -276,41 +290,41 @@ export class CpuInterface implements CpuInterfacePort {
 
   read(reg: CpuReg, _pe: PE): Word {
     switch (reg) {
-      case CpuReg.IAR0:
+      case Reg.IAR0:
         return this.acknowledge(0);
-      case CpuReg.IAR1:
+      case Reg.IAR1:
         return this.acknowledge(1);
-      case CpuReg.HPPIR0:
-      case CpuReg.HPPIR1: {
-        const g = reg === CpuReg.HPPIR0 ? 0 : 1;
-        return this.hppi < 0 || this.hppiGroup !== g ? INTID_SPURIOUS : this.hppi % KEY_PRIORITY_UNIT;
+      case Reg.HPPIR0:
+      case Reg.HPPIR1: {
+        const g = reg === Reg.HPPIR0 ? 0 : 1;
+        return this.hppi < 0 || this.hppiGroup !== g ? SPURIOUS : this.hppi % UNIT;
       }
-      case CpuReg.BPR0:
+      case Reg.BPR0:
         return ICC_BPR.encode({ BinaryPoint: this.bpr0 });
-      case CpuReg.BPR1:
+      case Reg.BPR1:
         // With CBPR = 1, BPR1 reads as BPR0 + 1 (saturated at 7) and writes are ignored.
         return ICC_BPR.encode({ BinaryPoint: this.cbpr ? Math.min(this.bpr0 + 1, 7) : this.bpr1 });
-      case CpuReg.AP0R0:
-      case CpuReg.AP0R1:
-      case CpuReg.AP0R2:
-      case CpuReg.AP0R3:
-        return this.apr[0][reg - CpuReg.AP0R0]!;
-      case CpuReg.AP1R0:
-      case CpuReg.AP1R1:
-      case CpuReg.AP1R2:
-      case CpuReg.AP1R3:
-        return this.apr[1][reg - CpuReg.AP1R0]!;
-      case CpuReg.RPR:
+      case Reg.AP0R0:
+      case Reg.AP0R1:
+      case Reg.AP0R2:
+      case Reg.AP0R3:
+        return this.apr[0][reg - Reg.AP0R0]!;
+      case Reg.AP1R0:
+      case Reg.AP1R1:
+      case Reg.AP1R2:
+      case Reg.AP1R3:
+        return this.apr[1][reg - Reg.AP1R0]!;
+      case Reg.RPR:
         return ICC_PRIORITY.encode({ Priority: this.rpr });
-      case CpuReg.PMR:
+      case Reg.PMR:
         return ICC_PRIORITY.encode({ Priority: this.pmr });
-      case CpuReg.CTLR:
+      case Reg.CTLR:
         return this.ctlrRo + ICC_CTLR.encode({ CBPR: this.cbpr ? 1 : 0, EOImode: this.eoiMode ? 1 : 0 });
-      case CpuReg.SRE:
+      case Reg.SRE:
         return 0x7;
-      case CpuReg.IGRPEN0:
+      case Reg.IGRPEN0:
         return ICC_IGRPEN.encode({ Enable: this.igrpen0 });
-      case CpuReg.IGRPEN1:
+      case Reg.IGRPEN1:
         return ICC_IGRPEN.encode({ Enable: this.igrpen1 });
       default:
         return 0;
@@ -319,68 +333,68 @@ export class CpuInterface implements CpuInterfacePort {
 
   write(reg: CpuReg, _pe: PE, value: Word): void {
     switch (reg) {
-      case CpuReg.EOIR0:
-        this.eoi(0, num32(value));
+      case Reg.EOIR0:
+        this.eoi(0, low32(value));
         return;
-      case CpuReg.EOIR1:
-        this.eoi(1, num32(value));
+      case Reg.EOIR1:
+        this.eoi(1, low32(value));
         return;
-      case CpuReg.DIR:
-        this.dir(num32(value));
+      case Reg.DIR:
+        this.dir(low32(value));
         return;
-      case CpuReg.BPR0:
-        this.bpr0 = Math.max(ICC_BPR.get(num32(value), 'BinaryPoint'), this.minBpr0);
+      case Reg.BPR0:
+        this.bpr0 = Math.max(ICC_BPR.get(low32(value), 'BinaryPoint'), this.minBpr0);
         break;
-      case CpuReg.BPR1:
+      case Reg.BPR1:
         if (this.cbpr) {
-          this.ignored('BPR1 write with CBPR=1', num32(value));
+          this.ignored('BPR1 write with CBPR=1', low32(value));
           return;
         }
-        this.bpr1 = Math.max(ICC_BPR.get(num32(value), 'BinaryPoint'), this.minBpr0 + 1);
+        this.bpr1 = Math.max(ICC_BPR.get(low32(value), 'BinaryPoint'), this.minBpr0 + 1);
         break;
-      case CpuReg.AP0R0:
-      case CpuReg.AP0R1:
-      case CpuReg.AP0R2:
-      case CpuReg.AP0R3:
-        this.apr[0][reg - CpuReg.AP0R0] = num32(value);
+      case Reg.AP0R0:
+      case Reg.AP0R1:
+      case Reg.AP0R2:
+      case Reg.AP0R3:
+        this.apr[0][reg - Reg.AP0R0] = low32(value);
         this.recomputeRpr();
         break;
-      case CpuReg.AP1R0:
-      case CpuReg.AP1R1:
-      case CpuReg.AP1R2:
-      case CpuReg.AP1R3:
-        this.apr[1][reg - CpuReg.AP1R0] = num32(value);
+      case Reg.AP1R0:
+      case Reg.AP1R1:
+      case Reg.AP1R2:
+      case Reg.AP1R3:
+        this.apr[1][reg - Reg.AP1R0] = low32(value);
         this.recomputeRpr();
         break;
-      case CpuReg.PMR:
+      case Reg.PMR:
         // Unimplemented low priority bits are RAZ/WI.
-        this.pmr = ICC_PRIORITY.get(num32(value), 'Priority') & this.priorityMask;
+        this.pmr = ICC_PRIORITY.get(low32(value), 'Priority') & this.priorityMask;
         break;
-      case CpuReg.CTLR: {
+      case Reg.CTLR: {
         // Only CBPR and EOImode are writable (PMHE RAZ/WI: no priority-based 1-of-N routing).
-        const d = ICC_CTLR.decode(num32(value));
+        const d = ICC_CTLR.decode(low32(value));
         this.cbpr = d.CBPR === 1;
         this.eoiMode = d.EOImode === 1;
         break;
       }
-      case CpuReg.IGRPEN0:
-        this.igrpen0 = ICC_IGRPEN.get(num32(value), 'Enable');
+      case Reg.IGRPEN0:
+        this.igrpen0 = ICC_IGRPEN.get(low32(value), 'Enable');
         this.link.groupEnablesChanged();
         break;
-      case CpuReg.IGRPEN1:
-        this.igrpen1 = ICC_IGRPEN.get(num32(value), 'Enable');
+      case Reg.IGRPEN1:
+        this.igrpen1 = ICC_IGRPEN.get(low32(value), 'Enable');
         this.link.groupEnablesChanged();
         break;
-      case CpuReg.SGI1R:
+      case Reg.SGI1R:
         this.link.generateSgi(toBig(value), 1);
         return;
-      case CpuReg.SGI0R:
+      case Reg.SGI0R:
         this.link.generateSgi(toBig(value), 0);
         return;
-      case CpuReg.ASGI1R:
+      case Reg.ASGI1R:
         // CHOICE: with a single Security state there is no "other" Security state whose Group 1
         // SGIs ASGI1R could generate: the write is ignored.
-        this.ignored('ASGI1R with a single Security state', num32(value));
+        this.ignored('ASGI1R with a single Security state', low32(value));
         return;
       default:
         return;

@@ -36,6 +36,11 @@ import {
 } from './gic-registers.js';
 import type { GicPendingCause } from './physical-trace.js';
 
+// Module-local copies of imported constants used per interrupt: under the project's TypeScript
+// loader an imported binding is read through a getter call, which showed up in profiles.
+const UNIT = KEY_PRIORITY_UNIT;
+const lsb1 = lowestBit;
+const PRIVATE = PRIVATE_COUNT;
 export const GICD_FRAME_SIZE = 0x10000;
 
 /** What the distributor needs from the rest of the GIC. */
@@ -78,7 +83,7 @@ export class Distributor {
     private readonly cfg: GicConfig,
     private readonly hooks: DistributorHooks,
   ) {
-    this.limit = PRIVATE_COUNT + cfg.spis;
+    this.limit = PRIVATE + cfg.spis;
     this.words = this.limit >>> 5;
     const w = this.words;
     this.group = new Uint32Array(w);
@@ -94,13 +99,13 @@ export class Distributor {
     this.target = new Int16Array(this.limit).fill(-1);
     this.priorityMask = (0xff << (8 - cfg.priorityBits)) & 0xff;
     // IROUTER resets to 0: Aff3.Aff2.Aff1.Aff0 = 0.0.0.0, which is PE 0 on this machine.
-    for (let i = PRIVATE_COUNT; i < this.limit; i++) this.target[i] = this.hooks.peByAffinity(0);
+    for (let i = PRIVATE; i < this.limit; i++) this.target[i] = this.hooks.peByAffinity(0);
     this.block = new RegisterBlock('GICD', GICD_FRAME_SIZE, this.regions());
   }
 
   /** True for an implemented SPI. */
   isSpi(intid: number): boolean {
-    return intid >= PRIVATE_COUNT && intid < this.limit;
+    return intid >= PRIVATE && intid < this.limit;
   }
 
   groupOf(intid: number): number {
@@ -145,16 +150,16 @@ export class Distributor {
     let best = -1;
     let s = this.readySummary;
     while (s !== 0) {
-      const w = lowestBit(s);
+      const w = lsb1(s);
       s &= s - 1;
       const g = this.group[w]!;
       let cand = this.ready[w]! & ((grp1 ? g : 0) | (grp0 ? ~g : 0));
       while (cand !== 0) {
-        const b = lowestBit(cand);
+        const b = lsb1(cand);
         cand &= cand - 1;
         const intid = (w << 5) | b;
         if (this.target[intid] !== pe) continue;
-        const key = this.priority[intid]! * KEY_PRIORITY_UNIT + intid;
+        const key = this.priority[intid]! * UNIT + intid;
         if (best < 0 || key < best) best = key;
       }
     }
@@ -187,7 +192,7 @@ export class Distributor {
     for (let w = 1; w < this.words; w++) {
       let x = this.irm[w]!;
       while (x !== 0) {
-        const b = lowestBit(x);
+        const b = lsb1(x);
         x &= x - 1;
         this.retarget((w << 5) | b);
       }
@@ -206,7 +211,7 @@ export class Distributor {
     else this.readySummary &= ~(1 << w);
     let fresh = r & ~old & this.irm[w]!;
     while (fresh !== 0) {
-      const b = lowestBit(fresh);
+      const b = lsb1(fresh);
       fresh &= fresh - 1;
       this.retarget((w << 5) | b);
     }
@@ -250,7 +255,7 @@ export class Distributor {
     if (cause !== null && this.m.trace.on) {
       let fresh = this.pendingWord(n) & ~before;
       while (fresh !== 0) {
-        const b = lowestBit(fresh);
+        const b = lsb1(fresh);
         fresh &= fresh - 1;
         this.tracePending((n << 5) | b, cause);
       }
@@ -356,11 +361,11 @@ export class Distributor {
         widths: W32 | W64,
         regSize: 8,
         read: (off): Word => {
-          const i = PRIVATE_COUNT + (off >>> 3);
+          const i = PRIVATE + (off >>> 3);
           return this.isSpi(i) ? this.irouter[i]! : 0;
         },
         write: (off, _s, v) => {
-          const i = PRIVATE_COUNT + (off >>> 3);
+          const i = PRIVATE + (off >>> 3);
           if (!this.isSpi(i)) return;
           // Only Aff0-Aff3 and Interrupt_Routing_Mode hold state; encode() drops the RES0 bits.
           const val = GICD_IROUTER.encode(GICD_IROUTER.decode(toNum(v)));

@@ -16,10 +16,11 @@
  *   `lpiConfigFetch`, see redistributor.ts), and a cached byte is used until an invalidation
  *   (GICR_INVLPIR/INVALLR, ITS INV/INVALL) drops it. An invalidated LPI that is pending is
  *   re-fetched at once, so the change applies to it immediately.
- * - Per-LPI state lives in pages of 1024 words allocated on first touch, found through a
- *   directory sized by the INTID bits (2^24 INTIDs: 16384 directory slots, no per-LPI array).
- *   One word per LPI: [7:0] cached configuration byte, [8] cached, [9] pending, [10] an
- *   authoritative heap entry exists, [11] fetch in flight, [23:16] the priority of that entry.
+ * - Per-LPI state is one 32-bit word per LPI seen, in a hash table keyed by INTID
+ *   (lpi-state-map.ts) whose size follows the number of LPIs in use, not the INTID space: no
+ *   2^24 array, and the same cost whether LPIs are packed or spread over 24 bits. The word:
+ *   [7:0] cached configuration byte, [8] cached, [9] pending, [10] an authoritative heap entry
+ *   exists, [11] fetch in flight, [23:16] the priority of that entry.
  * - Candidates (pending, cached, enabled) are in a min-heap of `priority * 2^24 + INTID` with lazy
  *   deletion: acknowledging, clearing or disabling an LPI leaves its entry; `best()` discards
  *   entries at the top that are no longer candidates, or whose priority is not the one recorded
@@ -30,9 +31,12 @@ import { field32 } from '../core/bits.js';
 import type { AccessAttrs, Bus } from '../core/bus.js';
 import { fieldRef, KEY_PRIORITY_UNIT, LPI_BASE, LPI_CONFIG } from './gic-registers.js';
 import { KeyHeap } from './key-heap.js';
+import { LpiStateMap } from './lpi-state-map.js';
 
-const PAGE_SHIFT = 10;
-const PAGE_MASK = (1 << PAGE_SHIFT) - 1;
+// Module-local copies of imported constants used per interrupt: under the project's TypeScript
+// loader an imported binding is read through a getter call, which showed up in profiles.
+const UNIT = KEY_PRIORITY_UNIT;
+const LPI_FIRST = LPI_BASE;
 
 const CFG_MASK = 0xff;
 const CACHED = 1 << 8;
@@ -67,17 +71,21 @@ export class LpiTables {
   private limit = 0;
   private propBase = 0;
   private pendBase = 0;
-  private dir: (Uint32Array | undefined)[] = [];
-  private readonly pageList: number[] = [];
+  private readonly state = new LpiStateMap();
   private readonly heap = new KeyHeap();
   private pendingCount = 0;
+  /** Priority of each configuration byte value (unimplemented priority bits read as zero). */
+  private readonly priorityOf: Uint8Array;
 
   constructor(
     private readonly bus: Bus,
     private readonly attrs: AccessAttrs,
     /** Implemented priority bits of the GIC, as a mask of the priority byte. */
-    private readonly priorityMask: number,
-  ) {}
+    priorityMask: number,
+  ) {
+    this.priorityOf = new Uint8Array(256);
+    for (let b = 0; b < 256; b++) this.priorityOf[b] = (field32(b, CFG_PRIORITY.lsb, CFG_PRIORITY.width) << CFG_PRIORITY.lsb) & priorityMask;
+  }
 
   /** EnableLPIs 0 -> 1: latches the tables (PROPBASER/PENDBASER may not change afterwards). */
   enable(propBase: number, pendBase: number, idBits: number): void {
@@ -86,13 +94,12 @@ export class LpiTables {
     this.pendBase = pendBase;
     this.idBits = idBits;
     // Fewer than 14 INTID bits: no LPI is usable (gic-facts §3).
-    this.limit = idBits >= 14 ? 2 ** idBits : LPI_BASE;
-    this.dir = new Array<Uint32Array | undefined>(Math.max(1, this.limit >>> PAGE_SHIFT));
+    this.limit = idBits >= 14 ? 2 ** idBits : LPI_FIRST;
   }
 
   /** True when `intid` is an LPI this redistributor accepts. */
   inRange(intid: number): boolean {
-    return this.enabled && intid >= LPI_BASE && intid < this.limit;
+    return this.enabled && intid >= LPI_FIRST && intid < this.limit;
   }
 
   /** Number of LPIs pending here. */
@@ -102,46 +109,47 @@ export class LpiTables {
 
   isPending(intid: number): boolean {
     if (!this.inRange(intid)) return false;
-    return (this.word(intid) & PENDING) !== 0;
+    const s = this.state.find(intid);
+    return s >= 0 && (this.state.vals[s]! & PENDING) !== 0;
   }
 
   /** The cached configuration byte of `intid`, or -1 when not cached. */
   cachedConfig(intid: number): number {
-    const w = this.inRange(intid) ? this.word(intid) : 0;
+    const s = this.inRange(intid) ? this.state.find(intid) : -1;
+    const w = s < 0 ? 0 : this.state.vals[s]!;
     return (w & CACHED) !== 0 ? w & CFG_MASK : -1;
   }
 
   /** Priority of a configuration byte, with unimplemented priority bits read as zero. */
   priorityOfConfig(cfg: number): number {
-    return (field32(cfg, CFG_PRIORITY.lsb, CFG_PRIORITY.width) << CFG_PRIORITY.lsb) & this.priorityMask;
+    return this.priorityOf[cfg & CFG_MASK]!;
   }
 
   /** Makes `intid` pending (state and pending table). The caller checked `inRange`. */
   setPending(intid: number): LpiSet {
-    const p = this.page(intid);
-    const i = intid & PAGE_MASK;
-    const w = p[i]!;
+    const s = this.state.insert(intid);
+    const vals = this.state.vals;
+    const w = vals[s]!;
     if ((w & PENDING) !== 0) return LpiSet.Already;
-    p[i] = w | PENDING;
     this.pendingCount++;
     this.writePendingBit(intid, true);
     if ((w & CACHED) === 0) {
-      if ((w & FILLING) !== 0) return LpiSet.Pending;
-      p[i] = w | PENDING | FILLING;
-      return LpiSet.NeedsFill;
+      vals[s] = w | PENDING | FILLING;
+      return (w & FILLING) !== 0 ? LpiSet.Pending : LpiSet.NeedsFill;
     }
-    return this.offer(p, i, intid) ? LpiSet.Candidate : LpiSet.Pending;
+    vals[s] = w | PENDING;
+    return this.offer(s, intid) ? LpiSet.Candidate : LpiSet.Pending;
   }
 
   /** Clears the pending state (acknowledge, CLEAR, DISCARD, GICR_CLRLPIR). Returns whether it was pending. */
   clearPending(intid: number): boolean {
     if (!this.inRange(intid)) return false;
-    const p = this.dir[intid >>> PAGE_SHIFT];
-    if (p === undefined) return false;
-    const i = intid & PAGE_MASK;
-    const w = p[i]!;
+    const s = this.state.find(intid);
+    if (s < 0) return false;
+    const vals = this.state.vals;
+    const w = vals[s]!;
     if ((w & PENDING) === 0) return false;
-    p[i] = w & ~PENDING;
+    vals[s] = w & ~PENDING;
     this.pendingCount--;
     this.writePendingBit(intid, false);
     return true;
@@ -150,12 +158,12 @@ export class LpiTables {
   /** A configuration fetch completes: caches the byte now in memory. Returns true if the LPI is now a candidate. */
   completeFill(intid: number): boolean {
     if (!this.inRange(intid)) return false;
-    const p = this.page(intid);
-    const i = intid & PAGE_MASK;
     const cfg = this.readConfig(intid);
-    const w = (p[i]! & ~(FILLING | CFG_MASK)) | CACHED | cfg;
-    p[i] = w;
-    return (w & PENDING) !== 0 && this.offer(p, i, intid);
+    const s = this.state.insert(intid);
+    const vals = this.state.vals;
+    const w = (vals[s]! & ~(FILLING | CFG_MASK)) | CACHED | cfg;
+    vals[s] = w;
+    return (w & PENDING) !== 0 && this.offer(s, intid);
   }
 
   /**
@@ -164,20 +172,17 @@ export class LpiTables {
    */
   invalidate(intid: number): boolean {
     if (!this.inRange(intid)) return false;
-    const p = this.dir[intid >>> PAGE_SHIFT];
-    if (p === undefined) return false;
-    return this.invalidateAt(p, intid & PAGE_MASK, intid);
+    const s = this.state.find(intid);
+    return s >= 0 && this.invalidateAt(s, intid);
   }
 
   /** Drops every cached byte (INVALL); pending LPIs are fetched again. Returns the number of fetches. */
   invalidateAll(): number {
     let fetched = 0;
-    for (const pn of this.pageList) {
-      const p = this.dir[pn]!;
-      const base = pn << PAGE_SHIFT;
-      for (let i = 0; i < p.length; i++) {
-        if ((p[i]! & CACHED) !== 0 && this.invalidateAt(p, i, base + i)) fetched++;
-      }
+    const st = this.state;
+    for (let s = 0; s < st.capacity; s++) {
+      const intid = st.keyAt(s);
+      if (intid !== 0 && this.invalidateAt(s, intid)) fetched++;
     }
     return fetched;
   }
@@ -188,19 +193,19 @@ export class LpiTables {
    */
   best(): number {
     const h = this.heap;
+    const st = this.state;
     for (;;) {
       const k = h.top();
       if (k < 0) return -1;
-      const intid = k % KEY_PRIORITY_UNIT;
-      const prio = (k - intid) / KEY_PRIORITY_UNIT;
-      const p = this.dir[intid >>> PAGE_SHIFT];
-      if (p !== undefined) {
-        const i = intid & PAGE_MASK;
-        const w = p[i]!;
+      const intid = k % UNIT;
+      const prio = (k - intid) / UNIT;
+      const s = st.find(intid);
+      if (s >= 0) {
+        const w = st.vals[s]!;
         if ((w & IN_HEAP) !== 0 && (w & HEAP_PRIO_MASK) >>> HEAP_PRIO_SHIFT === prio) {
-          if ((w & (PENDING | CACHED | ENABLE_BIT)) === (PENDING | CACHED | ENABLE_BIT) && this.priorityOfConfig(w & CFG_MASK) === prio) return k;
+          if ((w & (PENDING | CACHED | ENABLE_BIT)) === (PENDING | CACHED | ENABLE_BIT) && this.priorityOf[w & CFG_MASK] === prio) return k;
           // The authoritative entry of an LPI that is no longer a candidate.
-          p[i] = w & ~IN_HEAP;
+          st.vals[s] = w & ~IN_HEAP;
         }
       }
       h.pop();
@@ -211,71 +216,60 @@ export class LpiTables {
   scanPendingTable(): number {
     let found = 0;
     const end = this.limit >>> 3;
-    for (let byte = LPI_BASE >>> 3; byte < end; byte += 4) {
+    for (let byte = LPI_FIRST >>> 3; byte < end; byte += 4) {
       let v = this.bus.read32(this.pendBase + byte, this.attrs);
       while (v !== 0) {
         const b = 31 - Math.clz32(v & -v);
         v = (v & ~(1 << b)) >>> 0;
         const intid = byte * 8 + b;
         if (intid >= this.limit) break;
-        const p = this.page(intid);
-        const i = intid & PAGE_MASK;
-        if ((p[i]! & PENDING) === 0) this.pendingCount++;
-        p[i] = (p[i]! & ~(FILLING | CFG_MASK)) | PENDING | CACHED | this.readConfig(intid);
-        this.offer(p, i, intid);
+        const s = this.state.insert(intid);
+        const vals = this.state.vals;
+        if ((vals[s]! & PENDING) === 0) this.pendingCount++;
+        vals[s] = (vals[s]! & ~(FILLING | CFG_MASK)) | PENDING | CACHED | this.readConfig(intid);
+        this.offer(s, intid);
         found++;
       }
     }
     return found;
   }
 
-  /** Calls `fn` for every pending LPI (MOVALL), in INTID order within each page. */
+  /** Calls `fn` for every pending LPI (MOVALL), in ascending INTID order. */
   forEachPending(fn: (intid: number) => void): void {
-    for (const pn of this.pageList.slice()) {
-      const p = this.dir[pn]!;
-      const base = pn << PAGE_SHIFT;
-      for (let i = 0; i < p.length; i++) if ((p[i]! & PENDING) !== 0) fn(base + i);
+    const st = this.state;
+    const ids: number[] = [];
+    for (let s = 0; s < st.capacity; s++) {
+      const intid = st.keyAt(s);
+      if (intid !== 0 && (st.vals[s]! & PENDING) !== 0) ids.push(intid);
     }
+    ids.sort((a, b) => a - b);
+    for (const intid of ids) fn(intid);
   }
 
   // ---------------------------------------------------------------- internals
 
-  private word(intid: number): number {
-    const p = this.dir[intid >>> PAGE_SHIFT];
-    return p === undefined ? 0 : p[intid & PAGE_MASK]!;
-  }
-
-  private page(intid: number): Uint32Array {
-    const pn = intid >>> PAGE_SHIFT;
-    let p = this.dir[pn];
-    if (p === undefined) {
-      p = new Uint32Array(1 << PAGE_SHIFT);
-      this.dir[pn] = p;
-      this.pageList.push(pn);
-    }
-    return p;
-  }
-
-  private invalidateAt(p: Uint32Array, i: number, intid: number): boolean {
-    const w = p[i]!;
+  private invalidateAt(s: number, intid: number): boolean {
+    const vals = this.state.vals;
+    const w = vals[s]!;
     if ((w & CACHED) === 0) return false;
     if ((w & PENDING) !== 0 && (w & FILLING) === 0) {
-      p[i] = (w & ~CFG_MASK) | this.readConfig(intid);
-      this.offer(p, i, intid);
+      vals[s] = (w & ~CFG_MASK) | this.readConfig(intid);
+      this.offer(s, intid);
       return true;
     }
-    p[i] = w & ~(CACHED | CFG_MASK);
+    vals[s] = w & ~(CACHED | CFG_MASK);
     return false;
   }
 
   /** Puts a pending, cached LPI in the heap if it is enabled. Returns whether it is a candidate. */
-  private offer(p: Uint32Array, i: number, intid: number): boolean {
-    const w = p[i]!;
+  private offer(s: number, intid: number): boolean {
+    const vals = this.state.vals;
+    const w = vals[s]!;
     if ((w & ENABLE_BIT) === 0) return false;
-    const prio = this.priorityOfConfig(w & CFG_MASK);
+    const prio = this.priorityOf[w & CFG_MASK]!;
     if ((w & IN_HEAP) === 0 || (w & HEAP_PRIO_MASK) >>> HEAP_PRIO_SHIFT !== prio) {
-      p[i] = (w & ~HEAP_PRIO_MASK) | IN_HEAP | (prio << HEAP_PRIO_SHIFT);
-      this.heap.push(prio * KEY_PRIORITY_UNIT + intid);
+      vals[s] = (w & ~HEAP_PRIO_MASK) | IN_HEAP | (prio << HEAP_PRIO_SHIFT);
+      this.heap.push(prio * UNIT + intid);
       if (this.heap.size > 2 * this.pendingCount + 4096) this.rebuildHeap();
     }
     return true;
@@ -284,21 +278,21 @@ export class LpiTables {
   /** Drops stale heap entries (re-prioritised LPIs that never reached the top). Rare. */
   private rebuildHeap(): void {
     this.heap.clear();
-    for (const pn of this.pageList) {
-      const p = this.dir[pn]!;
-      const base = pn << PAGE_SHIFT;
-      for (let i = 0; i < p.length; i++) {
-        const w = p[i]! & ~IN_HEAP;
-        p[i] = w;
-        if ((w & (PENDING | CACHED)) === (PENDING | CACHED)) this.offer(p, i, base + i);
-      }
+    const st = this.state;
+    for (let s = 0; s < st.capacity; s++) {
+      const intid = st.keyAt(s);
+      if (intid === 0) continue;
+      const w = st.vals[s]! & ~IN_HEAP;
+      st.vals[s] = w;
+      if ((w & (PENDING | CACHED)) === (PENDING | CACHED)) this.offer(s, intid);
     }
   }
 
   private readConfig(intid: number): number {
-    return this.bus.read8(this.propBase + (intid - LPI_BASE), this.attrs);
+    return this.bus.read8(this.propBase + (intid - LPI_FIRST), this.attrs);
   }
 
+  /** Sets or clears `intid`'s bit in the pending table (read-modify-write of its byte). */
   private writePendingBit(intid: number, set: boolean): void {
     const addr = this.pendBase + (intid >>> 3);
     const bit = 1 << (intid & 7);

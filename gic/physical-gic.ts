@@ -27,6 +27,10 @@ import { Redistributor, RD_FRAME_SIZE } from './redistributor.js';
 import { VlpiFrame, VLPI_FRAME_SIZE } from './vlpi-frame.js';
 import './physical-trace.js';
 
+// Module-local copies of imported constants used per interrupt: under the project's TypeScript
+// loader an imported binding is read through a getter call, which showed up in profiles.
+const LPI_FIRST = LPI_BASE;
+const PRIVATE = PRIVATE_COUNT;
 const SGIR_TARGETS = fieldRef(ICC_SGIR, 'TargetList');
 const SGIR_AFF1 = fieldRef(ICC_SGIR, 'Aff1');
 const SGIR_INTID = fieldRef(ICC_SGIR, 'INTID');
@@ -131,8 +135,8 @@ export class PhysicalGic implements InterruptController, LpiPort, PhysicalGicPor
   /** HW = 1 linkage: the guest deactivated a vINTID whose list register names physical `intid`. */
   deactivatePhysical(pe: number, intid: number): void {
     const rd = this.redistributors[pe];
-    if (rd === undefined || intid >= LPI_BASE) return;
-    const done = intid < PRIVATE_COUNT ? rd.deactivate(intid) : this.distributor.deactivate(intid);
+    if (rd === undefined || intid >= LPI_FIRST) return;
+    const done = intid < PRIVATE ? rd.deactivate(intid) : this.distributor.deactivate(intid);
     const m = this.m;
     if (done && m.trace.on) m.trace.emit({ t: m.now, core: pe, el: m.pes[pe]!.el, kind: 'gic-deactivate', intid, pe, by: 'hw' });
   }
@@ -194,14 +198,14 @@ export class PhysicalGic implements InterruptController, LpiPort, PhysicalGicPor
       bestPrivate: (g0, g1) => rd.best(g0, g1),
       bestSpi: (g0, g1) => dist.best(i, g0, g1),
       bestLpi: () => rd.bestLpi(),
-      groupOf: (intid) => (intid < PRIVATE_COUNT ? rd.groupOf(intid) : intid < LPI_BASE ? dist.groupOf(intid) : 1),
-      implemented: (intid) => intid < PRIVATE_COUNT || dist.isSpi(intid) || (intid >= LPI_BASE && intid < lpiLimit),
+      groupOf: (intid) => (intid < PRIVATE ? rd.groupOf(intid) : intid < LPI_FIRST ? dist.groupOf(intid) : 1),
+      implemented: (intid) => intid < PRIVATE || dist.isSpi(intid) || (intid >= LPI_FIRST && intid < lpiLimit),
       activate: (intid) => {
-        if (intid < PRIVATE_COUNT) rd.activate(intid);
-        else if (intid < LPI_BASE) dist.activate(intid);
+        if (intid < PRIVATE) rd.activate(intid);
+        else if (intid < LPI_FIRST) dist.activate(intid);
         else rd.acknowledgeLpi(intid);
       },
-      deactivate: (intid) => (intid < PRIVATE_COUNT ? rd.deactivate(intid) : dist.deactivate(intid)),
+      deactivate: (intid) => (intid < PRIVATE ? rd.deactivate(intid) : dist.deactivate(intid)),
       generateSgi: (value, group) => this.generateSgi(i, value, group),
       groupEnablesChanged: () => dist.retargetOneOfN(),
     };

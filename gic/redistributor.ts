@@ -44,6 +44,10 @@ import {
 import { LpiSet, LpiTables } from './lpi-tables.js';
 import type { GicPendingCause } from './physical-trace.js';
 
+// Module-local copies of imported constants used per interrupt: under the project's TypeScript
+// loader an imported binding is read through a getter call, which showed up in profiles.
+const UNIT = KEY_PRIORITY_UNIT;
+const lsb1 = lowestBit;
 /** RD_base and SGI_base are 64 KB each. */
 export const RD_FRAME_SIZE = 0x10000;
 
@@ -159,9 +163,9 @@ export class Redistributor {
     let cand = this.pendingMask() & this.enable & ~this.active & ((grp1 ? this.group : 0) | (grp0 ? ~this.group : 0));
     let best = -1;
     while (cand !== 0) {
-      const b = lowestBit(cand);
+      const b = lsb1(cand);
       cand &= cand - 1;
-      const key = this.priority[b]! * KEY_PRIORITY_UNIT + b;
+      const key = this.priority[b]! * UNIT + b;
       if (best < 0 || key < best) best = key;
     }
     return best;
@@ -383,7 +387,7 @@ export class Redistributor {
         let fresh = v & ~this.pendingMask();
         this.latch = (this.latch | v) >>> 0;
         while (fresh !== 0) {
-          const b = lowestBit(fresh);
+          const b = lsb1(fresh);
           fresh &= fresh - 1;
           this.tracePending(b, 'register');
         }
