@@ -382,3 +382,24 @@ test('property: pending LPIs are acknowledged by priority, then by INTID, each e
     ),
   );
 });
+
+test('GICR_SYNCR.Busy is 1 while an invalidation re-fetches a pending LPI, then 0', (t) => {
+  const cfg = gicConfig();
+  const busy: number[] = [];
+  runLpi({
+    prepare: (gm) => writeConfig(gm, [[8200, cfgByte(0xa0, false)], [8201, cfgByte(0xa0, false)]]),
+    body: function* (pe) {
+      if (pe !== 0) return;
+      // A pending LPI that is disabled (not a candidate): the invalidation must fetch its byte again.
+      yield str(gicr(cfg, 0, 0x0040), 8200n, 8);
+      yield work(1000);
+      yield str(gicr(cfg, 0, 0x00a0), 8200n, 8);
+      busy.push(yield ldr(gicr(cfg, 0, 0x00c0)));
+      busy.push(yield ldr(gicr(cfg, 0, 0x00c0)));
+      // Invalidating an LPI that is not pending only drops the cached byte: nothing to wait for.
+      yield str(gicr(cfg, 0, 0x00a0), 8201n, 8);
+      busy.push(yield ldr(gicr(cfg, 0, 0x00c0)));
+    },
+  });
+  t.deepEqual(busy, [1, 0, 0]);
+});
