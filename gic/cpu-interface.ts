@@ -48,6 +48,7 @@ const low32 = num32;
 const INTID_FIELD = fieldRef(ICC_INTID, 'INTID');
 const INTID_LSB = INTID_FIELD.lsb;
 const INTID_MASK = 2 ** INTID_FIELD.width - 1;
+
 /** What a CPU interface needs from its redistributor and the distributor. */
 export interface CpuInterfaceLink {
   /** GICD_CTLR group enables: bit 0 = EnableGrp0, bit 1 = EnableGrp1. */

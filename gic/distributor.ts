@@ -41,6 +41,7 @@ import type { GicPendingCause } from './physical-trace.js';
 const UNIT = KEY_PRIORITY_UNIT;
 const lsb1 = lowestBit;
 const PRIVATE = PRIVATE_COUNT;
+
 export const GICD_FRAME_SIZE = 0x10000;
 
 /** What the distributor needs from the rest of the GIC. */

@@ -48,6 +48,7 @@ import type { GicPendingCause } from './physical-trace.js';
 // loader an imported binding is read through a getter call, which showed up in profiles.
 const UNIT = KEY_PRIORITY_UNIT;
 const lsb1 = lowestBit;
+
 /** RD_base and SGI_base are 64 KB each. */
 export const RD_FRAME_SIZE = 0x10000;
 
