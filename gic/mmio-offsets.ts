@@ -1,5 +1,5 @@
 /**
- * Offsets of the GIC MMIO registers (gic-facts §2.1, §2.2, §4.1), for drivers (host and guest)
+ * Offsets of the GIC MMIO registers (gic-facts §2.1, §2.2), for drivers (host and guest)
  * and the emulated virtual GIC. One table of names and offsets, so the models' register blocks
  * and the software that programs them agree by construction.
  */
@@ -73,16 +73,4 @@ export const GICR_VLPI = {
   VPENDBASER: 0x0078,
 } as const;
 
-/** ITS control frame, and the translation frame at +0x10000. */
-export const GITS = {
-  CTLR: 0x0000,
-  IIDR: 0x0004,
-  TYPER: 0x0008,
-  CBASER: 0x0080,
-  CWRITER: 0x0088,
-  CREADR: 0x0090,
-  /** BASER<n> at 0x0100 + 8n, n = 0..7. */
-  BASER: 0x0100,
-  PIDR2: 0xffe8,
-  TRANSLATER: 0x10040,
-} as const;
+// ITS offsets: GITS in its/its-registers.ts.
