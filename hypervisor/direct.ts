@@ -121,7 +121,8 @@ export class DirectInjector implements DirectInjection {
     const h = this.h;
     const t0: number = yield mrs(CNTPCT_EL0, 9);
     if (vpe.armed) yield* this.disarm(vpe);
-    if (vpe.rd !== pcpu.index) {
+    const moved = vpe.rd !== pcpu.index;
+    if (moved) {
       yield* h.its.submit(ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.its.rdbase(pcpu.index, h.redistributorOf(pcpu.index)) }));
       yield* h.its.submit(ItsCmd.VSYNC({ vPEID: vpe.id }));
       yield* h.its.sync();
@@ -136,14 +137,17 @@ export class DirectInjector implements DirectInjection {
     vpe.resident = true;
     this.stats.residencyChanges++;
     const t1: number = yield mrs(CNTPCT_EL0, 9);
-    this.stats.residencyCycles += (t1 - t0) * h.cfg.cyclesPerTick;
+    const cycles = (t1 - t0) * h.cfg.cyclesPerTick;
+    this.stats.residencyCycles += cycles;
+    const env = h.env;
+    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-schedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, vmovp: moved, cycles });
   }
 
   /** vcpu put: the vPE leaves the core (no doorbell). */
   *put(pcpu: PerCpu, v: Vcpu): Program {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined || !vpe.resident) return;
-    yield* this.deschedule(pcpu, vpe);
+    yield* this.deschedule(pcpu, v, vpe);
   }
 
   /**
@@ -155,11 +159,11 @@ export class DirectInjector implements DirectInjection {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;
     if (this.h.sched.doorbell(v.id)) yield* this.arm(vpe);
-    if (vpe.resident) yield* this.deschedule(pcpu, vpe);
+    if (vpe.resident) yield* this.deschedule(pcpu, v, vpe);
     return vpe.pendingLast;
   }
 
-  private *deschedule(pcpu: PerCpu, vpe: Vpe): Program {
+  private *deschedule(pcpu: PerCpu, v: Vcpu, vpe: Vpe): Program {
     const t0: number = yield mrs(CNTPCT_EL0, 9);
     const frame = pcpu.rd + GICR_VLPI_BASE;
     // its_clear_vpend_valid: wait for Dirty = 0, clear Valid, wait for Dirty = 0, read PendingLast/IDAI.
@@ -171,7 +175,10 @@ export class DirectInjector implements DirectInjection {
     vpe.resident = false;
     this.stats.residencyChanges++;
     const t1: number = yield mrs(CNTPCT_EL0, 9);
-    this.stats.residencyCycles += (t1 - t0) * this.h.cfg.cyclesPerTick;
+    const cycles = (t1 - t0) * this.h.cfg.cyclesPerTick;
+    this.stats.residencyCycles += cycles;
+    const env = this.h.env;
+    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-deschedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, pendingLast: vpe.pendingLast, doorbell: vpe.armed, cycles });
   }
 
   /** Polls GICR_VPENDBASER until Dirty = 0; returns the value read. */

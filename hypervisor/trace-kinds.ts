@@ -22,6 +22,10 @@ declare module '../core/trace.js' {
     'hyp-mmio': { vm: number; vcpu: number; ipa: number; write: boolean; value: number };
     /** A guest hypercall (HVC function ID). */
     hypercall: { vm: number; vcpu: number; fn: number; ret: number };
+    /** The hypervisor made a vCPU's vPE resident on this core (`cycles` includes VMOVP and Dirty polling). */
+    'vpe-schedule': { vm: number; vcpu: number; vpe: number; vmovp: boolean; cycles: number };
+    /** The hypervisor made a vPE non-resident; `pendingLast` as GICR_VPENDBASER said, `doorbell` armed or not. */
+    'vpe-deschedule': { vm: number; vcpu: number; vpe: number; pendingLast: boolean; doorbell: boolean; cycles: number };
     /** The hypervisor injected a synchronous exception into a guest (it could not emulate the access). */
     'guest-exception': { vm: number; vcpu: number; ec: number; far: number };
   }
