@@ -529,12 +529,13 @@ export class PE {
    */
   branch(pc: number): void {
     if (isThreadPc(pc)) {
-      const r = this.m.threads.resolve(pc);
-      if (r !== undefined && r.thread.owner < 0 && (r.delta === 0 || r.delta === 1)) {
-        const t = r.thread;
+      const threads = this.m.threads;
+      const t = threads.resolve(pc);
+      const delta = threads.delta;
+      if (t !== undefined && t.owner < 0 && (delta === 0 || delta === 1)) {
         this.thread = t;
         t.owner = this.index;
-        if (r.delta === 1) this.skipOne(t);
+        if (delta === 1) this.skipOne(t);
         return;
       }
     }

@@ -39,13 +39,29 @@ export class Thread {
   owner = -1;
 
   constructor(
-    readonly id: number,
-    readonly gen: Program<unknown>,
+    /** Unique for the life of the machine (a recycled record gets a new id). */
+    public id: number,
+    public gen: Program<unknown>,
     /** Entry address the thread started at (for diagnostics). */
-    readonly entry: number,
+    public entry: number,
     /** Human-readable name of the entry, if the code map has one. */
-    readonly label: string,
+    public label: string,
   ) {}
+
+  /** Reinitialises a recycled record for a new program. */
+  reset(id: number, gen: Program<unknown>, entry: number, label: string): void {
+    this.id = id;
+    this.gen = gen;
+    this.entry = entry;
+    this.label = label;
+    this.pos = 0;
+    this.held = null;
+    this.pendRt = 0;
+    this.pendKind = Result.None;
+    this.workLeft = 0;
+    this.finished = false;
+    this.owner = -1;
+  }
 
   get base(): number {
     return THREAD_BASE + this.id * THREAD_SPAN;
@@ -64,40 +80,73 @@ export class Thread {
   }
 }
 
+/**
+ * Live threads, by id. Ids grow forever (so a stale PC never names a newer thread); live
+ * threads sit in a power-of-two slot array at `id & mask`, which grows when two live threads
+ * would share a slot. Finished records are recycled, so starting a handler allocates only its
+ * generator.
+ */
 export class ThreadTable {
-  private readonly live = new Map<number, Thread>();
+  private slots: (Thread | undefined)[] = new Array<Thread | undefined>(64);
+  private mask = 63;
+  private live = 0;
   private nextId = 0;
+  private readonly pool: Thread[] = [];
 
   create(gen: Program<unknown>, entry: number, label: string): Thread {
-    const t = new Thread(this.nextId++, gen, entry, label);
-    this.live.set(t.id, t);
+    const id = this.nextId++;
+    while (this.slots[id & this.mask] !== undefined) this.grow();
+    let t = this.pool.pop();
+    if (t === undefined) t = new Thread(id, gen, entry, label);
+    else t.reset(id, gen, entry, label);
+    this.slots[id & this.mask] = t;
+    this.live++;
     return t;
   }
 
   release(t: Thread): void {
+    if (t.finished) return;
     t.finished = true;
-    this.live.delete(t.id);
+    const slot = t.id & this.mask;
+    if (this.slots[slot] === t) this.slots[slot] = undefined;
+    this.live--;
+    t.gen = DONE;
+    this.pool.push(t);
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.mask = this.mask * 2 + 1;
+    this.slots = new Array<Thread | undefined>(this.mask + 1);
+    for (const t of old) if (t !== undefined) this.slots[t.id & this.mask] = t;
   }
 
   get count(): number {
-    return this.live.size;
+    return this.live;
   }
 
+  /** Distance (in ops) from the resolved thread's position to the PC `resolve` was given. */
+  delta = 0;
+
   /**
-   * Resolves a PC in the thread window: the thread and the distance (in ops) from its
-   * current position, or undefined when the PC names no live thread.
+   * Resolves a PC in the thread window: the live thread it names (with `delta` set to the
+   * distance from its current position), or undefined.
    */
-  resolve(pc: number): { thread: Thread; delta: number } | undefined {
+  resolve(pc: number): Thread | undefined {
     const rel = pc - THREAD_BASE;
     if (rel < 0 || rel % 4 !== 0) return undefined;
     const id = Math.floor(rel / THREAD_SPAN);
-    const t = this.live.get(id);
-    if (t === undefined) return undefined;
-    const off = (rel % THREAD_SPAN) / 4;
-    const delta = off - (t.pos % POS_WINDOW);
-    return { thread: t, delta };
+    const t = this.slots[id & this.mask];
+    if (t === undefined || t.id !== id || t.finished) return undefined;
+    this.delta = (rel % THREAD_SPAN) / 4 - (t.pos % POS_WINDOW);
+    return t;
   }
 }
+
+/** The generator a recycled record holds until reused. */
+const DONE: Program<unknown> = (function* (): Program<unknown> {
+  return undefined;
+})();
 
 export function isThreadPc(pc: number): boolean {
   return pc >= THREAD_BASE && pc < THREAD_BASE * 2;
