@@ -1,0 +1,49 @@
+/**
+ * The side-by-side comparison of the two delivery paths on one scenario and one seed: the
+ * table `npm start` prints, built from two `PathResult`s.
+ */
+import type { PathResult } from './run.js';
+
+export interface ComparisonRow {
+  readonly label: string;
+  readonly unit: string;
+  readonly values: readonly string[];
+}
+
+const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const n = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+
+/** The rows of the comparison table for `results` (one column per path). */
+export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] {
+  const row = (label: string, unit: string, get: (r: PathResult) => string): ComparisonRow => ({ label, unit, values: results.map(get) });
+  return [
+    row('MSIs sent', '', (r) => n(r.msis)),
+    row('interrupts delivered', '', (r) => n(r.delivered)),
+    row('merged while pending', '', (r) => n(r.coalesced)),
+    row('EL2 entries per interrupt', '', (r) => f(r.el2EntriesPerIrq)),
+    row('cycles at EL2 per interrupt', 'cycles', (r) => n(r.el2CyclesPerIrq)),
+    row('latency p50', 'cycles', (r) => n(r.latencyCycles.p50)),
+    row('latency p99', 'cycles', (r) => n(r.latencyCycles.p99)),
+    row('latency max', 'cycles', (r) => n(r.latencyCycles.max)),
+    row('latency p50', 'us', (r) => f(r.latencyUs.p50)),
+    row('latency p99', 'us', (r) => f(r.latencyUs.p99)),
+    row('latency max', 'us', (r) => f(r.latencyUs.max)),
+    row('vCPU switches', '', (r) => n(r.vcpuSwitches)),
+    row('vPE residency changes', '', (r) => n(r.vpeSwitches)),
+    row('cycles per residency change', 'cycles', (r) => (r.vpeSwitches > 0 ? n(r.vpeSwitchCycles / r.vpeSwitches) : '-')),
+    row('doorbells taken', '', (r) => n(r.doorbells)),
+    row('kick IPIs', '', (r) => n(r.kicks)),
+    ...results[0]!.el2Share.map((_, core) => row(`core ${core} time at EL2`, '%', (r) => f(100 * r.el2Share[core]!, 1))),
+  ];
+}
+
+/** The comparison as a text table. */
+export function formatComparison(results: readonly PathResult[]): string {
+  const rows = comparisonRows(results);
+  const head = ['', ...results.map((r) => r.path)];
+  const labels = rows.map((r) => (r.unit === '' ? r.label : `${r.label} (${r.unit})`));
+  const w0 = Math.max(...labels.map((l) => l.length)) + 2;
+  const ws = results.map((_, i) => Math.max(head[i + 1]!.length, ...rows.map((r) => r.values[i]!.length)) + 2);
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(ws[i - 1]!))).join('').trimEnd();
+  return [line(head), ...rows.map((r, i) => line([labels[i]!, ...r.values]))].join('\n');
+}
