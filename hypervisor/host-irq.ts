@@ -92,7 +92,7 @@ export function* kick(h: Hypervisor, pcpu: PerCpu, core: number, v: Vcpu | null)
 /** A blocked vCPU becomes runnable; an idle core the policy chooses is kicked to run it. */
 export function* wake(h: Hypervisor, pcpu: PerCpu, v: Vcpu, reason: WakeReason): Program {
   if (v.state !== 'blocked') return;
-  v.state = 'runnable';
+  h.makeRunnable(v);
   v.timerDeadline = Infinity;
   for (const p of h.pcpus) p.sleepers.delete(v);
   h.sched.event({ kind: 'woken', vcpu: v.id, reason, at: h.env.now() });

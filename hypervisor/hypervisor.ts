@@ -74,6 +74,10 @@ export class HypervisorStats {
   guestExceptions = 0;
   wfiNoBlock = 0;
   doorbells = 0;
+  /** Cycles vCPUs spent runnable before running, and how many waits that was. */
+  runQueueWait = 0;
+  runQueueWaits = 0;
+  runQueueWaitMax = 0;
   panics = 0;
 }
 
@@ -171,6 +175,12 @@ export class Hypervisor {
     return this.cfg.codePa + HYP_VECTORS + HYP_VECTOR_STRIDE * core;
   }
 
+  /** `v` becomes runnable now (the run-queue wait is measured from here). */
+  makeRunnable(v: Vcpu): void {
+    v.state = 'runnable';
+    v.runnableSince = this.env.now();
+  }
+
   /** The assigned event behind guest LPI `vintid` of `vm`. */
   eventOf(vm: Vm, vintid: number): AssignedEventState | undefined {
     return this.events[vm.index]?.get(vintid);
@@ -225,7 +235,7 @@ export class Hypervisor {
     for (const vm of this.vms) {
       const v0 = vm.vcpus[0]!;
       v0.elr = vm.config.entry;
-      v0.state = 'runnable';
+      this.makeRunnable(v0);
       this.sched.event({ kind: 'runnable', vcpu: v0.id, at: this.env.now() });
     }
     yield* reschedule(this, this.pcpus[0]!);

@@ -56,7 +56,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
     const sliceEnded: boolean = yield* handleHostIrqs(h, pcpu);
     stopped = false;
     if (sliceEnded && v.state === 'running') {
-      v.state = 'runnable';
+      h.makeRunnable(v);
       h.sched.event({ kind: 'slice-expired', vcpu: v.id, core: pcpu.index, at: env.now() });
       stopped = true;
     }
@@ -85,7 +85,7 @@ export function* hostIrqAtEl2(h: Hypervisor, pcpu: PerCpu): Program {
 /** Picks what this core runs next and enters it, idling until there is something. */
 export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
   const old = pcpu.current;
-  if (old !== null && old.state === 'running') old.state = 'runnable';
+  if (old !== null && old.state === 'running') h.makeRunnable(old);
   pcpu.current = null;
   for (;;) {
     yield work(h.cfg.bookkeeping.schedule);
@@ -110,6 +110,13 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     while (v.loadedOn >= 0 && v.loadedOn !== pcpu.index) yield work(50);
     yield* loadVcpu(h, pcpu, v);
     h.stats.switches++;
+  }
+  if (v.state === 'runnable') {
+    const wait = h.env.now() - v.runnableSince;
+    const st = h.stats;
+    st.runQueueWait += wait;
+    st.runQueueWaits++;
+    if (wait > st.runQueueWaitMax) st.runQueueWaitMax = wait;
   }
   v.state = 'running';
   v.core = pcpu.index;

@@ -108,7 +108,7 @@ function* hypercall(h: Hypervisor, pcpu: PerCpu, v: Vcpu, _imm: number): Program
     case HVC_YIELD:
       ret = 0;
       h.sched.event({ kind: 'yielded', vcpu: v.id, core: pcpu.index, at: h.env.now() });
-      v.state = 'runnable';
+      h.makeRunnable(v);
       stopped = true;
       break;
   }
@@ -132,7 +132,7 @@ function* cpuOn(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<number> {
   target.gprs[0] = v.gprs[3]!;
   target.elr = toNum(v.gprs[2]!);
   target.spsr = MODE.EL1h | PSR_DAIF;
-  target.state = 'runnable';
+  h.makeRunnable(target);
   h.sched.event({ kind: 'runnable', vcpu: target.id, at: h.env.now() });
   yield* placeRunnable(h, pcpu, target);
   return PSCI_RET.SUCCESS;

@@ -34,6 +34,8 @@ export class Vcpu {
   timerDeadline = Infinity;
   exits = 0;
   blocks = 0;
+  /** Simulated time it last became runnable (statistics only). */
+  runnableSince = 0;
 
   constructor(
     readonly vm: Vm,

@@ -31,7 +31,11 @@ export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] 
     row('vCPU switches', '', (r) => n(r.vcpuSwitches)),
     row('vPE residency changes', '', (r) => n(r.vpeSwitches)),
     row('cycles per residency change', 'cycles', (r) => (r.vpeSwitches > 0 ? n(r.vpeSwitchCycles / r.vpeSwitches) : '-')),
+    row('Dirty polls', '', (r) => n(r.dirtyPolls)),
+    row('VMOVPs', '', (r) => n(r.vmovps)),
     row('doorbells taken', '', (r) => n(r.doorbells)),
+    row('run-queue wait mean', 'us', (r) => f(r.runQueueWaitUs.mean)),
+    row('run-queue wait max', 'us', (r) => f(r.runQueueWaitUs.max)),
     row('kick IPIs', '', (r) => n(r.kicks)),
     ...results[0]!.el2Share.map((_, core) => row(`core ${core} time at EL2`, '%', (r) => f(100 * r.el2Share[core]!, 1))),
   ];

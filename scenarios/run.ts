@@ -41,7 +41,12 @@ export interface PathResult {
   readonly latencyUs: LatencyFigures;
   readonly vpeSwitches: number;
   readonly vpeSwitchCycles: number;
+  /** Polls of GICR_VPENDBASER that found Dirty = 1. */
+  readonly dirtyPolls: number;
+  readonly vmovps: number;
   readonly doorbells: number;
+  /** Time vCPUs waited runnable before running: mean and max, microseconds. */
+  readonly runQueueWaitUs: { readonly mean: number; readonly max: number };
   readonly vcpuSwitches: number;
   readonly kicks: number;
   readonly maintenance: number;
@@ -180,13 +185,18 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   for (const d of h.devices) d.start();
   const base = m.pes.map((pe) => ({ el2: pe.counters.exceptions[2]!, cyc: pe.counters.cyclesAt[2]! }));
   const hs0 = { ...platform.hyp.stats };
+  const ds0 = { ...(platform.hyp.direct.stats ?? { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, doorbellsArmed: 0 }) };
+  platform.hyp.stats.runQueueWaitMax = 0;
   const end = warm + Math.round(((s.durationUs + DRAIN_US) * clockHz) / 1e6);
   m.run(end);
   const hostMs = performance.now() - t0;
-  return measure(s, path, h, base, hs0, end - warm, hostMs);
+  return measure(s, path, h, base, hs0, ds0, end - warm, hostMs);
 }
 
-function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: number; cyc: number }[], hs0: { switches: number; kicksSent: number; doorbells: number; maintenance: number }, span: number, hostMs: number): PathResult {
+type StatsBefore = { switches: number; kicksSent: number; doorbells: number; maintenance: number; runQueueWait: number; runQueueWaits: number };
+type DirectBefore = { residencyChanges: number; residencyCycles: number; dirtyPolls: number; vmovps: number };
+
+function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: number; cyc: number }[], hs0: StatsBefore, ds0: DirectBefore, span: number, hostMs: number): PathResult {
   const { platform } = h;
   const m = platform.m;
   const tick = m.clockHz / m.cntfrq;
@@ -212,7 +222,9 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: num
     mean: f(lat.latencies.reduce((a, b) => a + b, 0) / Math.max(1, delivered)),
   });
   const hs = platform.hyp.stats;
-  const direct = platform.hyp.direct;
+  const ds = platform.hyp.direct.stats;
+  const us = (c: number): number => (c / m.clockHz) * 1e6;
+  const waits = hs.runQueueWaits - hs0.runQueueWaits;
   return {
     scenario: s.name,
     path,
@@ -226,9 +238,12 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: num
     el2CyclesPerIrq: el2Cycles / Math.max(1, delivered),
     latencyCycles: figures((x) => x),
     latencyUs: figures((x) => (x / m.clockHz) * 1e6),
-    vpeSwitches: direct.stats?.residencyChanges ?? 0,
-    vpeSwitchCycles: direct.stats?.residencyCycles ?? 0,
+    vpeSwitches: (ds?.residencyChanges ?? 0) - ds0.residencyChanges,
+    vpeSwitchCycles: (ds?.residencyCycles ?? 0) - ds0.residencyCycles,
+    dirtyPolls: (ds?.dirtyPolls ?? 0) - ds0.dirtyPolls,
+    vmovps: (ds?.vmovps ?? 0) - ds0.vmovps,
     doorbells: hs.doorbells - hs0.doorbells,
+    runQueueWaitUs: { mean: waits > 0 ? us((hs.runQueueWait - hs0.runQueueWait) / waits) : 0, max: us(hs.runQueueWaitMax) },
     vcpuSwitches: hs.switches - hs0.switches,
     kicks: hs.kicksSent - hs0.kicksSent,
     maintenance: hs.maintenance - hs0.maintenance,
