@@ -121,6 +121,29 @@ export class PhysicalMemory {
     }
   }
 
+  /**
+   * Address of the first 4-byte-aligned 32-bit word in [addr, end) that is not zero, or -1.
+   * Pages never written are skipped without being read (or allocated), so a scan of a large,
+   * sparse table (a virtual LPI pending table) costs only the pages that hold data. `addr` is
+   * rounded up and `end` down to a multiple of 4.
+   */
+  nextNonZero32(addr: number, end: number): number {
+    let a = Math.ceil(addr / 4) * 4;
+    const stop = Math.floor(end / 4) * 4;
+    while (a < stop) {
+      const no = Math.floor(a / PAGE_SIZE);
+      const base = no * PAGE_SIZE;
+      const pageStop = Math.min(base + PAGE_SIZE, stop);
+      const p = this.pages.get(no);
+      if (p !== undefined) {
+        const last = pageStop - base;
+        for (let off = a - base; off < last; off += 4) if (p.getUint32(off, true) !== 0) return base + off;
+      }
+      a = pageStop;
+    }
+    return -1;
+  }
+
   readBytes(addr: number, len: number): Uint8Array {
     const out = new Uint8Array(len);
     for (let i = 0; i < len; i++) out[i] = this.read8(addr + i);

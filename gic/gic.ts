@@ -22,7 +22,14 @@ export function createGic(m: Machine, cfg: GicConfig): Gic {
   const physical = new PhysicalGic(m, cfg);
   m.interruptController = physical;
   const virtual = m.pes.map((pe) => new VirtualCpuInterface(m, cfg, pe, physical));
-  const its = new Its(m, cfg, physical, null);
+  // GICv4: each redistributor's resident vPE competes with the list registers of its PE's
+  // virtual CPU interface, and tells it when its best vLPI changes.
+  physical.vlpiFrames.forEach((frame, i) => {
+    const v = virtual[i]!;
+    v.vlpiSource = physical.vlpiSources[i]!;
+    frame.onChanged = () => v.vlpiChanged();
+  });
+  const its = new Its(m, cfg, physical, physical);
   defineGicSysregs(m, cfg, physical.cpuInterfaces, virtual);
   return { config: cfg, physical, virtual, its };
 }

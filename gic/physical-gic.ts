@@ -6,8 +6,10 @@
  * PE at `cfg.gicrBase + i * redistributorSize(cfg.version)`) and the ICC_* system registers
  * (`cpuInterfaces`, given to `defineGicSysregs`). Devices drive SPIs with `setSpiLevel` /
  * `pulseSpi`; per-PE sources (timers, the maintenance interrupt) drive PPIs with `setPpiLevel`
- * (this is the machine's `InterruptController`); the ITS hands LPIs over through `LpiPort`; the
- * virtual CPU interface deactivates HW-linked interrupts through `PhysicalGicPort`.
+ * (this is the machine's `InterruptController`); the ITS hands LPIs over through `LpiPort` and, on
+ * GICv4, vLPIs through `VlpiPort` (each call goes to the VLPI_base frame of redistributor `rd`,
+ * vlpi-frame.ts; on GICv3 there are none and the calls do nothing); the virtual CPU interface
+ * deactivates HW-linked interrupts through `PhysicalGicPort`.
  *
  * Internal latencies: SGIs reach their targets `sgiLatency` cycles after the ICC_SGI*R write,
  * and an LPI whose configuration byte is not cached becomes a candidate `lpiConfigFetch` cycles
@@ -22,7 +24,7 @@ import { CpuInterface, type CpuInterfaceLink } from './cpu-interface.js';
 import { Distributor, GICD_FRAME_SIZE } from './distributor.js';
 import { fieldRef, ICC_SGIR, LPI_BASE, PRIVATE_COUNT } from './gic-registers.js';
 import { LatencyFifo } from './latency-fifo.js';
-import type { LpiPort, PhysicalGicPort, VlpiSource } from './ports.js';
+import type { LpiPort, PhysicalGicPort, VlpiPort, VlpiSource } from './ports.js';
 import { Redistributor, RD_FRAME_SIZE } from './redistributor.js';
 import { VlpiFrame, VLPI_FRAME_SIZE } from './vlpi-frame.js';
 import './physical-trace.js';
@@ -42,7 +44,7 @@ const SGIR_AFF3 = fieldRef(ICC_SGIR, 'Aff3');
 /** A redistributor's side of direct injection when the GIC has none (GICv3). */
 const NO_VLPIS: VlpiSource = { best: () => -1, acknowledge: () => {} };
 
-export class PhysicalGic implements InterruptController, LpiPort, PhysicalGicPort {
+export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, PhysicalGicPort {
   readonly distributor: Distributor;
   readonly redistributors: readonly Redistributor[];
   /** One per PE (index = PE index): the ICC_* registers, for `defineGicSysregs`. */
@@ -102,7 +104,7 @@ export class PhysicalGic implements InterruptController, LpiPort, PhysicalGicPor
     for (let i = 0; i < n; i++) cpuifs.push(new CpuInterface(m, cfg, i, this.link(i)));
 
     const frames: VlpiFrame[] = [];
-    if (cfg.version === 4) for (let i = 0; i < n; i++) frames.push(new VlpiFrame(m, i, (intid) => rds[i]!.setLpiPending(intid)));
+    if (cfg.version === 4) for (let i = 0; i < n; i++) frames.push(new VlpiFrame(m, cfg, i, (intid) => rds[i]!.setLpiPending(intid)));
     this.vlpiFrames = frames;
     this.vlpiSources = cfg.version === 4 ? frames : rds.map(() => NO_VLPIS);
 
@@ -184,6 +186,36 @@ export class PhysicalGic implements InterruptController, LpiPort, PhysicalGicPor
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: m.now, core: from, el: m.pes[from]!.el, kind: 'gic-lpi', intid: -1, pe: to, what: 'moved', detail: moved });
     this.cpuInterfaces[from]!.update();
+  }
+
+  // ---------------------------------------------------------------- VlpiPort (for the ITS, GICv4)
+
+  setVlpiPending(rd: number, vpt: number, vptIdBits: number, vintid: number, doorbell: number): void {
+    this.vlpiFrames[rd]?.setVlpiPending(vpt, vptIdBits, vintid, doorbell);
+  }
+
+  clearVlpiPending(rd: number, vpt: number, vintid: number): void {
+    this.vlpiFrames[rd]?.clearVlpiPending(vpt, vintid);
+  }
+
+  isVlpiPending(rd: number, vpt: number, vintid: number): boolean {
+    return this.vlpiFrames[rd]?.isVlpiPending(vpt, vintid) ?? false;
+  }
+
+  invalidateVlpi(rd: number, vpt: number, vintid: number): void {
+    this.vlpiFrames[rd]?.invalidateVlpi(vpt, vintid);
+  }
+
+  invalidateAllVlpis(rd: number, vpt: number): void {
+    this.vlpiFrames[rd]?.invalidateAllVlpis(vpt);
+  }
+
+  vpeMapped(rd: number, vpt: number, vptIdBits: number): void {
+    this.vlpiFrames[rd]?.vpeMapped(vpt, vptIdBits);
+  }
+
+  vpeUnmapped(rd: number, vpt: number): void {
+    this.vlpiFrames[rd]?.vpeUnmapped(vpt);
   }
 
   // ---------------------------------------------------------------- internals

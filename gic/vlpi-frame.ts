@@ -1,42 +1,364 @@
 /**
- * The VLPI_base frame of a GICv4 redistributor (RD + 0x20000, gic-facts §2.2) and the
- * redistributor's side of direct injection (`VlpiSource` for the virtual CPU interface).
+ * The VLPI_base frame of a GICv4.0 redistributor (RD + 0x20000, gic-facts §2.2) and the
+ * redistributor's side of direct injection: residency of a vPE, vLPIs arriving from the ITS,
+ * v4.0 doorbells, and the resident vPE's best vLPI for the virtual CPU interface (`VlpiSource`).
  *
- * For now the frame is RAZ/WI and no vPE is ever resident: `best()` is -1. The direct-injection
- * work fills this file in without touching the rest of the physical GIC: GICR_VPROPBASER (0x70)
- * and GICR_VPENDBASER (0x78) go into `regions()`, residency and the resident vPE's pending
- * vLPIs (a `KeyHeap` like lpi-tables.ts) into this class, and `PhysicalGic` forwards `VlpiPort`
- * calls for redistributor `rd` to `vlpiFrames[rd]`. A v4.0 doorbell is a physical LPI: it goes
- * through the owning redistributor's `setLpiPending`, available here as `setPhysicalLpi`.
+ * How it works
+ * - Registers: GICR_VPROPBASER (0x70) and GICR_VPENDBASER (0x78), 64-bit, also accessible as
+ *   32-bit halves (the register block folds a 32-bit write into a read-modify-write). The rest
+ *   of the frame is RAZ/WI.
+ * - Residency is explicit state (gic-facts §5.1): a vPE is resident while VPENDBASER.Valid = 1,
+ *   and GICv4.0 matches it by VPT address: a vLPI for the VPT at `vpt` is "resident" iff
+ *   Valid = 1 and `vpt` is the VPENDBASER.PA latched when Valid was set. Residency does not
+ *   depend on the ITS mapping (VMAPP/VMOVP only tell the ITS where to send vLPIs).
+ * - Valid 0 -> 1: the vPE is resident at once, but the redistributor parses its VPT first:
+ *   Dirty reads 1 for `vpeScheduleDirty` cycles (one re-armed event), then the VPT is read from
+ *   memory (pages that exist only), the pending vLPIs' configuration bytes are read from the
+ *   VPROPBASER table and cached, and the virtual CPU interface is told (`onChanged`). A vLPI
+ *   that arrives during the parse is written to the VPT and found by the parse.
+ * - Valid 1 -> 0: residency ends at once (`best()` = -1, the CPU interface is told); Dirty reads
+ *   1 for `vpeDescheduleDirty` cycles; when it clears, PendingLast = 1 iff the VPT holds a
+ *   pending vLPI whose configuration byte has Enable = 1 (read from memory then).
+ * - A vLPI arriving (`setVlpiPending`, gic-facts §5.2): its bit is set in the VPT in memory
+ *   (read-modify-write with the GIC's bus attributes). If its vPE is resident and parsed, it
+ *   joins the resident set (resident-vlpis: cached configuration, or a fetch of
+ *   `lpiConfigFetch` cycles, as physical LPIs); otherwise, if the ITE names a doorbell
+ *   (Dbell_pINTID != 1023), that physical LPI is made pending here through the redistributor's
+ *   ordinary LPI path (its own enable and priority in the physical configuration table).
+ * - Nothing is allocated per vLPI; the VPT is read only at residency changes.
+ *
+ * CHOICEs (the architecture leaves these open; gic-facts §2.2, §5, §7):
+ * - A GICR_VPENDBASER write while Dirty = 1 (UNPREDICTABLE) is ignored.
+ * - A write that changes fields other than Valid while Valid = 1 (UNPREDICTABLE) is ignored,
+ *   as QEMU does; writing the same fields with Valid = 1 is harmless.
+ * - GICR_VPROPBASER writes while Valid = 1 are ignored; its table address and IDbits are
+ *   latched at Valid 0 -> 1 and used until the deschedule completes.
+ * - PendingLast reads 1 while Valid = 1 (QEMU: RES1 on the 0 -> 1 transition; the written hint
+ *   is not kept) and while Dirty = 1 (UNKNOWN); once a deschedule completes it is the computed
+ *   value; a write with Valid staying 0 stores it as written (QEMU).
+ * - IDAI reads back as written. The model keeps nothing in the VPT's IMPLEMENTATION DEFINED
+ *   first 1 KB (it neither reads nor writes it), so IDAI = 0 and IDAI = 1 behave the same.
+ * - vINTID bits = min(VPROPBASER.IDbits + 1, GICD_TYPER.IDbits + 1), as for GICR_PROPBASER;
+ *   below 14 bits no vLPI is usable. A vLPI for the resident vPE at or beyond that limit is
+ *   dropped without touching the VPT (QEMU); for a non-resident vPE only VPT_size bounds it.
+ * - The v4.0 doorbell rings on every arrival for a non-resident vPE, whatever the vLPI's own
+ *   enable bit (QEMU; gic-facts §7 lists this as unverified).
+ * - The configuration cache holds the resident vPE's bytes only and is emptied at every
+ *   residency change; the parse fills it for the vLPIs pending at schedule-in (inside the Dirty
+ *   time), and a vINTID first arriving while resident costs one `lpiConfigFetch`.
+ *   Invalidations (INV, VINVALL) of a vPE that is not resident here have nothing to drop.
+ * - Inner/OuterCache and Shareability are stored as written and have no effect.
  */
+import { toBig } from '../core/bits.js';
+import type { AccessAttrs } from '../core/bus.js';
+import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
-import { RegisterBlock, type RegisterRegion } from '../core/regions.js';
+import { W32, W64, RegisterBlock, type RegisterRegion } from '../core/regions.js';
+import type { GicConfig } from './config.js';
+import { INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
+import { LatencyFifo } from './latency-fifo.js';
+import { LpiSet } from './lpi-tables.js';
 import type { VlpiSource } from './ports.js';
+import { ResidentVlpis } from './vlpi-resident.js';
+import { GICR_VPENDBASER, GICR_VPROPBASER } from './vlpi-registers.js';
+import type { VlpiDropReason, VpeResidencyEvent } from './vlpi-trace.js';
+
+// Module-local copies of imported constants used per vLPI (imported bindings are getter calls
+// under the project's TypeScript loader).
+const UNIT = KEY_PRIORITY_UNIT;
+const LPI_FIRST = LPI_BASE;
+const NO_DOORBELL = INTID_SPURIOUS;
+const SET_CANDIDATE = LpiSet.Candidate;
+const SET_NEEDS_FILL = LpiSet.NeedsFill;
+/** vINTIDs are below 2^24 (ITE INTID field; keys are priority * 2^24 + vINTID). */
+const VINTID_LIMIT = 2 ** 24;
 
 export const VLPI_FRAME_SIZE = 0x10000;
 
+/** Event priority among events at the same time (as latency-fifo.ts: the timers use 10). */
+const GIC_EVENT_PRIORITY = 20;
+
+/** GICR_VPENDBASER bits the model computes (never stored from a write). */
+const VALID = GICR_VPENDBASER.mask('Valid');
+const DIRTY = GICR_VPENDBASER.mask('Dirty');
+const PENDING_LAST = GICR_VPENDBASER.mask('PendingLast');
+
 export class VlpiFrame implements VlpiSource {
   readonly block: RegisterBlock;
+  /** Called when the resident vPE's best vLPI may have changed: the virtual CPU interface's `vlpiChanged`. */
+  onChanged: () => void = () => {};
+  /** VPTs the ITS maps to this redistributor (VMAPP/VMOVP), with their vINTID bits. Bookkeeping only. */
+  readonly mappedVpes = new Map<number, number>();
+
+  /** GICR_VPROPBASER as stored (RES0 bits dropped). */
+  private vpropbaser = 0n;
+  /** GICR_VPENDBASER's stored fields: InnerCache, Shareability, PA, OuterCache, IDAI. */
+  private vpendbaser = 0n;
+  /** GICR_VPENDBASER.Valid: a vPE is resident. */
+  private valid = false;
+  /** GICR_VPENDBASER.Dirty: a residency change is in progress (parse or flush). */
+  private dirty = false;
+  /** GICR_VPENDBASER.PendingLast when neither Valid nor Dirty is 1. */
+  private pendingLast = 0;
+  /** The resident vPE's VPT has been parsed: its pending vLPIs are known. */
+  private parsed = false;
+  /** VPT address latched at Valid 0 -> 1 (the resident vPE, or the one being flushed). */
+  private vpt = -1;
+  private readonly resident: ResidentVlpis;
+  /** Bus attributes of the redistributor's own memory accesses (VPT, configuration table). */
+  private readonly attrs: AccessAttrs;
+  private readonly dirtyEvent: SimEvent;
+  private readonly fills: LatencyFifo;
 
   constructor(
     readonly m: Machine,
+    private readonly cfg: GicConfig,
     /** Redistributor (= PE) index. */
     readonly index: number,
-    /** Makes a physical LPI pending at this redistributor (v4.0 doorbells). */
+    /** Makes a physical LPI pending at this redistributor (v4.0 doorbells); false when dropped. */
     readonly setPhysicalLpi: (intid: number) => boolean,
   ) {
+    const priorityMask = (0xff << (8 - cfg.priorityBits)) & 0xff;
+    this.attrs = { requester: 'gic', id: index };
+    this.resident = new ResidentVlpis(m.bus, this.attrs, priorityMask);
+    this.dirtyEvent = new SimEvent(`gicr${index}.vpe-dirty`, GIC_EVENT_PRIORITY, () => this.residencyDone());
+    this.fills = new LatencyFifo(m, `gicr${index}.vlpi-fill`, m.costs.lpiConfigFetch, (_rd, vintid) => this.completeFill(vintid));
     this.block = new RegisterBlock(`GICR${index}.VLPI_base`, VLPI_FRAME_SIZE, this.regions());
   }
 
-  /** The VLPI_base registers. Empty for now: the whole frame is RAZ/WI. */
-  private regions(): RegisterRegion[] {
-    return [];
-  }
+  // ---------------------------------------------------------------- VlpiSource (virtual CPU interface)
 
-  /** Highest-priority pending enabled vLPI of the resident vPE: none while nothing is resident. */
+  /**
+   * Highest-priority pending enabled vLPI of the resident vPE, `priority * 2^24 + vINTID`
+   * (lowest vINTID on ties); -1 when nothing is resident, the VPT is still being parsed, or no
+   * vLPI is a candidate.
+   */
   best(): number {
-    return -1;
+    return this.valid && this.parsed ? this.resident.best() : -1;
   }
 
-  acknowledge(_vintid: number): void {}
+  /** ICV_IAR1 acknowledged `vintid`: its VPT bit is cleared (a vLPI has no active state). */
+  acknowledge(vintid: number): void {
+    if (!this.valid || vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return;
+    this.writeBit(this.vpt, vintid, false);
+    this.resident.markClear(vintid);
+  }
+
+  // ---------------------------------------------------------------- vLPIs from the ITS (VlpiPort for this RD)
+
+  /** A vLPI for the vPE whose VPT is at `vpt` (vINTID bits `vptIdBits`) arrives here. */
+  setVlpiPending(vpt: number, vptIdBits: number, vintid: number, doorbell: number): void {
+    if (vintid < LPI_FIRST || !(vintid < 2 ** vptIdBits) || vintid >= VINTID_LIMIT) return this.drop(vpt, vintid, 'range');
+    const resident = this.valid && vpt === this.vpt;
+    const r = this.resident;
+    if (resident && vintid >= r.limit) return this.drop(vpt, vintid, 'idbits');
+    const fresh = this.writeBit(vpt, vintid, true);
+    let rung = false;
+    if (resident) {
+      if (this.parsed) {
+        const s = r.markPending(vintid);
+        if (s === SET_NEEDS_FILL) this.fills.push(this.index, vintid);
+        else if (s === SET_CANDIDATE && r.best() % UNIT === vintid) this.onChanged();
+      }
+      // Still parsing: the parse reads the bit just written.
+    } else if (doorbell !== NO_DOORBELL) {
+      rung = this.setPhysicalLpi(doorbell);
+    }
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'vlpi-pending', rd: this.index, vpt, vintid, resident, fresh, doorbell, rung });
+  }
+
+  /** CLEAR, DISCARD, VMOVI (old vPE): the bit is cleared in the VPT, and in the resident set. */
+  clearVlpiPending(vpt: number, vintid: number): void {
+    if (vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return;
+    const was = this.writeBit(vpt, vintid, false);
+    if (this.valid && this.parsed && vpt === this.vpt) {
+      const before = this.resident.best();
+      if (this.resident.markClear(vintid) && before >= 0 && before % UNIT === vintid) this.onChanged();
+    }
+    if (was) this.traceVlpi(vpt, vintid, 'cleared', 0);
+  }
+
+  /** The VPT bit of `vintid`, from memory. */
+  isVlpiPending(vpt: number, vintid: number): boolean {
+    if (vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return false;
+    return (this.m.bus.read8(vpt + (vintid >>> 3), this.attrs) & (1 << (vintid & 7))) !== 0;
+  }
+
+  /** INV on a virtual ITE: the resident vPE re-reads `vintid`'s configuration byte. */
+  invalidateVlpi(vpt: number, vintid: number): void {
+    if (!this.valid || !this.parsed || vpt !== this.vpt || vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return;
+    const before = this.resident.best();
+    const reread = this.resident.invalidate(vintid);
+    if (this.resident.best() !== before) this.onChanged();
+    this.traceVlpi(vpt, vintid, 'inv', reread ? 1 : 0);
+  }
+
+  /** VINVALL: the resident vPE re-reads the configuration of all its vLPIs. */
+  invalidateAllVlpis(vpt: number): void {
+    if (!this.valid || !this.parsed || vpt !== this.vpt) return;
+    const before = this.resident.best();
+    const reread = this.resident.invalidateAll();
+    if (this.resident.best() !== before) this.onChanged();
+    this.traceVlpi(vpt, -1, 'invall', reread);
+  }
+
+  /** VMAPP V = 1 / VMOVP (new RD). Pending state lives in the VPT: nothing moves. */
+  vpeMapped(vpt: number, vptIdBits: number): void {
+    this.mappedVpes.set(vpt, vptIdBits);
+    this.traceVlpi(vpt, -1, 'mapped', vptIdBits);
+  }
+
+  /** VMAPP V = 0 / VMOVP (old RD). Residency is the RD's own state and is not changed. */
+  vpeUnmapped(vpt: number): void {
+    this.mappedVpes.delete(vpt);
+    this.traceVlpi(vpt, -1, 'unmapped', 0);
+  }
+
+  // ---------------------------------------------------------------- residency
+
+  /** GICR_VPENDBASER write (gic-facts §2.2, §5.1). */
+  private writeVpendbaser(v: bigint): void {
+    if (this.dirty) return this.ignored('GICR_VPENDBASER write while Dirty = 1', v);
+    const d = GICR_VPENDBASER.decode(v);
+    const fields = GICR_VPENDBASER.encode({ InnerCache: d.InnerCache, Shareability: d.Shareability, PA: d.PA, OuterCache: d.OuterCache, IDAI: d.IDAI });
+    const valid = d.Valid === 1;
+    if (this.valid && valid) {
+      if (fields !== this.vpendbaser) this.ignored('GICR_VPENDBASER fields changed while Valid = 1', v);
+      return;
+    }
+    this.vpendbaser = fields;
+    if (!this.valid && !valid) {
+      this.pendingLast = d.PendingLast;
+      return;
+    }
+    if (valid) this.schedule(d.PA * 0x10000);
+    else this.deschedule();
+  }
+
+  /** Valid 0 -> 1: the vPE whose VPT is at `vpt` is resident; its VPT is parsed while Dirty = 1. */
+  private schedule(vpt: number): void {
+    const prop = GICR_VPROPBASER.decode(this.vpropbaser);
+    const bits = Math.min(prop.IDbits + 1, this.cfg.idBits);
+    this.valid = true;
+    this.parsed = false;
+    this.vpt = vpt;
+    this.pendingLast = 1;
+    this.resident.reset(prop.PA * 0x1000, bits >= 14 ? 2 ** bits : LPI_FIRST);
+    this.startDirty('schedule', this.m.costs.vpeScheduleDirty);
+  }
+
+  /** Valid 1 -> 0: residency ends now; PendingLast is known when Dirty clears. */
+  private deschedule(): void {
+    this.valid = false;
+    this.parsed = false;
+    this.resident.clear();
+    this.onChanged();
+    this.startDirty('deschedule', this.m.costs.vpeDescheduleDirty);
+  }
+
+  private startDirty(event: VpeResidencyEvent, cycles: number): void {
+    this.dirty = true;
+    this.traceResidency(event, cycles, 0);
+    if (cycles > 0) this.m.events.schedule(this.dirtyEvent, this.m.now + cycles);
+    else this.residencyDone();
+  }
+
+  /** Dirty clears: the parse (Valid = 1) or the flush (Valid = 0) completes. */
+  private residencyDone(): void {
+    this.dirty = false;
+    if (this.valid) {
+      const found = this.resident.parse(this.vpt);
+      this.parsed = true;
+      this.traceResidency('parsed', 0, found);
+      this.onChanged();
+    } else {
+      this.pendingLast = this.resident.anyPendingEnabled(this.vpt) ? 1 : 0;
+      this.traceResidency('flushed', 0, 0);
+    }
+  }
+
+  /** A configuration fetch of the resident vPE completed. */
+  private completeFill(vintid: number): void {
+    if (!this.valid || !this.parsed) return;
+    const r = this.resident;
+    const cand = r.completeFill(vintid);
+    this.traceVlpi(this.vpt, vintid, 'fill', r.cachedConfig(vintid));
+    if (cand && r.best() % UNIT === vintid) this.onChanged();
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /** Sets or clears `vintid`'s bit in the VPT at `vpt` (read-modify-write of its byte). Returns whether it changed. */
+  private writeBit(vpt: number, vintid: number, set: boolean): boolean {
+    const bus = this.m.bus;
+    const addr = vpt + (vintid >>> 3);
+    const bit = 1 << (vintid & 7);
+    const b = bus.read8(addr, this.attrs);
+    const nb = set ? b | bit : b & ~bit;
+    if (nb === b) return false;
+    bus.write8(addr, nb, this.attrs);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  /** GICR_VPENDBASER as read: stored fields, Valid, Dirty, PendingLast (1 while Valid or Dirty). */
+  private readVpendbaser(): bigint {
+    let v = this.vpendbaser;
+    if (this.valid) v |= VALID;
+    if (this.dirty) v |= DIRTY;
+    if (this.valid || this.dirty || this.pendingLast === 1) v |= PENDING_LAST;
+    return v;
+  }
+
+  private regions(): RegisterRegion[] {
+    return [
+      {
+        name: 'GICR_VPROPBASER',
+        offset: 0x0070,
+        length: 8,
+        widths: W32 | W64,
+        regSize: 8,
+        read: () => this.vpropbaser,
+        write: (_o, _s, v) => {
+          if (this.valid) return this.ignored('GICR_VPROPBASER write while GICR_VPENDBASER.Valid = 1', toBig(v));
+          this.vpropbaser = GICR_VPROPBASER.encode(GICR_VPROPBASER.decode(toBig(v)));
+        },
+      },
+      {
+        name: 'GICR_VPENDBASER',
+        offset: 0x0078,
+        length: 8,
+        widths: W32 | W64,
+        regSize: 8,
+        read: () => this.readVpendbaser(),
+        write: (_o, _s, v) => this.writeVpendbaser(toBig(v)),
+      },
+    ];
+  }
+
+  // ---------------------------------------------------------------- trace
+
+  private drop(vpt: number, vintid: number, reason: VlpiDropReason): void {
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'vlpi-dropped', rd: this.index, vpt, vintid, reason });
+  }
+
+  private traceVlpi(vpt: number, vintid: number, what: 'cleared' | 'fill' | 'inv' | 'invall' | 'mapped' | 'unmapped', detail: number): void {
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'vlpi', rd: this.index, vpt, vintid, what, detail });
+  }
+
+  private traceResidency(event: VpeResidencyEvent, dirty: number, found: number): void {
+    const m = this.m;
+    if (!m.trace.on) return;
+    const pendingLast = this.valid || this.dirty ? 1 : this.pendingLast;
+    m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'vpe-residency', rd: this.index, vpt: this.vpt, event, valid: this.valid, dirty, pendingLast, found });
+  }
+
+  private ignored(what: string, v: bigint): void {
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'gic-ignored', block: `GICR${this.index}.VLPI_base`, what, value: Number(v & 0xffffffffn) });
+  }
 }
