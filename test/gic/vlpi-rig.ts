@@ -1,0 +1,171 @@
+/**
+ * A rig for the redistributors' side of direct injection (GICv4.0): a machine with the whole GIC
+ * (`createGic`: physical GIC, virtual CPU interfaces, ITS), where each PE boots at EL2 with
+ * HCR_EL2 = RW | IMO | FMO and runs a test program, and EL2 routines that do what a hypervisor
+ * does, through MMIO and system registers only: make a vPE resident on this PE's redistributor
+ * (GICR_VPROPBASER, GICR_VPENDBASER.Valid = 1, poll Dirty), make it non-resident (Valid = 0, poll
+ * Dirty, read PendingLast), enable the virtual CPU interface and enter an EL1 guest.
+ */
+import type { VectorTable } from '../../core/code.js';
+import type { CostTable } from '../../core/costs.js';
+import { HCR_FMO, HCR_IMO, HCR_RW } from '../../core/hcr.js';
+import { Machine } from '../../core/machine.js';
+import { eret, ldr, mrs, msr, str, work, type EntryFn, type Program } from '../../core/ops.js';
+import { spsrFor } from '../../core/pstate.js';
+import { ELR_EL2, ESR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
+import { gicConfig, redistributorSize, type GicConfig } from '../../gic/config.js';
+import { createGic, type Gic } from '../../gic/gic.js';
+import { LPI_CONFIG } from '../../gic/gic-registers.js';
+import { ICH_HCR, ICH_VMCR } from '../../gic/ich-registers.js';
+import { GICR_VLPI, GICR_VLPI_BASE } from '../../gic/mmio-offsets.js';
+import * as S from '../../gic/sysregs.js';
+import { GICR_VPENDBASER, GICR_VPROPBASER } from '../../gic/vlpi-registers.js';
+
+/** The VM's vLPI configuration table (4 KB aligned, 16 vINTID bits). */
+export const VPROP = 0x4900_0000;
+/** Two virtual pending tables (64 KB aligned, 16 vINTID bits = 8 KB each). */
+export const VPT_A = 0x4a00_0000;
+export const VPT_B = 0x4a01_0000;
+/** Host (physical) LPI configuration table and one pending table per redistributor. */
+export const HOST_PROP = 0x4b00_0000;
+export const hostPend = (rd: number): number => 0x4c00_0000 + rd * 0x10000;
+/** Shared flags between PEs. */
+export const FLAGS = 0x4e00_0000;
+export const ID_BITS = 16;
+
+const VEC_EL2 = 0x4000_0000;
+const VEC_EL1 = 0x4010_0000;
+const BOOT = 0x4020_0000;
+const GUEST = 0x4030_0000;
+
+export interface VlpiRig {
+  readonly m: Machine;
+  readonly cfg: GicConfig;
+  readonly gic: Gic;
+}
+
+export function vlpiRig(o: { cores?: number; costs?: Partial<CostTable>; trace?: boolean; gic?: Parameters<typeof gicConfig>[0] } = {}): VlpiRig {
+  const m = new Machine({ cores: o.cores ?? 1, trace: o.trace ?? true, costs: o.costs ?? {} });
+  const cfg = gicConfig(o.gic ?? {});
+  const gic = createGic(m, cfg);
+  return { m, cfg, gic };
+}
+
+/** Base of PE `pe`'s redistributor (RD_base). */
+export function rdBase(r: VlpiRig, pe: number): number {
+  return r.cfg.gicrBase + pe * redistributorSize(r.cfg.version);
+}
+
+/** Base of PE `pe`'s VLPI_base frame. */
+export function vlpiBase(r: VlpiRig, pe: number): number {
+  return rdBase(r, pe) + GICR_VLPI_BASE;
+}
+
+export interface PeProgram {
+  /** EL2 code after boot (VBARs and HCR_EL2 set); usually ends by entering the guest. */
+  el2: () => Program;
+  /** The EL1 guest's code (entered with `enterGuest(pe)`). */
+  guest?: EntryFn;
+  /** The guest's EL1 vectors. */
+  guestVectors?: VectorTable;
+  /** EL2 code for a physical IRQ taken from the guest (IMO = 1); the rig ERETs afterwards. */
+  el2Irq?: () => Program;
+  /** EL2 code for a guest HVC #imm; the rig ERETs afterwards. */
+  hvc?: (imm: number) => Program;
+}
+
+/** Powers PE `pe` on at EL2 running `p.el2`. */
+export function startPe(r: VlpiRig, pe: number, p: PeProgram): void {
+  const m = r.m;
+  const vec2 = VEC_EL2 + pe * 0x1000;
+  const vec1 = VEC_EL1 + pe * 0x1000;
+  m.code.installVectors(
+    vec2,
+    {
+      lower64: {
+        irq: function* (): Program {
+          if (p.el2Irq) yield* p.el2Irq();
+          yield eret();
+        },
+        sync: function* (): Program {
+          const esr: number = yield mrs(ESR_EL2, 9);
+          if (p.hvc) yield* p.hvc(esr & 0xffff);
+          yield eret();
+        },
+      },
+    },
+    `pe${pe}.el2`,
+  );
+  if (p.guestVectors) m.code.installVectors(vec1, p.guestVectors, `pe${pe}.el1`);
+  if (p.guest) m.code.install(GUEST + pe * 0x1000, p.guest, `pe${pe}.guest`);
+  m.code.install(
+    BOOT + pe * 0x1000,
+    function* (): Program {
+      yield msr(VBAR_EL2, vec2);
+      yield msr(VBAR_EL1, vec1);
+      yield msr(HCR_EL2, HCR_RW + HCR_IMO + HCR_FMO);
+      yield* p.el2();
+    },
+    `pe${pe}.boot`,
+  );
+  m.pes[pe]!.powerOn(BOOT + pe * 0x1000, 2, m.now);
+}
+
+/** ICH_VMCR_EL2 with Group 1 enabled and the priority mask open; ICH_HCR_EL2.En = 1. */
+export function* enableVcpuInterface(): Program {
+  yield msr(S.ICH_VMCR_EL2, ICH_VMCR.encode({ VENG1: 1, VPMR: 0xf8, VBPR0: 2, VBPR1: 3 }), 9);
+  yield msr(S.ICH_HCR_EL2, ICH_HCR.encode({ En: 1 }), 9);
+}
+
+/** ERET from EL2 to PE `pe`'s guest at EL1h with PSTATE.DAIF = `daif`. */
+export function* enterGuest(pe: number, daif = 0): Program {
+  yield msr(SPSR_EL2, spsrFor(1, daif), 9);
+  yield msr(ELR_EL2, GUEST + pe * 0x1000, 9);
+  yield eret();
+}
+
+/** What an EL2 routine saw of GICR_VPENDBASER while polling Dirty. */
+export interface Polls {
+  /** Every GICR_VPENDBASER value read, in order. */
+  readonly values: bigint[];
+}
+
+/** Polls GICR_VPENDBASER until Dirty = 0 (recording the values read); returns the last. */
+export function* waitClean(frame: number, polls?: Polls): Program<bigint> {
+  for (let i = 0; i < 10_000; i++) {
+    const v: bigint = yield ldr(frame + GICR_VLPI.VPENDBASER, 8, 9);
+    polls?.values.push(v);
+    if (GICR_VPENDBASER.get(v, 'Dirty') === 0) return v;
+    yield work(50);
+  }
+  throw new Error('GICR_VPENDBASER.Dirty never cleared');
+}
+
+/** Makes the vPE whose VPT is at `vpt` resident on the frame's redistributor, Linux style (its_vpe_schedule). */
+export function* schedule(frame: number, vpt: number, polls?: Polls, prop = VPROP, idBits = ID_BITS): Program {
+  yield str(frame + GICR_VLPI.VPROPBASER, GICR_VPROPBASER.encode({ PA: prop / 0x1000, IDbits: idBits - 1, Shareability: 1, InnerCache: 7 }), 8, 9);
+  yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.encode({ PA: vpt / 0x10000, Valid: 1, PendingLast: 1, Shareability: 1, InnerCache: 7 }), 8, 9);
+  yield* waitClean(frame, polls);
+}
+
+/** Makes the resident vPE non-resident (its_clear_vpend_valid); returns GICR_VPENDBASER after Dirty cleared. */
+export function* deschedule(frame: number, polls?: Polls): Program<bigint> {
+  const cur = yield* waitClean(frame);
+  yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.set(cur, 'Valid', 0), 8, 9);
+  return yield* waitClean(frame, polls);
+}
+
+/** A vLPI (or LPI) configuration byte: priority, Group1 (RES1), enable. */
+export function configByte(priority: number, enabled: boolean): number {
+  return LPI_CONFIG.encode({ Priority: priority >> 2, Group1: 1, Enable: enabled ? 1 : 0 });
+}
+
+/** Writes the configuration byte of `intid` in the table at `table` (a store from the PE). */
+export function* setConfig(table: number, intid: number, priority: number, enabled: boolean): Program {
+  yield str(table + (intid - 8192), configByte(priority, enabled), 1, 9);
+}
+
+/** Whether `intid`'s bit is set in the pending table at `table`, read from RAM. */
+export function pendingBit(r: VlpiRig, table: number, intid: number): boolean {
+  return (r.m.bus.memory.read8(table + (intid >>> 3)) & (1 << (intid & 7))) !== 0;
+}
