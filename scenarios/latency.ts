@@ -2,10 +2,14 @@
  * Delivery latency: from the MSI write (recorded by the device) to the start of the guest's
  * handler (the virtual counter the guest kernel read on entry, converted to cycles).
  *
- * Matching, per guest LPI: deliveries and MSIs are both in time order; a delivery at time h
- * consumes every unmatched MSI written before h. The oldest of them gives the latency; the
- * others merged with it while the LPI was pending (LPIs are edges without an active state, so
- * a second MSI while the first is still pending is one delivery) and are counted as coalesced.
+ * Matching, per guest LPI: deliveries and MSIs are both in time order; a delivery whose handler
+ * started at time h consumes every unmatched MSI written at or before h - pipeline, where
+ * `pipeline` is the time from an MSI write to the interrupt being pending plus the time from
+ * the acknowledge to the handler's counter read (ITS translation + ICC_IAR1 cost): an MSI
+ * written later could not have been pending when this delivery was acknowledged. The oldest
+ * consumed MSI gives the latency; the others merged with it while the LPI was pending (LPIs
+ * are edges without an active state, so a second MSI while the first is still pending is one
+ * delivery) and are counted as coalesced.
  */
 export interface MsiRecord {
   /** Guest LPI the MSI becomes. */
@@ -29,7 +33,7 @@ export interface LatencyResult {
   readonly unmatched: number;
 }
 
-export function matchLatencies(msis: readonly MsiRecord[], deliveries: readonly DeliveryRecord[]): LatencyResult {
+export function matchLatencies(msis: readonly MsiRecord[], deliveries: readonly DeliveryRecord[], pipeline = 0): LatencyResult {
   const byKey = new Map<number, number[]>();
   for (const m of msis) {
     let q = byKey.get(m.key);
@@ -45,13 +49,14 @@ export function matchLatencies(msis: readonly MsiRecord[], deliveries: readonly 
   for (const d of sorted) {
     const q = byKey.get(d.key);
     let i = head.get(d.key) ?? 0;
-    if (q === undefined || i >= q.length || q[i]! > d.time) {
+    const horizon = d.time - pipeline;
+    if (q === undefined || i >= q.length || q[i]! > horizon) {
       unmatched++;
       continue;
     }
     lat.push(d.time - q[i]!);
     i++;
-    while (i < q.length && q[i]! <= d.time) {
+    while (i < q.length && q[i]! <= horizon) {
       coalesced++;
       i++;
     }

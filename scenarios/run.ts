@@ -211,7 +211,7 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: num
     const log = k.log;
     for (let i = 0; i < log.length; i++) deliveries.push({ key: vm * 2 ** 24 + log.intid[i]!, time: log.counter[i]! * tick });
   });
-  const lat = matchLatencies(msis, deliveries);
+  const lat = matchLatencies(msis, deliveries, m.costs.itsTranslate + m.costs.iccAck);
   const el2Entries = m.pes.reduce((a, pe, i) => a + pe.counters.exceptions[2]! - base[i]!.el2, 0);
   const el2Cycles = m.pes.reduce((a, pe, i) => a + pe.counters.cyclesAt[2]! - base[i]!.cyc, 0);
   const delivered = lat.latencies.length;
