@@ -52,6 +52,8 @@ export interface HypervisorConfig {
   readonly cyclesPerTick: number;
   /** HCR_EL2.TWI: trap guest WFI (the vCPU blocks) or let it complete on the core. */
   readonly trapWfi: boolean;
+  /** Wait for GICR_VPENDBASER.Dirty = 0 after scheduling a vPE before entering the guest (as Linux does). */
+  readonly waitDirtyOnEntry: boolean;
   /** Physical address of the hypervisor image (entry; per-core vectors follow). */
   readonly codePa: number;
   /** Physical memory the hypervisor owns for tables, queues and VPTs. */

@@ -133,7 +133,9 @@ export class DirectInjector implements DirectInjection {
     yield str(frame + GICR_VLPI.VPROPBASER, GICR_VPROPBASER.encode({ PA: this.vprop.get(v.vm.index)! / 4096, IDbits: VPT_ID_BITS - 1, Shareability: 1, InnerCache: 7 }), 8, 9);
     // PendingLast = 1 on the way in ("may have pending": Linux always writes 1), IDAI as saved.
     yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.encode({ PA: vpe.vpt / 65536, Valid: 1, PendingLast: 1, IDAI: vpe.idai, Shareability: 1, InnerCache: 7 }), 8, 9);
-    yield* this.waitClean(frame);
+    // Linux waits for the VPT parse before entering (its_wait_vpt_parse_complete); not waiting
+    // enters sooner, and a quick exit then waits for it on the way out.
+    if (h.cfg.waitDirtyOnEntry) yield* this.waitClean(frame);
     vpe.resident = true;
     this.stats.residencyChanges++;
     const t1: number = yield mrs(CNTPCT_EL0, 9);

@@ -56,6 +56,7 @@ export interface PlatformOptions {
   readonly policy?: Policy<any>;
   readonly sliceUs?: number;
   readonly trapWfi?: boolean;
+  readonly waitDirtyOnEntry?: boolean;
   readonly vms: readonly PlatformVm[];
 }
 
@@ -110,6 +111,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
       sliceCycles: Math.round(((o.sliceUs ?? 1000) * m.clockHz) / 1e6),
       cyclesPerTick: m.clockHz / m.cntfrq,
       trapWfi: o.trapWfi ?? true,
+      waitDirtyOnEntry: o.waitDirtyOnEntry ?? true,
       codePa: HYP_CODE_PA,
       heapPa: HYP_HEAP_PA,
       heapSize: HYP_HEAP_SIZE,

@@ -151,6 +151,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     policy,
     sliceUs: s.sliceUs,
     trapWfi: s.wfi === 'trap',
+    waitDirtyOnEntry: s.waitDirtyOnEntry,
     vms: vms.map((v) => ({
       name: v.name,
       vcpus: v.vcpus,

@@ -62,6 +62,11 @@ export interface Scenario {
   readonly sliceUs: number;
   /** 'trap': HCR_EL2.TWI = 1, a vCPU in WFI blocks; 'native': TWI = 0, WFI completes on the core. */
   readonly wfi: 'trap' | 'native';
+  /**
+   * Direct injection: wait for GICR_VPENDBASER.Dirty = 0 after making a vPE resident before
+   * entering the guest (Linux does); false enters at once, while the VPT is still being parsed.
+   */
+  readonly waitDirtyOnEntry: boolean;
   readonly vms: readonly VmSpec[];
   readonly devices: readonly DeviceSpec[];
   readonly interference?: InterferenceSpec;
@@ -83,6 +88,7 @@ export const SCENARIO_DEFAULTS = {
   policy: 'round-robin',
   sliceUs: 1000,
   wfi: 'trap',
+  waitDirtyOnEntry: true,
   durationUs: 20_000,
   seed: 1,
 } as const;

@@ -53,13 +53,19 @@ function str(o: Obj, key: string, field: string, dflt?: string): string {
   return v;
 }
 
+function bool(o: Obj, key: string, field: string, dflt: boolean): boolean {
+  const v = o[key] ?? dflt;
+  if (typeof v !== 'boolean') throw new ScenarioError(field, 'true or false', o[key]);
+  return v;
+}
+
 function arr(o: Obj, key: string, field: string, dflt?: unknown[]): unknown[] {
   const v = o[key] ?? dflt;
   if (!Array.isArray(v)) throw new ScenarioError(field, 'an array', o[key]);
   return v;
 }
 
-const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'vms', 'devices', 'interference', 'durationUs', 'seed'];
+const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vms', 'devices', 'interference', 'durationUs', 'seed'];
 
 function noUnknown(o: Obj, known: readonly string[], prefix: string): void {
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new ScenarioError(`${prefix}${k}`, `no such field (known: ${known.join(', ')})`, o[k]);
@@ -166,6 +172,7 @@ export function validateScenario(input: unknown): Scenario {
     policy,
     sliceUs: num(o, 'sliceUs', 'sliceUs', 1, 1e7, d.sliceUs),
     wfi: oneOf(o, 'wfi', 'wfi', ['trap', 'native'] as const, d.wfi),
+    waitDirtyOnEntry: bool(o, 'waitDirtyOnEntry', 'waitDirtyOnEntry', d.waitDirtyOnEntry),
     vms,
     devices: arr(o, 'devices', 'devices', []).map((v, i) => device(v, i, vms)),
     interference: interference(o.interference),
