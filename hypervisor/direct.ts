@@ -45,6 +45,8 @@ export class Vpe {
   idai = 0;
   /** The doorbell LPI is enabled (the vCPU is blocked). */
   armed = false;
+  /** PendingLast said a vLPI is pending: wait for the VPT parse at the next entry whatever the configuration. */
+  waitParse = false;
   /** Guest LPI -> the assigned event behind it. */
   readonly events = new Map<number, { deviceId: number; eventId: number }>();
 
@@ -135,7 +137,10 @@ export class DirectInjector implements DirectInjection {
     yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.encode({ PA: vpe.vpt / 65536, Valid: 1, PendingLast: 1, IDAI: vpe.idai, Shareability: 1, InnerCache: 7 }), 8, 9);
     // Linux waits for the VPT parse before entering (its_wait_vpt_parse_complete); not waiting
     // enters sooner, and a quick exit then waits for it on the way out.
-    if (h.cfg.waitDirtyOnEntry) yield* this.waitClean(frame);
+    // A vPE known to have a vLPI pending is always waited for: entering before the parse shows
+    // it would let the guest WFI again at once (the wfi-churn hard case, which would never end).
+    if (h.cfg.waitDirtyOnEntry || vpe.waitParse) yield* this.waitClean(frame);
+    vpe.waitParse = false;
     vpe.resident = true;
     this.stats.residencyChanges++;
     const t1: number = yield mrs(CNTPCT_EL0, 9);
@@ -162,6 +167,7 @@ export class DirectInjector implements DirectInjection {
     if (vpe === undefined) return false;
     if (this.h.sched.doorbell(v.id)) yield* this.arm(vpe);
     if (vpe.resident) yield* this.deschedule(pcpu, v, vpe);
+    if (vpe.pendingLast) vpe.waitParse = true;
     return vpe.pendingLast;
   }
 

@@ -5,7 +5,10 @@
  *   first, then pending ones by priority. If more interrupts are deliverable than there are
  *   list registers, ICH_HCR_EL2.UIE asks for the underflow maintenance interrupt, which fires
  *   once at most one LR is still valid: the vCPU exits, the hypervisor folds, and the next flush
- *   refills the LRs with what is left. Stale LRs from an earlier vCPU or flush are cleared.
+ *   refills the LRs with what is left. With a single list register "at most one valid" holds
+ *   right after the flush, so UIE would fire at once, forever (a livelock): there the LR is
+ *   written with EOI = 1 instead, and the EOI maintenance interrupt (ICH_EISR_EL2) asks for the
+ *   refill when the guest deactivates it. Stale LRs from an earlier vCPU or flush are cleared.
  * - Fold: ICH_ELRSR_EL2 says which used LRs the guest emptied (State 00, never an EOI
  *   maintenance request here, so ELRSR is exact); only the others are read back. Each LR's
  *   State becomes the interrupt's pending/active state again (merged with any edge that
@@ -41,19 +44,23 @@ function lrBase(v: VIrq): bigint {
 }
 
 const STATE_BITS = [0n, 1n << STATE_SHIFT, 2n << STATE_SHIFT, 3n << STATE_SHIFT] as const;
+/** ICH_LR<n>_EL2.EOI (HW = 0). */
+const LR_EOI = ICH_LR_SW.encode({ EOI: 1 });
 
 /** Writes the list registers for `g` before entering its vCPU. Returns the LRs used. */
 export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<number> {
   g.sort();
-  let n = 0;
   let eligible = 0;
+  for (const v of g.ap) if (v.deliverable) eligible++;
+  // One LR and more to deliver: ask for an EOI maintenance interrupt instead of UIE (see above).
+  const eoiRefill = listRegs === 1 && eligible > 1;
+  let n = 0;
   for (const v of g.ap) {
     if (!v.deliverable) continue;
-    eligible++;
-    if (n >= listRegs) continue;
+    if (n >= listRegs) break;
     // HW = 1 interrupts are never programmed Pending+Active (the physical GIC holds the pending state).
     const state = v.active ? (v.hw ? 2 : 2 | (v.pending && v.enabled ? 1 : 0)) : 1;
-    yield msr(ICH_LR_EL2[n]!, lrBase(v) | STATE_BITS[state]!, 1);
+    yield msr(ICH_LR_EL2[n]!, lrBase(v) | STATE_BITS[state]! | (eoiRefill && !v.hw ? LR_EOI : 0n), 1);
     v.lr = n;
     g.lrs[n] = v;
     n++;
@@ -61,7 +68,7 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
   for (let k = n; k < file.dirty; k++) yield msr(ICH_LR_EL2[k]!, 0n, 1);
   file.dirty = n;
   g.usedLrs = n;
-  const hcr = HCR_EN | (eligible > n ? HCR_UIE : 0);
+  const hcr = HCR_EN | (eligible > n && !eoiRefill ? HCR_UIE : 0);
   if (hcr !== file.hcr) {
     yield msr(ICH_HCR_EL2, hcr, 1);
     file.hcr = hcr;
