@@ -8,6 +8,7 @@ import { pinned } from '../../hypervisor/sched/pinned.js';
 import { POLICIES, policyNamed } from '../../hypervisor/sched/policies.js';
 import type { Policy, SchedEvent, Topology, VcpuInfo } from '../../hypervisor/sched/policy.js';
 import { roundRobin } from '../../hypervisor/sched/round-robin.js';
+import { fairShare } from '../../hypervisor/sched/fair-share.js';
 
 function topo(n: number, cores: number, over: Partial<VcpuInfo>[] = []): Topology {
   return {
@@ -105,9 +106,32 @@ test('a pinned vCPU is never picked by another core under round-robin', (t) => {
 });
 
 test('every shipped policy is listed by name with a one-line summary', (t) => {
-  t.deepEqual(POLICIES.map((p) => p.name), ['round-robin', 'fixed-priority', 'interrupt-aware', 'pinned']);
+  t.deepEqual(POLICIES.map((p) => p.name), ['round-robin', 'fixed-priority', 'interrupt-aware', 'pinned', 'fair-share']);
   for (const p of POLICIES) {
     t.is(policyNamed(p.name), p);
     t.true(p.summary.length > 10 && !p.summary.includes('\n'));
   }
+});
+
+test('fair share runs the vCPU that has had the least core time', (t) => {
+  let s = fairShare.init(topo(3, 1));
+  for (const e of runnable(0, 1, 2)) s = fairShare.on(s, e);
+  // v0 runs 500 cycles, v1 runs 100, v2 runs 300: next is v1, then v2, then v0.
+  const run = (v: number, from: number, to: number) => {
+    const [s1, d] = fairShare.pick(s, 0, from);
+    t.is(d.vcpu, v);
+    s = fairShare.on(s1, { kind: 'slice-expired', vcpu: v, core: 0, at: to });
+  };
+  run(0, 0, 500);
+  run(1, 500, 600);
+  run(2, 600, 900);
+  let now = 1000;
+  const order = [0, 1, 2].map(() => {
+    const [s1, d] = fairShare.pick(s, 0, now);
+    now += 1000;
+    s = fairShare.on(s1, { kind: 'slice-expired', vcpu: d.vcpu!, core: 0, at: now });
+    return d.vcpu;
+  });
+  t.deepEqual(order, [1, 2, 0]);
+  t.true(Object.isFrozen(s));
 });
