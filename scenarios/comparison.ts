@@ -30,6 +30,7 @@ export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] 
     row('latency max', 'us', (r) => f(r.latencyUs.max)),
     row('vCPU switches', '', (r) => n(r.vcpuSwitches)),
     row('vPE residency changes', '', (r) => n(r.vpeSwitches)),
+    row('vPE residency changes per second', '', (r) => n(r.vpeSwitches / (r.simulatedUs / 1e6))),
     row('cycles per residency change', 'cycles', (r) => (r.vpeSwitches > 0 ? n(r.vpeSwitchCycles / r.vpeSwitches) : '-')),
     row('Dirty polls', '', (r) => n(r.dirtyPolls)),
     row('VMOVPs', '', (r) => n(r.vmovps)),
