@@ -21,7 +21,7 @@
  *   pending vLPI whose configuration byte has Enable = 1 (read from memory then).
  * - A vLPI arriving (`setVlpiPending`, gic-facts §5.2): its bit is set in the VPT in memory
  *   (read-modify-write with the GIC's bus attributes). If its vPE is resident and parsed, it
- *   joins the resident set (resident-vlpis: cached configuration, or a fetch of
+ *   joins the resident set (vlpi-resident.ts: cached configuration, or a fetch of
  *   `lpiConfigFetch` cycles, as physical LPIs); otherwise, if the ITE names a doorbell
  *   (Dbell_pINTID != 1023), that physical LPI is made pending here through the redistributor's
  *   ordinary LPI path (its own enable and priority in the physical configuration table).
@@ -47,6 +47,12 @@
  *   residency change; the parse fills it for the vLPIs pending at schedule-in (inside the Dirty
  *   time), and a vINTID first arriving while resident costs one `lpiConfigFetch`.
  *   Invalidations (INV, VINVALL) of a vPE that is not resident here have nothing to drop.
+ * - Residency does not follow the ITS: a vLPI that reaches a redistributor other than the one
+ *   where its VPT is resident (VMOVP of a resident vPE, which Linux never does; gic-facts §5.3)
+ *   only sets the VPT bit there (and rings the doorbell); the resident redistributor sees it at
+ *   the vPE's next schedule-in.
+ * - A VPT that does not lie in one RAM region is parsed word by word through the bus (zeros
+ *   where nothing decodes) instead of page by page.
  * - Inner/OuterCache and Shareability are stored as written and have no effect.
  */
 import { toBig } from '../core/bits.js';
@@ -65,7 +71,8 @@ import type { VlpiDropReason, VpeResidencyEvent } from './vlpi-trace.js';
 
 // Module-local copies of imported constants used per vLPI (imported bindings are getter calls
 // under the project's TypeScript loader).
-const UNIT = KEY_PRIORITY_UNIT;
+/** vINTID bits of a key `priority * 2^24 + vINTID` (keys are below 2^32: bitwise is exact). */
+const VINTID_MASK = KEY_PRIORITY_UNIT - 1;
 const LPI_FIRST = LPI_BASE;
 const NO_DOORBELL = INTID_SPURIOUS;
 const SET_CANDIDATE = LpiSet.Candidate;
@@ -148,7 +155,8 @@ export class VlpiFrame implements VlpiSource {
 
   /** A vLPI for the vPE whose VPT is at `vpt` (vINTID bits `vptIdBits`) arrives here. */
   setVlpiPending(vpt: number, vptIdBits: number, vintid: number, doorbell: number): void {
-    if (vintid < LPI_FIRST || !(vintid < 2 ** vptIdBits) || vintid >= VINTID_LIMIT) return this.drop(vpt, vintid, 'range');
+    // vINTID in [8192, 2^vptIdBits), and below 2^24 whatever VPT_size says.
+    if (vintid < LPI_FIRST || vintid >= VINTID_LIMIT || (vptIdBits < 24 && (vptIdBits < 14 || vintid >>> vptIdBits !== 0))) return this.drop(vpt, vintid, 'range');
     const resident = this.valid && vpt === this.vpt;
     const r = this.resident;
     if (resident && vintid >= r.limit) return this.drop(vpt, vintid, 'idbits');
@@ -158,7 +166,7 @@ export class VlpiFrame implements VlpiSource {
       if (this.parsed) {
         const s = r.markPending(vintid);
         if (s === SET_NEEDS_FILL) this.fills.push(this.index, vintid);
-        else if (s === SET_CANDIDATE && r.best() % UNIT === vintid) this.onChanged();
+        else if (s === SET_CANDIDATE && (r.best() & VINTID_MASK) === vintid) this.onChanged();
       }
       // Still parsing: the parse reads the bit just written.
     } else if (doorbell !== NO_DOORBELL) {
@@ -174,7 +182,7 @@ export class VlpiFrame implements VlpiSource {
     const was = this.writeBit(vpt, vintid, false);
     if (this.valid && this.parsed && vpt === this.vpt) {
       const before = this.resident.best();
-      if (this.resident.markClear(vintid) && before >= 0 && before % UNIT === vintid) this.onChanged();
+      if (this.resident.markClear(vintid) && before >= 0 && (before & VINTID_MASK) === vintid) this.onChanged();
     }
     if (was) this.traceVlpi(vpt, vintid, 'cleared', 0);
   }
@@ -283,8 +291,8 @@ export class VlpiFrame implements VlpiSource {
     if (!this.valid || !this.parsed) return;
     const r = this.resident;
     const cand = r.completeFill(vintid);
-    this.traceVlpi(this.vpt, vintid, 'fill', r.cachedConfig(vintid));
-    if (cand && r.best() % UNIT === vintid) this.onChanged();
+    if (this.m.trace.on) this.traceVlpi(this.vpt, vintid, 'fill', r.cachedConfig(vintid));
+    if (cand && (r.best() & VINTID_MASK) === vintid) this.onChanged();
   }
 
   // ---------------------------------------------------------------- memory

@@ -43,6 +43,10 @@ const SET_CANDIDATE = LpiSet.Candidate;
 const SET_NEEDS_FILL = LpiSet.NeedsFill;
 const SET_PENDING = LpiSet.Pending;
 
+/** Keys are `priority * 2^24 + vINTID`. */
+const VINTID_MASK = 0xffffff;
+const PRIO_SHIFT = 24;
+
 const CFG_MASK = 0xff;
 const CACHED = 1 << 8;
 const PENDING = 1 << 9;
@@ -174,8 +178,9 @@ export class ResidentVlpis {
     for (;;) {
       const k = h.top();
       if (k < 0) return -1;
-      const vintid = k % UNIT;
-      const prio = (k - vintid) / UNIT;
+      // k < 2^32: the bitwise forms are exact (and avoid a floating-point modulo).
+      const vintid = k & VINTID_MASK;
+      const prio = k >>> PRIO_SHIFT;
       const s = st.find(vintid);
       if (s >= 0) {
         const w = st.vals[s]!;
