@@ -86,8 +86,14 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
     pe.hcr = v;
     pe.updateTakeable();
   });
-  reg.define(handler({ reg: R.VTTBR_EL2, minEl: 2, wide: true, readCost: rc, writeCost: wc, read: (pe) => BigInt.asUintN(64, typeof pe.vttbr === 'bigint' ? pe.vttbr : BigInt(pe.vttbr)), write: (pe, v) => (pe.vttbr = v) }));
-  field(R.VTCR_EL2, 2, (pe) => pe.vtcr, (pe, v) => (pe.vtcr = v >>> 0));
+  reg.define(handler({ reg: R.VTTBR_EL2, minEl: 2, wide: true, readCost: rc, writeCost: wc, read: (pe) => BigInt.asUintN(64, typeof pe.vttbr === 'bigint' ? pe.vttbr : BigInt(pe.vttbr)), write: (pe, v) => {
+    pe.vttbr = v;
+    pe.mmu.setContext(pe.vttbr, pe.vtcr);
+  } }));
+  field(R.VTCR_EL2, 2, (pe) => pe.vtcr, (pe, v) => {
+    pe.vtcr = v >>> 0;
+    pe.mmu.setContext(pe.vttbr, pe.vtcr);
+  });
   field(R.ELR_EL2, 2, (pe) => pe.elr2, (pe, v) => (pe.elr2 = v));
   field(R.SPSR_EL2, 2, (pe) => pe.spsr2, (pe, v) => (pe.spsr2 = v >>> 0));
   field(R.ESR_EL2, 2, (pe) => pe.esr2, (pe, v) => (pe.esr2 = v >>> 0));

@@ -23,7 +23,7 @@ import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, H
 import type { Machine } from './machine.js';
 import { lastBuiltSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
 import { PSR_A, PSR_D, PSR_DAIF, PSR_F, PSR_I, PSR_IL } from './pstate.js';
-import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu, fieldVmid } from './stage2.js';
+import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
 import { Access, type SysRegHandler } from './sysreg.js';
 import { Result, Thread, isThreadPc } from './threads.js';
 import type { GenericTimer } from './timer.js';
@@ -357,7 +357,7 @@ export class PE {
     const va = op.addr;
     let pa = va;
     if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
-      pa = this.mmu.translate(this.vttbr, this.vtcr, va, write ? S2_WRITE : S2_READ);
+      pa = this.mmu.translate(va, write ? S2_WRITE : S2_READ);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) return this.stage2DataAbort(t, op, va, write);
     }
@@ -489,7 +489,7 @@ export class PE {
     const el2Only = which !== Tlbi.VMALLE1 && which !== Tlbi.VMALLE1IS;
     if (this.el === 0 || (el2Only && this.el < 2)) return this.undefinedInstr(t, op);
     this.charge(this.costs.tlbi);
-    const vmid = fieldVmid(this.vttbr, this.vtcr);
+    const vmid = this.mmu.vmid;
     const pes = this.m.pes;
     switch (which) {
       case Tlbi.VMALLS12E1:
@@ -590,7 +590,7 @@ export class PE {
     }
     let pa = pc;
     if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
-      pa = this.mmu.translate(this.vttbr, this.vtcr, pc, S2_EXEC);
+      pa = this.mmu.translate(pc, S2_EXEC);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) {
         const f = this.mmu.fault;

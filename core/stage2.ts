@@ -85,6 +85,10 @@ export class Stage2Mmu {
   readonly fault: S2Fault = { level: 0, fsc: 0 };
   /** Table-walk memory accesses of the last translation (0 on a TLB hit). */
   walkSteps = 0;
+  /** The translation context VTTBR_EL2/VTCR_EL2 hold, decoded once when they are written. */
+  vmid = 0;
+  private base = 0;
+  private vtcr = 0;
   misses = 0;
   hits = 0;
 
@@ -93,19 +97,27 @@ export class Stage2Mmu {
     private readonly attrs: AccessAttrs,
   ) {}
 
+  /** VTTBR_EL2 or VTCR_EL2 was written: decode the context once (no 64-bit work per access). */
+  setContext(vttbr: Word, vtcr: number): void {
+    this.vmid = fieldVmid(vttbr, vtcr);
+    this.base = (lo32(vttbr) & ~1) + (hi32(vttbr) & 0xffff) * 4294967296;
+    this.vtcr = vtcr;
+  }
+
   /**
-   * Translates `ipa` for an access needing `need` (S2_READ / S2_WRITE / S2_EXEC). Returns the
-   * PA, or -1 with `fault` filled (translation, access flag or permission fault, level).
+   * Translates `ipa` for an access needing `need` (S2_READ / S2_WRITE / S2_EXEC) in the current
+   * context. Returns the PA, or -1 with `fault` filled (translation, access flag or permission
+   * fault, level).
    */
-  translate(vttbr: Word, vtcr: number, ipa: number, need: number): number {
+  translate(ipa: number, need: number): number {
     this.walkSteps = 0;
-    const vmid = fieldVmid(vttbr, vtcr);
+    const vmid = this.vmid;
     const page = Math.floor(ipa / 4096);
     const key = vmid * TWO36 + page;
     let e = key === this.lastKey ? this.lastEntry : this.tlb.get(key);
     if (e === undefined) {
       this.misses++;
-      e = this.walk(vttbr, vtcr, ipa);
+      e = this.walk(ipa);
       if (e === undefined) return -1;
       this.tlb.set(key, e);
     } else {
@@ -127,7 +139,8 @@ export class Stage2Mmu {
     return undefined;
   }
 
-  private walk(vttbr: Word, vtcr: number, ipa: number): TlbEntry | undefined {
+  private walk(ipa: number): TlbEntry | undefined {
+    const vtcr = this.vtcr;
     const t0sz = vtcr & 0x3f;
     const sl0 = (vtcr >>> 6) & 3;
     const tg0 = (vtcr >>> 14) & 3;
@@ -135,7 +148,7 @@ export class Stage2Mmu {
     const ipaBits = 64 - t0sz;
     const start = 2 - sl0;
     if (ipaBits > 48 || ipa >= 2 ** ipaBits) return this.fail(start, FSC.translation(start));
-    let table = (lo32(vttbr) & ~1) + (hi32(vttbr) & 0xffff) * 4294967296;
+    let table = this.base;
     for (let level = start; level <= 3; level++) {
       const shift = 12 + 9 * (3 - level);
       const span = level === start ? 2 ** Math.max(0, ipaBits - shift) : 512;

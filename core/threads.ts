@@ -82,9 +82,9 @@ export class Thread {
 
 /**
  * Live threads, by id. Ids grow forever (so a stale PC never names a newer thread); live
- * threads sit in a power-of-two slot array at `id & mask`, which grows when two live threads
- * would share a slot. Finished records are recycled, so starting a handler allocates only its
- * generator.
+ * threads sit in a power-of-two slot array at `id & mask` (an id whose slot is taken is
+ * skipped; the array doubles when half full). Finished records are recycled, so starting a
+ * handler allocates only its generator.
  */
 export class ThreadTable {
   private slots: (Thread | undefined)[] = new Array<Thread | undefined>(64);
@@ -94,8 +94,10 @@ export class ThreadTable {
   private readonly pool: Thread[] = [];
 
   create(gen: Program<unknown>, entry: number, label: string): Thread {
-    const id = this.nextId++;
-    while (this.slots[id & this.mask] !== undefined) this.grow();
+    // Skip ids whose slot a long-lived thread holds; grow only when the table is crowded.
+    if (this.live * 2 >= this.mask) this.grow();
+    let id = this.nextId++;
+    while (this.slots[id & this.mask] !== undefined) id = this.nextId++;
     let t = this.pool.pop();
     if (t === undefined) t = new Thread(id, gen, entry, label);
     else t.reset(id, gen, entry, label);
