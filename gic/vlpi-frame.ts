@@ -173,7 +173,11 @@ export class VlpiFrame implements VlpiSource {
       rung = this.setPhysicalLpi(doorbell);
     }
     const m = this.m;
-    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'vlpi-pending', rd: this.index, vpt, vintid, resident, fresh, doorbell, rung });
+    if (m.trace.on) {
+      const el = m.pes[this.index]!.el;
+      m.trace.emit({ t: m.now, core: this.index, el, kind: 'vlpi-pending', rd: this.index, vpt, vintid, resident, fresh, doorbell, rung });
+      if (!resident && doorbell !== NO_DOORBELL) m.trace.emit({ t: m.now, core: this.index, el, kind: 'vlpi-doorbell', rd: this.index, vpt, vintid, doorbell, accepted: rung });
+    }
   }
 
   /** CLEAR, DISCARD, VMOVI (old vPE): the bit is cleared in the VPT, and in the resident set. */

@@ -33,6 +33,11 @@ declare module '../core/trace.js' {
      * (not resident, doorbell != 1023, and the redistributor accepted the LPI).
      */
     'vlpi-pending': { rd: number; vpt: number; vintid: number; resident: boolean; fresh: boolean; doorbell: number; rung: boolean };
+    /**
+     * A GICv4.0 doorbell: a vLPI for the non-resident vPE at `vpt` named physical LPI `doorbell`,
+     * which was made pending at `rd` (`accepted`), or dropped there (EnableLPIs = 0, out of range).
+     */
+    'vlpi-doorbell': { rd: number; vpt: number; vintid: number; doorbell: number; accepted: boolean };
     /** A vLPI the redistributor dropped (nothing written to the VPT, no doorbell). */
     'vlpi-dropped': { rd: number; vpt: number; vintid: number; reason: VlpiDropReason };
     /**

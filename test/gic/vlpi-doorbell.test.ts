@@ -70,6 +70,7 @@ test('not resident: the VPT bit is set, no vIRQ; Dbell = 1023 rings nothing, a d
   // The doorbell: one physical LPI taken at EL2, when both bits were in the VPT.
   t.deepEqual(el2, [`irq ${DB} vpt=0x${((1 << (V_DB & 7)) | (1 << (V_NODB & 7))).toString(16)}`]);
   t.deepEqual(m.trace.of('vlpi-pending').map((x) => [x.vintid, x.resident, x.doorbell, x.rung]), [[V_NODB, false, 1023, false], [V_DB, false, DB, true]]);
+  t.deepEqual(m.trace.of('vlpi-doorbell').map((x) => [x.rd, x.vpt, x.vintid, x.doorbell, x.accepted]), [[0, VPT_A, V_DB, DB, true]]);
   t.deepEqual(m.trace.of('gic-pending').filter((x) => x.intid === DB).map((x) => [x.pe, x.cause]), [[0, 'lpi']]);
   // Schedule-in found both; the guest took each once, best priority first; the VPT is clean.
   t.is(m.trace.of('vpe-residency').find((x) => x.event === 'parsed')!.found, 2);
@@ -132,6 +133,7 @@ test('a doorbell at a redistributor with EnableLPIs = 0 is dropped there (the vL
   t.false(gic.physical.isLpiPending(1, DB));
   t.like(m.trace.of('vlpi-pending')[0], { rd: 1, resident: false, rung: false, doorbell: DB });
   t.like(m.trace.of('gic-lpi').find((x) => x.intid === DB), { what: 'dropped' });
+  t.deepEqual(m.trace.of('vlpi-doorbell').map((x) => [x.rd, x.doorbell, x.accepted]), [[1, DB, false]]);
   // Below 8192, at or beyond 2^(VPT_size + 1): dropped, nothing written.
   const before = m.bus.memory.pagesAllocated;
   gic.physical.setVlpiPending(1, VPT_B, ID_BITS, 8191, DB);
