@@ -43,6 +43,8 @@ export const OpKind = {
   NOP: 20,
   SAVEX: 21,
   RESTOREX: 22,
+  MRSN: 23,
+  MSRN: 24,
 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
 
@@ -86,8 +88,10 @@ export class Op {
   a1: Word = 0;
   a2: Word = 0;
   a3: Word = 0;
-  /** Register file image for SAVEX/RESTOREX. */
+  /** Register file image for SAVEX/RESTOREX; values for MRSN/MSRN. */
   regs: Word[] | null = null;
+  /** The system registers of MRSN/MSRN. */
+  sysregs: readonly SysReg[] | null = null;
   /** Build sequence number (checked by the PE). */
   seq = 0;
 
@@ -105,6 +109,7 @@ export class Op {
     this.a2 = o.a2;
     this.a3 = o.a3;
     this.regs = o.regs;
+    this.sysregs = o.sysregs;
     this.seq = o.seq;
   }
 
@@ -288,5 +293,26 @@ export function savex(into: Word[]): Op {
 export function restorex(from: Word[]): Op {
   const op = build(OpKind.RESTOREX);
   op.regs = from;
+  return op;
+}
+
+/**
+ * A run of MRS, one per register of `list`, into `into` (same index): what a world switch's
+ * save sequence does. Each access is checked and charged as its own MRS; if any of them is not
+ * allowed at this EL the whole run is UNDEFINED before any access (use it for EL2 context
+ * switching, where every access is allowed).
+ */
+export function mrsn(list: readonly SysReg[], into: Word[]): Op {
+  const op = build(OpKind.MRSN);
+  op.sysregs = list;
+  op.regs = into;
+  return op;
+}
+
+/** A run of MSR, one per register of `list`, from `values` (same index). See `mrsn`. */
+export function msrn(list: readonly SysReg[], values: Word[]): Op {
+  const op = build(OpKind.MSRN);
+  op.sysregs = list;
+  op.regs = values;
   return op;
 }

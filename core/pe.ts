@@ -320,6 +320,10 @@ export class PE {
         this.complete(t, 0, Result.None);
         return;
       }
+      case OpKind.MRSN:
+      case OpKind.MSRN:
+        this.execSysregRun(op, t);
+        return;
       case OpKind.NOP:
         this.charge(c.op);
         this.complete(t, 0, Result.None);
@@ -349,6 +353,30 @@ export class PE {
       h.write(this, h.wide ? toBig(v) : toNum(v));
       this.complete(t, 0, Result.None);
     }
+  }
+
+  /** MRSN/MSRN: a run of MRS or MSR, each checked and charged as its own instruction. */
+  private execSysregRun(op: Op, t: Thread): void {
+    const read = op.kind === OpKind.MRSN;
+    const list = op.sysregs!;
+    const vals = op.regs!;
+    const table = this.m.sysregs;
+    for (let i = 0; i < list.length; i++) {
+      const h = table.get(list[i]!.key);
+      if (h === undefined || h.access(this, read) !== Access.Ok) return this.undefinedInstr(t, op);
+    }
+    for (let i = 0; i < list.length; i++) {
+      const h = table.get(list[i]!.key)!;
+      if (read) {
+        this.charge(h.readCost);
+        vals[i] = h.read(this);
+      } else {
+        this.charge(h.writeCost);
+        const v = vals[i] ?? 0;
+        h.write(this, h.wide ? toBig(v) : toNum(v));
+      }
+    }
+    this.complete(t, 0, Result.None);
   }
 
   private execMem(op: Op, t: Thread): void {

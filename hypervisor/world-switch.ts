@@ -7,13 +7,17 @@
  * for the next vCPU. Every access is an MRS/MSR or MMIO op charged by the cost model; the list
  * registers are flushed and folded separately (vgic/lr-sync.ts).
  */
-import { isb, mrs, msr, type Program } from '../core/ops.js';
+import { isb, mrs, mrsn, msr, msrn, type Program } from '../core/ops.js';
 import { EL1_CONTEXT, HCR_EL2, VMPIDR_EL2, VTTBR_EL2 } from '../core/sysregs.js';
 import { CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVOFF_EL2 } from '../core/timer.js';
 import { ICH_AP0R_EL2, ICH_AP1R_EL2, ICH_HCR_EL2, ICH_VMCR_EL2 } from '../gic/sysregs.js';
 import { restoreTimerActive, saveTimerActive } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
 import type { PerCpu, Vcpu } from './vm.js';
+
+/** ICH_AP0R<n>_EL2 / ICH_AP1R<n>_EL2 for n below 1, 2 or 4 (by count), built once. */
+const AP0R = [0, 1, 2, 3, 4].map((n) => ICH_AP0R_EL2.slice(0, n));
+const AP1R = [0, 1, 2, 3, 4].map((n) => ICH_AP1R_EL2.slice(0, n));
 
 export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   const vm = v.vm;
@@ -22,17 +26,15 @@ export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   yield msr(VTTBR_EL2, vm.vttbr, 1);
   yield msr(VMPIDR_EL2, v.mpidr, 1);
   yield msr(HCR_EL2, vm.hcr, 1);
-  for (let i = 0; i < EL1_CONTEXT.length; i++) yield msr(EL1_CONTEXT[i]!, v.el1[i]!, 1);
+  yield msrn(EL1_CONTEXT, v.el1);
   yield msr(CNTVOFF_EL2, vm.cntvoff, 1);
   yield msr(CNTV_CVAL_EL0, v.timerCval, 1);
   yield msr(CNTV_CTL_EL0, v.timerCtl, 1);
   if (v.timerActive) yield* restoreTimerActive(pcpu.rd);
   const g = v.vgic;
   yield msr(ICH_VMCR_EL2, g.vmcr, 1);
-  for (let n = 0; n < g.ap0r.length; n++) {
-    yield msr(ICH_AP0R_EL2[n]!, g.ap0r[n]!, 1);
-    yield msr(ICH_AP1R_EL2[n]!, g.ap1r[n]!, 1);
-  }
+  yield msrn(AP0R[g.ap0r.length]!, g.ap0r);
+  yield msrn(AP1R[g.ap1r.length]!, g.ap1r);
   yield isb();
   v.loadedOn = pcpu.index;
   pcpu.loaded = v;
@@ -41,17 +43,15 @@ export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
 export function* putVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-put', vm: v.vm.index, vcpu: v.index });
-  for (let i = 0; i < EL1_CONTEXT.length; i++) v.el1[i] = yield mrs(EL1_CONTEXT[i]!, 1);
+  yield mrsn(EL1_CONTEXT, v.el1);
   v.timerCtl = yield mrs(CNTV_CTL_EL0, 1);
   v.timerCval = yield mrs(CNTV_CVAL_EL0, 1);
   yield msr(CNTV_CTL_EL0, 0, 1);
   v.timerActive = yield* saveTimerActive(pcpu.rd);
   const g = v.vgic;
   g.vmcr = yield mrs(ICH_VMCR_EL2, 1);
-  for (let n = 0; n < g.ap0r.length; n++) {
-    g.ap0r[n] = yield mrs(ICH_AP0R_EL2[n]!, 1);
-    g.ap1r[n] = yield mrs(ICH_AP1R_EL2[n]!, 1);
-  }
+  yield mrsn(AP0R[g.ap0r.length]!, g.ap0r);
+  yield mrsn(AP1R[g.ap1r.length]!, g.ap1r);
   // The virtual CPU interface off while no vCPU is loaded: no vIRQ, no maintenance interrupt.
   yield msr(ICH_HCR_EL2, 0, 1);
   pcpu.lrFile.hcr = 0;
