@@ -31,32 +31,41 @@ export interface LatencyResult {
   readonly undelivered: number;
   /** Deliveries with no MSI before them (should be 0). */
   readonly unmatched: number;
+  /** For each latency: the index in `msis` of the MSI it starts from and in `deliveries` of the delivery. */
+  readonly msiIndex: Int32Array;
+  readonly deliveryIndex: Int32Array;
 }
 
 export function matchLatencies(msis: readonly MsiRecord[], deliveries: readonly DeliveryRecord[], pipeline = 0): LatencyResult {
+  // Per key, the indices of its MSIs in time order (stable: equal times keep input order).
   const byKey = new Map<number, number[]>();
-  for (const m of msis) {
+  msis.forEach((m, i) => {
     let q = byKey.get(m.key);
     if (q === undefined) byKey.set(m.key, (q = []));
-    q.push(m.time);
-  }
-  for (const q of byKey.values()) q.sort((a, b) => a - b);
+    q.push(i);
+  });
+  for (const q of byKey.values()) q.sort((a, b) => msis[a]!.time - msis[b]!.time);
   const head = new Map<number, number>();
   const lat: number[] = [];
+  const from: number[] = [];
+  const to: number[] = [];
   let coalesced = 0;
   let unmatched = 0;
-  const sorted = [...deliveries].sort((a, b) => a.time - b.time);
-  for (const d of sorted) {
+  const order = deliveries.map((_, i) => i).sort((a, b) => deliveries[a]!.time - deliveries[b]!.time);
+  for (const di of order) {
+    const d = deliveries[di]!;
     const q = byKey.get(d.key);
     let i = head.get(d.key) ?? 0;
     const horizon = d.time - pipeline;
-    if (q === undefined || i >= q.length || q[i]! > horizon) {
+    if (q === undefined || i >= q.length || msis[q[i]!]!.time > horizon) {
       unmatched++;
       continue;
     }
-    lat.push(d.time - q[i]!);
+    lat.push(d.time - msis[q[i]!]!.time);
+    from.push(q[i]!);
+    to.push(di);
     i++;
-    while (i < q.length && q[i]! <= horizon) {
+    while (i < q.length && msis[q[i]!]!.time <= horizon) {
       coalesced++;
       i++;
     }
@@ -64,7 +73,7 @@ export function matchLatencies(msis: readonly MsiRecord[], deliveries: readonly 
   }
   let undelivered = 0;
   for (const [k, q] of byKey) undelivered += q.length - (head.get(k) ?? 0);
-  return { latencies: Float64Array.from(lat), delivered: sorted.length, coalesced, undelivered, unmatched };
+  return { latencies: Float64Array.from(lat), delivered: deliveries.length, coalesced, undelivered, unmatched, msiIndex: Int32Array.from(from), deliveryIndex: Int32Array.from(to) };
 }
 
 /** Percentile (nearest rank) of an unsorted sample; NaN when empty. */

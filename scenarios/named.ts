@@ -1,10 +1,25 @@
 /**
- * The shipped scenarios, by name. Each is plain data, validated like a user's JSON file.
+ * The shipped scenarios, by name. Each is plain data, validated like a user's JSON file
+ * (`npm start -- --scenario FILE` takes the same fields; `--help` lists these).
+ *
+ * - default: the comparison `npm start` prints.
+ * - idle-heavy: many small VMs that sleep in WFI between rare interrupts, so nearly every
+ *   interrupt finds its vCPU blocked and its vPE not resident: the doorbell path.
+ * - overcommit: twice as many vCPUs as cores, so vCPUs queue for cores and vPEs keep changing
+ *   residency (and cores: VMOVP).
+ * - lpi-stress: the shape of KVM's vgic_lpi_stress selftest (tools/testing/selftests/kvm/arm64/
+ *   vgic_lpi_stress.c): several devices with 16 EventIDs each, their LPIs spread round-robin
+ *   over the vCPUs of one VM, every event signalled back to back.
+ * - explain: the small run `--explain` narrates (one core, one VM, one device; bursts of two
+ *   MSIs so one finds the vPE not resident and the next finds it resident).
+ * - the hard cases of GICv4 scheduling (scenarios/hard-cases.ts).
  */
+import { HARD_CASES } from './hard-cases.js';
 import type { Scenario } from './scenario.js';
 import { validateScenario } from './validate.js';
 
-type Raw = Omit<Partial<Scenario>, 'vms' | 'devices'> & Pick<Scenario, 'name' | 'summary' | 'vms' | 'devices'>;
+/** A scenario as written by hand: every field optional except these. */
+export type Raw = Omit<Partial<Scenario>, 'vms' | 'devices'> & Pick<Scenario, 'name' | 'summary' | 'vms' | 'devices'>;
 
 const RAW: readonly Raw[] = [
   {
@@ -26,6 +41,51 @@ const RAW: readonly Raw[] = [
       { vm: 'vm3', events: 4, traffic: { kind: 'poisson', ratePerSec: 80_000 } },
     ],
   },
+  {
+    name: 'idle-heavy',
+    summary: '2 cores, 8 single-vCPU VMs asleep in WFI between rare interrupts (2k-5k MSIs/s each): nearly every vLPI rings a doorbell',
+    cores: 2,
+    wfi: 'trap',
+    durationUs: 20_000,
+    vms: Array.from({ length: 8 }, (_, i) => ({ name: `idle${i}`, vcpus: 1, kernel: 'device' as const })),
+    devices: Array.from({ length: 8 }, (_, i) => ({ vm: `idle${i}`, events: 2, traffic: { kind: 'poisson' as const, ratePerSec: 2000 + 1000 * (i % 4) } })),
+  },
+  {
+    name: 'overcommit',
+    summary: '2 cores, 8 vCPUs: 3 device VMs of 2 vCPUs at 20k-60k MSIs/s and a 2-vCPU hog, 500 us slices',
+    cores: 2,
+    sliceUs: 500,
+    durationUs: 20_000,
+    vms: [
+      { name: 'vm0', vcpus: 2, kernel: 'device' },
+      { name: 'vm1', vcpus: 2, kernel: 'device' },
+      { name: 'vm2', vcpus: 2, kernel: 'device' },
+      { name: 'hog', vcpus: 2, kernel: 'hog' },
+    ],
+    devices: [
+      { vm: 'vm0', events: 4, traffic: { kind: 'poisson', ratePerSec: 20_000 } },
+      { vm: 'vm1', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
+      { vm: 'vm2', events: 4, traffic: { kind: 'poisson', ratePerSec: 60_000 } },
+    ],
+  },
+  {
+    name: 'lpi-stress',
+    summary: 'vgic_lpi_stress shape: 4 cores, one 8-vCPU VM, 8 devices x 16 EventIDs spread over the vCPUs, each device signalling all 16 back to back every 200 us',
+    cores: 4,
+    durationUs: 5_000,
+    vms: [{ name: 'stress', vcpus: 8, kernel: 'device' }],
+    devices: Array.from({ length: 8 }, () => ({ vm: 'stress', events: 16, traffic: { kind: 'bursts' as const, burst: 16, gapUs: 0.1, everyUs: 200 } })),
+  },
+  {
+    name: 'explain',
+    summary: '1 core, one single-vCPU VM with a device sending bursts of 2 MSIs 2 us apart every 100 us: the first finds the vCPU asleep (vPE not resident), the second finds it running',
+    cores: 1,
+    wfi: 'trap',
+    durationUs: 400,
+    vms: [{ name: 'vm0', vcpus: 1, kernel: 'device' }],
+    devices: [{ vm: 'vm0', events: 2, traffic: { kind: 'bursts', burst: 2, gapUs: 2, everyUs: 100 } }],
+  },
+  ...HARD_CASES,
 ];
 
 export const SCENARIOS: readonly Scenario[] = RAW.map((r) => validateScenario(r));

@@ -9,7 +9,7 @@ import type { MsiDevice, MsiPattern } from '../core/msi-device.js';
 import type { Kernel } from '../guests/kernel.js';
 import { deviceKernel, DeviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
 import { policyNamed } from '../hypervisor/sched/policies.js';
-import { matchLatencies, percentile, type DeliveryRecord, type MsiRecord } from './latency.js';
+import { matchLatencies, percentile, type DeliveryRecord, type LatencyResult, type MsiRecord } from './latency.js';
 import { addDevice, buildPlatform, type Platform, type PlatformVm } from './platform.js';
 import type { DeliveryPath, Scenario, TrafficPattern, VmSpec } from './scenario.js';
 
@@ -71,7 +71,16 @@ export interface RunOptions {
   readonly path?: DeliveryPath;
   /** Called with the handle before the run starts (tests, reports). */
   readonly onBuilt?: (h: RunHandle) => void;
+  /**
+   * Called after each chunk of the measured run with the simulated cycles done and to do (the
+   * machine runs in `PROGRESS_CHUNKS` chunks; the result is the same as one run, chunking only
+   * moves where `Machine.run` returns).
+   */
+  readonly onProgress?: (done: number, total: number) => void;
 }
+
+/** Chunks of the measured run when `onProgress` is given. */
+export const PROGRESS_CHUNKS = 100;
 
 function kernelFor(vm: VmSpec): PlatformVm['kernel'] {
   switch (vm.kernel) {
@@ -189,9 +198,56 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const ds0 = { ...(platform.hyp.direct.stats ?? { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, doorbellsArmed: 0 }) };
   platform.hyp.stats.runQueueWaitMax = 0;
   const end = warm + Math.round(((s.durationUs + DRAIN_US) * clockHz) / 1e6);
-  m.run(end);
+  const progress = opts.onProgress;
+  if (progress === undefined) m.run(end);
+  else {
+    for (let i = 1; i <= PROGRESS_CHUNKS; i++) {
+      m.run(warm + Math.round(((end - warm) * i) / PROGRESS_CHUNKS));
+      progress(m.now - warm, end - warm);
+    }
+  }
   const hostMs = performance.now() - t0;
   return measure(s, path, h, base, hs0, ds0, end - warm, hostMs);
+}
+
+/** An MSI a device wrote: which device, which of its writes, and the guest LPI it becomes. */
+export interface RunMsi extends MsiRecord {
+  readonly device: number;
+  readonly index: number;
+  readonly vm: number;
+  readonly eventId: number;
+  readonly vintid: number;
+}
+
+/** A guest handler start a device kernel recorded. */
+export interface RunDelivery extends DeliveryRecord {
+  readonly vm: number;
+  readonly vcpu: number;
+  readonly vintid: number;
+}
+
+/**
+ * Every MSI the devices wrote and every delivery the guests recorded so far, and their matching
+ * (latency.ts): `lat.msiIndex[i]` and `lat.deliveryIndex[i]` pair MSI and delivery of latency i.
+ */
+export function matchRun(h: RunHandle): { msis: RunMsi[]; deliveries: RunDelivery[]; lat: LatencyResult } {
+  const m = h.platform.m;
+  const tick = m.clockHz / m.cntfrq;
+  const msis: RunMsi[] = [];
+  h.devices.forEach((d, i) => {
+    const vm = h.deviceVm[i]!;
+    for (let k = 0; k < d.sent; k++) {
+      const vintid = h.vintids[i]![d.eventOf(k)]!;
+      msis.push({ key: vm * 2 ** 24 + vintid, time: d.timeOf(k), device: i, index: k, vm, eventId: d.eventOf(k), vintid });
+    }
+  });
+  const deliveries: RunDelivery[] = [];
+  h.platform.kernels.forEach((k: Kernel, vm) => {
+    if (!(k instanceof DeviceKernel)) return;
+    const log = k.log;
+    for (let i = 0; i < log.length; i++) deliveries.push({ key: vm * 2 ** 24 + log.intid[i]!, time: log.counter[i]! * tick, vm, vcpu: log.cpu[i]!, vintid: log.intid[i]! });
+  });
+  return { msis, deliveries, lat: matchLatencies(msis, deliveries, m.costs.itsTranslate + m.costs.iccAck) };
 }
 
 type StatsBefore = { switches: number; kicksSent: number; doorbells: number; maintenance: number; runQueueWait: number; runQueueWaits: number };
@@ -200,19 +256,7 @@ type DirectBefore = { residencyChanges: number; residencyCycles: number; dirtyPo
 function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: number; cyc: number }[], hs0: StatsBefore, ds0: DirectBefore, span: number, hostMs: number): PathResult {
   const { platform } = h;
   const m = platform.m;
-  const tick = m.clockHz / m.cntfrq;
-  const msis: MsiRecord[] = [];
-  h.devices.forEach((d, i) => {
-    const vm = h.deviceVm[i]!;
-    for (let k = 0; k < d.sent; k++) msis.push({ key: vm * 2 ** 24 + h.vintids[i]![d.eventOf(k)]!, time: d.timeOf(k) });
-  });
-  const deliveries: DeliveryRecord[] = [];
-  platform.kernels.forEach((k: Kernel, vm) => {
-    if (!(k instanceof DeviceKernel)) return;
-    const log = k.log;
-    for (let i = 0; i < log.length; i++) deliveries.push({ key: vm * 2 ** 24 + log.intid[i]!, time: log.counter[i]! * tick });
-  });
-  const lat = matchLatencies(msis, deliveries, m.costs.itsTranslate + m.costs.iccAck);
+  const { msis, lat } = matchRun(h);
   const el2Entries = m.pes.reduce((a, pe, i) => a + pe.counters.exceptions[2]! - base[i]!.el2, 0);
   const el2Cycles = m.pes.reduce((a, pe, i) => a + pe.counters.cyclesAt[2]! - base[i]!.cyc, 0);
   const delivered = lat.latencies.length;
