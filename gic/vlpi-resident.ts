@@ -26,6 +26,10 @@
  *   lazy deletion, exactly like the physical LPIs: acknowledge, CLEAR and disable leave the entry
  *   and `best()` discards entries at the top that stopped being candidates. No allocation per
  *   vLPI, no sort, no scan of the vINTID space.
+ * - `best()` is asked after every change the virtual CPU interface sees, so its answer is kept
+ *   (`known`) until something can change it: a new candidate lowers it in place; clearing the
+ *   best vLPI, an invalidation or a residency change forgets it and the next `best()` recomputes
+ *   it from the heap. The kept answer is always the heap's top (see `offer`).
  */
 import type { AccessAttrs, Bus } from '../core/bus.js';
 import { field32 } from '../core/bits.js';
@@ -60,6 +64,9 @@ const CFG_PRIORITY = fieldRef(LPI_CONFIG, 'Priority');
 const ENABLE_BIT = 1 << CFG_ENABLE.lsb;
 const CANDIDATE = PENDING | CACHED | ENABLE_BIT;
 
+/** `known` holds no answer. */
+const UNKNOWN = -2;
+
 /** Bytes of the VPT's IMPLEMENTATION DEFINED area (the bits of INTIDs 0-8191). */
 const VPT_IMPDEF_BYTES = LPI_FIRST / 8;
 
@@ -70,6 +77,8 @@ export class ResidentVlpis {
   private readonly state = new LpiStateMap();
   private readonly heap = new KeyHeap();
   private pendingCount = 0;
+  /** The current answer of `best()`, or UNKNOWN when it must be recomputed from the heap. */
+  private known = -1;
   /** The walk of a VPT in progress (see `firstWord`). */
   private inRam = false;
   private end = 0;
@@ -98,6 +107,7 @@ export class ResidentVlpis {
     this.state.vals.fill(0);
     this.heap.clear();
     this.pendingCount = 0;
+    this.known = -1;
   }
 
   /** Number of pending vLPIs known. */
@@ -136,6 +146,8 @@ export class ResidentVlpis {
     if ((w & PENDING) === 0) return false;
     vals[s] = w & ~PENDING;
     this.pendingCount--;
+    // Only clearing the best one changes the answer (the others' entries go stale below it).
+    if (this.known >= 0 && (this.known & VINTID_MASK) === vintid) this.known = UNKNOWN;
     return true;
   }
 
@@ -173,11 +185,12 @@ export class ResidentVlpis {
    * ties), or -1. Discards heap entries that stopped being candidates; idempotent.
    */
   best(): number {
+    if (this.known !== UNKNOWN) return this.known;
     const h = this.heap;
     const st = this.state;
     for (;;) {
       const k = h.top();
-      if (k < 0) return -1;
+      if (k < 0) return (this.known = -1);
       // k < 2^32: the bitwise forms are exact (and avoid a floating-point modulo).
       const vintid = k & VINTID_MASK;
       const prio = k >>> PRIO_SHIFT;
@@ -185,7 +198,7 @@ export class ResidentVlpis {
       if (s >= 0) {
         const w = st.vals[s]!;
         if ((w & IN_HEAP) !== 0 && (w & HEAP_PRIO_MASK) >>> HEAP_PRIO_SHIFT === prio) {
-          if ((w & CANDIDATE) === CANDIDATE && this.priorityOf[w & CFG_MASK] === prio) return k;
+          if ((w & CANDIDATE) === CANDIDATE && this.priorityOf[w & CFG_MASK] === prio) return (this.known = k);
           st.vals[s] = w & ~IN_HEAP;
         }
       }
@@ -263,6 +276,8 @@ export class ResidentVlpis {
     const vals = this.state.vals;
     const w = vals[s]!;
     if ((w & CACHED) === 0) return false;
+    // A re-read byte can disable or re-prioritise any vLPI, the best one included.
+    this.known = UNKNOWN;
     if ((w & PENDING) !== 0 && (w & FILLING) === 0) {
       vals[s] = (w & ~CFG_MASK) | this.readConfig(vintid);
       this.offer(s, vintid);
@@ -272,23 +287,32 @@ export class ResidentVlpis {
     return false;
   }
 
-  /** Puts a pending, cached vLPI in the heap if it is enabled. Returns whether it is a candidate. */
+  /**
+   * Puts a pending, cached vLPI in the heap if it is enabled. Returns whether it is a candidate.
+   * A kept `best()` answer can only go down here: every entry below it was discarded when it was
+   * computed, and entries that go stale afterwards (a cleared or re-read vLPI) either lie above
+   * it or forget it (`markClear`, `invalidateAt`), so it stays the heap's top.
+   */
   private offer(s: number, vintid: number): boolean {
     const vals = this.state.vals;
     const w = vals[s]!;
     if ((w & ENABLE_BIT) === 0) return false;
     const prio = this.priorityOf[w & CFG_MASK]!;
+    const key = prio * UNIT + vintid;
     if ((w & IN_HEAP) === 0 || (w & HEAP_PRIO_MASK) >>> HEAP_PRIO_SHIFT !== prio) {
       vals[s] = (w & ~HEAP_PRIO_MASK) | IN_HEAP | (prio << HEAP_PRIO_SHIFT);
-      this.heap.push(prio * UNIT + vintid);
+      this.heap.push(key);
       if (this.heap.size > 2 * this.pendingCount + 4096) this.rebuildHeap();
     }
+    const known = this.known;
+    if (known !== UNKNOWN && (known < 0 || key < known)) this.known = key;
     return true;
   }
 
   /** Drops stale heap entries (re-prioritised vLPIs that never reached the top). Rare. */
   private rebuildHeap(): void {
     this.heap.clear();
+    this.known = UNKNOWN;
     const st = this.state;
     for (let s = 0; s < st.capacity; s++) {
       const vintid = st.keyAt(s);
