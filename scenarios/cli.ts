@@ -1,15 +1,173 @@
 /**
- * `npm start`: runs the default scenario on both delivery paths with the same seed and prints
- * them side by side.
+ * `npm start -- [flags]` (`--help` lists them): runs a scenario on one or both delivery paths
+ * with the same seed and prints the comparison table, or one JSON result (`--json`); writes a
+ * Perfetto trace (`--trace`) and an HTML report (`--report`); sweeps policies x paths x traffic
+ * rates on worker threads (`--sweep`); narrates one interrupt per path (`--explain`).
+ *
+ * Exit status: 0 on success, 2 for a bad flag, value or scenario file (the message names the
+ * flag or the field), 1 for anything else. Messages go to stderr; with `--json`, stdout holds
+ * only the JSON.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { POLICIES } from '../hypervisor/sched/policies.js';
+import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
 import { formatComparison } from './comparison.js';
-import { scenarioNamed } from './named.js';
-import { runScenario, type PathResult } from './run.js';
+import { explainScenario, formatExplanation } from './explain.js';
+import { scenarioNamed, SCENARIOS } from './named.js';
+import { Progress, type ProgressStream } from './progress.js';
+import { comparisonJson, comparisonResult } from './report-data.js';
+import { renderReport, reportInput } from './report.js';
+import { runScenario, type PathResult, type RunHandle } from './run.js';
+import type { DeliveryPath, Scenario } from './scenario.js';
+import { runSweep, sweepCsv, sweepJobs, sweepJsonLines } from './sweep.js';
+import { chromeTrace, chromeTraceText, traceSource } from './trace-export.js';
+import { ScenarioError, validateScenario } from './validate.js';
 
-const s = scenarioNamed('default')!;
-const paths = s.gicVersion === 4 ? (['injected', 'direct'] as const) : (['injected'] as const);
-const results: PathResult[] = paths.map((path) => runScenario(s, { path }));
-process.stdout.write(`minivisor: scenario '${s.name}': ${s.summary}\n`);
-process.stdout.write(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${s.policy}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
-process.stdout.write(`${formatComparison(results)}\n\n`);
-process.stdout.write(`host time: ${results.map((r) => `${r.path} ${r.hostMs.toFixed(0)} ms`).join(', ')}\n`);
+export interface CliIo {
+  readonly stdout: { write(s: string): unknown };
+  readonly stderr: ProgressStream;
+}
+
+/** An error that the user's input caused: printed as is, exit status 2. */
+class UsageError extends Error {}
+
+/** The scenario `--scenario` names (a shipped one, else a JSON file), with the flags' overrides applied. */
+export function resolveScenario(o: CliOptions): Scenario {
+  const name = o.scenario ?? (o.explain ? 'explain' : 'default');
+  let s: Scenario | undefined = scenarioNamed(name);
+  if (s === undefined) {
+    if (!existsSync(name)) throw new UsageError(`--scenario: no shipped scenario named ${JSON.stringify(name)} and no such file (shipped: ${SCENARIOS.map((x) => x.name).join(', ')})`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(name, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--scenario ${name}: not a JSON file (${e instanceof Error ? e.message : String(e)})`);
+    }
+    try {
+      s = validateScenario(raw);
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new UsageError(`--scenario ${name}: ${e.message}`);
+      throw e;
+    }
+  }
+  const over: Partial<Scenario> = {
+    ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.durationUs !== undefined ? { durationUs: o.durationUs } : {}),
+    ...(o.costProfile !== undefined ? { costProfile: o.costProfile } : {}),
+  };
+  return Object.keys(over).length === 0 ? s : validateScenario({ ...s, ...over });
+}
+
+/** The paths `--path` asks for on scenario `s`. */
+export function pathsFor(o: CliOptions, s: Scenario): DeliveryPath[] {
+  if (o.path === 'both') return s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+  if (o.path === 'direct' && s.gicVersion !== 4) throw new ArgError('--path', `direct injection needs a GICv4 machine; scenario '${s.name}' has gicVersion ${s.gicVersion}`);
+  return [o.path];
+}
+
+function write(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new UsageError(`cannot write ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+
+/** Runs the CLI on `argv`; returns the exit status. */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const note = (s: string): void => void io.stderr.write(`${s}\n`);
+  let o: CliOptions;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof ArgError) {
+      note(`error: ${e.message}\n(npm start -- --help lists the flags)`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.help) {
+    io.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  try {
+    const s = resolveScenario(o);
+    const paths = pathsFor(o, s);
+    const progress = new Progress(o.quiet ? { isTTY: false, write: () => true } : io.stderr);
+    const out = (text: string): void => void io.stdout.write(text);
+
+    if (o.sweep) {
+      const policies = o.policy !== undefined ? [o.policy] : POLICIES.map((p) => p.name);
+      const jobs = sweepJobs(s, { policies, paths, rates: o.rates ?? [0.5, 1, 2] });
+      const rows = await runSweep(jobs, { ...(o.workers !== undefined ? { workers: o.workers } : {}), onDone: (d, t) => progress.update(d / t, `sweep: ${d}/${t} runs`) });
+      progress.done();
+      out(o.json ? sweepJsonLines(rows) : sweepCsv(rows));
+      if (o.out !== undefined) {
+        write(`${o.out}.csv`, sweepCsv(rows));
+        write(`${o.out}.jsonl`, sweepJsonLines(rows));
+        note(`sweep: ${plural(rows.length, 'run')} written to ${o.out}.csv and ${o.out}.jsonl`);
+      }
+      return 0;
+    }
+
+    let results: PathResult[] = [];
+    const handles: Partial<Record<DeliveryPath, RunHandle>> = {};
+    const traced = o.trace !== undefined || o.report !== undefined;
+    if (o.explain) {
+      const x = explainScenario(s, { onProgress: (p, d, t) => progress.update((paths.indexOf(p) + d / t) / paths.length, `${p} path`) });
+      progress.done();
+      Object.assign(handles, x.handles);
+      results = x.results;
+      out(o.json ? `${JSON.stringify(x.explanation, null, 2)}\n` : `${formatExplanation(x.explanation)}\n`);
+    } else {
+      results = paths.map((path, k) =>
+        runScenario(s, {
+          path,
+          trace: traced,
+          onBuilt: (h) => (handles[path] = h),
+          onProgress: (d, t) => progress.update((k + d / t) / paths.length, `${path} path`),
+        }),
+      );
+      progress.done();
+      if (o.json) out(`${comparisonJson(comparisonResult(s, results))}\n`);
+      else {
+        out(`minivisor: scenario '${s.name}': ${s.summary}\n`);
+        out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${s.policy}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
+        out(`${formatComparison(results)}\n\n`);
+        out(`host time: ${results.map((r) => `${r.path} ${r.hostMs.toFixed(0)} ms`).join(', ')}\n`);
+      }
+    }
+    if (o.trace !== undefined) {
+      const t = chromeTrace(
+        results.map((r) => traceSource(handles[r.path]!, s, r.path)),
+        { scenario: s.name, seed: s.seed, clockMHz: s.clockMHz, generated: new Date().toISOString() },
+      );
+      write(o.trace, chromeTraceText(t));
+      note(`trace: ${o.trace} (${plural(t.traceEvents.length, 'event')}; open it in ui.perfetto.dev)`);
+    }
+    if (o.report !== undefined) {
+      write(o.report, renderReport(reportInput(s, results, handles, new Date().toISOString())));
+      note(`report: ${o.report}`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ArgError) {
+      note(`error: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ScenarioError) {
+      note(`error: ${e.message}`);
+      return 2;
+    }
+    note(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,478 @@
+/**
+ * `--explain`: follows one interrupt on each delivery path through the real trace of a run and
+ * narrates it step by step, in the order hardware and software act, ending with what it cost.
+ *
+ * Three cases, each found in the trace (never scripted):
+ * - injected: the device's MSI, the ITS translation to a host LPI, the redistributor, the
+ *   physical IRQ taken at EL2, the acknowledge and priority drop, the virtual interrupt made
+ *   pending in software, the list register write, the ERET, the guest's acknowledge and EOI;
+ * - direct, vPE resident: the MSI, the ITS translation to a vLPI, its bit set in the VPT of a
+ *   vPE resident on the redistributor, the guest taking it with no EL2 entry;
+ * - direct, vPE not resident: the MSI, the translation, the VPT bit in memory, the doorbell LPI,
+ *   the physical IRQ at EL2, the vCPU woken, the vPE made resident (GICR_VPENDBASER, VPT parse),
+ *   the ERET and the guest's acknowledge and EOI.
+ *
+ * Every step is a trace record (time, core, EL, the register or table involved), except the MSI
+ * write itself, which the ITS translation record dates: a translation completes `itsTranslate`
+ * cycles (the cost table) after the write to GITS_TRANSLATER.
+ */
+import type { TraceKind, TraceOf, TraceRecord } from '../core/trace.js';
+import type {} from '../gic/its/its-trace.js';
+import type {} from '../gic/physical-trace.js';
+import type {} from '../gic/virtual-cpu-interface.js';
+import type {} from '../gic/vlpi-trace.js';
+import type {} from '../hypervisor/trace-kinds.js';
+import { expandVms, runScenario, WARMUP_US, type PathResult, type RunHandle } from './run.js';
+import type { DeliveryPath, Scenario } from './scenario.js';
+
+export type CaseKind = 'injected' | 'direct-resident' | 'direct-not-resident';
+
+export interface ExplainStep {
+  /** Short name of the step ('MSI', 'ITS translation', 'guest acknowledge', ...). */
+  readonly step: string;
+  /** Simulated time, cycles. */
+  readonly t: number;
+  /** The PE, or null for the device and the ITS. */
+  readonly core: number | null;
+  readonly el: number | null;
+  /** The trace record kind the step is, or null (the MSI write, dated by its translation). */
+  readonly kind: TraceKind | null;
+  readonly text: string;
+  /** The register or table involved. */
+  readonly where: string;
+}
+
+export interface ExplainCost {
+  /** From the MSI write to the guest's acknowledge. */
+  readonly latencyCycles: number;
+  /** Exceptions taken to EL2 on the cores involved, between the MSI and the guest's acknowledge. */
+  readonly el2Entries: number;
+  /** Cycles at EL2 for this interrupt: from the physical IRQ exception to the ERET into the guest. */
+  readonly el2Cycles: number;
+  readonly lrWrites: number;
+  /** vPE residency changes (GICR_VPENDBASER.Valid 0 -> 1) on the way, and the hypervisor's cycles for them. */
+  readonly residencyChanges: number;
+  readonly residencyCycles: number;
+  readonly doorbells: number;
+}
+
+export interface ExplainCase {
+  readonly kind: CaseKind;
+  readonly path: DeliveryPath;
+  readonly title: string;
+  /** False when the run held no such interrupt (then `steps` is empty and `note` says why). */
+  readonly found: boolean;
+  readonly steps: readonly ExplainStep[];
+  readonly cost: ExplainCost | null;
+  readonly note: string;
+}
+
+export interface Explanation {
+  readonly scenario: string;
+  readonly summary: string;
+  readonly seed: number;
+  readonly cores: number;
+  readonly clockHz: number;
+  readonly cases: readonly ExplainCase[];
+}
+
+/** What the explainer needs to know about a traced run. */
+export interface ExplainSource {
+  readonly records: readonly TraceRecord[];
+  readonly clockHz: number;
+  readonly itsTranslate: number;
+  readonly vmNames: readonly string[];
+  /** Follow interrupts whose MSI was written at or after this time. */
+  readonly from: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class Cursor {
+  constructor(readonly recs: readonly TraceRecord[]) {}
+
+  /** Index and record of the first `kind` record at index >= `from` satisfying `pred`, or null. */
+  find<K extends TraceKind>(from: number, kind: K, pred: (r: TraceOf<K>) => boolean = () => true, until = Infinity): [number, TraceOf<K>] | null {
+    const recs = this.recs;
+    for (let i = Math.max(0, from); i < recs.length; i++) {
+      const r = recs[i]!;
+      if (r.t > until) return null;
+      if (r.kind === kind && pred(r as TraceOf<K>)) return [i, r as TraceOf<K>];
+    }
+    return null;
+  }
+}
+
+const hex = (x: number): string => `0x${x.toString(16)}`;
+
+function who(core: number | null, el: number | null): string {
+  return core === null ? '' : `core ${core}${el === null || el < 0 ? '' : ` EL${el}`}`;
+}
+
+function step(r: TraceRecord, name: string, text: string, where: string): ExplainStep {
+  return { step: name, t: r.t, core: r.core >= 0 ? r.core : null, el: r.el >= 0 ? r.el : null, kind: r.kind, text, where };
+}
+
+function msiSteps(src: ExplainSource, tr: TraceOf<'its-translate'>): ExplainStep[] {
+  const msiT = tr.t - src.itsTranslate;
+  return [
+    {
+      step: 'MSI',
+      t: msiT,
+      core: null,
+      el: null,
+      kind: null,
+      text: `device ${tr.deviceId} writes EventID ${tr.eventId} to GITS_TRANSLATER; the interconnect carries its DeviceID (${tr.deviceId})`,
+      where: 'GITS_TRANSLATER',
+    },
+    step(
+      tr,
+      'ITS translation',
+      tr.virtual
+        ? `the ITS reads the Device table entry of DeviceID ${tr.deviceId} (its ITT), the ITT entry of EventID ${tr.eventId} (a virtual ITE: vINTID ${tr.intid} of a vPE) and the vPE table entry of that vPE (its redistributor, ${tr.rd}, and its VPT); ${src.itsTranslate} cycles with warm ITS caches`
+        : `the ITS reads the Device table entry of DeviceID ${tr.deviceId} (its ITT), the ITT entry of EventID ${tr.eventId} (physical LPI ${tr.intid}, a collection) and the Collection table entry (redistributor ${tr.rd}); ${src.itsTranslate} cycles with warm ITS caches`,
+      tr.virtual ? 'Device table -> ITT -> vPE table (GITS_BASER<n>)' : 'Device table -> ITT -> Collection table (GITS_BASER<n>)',
+    ),
+  ];
+}
+
+/** Exceptions taken to EL2 on `cores` with time in [t0, t1]. */
+function el2Entries(recs: readonly TraceRecord[], cores: ReadonlySet<number>, t0: number, t1: number): number {
+  let n = 0;
+  for (const r of recs) if (r.kind === 'exception' && r.target === 2 && cores.has(r.core) && r.t >= t0 && r.t <= t1) n++;
+  return n;
+}
+
+function guestTail(c: Cursor, src: ExplainSource, at: number, core: number, vintid: number, source: 'lr' | 'vlpi', steps: ExplainStep[]): { ack: TraceOf<'icv-ack'>; ackIndex: number } | null {
+  const ack = c.find(at, 'icv-ack', (r) => r.core === core && r.vintid === vintid && r.source === source);
+  if (ack === null) return null;
+  // The guest's IRQ exception that led to the acknowledge: the last one on that core before it.
+  let exc: TraceOf<'exception'> | null = null;
+  for (let i = ack[0] - 1; i >= at; i--) {
+    const r = c.recs[i]!;
+    if (r.kind === 'exception' && r.core === core && r.target === 1 && r.type === 'irq') {
+      exc = r;
+      break;
+    }
+  }
+  if (exc !== null)
+    steps.push(
+      step(
+        exc,
+        'guest IRQ',
+        source === 'lr'
+          ? 'the virtual CPU interface signals vIRQ (a pending list register above the running priority): the guest takes an IRQ exception at EL1'
+          : 'the virtual CPU interface signals vIRQ (the resident vPE has a pending vLPI above the running priority): the guest takes an IRQ exception at EL1',
+        'VBAR_EL1 + 0x280 (IRQ), HCR_EL2.IMO = 1',
+      ),
+    );
+  const a = ack[1];
+  steps.push(
+    step(
+      a,
+      'guest acknowledge',
+      source === 'lr'
+        ? `the guest reads ICC_IAR1_EL1, which HCR_EL2.IMO turns into ICV_IAR1_EL1: vINTID ${a.vintid} from list register ${a.lr ?? '?'} (priority ${hex(a.priority)}), now active`
+        : `the guest reads ICC_IAR1_EL1 (ICV_IAR1_EL1): vINTID ${a.vintid} straight from the redistributor's resident vPE (priority ${hex(a.priority)}); no list register is involved`,
+      source === 'lr' ? `ICV_IAR1_EL1 <- ICH_LR${a.lr ?? '?'}_EL2` : 'ICV_IAR1_EL1 <- resident vPE (VPT)',
+    ),
+  );
+  const eoi = c.find(ack[0], 'icv-eoi', (r) => r.core === core && r.vintid === vintid);
+  if (eoi !== null) {
+    const e = eoi[1];
+    steps.push(
+      step(
+        e,
+        'guest EOI',
+        e.outcome === 'deactivated'
+          ? `the guest writes ICC_EOIR1_EL1 (ICV_EOIR1_EL1): priority drop and deactivation of list register ${e.lr ?? '?'}, which is free again`
+          : `the guest writes ICC_EOIR1_EL1 (ICV_EOIR1_EL1): priority drop only; a vLPI has no active state, so there is nothing to deactivate and nothing for EL2 to clean up`,
+        'ICV_EOIR1_EL1',
+      ),
+    );
+  }
+  void src;
+  return { ack: a, ackIndex: ack[0] };
+}
+
+/** The injected path: the first physical LPI from a device, translated at or after `src.from`. */
+export function explainInjected(src: ExplainSource): ExplainCase {
+  const c = new Cursor(src.records);
+  const base = { kind: 'injected' as const, path: 'injected' as const };
+  const tr = c.find(0, 'its-translate', (r) => !r.virtual && r.delivered && r.t - src.itsTranslate >= src.from);
+  if (tr === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: 'no MSI became a physical LPI in this run' };
+  const t = tr[1];
+  const steps = msiSteps(src, t);
+  const msiT = steps[0]!.t;
+  const rd = t.rd;
+  let i = tr[0];
+  const pend = c.find(Math.max(0, i - 4), 'gic-pending', (r) => r.intid === t.intid && r.pe === rd && r.t === t.t);
+  if (pend !== null) steps.push(step(pend[1], 'redistributor', `redistributor ${rd} sets LPI ${t.intid} pending (its bit in the LPI Pending table) and signals IRQ to core ${rd}`, 'LPI Pending table (GICR_PENDBASER)'));
+  const fill = c.find(i, 'gic-lpi', (r) => r.intid === t.intid && r.what === 'fill', t.t + 10_000);
+  const exc = c.find(i, 'exception', (r) => r.core === rd && r.target === 2 && r.type === 'irq');
+  if (exc === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: 'the physical IRQ was never taken' };
+  if (fill !== null && fill[1].t <= exc[1].t) steps.push(step(fill[1], 'LPI configuration', `redistributor ${rd} reads LPI ${t.intid}'s configuration byte (${hex(fill[1].detail)}: priority and enable)`, 'LPI Configuration table (GICR_PROPBASER)'));
+  const wake = c.find(i, 'wfi-wake', (r) => r.core === rd, exc[1].t);
+  if (wake !== null) steps.push(step(wake[1], 'wake from WFI', `core ${rd} leaves WFI: an interrupt is pending`, 'WFI'));
+  const x = exc[1];
+  steps.push(
+    step(
+      x,
+      'physical IRQ at EL2',
+      `core ${rd} takes the physical IRQ at EL2 (HCR_EL2.IMO = 1 routes IRQs to EL2), from EL${x.from}: ${x.from === 2 ? "the hypervisor's idle loop" : 'an exit from the guest'}`,
+      `VBAR_EL2 + ${x.from === 2 ? '0x280' : '0x480'} (IRQ vector)`,
+    ),
+  );
+  i = exc[0];
+  const ack = c.find(i, 'gic-ack', (r) => r.core === rd && r.intid === t.intid);
+  if (ack === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: 'the LPI was never acknowledged' };
+  steps.push(step(ack[1], 'acknowledge', `the hypervisor reads ICC_IAR1_EL1: INTID ${t.intid} (priority ${hex(ack[1].priority)}); an acknowledged LPI is no longer pending`, 'ICC_IAR1_EL1'));
+  const drop = c.find(ack[0], 'gic-eoi', (r) => r.core === rd && r.intid === t.intid);
+  if (drop !== null) steps.push(step(drop[1], 'priority drop', `it writes ICC_EOIR1_EL1: priority drop (EOImode = 1; an LPI has no active state to deactivate)`, 'ICC_EOIR1_EL1'));
+  const inj = c.find(ack[0], 'virq-inject', (r) => r.source === t.intid);
+  if (inj === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'the hypervisor injected nothing for it' };
+  const { vm, vcpu, vintid } = inj[1];
+  const name = `${src.vmNames[vm] ?? `vm${vm}`}.vcpu${vcpu}`;
+  steps.push(step(inj[1], 'inject', `host LPI ${t.intid} stands for vINTID ${vintid} of ${name}: the hypervisor makes it pending in that vCPU's virtual GIC (a list in its memory)`, 'vgic pending list (hypervisor memory)'));
+  i = inj[0];
+  const lr = c.find(i, 'ich-lr-write', (r) => r.vintid === vintid && r.state === 1);
+  if (lr === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'no list register was written for it' };
+  const core = lr[1].core;
+  const woke = c.find(i, 'vcpu-wake', (r) => r.vm === vm && r.vcpu === vcpu, lr[1].t);
+  if (woke !== null) steps.push(step(woke[1], 'wake', `${name} was blocked in WFI: it becomes runnable (${woke[1].reason})`, 'run queue'));
+  const kick = c.find(i, 'hyp-kick', (r) => r.core === rd && r.target === core, lr[1].t);
+  if (kick !== null && core !== rd) steps.push(step(kick[1], 'kick', `${name} runs on core ${core}: core ${rd} sends it SGI 0 to make it look at its list registers`, 'ICC_SGI1R_EL1'));
+  const sched = c.find(i, 'sched-decision', (r) => r.core === core, lr[1].t);
+  if (sched !== null) steps.push(step(sched[1], 'schedule', `the scheduler picks ${name} for core ${core} (after '${sched[1].event}')`, 'scheduler policy'));
+  const load = c.find(i, 'vcpu-load', (r) => r.core === core && r.vm === vm && r.vcpu === vcpu, lr[1].t);
+  if (load !== null) steps.push(step(load[1], 'world switch', `the hypervisor loads ${name}: its EL1 system registers, virtual timer, ICH_VMCR_EL2 and stage-2 context`, 'EL1 sysregs, ICH_VMCR_EL2, VTTBR_EL2'));
+  const l = lr[1];
+  steps.push(step(l, 'list register write', `it writes ICH_LR${l.lr}_EL2: vINTID ${l.vintid}, Pending, priority ${hex(l.priority)}, group ${l.group}, HW = ${l.hw ? 1 : 0}`, `ICH_LR${l.lr}_EL2`));
+  const eret = c.find(lr[0], 'eret', (r) => r.core === core && r.from === 2 && r.to < 2);
+  if (eret === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'the guest was never entered' };
+  steps.push(step(eret[1], 'ERET', `ERET from EL2 to EL${eret[1].to}: ${name} runs`, 'ELR_EL2, SPSR_EL2'));
+  const tail = guestTail(c, src, eret[0], core, vintid, 'lr', steps);
+  if (tail === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'the guest never acknowledged it' };
+  const cores = new Set([rd, core]);
+  const lrWrites = src.records.filter((r) => r.kind === 'ich-lr-write' && r.vintid === vintid && r.core === core && r.t >= msiT && r.t <= tail.ack.t).length;
+  return {
+    ...base,
+    title: `Injected path: device ${t.deviceId}, EventID ${t.eventId} -> host LPI ${t.intid} -> ${name}, vINTID ${vintid}`,
+    found: true,
+    steps,
+    cost: {
+      latencyCycles: tail.ack.t - msiT,
+      el2Entries: el2Entries(src.records, cores, msiT, tail.ack.t),
+      el2Cycles: core === rd ? eret[1].t - x.t : eret[1].t - x.t,
+      lrWrites,
+      residencyChanges: 0,
+      residencyCycles: 0,
+      doorbells: 0,
+    },
+    note: '',
+  };
+}
+
+/** The direct path with the vPE resident: a vLPI that found its vPE resident (preferably with the guest running). */
+export function explainDirectResident(src: ExplainSource): ExplainCase {
+  const c = new Cursor(src.records);
+  const base = { kind: 'direct-resident' as const, path: 'direct' as const };
+  const title = 'Direct injection, vPE resident';
+  const candidates = src.records.filter((r): r is TraceOf<'vlpi-pending'> => r.kind === 'vlpi-pending' && r.resident && r.t - src.itsTranslate >= src.from);
+  const vp = candidates.find((r) => r.el === 1) ?? candidates[0];
+  if (vp === undefined) return { ...base, title, found: false, steps: [], cost: null, note: 'no vLPI found its vPE resident in this run' };
+  const vpIdx = src.records.indexOf(vp);
+  const tr = c.find(Math.max(0, vpIdx - 4), 'its-translate', (r) => r.virtual && r.intid === vp.vintid && r.rd === vp.rd && r.t === vp.t);
+  if (tr === null) return { ...base, title, found: false, steps: [], cost: null, note: 'the vLPI has no translation record' };
+  const steps = msiSteps(src, tr[1]);
+  const msiT = steps[0]!.t;
+  const rd = vp.rd;
+  // Who runs on that core.
+  let running = '';
+  for (let i = vpIdx; i >= 0; i--) {
+    const r = src.records[i]!;
+    if (r.core === rd && r.kind === 'vcpu-enter') {
+      running = `${src.vmNames[r.vm] ?? `vm${r.vm}`}.vcpu${r.vcpu}`;
+      break;
+    }
+  }
+  steps.push(
+    step(
+      vp,
+      'vLPI pending (VPT)',
+      `redistributor ${rd} sets vINTID ${vp.vintid}'s bit in the VPT at ${hex(vp.vpt)}; that vPE is resident here (GICR_VPENDBASER.Valid = 1), so the vLPI joins its pending set at once${vp.el === 1 ? `, while core ${rd} runs ${running} at EL1` : `; core ${rd} is at EL${vp.el}`}`,
+      `VPT @${hex(vp.vpt)} (GICR_VPENDBASER)`,
+    ),
+  );
+  const fill = c.find(vpIdx, 'vlpi', (r) => r.rd === rd && r.vintid === vp.vintid && r.what === 'fill', vp.t + 10_000);
+  if (fill !== null) steps.push(step(fill[1], 'vLPI configuration', `redistributor ${rd} reads vINTID ${vp.vintid}'s configuration byte (${hex(fill[1].detail)}) from the guest's own LPI Configuration table`, 'guest LPI Configuration table (GICR_VPROPBASER)'));
+  const tail = guestTail(c, src, vpIdx, rd, vp.vintid, 'vlpi', steps);
+  if (tail === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest never acknowledged it' };
+  return {
+    ...base,
+    title: `${title}: device ${tr[1].deviceId}, EventID ${tr[1].eventId} -> vINTID ${vp.vintid}${running !== '' ? ` of ${running}` : ''}, on core ${rd}`,
+    found: true,
+    steps,
+    cost: {
+      latencyCycles: tail.ack.t - msiT,
+      el2Entries: el2Entries(src.records, new Set([rd]), msiT, tail.ack.t),
+      el2Cycles: 0,
+      lrWrites: src.records.filter((r) => r.kind === 'ich-lr-write' && r.core === rd && r.t >= msiT && r.t <= tail.ack.t).length,
+      residencyChanges: 0,
+      residencyCycles: 0,
+      doorbells: 0,
+    },
+    note: '',
+  };
+}
+
+/** The direct path with the vPE not resident: a vLPI that rang its doorbell. */
+export function explainDirectNotResident(src: ExplainSource): ExplainCase {
+  const c = new Cursor(src.records);
+  const base = { kind: 'direct-not-resident' as const, path: 'direct' as const };
+  const title = 'Direct injection, vPE not resident';
+  const vpf = c.find(0, 'vlpi-pending', (r) => !r.resident && r.rung && r.t - src.itsTranslate >= src.from);
+  if (vpf === null) return { ...base, title, found: false, steps: [], cost: null, note: 'no vLPI rang a doorbell in this run' };
+  const [vpIdx, vp] = vpf;
+  const tr = c.find(Math.max(0, vpIdx - 4), 'its-translate', (r) => r.virtual && r.intid === vp.vintid && r.rd === vp.rd && r.t === vp.t);
+  if (tr === null) return { ...base, title, found: false, steps: [], cost: null, note: 'the vLPI has no translation record' };
+  const steps = msiSteps(src, tr[1]);
+  const msiT = steps[0]!.t;
+  const rd = vp.rd;
+  steps.push(
+    step(
+      vp,
+      'vLPI pending (VPT)',
+      `redistributor ${rd} sets vINTID ${vp.vintid}'s bit in the VPT at ${hex(vp.vpt)} in memory; that vPE is not resident anywhere, so no vIRQ can be signalled`,
+      `VPT @${hex(vp.vpt)}`,
+    ),
+  );
+  const db = c.find(Math.max(0, vpIdx - 4), 'vlpi-doorbell', (r) => r.rd === rd && r.vintid === vp.vintid && r.t === vp.t);
+  const dbPend = c.find(Math.max(0, vpIdx - 4), 'gic-pending', (r) => r.intid === vp.doorbell && r.pe === rd && r.t === vp.t);
+  const dbRec = db?.[1] ?? dbPend?.[1];
+  if (dbRec !== undefined)
+    steps.push(step(dbRec, 'doorbell', `the ITE names a doorbell, physical LPI ${vp.doorbell}: redistributor ${rd} makes it pending and signals IRQ to core ${rd}`, 'Dbell_pINTID (VMAPTI) -> LPI Pending table'));
+  const exc = c.find(vpIdx, 'exception', (r) => r.core === rd && r.target === 2 && r.type === 'irq');
+  if (exc === null) return { ...base, title, found: false, steps, cost: null, note: 'the doorbell was never taken' };
+  const wake = c.find(vpIdx, 'wfi-wake', (r) => r.core === rd, exc[1].t);
+  if (wake !== null) steps.push(step(wake[1], 'wake from WFI', `core ${rd} leaves WFI: the doorbell is pending`, 'WFI'));
+  const x = exc[1];
+  steps.push(step(x, 'physical IRQ at EL2', `core ${rd} takes the doorbell as a physical IRQ at EL2, from EL${x.from}${x.from === 2 ? " (the hypervisor's idle loop)" : ' (an exit from the guest running there)'}`, `VBAR_EL2 + ${x.from === 2 ? '0x280' : '0x480'} (IRQ vector)`));
+  const ack = c.find(exc[0], 'gic-ack', (r) => r.core === rd && r.intid === vp.doorbell);
+  if (ack === null) return { ...base, title, found: false, steps, cost: null, note: 'the doorbell was never acknowledged' };
+  steps.push(step(ack[1], 'acknowledge', `the hypervisor reads ICC_IAR1_EL1: INTID ${vp.doorbell}, the doorbell of a vPE`, 'ICC_IAR1_EL1'));
+  const drop = c.find(ack[0], 'gic-eoi', (r) => r.core === rd && r.intid === vp.doorbell);
+  if (drop !== null) steps.push(step(drop[1], 'priority drop', 'it writes ICC_EOIR1_EL1: priority drop', 'ICC_EOIR1_EL1'));
+  const woke = c.find(ack[0], 'vcpu-wake', (r) => r.reason === 'doorbell');
+  if (woke === null) return { ...base, title, found: false, steps, cost: null, note: 'no vCPU was woken by the doorbell' };
+  const { vm, vcpu } = woke[1];
+  const name = `${src.vmNames[vm] ?? `vm${vm}`}.vcpu${vcpu}`;
+  steps.push(step(woke[1], 'wake', `the doorbell belongs to ${name}, blocked in WFI: it becomes runnable`, 'run queue'));
+  const sched = c.find(woke[0], 'vpe-schedule', (r) => r.vm === vm && r.vcpu === vcpu);
+  if (sched === null) return { ...base, title, found: false, steps, cost: null, note: 'the vPE was never made resident' };
+  const core = sched[1].core;
+  const pick = c.find(woke[0], 'sched-decision', (r) => r.core === core, sched[1].t);
+  if (pick !== null) steps.push(step(pick[1], 'schedule', `the scheduler picks ${name} for core ${core} (after '${pick[1].event}')`, 'scheduler policy'));
+  const load = c.find(woke[0], 'vcpu-load', (r) => r.core === core && r.vm === vm && r.vcpu === vcpu, sched[1].t);
+  if (load !== null) steps.push(step(load[1], 'world switch', `the hypervisor loads ${name}: EL1 system registers, virtual timer, ICH_VMCR_EL2, stage-2 context`, 'EL1 sysregs, ICH_VMCR_EL2, VTTBR_EL2'));
+  const res = c.find(woke[0], 'vpe-residency', (r) => r.rd === core && r.event === 'schedule', sched[1].t);
+  if (res !== null)
+    steps.push(step(res[1], 'schedule-in', `it writes GICR_VPROPBASER and GICR_VPENDBASER (Valid = 1, the VPT at ${hex(res[1].vpt)}): the vPE becomes resident on redistributor ${core}, which parses the VPT (Dirty = 1)`, 'GICR_VPENDBASER'));
+  const parsed = res === null ? null : c.find(res[0], 'vpe-residency', (r) => r.rd === core && r.event === 'parsed', sched[1].t);
+  if (parsed !== null) steps.push(step(parsed[1], 'VPT parse done', `the redistributor has parsed the VPT and found ${parsed[1].found} pending vLPI(s): GICR_VPENDBASER.Dirty reads 0`, 'GICR_VPENDBASER.Dirty'));
+  const s = sched[1];
+  steps.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${s.cycles} cycles of EL2 work for it${s.vmovp ? ', including a VMOVP to move it to this redistributor' : ''})`, 'GICR_VPENDBASER'));
+  const eret = c.find(sched[0], 'eret', (r) => r.core === core && r.from === 2 && r.to < 2);
+  if (eret === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest was never entered' };
+  steps.push(step(eret[1], 'ERET', `ERET from EL2 to EL${eret[1].to}: ${name} runs, with its vLPI already pending at the redistributor`, 'ELR_EL2, SPSR_EL2'));
+  const tail = guestTail(c, src, eret[0], core, vp.vintid, 'vlpi', steps);
+  if (tail === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest never acknowledged it' };
+  const cores = new Set([rd, core]);
+  const changes = src.records.filter((r) => r.kind === 'vpe-residency' && r.event === 'schedule' && r.rd === core && r.t >= msiT && r.t <= tail.ack.t).length;
+  return {
+    ...base,
+    title: `${title}: device ${tr[1].deviceId}, EventID ${tr[1].eventId} -> vINTID ${vp.vintid} of ${name}, doorbell LPI ${vp.doorbell}`,
+    found: true,
+    steps,
+    cost: {
+      latencyCycles: tail.ack.t - msiT,
+      el2Entries: el2Entries(src.records, cores, msiT, tail.ack.t),
+      el2Cycles: eret[1].t - x.t,
+      lrWrites: src.records.filter((r) => r.kind === 'ich-lr-write' && cores.has(r.core) && r.t >= msiT && r.t <= tail.ack.t).length,
+      residencyChanges: changes,
+      residencyCycles: s.cycles,
+      doorbells: 1,
+    },
+    note: '',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Runs `s` on both paths with tracing and explains one interrupt of each case. */
+export function explainScenario(
+  s: Scenario,
+  opts: { onProgress?: (path: DeliveryPath, done: number, total: number) => void } = {},
+): { explanation: Explanation; handles: Partial<Record<DeliveryPath, RunHandle>>; results: PathResult[] } {
+  const handles = {} as Record<DeliveryPath, RunHandle>;
+  const results: PathResult[] = [];
+  const paths: DeliveryPath[] = s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+  const vmNames = expandVms(s).map((v) => v.name);
+  const sources = {} as Record<DeliveryPath, ExplainSource>;
+  for (const path of paths) {
+    const r = runScenario(s, {
+      path,
+      trace: true,
+      onBuilt: (h) => (handles[path] = h),
+      ...(opts.onProgress !== undefined ? { onProgress: (d: number, t: number) => opts.onProgress!(path, d, t) } : {}),
+    });
+    results.push(r);
+    const m = handles[path].platform.m;
+    sources[path] = { records: m.trace.records, clockHz: m.clockHz, itsTranslate: m.costs.itsTranslate, vmNames, from: m.usToCycles(WARMUP_US) };
+  }
+  const cases: ExplainCase[] = [explainInjected(sources.injected)];
+  if (sources.direct !== undefined) cases.push(explainDirectResident(sources.direct), explainDirectNotResident(sources.direct));
+  return {
+    explanation: { scenario: s.name, summary: s.summary, seed: s.seed, cores: s.cores, clockHz: s.clockMHz * 1e6, cases },
+    handles,
+    results,
+  };
+}
+
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+/** The explanation as text, one line per step. */
+export function formatExplanation(e: Explanation): string {
+  const us = (c: number): string => ((c / e.clockHz) * 1e6).toFixed(3);
+  const out: string[] = [
+    `minivisor --explain: scenario '${e.scenario}' (${e.summary})`,
+    `seed ${e.seed}, ${e.cores} core${e.cores === 1 ? '' : 's'} at ${e.clockHz / 1e6} MHz. Every line below is a record of the run's trace; times are from the device's MSI write.`,
+  ];
+  e.cases.forEach((k, i) => {
+    out.push('', `${i + 1}. ${k.title}`);
+    if (!k.found) {
+      out.push(`   (${k.note})`);
+      return;
+    }
+    const t0 = k.steps[0]!.t;
+    const wStep = Math.max(...k.steps.map((s) => s.step.length));
+    k.steps.forEach((s, j) => {
+      const place = s.core === null ? (s.step === 'MSI' ? 'device' : 'ITS') : who(s.core, s.el);
+      out.push(`   ${String(j + 1).padStart(2)}  +${us(s.t - t0).padStart(7)} us  ${place.padEnd(10)}  ${s.step.padEnd(wStep)}  ${s.text}  [${s.where}]`);
+    });
+    const c = k.cost!;
+    const parts = [
+      `${n(c.latencyCycles)} cycles (${us(c.latencyCycles)} us) from the MSI to the guest's acknowledge`,
+      c.el2Entries === 0 ? 'no EL2 entry and no cycles at EL2' : `${c.el2Entries} EL2 entr${c.el2Entries === 1 ? 'y' : 'ies'}, ${n(c.el2Cycles)} cycles at EL2 from the physical IRQ to the ERET`,
+      `${c.lrWrites} list register write${c.lrWrites === 1 ? '' : 's'}`,
+    ];
+    if (k.path === 'direct') parts.push(`${c.doorbells} doorbell${c.doorbells === 1 ? '' : 's'}`, `${c.residencyChanges} vPE residency change${c.residencyChanges === 1 ? '' : 's'} (${n(c.residencyCycles)} cycles of EL2 work)`);
+    out.push(`   cost: ${parts.join('; ')}.`);
+  });
+  const found = e.cases.filter((k) => k.found);
+  if (found.length > 1) {
+    out.push('', 'In short:');
+    for (const k of found) out.push(`   ${k.kind.padEnd(20)} ${n(k.cost!.latencyCycles).padStart(7)} cycles to the guest, ${k.cost!.el2Entries} EL2 entr${k.cost!.el2Entries === 1 ? 'y' : 'ies'}, ${n(k.cost!.el2Cycles)} cycles at EL2`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,198 @@
+/**
+ * `--sweep`: runs a scenario for every combination of scheduling policy x delivery path x
+ * traffic rate factor, in parallel on worker threads (sweep-worker.ts), one full independent
+ * simulation per run from the scenario's seed. Rows are sorted by (policy, path, rate), so the
+ * CSV and JSON lines are the same whatever the number of workers and the order in which runs
+ * complete; host time is left out of the rows for the same reason.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { PathResult } from './run.js';
+import type { DeliveryPath, Scenario, TrafficPattern } from './scenario.js';
+import { validateScenario } from './validate.js';
+
+export interface SweepJob {
+  readonly index: number;
+  readonly policy: string;
+  readonly path: DeliveryPath;
+  /** Factor applied to every device's traffic rate. */
+  readonly rate: number;
+  readonly scenario: Scenario;
+}
+
+/** One run's figures, flat (CSV columns in this order). */
+export interface SweepRow {
+  readonly scenario: string;
+  readonly policy: string;
+  readonly path: DeliveryPath;
+  readonly rate: number;
+  readonly seed: number;
+  readonly msis: number;
+  readonly delivered: number;
+  readonly coalesced: number;
+  readonly undelivered: number;
+  readonly el2EntriesPerIrq: number;
+  readonly el2CyclesPerIrq: number;
+  readonly latencyP50Cycles: number;
+  readonly latencyP99Cycles: number;
+  readonly latencyMaxCycles: number;
+  readonly latencyMeanCycles: number;
+  readonly latencyP50Us: number;
+  readonly latencyP99Us: number;
+  readonly latencyMaxUs: number;
+  readonly vcpuSwitches: number;
+  readonly vpeSwitches: number;
+  readonly vpeSwitchCycles: number;
+  readonly dirtyPolls: number;
+  readonly vmovps: number;
+  readonly doorbells: number;
+  readonly kicks: number;
+  readonly maintenance: number;
+  readonly runQueueWaitMeanUs: number;
+  readonly runQueueWaitMaxUs: number;
+  /** Mean over the cores of the share of time at EL2, in percent. */
+  readonly el2SharePct: number;
+}
+
+/** Every device's traffic `factor` times as frequent. */
+export function scaleTraffic(s: Scenario, factor: number): Scenario {
+  const scale = (t: TrafficPattern): TrafficPattern => {
+    switch (t.kind) {
+      case 'periodic':
+        return { kind: 'periodic', periodUs: t.periodUs / factor };
+      case 'poisson':
+        return { kind: 'poisson', ratePerSec: t.ratePerSec * factor };
+      case 'bursts':
+        return { ...t, everyUs: t.everyUs / factor };
+    }
+  };
+  return { ...s, devices: s.devices.map((d) => ({ ...d, traffic: scale(d.traffic) })) };
+}
+
+/** The runs of a sweep, in (policy, path, rate) order. */
+export function sweepJobs(s: Scenario, o: { policies: readonly string[]; paths: readonly DeliveryPath[]; rates: readonly number[] }): SweepJob[] {
+  const jobs: SweepJob[] = [];
+  for (const policy of o.policies)
+    for (const path of o.paths)
+      for (const rate of o.rates) jobs.push({ index: jobs.length, policy, path, rate, scenario: validateScenario(scaleTraffic({ ...s, policy }, rate)) });
+  return jobs;
+}
+
+export function sweepRow(job: Pick<SweepJob, 'policy' | 'path' | 'rate' | 'scenario'>, r: PathResult): SweepRow {
+  return {
+    scenario: job.scenario.name,
+    policy: job.policy,
+    path: job.path,
+    rate: job.rate,
+    seed: r.seed,
+    msis: r.msis,
+    delivered: r.delivered,
+    coalesced: r.coalesced,
+    undelivered: r.undelivered,
+    el2EntriesPerIrq: r.el2EntriesPerIrq,
+    el2CyclesPerIrq: r.el2CyclesPerIrq,
+    latencyP50Cycles: r.latencyCycles.p50,
+    latencyP99Cycles: r.latencyCycles.p99,
+    latencyMaxCycles: r.latencyCycles.max,
+    latencyMeanCycles: r.latencyCycles.mean,
+    latencyP50Us: r.latencyUs.p50,
+    latencyP99Us: r.latencyUs.p99,
+    latencyMaxUs: r.latencyUs.max,
+    vcpuSwitches: r.vcpuSwitches,
+    vpeSwitches: r.vpeSwitches,
+    vpeSwitchCycles: r.vpeSwitchCycles,
+    dirtyPolls: r.dirtyPolls,
+    vmovps: r.vmovps,
+    doorbells: r.doorbells,
+    kicks: r.kicks,
+    maintenance: r.maintenance,
+    runQueueWaitMeanUs: r.runQueueWaitUs.mean,
+    runQueueWaitMaxUs: r.runQueueWaitUs.max,
+    el2SharePct: (100 * r.el2Share.reduce((a, b) => a + b, 0)) / Math.max(1, r.el2Share.length),
+  };
+}
+
+/** Rows in key order: policy, then path, then rate. */
+export function sortRows(rows: readonly SweepRow[]): SweepRow[] {
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return [...rows].sort((a, b) => cmp(a.policy, b.policy) || cmp(a.path, b.path) || a.rate - b.rate);
+}
+
+export const SWEEP_COLUMNS: readonly (keyof SweepRow)[] = [
+  'scenario', 'policy', 'path', 'rate', 'seed', 'msis', 'delivered', 'coalesced', 'undelivered', 'el2EntriesPerIrq', 'el2CyclesPerIrq',
+  'latencyP50Cycles', 'latencyP99Cycles', 'latencyMaxCycles', 'latencyMeanCycles', 'latencyP50Us', 'latencyP99Us', 'latencyMaxUs',
+  'vcpuSwitches', 'vpeSwitches', 'vpeSwitchCycles', 'dirtyPolls', 'vmovps', 'doorbells', 'kicks', 'maintenance',
+  'runQueueWaitMeanUs', 'runQueueWaitMaxUs', 'el2SharePct',
+];
+
+function cell(v: string | number): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** The rows as CSV with a header line (numbers in shortest round-trip form, NaN empty). */
+export function sweepCsv(rows: readonly SweepRow[]): string {
+  return [SWEEP_COLUMNS.join(','), ...rows.map((r) => SWEEP_COLUMNS.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+}
+
+/** The rows as JSON lines (NaN as null). */
+export function sweepJsonLines(rows: readonly SweepRow[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}
+
+export interface SweepOptions {
+  /** Worker threads (default: available parallelism, at most the number of jobs). */
+  readonly workers?: number;
+  /** Order in which jobs are handed out, as a permutation of job indices (tests shuffle it). */
+  readonly order?: readonly number[];
+  /** Called as each run completes (the CLI's progress). */
+  readonly onDone?: (done: number, total: number) => void;
+}
+
+/**
+ * Starts a worker on sweep-worker. Run from TypeScript sources, a worker thread does not inherit
+ * the loader tsx registered in the main thread: the worker first registers tsx's ESM loader
+ * (tsx/esm/api), then imports the worker module.
+ */
+function startWorker(): Worker {
+  const ts = import.meta.url.endsWith('.ts');
+  const url = new URL(`./sweep-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
+  if (!ts) return new Worker(new URL(url));
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  return new Worker(`import(${api}).then((t) => { t.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
+}
+
+/** Runs every job on a pool of worker threads; resolves to the rows in key order. */
+export async function runSweep(jobs: readonly SweepJob[], o: SweepOptions = {}): Promise<SweepRow[]> {
+  const order = o.order ?? jobs.map((j) => j.index);
+  if (order.length !== jobs.length || new Set(order).size !== jobs.length) throw new Error('sweep: order must be a permutation of the job indices');
+  const n = Math.max(1, Math.min(o.workers ?? availableParallelism(), jobs.length));
+  const rows: SweepRow[] = [];
+  let next = 0;
+  const byIndex = new Map(jobs.map((j) => [j.index, j]));
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const w = startWorker();
+      const feed = (): void => {
+        if (next >= order.length) {
+          void w.terminate().then(() => resolve());
+          return;
+        }
+        w.postMessage(byIndex.get(order[next++]!)!);
+      };
+      w.on('message', (msg: { row: SweepRow } | { error: string }) => {
+        if ('error' in msg) {
+          void w.terminate();
+          reject(new Error(msg.error));
+          return;
+        }
+        rows.push(msg.row);
+        o.onDone?.(rows.length, jobs.length);
+        feed();
+      });
+      w.on('error', reject);
+      feed();
+    });
+  await Promise.all(Array.from({ length: n }, one));
+  return sortRows(rows);
+}

@@ -1,0 +1,121 @@
+/**
+ * `--explain` follows one interrupt per case through the run's real trace: the steps the issue
+ * names, in order, each one a record of the trace (same time, core and EL), and costs that are
+ * counts and differences of trace records.
+ */
+import test from 'ava';
+import type { TraceRecord } from '../../core/trace.js';
+import { explainScenario, formatExplanation, type ExplainCase } from '../../scenarios/explain.js';
+import { scenarioNamed } from '../../scenarios/named.js';
+
+const s = scenarioNamed('explain')!;
+const { explanation, handles } = explainScenario(s);
+const recordsOf = (k: ExplainCase): readonly TraceRecord[] => handles[k.path]!.platform.m.trace.records;
+const itsTranslate = handles.injected!.platform.m.costs.itsTranslate;
+const byKind = (kind: ExplainCase['kind']): ExplainCase => explanation.cases.find((c) => c.kind === kind)!;
+
+/** `names` appear among the step names in this order (other steps may come between). */
+function inOrder(k: ExplainCase, names: readonly string[]): boolean {
+  let i = 0;
+  for (const s of k.steps) if (s.step === names[i]) i++;
+  return i === names.length;
+}
+
+test('all three cases are found in the explain scenario', (t) => {
+  t.deepEqual(
+    explanation.cases.map((c) => [c.kind, c.found]),
+    [
+      ['injected', true],
+      ['direct-resident', true],
+      ['direct-not-resident', true],
+    ],
+  );
+});
+
+test('injected: MSI, ITS translation, redistributor, physical IRQ at EL2, acknowledge, list register write, ERET, guest acknowledge, guest EOI', (t) => {
+  const k = byKind('injected');
+  t.true(inOrder(k, ['MSI', 'ITS translation', 'redistributor', 'physical IRQ at EL2', 'acknowledge', 'inject', 'list register write', 'ERET', 'guest acknowledge', 'guest EOI']), k.steps.map((s) => s.step).join(', '));
+  t.is(k.steps.find((s) => s.step === 'physical IRQ at EL2')!.el, 2);
+  t.regex(k.steps.find((s) => s.step === 'list register write')!.where, /^ICH_LR\d+_EL2$/);
+  t.is(k.steps.find((s) => s.step === 'guest acknowledge')!.el, 1);
+});
+
+test('direct, resident: the vLPI is set in the VPT of a resident vPE and taken by the guest with no EL2 entry', (t) => {
+  const k = byKind('direct-resident');
+  t.true(inOrder(k, ['MSI', 'ITS translation', 'vLPI pending (VPT)', 'guest IRQ', 'guest acknowledge', 'guest EOI']));
+  t.false(k.steps.some((s) => s.el === 2 || s.step === 'physical IRQ at EL2' || s.step === 'list register write'));
+  t.is(k.cost!.el2Entries, 0);
+  t.is(k.cost!.lrWrites, 0);
+  // The guest was running when the vLPI arrived.
+  t.is(k.steps.find((s) => s.step === 'vLPI pending (VPT)')!.el, 1);
+});
+
+test('direct, not resident: VPT, doorbell, physical IRQ at EL2, wake, schedule-in, ERET, delivery', (t) => {
+  const k = byKind('direct-not-resident');
+  t.true(inOrder(k, ['MSI', 'ITS translation', 'vLPI pending (VPT)', 'doorbell', 'physical IRQ at EL2', 'acknowledge', 'wake', 'schedule-in', 'VPT parse done', 'vPE scheduled', 'ERET', 'guest IRQ', 'guest acknowledge', 'guest EOI']), k.steps.map((s) => s.step).join(', '));
+  t.is(k.cost!.doorbells, 1);
+  t.is(k.cost!.residencyChanges, 1);
+  t.true(k.cost!.el2Entries >= 1);
+});
+
+test("every step but the MSI is a trace record with the step's time, core and EL; times never go back", (t) => {
+  for (const k of explanation.cases) {
+    const recs = recordsOf(k);
+    let last = -Infinity;
+    for (const st of k.steps) {
+      t.true(st.t >= last, `${k.kind}: ${st.step} goes back in time`);
+      last = st.t;
+      if (st.kind === null) continue;
+      t.true(
+        recs.some((r) => r.kind === st.kind && r.t === st.t && (r.core >= 0 ? r.core : null) === st.core && (r.el >= 0 ? r.el : null) === st.el),
+        `${k.kind}: ${st.step} (${st.kind} at ${st.t}) is in the trace`,
+      );
+    }
+    // The MSI is dated by its translation: itsTranslate cycles earlier, which is when the device wrote it.
+    const msi = k.steps[0]!;
+    const tr = k.steps[1]!;
+    t.is(msi.step, 'MSI');
+    t.is(tr.t - msi.t, itsTranslate);
+    const dev = handles[k.path]!.devices[0]!;
+    t.true(Array.from(dev.writeTimes).includes(msi.t), `${k.kind}: the device wrote an MSI at ${msi.t}`);
+  }
+});
+
+test("the costs are the trace's: latency to the acknowledge, EL2 entries, cycles at EL2, residency cycles", (t) => {
+  for (const k of explanation.cases) {
+    const recs = recordsOf(k);
+    const msi = k.steps[0]!.t;
+    const ack = k.steps.find((s) => s.step === 'guest acknowledge')!;
+    t.is(k.cost!.latencyCycles, ack.t - msi);
+    const cores = new Set(k.steps.filter((s) => s.core !== null).map((s) => s.core!));
+    const entries = recs.filter((r) => r.kind === 'exception' && r.target === 2 && cores.has(r.core) && r.t >= msi && r.t <= ack.t).length;
+    t.is(k.cost!.el2Entries, entries, k.kind);
+    const irq = k.steps.find((s) => s.step === 'physical IRQ at EL2');
+    const eret = k.steps.find((s) => s.step === 'ERET');
+    t.is(k.cost!.el2Cycles, irq !== undefined && eret !== undefined ? eret.t - irq.t : 0, k.kind);
+    if (k.kind === 'direct-not-resident') {
+      const sched = recs.find((r) => r.kind === 'vpe-schedule' && r.t === k.steps.find((s) => s.step === 'vPE scheduled')!.t);
+      t.is(k.cost!.residencyCycles, sched !== undefined && sched.kind === 'vpe-schedule' ? sched.cycles : -1);
+    }
+  }
+});
+
+test('the text names every step with its time, core and EL, and ends each case with its cost', (t) => {
+  const text = formatExplanation(explanation);
+  const hz = explanation.clockHz;
+  const starts = explanation.cases.map((k) => text.indexOf(k.title));
+  explanation.cases.forEach((k, i) => {
+    t.true(starts[i]! >= 0, k.title);
+    const section = text.slice(starts[i], starts[i + 1] ?? text.length).split('\n');
+    const t0 = k.steps[0]!.t;
+    for (const st of k.steps) {
+      const line = section.find((l) => l.includes(` ${st.step} `) && l.includes(st.text));
+      t.truthy(line, `${k.kind}: ${st.step}`);
+      t.true(line!.includes(`+${(((st.t - t0) / hz) * 1e6).toFixed(3).padStart(7)} us`), line);
+      if (st.core !== null) t.true(line!.includes(`core ${st.core} EL${st.el}`), line);
+      t.true(line!.endsWith(`[${st.where}]`), line);
+    }
+    t.true(section.some((l) => l.startsWith('   cost: ') && l.includes(`${k.cost!.latencyCycles.toLocaleString('en-US')} cycles`)));
+  });
+  t.deepEqual([...starts].sort((a, b) => a - b), starts);
+});
