@@ -104,6 +104,7 @@ class Cursor {
 }
 
 const hex = (x: number): string => `0x${x.toString(16)}`;
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 function who(core: number | null, el: number | null): string {
   return core === null ? '' : `core ${core}${el === null || el < 0 ? '' : ` EL${el}`}`;
@@ -381,7 +382,7 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   const parsed = res === null ? null : c.find(res[0], 'vpe-residency', (r) => r.rd === core && r.event === 'parsed', sched[1].t);
   if (parsed !== null) steps.push(step(parsed[1], 'VPT parse done', `the redistributor has parsed the VPT and found ${parsed[1].found} pending vLPI(s): GICR_VPENDBASER.Dirty reads 0`, 'GICR_VPENDBASER.Dirty'));
   const s = sched[1];
-  steps.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${s.cycles} cycles of EL2 work for it${s.vmovp ? ', including a VMOVP to move it to this redistributor' : ''})`, 'GICR_VPENDBASER'));
+  steps.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${n(s.cycles)} cycles of EL2 work for it${s.vmovp ? ', including a VMOVP to move it to this redistributor' : ''})`, 'GICR_VPENDBASER'));
   const eret = c.find(sched[0], 'eret', (r) => r.core === core && r.from === 2 && r.to < 2);
   if (eret === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest was never entered' };
   steps.push(step(eret[1], 'ERET', `ERET from EL2 to EL${eret[1].to}: ${name} runs, with its vLPI already pending at the redistributor`, 'ELR_EL2, SPSR_EL2'));
@@ -439,14 +440,33 @@ export function explainScenario(
   };
 }
 
-const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+/** `text` wrapped at `width` columns, every line indented by `indent`. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const w of text.split(/\s+/)) {
+    if (line !== '' && indent.length + line.length + 1 + w.length > width) {
+      out.push(indent + line);
+      line = w;
+    } else line = line === '' ? w : `${line} ${w}`;
+  }
+  if (line !== '') out.push(indent + line);
+  return out;
+}
 
-/** The explanation as text, one line per step. */
+/** Text width of `formatExplanation`. */
+export const EXPLAIN_WIDTH = 100;
+
+/**
+ * The explanation as text: per step a line with its number, time from the MSI, where it
+ * happens (device, ITS, or core and EL), its name and the register or table involved, then the
+ * narration, wrapped and indented; each case ends with its cost.
+ */
 export function formatExplanation(e: Explanation): string {
   const us = (c: number): string => ((c / e.clockHz) * 1e6).toFixed(3);
   const out: string[] = [
-    `minivisor --explain: scenario '${e.scenario}' (${e.summary})`,
-    `seed ${e.seed}, ${e.cores} core${e.cores === 1 ? '' : 's'} at ${e.clockHz / 1e6} MHz. Every line below is a record of the run's trace; times are from the device's MSI write.`,
+    ...wrap(`minivisor --explain: scenario '${e.scenario}': ${e.summary}`, EXPLAIN_WIDTH, ''),
+    ...wrap(`seed ${e.seed}, ${e.cores} core${e.cores === 1 ? '' : 's'} at ${e.clockHz / 1e6} MHz. Every step is a record of the run's trace; times are from the device's MSI write.`, EXPLAIN_WIDTH, ''),
   ];
   e.cases.forEach((k, i) => {
     out.push('', `${i + 1}. ${k.title}`);
@@ -456,9 +476,11 @@ export function formatExplanation(e: Explanation): string {
     }
     const t0 = k.steps[0]!.t;
     const wStep = Math.max(...k.steps.map((s) => s.step.length));
+    out.push('');
     k.steps.forEach((s, j) => {
       const place = s.core === null ? (s.step === 'MSI' ? 'device' : 'ITS') : who(s.core, s.el);
-      out.push(`   ${String(j + 1).padStart(2)}  +${us(s.t - t0).padStart(7)} us  ${place.padEnd(10)}  ${s.step.padEnd(wStep)}  ${s.text}  [${s.where}]`);
+      out.push(`  ${String(j + 1).padStart(2)}  ${`+${us(s.t - t0)}`.padStart(8)} us  ${place.padEnd(10)}  ${s.step.padEnd(wStep)}  ${s.where}`);
+      out.push(...wrap(s.text, EXPLAIN_WIDTH, '      '));
     });
     const c = k.cost!;
     const parts = [
@@ -467,7 +489,7 @@ export function formatExplanation(e: Explanation): string {
       `${c.lrWrites} list register write${c.lrWrites === 1 ? '' : 's'}`,
     ];
     if (k.path === 'direct') parts.push(`${c.doorbells} doorbell${c.doorbells === 1 ? '' : 's'}`, `${c.residencyChanges} vPE residency change${c.residencyChanges === 1 ? '' : 's'} (${n(c.residencyCycles)} cycles of EL2 work)`);
-    out.push(`   cost: ${parts.join('; ')}.`);
+    out.push('', ...wrap(`cost: ${parts.join('; ')}.`, EXPLAIN_WIDTH, '  '));
   });
   const found = e.cases.filter((k) => k.found);
   if (found.length > 1) {

@@ -31,13 +31,24 @@ export interface ReportInput {
   readonly generated?: string;
 }
 
-/** Length of the timeline window, from the start of the measurement (the devices' start). */
-export const TIMELINE_WINDOW_US = 400;
+/**
+ * Length of the timeline window, from the start of the measurement (the devices' start): the
+ * shortest of these that holds about 20 deliveries at the run's mean rate (at most the run).
+ */
+export const TIMELINE_WINDOWS_US = [50, 100, 200, 500, 1000, 2000] as const;
+
+export function timelineWindowUs(s: Scenario, results: readonly PathResult[]): number {
+  const perUs = Math.max(...results.map((r) => r.delivered)) / s.durationUs;
+  const want = perUs > 0 ? 20 / perUs : Infinity;
+  const w = TIMELINE_WINDOWS_US.find((x) => x >= want) ?? 2000;
+  return Math.min(w, s.durationUs);
+}
 
 /** Gathers a report's input from finished runs (they must have been traced). */
 export function reportInput(s: Scenario, results: readonly PathResult[], handles: Readonly<Partial<Record<DeliveryPath, RunHandle>>>, generated?: string): ReportInput {
   const latenciesUs: Partial<Record<DeliveryPath, Float64Array>> = {};
   const timelines: ReportTimeline[] = [];
+  const windowUs = timelineWindowUs(s, results);
   for (const r of results) {
     const h = handles[r.path];
     if (h === undefined) throw new Error(`report: no run handle for the ${r.path} path`);
@@ -46,7 +57,7 @@ export function reportInput(s: Scenario, results: readonly PathResult[], handles
     latenciesUs[r.path] = lat.latencies.map((c) => (c / m.clockHz) * 1e6);
     const src = traceSource(h, s, r.path);
     const from = m.usToCycles(WARMUP_US);
-    timelines.push({ path: r.path, timeline: buildTimeline(src), cores: m.cores, clockHz: m.clockHz, from, to: from + m.usToCycles(Math.min(TIMELINE_WINDOW_US, s.durationUs)) });
+    timelines.push({ path: r.path, timeline: buildTimeline(src), cores: m.cores, clockHz: m.clockHz, from, to: from + m.usToCycles(windowUs) });
   }
   return { result: comparisonResult(s, results), latenciesUs, timelines, ...(generated !== undefined ? { generated } : {}) };
 }

@@ -100,7 +100,7 @@ test("the costs are the trace's: latency to the acknowledge, EL2 entries, cycles
   }
 });
 
-test('the text names every step with its time, core and EL, and ends each case with its cost', (t) => {
+test('the text names every step with its time, core and EL and the register or table, then narrates it; each case ends with its cost', (t) => {
   const text = formatExplanation(explanation);
   const hz = explanation.clockHz;
   const starts = explanation.cases.map((k) => text.indexOf(k.title));
@@ -108,14 +108,19 @@ test('the text names every step with its time, core and EL, and ends each case w
     t.true(starts[i]! >= 0, k.title);
     const section = text.slice(starts[i], starts[i + 1] ?? text.length).split('\n');
     const t0 = k.steps[0]!.t;
-    for (const st of k.steps) {
-      const line = section.find((l) => l.includes(` ${st.step} `) && l.includes(st.text));
-      t.truthy(line, `${k.kind}: ${st.step}`);
-      t.true(line!.includes(`+${(((st.t - t0) / hz) * 1e6).toFixed(3).padStart(7)} us`), line);
-      if (st.core !== null) t.true(line!.includes(`core ${st.core} EL${st.el}`), line);
-      t.true(line!.endsWith(`[${st.where}]`), line);
-    }
-    t.true(section.some((l) => l.startsWith('   cost: ') && l.includes(`${k.cost!.latencyCycles.toLocaleString('en-US')} cycles`)));
+    const headers = section.map((l, j) => [l, j] as const).filter(([l]) => /^ {2}[ \d]\d  /.test(l));
+    t.is(headers.length, k.steps.length, k.kind);
+    k.steps.forEach((st, j) => {
+      const [line, at] = headers[j]!;
+      t.true(line.startsWith(`  ${String(j + 1).padStart(2)}  ${`+${(((st.t - t0) / hz) * 1e6).toFixed(3)}`.padStart(8)} us  `), line);
+      t.true(line.includes(st.core === null ? (j === 0 ? ' device ' : ' ITS ') : ` core ${st.core} EL${st.el} `), line);
+      t.true(line.includes(`  ${st.step} `) || line.includes(`  ${st.step}  `), line);
+      t.true(line.endsWith(`  ${st.where}`), line);
+      const next = headers[j + 1]?.[1] ?? section.findIndex((l, q) => q > at && l.startsWith('  cost: '));
+      const narration = section.slice(at + 1, next).join(' ').replace(/\s+/g, ' ').trim();
+      t.is(narration, st.text);
+    });
+    t.true(section.join(' ').replace(/\s+/g, ' ').includes(`cost: ${k.cost!.latencyCycles.toLocaleString('en-US')} cycles`), k.kind);
   });
   t.deepEqual([...starts].sort((a, b) => a - b), starts);
 });
