@@ -1,24 +1,123 @@
 /**
- * `npm run bench [-- --quick]`: runs the benchmarks with tracing off, prints a table and writes
- * the figures with a description of the host to bench/results/<date>.json.
+ * `npm run bench [-- options]`: runs the benchmarks with tracing off (except the tracing-cost
+ * pair), prints the figures and the issue's targets with PASS/MISS, and writes the same figures
+ * with a description of the host to bench/results/<date>[-quick].json.
+ *
+ *   --quick              reduced run, all jobs in this process (under 30 s)
+ *   --only a,b           only the jobs whose id starts with a or b (see --list)
+ *   --isolate / --no-isolate
+ *                        each job in its own Node process (default for the full run) or not
+ *   --list               print the job ids of the plan and exit
+ *   --profile ID[@X]     run job ID (or only point X of scaling curve ID, e.g.
+ *                        scale-events-direct@1000000) alone in this process under the V8 CPU
+ *                        profiler (measured windows only), print the top self-time functions
+ *                        and files, and save bench/results/profiles/ID-<date>.cpuprofile
+ *   --results-md [FILE]  also write the Markdown results section (default bench/RESULTS.md)
+ *   --no-write           do not write the JSON file
+ *   --job JSON           (internal) run one job and print its result for the parent process
+ *
+ * The whole-process alternative to --profile: `node --cpu-prof --cpu-prof-dir=bench/results/profiles
+ * --import=tsx bench/run.ts --only ID --no-isolate` (includes boot and the JIT warm-up).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
-import { benchHypercalls, benchOps, type BenchRow } from './core-bench.js';
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_OUT_DIR, RESULT_MARK, runBench, selectJobs } from './bench.js';
+import { load1, wallClock } from './host.js';
+import { runJob, type Job, type JobResult } from './jobs.js';
+import { CURVES, curveX } from './plan.js';
+import { formatSummary, profile, saveProfile, summarise, type CpuProfile } from './profile.js';
+import { formatMarkdown, formatReport } from './report.js';
+import type { SteadyParams } from './steady.js';
 
-const quick = process.argv.includes('--quick');
-const scale = quick ? 0.1 : 1;
-const rows: BenchRow[] = [benchOps(Math.round(3e6 * scale)), benchHypercalls(Math.round(5e5 * scale))];
+const argv = process.argv.slice(2);
+const has = (f: string): boolean => argv.includes(f);
+const value = (f: string): string | undefined => {
+  const i = argv.indexOf(f);
+  const v = i >= 0 ? argv[i + 1] : undefined;
+  return v !== undefined && !v.startsWith('--') ? v : undefined;
+};
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-const pad = (s: string, n: number): string => s.padEnd(n);
-process.stdout.write(`${pad('benchmark', 40)}${pad('count', 12)}${pad('per host second', 18)}host ns each\n`);
-for (const r of rows) {
-  process.stdout.write(`${pad(r.name, 40)}${pad(String(r.count), 12)}${pad(Math.round(r.perSecond).toLocaleString('en-US'), 18)}${r.nsPer.toFixed(1)}\n`);
+function main(): void {
+  const jobArg = value('--job');
+  if (jobArg !== undefined) {
+    const r = runJob(JSON.parse(jobArg) as Job);
+    process.stdout.write(`${RESULT_MARK}${JSON.stringify(r)}\n`);
+    return;
+  }
+  const quick = has('--quick');
+  const only = value('--only')?.split(',').filter((s) => s !== '');
+  if (has('--list')) {
+    for (const j of selectJobs(quick, only)) process.stdout.write(`${j.id}\n`);
+    return;
+  }
+  const prof = value('--profile');
+  if (has('--profile')) {
+    if (prof === undefined) throw new Error('--profile needs a job id (see --list)');
+    profileJob(quick, prof);
+    return;
+  }
+  const isolate = has('--isolate') ? true : has('--no-isolate') ? false : undefined;
+  const report = runBench({ quick, isolate, only, outDir: has('--no-write') ? null : DEFAULT_OUT_DIR });
+  process.stdout.write(`\n${formatReport(report)}\n`);
+  if (report.file !== undefined) process.stdout.write(`\nwrote ${relative(process.cwd(), report.file)}\n`);
+  if (has('--results-md')) {
+    const file = value('--results-md') ?? join(ROOT, 'bench', 'RESULTS.md');
+    const json = report.file !== undefined ? relative(ROOT, report.file) : '(not written)';
+    writeFileSync(file, formatMarkdown(report, json));
+    process.stdout.write(`wrote ${relative(process.cwd(), file)}\n`);
+  }
 }
-const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}` };
-// The date names the file only; nothing inside the model reads the clock.
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${stamp}${quick ? '-quick' : ''}.json`;
-writeFileSync(file, JSON.stringify({ date: stamp, quick, machine, rows }, null, 2));
-process.stdout.write(`\nwrote ${file}\n`);
+
+/** The job `id`, or `id@x`: one point (parameter value x) of a scaling curve. */
+function findJob(quick: boolean, spec: string): Job {
+  const [id, at] = spec.split('@') as [string, string | undefined];
+  const job = selectJobs(quick).find((j) => j.id === id) ?? selectJobs(!quick).find((j) => j.id === id);
+  if (job === undefined) throw new Error(`no job ${id}; --list shows them`);
+  if (at === undefined) return job;
+  const curve = CURVES.find((c) => id.startsWith(`scale-${c.name}-`));
+  if (job.kind !== 'steady' || curve === undefined) throw new Error(`${id} is not a scaling curve: no @point`);
+  const x = Number(at);
+  const points = job.points.filter((p) => curveX(curve.name, p) === x);
+  if (points.length === 0) throw new Error(`${id} has no point ${at} (points: ${job.points.map((p) => curveX(curve.name, p)).join(', ')})`);
+  return { ...job, id: spec, points };
+}
+
+function pointName(p: SteadyParams): string {
+  return `[${p.path}, ${p.cores} cores, ${p.vcpus} vCPUs, ${p.events} events, ${p.devices} devices, ${p.idBits} ID bits${p.trace ? ', trace on' : ''}]`;
+}
+
+function profileJob(quick: boolean, id: string): void {
+  const job = findJob(quick, id);
+  let p: CpuProfile | null = null;
+  const l0 = load1();
+  const t0 = performance.now();
+  const result: JobResult = runJob(job, (measure) => {
+    p = profile(measure);
+  });
+  const cpu = p as CpuProfile | null;
+  if (cpu === null) throw new Error(`job ${id} measured nothing`);
+  const file = join(DEFAULT_OUT_DIR, 'profiles', `${id.replace('@', '-at-')}-${wallClock().stamp}.cpuprofile`);
+  saveProfile(cpu, file);
+  const s = { ...summarise(cpu, 40), file: relative(process.cwd(), file) };
+  process.stdout.write(`${headline(result)} (load ${l0} -> ${load1()}, ${((performance.now() - t0) / 1000).toFixed(1)} s with the profiler on)\n\n`);
+  process.stdout.write(`${formatSummary(`profile of ${id}`, s, 25)}\n`);
+}
+
+function headline(r: JobResult): string {
+  switch (r.kind) {
+    case 'steady':
+      return r.result.points
+        .map((p) => (p.ok ? `${r.id} ${pointName(p.params)}: ${Math.round(p.irqsPerSec).toLocaleString('en-US')} interrupts / host s, ${Math.round(p.nsPerIrq)} ns each, ${p.opsPerIrq.toFixed(1)} ops each` : `${r.id} ${pointName(p.params)}: not measured: ${p.error}`))
+        .join('\n');
+    case 'default':
+      return `${r.id}: ${Math.round(r.result.irqsPerSec).toLocaleString('en-US')} interrupts / host s`;
+    case 'its':
+      return `${r.id}: ${Math.round(r.result.commandsPerSec).toLocaleString('en-US')} commands / host s`;
+    case 'core':
+      return r.rows.map((x) => `${x.name}: ${x.nsPer.toFixed(1)} ns each`).join('; ');
+  }
+}
+
+main();

@@ -1,0 +1,90 @@
+/**
+ * What a run measures: the jobs of the full run and of the quick one, and the scaling curves
+ * (which parameter grows, over which points, with the rest of the system fixed).
+ */
+import type { Job } from './jobs.js';
+import { BASE_PARAMS, type Path, type SteadyParams } from './steady.js';
+
+export const PATHS: readonly Path[] = ['direct', 'injected'];
+
+export type CurveName = 'cores' | 'vcpus' | 'events' | 'idBits' | 'devices';
+
+export interface CurveDef {
+  readonly name: CurveName;
+  readonly label: string;
+  /** What stays fixed while the parameter grows. */
+  readonly around: string;
+  readonly full: readonly number[];
+  readonly quick: readonly number[];
+  /** The system at point `x`. */
+  readonly params: (x: number, path: Path) => SteadyParams;
+}
+
+export const CURVES: readonly CurveDef[] = [
+  {
+    name: 'cores',
+    label: 'cores',
+    around: 'the device VM pinned to core 0; the other cores idle in the hypervisor',
+    full: [1, 2, 4, 8, 16, 32, 64],
+    quick: [1, 4, 16],
+    params: (x, path) => ({ ...BASE_PARAMS, path, cores: x }),
+  },
+  {
+    name: 'vcpus',
+    label: 'vCPUs',
+    around: '2 cores; the device vCPU on core 0, the other vCPUs idle (WFI) in 8-vCPU VMs on core 1',
+    full: [1, 4, 16, 64, 256, 1024],
+    quick: [1, 16, 64],
+    params: (x, path) => ({ ...BASE_PARAMS, path, cores: 2, vcpus: x }),
+  },
+  {
+    name: 'events',
+    label: 'mapped events',
+    around: 'one device with N mapped events (event 0 fires), 16 guest LPIs, gic.idBits 20, ITS EventID bits 20',
+    full: [16, 256, 4096, 65536, 1_000_000],
+    quick: [16, 32768, 131072],
+    params: (x, path) => ({ ...BASE_PARAMS, path, events: x, idBits: 20, eventIdBits: 20 }),
+  },
+  {
+    name: 'idBits',
+    label: 'LPI ID bits',
+    around: 'gic.idBits of the host GIC (guests keep 16-bit INTIDs)',
+    full: [14, 16, 18, 20, 22, 24],
+    quick: [14, 19, 24],
+    params: (x, path) => ({ ...BASE_PARAMS, path, idBits: x }),
+  },
+  {
+    name: 'devices',
+    label: 'assigned devices',
+    around: 'N devices assigned to the VM, one event each; device 1 fires',
+    full: [1, 4, 16, 64, 256, 1024, 4096],
+    quick: [1, 64, 512],
+    params: (x, path) => ({ ...BASE_PARAMS, path, devices: x }),
+  },
+];
+
+export function curveJobId(c: CurveName, path: Path): string {
+  return `scale-${c}-${path}`;
+}
+
+export function planJobs(quick: boolean): Job[] {
+  const jobs: Job[] = [];
+  const steadyW = quick ? { warmIrqs: 5_000, windowIrqs: 10_000, reps: 6 } : { warmIrqs: 20_000, windowIrqs: 20_000, reps: 20 };
+  const traceW = quick ? { warmIrqs: 2_000, windowIrqs: 5_000, reps: 4 } : { warmIrqs: 10_000, windowIrqs: 10_000, reps: 12 };
+  const curveW = quick ? { warmIrqs: 2_000, windowIrqs: 5_000, reps: 3 } : { warmIrqs: 5_000, windowIrqs: 10_000, reps: 8 };
+  for (const path of PATHS) jobs.push({ kind: 'steady', id: `steady-${path}`, points: [{ ...BASE_PARAMS, path }], ...steadyW });
+  for (const path of PATHS) jobs.push({ kind: 'steady', id: `trace-${path}`, points: [{ ...BASE_PARAMS, path, trace: true }], ...traceW });
+  for (const path of PATHS) jobs.push({ kind: 'default', id: `default-${path}`, path, reps: quick ? 2 : 5 });
+  jobs.push({ kind: 'its', id: 'its-engine', feed: 'engine', commands: quick ? 30_000 : 300_000, reps: quick ? 2 : 5 });
+  jobs.push({ kind: 'its', id: 'its-driver', feed: 'driver', commands: quick ? 15_000 : 150_000, reps: quick ? 2 : 5 });
+  for (const c of CURVES) {
+    for (const path of PATHS) jobs.push({ kind: 'steady', id: curveJobId(c.name, path), points: (quick ? c.quick : c.full).map((x) => c.params(x, path)), ...curveW });
+  }
+  jobs.push({ kind: 'core', id: 'core', ops: quick ? 300_000 : 3_000_000, calls: quick ? 50_000 : 500_000 });
+  return jobs;
+}
+
+/** The value of the curve's parameter in `p`. */
+export function curveX(c: CurveName, p: SteadyParams): number {
+  return p[c];
+}

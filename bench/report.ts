@@ -1,0 +1,391 @@
+/**
+ * From job results to figures: throughput per path, tracing cost, ITS command throughput,
+ * scaling curves with their growth factors, memory per mapped event and per vCPU, and the
+ * issue's targets with PASS/MISS; printed as a table with small ASCII plots, and as the
+ * Markdown of bench/RESULTS.md.
+ */
+import { ITE_BYTES } from '../gic/its/tables.js';
+import type { BenchRow } from './core-bench.js';
+import type { DefaultResult } from './default-bench.js';
+import type { HostDescription } from './host.js';
+import type { ItsResult } from './its-bench.js';
+import type { JobOutcome } from './jobs.js';
+import { CURVES, curveJobId, curveX, PATHS, type CurveName } from './plan.js';
+import { HANDLER_CYCLES, PERIOD, SLICE_US, type Path, type PointResult } from './steady.js';
+
+export interface ThroughputFigure {
+  readonly name: string;
+  readonly path: Path;
+  readonly irqsPerSec: number;
+  readonly nsPerIrq: number;
+  readonly cyclesPerSec: number;
+  readonly nsPerOp: number;
+  readonly opsPerIrq: number;
+}
+
+export interface CurvePoint {
+  readonly x: number;
+  readonly nsPerIrq: number;
+  readonly medianNsPerIrq: number;
+  readonly bootHostMs: number;
+  /** Memory the booted platform retains. */
+  readonly heapUsed: number;
+  readonly arrayBuffers: number;
+}
+
+export interface CurveFigure {
+  readonly name: CurveName;
+  readonly label: string;
+  readonly around: string;
+  readonly path: Path;
+  readonly points: readonly CurvePoint[];
+  /** Host cost at the largest measured point / at the smallest. */
+  readonly growth: number;
+  /** Largest / smallest host cost anywhere on the curve. */
+  readonly spread: number;
+  /** Largest point that could be measured, and the points that could not. */
+  readonly largestMeasured: number;
+  readonly failed: readonly { x: number; error: string }[];
+}
+
+export interface MemoryFigure {
+  readonly path: Path;
+  readonly what: 'mapped event' | 'vCPU';
+  /** Between these two sizes. */
+  readonly from: number;
+  readonly to: number;
+  readonly heapBytes: number;
+  readonly simBytes: number;
+  readonly totalBytes: number;
+  /** Same slope between the two sizes below (linearity check), if there are three sizes. */
+  readonly previousTotalBytes: number | null;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  /** null: not measured in this run. */
+  readonly pass: boolean | null;
+}
+
+export interface Figures {
+  readonly throughput: readonly ThroughputFigure[];
+  readonly tracing: readonly { path: Path; offNsPerIrq: number; onNsPerIrq: number; ratio: number }[];
+  readonly its: readonly (ItsResult & { name: string })[];
+  readonly curves: readonly CurveFigure[];
+  readonly memory: readonly MemoryFigure[];
+  readonly core: readonly BenchRow[];
+}
+
+export interface BenchReport {
+  readonly format: 'minivisor-bench/1';
+  readonly date: string;
+  readonly quick: boolean;
+  readonly isolated: boolean;
+  readonly machine: HostDescription;
+  readonly load: { readonly start: number; readonly end: number; readonly max: number };
+  readonly gc: boolean;
+  readonly hostSeconds: number;
+  readonly workload: string;
+  readonly figures: Figures;
+  readonly targets: readonly Target[];
+  readonly failures: readonly { id: string; error: string }[];
+  readonly jobs: readonly JobOutcome[];
+  file?: string;
+}
+
+export const WORKLOAD = `1 VM, 1 vCPU, device kernel with a ${HANDLER_CYCLES}-cycle handler, one device writing an MSI every ${PERIOD} cycles (2 us at 2 GHz), WFI native, ${SLICE_US / 1000} ms slices, tracing off unless said`;
+
+function steadyJob(jobs: readonly JobOutcome[], id: string): { points: readonly PointResult[] | null; error: string | null } | null {
+  const o = jobs.find((j) => j.job.id === id);
+  if (o === undefined) return null;
+  if (o.result === null) return { points: null, error: o.error ?? 'failed' };
+  return o.result.kind === 'steady' ? { points: o.result.result.points, error: null } : null;
+}
+
+function steadyPoint(jobs: readonly JobOutcome[], id: string, i: number): PointResult | null {
+  const p = steadyJob(jobs, id)?.points?.[i];
+  return p !== undefined && p.ok ? p : null;
+}
+
+function defaultOf(jobs: readonly JobOutcome[], id: string): DefaultResult | null {
+  const o = jobs.find((j) => j.job.id === id);
+  return o?.result?.kind === 'default' ? o.result.result : null;
+}
+
+const PATH_NAME: Record<Path, string> = { direct: 'direct (vLPI to a resident vPE)', injected: 'injected (host LPI -> EL2 -> LR)' };
+
+export function computeFigures(jobs: readonly JobOutcome[], quick: boolean): Figures {
+  const throughput: ThroughputFigure[] = [];
+  for (const path of PATHS) {
+    const r = steadyPoint(jobs, `steady-${path}`, 0);
+    if (r !== null) throughput.push({ name: `1 core, 1 vCPU: ${PATH_NAME[path]}`, path, irqsPerSec: r.irqsPerSec, nsPerIrq: r.nsPerIrq, cyclesPerSec: r.cyclesPerSec, nsPerOp: r.nsPerOp, opsPerIrq: r.opsPerIrq });
+  }
+  for (const path of PATHS) {
+    const r = defaultOf(jobs, `default-${path}`);
+    if (r !== null) throughput.push({ name: `default scenario (${r.cores} cores, runScenario): ${path}`, path, irqsPerSec: r.irqsPerSec, nsPerIrq: r.nsPerIrq, cyclesPerSec: r.cyclesPerSec, nsPerOp: r.nsPerOp, opsPerIrq: r.opsPerIrq });
+  }
+  const tracing: Figures['tracing'][number][] = [];
+  for (const path of PATHS) {
+    const off = steadyPoint(jobs, `steady-${path}`, 0);
+    const on = steadyPoint(jobs, `trace-${path}`, 0);
+    if (off !== null && on !== null) tracing.push({ path, offNsPerIrq: off.nsPerIrq, onNsPerIrq: on.nsPerIrq, ratio: on.nsPerIrq / off.nsPerIrq });
+  }
+  const its: Figures['its'][number][] = [];
+  for (const o of jobs) {
+    if (o.result?.kind !== 'its') continue;
+    const r = o.result.result;
+    its.push({ ...r, name: r.feed === 'engine' ? 'ITS engine (queue fed by the host, m.run timed)' : 'driver program on PE 0 (STRs, CWRITER, polling CREADR)' });
+  }
+  const curves: CurveFigure[] = [];
+  for (const c of CURVES) {
+    for (const path of PATHS) {
+      const points: CurvePoint[] = [];
+      const failed: { x: number; error: string }[] = [];
+      const job = steadyJob(jobs, curveJobId(c.name, path));
+      if (job === null) continue;
+      if (job.points === null) {
+        for (const x of quick ? c.quick : c.full) failed.push({ x, error: job.error ?? 'failed' });
+      } else {
+        for (const p of job.points) {
+          const x = curveX(c.name, p.params);
+          if (!p.ok) failed.push({ x, error: p.error ?? 'failed' });
+          else points.push({ x, nsPerIrq: p.nsPerIrq, medianNsPerIrq: p.medianNsPerIrq, bootHostMs: p.bootHostMs, heapUsed: p.retained.heapUsed, arrayBuffers: p.retained.arrayBuffers });
+        }
+      }
+      if (points.length === 0 && failed.length === 0) continue;
+      const costs = points.map((p) => p.nsPerIrq);
+      curves.push({
+        name: c.name,
+        label: c.label,
+        around: c.around,
+        path,
+        points,
+        growth: points.length > 0 ? points[points.length - 1]!.nsPerIrq / points[0]!.nsPerIrq : NaN,
+        spread: points.length > 0 ? Math.max(...costs) / Math.min(...costs) : NaN,
+        largestMeasured: points.length > 0 ? points[points.length - 1]!.x : NaN,
+        failed,
+      });
+    }
+  }
+  const memory: MemoryFigure[] = [];
+  const slope = (what: MemoryFigure['what'], path: Path, pts: readonly CurvePoint[]): void => {
+    if (pts.length < 2) return;
+    const a = pts[pts.length - 2]!;
+    const b = pts[pts.length - 1]!;
+    const d = b.x - a.x;
+    const heap = (b.heapUsed - a.heapUsed) / d;
+    const sim = (b.arrayBuffers - a.arrayBuffers) / d;
+    let prev: number | null = null;
+    if (pts.length >= 3) {
+      const z = pts[pts.length - 3]!;
+      prev = (a.heapUsed + a.arrayBuffers - z.heapUsed - z.arrayBuffers) / (a.x - z.x);
+    }
+    memory.push({ path, what, from: a.x, to: b.x, heapBytes: heap, simBytes: sim, totalBytes: heap + sim, previousTotalBytes: prev });
+  };
+  for (const c of curves) {
+    if (c.name === 'events') slope('mapped event', c.path, c.points);
+    if (c.name === 'vcpus') slope('vCPU', c.path, c.points);
+  }
+  const core: BenchRow[] = [];
+  for (const o of jobs) if (o.result?.kind === 'core') core.push(...o.result.rows);
+  return { throughput, tracing, its, curves, memory, core };
+}
+
+const fmtInt = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+export function computeTargets(f: Figures): Target[] {
+  const out: Target[] = [];
+  const thr = (path: Path): ThroughputFigure | undefined => f.throughput.find((t) => t.path === path && t.name.startsWith('1 core'));
+  for (const [path, goal] of [['direct', 1_000_000], ['injected', 700_000]] as const) {
+    const t = thr(path);
+    out.push({
+      name: `${path} path, 1 core/1 vCPU`,
+      target: `>= ${fmtInt(goal)} delivered interrupts per host second`,
+      measured: t === undefined ? 'not measured' : `${fmtInt(t.irqsPerSec)} /s (${fmtInt(t.nsPerIrq)} ns each)`,
+      pass: t === undefined ? null : t.irqsPerSec >= goal,
+    });
+  }
+  for (const c of f.curves.filter((x) => x.name === 'idBits')) {
+    const ok = c.points.length >= 2;
+    out.push({
+      name: `ID-space independence (${c.path})`,
+      target: 'per-interrupt cost within 10% from 14 to 24 ID bits',
+      measured: ok ? `spread ${fmt((c.spread - 1) * 100)}% over ${c.points.map((p) => p.x).join('/')} bits` : 'not measured',
+      pass: ok ? c.spread <= 1.1 && c.failed.length === 0 : null,
+    });
+  }
+  for (const c of f.curves) {
+    const ok = c.points.length >= 2;
+    const first = c.points[0];
+    out.push({
+      name: `growth along ${c.label} (${c.path})`,
+      target: '< 2x from the smallest to the largest point',
+      measured: ok ? `${fmt(c.growth, 2)}x from ${fmtInt(first!.x)} to ${fmtInt(c.largestMeasured)}${c.failed.length > 0 ? ` (not measured: ${c.failed.map((x) => fmtInt(x.x)).join(', ')})` : ''}` : 'not measured',
+      pass: ok ? c.growth < 2 && c.failed.length === 0 : null,
+    });
+  }
+  for (const m of f.memory.filter((x) => x.what === 'mapped event')) {
+    const beyond = m.totalBytes - ITE_BYTES;
+    const linear = m.previousTotalBytes === null ? null : Math.abs(m.totalBytes - m.previousTotalBytes) <= 0.35 * Math.max(m.totalBytes, m.previousTotalBytes) + 16;
+    out.push({
+      name: `memory per mapped event (${m.path})`,
+      target: `linear, < 200 bytes per event beyond the ITT's ${ITE_BYTES}`,
+      measured: `${fmt(beyond, 0)} B beyond the ITT (${fmt(m.totalBytes, 0)} B total: ${fmt(m.heapBytes, 0)} JS heap + ${fmt(m.simBytes, 0)} ArrayBuffers); slope ${m.previousTotalBytes === null ? '?' : fmt(m.previousTotalBytes, 0)} B -> ${fmt(m.totalBytes, 0)} B${linear === null ? '' : linear ? ' (linear)' : ' (NOT linear)'}`,
+      pass: beyond < 200 && linear !== false,
+    });
+  }
+  for (const t of f.tracing) {
+    out.push({ name: `tracing cost (${t.path})`, target: 'trace on < 3x trace off', measured: `${fmt(t.ratio, 2)}x (${fmtInt(t.onNsPerIrq)} vs ${fmtInt(t.offNsPerIrq)} ns per interrupt)`, pass: t.ratio < 3 });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------- text
+
+function table(head: readonly string[], rows: readonly (readonly string[])[], align: readonly ('l' | 'r')[]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (align[i] === 'r' ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+/** One bar per point and path, scaled to the curve's largest cost. */
+function plot(curves: readonly CurveFigure[]): string {
+  const max = Math.max(...curves.flatMap((c) => c.points.map((p) => p.nsPerIrq)));
+  const width = 36;
+  const xs = [...new Set(curves.flatMap((c) => c.points.map((p) => p.x)))].sort((a, b) => a - b);
+  const lines: string[] = [];
+  const xw = Math.max(...xs.map((x) => fmtInt(x).length));
+  for (const x of xs) {
+    const cells = curves.map((c) => {
+      const p = c.points.find((q) => q.x === x);
+      if (p === undefined) return ''.padEnd(width + 9);
+      const n = Math.max(1, Math.round((p.nsPerIrq / max) * width));
+      return `${(c.path === 'direct' ? '#' : '=').repeat(n).padEnd(width)} ${fmt(p.nsPerIrq / 1000, 2).padStart(5)} us`;
+    });
+    lines.push(`  ${fmtInt(x).padStart(xw)} | ${cells.join('   ')}`.trimEnd());
+  }
+  return lines.join('\n');
+}
+
+export function formatReport(r: BenchReport): string {
+  const f = r.figures;
+  const m = r.machine;
+  const out: string[] = [];
+  out.push(`minivisor benchmarks, ${r.date}${r.quick ? ' (quick)' : ''}`);
+  out.push(`host: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} ${m.arch}, Node ${m.node}; load ${r.load.start} at start, ${r.load.end} at end (max ${r.load.max})`);
+  out.push(`${r.isolated ? 'each job in its own Node process' : 'all jobs in one process'}; best of several windows; gc ${r.gc ? 'available' : 'NOT available (memory figures unreliable)'}; ${fmt(r.hostSeconds, 1)} s`);
+  out.push(`workload: ${WORKLOAD}`);
+  out.push('');
+  out.push('THROUGHPUT (simulated interrupts delivered end to end, MSI write to guest EOI)');
+  out.push(table(
+    ['scenario', 'irqs / host s', 'host ns / irq', 'sim Mcycles / host s', 'host ns / op', 'ops / irq'],
+    f.throughput.map((t) => [t.name, fmtInt(t.irqsPerSec), fmtInt(t.nsPerIrq), fmt(t.cyclesPerSec / 1e6), fmt(t.nsPerOp), fmt(t.opsPerIrq)]),
+    ['l', 'r', 'r', 'r', 'r', 'r'],
+  ));
+  out.push('  (default scenario: runScenario host time, boot warm-up included; cycles are machine-clock cycles of simulated time, ops summed over PEs)');
+  if (f.tracing.length > 0) {
+    out.push('');
+    out.push('TRACING (1 core, 1 vCPU; records kept, trace cleared between windows)');
+    out.push(table(['path', 'off ns / irq', 'on ns / irq', 'on / off'], f.tracing.map((t) => [t.path, fmtInt(t.offNsPerIrq), fmtInt(t.onNsPerIrq), `${fmt(t.ratio, 2)}x`]), ['l', 'r', 'r', 'r']));
+  }
+  if (f.its.length > 0) {
+    out.push('');
+    out.push('ITS COMMANDS (MAPTI / INT / DISCARD stream over 1,024 events of one device)');
+    out.push(table(['feed', 'commands', 'commands / host s', 'host ns / cmd', 'sim cycles / cmd'], f.its.map((i) => [i.name, fmtInt(i.commands), fmtInt(i.commandsPerSec), fmtInt(i.nsPerCommand), fmt(i.cyclesPerCommand, 0)]), ['l', 'r', 'r', 'r', 'r']));
+  }
+  const names = [...new Set(f.curves.map((c) => c.name))];
+  if (names.length > 0) {
+    out.push('');
+    out.push('SCALING (host ns per delivered interrupt, same workload, the system around it grows)');
+  }
+  for (const n of names) {
+    const cs = f.curves.filter((c) => c.name === n);
+    const c0 = cs[0]!;
+    out.push('');
+    out.push(`${c0.label}: ${c0.around}`);
+    const xs = [...new Set(cs.flatMap((c) => [...c.points.map((p) => p.x), ...c.failed.map((x) => x.x)]))].sort((a, b) => a - b);
+    const rows = cs.map((c) => [
+      c.path,
+      ...xs.map((x) => {
+        const p = c.points.find((q) => q.x === x);
+        return p !== undefined ? fmtInt(p.nsPerIrq) : c.failed.some((q) => q.x === x) ? 'FAILED' : '';
+      }),
+      `${fmt(c.growth, 2)}x`,
+    ]);
+    out.push(table([c0.label, ...xs.map(fmtInt), 'growth'], rows, ['l', ...xs.map(() => 'r' as const), 'r']));
+    const boot = cs.map((c) => [`${c.path} boot ms`, ...xs.map((x) => { const p = c.points.find((q) => q.x === x); return p === undefined ? '' : fmtInt(p.bootHostMs); }), '']);
+    out.push(table(['', ...xs.map(() => ''), ''], boot, ['l', ...xs.map(() => 'r' as const), 'r']).split('\n').slice(2).join('\n'));
+    out.push(plot(cs));
+    out.push(`  (# direct, = injected)`);
+    for (const c of cs) for (const x of c.failed) out.push(`  ${c.path} at ${fmtInt(x.x)}: NOT MEASURED: ${x.error}`);
+  }
+  if (f.memory.length > 0) {
+    out.push('');
+    out.push('MEMORY (after boot and a full GC; slope between the two largest sizes of the curve)');
+    out.push(table(
+      ['per', 'path', 'sizes', 'JS heap B', 'ArrayBuffers B', 'total B', 'slope below'],
+      f.memory.map((x) => [x.what, x.path, `${fmtInt(x.from)} -> ${fmtInt(x.to)}`, fmtInt(x.heapBytes), fmtInt(x.simBytes), fmtInt(x.totalBytes), x.previousTotalBytes === null ? '-' : fmtInt(x.previousTotalBytes)]),
+      ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
+    ));
+    out.push(`  (retained by each booted platform; ArrayBuffers = simulated RAM pages (4 KB each, on first write) and typed arrays such as\n   register-block indexes; the ITT is ${ITE_BYTES} B per event of simulated RAM; slope below = the same between the next two sizes down)`);
+  }
+  if (f.core.length > 0) {
+    out.push('');
+    out.push('CORE MICRO-BENCHMARKS');
+    out.push(table(['benchmark', 'count', 'per host s', 'host ns each'], f.core.map((c) => [c.name, fmtInt(c.count), fmtInt(c.perSecond), fmt(c.nsPer)]), ['l', 'r', 'r', 'r']));
+  }
+  out.push('');
+  out.push('TARGETS (issue 8)');
+  out.push(table(['', 'target', 'measured', ''], r.targets.map((t) => [t.name, t.target, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS']), ['l', 'l', 'l', 'l']));
+  if (r.failures.length > 0) {
+    out.push('');
+    out.push('FAILED JOBS');
+    for (const x of r.failures) out.push(`  ${x.id}: ${x.error}`);
+  }
+  return out.join('\n');
+}
+
+// ------------------------------------------------------------------------- markdown
+
+export function formatMarkdown(r: BenchReport, jsonPath: string): string {
+  const f = r.figures;
+  const m = r.machine;
+  const md: string[] = [];
+  const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  const head = (cells: readonly string[], align: string): string => `${row(cells)}\n${align}`;
+  md.push('## Benchmark results');
+  md.push('');
+  md.push(`Measured ${r.date.slice(0, 10)} with \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}; load average ${r.load.start} at start, ${r.load.end} at end (a shared machine). Each job ran in its own Node process; each figure is the best of several measured windows. Raw figures: \`${jsonPath}\`.`);
+  md.push('');
+  md.push(`Steady-state scenario: ${WORKLOAD}.`);
+  md.push('');
+  md.push(head(['Throughput', 'interrupts / host s', 'host ns / interrupt', 'simulated Mcycles / host s', 'host ns / simulated op'], '|---|---:|---:|---:|---:|'));
+  for (const t of f.throughput) md.push(row([t.name, fmtInt(t.irqsPerSec), fmtInt(t.nsPerIrq), fmt(t.cyclesPerSec / 1e6), fmt(t.nsPerOp)]));
+  md.push('');
+  if (f.its.length > 0) {
+    md.push(head(['ITS commands (MAPTI/INT/DISCARD)', 'commands / host s', 'host ns / command'], '|---|---:|---:|'));
+    for (const i of f.its) md.push(row([i.name, fmtInt(i.commandsPerSec), fmtInt(i.nsPerCommand)]));
+    md.push('');
+  }
+  if (f.curves.length > 0) {
+    md.push(head(['Scaling (host ns / interrupt)', 'path', 'points', 'smallest', 'largest', 'growth'], '|---|---|---|---:|---:|---:|'));
+    for (const c of f.curves) {
+      const a = c.points[0];
+      const b = c.points[c.points.length - 1];
+      md.push(row([c.label, c.path, c.points.map((p) => fmtInt(p.x)).join(', ') + (c.failed.length > 0 ? ` (not measured: ${c.failed.map((x) => fmtInt(x.x)).join(', ')})` : ''), a === undefined ? '-' : fmtInt(a.nsPerIrq), b === undefined ? '-' : fmtInt(b.nsPerIrq), `${fmt(c.growth, 2)}x`]));
+    }
+    md.push('');
+  }
+  if (f.memory.length > 0) {
+    md.push(head(['Memory retained', 'path', 'JS heap B', 'ArrayBuffers B (simulated RAM, typed arrays)', 'total B'], '|---|---|---:|---:|---:|'));
+    for (const x of f.memory) md.push(row([`per ${x.what} (${fmtInt(x.from)} -> ${fmtInt(x.to)})`, x.path, fmtInt(x.heapBytes), fmtInt(x.simBytes), fmtInt(x.totalBytes)]));
+    md.push('');
+  }
+  md.push(head(['Target (issue 8)', 'measured', ''], '|---|---|---|'));
+  for (const t of r.targets) md.push(row([`${t.name}: ${t.target}`, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS']));
+  md.push('');
+  return md.join('\n');
+}

@@ -1,0 +1,246 @@
+/**
+ * The steady-state interrupt benchmark: one VM with one vCPU running the device kernel with a
+ * small handler, one device at a fixed periodic rate into it, WFI native (HCR_EL2.TWI = 0) so
+ * the vCPU stays on its core (and on the direct path its vPE stays resident) between
+ * interrupts. Around that fixed workload the system can grow, for the scaling curves:
+ *
+ * - `cores`: more PEs, idle in the hypervisor's idle loop (the VM is pinned to core 0);
+ * - `vcpus`: idle vCPUs (the idle kernel, WFI) in VMs of 8 vCPUs pinned to core 1 (the machine
+ *   has 2 cores for every point of that curve, so only the vCPU count changes);
+ * - `events`: more events of the device mapped (ITS and hypervisor tables), quiet, spread over
+ *   16 guest LPIs of the vCPU (the hypervisor allows several events per guest LPI);
+ * - `devices`: more devices assigned to the VM, one quiet event each;
+ * - `idBits`: the host's LPI INTID space (gic.idBits).
+ *
+ * The platform boots (until every guest CPU is up), the device starts, a warm-up runs, then
+ * each measured window is `windowIrqs` device periods of simulated time; the host time of
+ * `m.run` over the window is what is measured, deliveries are counted in the guest's log.
+ * Several points (a scaling curve, trace on and off) are measured in one process with their
+ * windows interleaved (`runSteady`).
+ */
+import type { PlatformVm } from '../scenarios/platform.js';
+import { addDevice, buildPlatform, type Platform } from '../scenarios/platform.js';
+import { deviceKernel, type DeviceKernel, idleKernel } from '../guests/samples.js';
+import { load1, memorySnapshot } from './host.js';
+
+export type Path = 'direct' | 'injected';
+
+export interface SteadyParams {
+  readonly path: Path;
+  readonly cores: number;
+  /** vCPUs in the system: the device's vCPU plus `vcpus - 1` idle ones. */
+  readonly vcpus: number;
+  /** Events of the device that are mapped (only event 0 fires). */
+  readonly events: number;
+  /** Devices assigned (only device 1 fires). */
+  readonly devices: number;
+  /** gic.idBits of the host GIC. */
+  readonly idBits: number;
+  /** gic.its.eventIdBits (default 16; the events curve needs 20 for 1,000,000 events). */
+  readonly eventIdBits?: number;
+  readonly trace: boolean;
+}
+
+export const BASE_PARAMS: SteadyParams = Object.freeze({ path: 'direct', cores: 1, vcpus: 1, events: 1, devices: 1, idBits: 16, trace: false });
+
+/** Cycles between two MSIs of the device (2 us at 2 GHz: 500,000 interrupts per simulated second). */
+export const PERIOD = 4000;
+/** Cycles of work the guest handler does per interrupt. */
+export const HANDLER_CYCLES = 50;
+/** Scheduler slice (us). Re-picking the same vCPU at a slice end does no world switch. */
+export const SLICE_US = 10_000;
+const LPI0 = 8192 + 32;
+const GUEST_LPIS = 16;
+const IDLE_VM_VCPUS = 8;
+
+export interface WindowSample {
+  readonly irqs: number;
+  readonly hostMs: number;
+  readonly ops: number;
+  readonly cycles: number;
+}
+
+export interface PointResult {
+  readonly params: SteadyParams;
+  readonly ok: boolean;
+  /** Why the point could not be measured (ok = false). */
+  readonly error?: string;
+  readonly bootHostMs: number;
+  readonly bootSimMs: number;
+  /** Host memory the booted platform retains (after a full GC, before the device starts). */
+  readonly retained: { readonly heapUsed: number; readonly arrayBuffers: number };
+  readonly samples: readonly WindowSample[];
+  /** Best window (least host time per interrupt). */
+  readonly nsPerIrq: number;
+  readonly medianNsPerIrq: number;
+  readonly irqsPerSec: number;
+  /** Simulated cycles (machine clock) per host second. */
+  readonly cyclesPerSec: number;
+  /** Host ns per simulated op (all PEs). */
+  readonly nsPerOp: number;
+  readonly opsPerIrq: number;
+}
+
+export interface SteadyResult {
+  readonly points: readonly PointResult[];
+  readonly load: readonly [number, number];
+  /** Peak resident set of the process (bytes). */
+  readonly peakRss: number;
+}
+
+/** Builds the platform of `p` (not booted yet: `buildPlatform` only powers core 0 on). */
+export function buildSteady(p: SteadyParams): Platform {
+  const injection = p.path === 'direct' ? 'direct' : 'list-register';
+  const events = Array.from({ length: p.events }, (_, e) => ({ eventId: e, vcpu: 0, vintid: LPI0 + (e % GUEST_LPIS) }));
+  const devices = [{ deviceId: 1, events }];
+  for (let d = 2; d <= p.devices; d++) devices.push({ deviceId: d, events: [{ eventId: 0, vcpu: 0, vintid: LPI0 + (d % GUEST_LPIS) }] });
+  const vms: PlatformVm[] = [{ name: 'dev', vcpus: 1, injection, pinned: [0], kernel: (c) => deviceKernel(c, { handlerCycles: HANDLER_CYCLES }), devices }];
+  const idleCore = Math.min(1, p.cores - 1);
+  for (let left = p.vcpus - 1, i = 0; left > 0; i++) {
+    const n = Math.min(IDLE_VM_VCPUS, left);
+    left -= n;
+    vms.push({ name: `idle${i}`, vcpus: n, injection, ramMiB: 2, pinned: new Array<number>(n).fill(idleCore), kernel: (c) => idleKernel(c) });
+  }
+  return buildPlatform({
+    cores: p.cores,
+    trace: p.trace,
+    trapWfi: false,
+    sliceUs: SLICE_US,
+    gic: { version: 4, idBits: p.idBits, its: { eventIdBits: p.eventIdBits ?? 16 } },
+    vms,
+  });
+}
+
+function allBooted(pl: Platform): boolean {
+  for (const k of pl.kernels) for (const c of k.cpus) if (!c.booted) return false;
+  return true;
+}
+
+function totalOps(pl: Platform): number {
+  let n = 0;
+  for (const pe of pl.m.pes) n += pe.counters.ops;
+  return n;
+}
+
+/** Runs until every guest CPU has booted; returns false if that did not happen within `limit` cycles. */
+export function bootSteady(pl: Platform, limit = 4e12): boolean {
+  const m = pl.m;
+  const chunk = m.usToCycles(SLICE_US) / 4;
+  while (!allBooted(pl)) {
+    if (m.now > limit || m.isHalted) return false;
+    m.runFor(chunk);
+  }
+  return true;
+}
+
+export interface SteadyOptions {
+  readonly warmIrqs: number;
+  readonly windowIrqs: number;
+  readonly reps: number;
+  /** Wraps the measured windows (the profiler uses it). */
+  readonly around?: (measure: () => void) => void;
+}
+
+function problems(pl: Platform): string | null {
+  const its = pl.gic.its;
+  if (its.errorCount > 0) return `ITS command errors at boot: ${its.errorCount} (last ${its.lastError?.name ?? '?'})`;
+  if (pl.hyp.stats.panics > 0) return `hypervisor panics: ${pl.hyp.stats.panics}`;
+  for (const k of pl.kernels) for (const c of k.cpus) if (c.faults.length > 0) return `guest ${k.config.name} cpu ${c.index} faulted`;
+  return null;
+}
+
+interface Live {
+  readonly params: SteadyParams;
+  pl: Platform | null;
+  error: string | null;
+  readonly bootHostMs: number;
+  readonly bootSimMs: number;
+  readonly retained: { heapUsed: number; arrayBuffers: number };
+  readonly samples: WindowSample[];
+}
+
+function bootPoint(params: SteadyParams): Live {
+  const before = memorySnapshot();
+  const t0 = performance.now();
+  let pl: Platform | null = null;
+  let error: string | null = null;
+  let bootSimMs = 0;
+  try {
+    pl = buildSteady(params);
+    error = bootSteady(pl) ? problems(pl) : 'the guests did not boot';
+    bootSimMs = pl.m.cyclesToUs(pl.m.now) / 1000;
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  const bootHostMs = performance.now() - t0;
+  const after = memorySnapshot();
+  const retained = { heapUsed: after.heapUsed - before.heapUsed, arrayBuffers: after.arrayBuffers - before.arrayBuffers };
+  return { params, pl: error === null ? pl : null, error, bootHostMs, bootSimMs, retained, samples: [] };
+}
+
+function window(x: Live, irqs: number): void {
+  const pl = x.pl!;
+  const m = pl.m;
+  const k = pl.kernels[0] as DeviceKernel;
+  if (x.params.trace) m.trace.clear();
+  const n0 = k.log.length;
+  const ops0 = totalOps(pl);
+  const c0 = m.now;
+  const h0 = performance.now();
+  m.runFor(PERIOD * irqs);
+  const hostMs = performance.now() - h0;
+  x.samples.push({ irqs: k.log.length - n0, hostMs, ops: totalOps(pl) - ops0, cycles: m.now - c0 });
+  if (x.params.trace) m.trace.clear();
+}
+
+function finish(x: Live, windowIrqs: number): PointResult {
+  const base = { params: x.params, bootHostMs: x.bootHostMs, bootSimMs: x.bootSimMs, retained: x.retained, samples: x.samples };
+  const lost = x.samples.find((s) => Math.abs(s.irqs - windowIrqs) > 2);
+  const error = x.error ?? (x.samples.length === 0 ? 'nothing measured' : lost !== undefined ? `a window delivered ${lost.irqs} of ${windowIrqs} interrupts` : null);
+  if (error !== null) return { ...base, ok: false, error, nsPerIrq: NaN, medianNsPerIrq: NaN, irqsPerSec: NaN, cyclesPerSec: NaN, nsPerOp: NaN, opsPerIrq: NaN };
+  const per = x.samples.map((s) => (s.hostMs * 1e6) / s.irqs);
+  const best = x.samples[per.indexOf(Math.min(...per))]!;
+  const sorted = [...per].sort((a, b) => a - b);
+  return {
+    ...base,
+    ok: true,
+    nsPerIrq: (best.hostMs * 1e6) / best.irqs,
+    medianNsPerIrq: sorted[Math.floor(sorted.length / 2)]!,
+    irqsPerSec: (best.irqs / best.hostMs) * 1000,
+    cyclesPerSec: (best.cycles / best.hostMs) * 1000,
+    nsPerOp: (best.hostMs * 1e6) / best.ops,
+    opsPerIrq: best.ops / best.irqs,
+  };
+}
+
+/**
+ * Builds and boots every point (measuring the memory each retains), warms each up, then
+ * measures `reps` windows of each, interleaved (rep r visits the points starting at r mod n),
+ * so that every point sees the same host conditions (load, JIT state) and their ratios are
+ * robust to drift of a shared machine. Each point's figure is its best window.
+ */
+export function runSteady(points: readonly SteadyParams[], o: SteadyOptions): SteadyResult {
+  const l0 = load1();
+  const live = points.map(bootPoint);
+  for (const x of live) {
+    if (x.pl === null) continue;
+    const k = x.pl.kernels[0] as DeviceKernel;
+    addDevice(x.pl, 1, [0], { kind: 'periodic', period: PERIOD }).start();
+    x.pl.m.runFor(PERIOD * o.warmIrqs);
+    if (k.log.length < o.warmIrqs / 2) {
+      x.error = `only ${k.log.length} of ${o.warmIrqs} warm-up interrupts delivered`;
+      x.pl = null;
+    }
+  }
+  const ok = live.filter((x) => x.pl !== null);
+  const measure = (): void => {
+    for (let r = 0; r < o.reps; r++) for (let i = 0; i < ok.length; i++) window(ok[(r + i) % ok.length]!, o.windowIrqs);
+  };
+  if (ok.length > 0) {
+    if (o.around !== undefined) o.around(measure);
+    else measure();
+  }
+  const result = { points: live.map((x) => finish(x, o.windowIrqs)), load: [l0, load1()] as const, peakRss: process.resourceUsage().maxRSS * 1024 };
+  for (const x of live) x.pl = null;
+  return result;
+}
