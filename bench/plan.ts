@@ -42,7 +42,7 @@ export const CURVES: readonly CurveDef[] = [
     label: 'mapped events',
     around: 'one device with N mapped events (event 0 fires), 16 guest LPIs, gic.idBits 20, ITS EventID bits 20',
     full: [16, 256, 4096, 65536, 1_000_000],
-    quick: [16, 32768, 131072],
+    quick: [16, 16384, 65536],
     params: (x, path) => ({ ...BASE_PARAMS, path, events: x, idBits: 20, eventIdBits: 20 }),
   },
   {
@@ -69,9 +69,9 @@ export function curveJobId(c: CurveName, path: Path): string {
 
 export function planJobs(quick: boolean): Job[] {
   const jobs: Job[] = [];
-  const steadyW = quick ? { warmIrqs: 5_000, windowIrqs: 10_000, reps: 6 } : { warmIrqs: 20_000, windowIrqs: 20_000, reps: 20 };
-  const traceW = quick ? { warmIrqs: 2_000, windowIrqs: 5_000, reps: 4 } : { warmIrqs: 10_000, windowIrqs: 10_000, reps: 12 };
-  const curveW = quick ? { warmIrqs: 2_000, windowIrqs: 5_000, reps: 3 } : { warmIrqs: 5_000, windowIrqs: 10_000, reps: 8 };
+  const steadyW = quick ? { warmIrqs: 5_000, windowIrqs: 8_000, reps: 5 } : { warmIrqs: 20_000, windowIrqs: 20_000, reps: 20 };
+  const traceW = quick ? { warmIrqs: 2_000, windowIrqs: 4_000, reps: 3 } : { warmIrqs: 10_000, windowIrqs: 10_000, reps: 12 };
+  const curveW = quick ? { warmIrqs: 1_500, windowIrqs: 4_000, reps: 3 } : { warmIrqs: 5_000, windowIrqs: 10_000, reps: 8 };
   for (const path of PATHS) jobs.push({ kind: 'steady', id: `steady-${path}`, points: [{ ...BASE_PARAMS, path }], ...steadyW });
   for (const path of PATHS) jobs.push({ kind: 'steady', id: `trace-${path}`, points: [{ ...BASE_PARAMS, path, trace: true }], ...traceW });
   for (const path of PATHS) jobs.push({ kind: 'default', id: `default-${path}`, path, reps: quick ? 2 : 5 });

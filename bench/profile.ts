@@ -5,6 +5,7 @@
  * the most self time.
  */
 import { Session } from 'node:inspector';
+import { findSourceMap } from 'node:module';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ interface CallFrame {
   readonly functionName: string;
   readonly url: string;
   readonly lineNumber: number;
+  readonly columnNumber: number;
 }
 
 interface ProfileNode {
@@ -78,6 +80,18 @@ function where(f: CallFrame): string {
   return p;
 }
 
+/** 1-based source line of a frame, through the source map tsx registers (its output is one line per file). */
+function sourceLine(f: CallFrame): number | null {
+  if (!f.url.startsWith('file://')) return null;
+  try {
+    const e = findSourceMap(f.url)?.findEntry(f.lineNumber, f.columnNumber) as { originalLine?: number } | undefined;
+    if (e !== undefined && typeof e.originalLine === 'number') return e.originalLine + 1;
+  } catch {
+    // no map: fall through
+  }
+  return f.lineNumber + 1;
+}
+
 /** Self time per function (name + file:line) and per file, largest first. */
 export function summarise(p: CpuProfile, top = 25): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
@@ -102,8 +116,9 @@ export function summarise(p: CpuProfile, top = 25): ProfileSummary {
     const f = byId.get(id)!.callFrame;
     const w = where(f);
     const name = f.functionName === '' ? '(anonymous)' : f.functionName;
-    const key = `${name}@${w}:${f.lineNumber + 1}`;
-    const e = fns.get(key) ?? { name, where: f.url === '' ? w : `${w}:${f.lineNumber + 1}`, ms: 0 };
+    const line = sourceLine(f);
+    const key = `${name}@${w}:${line ?? ''}`;
+    const e = fns.get(key) ?? { name, where: line === null ? w : `${w}:${line}`, ms: 0 };
     e.ms += ms;
     fns.set(key, e);
     files.set(w, (files.get(w) ?? 0) + ms);

@@ -307,17 +307,17 @@ export function formatReport(r: BenchReport): string {
     out.push('');
     out.push(`${c0.label}: ${c0.around}`);
     const xs = [...new Set(cs.flatMap((c) => [...c.points.map((p) => p.x), ...c.failed.map((x) => x.x)]))].sort((a, b) => a - b);
-    const rows = cs.map((c) => [
-      c.path,
-      ...xs.map((x) => {
-        const p = c.points.find((q) => q.x === x);
-        return p !== undefined ? fmtInt(p.nsPerIrq) : c.failed.some((q) => q.x === x) ? 'FAILED' : '';
-      }),
-      `${fmt(c.growth, 2)}x`,
-    ]);
+    const cell = (c: CurveFigure, x: number, f: (p: CurvePoint) => string): string => {
+      const p = c.points.find((q) => q.x === x);
+      return p !== undefined ? f(p) : c.failed.some((q) => q.x === x) ? 'FAILED' : '';
+    };
+    const rows: string[][] = [];
+    for (const c of cs) {
+      rows.push([`${c.path} best`, ...xs.map((x) => cell(c, x, (p) => fmtInt(p.nsPerIrq))), `${fmt(c.growth, 2)}x`]);
+      rows.push([`${c.path} median`, ...xs.map((x) => cell(c, x, (p) => fmtInt(p.medianNsPerIrq))), '']);
+      rows.push([`${c.path} boot ms`, ...xs.map((x) => cell(c, x, (p) => fmtInt(p.bootHostMs))), '']);
+    }
     out.push(table([c0.label, ...xs.map(fmtInt), 'growth'], rows, ['l', ...xs.map(() => 'r' as const), 'r']));
-    const boot = cs.map((c) => [`${c.path} boot ms`, ...xs.map((x) => { const p = c.points.find((q) => q.x === x); return p === undefined ? '' : fmtInt(p.bootHostMs); }), '']);
-    out.push(table(['', ...xs.map(() => ''), ''], boot, ['l', ...xs.map(() => 'r' as const), 'r']).split('\n').slice(2).join('\n'));
     out.push(plot(cs));
     out.push(`  (# direct, = injected)`);
     for (const c of cs) for (const x of c.failed) out.push(`  ${c.path} at ${fmtInt(x.x)}: NOT MEASURED: ${x.error}`);
