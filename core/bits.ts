@@ -16,6 +16,8 @@
 export type Word = number | bigint;
 
 export const TWO32 = 4294967296;
+/** 2^n for n = 0..64, so field arithmetic needs no Math.pow on hot paths. */
+const POW2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** i);
 const BIG32 = 32n;
 const MASK32N = 0xffffffffn;
 
@@ -57,7 +59,7 @@ export function joinNum(lo: number, hi: number): number {
 /** Extracts `width` bits at `lsb` from a 32-bit value. */
 export function field32(x: number, lsb: number, width: number): number {
   const s = x >>> lsb;
-  return width >= 32 ? s : (s & (2 ** width - 1)) >>> 0;
+  return width >= 32 ? s : (s & (POW2[width]! - 1)) >>> 0;
 }
 
 /** Extracts bits [lsb + width - 1 : lsb] from the 64-bit value (hi:lo). Widths up to 53. */
@@ -65,7 +67,7 @@ export function fieldOfPair(lo: number, hi: number, lsb: number, width: number):
   if (lsb >= 32) return field32(hi, lsb - 32, width);
   if (lsb + width <= 32) return field32(lo, lsb, width);
   const lowCount = 32 - lsb;
-  return (lo >>> lsb) + field32(hi, 0, width - lowCount) * 2 ** lowCount;
+  return (lo >>> lsb) + field32(hi, 0, width - lowCount) * POW2[lowCount]!;
 }
 
 /** Extracts bits [hi:lo] (inclusive) from a word. */
@@ -163,7 +165,7 @@ export class Layout<F extends FieldMap, W extends Word = number> {
   /** The mask of one field, as a value of this layout's type. */
   mask(field: keyof F & string): W {
     const f = this.info(field);
-    return this.set(this.join(0, 0), field, 2 ** f.width - 1);
+    return this.set(this.join(0, 0), field, POW2[f.width]! - 1);
   }
 
   private join(lo: number, hi: number): W {
@@ -173,21 +175,21 @@ export class Layout<F extends FieldMap, W extends Word = number> {
 
 /** Inserts `x` (truncated to `width` bits) at `lsb` of the pair (lo, hi). */
 function insert(lo: number, hi: number, lsb: number, width: number, x: number): [number, number] {
-  const v = x < 0 ? 0 : Math.floor(x) % 2 ** width;
+  const v = x < 0 ? 0 : Math.floor(x) % POW2[width]!;
   if (lsb >= 32) {
     const s = lsb - 32;
-    const m = width >= 32 ? 0xffffffff : ((2 ** width - 1) * 2 ** s) >>> 0;
-    hi = ((hi & ~m) | ((v * 2 ** s) >>> 0)) >>> 0;
+    const m = width >= 32 ? 0xffffffff : ((POW2[width]! - 1) * POW2[s]!) >>> 0;
+    hi = ((hi & ~m) | ((v * POW2[s]!) >>> 0)) >>> 0;
     return [lo >>> 0, hi];
   }
   const lowCount = Math.min(width, 32 - lsb);
-  const lowMask = ((2 ** lowCount - 1) * 2 ** lsb) >>> 0;
-  const lowVal = ((v % 2 ** lowCount) * 2 ** lsb) >>> 0;
+  const lowMask = ((POW2[lowCount]! - 1) * POW2[lsb]!) >>> 0;
+  const lowVal = ((v % POW2[lowCount]!) * POW2[lsb]!) >>> 0;
   lo = ((lo & ~lowMask) | lowVal) >>> 0;
   if (lowCount < width) {
     const hiCount = width - lowCount;
-    const hiMask = hiCount >= 32 ? 0xffffffff : 2 ** hiCount - 1;
-    const hiVal = Math.floor(v / 2 ** lowCount) >>> 0;
+    const hiMask = hiCount >= 32 ? 0xffffffff : POW2[hiCount]! - 1;
+    const hiVal = Math.floor(v / POW2[lowCount]!) >>> 0;
     hi = ((hi & ~hiMask) | hiVal) >>> 0;
   }
   return [lo, hi >>> 0];

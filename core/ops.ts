@@ -129,18 +129,19 @@ export class Op {
 }
 
 const POOL = [new Op(), new Op()];
-let seq = 0;
+/** Sequence number of the op built last (the PE checks the op it receives against it). */
+export let builtSeq = 0;
 
 /** Sequence number of the op built last. */
 export function lastBuiltSeq(): number {
-  return seq;
+  return builtSeq;
 }
 
 function build(kind: OpKind): Op {
-  seq++;
-  const op = POOL[seq & 1]!;
+  const n = ++builtSeq;
+  const op = POOL[n & 1]!;
   op.kind = kind;
-  op.seq = seq;
+  op.seq = n;
   return op;
 }
 

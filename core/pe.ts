@@ -21,7 +21,7 @@ import type { CostTable } from './costs.js';
 import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
 import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
 import type { Machine } from './machine.js';
-import { lastBuiltSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
+import { builtSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
 import { PSR_A, PSR_D, PSR_DAIF, PSR_F, PSR_I, PSR_IL } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
 import { Access, type SysRegHandler } from './sysreg.js';
@@ -167,7 +167,7 @@ export class PE {
       }
       op = r.value as Op;
       const m = this.m;
-      if (op === undefined || op.seq !== lastBuiltSeq() || op.seq === m.lastOpSeq) {
+      if (op === undefined || op.seq !== builtSeq || op.seq === m.lastOpSeq) {
         throw new ProgramError(
           `${t.label}: yielded an op that is not the one built last (build each op inside its yield expression)`,
         );
