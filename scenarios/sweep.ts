@@ -78,8 +78,11 @@ export function sweepJobs(s: Scenario, o: { policies: readonly string[]; paths: 
   return jobs;
 }
 
+/** Ten significant digits: the figures' precision, without binary noise (2.112, not 2.1119999999999997). */
+const sig = (x: number): number => (Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(10)) : x);
+
 export function sweepRow(job: Pick<SweepJob, 'policy' | 'path' | 'rate' | 'scenario'>, r: PathResult): SweepRow {
-  return {
+  const row: SweepRow = {
     scenario: job.scenario.name,
     policy: job.policy,
     path: job.path,
@@ -110,6 +113,7 @@ export function sweepRow(job: Pick<SweepJob, 'policy' | 'path' | 'rate' | 'scena
     runQueueWaitMaxUs: r.runQueueWaitUs.max,
     el2SharePct: (100 * r.el2Share.reduce((a, b) => a + b, 0)) / Math.max(1, r.el2Share.length),
   };
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? sig(v) : v])) as unknown as SweepRow;
 }
 
 /** Rows in key order: policy, then path, then rate. */
