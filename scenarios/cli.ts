@@ -147,6 +147,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         { scenario: s.name, seed: s.seed, clockMHz: s.clockMHz, generated: new Date().toISOString() },
       );
       write(o.trace, chromeTraceText(t));
+      for (const r of results) {
+        const dropped = handles[r.path]!.platform.m.trace.dropped;
+        if (dropped > 0) note(`trace: the ${r.path} run kept its first ${handles[r.path]!.platform.m.trace.limit.toLocaleString('en-US')} records and dropped ${dropped.toLocaleString('en-US')}: the trace ends early (use a shorter --duration)`);
+      }
       note(`trace: ${o.trace} (${plural(t.traceEvents.length, 'event')}; open it in ui.perfetto.dev)`);
     }
     if (o.report !== undefined) {
