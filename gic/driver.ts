@@ -92,11 +92,15 @@ export function* configureLpi(tables: LpiTables, intid: number, priority: number
   yield str(tables.prop + (intid - 8192), LPI_CONFIG.encode({ Priority: priority >> 2, Group1: 1, Enable: enabled ? 1 : 0 }), 1, 1);
 }
 
-/** Points this CPU's redistributor at the tables and enables LPIs (PENDBASER: a zeroed 64 KB-aligned table, PTZ). */
-export function* enableLpis(rd: number, tables: LpiTables, pend: number): Program {
+/**
+ * Points this CPU's redistributor at the tables and enables LPIs. `pend` is a 64 KB-aligned
+ * pending table; with `zeroed` (the usual case) PENDBASER.PTZ tells the redistributor it is all
+ * zero, otherwise the redistributor reads the pending bits it holds.
+ */
+export function* enableLpis(rd: number, tables: LpiTables, pend: number, zeroed = true): Program {
   yield dsb();
   yield str(rd + GICR.PROPBASER, GICR_PROPBASER.encode({ PA: tables.prop / 4096, IDbits: tables.idBits - 1, Shareability: 1, InnerCache: 7 }), 8, 1);
-  yield str(rd + GICR.PENDBASER, GICR_PENDBASER.encode({ PA: pend / 65536, PTZ: 1, Shareability: 1, InnerCache: 7 }), 8, 1);
+  yield str(rd + GICR.PENDBASER, GICR_PENDBASER.encode({ PA: pend / 65536, PTZ: zeroed ? 1 : 0, Shareability: 1, InnerCache: 7 }), 8, 1);
   yield str(rd + GICR.CTLR, GICR_CTLR.encode({ EnableLPIs: 1 }), 4, 1);
   yield dsb();
 }

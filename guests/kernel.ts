@@ -17,7 +17,7 @@
  */
 import type { Word } from '../core/bits.js';
 import type { CodeMap } from '../core/code.js';
-import { daifclr, DAIF_I, dsb, eret, getx, hvc, mrs, msr, restorex, savex, smc, wfi, type EntryFn, type Program } from '../core/ops.js';
+import { daifclr, DAIF_I, dsb, eret, getx, hvc, ldr, mrs, msr, restorex, savex, smc, str, wfi, type EntryFn, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
 import { ELR_EL1, ESR_EL1, FAR_EL1, TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
@@ -49,6 +49,12 @@ export interface KernelConfig {
   readonly lpiIdBits?: number;
   /** PPIs to enable at every CPU (e.g. 27 for the virtual timer). */
   readonly ppis?: readonly number[];
+  /**
+   * LPIs already pending when a CPU enables LPIs, as a kernel handed its tables across kexec
+   * would find them: the kernel sets their bits in that CPU's pending table and enables LPIs
+   * with PENDBASER.PTZ = 0, so the redistributor reads them.
+   */
+  readonly inheritedPending?: readonly { readonly cpu: number; readonly intid: number }[];
 }
 
 export type IrqHandler = (cpu: KernelCpu, intid: number) => Program;
@@ -152,7 +158,7 @@ export class Kernel {
     if (cpu.rd >= 0) {
       yield* wakeRedistributor(cpu.rd);
       yield* initPrivateInterrupts(cpu.rd, cfg.ppis ?? []);
-      if (this.lpiTables !== null) yield* enableLpis(cpu.rd, this.lpiTables, this.alloc(2 ** this.lpiTables.idBits / 8, 65536));
+      if (this.lpiTables !== null) yield* this.enableLpisAt(cpu, this.lpiTables);
     }
     yield* initCpuInterface();
     cpu.booted = true;
@@ -160,6 +166,16 @@ export class Kernel {
     yield* this.main(cpu);
     // A main loop that returns leaves the CPU powered off.
     yield* this.psciCall(PSCI.CPU_OFF);
+  }
+
+  private *enableLpisAt(cpu: KernelCpu, tables: LpiTables): Program {
+    const pend = this.alloc(2 ** tables.idBits / 8, 65536);
+    const inherited = (this.config.inheritedPending ?? []).filter((p) => p.cpu === cpu.index);
+    for (const { intid } of inherited) {
+      const byte: number = yield ldr(pend + (intid >>> 3), 1, 1);
+      yield str(pend + (intid >>> 3), byte | (1 << (intid & 7)), 1, 1);
+    }
+    yield* enableLpis(cpu.rd, tables, pend, inherited.length === 0);
   }
 
   /** A PSCI call through the configured conduit; returns x0. */

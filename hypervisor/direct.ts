@@ -19,7 +19,7 @@
  */
 import { ldr, mrs, str, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
-import { GICR_PROPBASER, LPI_CONFIG } from '../gic/gic-registers.js';
+import { GICR_PENDBASER, GICR_PROPBASER, LPI_CONFIG } from '../gic/gic-registers.js';
 import { configureLpi } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
@@ -252,9 +252,26 @@ export class DirectInjector implements DirectInjection {
       yield* one(act.intid);
       yield* h.its.submit(ItsCmd.INV({ DeviceID: ev.deviceId, EventID: ev.eventId }));
     }
+    if (act.pending) yield* this.importPending(v, vpe);
     yield* h.its.sync();
-    // Nothing to bring in from the guest's pending table: directly injected vLPIs live in the
-    // VPT the hypervisor allocated.
+    // Pending vLPIs are the GIC's to deliver from the VPT: nothing for the list registers.
     return false;
+  }
+
+  /**
+   * The guest enabled LPIs with PENDBASER.PTZ = 0: its pending table may hold LPIs already
+   * pending. Directly injected vLPIs live in the VPT the hypervisor allocated, so each set bit
+   * of a mapped event becomes an INT on the host ITS, which makes the vLPI pending there
+   * (gic-facts §4: INT is a GITS_TRANSLATER write by command), the way KVM hands a pending
+   * state over when it forwards an event.
+   */
+  private *importPending(v: Vcpu, vpe: Vpe): Program {
+    const pend = GICR_PENDBASER.decode(v.vgic.pendbaser);
+    const pendPa = v.vm.ramPa(pend.PA * 65536);
+    if (pend.PTZ === 1 || pendPa < 0) return;
+    for (const [vintid, ev] of vpe.events) {
+      const byte: number = yield ldr(pendPa + (vintid >>> 3), 1, 9);
+      if (((byte >> (vintid & 7)) & 1) === 1) yield* this.h.its.submit(ItsCmd.INT({ DeviceID: ev.deviceId, EventID: ev.eventId }));
+    }
   }
 }

@@ -6,7 +6,7 @@ import test from 'ava';
 import { EC, ESR, ISS_DABT } from '../../core/esr.js';
 import { hvc, ldr, str, work, type Program } from '../../core/ops.js';
 import { GICD } from '../../gic/mmio-offsets.js';
-import { Kernel, type KernelConfig } from '../../guests/kernel.js';
+import { Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
 import { deviceKernel, DeviceKernel, hogKernel, ipiKernel, IpiKernel, idleKernel, IdleKernel } from '../../guests/samples.js';
 import { GUEST_GICD } from '../../hypervisor/layout.js';
 import { addDevice, buildPlatform, type PlatformVm } from '../../scenarios/platform.js';
@@ -176,3 +176,69 @@ test('a compute-bound VM and a device VM share one core under round-robin', (t) 
   t.true(delivered >= 4, `${delivered} deliveries`);
   t.true(p.hyp.stats.switches > 10);
 });
+
+test('an LPI the guest disabled is held pending, and delivered once the guest enables it and issues GICR_INVLPIR', (t) => {
+  const phases: string[] = [];
+  const p = buildPlatform({
+    cores: 1,
+    trapWfi: false,
+    vms: [
+      {
+        name: 'vm',
+        vcpus: 1,
+        kernel: (c) => {
+          const k = deviceKernel(c);
+          k.main = function* (cpu: KernelCpu): Program {
+            yield* k.setLpiEnabled(cpu, 8224, false);
+            yield work(1_000_000); // the MSI arrives meanwhile
+            phases.push(`enable after ${k.log.length}`);
+            yield* k.setLpiEnabled(cpu, 8224, true);
+            for (;;) yield work(1_000_000);
+          };
+          return k;
+        },
+        devices: [{ deviceId: 1, events: events(1, 1) }],
+      },
+    ],
+  });
+  p.m.run(BOOT);
+  const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 100_000 }, { count: 1 });
+  dev.start();
+  p.m.runFor(3_000_000);
+  const k = p.kernels[0] as DeviceKernel;
+  t.deepEqual(phases, ['enable after 0']);
+  t.is(k.log.length, 1);
+  t.is(k.log.intid[0], 8224);
+  t.is(p.hyp.stats.injected, 1);
+  t.is(p.hyp.stats.droppedLpis, 0);
+});
+
+for (const injection of ['list-register', 'direct'] as const) {
+  for (const inherited of [true, false]) {
+    test(`${injection}: an LPI set in the guest's pending table before EnableLPIs is ${inherited ? 'delivered (PENDBASER.PTZ = 0)' : 'not invented (PTZ = 1, zeroed table)'}`, (t) => {
+      const p = buildPlatform({
+        cores: 1,
+        trapWfi: false,
+        trace: true,
+        gic: { version: injection === 'direct' ? 4 : 3 },
+        vms: [
+          {
+            name: 'vm',
+            vcpus: 1,
+            injection,
+            kernel: (c) => deviceKernel({ ...c, inheritedPending: inherited ? [{ cpu: 0, intid: 8225 }] : [] }),
+            devices: [{ deviceId: 1, events: events(2, 1) }],
+          },
+        ],
+      });
+      p.m.run(BOOT);
+      const k = p.kernels[0] as DeviceKernel;
+      t.true(k.cpus[0]!.booted);
+      t.deepEqual(k.log.intid, inherited ? [8225] : []);
+      // The path it came by: a list register written at EL2, or the vLPI from the VPT.
+      const acks = p.m.trace.of('icv-ack').filter((r) => r.vintid === 8225);
+      t.is(acks.length, inherited ? 1 : 0);
+      if (inherited) t.is(acks[0]!.source, injection === 'direct' ? 'vlpi' : 'lr');
+    });
+  }
+}
