@@ -3,6 +3,8 @@
  * (`npm start -- --scenario FILE` takes the same fields; `--help` lists these).
  *
  * - default: the comparison `npm start` prints.
+ * - wfi-native: the default traffic, one vCPU per core, WFI left to the guest: where direct
+ *   injection pays off.
  * - idle-heavy: many small VMs that sleep in WFI between rare interrupts, so nearly every
  *   interrupt finds its vCPU blocked and its vPE not resident: the doorbell path.
  * - overcommit: twice as many vCPUs as cores, so vCPUs queue for cores and vPEs keep changing
@@ -33,6 +35,27 @@ const RAW: readonly Raw[] = [
       { name: 'vm2', vcpus: 2, kernel: 'device' },
       { name: 'vm3', vcpus: 2, kernel: 'device' },
       { name: 'hog', vcpus: 2, kernel: 'hog' },
+    ],
+    devices: [
+      { vm: 'vm0', events: 4, traffic: { kind: 'poisson', ratePerSec: 10_000 } },
+      { vm: 'vm1', events: 4, traffic: { kind: 'poisson', ratePerSec: 20_000 } },
+      { vm: 'vm2', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
+      { vm: 'vm3', events: 4, traffic: { kind: 'poisson', ratePerSec: 80_000 } },
+    ],
+  },
+  {
+    // Linux's kvm-arm.wfi_trap_policy=notrap (or a vCPU alone on its core): a guest's WFI stays
+    // in the guest, so its vPE stays resident while it sleeps and every vLPI is taken without EL2.
+    name: 'wfi-native',
+    summary: 'the default traffic to 4 single-vCPU VMs, one per core, with WFI not trapped (TWI=0): vCPUs sleep in the guest and their vPEs stay resident',
+    cores: 4,
+    wfi: 'native',
+    durationUs: 20_000,
+    vms: [
+      { name: 'vm0', vcpus: 1, kernel: 'device' },
+      { name: 'vm1', vcpus: 1, kernel: 'device' },
+      { name: 'vm2', vcpus: 1, kernel: 'device' },
+      { name: 'vm3', vcpus: 1, kernel: 'device' },
     ],
     devices: [
       { vm: 'vm0', events: 4, traffic: { kind: 'poisson', ratePerSec: 10_000 } },
