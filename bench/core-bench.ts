@@ -50,9 +50,8 @@ export function benchHypercalls(n: number): BenchRow {
     for (;;) yield hvc(0);
   });
   m.boot(0x4000_0000);
-  let calls = 0;
-  return time('HVC round trips (EL1->EL2->EL1)', 'calls', () => (calls = m.pes[0]!.counters.exceptions[2]!), () => {
-    while (m.pes[0]!.counters.exceptions[2]! < n) m.runFor(1e6);
-    calls = m.pes[0]!.counters.exceptions[2]!;
+  const pe = m.pes[0]!;
+  return time('HVC round trips (EL1->EL2->EL1)', 'calls', () => pe.counters.exceptions[2]!, () => {
+    while (pe.counters.exceptions[2]! < n) m.runFor(1e6);
   });
 }

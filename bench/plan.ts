@@ -69,14 +69,14 @@ export function curveJobId(c: CurveName, path: Path): string {
 
 export function planJobs(quick: boolean): Job[] {
   const jobs: Job[] = [];
-  const steadyW = quick ? { warmIrqs: 5_000, windowIrqs: 8_000, reps: 5 } : { warmIrqs: 20_000, windowIrqs: 20_000, reps: 20 };
+  const steadyW = quick ? { warmIrqs: 5_000, windowIrqs: 8_000, reps: 5 } : { warmIrqs: 20_000, windowIrqs: 20_000, reps: 12 };
   const traceW = quick ? { warmIrqs: 2_000, windowIrqs: 4_000, reps: 3 } : { warmIrqs: 10_000, windowIrqs: 10_000, reps: 12 };
   const curveW = quick ? { warmIrqs: 1_500, windowIrqs: 4_000, reps: 3 } : { warmIrqs: 5_000, windowIrqs: 10_000, reps: 8 };
-  for (const path of PATHS) jobs.push({ kind: 'steady', id: `steady-${path}`, points: [{ ...BASE_PARAMS, path }], ...steadyW });
-  for (const path of PATHS) jobs.push({ kind: 'steady', id: `trace-${path}`, points: [{ ...BASE_PARAMS, path, trace: true }], ...traceW });
-  for (const path of PATHS) jobs.push({ kind: 'default', id: `default-${path}`, path, reps: quick ? 2 : 5 });
-  jobs.push({ kind: 'its', id: 'its-engine', feed: 'engine', commands: quick ? 30_000 : 300_000, reps: quick ? 2 : 5 });
-  jobs.push({ kind: 'its', id: 'its-driver', feed: 'driver', commands: quick ? 15_000 : 150_000, reps: quick ? 2 : 5 });
+  for (const path of PATHS) jobs.push({ kind: 'steady', id: `steady-${path}`, points: [{ ...BASE_PARAMS, path }], ...steadyW, processes: 3 });
+  for (const path of PATHS) jobs.push({ kind: 'steady', id: `trace-${path}`, points: [{ ...BASE_PARAMS, path, trace: true }], ...traceW, processes: 3 });
+  for (const path of PATHS) jobs.push({ kind: 'default', id: `default-${path}`, path, reps: quick ? 2 : 5, processes: 3 });
+  jobs.push({ kind: 'its', id: 'its-engine', feed: 'engine', commands: quick ? 30_000 : 300_000, reps: quick ? 2 : 5, processes: 2 });
+  jobs.push({ kind: 'its', id: 'its-driver', feed: 'driver', commands: quick ? 15_000 : 150_000, reps: quick ? 2 : 5, processes: 2 });
   for (const c of CURVES) {
     for (const path of PATHS) jobs.push({ kind: 'steady', id: curveJobId(c.name, path), points: (quick ? c.quick : c.full).map((x) => c.params(x, path)), ...curveW });
   }

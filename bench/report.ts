@@ -276,7 +276,7 @@ export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   out.push(`minivisor benchmarks, ${r.date}${r.quick ? ' (quick)' : ''}`);
   out.push(`host: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} ${m.arch}, Node ${m.node}; load ${r.load.start} at start, ${r.load.end} at end (max ${r.load.max})`);
-  out.push(`${r.isolated ? 'each job in its own Node process' : 'all jobs in one process'}; best of several windows; gc ${r.gc ? 'available' : 'NOT available (memory figures unreliable)'}; ${fmt(r.hostSeconds, 1)} s`);
+  out.push(`${r.isolated ? 'each job in its own Node process (throughput, tracing, ITS: best of 2-3 processes; a curve: one process, its points interleaved)' : 'all jobs in one process (indicative only)'}; best of several windows; gc ${r.gc ? 'available' : 'NOT available (memory figures unreliable)'}; ${fmt(r.hostSeconds, 1)} s`);
   out.push(`workload: ${WORKLOAD}`);
   out.push('');
   out.push('THROUGHPUT (simulated interrupts delivered end to end, MSI write to guest EOI)');
@@ -358,9 +358,11 @@ export function formatMarkdown(r: BenchReport, jsonPath: string): string {
   const head = (cells: readonly string[], align: string): string => `${row(cells)}\n${align}`;
   md.push('## Benchmark results');
   md.push('');
-  md.push(`Measured ${r.date.slice(0, 10)} with \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}; load average ${r.load.start} at start, ${r.load.end} at end (a shared machine). Each job ran in its own Node process; each figure is the best of several measured windows. Raw figures: \`${jsonPath}\`.`);
+  md.push(`Measured ${r.date.slice(0, 10)} with \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}; load average ${r.load.start} at start, ${r.load.end} at end, ${r.load.max} at most (a shared machine: absolute figures vary by tens of percent between runs). Each job ran in its own Node process; throughput, tracing and ITS figures are the best of 2-3 processes, each the best of several measured windows; the points of a scaling curve share one process with their windows interleaved, so a curve's growth factor compares like with like. Raw figures: \`${jsonPath}\`.`);
   md.push('');
   md.push(`Steady-state scenario: ${WORKLOAD}.`);
+  md.push('');
+  md.push('Rerun: `npm run bench` (about 3 minutes on 2 cores; `-- --quick` in under 30 s, `-- --only scale-events` for a subset, `-- --list` for the job ids, `-- --profile steady-direct` for the top self-time functions of one benchmark, `-- --results-md` to regenerate this section).');
   md.push('');
   md.push(head(['Throughput', 'interrupts / host s', 'host ns / interrupt', 'simulated Mcycles / host s', 'host ns / simulated op'], '|---|---:|---:|---:|---:|'));
   for (const t of f.throughput) md.push(row([t.name, fmtInt(t.irqsPerSec), fmtInt(t.nsPerIrq), fmt(t.cyclesPerSec / 1e6), fmt(t.nsPerOp)]));
