@@ -88,6 +88,18 @@ interface FieldInfo {
   readonly width: number;
 }
 
+/** A declared field's position, resolved once for hot paths (see `Layout.field`). */
+export interface FieldRef {
+  /** Bit position of the field's LSB in the full register. */
+  readonly lsb: number;
+  readonly width: number;
+  /**
+   * Mask of the field in place within its 32-bit half (at bit `lsb % 32`, `>>> 0`): valid for
+   * fields that lie inside bits [31:0] or [63:32].
+   */
+  readonly mask: number;
+}
+
 /**
  * The codec of one architected layout. `decode`/`encode` convert between the raw value and a
  * record of named fields; `get`/`set` touch one field. Reserved bits are dropped by `encode`
@@ -160,6 +172,17 @@ export class Layout<F extends FieldMap, W extends Word = number> {
       [lo, hi] = insert(lo, hi, f.lsb, f.width, x);
     }
     return this.join(lo, hi);
+  }
+
+  /**
+   * The position of one field, resolved once (at module load: a misspelt name throws before any
+   * software runs) so that hot paths extract it with `field32`/`fieldOfPair` or shift and mask a
+   * 32-bit half, allocating nothing per access.
+   */
+  field(field: keyof F & string): FieldRef {
+    const f = this.info(field);
+    const mask = f.width >= 32 ? 0xffffffff : ((POW2[f.width]! - 1) * POW2[f.lsb % 32]!) >>> 0;
+    return { lsb: f.lsb, width: f.width, mask };
   }
 
   /** The mask of one field, as a value of this layout's type. */

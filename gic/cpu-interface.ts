@@ -31,7 +31,7 @@ import { LINE_FIQ, LINE_IRQ, type PE } from '../core/pe.js';
 import type { GicConfig } from './config.js';
 import { aprCount } from './cpuif-regs.js';
 import { lowestBit, num32 } from './bit-registers.js';
-import { fieldRef, ICC_BPR, ICC_CTLR, ICC_IGRPEN, ICC_INTID, ICC_PRIORITY, INTID_SPECIAL, INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
+import { ICC_BPR, ICC_CTLR, ICC_IGRPEN, ICC_INTID, ICC_PRIORITY, INTID_SPECIAL, INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
 import { CpuReg, type CpuInterfacePort } from './ports.js';
 
 // Module-local copies of imported constants used per interrupt: under the project's TypeScript
@@ -45,7 +45,7 @@ const FIQ = LINE_FIQ;
 const Reg = CpuReg;
 const lsb1 = lowestBit;
 const low32 = num32;
-const INTID_FIELD = fieldRef(ICC_INTID, 'INTID');
+const INTID_FIELD = ICC_INTID.field('INTID');
 const INTID_LSB = INTID_FIELD.lsb;
 const INTID_MASK = 2 ** INTID_FIELD.width - 1;
 

@@ -3,12 +3,12 @@
  * declared once by name (gic-facts §1.6, §2.1, §2.2, §3). Every other file of the physical
  * GIC reads and builds these values through the layouts below, never with hand-typed masks.
  *
- * Hot paths (SGI generation, the LPI configuration byte) use `fieldRef` to resolve a field's
+ * Hot paths (SGI generation, the LPI configuration byte) use `Layout.field` to resolve a field's
  * position once at module load and then extract it with `fieldOfPair`, which allocates
  * nothing; register reads and writes that are not on a per-interrupt path use the layouts'
  * `encode`/`decode` directly.
  */
-import { defineReg, defineReg64, type FieldMap, type Layout, type Word } from '../core/bits.js';
+import { defineReg, defineReg64 } from '../core/bits.js';
 
 /** GICD_CTLR, single Security state view (DS = 1, gic-facts §2.1). */
 export const GICD_CTLR = defineReg('GICD_CTLR', {
@@ -166,19 +166,6 @@ export const ICC_BPR = defineReg('ICC_BPR_EL1', { BinaryPoint: [2, 0] });
 
 /** ICC_IGRPEN0_EL1 / ICC_IGRPEN1_EL1. */
 export const ICC_IGRPEN = defineReg('ICC_IGRPEN_EL1', { Enable: [0, 0] });
-
-/** A field's position, resolved once, for allocation-free extraction with `fieldOfPair`. */
-export interface FieldRef {
-  readonly lsb: number;
-  readonly width: number;
-}
-
-/** Resolves `name` in `layout` (module-load time; a typo throws before any software runs). */
-export function fieldRef<F extends FieldMap, W extends Word>(layout: Layout<F, W>, name: keyof F & string): FieldRef {
-  const f = layout.fields.find((x) => x.name === name);
-  if (f === undefined) throw new Error(`${layout.name} has no field ${name}`);
-  return { lsb: f.lsb, width: f.width };
-}
 
 /** Value of GICD_IIDR/GICR_IIDR: Arm as implementer; CHOICE: ProductID, Variant and Revision 0 (no real product is claimed). */
 export const IIDR_VALUE = GIC_IIDR.encode({ Implementer: 0x43b });

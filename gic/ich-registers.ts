@@ -8,7 +8,7 @@
  * pINTID, with HW = 0 bit 41 is EOI (and [40:32] are RES0). Two layouts share the common
  * fields; `encodeLr`/`decodeLr` pick the right one from HW.
  */
-import { defineReg, defineReg64, type Layout, type FieldMap } from '../core/bits.js';
+import { defineReg, defineReg64, type FieldMap } from '../core/bits.js';
 
 /** ICH_HCR_EL2 (gic-facts §1.7). vSGIEOICount and DVIM are GICv4.1 only (RES0 here). */
 export const ICH_HCR = defineReg('ICH_HCR_EL2', {
@@ -118,22 +118,4 @@ export function encodeLr(f: Partial<LrFields>): bigint {
 export function decodeLr(v: bigint): LrFields {
   if (ICH_LR_HW.get(v, 'HW') !== 0) return { ...ICH_LR_HW.decode(v), EOI: 0 };
   return { ...ICH_LR_SW.decode(v), pINTID: 0 };
-}
-
-/** Position of one field, for hot paths that shift 32-bit halves instead of calling the codec. */
-export interface FieldAt {
-  /** Bit position of the field's LSB in the full register. */
-  readonly lsb: number;
-  readonly width: number;
-  /** Mask of the field in place, valid for fields in bits [31:0] of a 32-bit half (`>>> 0`). */
-  readonly mask: number;
-}
-
-/** Looks up a declared field's position (throws at module load for a misspelt name). */
-export function fieldAt<F extends FieldMap>(layout: Layout<F, number> | Layout<F, bigint>, name: keyof F & string): FieldAt {
-  const f = layout.fields.find((x) => x.name === name);
-  if (f === undefined) throw new Error(`${layout.name} has no field ${name}`);
-  const inHalf = f.lsb % 32;
-  const mask = f.width >= 32 ? 0xffffffff : ((2 ** f.width - 1) * 2 ** inHalf) >>> 0;
-  return { lsb: f.lsb, width: f.width, mask };
 }

@@ -29,7 +29,7 @@
  */
 import { field32 } from '../core/bits.js';
 import type { AccessAttrs, Bus } from '../core/bus.js';
-import { fieldRef, KEY_PRIORITY_UNIT, LPI_BASE, LPI_CONFIG } from './gic-registers.js';
+import { KEY_PRIORITY_UNIT, LPI_BASE, LPI_CONFIG } from './gic-registers.js';
 import { KeyHeap } from './key-heap.js';
 import { LpiStateMap } from './lpi-state-map.js';
 
@@ -46,8 +46,8 @@ const FILLING = 1 << 11;
 const HEAP_PRIO_SHIFT = 16;
 const HEAP_PRIO_MASK = 0xff << HEAP_PRIO_SHIFT;
 
-const CFG_ENABLE = fieldRef(LPI_CONFIG, 'Enable');
-const CFG_PRIORITY = fieldRef(LPI_CONFIG, 'Priority');
+const CFG_ENABLE = LPI_CONFIG.field('Enable');
+const CFG_PRIORITY = LPI_CONFIG.field('Priority');
 const ENABLE_BIT = 1 << CFG_ENABLE.lsb;
 
 /** Outcome of `setPending`. */

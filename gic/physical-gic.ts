@@ -22,7 +22,7 @@ import { RegisterBlock } from '../core/regions.js';
 import { redistributorSize, type GicConfig } from './config.js';
 import { CpuInterface, type CpuInterfaceLink } from './cpu-interface.js';
 import { Distributor, GICD_FRAME_SIZE } from './distributor.js';
-import { fieldRef, ICC_SGIR, LPI_BASE, PRIVATE_COUNT } from './gic-registers.js';
+import { ICC_SGIR, LPI_BASE, PRIVATE_COUNT } from './gic-registers.js';
 import { LatencyFifo } from './latency-fifo.js';
 import type { LpiPort, PhysicalGicPort, VlpiPort, VlpiSource } from './ports.js';
 import { Redistributor, RD_FRAME_SIZE } from './redistributor.js';
@@ -33,13 +33,13 @@ import './physical-trace.js';
 // loader an imported binding is read through a getter call, which showed up in profiles.
 const LPI_FIRST = LPI_BASE;
 const PRIVATE = PRIVATE_COUNT;
-const SGIR_TARGETS = fieldRef(ICC_SGIR, 'TargetList');
-const SGIR_AFF1 = fieldRef(ICC_SGIR, 'Aff1');
-const SGIR_INTID = fieldRef(ICC_SGIR, 'INTID');
-const SGIR_AFF2 = fieldRef(ICC_SGIR, 'Aff2');
-const SGIR_IRM = fieldRef(ICC_SGIR, 'IRM');
-const SGIR_RS = fieldRef(ICC_SGIR, 'RS');
-const SGIR_AFF3 = fieldRef(ICC_SGIR, 'Aff3');
+const SGIR_TARGETS = ICC_SGIR.field('TargetList');
+const SGIR_AFF1 = ICC_SGIR.field('Aff1');
+const SGIR_INTID = ICC_SGIR.field('INTID');
+const SGIR_AFF2 = ICC_SGIR.field('Aff2');
+const SGIR_IRM = ICC_SGIR.field('IRM');
+const SGIR_RS = ICC_SGIR.field('RS');
+const SGIR_AFF3 = ICC_SGIR.field('Aff3');
 
 /** A redistributor's side of direct injection when the GIC has none (GICv3). */
 const NO_VLPIS: VlpiSource = { best: () => -1, acknowledge: () => {} };

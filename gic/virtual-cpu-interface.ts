@@ -33,7 +33,7 @@ import type { Machine } from '../core/machine.js';
 import { LINE_VFIQ, LINE_VIRQ, type PE } from '../core/pe.js';
 import type { GicConfig } from './config.js';
 import { aprCount } from './cpuif-regs.js';
-import { fieldAt, ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, ICV_CTLR, LrState } from './ich-registers.js';
+import { ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, ICV_CTLR, LrState } from './ich-registers.js';
 import { CpuReg, IchReg, type PhysicalGicPort, type VirtualCpuInterfacePort, type VlpiSource } from './ports.js';
 
 declare module '../core/trace.js' {
@@ -66,57 +66,57 @@ export type Hppvi = { readonly kind: 'lr'; readonly index: number } | { readonly
 
 // ---- Field positions, derived once from the declarations in ich-registers.ts.
 
-const HCR_EN = fieldAt(ICH_HCR, 'En').mask;
-const HCR_UIE = fieldAt(ICH_HCR, 'UIE').mask;
-const HCR_LRENPIE = fieldAt(ICH_HCR, 'LRENPIE').mask;
-const HCR_NPIE = fieldAt(ICH_HCR, 'NPIE').mask;
-const HCR_VGRP0EIE = fieldAt(ICH_HCR, 'VGrp0EIE').mask;
-const HCR_VGRP0DIE = fieldAt(ICH_HCR, 'VGrp0DIE').mask;
-const HCR_VGRP1EIE = fieldAt(ICH_HCR, 'VGrp1EIE').mask;
-const HCR_VGRP1DIE = fieldAt(ICH_HCR, 'VGrp1DIE').mask;
-const HCR_TC = fieldAt(ICH_HCR, 'TC').mask;
-const HCR_TALL0 = fieldAt(ICH_HCR, 'TALL0').mask;
-const HCR_TALL1 = fieldAt(ICH_HCR, 'TALL1').mask;
-const HCR_TDIR = fieldAt(ICH_HCR, 'TDIR').mask;
-const EOICOUNT = fieldAt(ICH_HCR, 'EOIcount');
+const HCR_EN = ICH_HCR.field('En').mask;
+const HCR_UIE = ICH_HCR.field('UIE').mask;
+const HCR_LRENPIE = ICH_HCR.field('LRENPIE').mask;
+const HCR_NPIE = ICH_HCR.field('NPIE').mask;
+const HCR_VGRP0EIE = ICH_HCR.field('VGrp0EIE').mask;
+const HCR_VGRP0DIE = ICH_HCR.field('VGrp0DIE').mask;
+const HCR_VGRP1EIE = ICH_HCR.field('VGrp1EIE').mask;
+const HCR_VGRP1DIE = ICH_HCR.field('VGrp1DIE').mask;
+const HCR_TC = ICH_HCR.field('TC').mask;
+const HCR_TALL0 = ICH_HCR.field('TALL0').mask;
+const HCR_TALL1 = ICH_HCR.field('TALL1').mask;
+const HCR_TDIR = ICH_HCR.field('TDIR').mask;
+const EOICOUNT = ICH_HCR.field('EOIcount');
 /**
  * Writable ICH_HCR_EL2 bits. TSEI is RES0 because ICH_VTR_EL2.SEIS = 0; vSGIEOICount and DVIM
  * are GICv4.1 (RES0 on this GICv4.0 model, ICH_VTR_EL2.DVIM = 0).
  */
 const HCR_WRITABLE = (HCR_EN | HCR_UIE | HCR_LRENPIE | HCR_NPIE | HCR_VGRP0EIE | HCR_VGRP0DIE | HCR_VGRP1EIE | HCR_VGRP1DIE | HCR_TC | HCR_TALL0 | HCR_TALL1 | HCR_TDIR | EOICOUNT.mask) >>> 0;
 
-const VMCR_VENG0 = fieldAt(ICH_VMCR, 'VENG0').mask;
-const VMCR_VENG1 = fieldAt(ICH_VMCR, 'VENG1').mask;
-const VMCR_VFIQEN = fieldAt(ICH_VMCR, 'VFIQEn').mask;
-const VMCR_VCBPR = fieldAt(ICH_VMCR, 'VCBPR').mask;
-const VMCR_VEOIM = fieldAt(ICH_VMCR, 'VEOIM').mask;
-const VBPR1 = fieldAt(ICH_VMCR, 'VBPR1');
-const VBPR0 = fieldAt(ICH_VMCR, 'VBPR0');
-const VPMR = fieldAt(ICH_VMCR, 'VPMR');
+const VMCR_VENG0 = ICH_VMCR.field('VENG0').mask;
+const VMCR_VENG1 = ICH_VMCR.field('VENG1').mask;
+const VMCR_VFIQEN = ICH_VMCR.field('VFIQEn').mask;
+const VMCR_VCBPR = ICH_VMCR.field('VCBPR').mask;
+const VMCR_VEOIM = ICH_VMCR.field('VEOIM').mask;
+const VBPR1 = ICH_VMCR.field('VBPR1');
+const VBPR0 = ICH_VMCR.field('VBPR0');
+const VPMR = ICH_VMCR.field('VPMR');
 /** Writable ICH_VMCR_EL2 bits: VAckCtl is RES0 and VFIQEn RES1 with the system register interface (SRE = 1). */
 const VMCR_WRITABLE = (VMCR_VENG0 | VMCR_VENG1 | VMCR_VCBPR | VMCR_VEOIM | VBPR1.mask | VBPR0.mask | VPMR.mask) >>> 0;
 
-const MISR_EOI = fieldAt(ICH_MISR, 'EOI').mask;
-const MISR_U = fieldAt(ICH_MISR, 'U').mask;
-const MISR_LRENP = fieldAt(ICH_MISR, 'LRENP').mask;
-const MISR_NP = fieldAt(ICH_MISR, 'NP').mask;
-const MISR_VGRP0E = fieldAt(ICH_MISR, 'VGrp0E').mask;
-const MISR_VGRP0D = fieldAt(ICH_MISR, 'VGrp0D').mask;
-const MISR_VGRP1E = fieldAt(ICH_MISR, 'VGrp1E').mask;
-const MISR_VGRP1D = fieldAt(ICH_MISR, 'VGrp1D').mask;
+const MISR_EOI = ICH_MISR.field('EOI').mask;
+const MISR_U = ICH_MISR.field('U').mask;
+const MISR_LRENP = ICH_MISR.field('LRENP').mask;
+const MISR_NP = ICH_MISR.field('NP').mask;
+const MISR_VGRP0E = ICH_MISR.field('VGrp0E').mask;
+const MISR_VGRP0D = ICH_MISR.field('VGrp0D').mask;
+const MISR_VGRP1E = ICH_MISR.field('VGrp1E').mask;
+const MISR_VGRP1D = ICH_MISR.field('VGrp1D').mask;
 
 // ICH_LR<n>_EL2 fields in the high half (bits [63:32]) as shifts within that half.
-const LR_STATE_SH = fieldAt(ICH_LR_HW, 'State').lsb - 32;
-const LR_HW_SH = fieldAt(ICH_LR_HW, 'HW').lsb - 32;
-const LR_GROUP_SH = fieldAt(ICH_LR_HW, 'Group').lsb - 32;
-const LR_PRIO_SH = fieldAt(ICH_LR_HW, 'Priority').lsb - 32;
-const LR_PINTID = fieldAt(ICH_LR_HW, 'pINTID');
+const LR_STATE_SH = ICH_LR_HW.field('State').lsb - 32;
+const LR_HW_SH = ICH_LR_HW.field('HW').lsb - 32;
+const LR_GROUP_SH = ICH_LR_HW.field('Group').lsb - 32;
+const LR_PRIO_SH = ICH_LR_HW.field('Priority').lsb - 32;
+const LR_PINTID = ICH_LR_HW.field('pINTID');
 const LR_PINTID_SH = LR_PINTID.lsb - 32;
 const LR_PINTID_MAX = 2 ** LR_PINTID.width - 1;
-const LR_EOI_SH = fieldAt(ICH_LR_SW, 'EOI').lsb - 32;
+const LR_EOI_SH = ICH_LR_SW.field('EOI').lsb - 32;
 
-const CTLR_CBPR = fieldAt(ICV_CTLR, 'CBPR').mask;
-const CTLR_EOIMODE = fieldAt(ICV_CTLR, 'EOImode').mask;
+const CTLR_CBPR = ICV_CTLR.field('CBPR').mask;
+const CTLR_EOIMODE = ICV_CTLR.field('EOImode').mask;
 
 /** Special INTIDs 1020-1023 (gic-facts §1.8); 1023 = spurious, what an IAR returns when nothing can be acknowledged. */
 const INTID_SPECIAL_FIRST = 1020;

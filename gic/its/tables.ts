@@ -19,7 +19,7 @@
  * index is ID / (PageSize / EntrySize) and its level-2 offset (ID mod (PageSize / EntrySize))
  * × EntrySize (gic-facts §4.1). BASER.Size counts level-1 pages when Indirect = 1.
  */
-import { defineReg, defineReg64, fieldOfPair, type Word } from '../../core/bits.js';
+import { defineReg, defineReg64, fieldOfPair, type FieldRef, type Word } from '../../core/bits.js';
 import { BusStatus, type AccessAttrs, type Bus } from '../../core/bus.js';
 import { addField } from './field-words.js';
 import { GITS_BASER, baserAddress, baserPageBytes } from './its-registers.js';
@@ -48,20 +48,8 @@ export const INTTYPE_PHYSICAL = 1;
 /** "No doorbell" in an ITE's Doorbell field and in Dbell_pINTID. */
 export const NO_DOORBELL = 1023;
 
-/** Position of one named field of a layout, for reads from a (lo, hi) pair of 32-bit words. */
-export interface FieldAt {
-  readonly lsb: number;
-  readonly width: number;
-}
-
-function at(layout: { readonly fields: readonly { readonly name: string; readonly lsb: number; readonly width: number }[] }, name: string): FieldAt {
-  const fd = layout.fields.find((x) => x.name === name);
-  if (fd === undefined) throw new Error(`no field ${name}`);
-  return { lsb: fd.lsb, width: fd.width };
-}
-
 /** Reads a field from the 64-bit entry (hi:lo) without building a wide value. */
-export function get(lo: number, hi: number, f: FieldAt): number {
+export function get(lo: number, hi: number, f: FieldRef): number {
   return fieldOfPair(lo, hi, f.lsb, f.width);
 }
 
@@ -86,18 +74,18 @@ export class EntryWords {
     return this;
   }
 
-  put(f: FieldAt, x: number): this {
+  put(f: FieldRef, x: number): this {
     addField(this.w, 0, f.lsb, f.width, x);
     return this;
   }
 }
 
-export const DTE = { Valid: at(ITS_DTE, 'Valid'), Size: at(ITS_DTE, 'Size'), ITT_addr: at(ITS_DTE, 'ITT_addr') };
-export const CTE = { Valid: at(ITS_CTE, 'Valid'), RDbase: at(ITS_CTE, 'RDbase') };
-export const VTE = { Valid: at(ITS_VTE, 'Valid'), VPT_size: at(ITS_VTE, 'VPT_size'), VPT_addr: at(ITS_VTE, 'VPT_addr'), RDbase: at(ITS_VTE, 'RDbase') };
-export const ITE_L = { Valid: at(ITS_ITE_L, 'Valid'), IntType: at(ITS_ITE_L, 'IntType'), INTID: at(ITS_ITE_L, 'INTID'), ICID: at(ITS_ITE_L, 'ICID'), vPEID: at(ITS_ITE_L, 'vPEID') };
-export const ITE_H = { Doorbell: at(ITS_ITE_H, 'Doorbell') };
-const L1E = { PA: at(ITS_L1E, 'PA'), Valid: at(ITS_L1E, 'Valid') };
+export const DTE = { Valid: ITS_DTE.field('Valid'), Size: ITS_DTE.field('Size'), ITT_addr: ITS_DTE.field('ITT_addr') };
+export const CTE = { Valid: ITS_CTE.field('Valid'), RDbase: ITS_CTE.field('RDbase') };
+export const VTE = { Valid: ITS_VTE.field('Valid'), VPT_size: ITS_VTE.field('VPT_size'), VPT_addr: ITS_VTE.field('VPT_addr'), RDbase: ITS_VTE.field('RDbase') };
+export const ITE_L = { Valid: ITS_ITE_L.field('Valid'), IntType: ITS_ITE_L.field('IntType'), INTID: ITS_ITE_L.field('INTID'), ICID: ITS_ITE_L.field('ICID'), vPEID: ITS_ITE_L.field('vPEID') };
+export const ITE_H = { Doorbell: ITS_ITE_H.field('Doorbell') };
+const L1E = { PA: ITS_L1E.field('PA'), Valid: ITS_L1E.field('Valid') };
 
 /** Entry address results that are not addresses. */
 export const NO_ENTRY = -1;

@@ -5,7 +5,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { IchReg } from '../../gic/ports.js';
 import { vgicRig } from '../helpers/vgic-rig.js';
-import { decodeLr, encodeLr, fieldAt, ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, ICV_CTLR, LrState } from '../../gic/ich-registers.js';
+import { decodeLr, encodeLr, ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, ICV_CTLR, LrState } from '../../gic/ich-registers.js';
 
 const bitsOf = (width: number): fc.Arbitrary<number> => fc.nat({ max: 2 ** width - 1 });
 
@@ -60,8 +60,8 @@ test('ICH_LR<n>_EL2 known values (gic-facts §1.7: State [63:62], HW [61], Group
   t.is(encodeLr({ vINTID: 8192, Priority: 0, Group: 0, State: LrState.Active }), 0x8000_0000_0000_2000n);
   t.deepEqual(decodeLr(0xf0f8_03ff_0000_ffffn), { vINTID: 0xffff, pINTID: 0x3ff, EOI: 0, Priority: 0xf8, Group: 1, HW: 1, State: 3 });
   t.deepEqual(decodeLr(0xd0f8_0200_0000_ffffn), { vINTID: 0xffff, pINTID: 0, EOI: 1, Priority: 0xf8, Group: 1, HW: 0, State: 3 });
-  t.is(fieldAt(ICH_LR_HW, 'pINTID').lsb, 32);
-  t.is(fieldAt(ICH_LR_SW, 'EOI').lsb, 41);
+  t.is(ICH_LR_HW.field('pINTID').lsb, 32);
+  t.is(ICH_LR_SW.field('EOI').lsb, 41);
 });
 
 test('ICH_HCR/VTR/VMCR/MISR known values (gic-facts §1.7)', (t) => {
