@@ -71,7 +71,7 @@ export interface Target {
 
 export interface Figures {
   readonly throughput: readonly ThroughputFigure[];
-  readonly tracing: readonly { path: Path; offNsPerIrq: number; onNsPerIrq: number; ratio: number }[];
+  readonly tracing: readonly { path: Path; offNsPerIrq: number; onNsPerIrq: number; ratio: number; recordsPerIrq: number }[];
   readonly its: readonly (ItsResult & { name: string })[];
   readonly curves: readonly CurveFigure[];
   readonly memory: readonly MemoryFigure[];
@@ -130,7 +130,7 @@ export function computeFigures(jobs: readonly JobOutcome[], quick: boolean): Fig
   for (const path of PATHS) {
     const off = steadyPoint(jobs, `steady-${path}`, 0);
     const on = steadyPoint(jobs, `trace-${path}`, 0);
-    if (off !== null && on !== null) tracing.push({ path, offNsPerIrq: off.nsPerIrq, onNsPerIrq: on.nsPerIrq, ratio: on.nsPerIrq / off.nsPerIrq });
+    if (off !== null && on !== null) tracing.push({ path, offNsPerIrq: off.nsPerIrq, onNsPerIrq: on.nsPerIrq, ratio: on.nsPerIrq / off.nsPerIrq, recordsPerIrq: on.recordsPerIrq });
   }
   const its: Figures['its'][number][] = [];
   for (const o of jobs) {
@@ -289,7 +289,7 @@ export function formatReport(r: BenchReport): string {
   if (f.tracing.length > 0) {
     out.push('');
     out.push('TRACING (1 core, 1 vCPU; records kept, trace cleared between windows)');
-    out.push(table(['path', 'off ns / irq', 'on ns / irq', 'on / off'], f.tracing.map((t) => [t.path, fmtInt(t.offNsPerIrq), fmtInt(t.onNsPerIrq), `${fmt(t.ratio, 2)}x`]), ['l', 'r', 'r', 'r']));
+    out.push(table(['path', 'off ns / irq', 'on ns / irq', 'on / off', 'records / irq', 'ns / record'], f.tracing.map((t) => [t.path, fmtInt(t.offNsPerIrq), fmtInt(t.onNsPerIrq), `${fmt(t.ratio, 2)}x`, fmt(t.recordsPerIrq), fmt((t.onNsPerIrq - t.offNsPerIrq) / t.recordsPerIrq)]), ['l', 'r', 'r', 'r', 'r', 'r']));
   }
   if (f.its.length > 0) {
     out.push('');

@@ -58,6 +58,8 @@ export interface WindowSample {
   readonly hostMs: number;
   readonly ops: number;
   readonly cycles: number;
+  /** Trace records emitted in the window (tracing on), else 0. */
+  readonly records: number;
 }
 
 export interface PointResult {
@@ -79,6 +81,8 @@ export interface PointResult {
   /** Host ns per simulated op (all PEs). */
   readonly nsPerOp: number;
   readonly opsPerIrq: number;
+  /** Trace records per interrupt (tracing on). */
+  readonly recordsPerIrq: number;
 }
 
 export interface SteadyResult {
@@ -189,7 +193,8 @@ function window(x: Live, irqs: number): void {
   const h0 = performance.now();
   m.runFor(PERIOD * irqs);
   const hostMs = performance.now() - h0;
-  x.samples.push({ irqs: k.log.length - n0, hostMs, ops: totalOps(pl) - ops0, cycles: m.now - c0 });
+  const records = x.params.trace ? m.trace.records.length + m.trace.dropped : 0;
+  x.samples.push({ irqs: k.log.length - n0, hostMs, ops: totalOps(pl) - ops0, cycles: m.now - c0, records });
   if (x.params.trace) m.trace.clear();
 }
 
@@ -197,7 +202,7 @@ function finish(x: Live, windowIrqs: number): PointResult {
   const base = { params: x.params, bootHostMs: x.bootHostMs, bootSimMs: x.bootSimMs, retained: x.retained, samples: x.samples };
   const lost = x.samples.find((s) => Math.abs(s.irqs - windowIrqs) > 2);
   const error = x.error ?? (x.samples.length === 0 ? 'nothing measured' : lost !== undefined ? `a window delivered ${lost.irqs} of ${windowIrqs} interrupts` : null);
-  if (error !== null) return { ...base, ok: false, error, nsPerIrq: NaN, medianNsPerIrq: NaN, irqsPerSec: NaN, cyclesPerSec: NaN, nsPerOp: NaN, opsPerIrq: NaN };
+  if (error !== null) return { ...base, ok: false, error, nsPerIrq: NaN, medianNsPerIrq: NaN, irqsPerSec: NaN, cyclesPerSec: NaN, nsPerOp: NaN, opsPerIrq: NaN, recordsPerIrq: NaN };
   const per = x.samples.map((s) => (s.hostMs * 1e6) / s.irqs);
   const best = x.samples[per.indexOf(Math.min(...per))]!;
   const sorted = [...per].sort((a, b) => a - b);
@@ -210,6 +215,7 @@ function finish(x: Live, windowIrqs: number): PointResult {
     cyclesPerSec: (best.cycles / best.hostMs) * 1000,
     nsPerOp: (best.hostMs * 1e6) / best.ops,
     opsPerIrq: best.ops / best.irqs,
+    recordsPerIrq: best.records / best.irqs,
   };
 }
 
