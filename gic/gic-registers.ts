@@ -131,7 +131,10 @@ export const LPI_CONFIG = defineReg('LPI configuration byte', {
   Priority: [7, 2],
 });
 
-/** ICC_CTLR_EL1 (gic-facts §1.6). */
+/**
+ * ICC_CTLR_EL1 (gic-facts §1.6), and ICV_CTLR_EL1: the virtual CPU interface presents the same
+ * layout, with PMHE RES0 (virtual-cpu-interface.ts builds its value with PMHE = 0).
+ */
 export const ICC_CTLR = defineReg('ICC_CTLR_EL1', {
   CBPR: [0, 0],
   EOImode: [1, 1],

@@ -1,8 +1,9 @@
 /**
- * Layouts of the virtualization control registers (ICH_*_EL2) and of the ICV_CTLR_EL1 view,
- * declared once by name with `[hi, lo]` positions as gic-facts §1.7 writes them. The virtual
+ * Layouts of the virtualization control registers (ICH_*_EL2), declared once by name with `[hi, lo]` positions as gic-facts §1.7 writes them. The virtual
  * CPU interface (virtual-cpu-interface.ts) derives its hot-path shifts and masks from these
  * declarations; hypervisors and tests build and decode values with the same codecs.
+ * ICV_CTLR_EL1 is the ICC_CTLR_EL1 layout as the virtual interface presents it (gic-facts §1.6),
+ * so it has no layout of its own: see `ICC_CTLR` in gic-registers.ts.
  *
  * ICH_LR<n>_EL2 has one field whose meaning depends on HW: with HW = 1 bits [41:32] are the
  * pINTID, with HW = 0 bit 41 is EOI (and [40:32] are RES0). Two layouts share the common
@@ -66,18 +67,6 @@ export const ICH_MISR = defineReg('ICH_MISR_EL2', {
   VGrp0D: [5, 5],
   VGrp1E: [6, 6],
   VGrp1D: [7, 7],
-});
-
-/** ICV_CTLR_EL1 (gic-facts §1.6, the ICC_CTLR_EL1 layout as the virtual interface presents it). */
-export const ICV_CTLR = defineReg('ICV_CTLR_EL1', {
-  CBPR: [0, 0],
-  EOImode: [1, 1],
-  PRIbits: [10, 8],
-  IDbits: [13, 11],
-  SEIS: [14, 14],
-  A3V: [15, 15],
-  RSS: [18, 18],
-  ExtRange: [19, 19],
 });
 
 const LR_COMMON = {

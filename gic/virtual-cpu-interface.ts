@@ -33,7 +33,8 @@ import type { Machine } from '../core/machine.js';
 import { LINE_VFIQ, LINE_VIRQ, type PE } from '../core/pe.js';
 import type { GicConfig } from './config.js';
 import { aprCount } from './cpuif-regs.js';
-import { ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, ICV_CTLR, LrState } from './ich-registers.js';
+import { ICC_CTLR } from './gic-registers.js';
+import { ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, LrState } from './ich-registers.js';
 import { CpuReg, IchReg, type PhysicalGicPort, type VirtualCpuInterfacePort, type VlpiSource } from './ports.js';
 
 declare module '../core/trace.js' {
@@ -115,8 +116,9 @@ const LR_PINTID_SH = LR_PINTID.lsb - 32;
 const LR_PINTID_MAX = 2 ** LR_PINTID.width - 1;
 const LR_EOI_SH = ICH_LR_SW.field('EOI').lsb - 32;
 
-const CTLR_CBPR = ICV_CTLR.field('CBPR').mask;
-const CTLR_EOIMODE = ICV_CTLR.field('EOImode').mask;
+// ICV_CTLR_EL1 is the ICC_CTLR_EL1 layout (gic-facts §1.6).
+const CTLR_CBPR = ICC_CTLR.field('CBPR').mask;
+const CTLR_EOIMODE = ICC_CTLR.field('EOImode').mask;
 
 /** Special INTIDs 1020-1023 (gic-facts §1.8); 1023 = spurious, what an IAR returns when nothing can be acknowledged. */
 const INTID_SPECIAL_FIRST = 1020;
@@ -186,7 +188,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   /** ICH_AP*R<n> registers per group. */
   private readonly aprs: number;
   private readonly vtr: number;
-  /** ICV_CTLR_EL1 read-only fields, matching ICH_VTR_EL2: PRIbits, IDbits = 0 (16 bits), SEIS = 0, A3V = 1; RSS = ExtRange = 0. */
+  /** ICV_CTLR_EL1 read-only fields, matching ICH_VTR_EL2: PRIbits, IDbits = 0 (16 bits), SEIS = 0, A3V = 1; RSS = ExtRange = 0; PMHE RES0. */
   private readonly ctlrFixed: number;
 
   // ---- Architected state.
@@ -246,7 +248,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
       PREbits: this.preBits - 1,
       PRIbits: this.priBits - 1,
     });
-    this.ctlrFixed = ICV_CTLR.encode({ PRIbits: this.priBits - 1, IDbits: 0, SEIS: 0, A3V: 1, RSS: 0, ExtRange: 0 });
+    // The ICC_CTLR_EL1 layout as the virtual interface presents it: PMHE is RES0 in ICV_CTLR_EL1.
+    this.ctlrFixed = ICC_CTLR.encode({ PRIbits: this.priBits - 1, IDbits: 0, SEIS: 0, A3V: 1, RSS: 0, ExtRange: 0, PMHE: 0 });
     // CHOICE: ICH_VMCR_EL2 resets with VFIQEn = 1 (RES1), VBPR0/VBPR1 at their minimum and
     // everything else 0 (the architecture leaves most of the reset value UNKNOWN).
     this.vmcr = (VMCR_VFIQEN | (this.minBpr0 << VBPR0.lsb) | ((this.minBpr0 + 1) << VBPR1.lsb)) >>> 0;

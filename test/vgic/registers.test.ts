@@ -7,7 +7,8 @@ import test from 'ava';
 import { daifclr, DAIF_F, DAIF_I, hvc, mrs, msr, work, type Program } from '../../core/ops.js';
 import { LINE_VIRQ } from '../../core/pe.js';
 import { PSR_F, PSR_I } from '../../core/pstate.js';
-import { encodeLr, ICH_HCR, ICH_VMCR, ICV_CTLR, LrState } from '../../gic/ich-registers.js';
+import { encodeLr, ICH_HCR, ICH_VMCR, LrState } from '../../gic/ich-registers.js';
+import { ICC_CTLR } from '../../gic/gic-registers.js';
 import * as S from '../../gic/sysregs.js';
 import { cpuOff } from '../helpers/harness.js';
 import { ackHandler, enterGuest, lr, vgicRig } from '../helpers/vgic-rig.js';
@@ -37,7 +38,7 @@ test('ICV_PMR/BPR0/BPR1/CTLR/IGRPEN0/IGRPEN1 read what EL2 put in ICH_VMCR_EL2',
     bpr0: 3,
     bpr1: 5,
     // EOImode from VEOIM; PRIbits = 5 - 1, IDbits = 0 (16 bits), A3V = 1, as ICH_VTR_EL2 says.
-    ctlr: ICV_CTLR.encode({ EOImode: 1, PRIbits: 4, IDbits: 0, A3V: 1 }),
+    ctlr: ICC_CTLR.encode({ EOImode: 1, PRIbits: 4, IDbits: 0, A3V: 1 }),
     igrpen0: 1,
     igrpen1: 1,
   });
@@ -74,7 +75,7 @@ test('guest ICV writes land in ICH_VMCR_EL2: unimplemented PMR bits RAZ/WI, BPRs
   // 5 priority bits: 0x57 -> 0x50; minimum VBPR0 = 7 - 5 = 2, VBPR1 = 3; VFIQEn reads as one.
   const want = ICH_VMCR.encode({ VENG0: 0, VENG1: 1, VFIQEn: 1, VCBPR: 1, VEOIM: 0, VPMR: 0x50, VBPR0: 2, VBPR1: 3 });
   t.deepEqual(vmcrs, [want, want]);
-  t.deepEqual(seen, { bpr1: 3, ctlr: ICV_CTLR.encode({ CBPR: 1, PRIbits: 4, A3V: 1 }) });
+  t.deepEqual(seen, { bpr1: 3, ctlr: ICC_CTLR.encode({ CBPR: 1, PRIbits: 4, A3V: 1 }) });
 });
 
 test('ICV_AP1R0 and ICH_AP1R0_EL2 are one register; ICV_RPR is the running priority from the APRs', (t) => {
