@@ -3,7 +3,7 @@
  * child process (`node <same flags> bench/run.ts --job '<json>'`), then the figures, the
  * targets, the JSON file with the machine's description.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +46,9 @@ function runIsolated(job: Job, timeoutMs: number): { result: JobResult | null; e
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_MARK));
   if (line !== undefined) return { result: JSON.parse(line.slice(RESULT_MARK.length)) as JobResult };
   const why = r.error !== undefined ? r.error.message : r.signal !== null ? `killed by ${r.signal} (time limit ${timeoutMs / 1000} s?)` : `exit code ${r.status}`;
-  const tail = (r.stderr ?? '').trim().split('\n').slice(-3).join(' / ');
-  return { result: null, error: `${why}${tail === '' ? '' : `: ${tail}`}` };
+  const lines = (r.stderr ?? '').trim().split('\n').filter((l) => !l.startsWith('npm warn'));
+  const first = lines.find((l) => /Error|error:/.test(l)) ?? lines.at(-1) ?? '';
+  return { result: null, error: `${why}${first === '' ? '' : `: ${first.trim()}`}` };
 }
 
 function describe(o: JobOutcome): string {
@@ -63,6 +64,20 @@ function describe(o: JobOutcome): string {
       return `${Math.round(r.result.commandsPerSec).toLocaleString('en-US')} commands/s, ${t}`;
     case 'core':
       return t;
+  }
+}
+
+/** The commit measured and whether the working tree had changes (null outside a git checkout; MINIVISOR_COMMIT overrides). */
+export function sourceVersion(): { commit: string; dirty: boolean } | null {
+  const env = process.env['MINIVISOR_COMMIT'];
+  if (env !== undefined && env !== '') return { commit: env, dirty: false };
+  try {
+    const cwd = fileURLToPath(new URL('..', import.meta.url));
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return null;
   }
 }
 
@@ -114,6 +129,7 @@ export function runBench(o: BenchOptions): BenchReport {
     quick: o.quick,
     isolated: isolate,
     machine: describeHost(),
+    source: sourceVersion(),
     load: { start: l0, end: l1, max: Math.max(lmax, l1) },
     gc: gcAvailable(),
     hostSeconds: (performance.now() - t0) / 1000,

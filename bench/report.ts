@@ -84,6 +84,8 @@ export interface BenchReport {
   readonly quick: boolean;
   readonly isolated: boolean;
   readonly machine: HostDescription;
+  /** The commit measured, and whether tracked files had uncommitted changes. */
+  readonly source: { readonly commit: string; readonly dirty: boolean } | null;
   readonly load: { readonly start: number; readonly end: number; readonly max: number };
   readonly gc: boolean;
   readonly hostSeconds: number;
@@ -277,6 +279,7 @@ export function formatReport(r: BenchReport): string {
   out.push(`minivisor benchmarks, ${r.date}${r.quick ? ' (quick)' : ''}`);
   out.push(`host: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} ${m.arch}, Node ${m.node}; load ${r.load.start} at start, ${r.load.end} at end (max ${r.load.max})`);
   out.push(`${r.isolated ? 'each job in its own Node process (throughput, tracing, ITS: best of 2-3 processes; a curve: one process, its points interleaved)' : 'all jobs in one process (indicative only)'}; best of several windows; gc ${r.gc ? 'available' : 'NOT available (memory figures unreliable)'}; ${fmt(r.hostSeconds, 1)} s`);
+  out.push(`source: ${r.source === null ? 'unknown' : `${r.source.commit.slice(0, 10)}${r.source.dirty ? ' + uncommitted changes' : ''}`}`);
   out.push(`workload: ${WORKLOAD}`);
   out.push('');
   out.push('THROUGHPUT (simulated interrupts delivered end to end, MSI write to guest EOI)');
@@ -358,7 +361,7 @@ export function formatMarkdown(r: BenchReport, jsonPath: string): string {
   const head = (cells: readonly string[], align: string): string => `${row(cells)}\n${align}`;
   md.push('## Benchmark results');
   md.push('');
-  md.push(`Measured ${r.date.slice(0, 10)} with \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}; load average ${r.load.start} at start, ${r.load.end} at end, ${r.load.max} at most (a shared machine: absolute figures vary by tens of percent between runs). Each job ran in its own Node process; throughput, tracing and ITS figures are the best of 2-3 processes, each the best of several measured windows; the points of a scaling curve share one process with their windows interleaved, so a curve's growth factor compares like with like. Raw figures: \`${jsonPath}\`.`);
+  md.push(`Measured ${r.date.slice(0, 10)} with \`npm run bench\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}, commit ${r.source === null ? 'unknown' : `${r.source.commit.slice(0, 10)}${r.source.dirty ? ' with uncommitted changes' : ''}`}; load average ${r.load.start} at start, ${r.load.end} at end, ${r.load.max} at most (a shared machine: absolute figures vary by tens of percent between runs). Each job ran in its own Node process; throughput, tracing and ITS figures are the best of 2-3 processes, each the best of several measured windows; the points of a scaling curve share one process with their windows interleaved, so a curve's growth factor compares like with like. Raw figures: \`${jsonPath}\`.`);
   md.push('');
   md.push(`Steady-state scenario: ${WORKLOAD}.`);
   md.push('');

@@ -83,6 +83,7 @@ test('npm run bench -- --quick: every figure, finite and positive, in the table 
     t.regex(json.machine.node, /^v\d+/);
     t.true(typeof json.machine.os === 'string' && json.machine.os.length > 0);
     t.true(Number.isFinite(json.load.start));
+    t.true(json.source === null || (typeof json.source.commit === 'string' && typeof json.source.dirty === 'boolean'));
     t.deepEqual(json.figures, JSON.parse(JSON.stringify(r.figures)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
