@@ -13,21 +13,23 @@
  *                        profiler (measured windows only), print the top self-time functions
  *                        and files, and save bench/results/profiles/ID-<date>.cpuprofile
  *   --results-md [FILE]  also write the Markdown results section (default bench/RESULTS.md)
+ *   --from FILE          do not measure: print (and with --results-md, write) the report of an
+ *                        earlier run's JSON, its figures and targets recomputed from its jobs
  *   --no-write           do not write the JSON file
  *   --job JSON           (internal) run one job and print its result for the parent process
  *
  * The whole-process alternative to --profile: `node --cpu-prof --cpu-prof-dir=bench/results/profiles
  * --import=tsx bench/run.ts --only ID --no-isolate` (includes boot and the JIT warm-up).
  */
-import { writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_OUT_DIR, RESULT_MARK, runBench, selectJobs } from './bench.js';
 import { load1, wallClock } from './host.js';
 import { runJob, type Job, type JobResult } from './jobs.js';
 import { CURVES, curveX } from './plan.js';
 import { formatSummary, profile, saveProfile, summarise, type CpuProfile } from './profile.js';
-import { formatMarkdown, formatReport } from './report.js';
+import { computeFigures, computeTargets, formatMarkdown, formatReport, type BenchReport } from './report.js';
 import type { SteadyParams } from './steady.js';
 
 const argv = process.argv.slice(2);
@@ -58,16 +60,25 @@ function main(): void {
     profileJob(quick, prof);
     return;
   }
+  const from = value('--from');
   const isolate = has('--isolate') ? true : has('--no-isolate') ? false : undefined;
-  const report = runBench({ quick, isolate, only, outDir: has('--no-write') ? null : DEFAULT_OUT_DIR });
+  const report = from !== undefined ? loadReport(from) : runBench({ quick, isolate, only, outDir: has('--no-write') ? null : DEFAULT_OUT_DIR });
   process.stdout.write(`\n${formatReport(report)}\n`);
-  if (report.file !== undefined) process.stdout.write(`\nwrote ${relative(process.cwd(), report.file)}\n`);
+  if (report.file !== undefined && from === undefined) process.stdout.write(`\nwrote ${relative(process.cwd(), report.file)}\n`);
   if (has('--results-md')) {
     const file = value('--results-md') ?? join(ROOT, 'bench', 'RESULTS.md');
     const json = report.file !== undefined ? relative(ROOT, report.file) : '(not written)';
     writeFileSync(file, formatMarkdown(report, json));
     process.stdout.write(`wrote ${relative(process.cwd(), file)}\n`);
   }
+}
+
+/** An earlier run's report, its figures and targets recomputed from its jobs (so that report changes apply). */
+function loadReport(file: string): BenchReport {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  if (r.format !== 'minivisor-bench/1') throw new Error(`${file}: not a minivisor-bench/1 report`);
+  const figures = computeFigures(r.jobs, r.quick);
+  return { ...r, source: r.source ?? null, figures, targets: computeTargets(figures), file: resolve(file) };
 }
 
 /** The job `id`, or `id@x`: one point (parameter value x) of a scaling curve. */
