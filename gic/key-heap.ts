@@ -1,11 +1,11 @@
 /**
  * A binary min-heap of unsigned 32-bit keys in a typed array: the priority structure of the
- * pending LPIs of one redistributor. A key is `priority * 2^24 + INTID`, so the top is the
- * highest-priority pending LPI with the lowest INTID breaking ties.
+ * pending LPIs (or resident vLPIs) of one redistributor. A key is `priority * 2^24 + INTID`, so
+ * the top is the highest-priority pending LPI with the lowest INTID breaking ties.
  *
  * Deletion is lazy: the owner leaves entries of LPIs that stopped being candidates (acknowledged,
  * cleared, disabled, re-prioritised) in place and discards them when they reach the top (see
- * lpi-tables.ts). Push and pop are O(log n) and allocate nothing except when the array doubles.
+ * lpi-candidates.ts). Push and pop are O(log n) and allocate nothing except when the array doubles.
  */
 export class KeyHeap {
   private keys: Uint32Array;

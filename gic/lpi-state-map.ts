@@ -9,7 +9,7 @@ const EMPTY = 0;
 
 export class LpiStateMap {
   private keys: Int32Array;
-  /** The state word of each slot; see lpi-tables.ts for its layout. */
+  /** The state word of each slot; see lpi-candidates.ts for its layout. */
   vals: Uint32Array;
   private shift: number;
   private mask: number;

@@ -41,7 +41,8 @@ import {
   PRIVATE_COUNT,
   SGI_COUNT,
 } from './gic-registers.js';
-import { LpiSet, LpiTables } from './lpi-tables.js';
+import { LpiSet } from './lpi-candidates.js';
+import { LpiTables } from './lpi-tables.js';
 import type { GicPendingCause } from './physical-trace.js';
 
 // Module-local copies of imported constants used per interrupt: under the project's TypeScript

@@ -63,7 +63,7 @@ import { W32, W64, RegisterBlock, type RegisterRegion } from '../core/regions.js
 import type { GicConfig } from './config.js';
 import { INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
 import { LatencyFifo } from './latency-fifo.js';
-import { LpiSet } from './lpi-tables.js';
+import { LpiSet } from './lpi-candidates.js';
 import type { VlpiSource } from './ports.js';
 import { ResidentVlpis } from './vlpi-resident.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from './vlpi-registers.js';

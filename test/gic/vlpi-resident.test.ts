@@ -8,7 +8,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { Machine } from '../../core/machine.js';
-import { LpiSet } from '../../gic/lpi-tables.js';
+import { LpiSet } from '../../gic/lpi-candidates.js';
 import { ResidentVlpis } from '../../gic/vlpi-resident.js';
 
 const PROP = 0x4900_0000;
