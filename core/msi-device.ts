@@ -13,9 +13,15 @@
  * EventIDs go round-robin over the configured list, or are drawn uniformly from it.
  *
  * It stops after `count` writes or at time `until`, whichever comes first. One SimEvent is
- * re-armed for every write; the simulated time and EventID of every write are recorded in
- * growable typed arrays (no allocation per MSI), so delivery latency can be computed end to
- * end against the time the interrupt became pending or was acknowledged.
+ * re-armed for every write.
+ *
+ * Records: the number of writes (`sent`) and of bus errors are always counted. The simulated
+ * time and EventID of each write are kept in typed arrays according to `record`: every write
+ * ('all', the default: growable arrays, so delivery latency can be computed end to end
+ * afterwards), none ('none'), or the last N (`{last: N}`: a ring that grows to N and then
+ * overwrites its oldest entry). Asking for a write that was not kept throws; nothing is
+ * allocated per MSI in any mode. `onWrite`, when set, is called with every write as it
+ * happens, so a consumer can do its accounting online instead of from the records.
  */
 import type { AccessAttrs } from './bus.js';
 import { BusStatus } from './bus.js';
@@ -27,6 +33,26 @@ export type MsiPattern =
   | { readonly kind: 'periodic'; readonly period: number; readonly jitter?: number }
   | { readonly kind: 'poisson'; readonly mean: number }
   | { readonly kind: 'bursts'; readonly length: number; readonly spacing: number; readonly interval: number };
+
+/**
+ * Which write records a device keeps: all of them, none, or the last `last` (a ring).
+ * Counters (`sent`, `busErrors`) are kept whatever this says.
+ */
+export type RecordKeep = 'all' | 'none' | { readonly last: number };
+
+/**
+ * Called after each write with its index (0 for the first write), simulated time and EventID.
+ * Runs on the device's hot path: it should not allocate.
+ */
+export type MsiWriteHook = (index: number, time: number, eventId: number) => void;
+
+/** How many records `keep` holds at most (Infinity for 'all'); throws on a malformed value. */
+export function recordLimit(keep: RecordKeep, who: string): number {
+  if (keep === 'all') return Infinity;
+  if (keep === 'none') return 0;
+  if (typeof keep === 'object' && keep !== null && Number.isInteger(keep.last) && keep.last >= 1) return keep.last;
+  throw new Error(`${who} record: expected 'all', 'none' or {last: N} with N a positive integer, got ${JSON.stringify(keep)}`);
+}
 
 export interface MsiDeviceConfig {
   readonly name?: string;
@@ -47,6 +73,10 @@ export interface MsiDeviceConfig {
   readonly until?: number;
   /** Write size in bytes: 4 (default) or 2 (GITS_TRANSLATER accepts both). */
   readonly size?: 2 | 4;
+  /** Which write records to keep (default 'all'). */
+  readonly record?: RecordKeep;
+  /** Called with every write as it happens. */
+  readonly onWrite?: MsiWriteHook;
 }
 
 export class MsiDevice {
@@ -54,8 +84,11 @@ export class MsiDevice {
   readonly attrs: AccessAttrs;
   private readonly rng: Random;
   private readonly ev: SimEvent;
-  private times = new Float64Array(256);
-  private eventIds = new Uint32Array(256);
+  private times = new Float64Array(0);
+  private eventIds = new Uint32Array(0);
+  /** Most records kept (Infinity: all). */
+  private limit = Infinity;
+  private onWrite: MsiWriteHook | undefined;
   private n = 0;
   private next = 0;
   private inBurst = 0;
@@ -83,6 +116,25 @@ export class MsiDevice {
     this.attrs = { requester: 'device', id: cfg.deviceId };
     this.rng = m.rng.fork();
     this.ev = new SimEvent(this.name, 30, () => this.fire());
+    this.setRecording(cfg.record ?? 'all', cfg.onWrite);
+  }
+
+  /**
+   * Sets which records to keep and the write hook, for code that is handed a device already
+   * built. Only before the first write (records already made would otherwise be half-kept).
+   */
+  setRecording(keep: RecordKeep, onWrite?: MsiWriteHook): void {
+    if (this.n > 0) throw new Error(`MsiDevice ${this.name}: setRecording after ${this.n} writes (call it before start())`);
+    this.limit = recordLimit(keep, `MsiDevice ${this.name}`);
+    const cap = Math.min(256, this.limit);
+    this.times = new Float64Array(cap);
+    this.eventIds = new Uint32Array(cap);
+    this.onWrite = onWrite;
+  }
+
+  /** Which records this device keeps. */
+  get recording(): RecordKeep {
+    return this.limit === Infinity ? 'all' : this.limit === 0 ? 'none' : { last: this.limit };
   }
 
   /** Number of MSIs written so far. */
@@ -90,23 +142,55 @@ export class MsiDevice {
     return this.n;
   }
 
-  /** Simulated time of write `i`. */
+  /** Number of write records held: `sent` with 'all', at most N with `{last: N}`, 0 with 'none'. */
+  get kept(): number {
+    return Math.min(this.n, this.limit);
+  }
+
+  /** Record slots allocated (what the records cost in memory: 12 bytes each). */
+  get recordSlots(): number {
+    return this.times.length;
+  }
+
+  /** Index of the oldest write whose record is held (`sent` when none is). */
+  get firstKept(): number {
+    return this.n - this.kept;
+  }
+
+  /** Slot of write `i`'s record; throws when the write happened but its record was not kept. */
+  private slot(i: number): number {
+    if (i < this.n - this.limit) {
+      const held = this.limit === 0 ? 'keeps no records' : `keeps the last ${this.limit} (writes ${this.n - this.limit} to ${this.n - 1})`;
+      throw new RangeError(`MsiDevice ${this.name}: the record of write ${i} was not kept (it ${held})`);
+    }
+    return this.limit === Infinity ? i : i % this.limit;
+  }
+
+  /** Simulated time of write `i`; NaN if there is no write `i` yet; throws if its record was not kept. */
   timeOf(i: number): number {
-    return this.times[i] ?? NaN;
+    if (!(i >= 0 && i < this.n)) return NaN;
+    return this.times[this.slot(i)]!;
   }
 
-  /** EventID of write `i`. */
+  /** EventID of write `i`; -1 if there is no write `i` yet; throws if its record was not kept. */
   eventOf(i: number): number {
-    return this.eventIds[i] ?? -1;
+    if (!(i >= 0 && i < this.n)) return -1;
+    return this.eventIds[this.slot(i)]!;
   }
 
-  /** Times of all writes so far (a view: copy it to keep it). */
+  private allRecords(what: string): void {
+    if (this.limit !== Infinity) throw new Error(`MsiDevice ${this.name}: ${what} needs every record, but this device keeps ${this.limit === 0 ? 'none' : `only the last ${this.limit}`} (use timeOf/eventOf from firstKept)`);
+  }
+
+  /** Times of all writes so far (a view: copy it to keep it). Only when every record is kept. */
   get writeTimes(): Float64Array {
+    this.allRecords('writeTimes');
     return this.times.subarray(0, this.n);
   }
 
-  /** EventIDs of all writes so far (a view). */
+  /** EventIDs of all writes so far (a view). Only when every record is kept. */
   get writtenEvents(): Uint32Array {
+    this.allRecords('writtenEvents');
     return this.eventIds.subarray(0, this.n);
   }
 
@@ -155,20 +239,33 @@ export class MsiDevice {
   private fire(): void {
     const m = this.m;
     const eventId = this.pickEvent();
-    if (this.n === this.times.length) this.grow();
-    this.times[this.n] = m.now;
-    this.eventIds[this.n] = eventId;
-    this.n++;
+    const i = this.n;
+    const limit = this.limit;
+    if (limit > 0) {
+      if (i < limit) {
+        if (i === this.times.length) this.grow();
+        this.times[i] = m.now;
+        this.eventIds[i] = eventId;
+      } else {
+        // A full ring: overwrite the oldest record.
+        const k = i % limit;
+        this.times[k] = m.now;
+        this.eventIds[k] = eventId;
+      }
+    }
+    this.n = i + 1;
     m.bus.write(this.cfg.doorbell, this.cfg.size ?? 4, eventId, this.attrs);
     if (m.bus.status !== BusStatus.Ok) this.busErrors++;
+    if (this.onWrite !== undefined) this.onWrite(i, m.now, eventId);
     if (this.running) this.arm(m.now + this.gap());
   }
 
+  /** Doubles the record arrays (at most to the ring's size). */
   private grow(): void {
-    const t = new Float64Array(this.times.length * 2);
+    const t = new Float64Array(Math.min(this.times.length * 2, this.limit));
     t.set(this.times);
     this.times = t;
-    const e = new Uint32Array(this.eventIds.length * 2);
+    const e = new Uint32Array(t.length);
     e.set(this.eventIds);
     this.eventIds = e;
   }

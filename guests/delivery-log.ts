@@ -2,27 +2,91 @@
  * What a guest recorded about the interrupts it handled: for each, the INTID, the CPU, and the
  * virtual counter (CNTVCT_EL0) when its handler started. Growable typed columns: no object per
  * record, no boxed numbers.
+ *
+ * Counters are always kept: the number of deliveries (`length`) and how many of each INTID
+ * (`counts()`). The records themselves are kept according to `keep` (core's `RecordKeep`):
+ * all of them ('all', the default), none ('none'), or the last N (`{last: N}`, a ring that
+ * grows to N and then overwrites its oldest record). Reading a record that was not kept
+ * throws; nothing is allocated per delivery in any mode (the per-INTID count allocates once per
+ * new INTID). A `sink`, when given, sees every delivery as it is recorded, so a consumer can do
+ * its accounting online instead of from the records.
  */
+import { recordLimit, type RecordKeep } from '../core/msi-device.js';
+
+/** Receives every delivery as the guest records it. Runs on the guest's hot path: no allocation. */
+export interface DeliverySink {
+  delivered(intid: number, cpu: number, counter: number): void;
+}
+
+export interface DeliveryLogOptions {
+  /** Which records to keep (default 'all'). */
+  readonly keep?: RecordKeep;
+  readonly sink?: DeliverySink;
+}
+
 export class DeliveryLog {
-  private intids = new Int32Array(1024);
-  private cpus = new Int32Array(1024);
-  private counters = new Float64Array(1024);
+  private intids: Int32Array;
+  private cpus: Int32Array;
+  private counters: Float64Array;
+  /** Most records kept (Infinity: all). */
+  private readonly limit: number;
+  private readonly sink: DeliverySink | undefined;
+  private readonly perIntid = new Map<number, number>();
   private n = 0;
 
+  constructor(opts: DeliveryLogOptions = {}) {
+    this.limit = recordLimit(opts.keep ?? 'all', 'DeliveryLog');
+    const cap = Math.min(1024, this.limit);
+    this.intids = new Int32Array(cap);
+    this.cpus = new Int32Array(cap);
+    this.counters = new Float64Array(cap);
+    this.sink = opts.sink;
+  }
+
+  /** Deliveries recorded so far (whether or not their records are kept). */
   get length(): number {
     return this.n;
   }
 
-  push(intid: number, cpu: number, counter: number): void {
-    if (this.n === this.intids.length) this.grow();
-    this.intids[this.n] = intid;
-    this.cpus[this.n] = cpu;
-    this.counters[this.n] = counter;
-    this.n++;
+  /** Which records this log keeps. */
+  get keep(): RecordKeep {
+    return this.limit === Infinity ? 'all' : this.limit === 0 ? 'none' : { last: this.limit };
   }
 
+  /** Records held: `length` with 'all', at most N with `{last: N}`, 0 with 'none'. */
+  get kept(): number {
+    return Math.min(this.n, this.limit);
+  }
+
+  /** Record slots allocated (what the records cost in memory: 16 bytes each). */
+  get recordSlots(): number {
+    return this.intids.length;
+  }
+
+  /** Index of the oldest delivery whose record is held (`length` when none is). */
+  get firstKept(): number {
+    return this.n - this.kept;
+  }
+
+  push(intid: number, cpu: number, counter: number): void {
+    const i = this.n;
+    const limit = this.limit;
+    if (limit > 0) {
+      let k = i;
+      if (i >= limit) k = i % limit;
+      else if (i === this.intids.length) this.grow();
+      this.intids[k] = intid;
+      this.cpus[k] = cpu;
+      this.counters[k] = counter;
+    }
+    this.n = i + 1;
+    this.perIntid.set(intid, (this.perIntid.get(intid) ?? 0) + 1);
+    if (this.sink !== undefined) this.sink.delivered(intid, cpu, counter);
+  }
+
+  /** Doubles the columns (at most to the ring's size). */
   private grow(): void {
-    const m = this.intids.length * 2;
+    const m = Math.min(this.intids.length * 2, this.limit);
     const a = new Int32Array(m);
     a.set(this.intids);
     this.intids = a;
@@ -36,44 +100,53 @@ export class DeliveryLog {
 
   private cache: { n: number; intid: number[]; cpu: number[]; counter: number[] } | null = null;
 
-  private columns(): { intid: number[]; cpu: number[]; counter: number[] } {
+  private columns(what: string): { intid: number[]; cpu: number[]; counter: number[] } {
+    if (this.limit !== Infinity) throw new Error(`DeliveryLog: ${what} needs every record, but this log keeps ${this.limit === 0 ? 'none' : `only the last ${this.limit}`} (use ${what}At(i) from firstKept)`);
     if (this.cache === null || this.cache.n !== this.n) {
       this.cache = { n: this.n, intid: Array.from(this.intids.subarray(0, this.n)), cpu: Array.from(this.cpus.subarray(0, this.n)), counter: Array.from(this.counters.subarray(0, this.n)) };
     }
     return this.cache;
   }
 
-  /** INTIDs in delivery order (a snapshot array, rebuilt only after new records). */
+  /** INTIDs in delivery order (a snapshot array, rebuilt only after new records). Only when every record is kept. */
   get intid(): number[] {
-    return this.columns().intid;
+    return this.columns('intid').intid;
   }
 
-  /** CPUs in delivery order. */
+  /** CPUs in delivery order. Only when every record is kept. */
   get cpu(): number[] {
-    return this.columns().cpu;
+    return this.columns('cpu').cpu;
   }
 
-  /** Counter values at handler start, in delivery order. */
+  /** Counter values at handler start, in delivery order. Only when every record is kept. */
   get counter(): number[] {
-    return this.columns().counter;
+    return this.columns('counter').counter;
+  }
+
+  /** Slot of delivery `i`'s record; throws when there is no delivery `i` or its record was not kept. */
+  private slot(i: number): number {
+    if (!(Number.isInteger(i) && i >= 0 && i < this.n)) throw new RangeError(`DeliveryLog: no delivery ${i} (${this.n} recorded)`);
+    if (i < this.n - this.limit) {
+      const held = this.limit === 0 ? 'keeps no records' : `keeps the last ${this.limit} (deliveries ${this.n - this.limit} to ${this.n - 1})`;
+      throw new RangeError(`DeliveryLog: the record of delivery ${i} was not kept (it ${held})`);
+    }
+    return this.limit === Infinity ? i : i % this.limit;
   }
 
   intidAt(i: number): number {
-    return this.intids[i]!;
+    return this.intids[this.slot(i)]!;
   }
 
   cpuAt(i: number): number {
-    return this.cpus[i]!;
+    return this.cpus[this.slot(i)]!;
   }
 
   counterAt(i: number): number {
-    return this.counters[i]!;
+    return this.counters[this.slot(i)]!;
   }
 
-  /** How many deliveries of each INTID. */
+  /** How many deliveries of each INTID (a counter: right whatever records are kept). */
   counts(): Map<number, number> {
-    const m = new Map<number, number>();
-    for (let i = 0; i < this.n; i++) m.set(this.intids[i]!, (m.get(this.intids[i]!) ?? 0) + 1);
-    return m;
+    return new Map(this.perIntid);
   }
 }

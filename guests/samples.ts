@@ -9,7 +9,7 @@
  */
 import { mrs, msr, work, type Program } from '../core/ops.js';
 import { CNTV_CTL_EL0, CNTV_TVAL_EL0, CNTVCT_EL0 } from '../core/timer.js';
-import { DeliveryLog } from './delivery-log.js';
+import { DeliveryLog, type DeliveryLogOptions } from './delivery-log.js';
 import { sendSgi } from '../gic/driver.js';
 import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from './kernel.js';
 
@@ -21,11 +21,17 @@ export interface SampleOptions {
   handlerCycles?: number;
   /** Virtual timer tick period in counter ticks (0 = no tick). */
   tickCounts?: number;
+  /** `deviceKernel`: which delivery records to keep and who else sees each delivery (default: keep all). */
+  log?: DeliveryLogOptions;
 }
 
 export class DeviceKernel extends Kernel {
-  readonly log = new DeliveryLog();
+  readonly log: DeliveryLog;
   ticks = 0;
+  constructor(cfg: KernelConfig, log: DeliveryLogOptions = {}) {
+    super(cfg);
+    this.log = new DeliveryLog(log);
+  }
 }
 
 function withTick(k: Kernel & { ticks: number }, counts: number): void {
@@ -48,7 +54,7 @@ function tickPpis(cfg: KernelConfig, o: SampleOptions): KernelConfig {
 
 /** A kernel that handles its configured LPIs and records every delivery. */
 export function deviceKernel(cfg: KernelConfig, o: SampleOptions = {}): DeviceKernel {
-  const k = new DeviceKernel(tickPpis(cfg, o));
+  const k = new DeviceKernel(tickPpis(cfg, o), o.log);
   const cycles = o.handlerCycles ?? 500;
   for (const l of cfg.lpis ?? []) {
     k.onIrq(l.intid, function* (cpu: KernelCpu, intid: number): Program {
