@@ -19,31 +19,45 @@ export const TWO32 = 4294967296;
 /** 2^n for n = 0..64, so field arithmetic needs no Math.pow on hot paths. */
 const POW2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** i);
 const BIG32 = 32n;
-const MASK32N = 0xffffffffn;
+
+const MAX64N = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * Storing a bigint into a BigUint64Array wraps it modulo 2^64, and the same buffer viewed as two
+ * 32-bit words gives its halves: no bigint is allocated, where masks and shifts allocate one per
+ * operation (hot paths move ICH_LR<n>_EL2 values on every injected interrupt).
+ */
+const SPLIT64 = new BigUint64Array(1);
+const SPLIT32 = new Uint32Array(SPLIT64.buffer);
+SPLIT64[0] = 1n;
+const LO = SPLIT32[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
 
 /** Converts a word to a 64-bit unsigned bigint. Negative numbers wrap as two's complement. */
 export function toBig(v: Word): bigint {
-  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
+  if (typeof v === 'bigint') return v >= 0n && v <= MAX64N ? v : BigInt.asUintN(64, v);
   return BigInt.asUintN(64, BigInt(Math.trunc(v)));
 }
 
 /** Converts a word to a number holding its low 53 bits (the bits a narrow register keeps). */
 export function toNum(v: Word): number {
   if (typeof v === 'number') return v;
-  const u = BigInt.asUintN(64, v);
-  return Number(u & 0x1fffffffffffffn);
+  SPLIT64[0] = v;
+  return (SPLIT32[HI]! & 0x1fffff) * TWO32 + SPLIT32[LO]!;
 }
 
 /** Low 32 bits of a word, as an unsigned number. */
 export function lo32(v: Word): number {
   if (typeof v === 'number') return v >>> 0;
-  return Number(v & MASK32N);
+  SPLIT64[0] = v;
+  return SPLIT32[LO]!;
 }
 
 /** Bits [63:32] of a word, as an unsigned number. */
 export function hi32(v: Word): number {
   if (typeof v === 'number') return Math.floor(v / TWO32) >>> 0;
-  return Number((BigInt.asUintN(64, v) >> BIG32) & MASK32N);
+  SPLIT64[0] = v;
+  return SPLIT32[HI]!;
 }
 
 /** Joins two 32-bit halves into a bigint. */

@@ -16,6 +16,7 @@
  *
  * Every LR, ELRSR and ICH_HCR access is an MRS/MSR charged by the cost model.
  */
+import { hi32 } from '../../core/bits.js';
 import { mrs, msr, type Program } from '../../core/ops.js';
 import { ICH_HCR, ICH_LR_HW, ICH_LR_SW } from '../../gic/ich-registers.js';
 import { ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2 } from '../../gic/sysregs.js';
@@ -32,20 +33,22 @@ export interface LrFile {
 
 const HCR_EN = ICH_HCR.encode({ En: 1 });
 const HCR_UIE = ICH_HCR.encode({ UIE: 1 });
-const STATE_SHIFT = 62n;
+/** ICH_LR<n>_EL2.State is bits [63:62]: bits [31:30] of the high word. */
+const LR_STATE_HI = 30;
 
-function lrBase(v: VIrq): bigint {
-  if (v.lrBase < 0n) {
-    v.lrBase = v.hw
-      ? ICH_LR_HW.encode({ vINTID: v.intid, Priority: v.priority, Group: 1, HW: 1, pINTID: v.pintid })
-      : ICH_LR_SW.encode({ vINTID: v.intid, Priority: v.priority, Group: 1 });
+/** The ICH_LR<n>_EL2 value of `v` with State `state` (and EOI = 1 if `eoi`; never for HW = 1). */
+function lrValue(v: VIrq, state: number, eoi: boolean): bigint {
+  const k = state + (eoi ? 4 : 0);
+  const cache = v.lrValues ?? (v.lrValues = new Array<bigint | undefined>(8));
+  let x = cache[k];
+  if (x === undefined) {
+    x = v.hw
+      ? ICH_LR_HW.encode({ vINTID: v.intid, Priority: v.priority, Group: 1, HW: 1, pINTID: v.pintid, State: state })
+      : ICH_LR_SW.encode({ vINTID: v.intid, Priority: v.priority, Group: 1, State: state, EOI: eoi ? 1 : 0 });
+    cache[k] = x;
   }
-  return v.lrBase;
+  return x;
 }
-
-const STATE_BITS = [0n, 1n << STATE_SHIFT, 2n << STATE_SHIFT, 3n << STATE_SHIFT] as const;
-/** ICH_LR<n>_EL2.EOI (HW = 0). */
-const LR_EOI = ICH_LR_SW.encode({ EOI: 1 });
 
 /** Writes the list registers for `g` before entering its vCPU. Returns the LRs used. */
 export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<number> {
@@ -60,7 +63,7 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
     if (n >= listRegs) break;
     // HW = 1 interrupts are never programmed Pending+Active (the physical GIC holds the pending state).
     const state = v.active ? (v.hw ? 2 : 2 | (v.pending && v.enabled ? 1 : 0)) : 1;
-    yield msr(ICH_LR_EL2[n]!, lrBase(v) | STATE_BITS[state]! | (eoiRefill && !v.hw ? LR_EOI : 0n), 1);
+    yield msr(ICH_LR_EL2[n]!, lrValue(v, state, eoiRefill && !v.hw), 1);
     v.lr = n;
     g.lrs[n] = v;
     n++;
@@ -87,7 +90,7 @@ export function* foldLrs(g: VcpuVgic): Program {
     let state = 0;
     if (((elrsr >>> n) & 1) === 0) {
       const lr: bigint = yield mrs(ICH_LR_EL2[n]!, 1);
-      state = Number(lr >> STATE_SHIFT);
+      state = hi32(lr) >>> LR_STATE_HI;
     }
     v.pending = (state & 1) !== 0 || v.repend;
     v.active = (state & 2) !== 0;
@@ -101,5 +104,5 @@ export function* foldLrs(g: VcpuVgic): Program {
 
 /** Invalidates the cached LR image of `v` (after a priority change). */
 export function lrChanged(v: VIrq): void {
-  v.lrBase = -1n;
+  v.lrValues = null;
 }

@@ -16,8 +16,11 @@ export class VIrq {
   /** HW = 1 linkage to a physical interrupt (the virtual timer). */
   hw = false;
   pintid = 0;
-  /** ICH_LR<n>_EL2 value of this interrupt with State = 00, built when first needed. */
-  lrBase = -1n;
+  /**
+   * ICH_LR<n>_EL2 values of this interrupt, built when first needed: index State (0-3) plus 4
+   * when EOI = 1. Kept so that a flush writes an existing bigint instead of allocating one.
+   */
+  lrValues: (bigint | undefined)[] | null = null;
 
   constructor(
     readonly intid: number,

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { bits, defineReg, defineReg64, toBig } from '../../core/bits.js';
+import { bits, defineReg, defineReg64, hi32, lo32, toBig, toNum } from '../../core/bits.js';
 import { ESR, ISS_DABT, ISS_SYS64, esrOf, EC } from '../../core/esr.js';
 import { SPSR, spsrFor, PSR_DAIF } from '../../core/pstate.js';
 import { HCR } from '../../core/hcr.js';
@@ -64,4 +64,25 @@ test('ESR: HVC #0x1234 from AArch64 is 0x5A001234; known layouts match gic-facts
 
 test('MRS X0, ICC_IAR1_EL1 encodes as 0xD538CC00 (gic-facts §1.5)', (t) => {
   t.is(encodeMrsMsr(sysreg('ICC_IAR1_EL1', 3, 0, 12, 12, 0), 0, true), 0xd538cc00);
+});
+
+test('word halves and conversions agree with bigint arithmetic modulo 2^64 (negative and over-wide values wrap)', (t) => {
+  const words = fc.oneof(fc.bigInt({ min: -(1n << 70n), max: 1n << 70n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+  fc.assert(
+    fc.property(words, (v) => {
+      const u = BigInt.asUintN(64, v);
+      t.is(hi32(v), Number(u >> 32n));
+      t.is(lo32(v), Number(u & 0xffff_ffffn));
+      t.is(toBig(v), u);
+      t.is(toNum(v), Number(u & 0x1f_ffff_ffff_ffffn));
+    }),
+  );
+  // Numbers: the same, for the values a 53-bit register holds.
+  fc.assert(
+    fc.property(fc.maxSafeNat(), (n) => {
+      t.is(hi32(n), Number(BigInt(n) >> 32n));
+      t.is(lo32(n), Number(BigInt(n) & 0xffff_ffffn));
+      t.is(toBig(n), BigInt(n));
+    }),
+  );
 });
