@@ -72,3 +72,91 @@ export interface BookkeepingCosts {
 }
 
 export const DEFAULT_BOOKKEEPING: BookkeepingCosts = Object.freeze({ inject: 40, schedule: 150, mmioEmulation: 60, hypercall: 40 });
+
+/** The first LPI INTID (gic-facts §1.8). */
+export const FIRST_LPI = 8192;
+
+/**
+ * INTID bits of the GIC every guest sees (its emulated GICD_TYPER.IDbits + 1, and the vINTID
+ * bits of each vPE's virtual pending table on the direct path): guest LPIs are 8192..65535.
+ */
+export const GUEST_INTID_BITS = 16;
+
+/** Bits an ID field needs to hold `id` (at least 1: MAPD's Size field is bits - 1). */
+export function idBitsFor(id: number): number {
+  let bits = 1;
+  while (2 ** bits <= id) bits++;
+  return bits;
+}
+
+/**
+ * Refuses a configuration the GIC it describes cannot carry out, with an error naming the VM,
+ * the device, the field and the limit. Without this, an ID beyond what the ITS advertises
+ * makes it refuse the MAPD/MAPTI/VMAPP (a command error the driver steps over) and the
+ * device's interrupts are silently never delivered; running out of host LPIs would write LPI
+ * configuration bytes beyond the table.
+ *
+ * Limits, from `cfg.gic` (the GIC's description the hypervisor is given, from which the model
+ * builds its ID registers):
+ * - DeviceID < 2^Devbits+1 and EventID < 2^ID_bits+1 (GITS_TYPER): MAPD with Size > ID_bits is
+ *   ITTSIZE_OOR, a DeviceID beyond the device table DEVICE_OOR (gic-facts §4.4);
+ * - direct injection: VMAPP's VPT_size (guest INTID bits - 1) must not exceed ID_bits either
+ *   (as QEMU checks);
+ * - guest LPIs inside the guest's INTID space (8192..2^16 - 1) and targeting a vCPU of the VM;
+ * - host LPIs (GICD_TYPER.IDbits): one per event on the injected path, one doorbell per vCPU
+ *   on the direct path, allocated in that order (doorbells at construction, events at boot).
+ * The vPE ID limit (GITS_TYPER / vpeIdBits) is checked where vPE IDs are allocated (direct.ts).
+ * Every ID must also be assigned once: a DeviceID in two places would have its ITT replaced by
+ * the second MAPD, an EventID mapped twice is UNPREDICTABLE (the ITS ignores the second MAPTI).
+ */
+export function checkConfig(cfg: HypervisorConfig): void {
+  const g = cfg.gic;
+  const its = g.its;
+  const direct = (vc: VmConfig): boolean => vc.injection === 'direct' && g.version === 4;
+  const owner = new Map<number, string>();
+  for (const vc of cfg.vms) {
+    const vm = `vm '${vc.name}'`;
+    if (direct(vc) && its.eventIdBits < GUEST_INTID_BITS) {
+      throw new Error(`${vm}: direct injection needs ${GUEST_INTID_BITS} ID bits for its vPEs' virtual pending tables (VMAPP VPT_size ${GUEST_INTID_BITS - 1}), the ITS supports ${its.eventIdBits} (GITS_TYPER.ID_bits = ${its.eventIdBits - 1})`);
+    }
+    for (const d of vc.devices) {
+      const dev = `${vm}: device ${d.deviceId}`;
+      if (!Number.isInteger(d.deviceId) || d.deviceId < 0) throw new Error(`${dev}: DeviceID must be a non-negative integer`);
+      if (d.deviceId >= 2 ** its.deviceIdBits) {
+        throw new Error(`${dev}: DeviceID ${d.deviceId} needs ${idBitsFor(d.deviceId)} ID bits, the ITS supports ${its.deviceIdBits} (GITS_TYPER.Devbits = ${its.deviceIdBits - 1})`);
+      }
+      const other = owner.get(d.deviceId);
+      if (other !== undefined) throw new Error(`${dev}: DeviceID ${d.deviceId} is already assigned to ${other} (one device, one ITT)`);
+      owner.set(d.deviceId, vm);
+      const seen = new Set<number>();
+      for (const e of d.events) {
+        if (!Number.isInteger(e.eventId) || e.eventId < 0 || e.eventId >= 2 ** 32) throw new Error(`${dev}: EventID ${e.eventId} must be an integer from 0 to 2^32 - 1`);
+        if (e.eventId >= 2 ** its.eventIdBits) {
+          throw new Error(`${dev}: EventID ${e.eventId} needs ${idBitsFor(e.eventId)} ID bits, the ITS supports ${its.eventIdBits} (GITS_TYPER.ID_bits = ${its.eventIdBits - 1})`);
+        }
+        if (seen.has(e.eventId)) throw new Error(`${dev}: EventID ${e.eventId} is assigned twice`);
+        seen.add(e.eventId);
+        if (!Number.isInteger(e.vcpu) || e.vcpu < 0 || e.vcpu >= vc.vcpus) throw new Error(`${dev}: EventID ${e.eventId} targets vCPU ${e.vcpu}, but the VM has ${vc.vcpus} vCPU${vc.vcpus === 1 ? '' : 's'}`);
+        if (!Number.isInteger(e.vintid) || e.vintid < FIRST_LPI || e.vintid >= 2 ** GUEST_INTID_BITS) {
+          throw new Error(`${dev}: EventID ${e.eventId}: guest LPI ${e.vintid} is outside the guest's LPIs ${FIRST_LPI}..${2 ** GUEST_INTID_BITS - 1} (its GIC has ${GUEST_INTID_BITS} INTID bits, GICD_TYPER.IDbits = ${GUEST_INTID_BITS - 1})`);
+        }
+      }
+    }
+  }
+  // Host LPIs, in the order the hypervisor allocates them.
+  const limit = 2 ** g.idBits;
+  const space = `the GIC supports ${g.idBits} INTID bits (GICD_TYPER.IDbits = ${g.idBits - 1}: LPIs ${FIRST_LPI}..${limit - 1}; one per event on the injected path, one doorbell per vCPU on the direct path)`;
+  let next = FIRST_LPI;
+  for (const vc of cfg.vms) {
+    if (!direct(vc)) continue;
+    if (next + vc.vcpus > limit) throw new Error(`vm '${vc.name}': vCPU ${limit - next}: its vPE doorbell needs host LPI ${limit}, ${space}`);
+    next += vc.vcpus;
+  }
+  for (const vc of cfg.vms) {
+    if (vc.injection === 'direct') continue;
+    for (const d of vc.devices) {
+      if (next + d.events.length > limit) throw new Error(`vm '${vc.name}': device ${d.deviceId}: EventID ${d.events[limit - next]!.eventId} needs host LPI ${limit}, ${space}`);
+      next += d.events.length;
+    }
+  }
+}

@@ -24,6 +24,7 @@ import { configureLpi } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
+import { GUEST_INTID_BITS, idBitsFor } from './config.js';
 import type { DirectInjection, DirectStats } from './direct-port.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PRIO_DEFAULT } from './layout.js';
@@ -31,7 +32,7 @@ import type { GuestLpiAction } from './vgic/emul-regs.js';
 import type { PerCpu, Vcpu, Vm } from './vm.js';
 
 /** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
-export const VPT_ID_BITS = 16;
+export const VPT_ID_BITS = GUEST_INTID_BITS;
 const VPROP_BYTES = 2 ** VPT_ID_BITS - 8192;
 const VPT_BYTES = 2 ** VPT_ID_BITS / 8;
 
@@ -104,7 +105,7 @@ export class DirectInjector implements DirectInjection {
     }
     for (const d of vm.config.devices) {
       const maxEvent = d.events.reduce((a, e) => Math.max(a, e.eventId), 0);
-      yield* h.its.mapDevice(d.deviceId, Math.max(1, Math.ceil(Math.log2(maxEvent + 1))));
+      yield* h.its.mapDevice(d.deviceId, idBitsFor(maxEvent));
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const vpe = this.vpes.get(v.id)!;

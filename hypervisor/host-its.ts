@@ -25,6 +25,10 @@ export class HostIts {
   virtual = false;
   vpeTable = 0;
   vpeEntryBytes = 0;
+  /** EventID bits (GITS_TYPER.ID_bits + 1) and DeviceID bits of the device table allocated (at most Devbits + 1), read at init. */
+  eventIdBits = 0;
+  deviceIdBits = 0;
+  private devbits = 0;
   commands = 0;
   stalls = 0;
 
@@ -41,6 +45,9 @@ export class HostIts {
     this.pta = t.PTA === 1;
     this.virtual = t.Virtual === 1;
     const devBits = Math.min(deviceIdBits, t.Devbits + 1);
+    this.eventIdBits = t.ID_bits + 1;
+    this.deviceIdBits = devBits;
+    this.devbits = t.Devbits;
     for (let n = 0; n < 8; n++) {
       const at = this.base + GITS.BASER + 8 * n;
       const b: bigint = yield ldr(at, 8, 9);
@@ -113,9 +120,17 @@ export class HostIts {
     yield* this.wait();
   }
 
-  /** MAPD with a fresh ITT for 2^eventBits events. */
+  /**
+   * MAPD with a fresh ITT for 2^eventBits events. A DeviceID or ITT size beyond what
+   * GITS_TYPER advertised (and the device table holds) would be refused by the ITS (DEVICE_OOR,
+   * ITTSIZE_OOR) and every later command for the device with it: refuse it here instead. (The
+   * hypervisor checks its configuration against the same limits before boot, config.ts; this
+   * catches a GIC whose registers advertise less than its description says.)
+   */
   *mapDevice(deviceId: number, eventBits: number): Program {
     const bits = Math.max(1, eventBits);
+    if (deviceId >= 2 ** this.deviceIdBits) throw new Error(`ITS: DeviceID ${deviceId} is beyond the device table, which holds ${this.deviceIdBits}-bit DeviceIDs (GITS_TYPER.Devbits = ${this.devbits})`);
+    if (bits > this.eventIdBits) throw new Error(`ITS: device ${deviceId} needs ${bits} EventID bits, the ITS supports ${this.eventIdBits} (GITS_TYPER.ID_bits = ${this.eventIdBits - 1})`);
     const itt = this.heap.alloc(Math.max(256, 2 ** bits * this.ittEntryBytes), 256);
     yield* this.submit(ItsCmd.MAPD({ DeviceID: deviceId, Size: bits - 1, ITT_addr: itt, V: 1 }));
   }

@@ -25,7 +25,7 @@ import { aprCount } from '../gic/cpuif-regs.js';
 import { redistributorSize } from '../gic/config.js';
 import { configureLpi, cpuAffinity, type LpiTables } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
-import type { HypervisorConfig } from './config.js';
+import { checkConfig, FIRST_LPI, GUEST_INTID_BITS, idBitsFor, type HypervisorConfig } from './config.js';
 import { DirectInjector } from './direct.js';
 import { NO_DIRECT, type DirectInjection } from './direct-port.js';
 import { PhysHeap } from './heap.js';
@@ -112,6 +112,8 @@ export class Hypervisor {
     readonly cores: number,
     readonly env: HypEnv,
   ) {
+    // Refuse what the GIC cannot carry out before anything is allocated (config.ts).
+    checkConfig(cfg);
     this.heap = new PhysHeap(cfg.heapPa, cfg.heapSize);
     this.its = new HostIts(cfg.gic.itsBase, this.heap);
     this.listRegs = cfg.gic.listRegs;
@@ -119,7 +121,7 @@ export class Hypervisor {
     this.pcpus = Array.from({ length: cores }, (_, i) => new PerCpu(i));
     this.coreAffinity = Array.from({ length: cores }, (_, i) => cpuAffinity(i));
     const infos: VcpuInfo[] = [];
-    const emul = { priorityMask: (0xff << (8 - cfg.gic.priorityBits)) & 0xff, idBits: 16 };
+    const emul = { priorityMask: (0xff << (8 - cfg.gic.priorityBits)) & 0xff, idBits: GUEST_INTID_BITS };
     cfg.vms.forEach((vc, i) => {
       const vm = new Vm(i, vc, i + 1);
       this.vms.push(vm);
@@ -141,8 +143,7 @@ export class Hypervisor {
       if (vc.injection === 'direct') return;
       for (const d of vc.devices) {
         for (const e of d.events) {
-          const v = vm.vcpus[e.vcpu];
-          if (v === undefined) throw new Error(`${vc.name}: device ${d.deviceId} event ${e.eventId} targets vCPU ${e.vcpu}, which does not exist`);
+          const v = vm.vcpus[e.vcpu]!;
           if (!v.vgic.lpis.has(e.vintid)) v.vgic.lpis.set(e.vintid, new VIrq(e.vintid, PRIO_DEFAULT, false));
         }
       }
@@ -152,7 +153,7 @@ export class Hypervisor {
     if (direct.length > 0) {
       if (cfg.gic.version !== 4) throw new Error(`direct injection needs a GICv4 (gic.version is ${cfg.gic.version}): VM ${direct[0]!.config.name}`);
       const d = new DirectInjector(this);
-      for (const vm of direct) d.allocate(vm, () => this.nextHostLpi++);
+      for (const vm of direct) d.allocate(vm, () => this.allocHostLpi());
       this.direct = d;
     }
   }
@@ -269,10 +270,10 @@ export class Hypervisor {
     }
     for (const d of c.devices) {
       const maxEvent = d.events.reduce((a, e) => Math.max(a, e.eventId), 0);
-      yield* this.its.mapDevice(d.deviceId, Math.max(1, Math.ceil(Math.log2(maxEvent + 1))));
+      yield* this.its.mapDevice(d.deviceId, idBitsFor(maxEvent));
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
-        const host = this.nextHostLpi++;
+        const host = this.allocHostLpi();
         yield* configureLpi(this.lpiTables!, host, PRIO_DEFAULT, true);
         this.lpiRoute[host - 8192] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
         this.events[vm.index]!.get(e.vintid)!.hostLpi = host;
@@ -281,6 +282,12 @@ export class Hypervisor {
         yield work(10);
       }
     }
+  }
+
+  /** The next free host LPI (checkConfig has made sure there are enough). */
+  private allocHostLpi(): number {
+    if (this.nextHostLpi >= 2 ** this.cfg.gic.idBits) throw new Error(`out of host LPIs: gic.idBits = ${this.cfg.gic.idBits} allows ${2 ** this.cfg.gic.idBits - FIRST_LPI}`);
+    return this.nextHostLpi++;
   }
 
   /** The core a vCPU's host LPIs are routed to: its pinned core, else id mod cores. */

@@ -3,8 +3,10 @@
  * field at fault (as a path: `vms[1].vcpus`), the value found and the value expected.
  */
 import { costProfile, COST_PROFILES } from '../core/costs.js';
+import { DEFAULT_GIC_CONFIG } from '../gic/config.js';
+import { FIRST_LPI, GUEST_INTID_BITS } from '../hypervisor/config.js';
 import { policyNamed, POLICIES } from '../hypervisor/sched/policies.js';
-import { SCENARIO_DEFAULTS, type DeviceSpec, type InterferenceSpec, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
+import { FIRST_DEVICE_LPI, SCENARIO_DEFAULTS, type DeliveryPath, type DeviceSpec, type InterferenceSpec, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
 
 export class ScenarioError extends Error {
   constructor(
@@ -136,6 +138,75 @@ function interference(v: unknown): InterferenceSpec | undefined {
   };
 }
 
+/** The smallest number of ID bits that gives `n` IDs. */
+function bitsFor(n: number): number {
+  let b = 1;
+  while (2 ** b < n) b++;
+  return b;
+}
+
+/**
+ * The ID limits of the machine a scenario builds (the hypervisor refuses the same at build
+ * time, hypervisor/config.ts, but without the scenario's field names):
+ * - each device's events are EventIDs 0..events-1 and its DeviceID is its index + 1: the ITS
+ *   (default configuration: 16 EventID and 16 DeviceID bits) must hold them;
+ * - the events of a VM's devices become its guest LPIs from FIRST_DEVICE_LPI up, inside the
+ *   guest's 16-bit INTID space;
+ * - host LPIs (lpiIdBits): one per event of an injected-path VM, one vPE doorbell per vCPU of a
+ *   direct-path VM; vPE IDs (vpeIdBits): one per vCPU of a direct-path VM. A scenario is run on
+ *   both paths unless `--path` says otherwise, so the limits must hold for its own paths, for
+ *   all VMs injected, and (GICv4) for all VMs direct. Interference neighbours count too.
+ */
+function checkIds(s: Scenario): void {
+  const its = DEFAULT_GIC_CONFIG.its;
+  const maxEvents = 2 ** its.eventIdBits;
+  const guestLpis = new Map<string, number>();
+  s.devices.forEach((d, i) => {
+    if (d.events > maxEvents) throw new ScenarioError(`devices[${i}].events`, `an integer from 1 to ${maxEvents} (EventIDs 0..${maxEvents - 1}: the ITS has ${its.eventIdBits} EventID bits, GITS_TYPER.ID_bits = ${its.eventIdBits - 1})`, d.events);
+    const first = guestLpis.get(d.vm) ?? FIRST_DEVICE_LPI;
+    const room = 2 ** GUEST_INTID_BITS - first;
+    if (d.events > room) {
+      throw new ScenarioError(`devices[${i}].events`, `at most ${room} (the events of VM '${d.vm}''s devices become its guest LPIs, ${FIRST_DEVICE_LPI} up to ${2 ** GUEST_INTID_BITS - 1}; ${first - FIRST_DEVICE_LPI} are taken by its earlier devices)`, d.events);
+    }
+    guestLpis.set(d.vm, first + d.events);
+  });
+  const inter = s.interference;
+  const hogs = inter?.hogs ?? 0;
+  const noisy = inter?.noisy ?? 0;
+  const deviceIds = s.devices.length + noisy;
+  if (deviceIds >= 2 ** its.deviceIdBits) {
+    throw new ScenarioError('devices', `at most ${2 ** its.deviceIdBits - 1} devices, noisy neighbours included (DeviceIDs from 1: the ITS has ${its.deviceIdBits} DeviceID bits)`, `${deviceIds} devices`);
+  }
+  // Every VM of the run with its vCPUs and device events: the scenario's, then the neighbours.
+  const events = new Map<string, number>();
+  for (const d of s.devices) events.set(d.vm, (events.get(d.vm) ?? 0) + d.events);
+  const all = [
+    ...s.vms.map((v) => ({ vcpus: v.vcpus, events: events.get(v.name) ?? 0, path: v.path })),
+    ...Array.from({ length: hogs }, () => ({ vcpus: 1, events: 0, path: undefined })),
+    ...Array.from({ length: noisy }, () => ({ vcpus: 1, events: 1, path: undefined })),
+  ];
+  const modes: ('own' | DeliveryPath)[] = s.gicVersion === 4 ? ['own', 'injected', 'direct'] : ['injected'];
+  let lpis = { n: 0, what: '' };
+  let vpes = 0;
+  for (const mode of modes) {
+    let injectedEvents = 0;
+    let directVcpus = 0;
+    for (const v of all) {
+      if ((mode === 'own' ? (v.path ?? s.path) : mode) === 'direct') directVcpus += v.vcpus;
+      else injectedEvents += v.events;
+    }
+    const n = injectedEvents + directVcpus;
+    if (n > lpis.n) lpis = { n, what: `${injectedEvents} device events on the injected path, ${directVcpus} vPE doorbells` };
+    vpes = Math.max(vpes, directVcpus);
+  }
+  const lpiBits = bitsFor(FIRST_LPI + lpis.n);
+  if (lpiBits > s.lpiIdBits) {
+    throw new ScenarioError('lpiIdBits', `at least ${lpiBits} (the run needs ${lpis.n} host LPIs: ${lpis.what}; ${s.lpiIdBits} bits give ${2 ** s.lpiIdBits - FIRST_LPI})`, s.lpiIdBits);
+  }
+  const vpeBits = bitsFor(vpes);
+  if (vpeBits > s.vpeIdBits) throw new ScenarioError('vpeIdBits', `at least ${vpeBits} (the direct path needs one vPE ID per vCPU: ${vpes} vCPUs)`, s.vpeIdBits);
+}
+
 /** Validates `input` (a parsed JSON value or a typed object) and fills in defaults. */
 export function validateScenario(input: unknown): Scenario {
   const o = obj(input, 'scenario');
@@ -158,7 +229,7 @@ export function validateScenario(input: unknown): Scenario {
   vms.forEach((v, i) => {
     if ((v.path ?? path) === 'direct' && gicVersion === 3) throw new ScenarioError(v.path === undefined ? 'path' : `vms[${i}].path`, '"injected" on a GICv3 machine (direct injection needs gicVersion 4)', 'direct');
   });
-  return {
+  const s: Scenario = {
     name: str(o, 'name', 'name', 'unnamed'),
     summary: typeof o.summary === 'string' ? o.summary : '',
     cores,
@@ -179,4 +250,6 @@ export function validateScenario(input: unknown): Scenario {
     durationUs: num(o, 'durationUs', 'durationUs', 1, 1e9, d.durationUs),
     seed: int(o, 'seed', 'seed', 0, 2 ** 32 - 1, d.seed),
   };
+  checkIds(s);
+  return s;
 }
