@@ -2,9 +2,10 @@
  * The machinery a redistributor keeps for LPIs, once for its physical LPIs (lpi-tables.ts) and
  * once for the vLPIs of its resident vPE (vlpi-resident.ts): which (v)LPIs are pending, the cache
  * of their configuration bytes, and the priority structure that finds the highest-priority
- * pending enabled one. The owners keep what differs: the physical table writes pending bits
- * through to its pending table and has its own range rules; the vLPI set parses the VPT at
- * schedule-in and computes PendingLast.
+ * pending enabled one. What differs stays with them: `LpiTables` holds one of these behind its
+ * pending-table write-through and its range rules; `ResidentVlpis` is one (a subclass: it changes
+ * no operation, its owner writes the VPT) with the VPT parse at schedule-in and the PendingLast
+ * scan.
  *
  * How it works
  * - Configuration is cached, as real redistributors cache it (gic-facts §3): a byte is fetched
@@ -92,8 +93,8 @@ export class LpiCandidates {
   private readonly priorityOf: Uint8Array;
 
   constructor(
-    private readonly bus: Bus,
-    private readonly attrs: AccessAttrs,
+    protected readonly bus: Bus,
+    protected readonly attrs: AccessAttrs,
     /** Implemented priority bits of the GIC, as a mask of the priority byte. */
     priorityMask: number,
     /** Keep `best()`'s answer until something can change it (for owners that ask it after every change). */

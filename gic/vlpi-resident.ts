@@ -8,26 +8,28 @@
  * - The virtual pending table (VPT) in memory is the architectural state; the owner
  *   (vlpi-frame.ts) writes every change of a pending bit through to it. This class mirrors the
  *   bits of the resident vPE so that finding the best vLPI costs no memory read, and it is
- *   emptied whenever residency changes (`reset` at Valid 0 -> 1, `clear` at Valid 1 -> 0).
+ *   emptied whenever residency changes (`reset` at Valid 0 -> 1, `clear` at Valid 1 -> 0; `clear`
+ *   keeps the table address and `limit`, which the PendingLast scan after it needs).
  * - `parse` reads the VPT once when the vPE becomes resident (the redistributor's "parse" while
  *   GICR_VPENDBASER.Dirty = 1): only the 32-bit words of pages that exist in the sparse memory
  *   are read, from vINTID 8192 up to the configuration table's size; the first 1 KB of the VPT
  *   (IMPLEMENTATION DEFINED, gic-facts §3) is never read. Each pending vLPI found has its
  *   configuration byte read and cached.
- * - The configuration cache, the per-vINTID state words and the candidate heap with lazy
- *   deletion are the machinery physical LPIs use too (lpi-candidates.ts): a vLPI that becomes
- *   pending while its byte is not cached is fetched (the owner delays it by `lpiConfigFetch`); a
- *   cached byte is used until an invalidation (INV on a virtual ITE, VINVALL) drops it, and a
- *   pending vLPI is re-read at once when invalidated. The cache holds the resident vPE's bytes
- *   only: `reset`/`clear` zero the state words (the keys stay, as vINTIDs seen). No allocation
- *   per vLPI, no sort, no scan of the vINTID space.
- * - `best()` is asked after every change the virtual CPU interface sees, so its answer is kept
- *   until something can change it (`keepsBest`: a new candidate lowers it in place; clearing the
- *   best vLPI, an invalidation or a residency change forgets it).
+ * - The set is an `LpiCandidates` (lpi-candidates.ts), the machinery physical LPIs use too:
+ *   configuration cache, per-vINTID state words, candidate heap with lazy deletion. A vLPI that
+ *   becomes pending while its byte is not cached is fetched (the owner delays it by
+ *   `lpiConfigFetch`); a cached byte is used until an invalidation (INV on a virtual ITE,
+ *   VINVALL) drops it, and a pending vLPI is re-read at once when invalidated. The cache holds
+ *   the resident vPE's bytes only: `reset`/`clear` zero the state words (the keys stay, as
+ *   vINTIDs seen). No allocation per vLPI, no sort, no scan of the vINTID space.
+ * - `best()` is asked after every change the virtual CPU interface sees (vlpi-frame.ts asks it
+ *   before and after each), so its answer is kept until something can change it (`keepsBest`: a
+ *   new candidate lowers it in place; clearing the best vLPI, an invalidation or a residency
+ *   change forgets it).
  */
 import type { AccessAttrs, Bus } from '../core/bus.js';
 import { LPI_BASE } from './gic-registers.js';
-import { LpiCandidates, type LpiSet } from './lpi-candidates.js';
+import { LpiCandidates } from './lpi-candidates.js';
 
 // Module-local copy of an imported constant used per vLPI (imported bindings are getter calls
 // under the project's TypeScript loader).
@@ -36,76 +38,27 @@ const LPI_FIRST = LPI_BASE;
 /** Bytes of the VPT's IMPLEMENTATION DEFINED area (the bits of INTIDs 0-8191). */
 const VPT_IMPDEF_BYTES = LPI_FIRST / 8;
 
-export class ResidentVlpis {
+export class ResidentVlpis extends LpiCandidates {
   /** First vINTID beyond the vLPI configuration table: 2^bits, or 8192 when no vLPI is usable. */
   limit = LPI_FIRST;
-  private readonly vlpis: LpiCandidates;
   /** The walk of a VPT in progress (see `firstWord`). */
   private inRam = false;
   private end = 0;
 
   constructor(
-    private readonly bus: Bus,
-    private readonly attrs: AccessAttrs,
+    bus: Bus,
+    attrs: AccessAttrs,
     /** Implemented priority bits of the GIC, as a mask of the priority byte. */
     priorityMask: number,
   ) {
-    this.vlpis = new LpiCandidates(bus, attrs, priorityMask, true);
+    super(bus, attrs, priorityMask, true);
   }
 
   /** Valid 0 -> 1: a new vPE, whose configuration table is at `propBase` with vINTIDs below `limit`. Nothing is known yet. */
   reset(propBase: number, limit: number): void {
-    this.vlpis.propBase = propBase;
+    this.propBase = propBase;
     this.limit = limit;
     this.clear();
-  }
-
-  /** Valid 1 -> 0: forgets every vLPI (the table address and limit stay, for PendingLast). */
-  clear(): void {
-    this.vlpis.clear();
-  }
-
-  /** Number of pending vLPIs known. */
-  get pending(): number {
-    return this.vlpis.pending;
-  }
-
-  /** The cached configuration byte of `vintid`, or -1. */
-  cachedConfig(vintid: number): number {
-    return this.vlpis.cachedConfig(vintid);
-  }
-
-  /** `vintid` (below `limit`) became pending; its VPT bit is already set. */
-  markPending(vintid: number): LpiSet {
-    return this.vlpis.markPending(vintid);
-  }
-
-  /** `vintid`'s VPT bit was cleared (acknowledge, CLEAR, DISCARD, VMOVI). Returns whether it was pending. */
-  markClear(vintid: number): boolean {
-    return this.vlpis.markClear(vintid);
-  }
-
-  /** A configuration fetch completed: caches the byte now in memory. True if `vintid` is now a candidate. */
-  completeFill(vintid: number): boolean {
-    return this.vlpis.completeFill(vintid);
-  }
-
-  /** INV: drops the cached byte; a pending vLPI is re-read at once. True when a byte was re-read. */
-  invalidate(vintid: number): boolean {
-    return this.vlpis.invalidate(vintid);
-  }
-
-  /** VINVALL: drops every cached byte; pending vLPIs are re-read. Returns the number re-read. */
-  invalidateAll(): number {
-    return this.vlpis.invalidateAll();
-  }
-
-  /**
-   * The highest-priority pending enabled vLPI as `priority * 2^24 + vINTID` (lowest vINTID on
-   * ties), or -1. Discards heap entries that stopped being candidates; idempotent.
-   */
-  best(): number {
-    return this.vlpis.best();
   }
 
   /**
@@ -115,7 +68,7 @@ export class ResidentVlpis {
   parse(vpt: number): number {
     let found = 0;
     for (let a = this.firstWord(vpt); a >= 0; a = this.nextWord(a)) {
-      found += this.vlpis.loadPendingWord(this.readWord(a), (a - vpt) * 8, this.limit);
+      found += this.loadPendingWord(this.readWord(a), (a - vpt) * 8, this.limit);
     }
     return found;
   }
@@ -132,7 +85,7 @@ export class ResidentVlpis {
         v = (v & ~(1 << b)) >>> 0;
         const vintid = (a - vpt) * 8 + b;
         if (vintid >= this.limit) return false;
-        if (this.vlpis.enabledInMemory(vintid)) return true;
+        if (this.enabledInMemory(vintid)) return true;
       }
     }
     return false;
