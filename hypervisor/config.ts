@@ -39,6 +39,12 @@ export interface VmConfig {
   readonly priority: number;
   /** Core each vCPU is pinned to (index = vCPU), or null. */
   readonly pinned: readonly (number | null)[] | null;
+  /**
+   * HCR_EL2.TWI while this VM's vCPUs run (trap guest WFI: the vCPU blocks; or let it complete
+   * on the core); default: `HypervisorConfig.trapWfi`. Hypervisors choose per vCPU: Linux's
+   * kvm-arm.wfi_trap_policy, and KVM clears TWI for a vCPU alone on its run queue.
+   */
+  readonly trapWfi?: boolean;
 }
 
 export interface HypervisorConfig {
@@ -50,7 +56,7 @@ export interface HypervisorConfig {
   readonly sliceCycles: number;
   /** Core clock / counter frequency ratio (cycles per CNTPCT tick), to program the EL2 timer. */
   readonly cyclesPerTick: number;
-  /** HCR_EL2.TWI: trap guest WFI (the vCPU blocks) or let it complete on the core. */
+  /** HCR_EL2.TWI: trap guest WFI (the vCPU blocks) or let it complete on the core; the default of `VmConfig.trapWfi`. */
   readonly trapWfi: boolean;
   /** Wait for GICR_VPENDBASER.Dirty = 0 after scheduling a vPE before entering the guest (as Linux does). */
   readonly waitDirtyOnEntry: boolean;

@@ -263,7 +263,8 @@ export class Hypervisor {
     vm.s2root = this.heap.alloc(4096, 4096);
     yield* s2Map(vm.s2root, c.ramIpa, c.ramPa, c.ramSize, S2_READ | S2_WRITE | S2_EXEC, () => this.heap.alloc(4096, 4096));
     vm.vttbr = VTTBR.encode({ VMID: vm.vmid, BADDR: vm.s2root / 2 });
-    vm.hcr = HCR_RW | HCR_VM | HCR_IMO | HCR_FMO | HCR_AMO | HCR_TSC | (this.cfg.trapWfi ? HCR_TWI : 0);
+    // The world switch loads this into HCR_EL2 for each of the VM's vCPUs (world-switch.ts).
+    vm.hcr = HCR_RW | HCR_VM | HCR_IMO | HCR_FMO | HCR_AMO | HCR_TSC | ((c.trapWfi ?? this.cfg.trapWfi) ? HCR_TWI : 0);
     if (c.injection === 'direct') {
       yield* (this.direct as DirectInjector).setupVm(vm);
       return;

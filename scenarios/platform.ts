@@ -44,6 +44,8 @@ export interface PlatformVm {
   readonly ramMiB?: number;
   /** Guest LPI priority the kernel configures (default 0xa0). */
   readonly lpiPriority?: number;
+  /** HCR_EL2.TWI for this VM's vCPUs (trap guest WFI); default: the platform's `trapWfi`. */
+  readonly trapWfi?: boolean;
 }
 
 export interface PlatformOptions {
@@ -55,6 +57,7 @@ export interface PlatformOptions {
   readonly gic?: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> };
   readonly policy?: Policy<any>;
   readonly sliceUs?: number;
+  /** HCR_EL2.TWI for every VM that does not choose (PlatformVm.trapWfi); default true. */
   readonly trapWfi?: boolean;
   readonly waitDirtyOnEntry?: boolean;
   readonly vms: readonly PlatformVm[];
@@ -101,6 +104,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
       devices,
       priority: spec.priority ?? 0,
       pinned: spec.pinned ?? null,
+      trapWfi: spec.trapWfi,
     };
   });
   const hyp = new Hypervisor(

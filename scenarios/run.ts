@@ -170,6 +170,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
       priority: v.priority ?? 0,
       pinned: v.pinned,
       ramMiB: v.ramMiB ?? 16,
+      trapWfi: v.wfi === undefined ? undefined : v.wfi === 'trap',
     })),
   });
   const warm = Math.round((WARMUP_US * clockHz) / 1e6);

@@ -24,6 +24,8 @@ export interface VmSpec {
   readonly pinned?: readonly number[];
   /** Guest RAM in MiB (default 16). */
   readonly ramMiB?: number;
+  /** WFI of this VM's vCPUs, as the scenario's `wfi`; default: the scenario's `wfi`. */
+  readonly wfi?: 'trap' | 'native';
 }
 
 export interface DeviceSpec {
@@ -60,7 +62,10 @@ export interface Scenario {
   readonly policy: string;
   /** Time slice of the scheduler, in microseconds. */
   readonly sliceUs: number;
-  /** 'trap': HCR_EL2.TWI = 1, a vCPU in WFI blocks; 'native': TWI = 0, WFI completes on the core. */
+  /**
+   * 'trap': HCR_EL2.TWI = 1, a vCPU in WFI blocks; 'native': TWI = 0, WFI completes on the core.
+   * The default of every VM's own `wfi`.
+   */
   readonly wfi: 'trap' | 'native';
   /**
    * Direct injection: wait for GICR_VPENDBASER.Dirty = 0 after making a vPE resident before

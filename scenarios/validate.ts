@@ -91,7 +91,7 @@ function traffic(v: unknown, field: string): TrafficPattern {
 function vm(v: unknown, i: number, cores: number): VmSpec {
   const f = `vms[${i}]`;
   const o = obj(v, f);
-  noUnknown(o, ['name', 'vcpus', 'kernel', 'path', 'priority', 'pinned', 'ramMiB'], `${f}.`);
+  noUnknown(o, ['name', 'vcpus', 'kernel', 'path', 'priority', 'pinned', 'ramMiB', 'wfi'], `${f}.`);
   const vcpus = int(o, 'vcpus', `${f}.vcpus`, 1, 1024);
   const out: VmSpec = {
     name: str(o, 'name', `${f}.name`),
@@ -100,6 +100,7 @@ function vm(v: unknown, i: number, cores: number): VmSpec {
     path: o.path === undefined ? undefined : oneOf(o, 'path', `${f}.path`, ['injected', 'direct'] as const),
     priority: int(o, 'priority', `${f}.priority`, -1000, 1000, 0),
     ramMiB: int(o, 'ramMiB', `${f}.ramMiB`, 2, 4096, 16),
+    ...(o.wfi === undefined ? {} : { wfi: oneOf(o, 'wfi', `${f}.wfi`, ['trap', 'native'] as const) }),
   };
   if (o.pinned !== undefined) {
     const p = arr(o, 'pinned', `${f}.pinned`);
