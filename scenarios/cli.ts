@@ -97,6 +97,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   try {
     const s = resolveScenario(o);
     const paths = pathsFor(o, s);
+    if (s.record === 'counters') {
+      // Checked before running: these read every MSI and delivery record after the run.
+      const needs = [o.trace !== undefined ? '--trace (its MSI-to-acknowledge flows)' : '', o.report !== undefined ? '--report (its latency CDF)' : ''].filter((x) => x !== '');
+      if (needs.length > 0) throw new UsageError(`${needs.join(' and ')} need${needs.length === 1 ? 's' : ''} every MSI and delivery record, but scenario '${s.name}' has record: 'counters' (use "record": "all", the default)`);
+    }
     const progress = new Progress(o.quiet ? { isTTY: false, write: () => true } : io.stderr);
     const out = (text: string): void => void io.stdout.write(text);
 

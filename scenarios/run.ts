@@ -3,15 +3,24 @@
  * platform.ts), boots, starts the devices after a warm-up, runs for the scenario's duration
  * (plus a drain so in-flight interrupts finish), and derives every figure of the comparison
  * from counters kept in step with the trace and from what the guests recorded.
+ *
+ * Latency (scenario field `record`): with 'all' (the default) the devices keep every MSI write
+ * and the guests every delivery, and `matchRun` pairs them after the run (latency.ts); with
+ * 'counters' nothing is kept and an `OnlineLatency` fed by the devices' write hooks and the
+ * guests' delivery sinks pairs them as the run goes, with the same rules, so a long run's
+ * memory does not grow with its length. The counts, max and mean are the same either way, the
+ * percentiles within the histogram's error (histogram.ts: 1/256).
  */
 import { costProfile } from '../core/costs.js';
 import type { MsiDevice, MsiPattern } from '../core/msi-device.js';
+import type { DeliveryLogOptions } from '../guests/delivery-log.js';
 import type { Kernel } from '../guests/kernel.js';
 import { deviceKernel, DeviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
 import { policyNamed } from '../hypervisor/sched/policies.js';
 import { matchLatencies, percentile, type DeliveryRecord, type LatencyResult, type MsiRecord } from './latency.js';
+import { OnlineLatency } from './online-latency.js';
 import { addDevice, buildPlatform, type Platform, type PlatformVm } from './platform.js';
-import type { DeliveryPath, Scenario, TrafficPattern, VmSpec } from './scenario.js';
+import type { DeliveryPath, RecordMode, Scenario, TrafficPattern, VmSpec } from './scenario.js';
 
 /** Simulated time the machine gets to boot before devices start. */
 export const WARMUP_US = 1500;
@@ -63,6 +72,20 @@ export interface RunHandle {
   readonly vintids: readonly (readonly number[])[];
   /** VM index of each device. */
   readonly deviceVm: readonly number[];
+  /** What the run records (the scenario's `record`). */
+  readonly record: RecordMode;
+  /** With `record: 'counters'`: the latency matcher the devices and guests feed as the run goes. */
+  readonly online?: OnlineLatency;
+}
+
+/** The key latency.ts matches on: VM index and guest INTID. */
+export const latencyKey = (vm: number, vintid: number): number => vm * 2 ** 24 + vintid;
+
+/** Thrown by what needs every MSI and delivery record when the run kept only counters. */
+export class RecordsNeededError extends Error {
+  constructor(what: string, scenario?: string) {
+    super(`${what} needs every MSI and delivery record, but ${scenario === undefined ? 'the run' : `scenario '${scenario}'`} was made with record: 'counters' (set "record": "all", the default, in the scenario)`);
+  }
 }
 
 export interface RunOptions {
@@ -82,10 +105,10 @@ export interface RunOptions {
 /** Chunks of the measured run when `onProgress` is given. */
 export const PROGRESS_CHUNKS = 100;
 
-function kernelFor(vm: VmSpec): PlatformVm['kernel'] {
+function kernelFor(vm: VmSpec, log: DeliveryLogOptions): PlatformVm['kernel'] {
   switch (vm.kernel) {
     case 'device':
-      return (c) => deviceKernel(c);
+      return (c) => deviceKernel(c, { log });
     case 'hog':
       return (c) => hogKernel(c);
     case 'idle':
@@ -150,6 +173,19 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   });
   const policy = policyNamed(s.policy);
   if (policy === undefined) throw new Error(`unknown policy ${s.policy}`);
+  const record: RecordMode = s.record ?? 'all';
+  // With 'counters', each device kernel's log keeps no records and tells the matcher of each
+  // delivery; the matcher needs the machine's costs and counter rate, so it is made just after.
+  const feed: { online: OnlineLatency | null; tick: number } = { online: null, tick: 1 };
+  const logFor = (vm: number): DeliveryLogOptions =>
+    record === 'all'
+      ? {}
+      : {
+          keep: 'none',
+          sink: {
+            delivered: (intid: number, _cpu: number, counter: number): void => feed.online!.delivery(latencyKey(vm, intid), counter * feed.tick),
+          },
+        };
   const platform = buildPlatform({
     cores: s.cores,
     clockHz,
@@ -161,10 +197,10 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     sliceUs: s.sliceUs,
     trapWfi: s.wfi === 'trap',
     waitDirtyOnEntry: s.waitDirtyOnEntry,
-    vms: vms.map((v) => ({
+    vms: vms.map((v, i) => ({
       name: v.name,
       vcpus: v.vcpus,
-      kernel: kernelFor(v),
+      kernel: kernelFor(v, logFor(i)),
       injection: (opts.path ?? v.path ?? s.path) === 'direct' ? 'direct' : 'list-register',
       devices: perVm.get(v.name) ?? [],
       priority: v.priority ?? 0,
@@ -178,7 +214,20 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const devs = devices.map((d, i) =>
     addDevice(platform, i + 1, Array.from({ length: d.events }, (_, e) => e), pattern(d.traffic, clockHz), { start: warm, until, ...(d.count !== undefined ? { count: d.count } : {}) }),
   );
-  const h: RunHandle = { platform, devices: devs, vintids, deviceVm };
+  let online: OnlineLatency | undefined;
+  if (record === 'counters') {
+    const m = platform.m;
+    online = new OnlineLatency(m.costs.itsTranslate + m.costs.iccAck);
+    feed.online = online;
+    feed.tick = m.clockHz / m.cntfrq;
+    const o = online;
+    devs.forEach((dev, i) => {
+      const vm = deviceVm[i]!;
+      const keys = vintids[i]!.map((v) => latencyKey(vm, v));
+      dev.setRecording('none', (_index, time, eventId) => o.msi(keys[eventId]!, time));
+    });
+  }
+  const h: RunHandle = { platform, devices: devs, vintids, deviceVm, record, ...(online !== undefined ? { online } : {}) };
   opts.onBuilt?.(h);
   return h;
 }
@@ -230,8 +279,10 @@ export interface RunDelivery extends DeliveryRecord {
 /**
  * Every MSI the devices wrote and every delivery the guests recorded so far, and their matching
  * (latency.ts): `lat.msiIndex[i]` and `lat.deliveryIndex[i]` pair MSI and delivery of latency i.
+ * Needs the records: throws `RecordsNeededError` for a run made with record: 'counters'.
  */
-export function matchRun(h: RunHandle): { msis: RunMsi[]; deliveries: RunDelivery[]; lat: LatencyResult } {
+export function matchRun(h: RunHandle, scenario?: string): { msis: RunMsi[]; deliveries: RunDelivery[]; lat: LatencyResult } {
+  if (h.record !== 'all') throw new RecordsNeededError('matching MSIs to deliveries after the run', scenario);
   const m = h.platform.m;
   const tick = m.clockHz / m.cntfrq;
   const msis: RunMsi[] = [];
@@ -239,14 +290,14 @@ export function matchRun(h: RunHandle): { msis: RunMsi[]; deliveries: RunDeliver
     const vm = h.deviceVm[i]!;
     for (let k = 0; k < d.sent; k++) {
       const vintid = h.vintids[i]![d.eventOf(k)]!;
-      msis.push({ key: vm * 2 ** 24 + vintid, time: d.timeOf(k), device: i, index: k, vm, eventId: d.eventOf(k), vintid });
+      msis.push({ key: latencyKey(vm, vintid), time: d.timeOf(k), device: i, index: k, vm, eventId: d.eventOf(k), vintid });
     }
   });
   const deliveries: RunDelivery[] = [];
   h.platform.kernels.forEach((k: Kernel, vm) => {
     if (!(k instanceof DeviceKernel)) return;
     const log = k.log;
-    for (let i = 0; i < log.length; i++) deliveries.push({ key: vm * 2 ** 24 + log.intid[i]!, time: log.counter[i]! * tick, vm, vcpu: log.cpu[i]!, vintid: log.intid[i]! });
+    for (let i = 0; i < log.length; i++) deliveries.push({ key: latencyKey(vm, log.intid[i]!), time: log.counter[i]! * tick, vm, vcpu: log.cpu[i]!, vintid: log.intid[i]! });
   });
   return { msis, deliveries, lat: matchLatencies(msis, deliveries, m.costs.itsTranslate + m.costs.iccAck) };
 }
@@ -254,19 +305,49 @@ export function matchRun(h: RunHandle): { msis: RunMsi[]; deliveries: RunDeliver
 type StatsBefore = { switches: number; kicksSent: number; doorbells: number; maintenance: number; runQueueWait: number; runQueueWaits: number };
 type DirectBefore = { residencyChanges: number; residencyCycles: number; dirtyPolls: number; vmovps: number };
 
+/** The MSI and latency figures of a finished run: from its records, or from its online matcher. */
+function latencyOf(s: Scenario, h: RunHandle): { msis: number; delivered: number; coalesced: number; undelivered: number; cycles: LatencyFigures } {
+  const online = h.online;
+  if (online === undefined) {
+    const { msis, lat } = matchRun(h, s.name);
+    const delivered = lat.latencies.length;
+    return {
+      msis: msis.length,
+      delivered,
+      coalesced: lat.coalesced,
+      undelivered: lat.undelivered,
+      cycles: {
+        p50: percentile(lat.latencies, 50),
+        p99: percentile(lat.latencies, 99),
+        max: lat.latencies.reduce((a, b) => Math.max(a, b), 0),
+        mean: lat.latencies.reduce((a, b) => a + b, 0) / Math.max(1, delivered),
+      },
+    };
+  }
+  const c = online.counts();
+  // Cannot happen while the machine is causal (online-latency.ts); if it does, the figures
+  // would not be the offline matcher's, so say so rather than report them.
+  if (c.outOfOrder > 0) throw new Error(`scenario '${s.name}': ${c.outOfOrder} MSIs or deliveries reached the online latency matcher out of order; run it with record: 'all'`);
+  const hist = online.latency;
+  const delivered = hist.count;
+  return {
+    msis: h.devices.reduce((a, d) => a + d.sent, 0),
+    delivered,
+    coalesced: c.coalesced,
+    undelivered: c.undelivered,
+    cycles: { p50: hist.percentile(50), p99: hist.percentile(99), max: delivered > 0 ? hist.max : 0, mean: delivered > 0 ? hist.mean : 0 },
+  };
+}
+
 function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: number; cyc: number }[], hs0: StatsBefore, ds0: DirectBefore, span: number, hostMs: number): PathResult {
   const { platform } = h;
   const m = platform.m;
-  const { msis, lat } = matchRun(h);
+  const lat = latencyOf(s, h);
   const el2Entries = m.pes.reduce((a, pe, i) => a + pe.counters.exceptions[2]! - base[i]!.el2, 0);
   const el2Cycles = m.pes.reduce((a, pe, i) => a + pe.counters.cyclesAt[2]! - base[i]!.cyc, 0);
-  const delivered = lat.latencies.length;
-  const figures = (f: (x: number) => number): LatencyFigures => ({
-    p50: f(percentile(lat.latencies, 50)),
-    p99: f(percentile(lat.latencies, 99)),
-    max: f(lat.latencies.reduce((a, b) => Math.max(a, b), 0)),
-    mean: f(lat.latencies.reduce((a, b) => a + b, 0) / Math.max(1, delivered)),
-  });
+  const delivered = lat.delivered;
+  const c = lat.cycles;
+  const figures = (f: (x: number) => number): LatencyFigures => ({ p50: f(c.p50), p99: f(c.p99), max: f(c.max), mean: f(c.mean) });
   const hs = platform.hyp.stats;
   const ds = platform.hyp.direct.stats;
   const us = (c: number): number => (c / m.clockHz) * 1e6;
@@ -275,7 +356,7 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: num
     scenario: s.name,
     path,
     seed: s.seed,
-    msis: msis.length,
+    msis: lat.msis,
     delivered,
     coalesced: lat.coalesced,
     undelivered: lat.undelivered,

@@ -35,7 +35,7 @@ import type {} from '../gic/vlpi-trace.js';
 import type {} from '../gic/virtual-cpu-interface.js';
 import type {} from '../hypervisor/trace-kinds.js';
 import type { LatencyResult } from './latency.js';
-import { expandVms, type RunDelivery, type RunHandle, type RunMsi, matchRun } from './run.js';
+import { expandVms, type RunDelivery, type RunHandle, type RunMsi, matchRun, RecordsNeededError } from './run.js';
 import type { DeliveryPath, Scenario } from './scenario.js';
 
 /** One Chrome trace event (the subset of the format used here). */
@@ -85,6 +85,7 @@ export function traceSource(h: RunHandle, s: Scenario, path: DeliveryPath): Trac
   const p = h.platform;
   const m = p.m;
   if (!m.trace.on) throw new Error('trace export: the run was made without tracing (pass trace: true)');
+  if (h.record !== 'all') throw new RecordsNeededError('trace export (the flow from each MSI to the acknowledge it became)', s.name);
   const vms = expandVms(s);
   const vmNames = vms.map((v) => v.name);
   const { msis, deliveries, lat } = matchRun(h);

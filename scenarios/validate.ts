@@ -67,7 +67,7 @@ function arr(o: Obj, key: string, field: string, dflt?: unknown[]): unknown[] {
   return v;
 }
 
-const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vms', 'devices', 'interference', 'durationUs', 'seed'];
+const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
 
 function noUnknown(o: Obj, known: readonly string[], prefix: string): void {
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new ScenarioError(`${prefix}${k}`, `no such field (known: ${known.join(', ')})`, o[k]);
@@ -250,6 +250,8 @@ export function validateScenario(input: unknown): Scenario {
     interference: interference(o.interference),
     durationUs: num(o, 'durationUs', 'durationUs', 1, 1e9, d.durationUs),
     seed: int(o, 'seed', 'seed', 0, 2 ** 32 - 1, d.seed),
+    // Only when given, so a scenario without it reads (and prints in --json) as before.
+    ...(o.record !== undefined ? { record: oneOf(o, 'record', 'record', ['all', 'counters'] as const) } : {}),
   };
   checkIds(s);
   return s;
