@@ -39,7 +39,38 @@ export interface BadAccess {
   reason: 'width' | 'unaligned';
 }
 
+/**
+ * The offset index of a block: for each 4-byte word, 1 + the number of the region that claims it
+ * (0: reserved), so a lookup is one array read whatever the number of regions. It depends only
+ * on the block's size and its regions' offsets and lengths, never on their handlers, so every
+ * block of one layout (each vCPU's emulated redistributor, each physical redistributor) shares a
+ * single index, built by the first and never written after: 64 KB for a 128 KB redistributor,
+ * once instead of once per vCPU. A memo of a pure function, not state: what a block does is the
+ * same whether its index is shared or not. Bounded: past `INDEX_CACHE_LIMIT` layouts the oldest
+ * is forgotten (blocks using it keep it; a new block of that layout builds it again).
+ */
+const indexCache = new Map<string, Uint16Array>();
+const INDEX_CACHE_LIMIT = 64;
+
+function layoutIndex(size: number, regions: readonly RegisterRegion[]): Uint16Array {
+  let key = String(size);
+  for (const r of regions) key += `,${r.offset}+${r.length}`;
+  let index = indexCache.get(key);
+  if (index === undefined) {
+    if (regions.length > 0xffff) throw new Error(`a register block has at most ${0xffff} regions`);
+    index = new Uint16Array(Math.ceil(size / 4));
+    for (let i = 0; i < regions.length; i++) {
+      const r = regions[i]!;
+      for (let o = r.offset; o < r.offset + r.length; o += 4) index[o >>> 2] = i + 1;
+    }
+    if (indexCache.size >= INDEX_CACHE_LIMIT) indexCache.delete(indexCache.keys().next().value!);
+    indexCache.set(key, index);
+  }
+  return index;
+}
+
 export class RegisterBlock implements MmioDevice {
+  /** Shared between blocks of the same layout (`layoutIndex`): read only. */
   private readonly index: Uint16Array;
   /** Accesses that hit reserved space, by count (reserved space itself is not an error). */
   reservedAccesses = 0;
@@ -52,10 +83,7 @@ export class RegisterBlock implements MmioDevice {
     readonly regions: readonly RegisterRegion[],
   ) {
     checkRegions(name, size, regions);
-    this.index = new Uint16Array(Math.ceil(size / 4));
-    regions.forEach((r, i) => {
-      for (let o = r.offset; o < r.offset + r.length; o += 4) this.index[o >>> 2] = i + 1;
-    });
+    this.index = layoutIndex(size, regions);
   }
 
   region(offset: number): RegisterRegion | undefined {
