@@ -1,7 +1,8 @@
 /**
  * Messages inside the GIC that take a constant latency: SGIs travelling from the sender's CPU
- * interface to their targets' redistributors (`sgiLatency`) and LPI configuration fetches
- * completing after a cache miss (`lpiConfigFetch`). Because the latency is constant and the
+ * interface to their targets' redistributors (`sgiLatency`), LPI configuration fetches
+ * completing after a cache miss (`lpiConfigFetch`) and MSI translations in the ITS
+ * (`itsTranslate`). Because the latency is constant and the
  * machine's time never goes backwards, messages complete in the order they were sent, so a ring
  * buffer of (time, a, b) with one re-armed `SimEvent` replaces an event per message: nothing is
  * allocated per message except when the ring doubles.
@@ -12,10 +13,20 @@ import type { Machine } from '../core/machine.js';
 /** Event priority among events at the same time (the timers use 10). */
 const GIC_EVENT_PRIORITY = 20;
 
+export interface LatencyFifoOptions {
+  /** Initial ring size (it doubles when full). */
+  readonly capacity?: number;
+  /** Event priority among events at the same time (default 20, after the timers' 10). */
+  readonly priority?: number;
+  /** Deliver through the event even when the latency is 0 (default: at once, inside `push`). */
+  readonly deferAtZero?: boolean;
+}
+
 export class LatencyFifo {
   private times: Float64Array;
-  private as: Int32Array;
-  private bs: Int32Array;
+  // Unsigned 32-bit payloads: INTIDs, PE and redistributor indices, DeviceIDs and EventIDs.
+  private as: Uint32Array;
+  private bs: Uint32Array;
   private head = 0;
   private count = 0;
   private readonly event: SimEvent;
@@ -26,22 +37,26 @@ export class LatencyFifo {
     /** Cycles from `push` to `deliver`. */
     readonly latency: number,
     private readonly deliver: (a: number, b: number) => void,
-    capacity = 16,
+    o: LatencyFifoOptions = {},
   ) {
+    const capacity = o.capacity ?? 16;
     this.times = new Float64Array(capacity);
-    this.as = new Int32Array(capacity);
-    this.bs = new Int32Array(capacity);
-    this.event = new SimEvent(name, GIC_EVENT_PRIORITY, () => this.fire());
+    this.as = new Uint32Array(capacity);
+    this.bs = new Uint32Array(capacity);
+    this.immediate = latency <= 0 && o.deferAtZero !== true;
+    this.event = new SimEvent(name, o.priority ?? GIC_EVENT_PRIORITY, () => this.fire());
   }
+
+  private readonly immediate: boolean;
 
   /** Messages sent and not yet delivered. */
   get inFlight(): number {
     return this.count;
   }
 
-  /** Sends (a, b); delivered at `m.now + latency` (at once when the latency is 0). */
+  /** Sends (a, b); delivered at `m.now + latency` (at once when the latency is 0, unless `deferAtZero`). */
   push(a: number, b: number): void {
-    if (this.latency <= 0) {
+    if (this.immediate) {
       this.deliver(a, b);
       return;
     }
@@ -79,8 +94,8 @@ export class LatencyFifo {
   private grow(): void {
     const cap = this.times.length;
     const times = new Float64Array(cap * 2);
-    const as = new Int32Array(cap * 2);
-    const bs = new Int32Array(cap * 2);
+    const as = new Uint32Array(cap * 2);
+    const bs = new Uint32Array(cap * 2);
     for (let k = 0; k < this.count; k++) {
       const i = (this.head + k) % cap;
       times[k] = this.times[i]!;

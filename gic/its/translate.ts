@@ -3,8 +3,9 @@
  * the data, DeviceID from the bus attributes) becomes a pending LPI at the collection's
  * redistributor, or a pending vLPI for the vPE (§5.2), `itsTranslate` cycles later.
  *
- * The latency is constant, so the translations in flight form a FIFO in arrival order: a
- * ring of typed arrays (DeviceID, EventID, due time) served by one re-armed SimEvent. Lookups
+ * The latency is constant, so the translations in flight form a FIFO in arrival order (a
+ * `LatencyFifo` of DeviceID and EventID, always through its event, after the GIC's own
+ * messages at the same time). Lookups
  * go through the cache (cache.ts): one Map lookup keyed by the DeviceID, then typed-array
  * reads (a second Map lookup only for devices with sparse EventIDs), so an MSI allocates
  * nothing and costs the same however many events are mapped. Lookups use the tables as they
@@ -15,8 +16,8 @@
  * during translation (0x010320) also just drops the MSI; the device's write itself completes
  * normally (QEMU answers it with a bus error).
  */
-import { SimEvent } from '../../core/events.js';
 import type { Machine } from '../../core/machine.js';
+import { LatencyFifo } from '../latency-fifo.js';
 import type { LpiPort, VlpiPort } from '../ports.js';
 import type { ItsEntries } from './entries.js';
 import { Reason, errorCode } from './errors.js';
@@ -25,13 +26,11 @@ import { INTTYPE_PHYSICAL } from './tables.js';
 
 const OPCODE_INT = 0x03;
 
+/** After the GIC's internal messages (20) at the same time. */
+const TRANSLATE_EVENT_PRIORITY = 21;
+
 export class Translator {
-  private devs = new Uint32Array(64);
-  private evs = new Uint32Array(64);
-  private due = new Float64Array(64);
-  private head = 0;
-  private count = 0;
-  private readonly ev: SimEvent;
+  private readonly fifo: LatencyFifo;
 
   /** MSIs accepted at GITS_TRANSLATER. */
   accepted = 0;
@@ -48,46 +47,24 @@ export class Translator {
     private readonly lpis: LpiPort,
     private readonly vlpis: VlpiPort | null,
   ) {
-    this.ev = new SimEvent('its.translate', 21, () => this.fire());
+    this.fifo = new LatencyFifo(m, 'its.translate', m.costs.itsTranslate, (d, e) => this.translate(d, e), { capacity: 64, priority: TRANSLATE_EVENT_PRIORITY, deferAtZero: true });
   }
 
   /** Translations accepted and not yet complete. */
   get inFlight(): number {
-    return this.count;
+    return this.fifo.inFlight;
   }
 
   /** A GITS_TRANSLATER write from `deviceId` carrying `eventId`. */
   accept(deviceId: number, eventId: number): void {
     this.accepted++;
-    if (this.count === this.devs.length) this.grow();
-    const cap = this.devs.length;
-    const i = (this.head + this.count) % cap;
-    this.devs[i] = deviceId;
-    this.evs[i] = eventId;
-    const t = this.m.now + this.m.costs.itsTranslate;
-    const last = this.count > 0 ? this.due[(i + cap - 1) % cap]! : t;
-    this.due[i] = t < last ? last : t;
-    this.count++;
-    if (this.count === 1) this.m.events.schedule(this.ev, this.due[i]!);
+    this.fifo.push(deviceId, eventId);
   }
 
   /** A write refused before translation (no DeviceID on the bus): dropped and traced. */
   refuse(reason: number): void {
     this.accepted++;
     this.drop(-1, -1, reason);
-  }
-
-  private fire(): void {
-    const now = this.m.now;
-    const cap = this.devs.length;
-    while (this.count > 0 && this.due[this.head]! <= now) {
-      const d = this.devs[this.head]!;
-      const e = this.evs[this.head]!;
-      this.head = (this.head + 1) % cap;
-      this.count--;
-      this.translate(d, e);
-    }
-    if (this.count > 0) this.m.events.schedule(this.ev, this.due[this.head]!);
   }
 
   /** Translates one MSI now. */
@@ -125,23 +102,4 @@ export class Translator {
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-translate', deviceId, eventId, intid: -1, virtual: false, rd: -1, delivered: false, error: this.lastError });
   }
-
-  private grow(): void {
-    const cap = this.devs.length;
-    const n = cap * 2;
-    const d = new Uint32Array(n);
-    const e = new Uint32Array(n);
-    const t = new Float64Array(n);
-    for (let k = 0; k < this.count; k++) {
-      const i = (this.head + k) % cap;
-      d[k] = this.devs[i]!;
-      e[k] = this.evs[i]!;
-      t[k] = this.due[i]!;
-    }
-    this.devs = d;
-    this.evs = e;
-    this.due = t;
-    this.head = 0;
-  }
 }
-
