@@ -13,7 +13,8 @@
  * EventIDs go round-robin over the configured list, or are drawn uniformly from it.
  *
  * It stops after `count` writes or at time `until`, whichever comes first. One SimEvent is
- * re-armed for every write.
+ * re-armed for every write. With tracing on, each write is an 'msi-write' trace record (declared
+ * here) carrying the bus's answer.
  *
  * Records: the number of writes (`sent`) and of bus errors are always counted. The simulated
  * time and EventID of each write are kept in typed arrays according to `record`: every write
@@ -53,6 +54,21 @@ export function recordLimit(keep: RecordKeep, who: string): number {
   if (typeof keep === 'object' && keep !== null && Number.isInteger(keep.last) && keep.last >= 1) return keep.last;
   throw new Error(`${who} record: expected 'all', 'none' or {last: N} with N a positive integer, got ${JSON.stringify(keep)}`);
 }
+
+declare module './trace.js' {
+  interface TraceKinds {
+    /**
+     * A device wrote an MSI: `eventId` to `doorbell` (GITS_TRANSLATER), `size` bytes, with its
+     * DeviceID as bus attribute; `index` counts the device's writes from 0 (its record's index,
+     * `timeOf(index)`); `status` is the bus's answer ('ok'; 'decode-error': nothing at that
+     * address; 'slave-error'). A device is not a PE: `core` and `el` are -1.
+     */
+    'msi-write': { device: string; deviceId: number; index: number; eventId: number; doorbell: number; size: number; status: 'ok' | 'decode-error' | 'slave-error' };
+  }
+}
+
+/** Trace names of the bus statuses, by BusStatus value. */
+const STATUS_NAMES = ['ok', 'decode-error', 'slave-error'] as const;
 
 export interface MsiDeviceConfig {
   readonly name?: string;
@@ -254,8 +270,12 @@ export class MsiDevice {
       }
     }
     this.n = i + 1;
-    m.bus.write(this.cfg.doorbell, this.cfg.size ?? 4, eventId, this.attrs);
-    if (m.bus.status !== BusStatus.Ok) this.busErrors++;
+    const size = this.cfg.size ?? 4;
+    m.bus.write(this.cfg.doorbell, size, eventId, this.attrs);
+    const status = m.bus.status;
+    if (status !== BusStatus.Ok) this.busErrors++;
+    if (m.trace.on)
+      m.trace.emit({ t: m.now, core: -1, el: -1, kind: 'msi-write', device: this.name, deviceId: this.cfg.deviceId, index: i, eventId, doorbell: this.cfg.doorbell, size, status: STATUS_NAMES[status] });
     if (this.onWrite !== undefined) this.onWrite(i, m.now, eventId);
     if (this.running) this.arm(m.now + this.gap());
   }

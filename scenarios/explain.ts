@@ -12,10 +12,14 @@
  *   the physical IRQ at EL2, the vCPU woken, the vPE made resident (GICR_VPENDBASER, VPT parse),
  *   the ERET and the guest's acknowledge and EOI.
  *
- * Every step is a trace record (time, core, EL, the register or table involved), except the MSI
- * write itself, which the ITS translation record dates: a translation completes `itsTranslate`
- * cycles (the cost table) after the write to GITS_TRANSLATER.
+ * Every step is a trace record (time, core, EL, the register or table involved), the MSI write
+ * included: the device's 'msi-write' record (core/msi-device.ts). The ITS translates MSIs in
+ * arrival order, each `itsTranslate` cycles (the cost table) after its write, so the write a
+ * translation comes from is the last 'msi-write' of the same DeviceID and EventID that the bus
+ * accepted at least `itsTranslate` cycles before it (a later write of the same event is
+ * translated later).
  */
+import type {} from '../core/msi-device.js';
 import type { TraceKind, TraceOf, TraceRecord } from '../core/trace.js';
 import type {} from '../gic/its/its-trace.js';
 import type {} from '../gic/physical-trace.js';
@@ -35,8 +39,8 @@ export interface ExplainStep {
   /** The PE, or null for the device and the ITS. */
   readonly core: number | null;
   readonly el: number | null;
-  /** The trace record kind the step is, or null (the MSI write, dated by its translation). */
-  readonly kind: TraceKind | null;
+  /** The trace record kind the step is. */
+  readonly kind: TraceKind;
   readonly text: string;
   /** The register or table involved. */
   readonly where: string;
@@ -114,18 +118,27 @@ function step(r: TraceRecord, name: string, text: string, where: string): Explai
   return { step: name, t: r.t, core: r.core >= 0 ? r.core : null, el: r.el >= 0 ? r.el : null, kind: r.kind, text, where };
 }
 
-function msiSteps(src: ExplainSource, tr: TraceOf<'its-translate'>): ExplainStep[] {
-  const msiT = tr.t - src.itsTranslate;
+/** The device's write that translation `tr` (at index `at` of the records) comes from, or null. */
+function msiWriteOf(src: ExplainSource, at: number, tr: TraceOf<'its-translate'>): TraceOf<'msi-write'> | null {
+  const latest = tr.t - src.itsTranslate;
+  for (let i = at - 1; i >= 0; i--) {
+    const r = src.records[i]!;
+    if (r.kind === 'msi-write' && r.t <= latest && r.deviceId === tr.deviceId && r.eventId === tr.eventId && r.status === 'ok') return r;
+  }
+  return null;
+}
+
+/** The MSI and ITS translation steps of translation `tr` at index `at`, or null if the trace holds no write for it. */
+function msiSteps(src: ExplainSource, at: number, tr: TraceOf<'its-translate'>): ExplainStep[] | null {
+  const w = msiWriteOf(src, at, tr);
+  if (w === null) return null;
   return [
-    {
-      step: 'MSI',
-      t: msiT,
-      core: null,
-      el: null,
-      kind: null,
-      text: `device ${tr.deviceId} writes EventID ${tr.eventId} to GITS_TRANSLATER; the interconnect carries its DeviceID (${tr.deviceId})`,
-      where: 'GITS_TRANSLATER',
-    },
+    step(
+      w,
+      'MSI',
+      `device ${w.deviceId} writes EventID ${w.eventId} to GITS_TRANSLATER; the interconnect carries its DeviceID (${w.deviceId})`,
+      'GITS_TRANSLATER',
+    ),
     step(
       tr,
       'ITS translation',
@@ -136,6 +149,8 @@ function msiSteps(src: ExplainSource, tr: TraceOf<'its-translate'>): ExplainStep
     ),
   ];
 }
+
+const NO_WRITE = "the trace holds no device 'msi-write' record for the MSI that was translated";
 
 /** Exceptions taken to EL2 on `cores` with time in [t0, t1]. */
 function el2Entries(recs: readonly TraceRecord[], cores: ReadonlySet<number>, t0: number, t1: number): number {
@@ -203,7 +218,8 @@ export function explainInjected(src: ExplainSource): ExplainCase {
   const tr = c.find(0, 'its-translate', (r) => !r.virtual && r.delivered && r.t - src.itsTranslate >= src.from);
   if (tr === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: 'no MSI became a physical LPI in this run' };
   const t = tr[1];
-  const steps = msiSteps(src, t);
+  const steps = msiSteps(src, tr[0], t);
+  if (steps === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: NO_WRITE };
   const msiT = steps[0]!.t;
   const rd = t.rd;
   let i = tr[0];
@@ -285,7 +301,8 @@ export function explainDirectResident(src: ExplainSource): ExplainCase {
   const vpIdx = src.records.indexOf(vp);
   const tr = c.find(Math.max(0, vpIdx - 4), 'its-translate', (r) => r.virtual && r.intid === vp.vintid && r.rd === vp.rd && r.t === vp.t);
   if (tr === null) return { ...base, title, found: false, steps: [], cost: null, note: 'the vLPI has no translation record' };
-  const steps = msiSteps(src, tr[1]);
+  const steps = msiSteps(src, tr[0], tr[1]);
+  if (steps === null) return { ...base, title, found: false, steps: [], cost: null, note: NO_WRITE };
   const msiT = steps[0]!.t;
   const rd = vp.rd;
   // Who runs on that core.
@@ -337,7 +354,8 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   const [vpIdx, vp] = vpf;
   const tr = c.find(Math.max(0, vpIdx - 4), 'its-translate', (r) => r.virtual && r.intid === vp.vintid && r.rd === vp.rd && r.t === vp.t);
   if (tr === null) return { ...base, title, found: false, steps: [], cost: null, note: 'the vLPI has no translation record' };
-  const steps = msiSteps(src, tr[1]);
+  const steps = msiSteps(src, tr[0], tr[1]);
+  if (steps === null) return { ...base, title, found: false, steps: [], cost: null, note: NO_WRITE };
   const msiT = steps[0]!.t;
   const rd = vp.rd;
   steps.push(
