@@ -18,6 +18,8 @@ export interface CliOptions {
   readonly seed: number | undefined;
   readonly durationUs: number | undefined;
   readonly costProfile: string | undefined;
+  /** 'all' keeps every MSI and delivery record; 'counters' keeps counts and streams latencies (long runs). */
+  readonly record: 'all' | 'counters' | undefined;
   readonly json: boolean;
   readonly trace: string | undefined;
   readonly report: string | undefined;
@@ -58,6 +60,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: '--seed', value: 'N', help: 'seed of every random source (integer, 0 to 4294967295)' },
   { name: '--duration', value: 'T', help: 'simulated time with devices running: 5000, 5000us, 5ms or 0.005s (a bare number is microseconds)' },
   { name: '--cost-profile', value: 'NAME', help: "cost table, overriding the scenario's (listed below)" },
+  { name: '--record', value: 'all|counters', help: "keep every MSI and delivery record (all) or only counts and streamed latencies (counters: flat memory for long runs; no --trace/--report)" },
   { name: '--json', help: 'print one machine-readable JSON result (every figure of the table) instead of the table' },
   { name: '--trace', value: 'FILE', help: 'write a Chrome trace-event JSON file (open it in ui.perfetto.dev)' },
   { name: '--report', value: 'FILE', help: 'write a self-contained HTML report (table, latency CDF, timeline per core, scenario)' },
@@ -108,6 +111,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     seed: undefined as number | undefined,
     durationUs: undefined as number | undefined,
     costProfile: undefined as string | undefined,
+    record: undefined as 'all' | 'counters' | undefined,
     json: false,
     trace: undefined as string | undefined,
     report: undefined as string | undefined,
@@ -157,6 +161,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case '--cost-profile':
         o.costProfile = oneOf(flag, value!, COST_PROFILES.map((p) => p.name));
+        break;
+      case '--record':
+        o.record = oneOf(flag, value!, ['all', 'counters'] as const);
         break;
       case '--json':
         o.json = true;
@@ -208,7 +215,7 @@ export function helpText(): string {
     'minivisor: GICv4 direct injection vs. the injected path, on a deterministic model of an Arm machine',
     '',
     'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|both] [--policy NAME] [--seed N]',
-    '                    [--duration T] [--cost-profile NAME] [--json] [--trace FILE] [--report FILE]',
+    '                    [--duration T] [--cost-profile NAME] [--record all|counters] [--json] [--trace FILE] [--report FILE]',
     '                    [--sweep [--rates F,...] [--workers N] [--out PREFIX]] [--explain] [--quiet] [--help]',
     '',
     'With no flags: the default scenario on both paths, side by side.',

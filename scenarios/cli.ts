@@ -56,6 +56,7 @@ export function resolveScenario(o: CliOptions): Scenario {
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.durationUs !== undefined ? { durationUs: o.durationUs } : {}),
     ...(o.costProfile !== undefined ? { costProfile: o.costProfile } : {}),
+    ...(o.record !== undefined ? { record: o.record } : {}),
   };
   return Object.keys(over).length === 0 ? s : validateScenario({ ...s, ...over });
 }

@@ -20,6 +20,8 @@ test('every flag, with separate and = values', (t) => {
   t.is(parseArgs(['--duration', '0.01s']).durationUs, 10_000);
   t.is(parseArgs(['--duration', '40us']).durationUs, 40);
   t.true(parseArgs(['--explain']).explain);
+  t.is(parseArgs(['--record', 'counters']).record, 'counters');
+  t.is(parseArgs([]).record, undefined);
 });
 
 const bad: [string[], string, RegExp][] = [
@@ -33,6 +35,7 @@ const bad: [string[], string, RegExp][] = [
   [['--duration', 'long'], '--duration', /expected a duration/],
   [['--duration', '0'], '--duration', /from 1 us/],
   [['--cost-profile', 'free'], '--cost-profile', /expected one of default/],
+  [['--record', 'some'], '--record', /expected one of all, counters, got "some"/],
   [['--json=yes'], '--json', /takes no value/],
   [['--json', '--json'], '--json', /given twice/],
   [['default'], 'default', /unexpected argument/],

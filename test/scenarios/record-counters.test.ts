@@ -137,6 +137,13 @@ test("what needs the records says so: matchRun, trace export, the CLI's --trace 
   const json = JSON.parse(ok.stdout) as { scenario: Scenario; results: PathResult[] };
   t.is(json.scenario.record, 'counters');
   t.true(json.results.every((r) => r.msis > 0 && r.delivered === r.msis), JSON.stringify(json.results.map((r) => [r.msis, r.delivered])));
+  // The flag sets it on any scenario, and refuses what needs records the same way.
+  const flag = await cli('--scenario', 'explain', '--record', 'counters', '--duration', '300', '--json', '--quiet');
+  t.is(flag.code, 0, flag.stderr);
+  t.is((JSON.parse(flag.stdout) as { scenario: Scenario }).scenario.record, 'counters');
+  const flagTrace = await cli('--scenario', 'explain', '--record', 'counters', '--trace', join(dir, 't2.json'), '--quiet');
+  t.is(flagTrace.code, 2);
+  t.regex(flagTrace.stderr, /--trace .* needs every MSI and delivery record/);
 
   t.is(validateScenario({ ...scenarioNamed('default')!, record: 'all' }).record, 'all');
   t.false('record' in scenarioNamed('default')!);
