@@ -23,25 +23,27 @@ import { validateScenario } from './validate.js';
 /** A scenario as written by hand: every field optional except these. */
 export type Raw = Omit<Partial<Scenario>, 'vms' | 'devices'> & Pick<Scenario, 'name' | 'summary' | 'vms' | 'devices'>;
 
+/** `n` VMs named vm0.. running the device kernel, `vcpus` each. */
+function deviceVms(n: number, vcpus: number): Raw['vms'] {
+  return Array.from({ length: n }, (_, i) => ({ name: `vm${i}`, vcpus, kernel: 'device' as const }));
+}
+
+/** One device of 4 events per listed rate, for vm0, vm1, ... in order (Poisson arrivals). */
+function poissonDevices(ratesPerSec: readonly number[]): Raw['devices'] {
+  return ratesPerSec.map((ratePerSec, i) => ({ vm: `vm${i}`, events: 4, traffic: { kind: 'poisson' as const, ratePerSec } }));
+}
+
+/** The default scenario's traffic: one device per VM at 10k, 20k, 40k and 80k MSIs/s. */
+const DEFAULT_RATES = [10_000, 20_000, 40_000, 80_000];
+
 const RAW: readonly Raw[] = [
   {
     name: 'default',
     summary: '4 cores, 4 VMs of 2 vCPUs each with a device at 10k-80k MSIs/s, and a 2-vCPU hog VM competing for the cores',
     cores: 4,
     durationUs: 20_000,
-    vms: [
-      { name: 'vm0', vcpus: 2, kernel: 'device' },
-      { name: 'vm1', vcpus: 2, kernel: 'device' },
-      { name: 'vm2', vcpus: 2, kernel: 'device' },
-      { name: 'vm3', vcpus: 2, kernel: 'device' },
-      { name: 'hog', vcpus: 2, kernel: 'hog' },
-    ],
-    devices: [
-      { vm: 'vm0', events: 4, traffic: { kind: 'poisson', ratePerSec: 10_000 } },
-      { vm: 'vm1', events: 4, traffic: { kind: 'poisson', ratePerSec: 20_000 } },
-      { vm: 'vm2', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
-      { vm: 'vm3', events: 4, traffic: { kind: 'poisson', ratePerSec: 80_000 } },
-    ],
+    vms: [...deviceVms(4, 2), { name: 'hog', vcpus: 2, kernel: 'hog' }],
+    devices: poissonDevices(DEFAULT_RATES),
   },
   {
     // Linux's kvm-arm.wfi_trap_policy=notrap (or a vCPU alone on its core): a guest's WFI stays
@@ -51,18 +53,8 @@ const RAW: readonly Raw[] = [
     cores: 4,
     wfi: 'native',
     durationUs: 20_000,
-    vms: [
-      { name: 'vm0', vcpus: 1, kernel: 'device' },
-      { name: 'vm1', vcpus: 1, kernel: 'device' },
-      { name: 'vm2', vcpus: 1, kernel: 'device' },
-      { name: 'vm3', vcpus: 1, kernel: 'device' },
-    ],
-    devices: [
-      { vm: 'vm0', events: 4, traffic: { kind: 'poisson', ratePerSec: 10_000 } },
-      { vm: 'vm1', events: 4, traffic: { kind: 'poisson', ratePerSec: 20_000 } },
-      { vm: 'vm2', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
-      { vm: 'vm3', events: 4, traffic: { kind: 'poisson', ratePerSec: 80_000 } },
-    ],
+    vms: deviceVms(4, 1),
+    devices: poissonDevices(DEFAULT_RATES),
   },
   {
     name: 'idle-heavy',
@@ -79,17 +71,8 @@ const RAW: readonly Raw[] = [
     cores: 2,
     sliceUs: 500,
     durationUs: 20_000,
-    vms: [
-      { name: 'vm0', vcpus: 2, kernel: 'device' },
-      { name: 'vm1', vcpus: 2, kernel: 'device' },
-      { name: 'vm2', vcpus: 2, kernel: 'device' },
-      { name: 'hog', vcpus: 2, kernel: 'hog' },
-    ],
-    devices: [
-      { vm: 'vm0', events: 4, traffic: { kind: 'poisson', ratePerSec: 20_000 } },
-      { vm: 'vm1', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
-      { vm: 'vm2', events: 4, traffic: { kind: 'poisson', ratePerSec: 60_000 } },
-    ],
+    vms: [...deviceVms(3, 2), { name: 'hog', vcpus: 2, kernel: 'hog' }],
+    devices: poissonDevices([20_000, 40_000, 60_000]),
   },
   {
     name: 'lpi-stress',
