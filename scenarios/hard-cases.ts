@@ -3,10 +3,7 @@
  * problem visible in the trace and in the numbers; test/hypervisor/hard-cases.test.ts asserts
  * what a user should observe (nothing lost, and the counted cost).
  */
-import type { Scenario } from './scenario.js';
-
-/** A scenario as written by hand: every field optional except these. */
-export type ScenarioSpec = Omit<Partial<Scenario>, 'vms' | 'devices'> & Pick<Scenario, 'name' | 'summary' | 'vms' | 'devices'>;
+import type { ScenarioSpec } from './scenario.js';
 
 export const HARD_CASES: readonly ScenarioSpec[] = [
   {

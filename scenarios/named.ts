@@ -17,11 +17,10 @@
  * - the hard cases of GICv4 scheduling (scenarios/hard-cases.ts).
  */
 import { HARD_CASES } from './hard-cases.js';
-import type { Scenario } from './scenario.js';
+import type { Scenario, ScenarioSpec } from './scenario.js';
 import { validateScenario } from './validate.js';
 
-/** A scenario as written by hand: every field optional except these. */
-export type Raw = Omit<Partial<Scenario>, 'vms' | 'devices'> & Pick<Scenario, 'name' | 'summary' | 'vms' | 'devices'>;
+type Raw = ScenarioSpec;
 
 /** `n` VMs named vm0.. running the device kernel, `vcpus` each. */
 function deviceVms(n: number, vcpus: number): Raw['vms'] {

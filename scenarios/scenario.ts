@@ -114,3 +114,6 @@ export const SCENARIO_DEFAULTS = {
   durationUs: 20_000,
   seed: 1,
 } as const;
+
+/** A scenario as written by hand (shipped scenarios, JSON files): every field optional except these; validation fills the rest. */
+export type ScenarioSpec = Omit<Partial<Scenario>, 'vms' | 'devices'> & Pick<Scenario, 'name' | 'summary' | 'vms' | 'devices'>;
