@@ -29,6 +29,9 @@ import { BusStatus } from './bus.js';
 import { SimEvent } from './events.js';
 import type { Machine } from './machine.js';
 import type { Random } from './random.js';
+import { RecordRing, type RecordKeep } from './record-ring.js';
+
+export type { RecordKeep } from './record-ring.js';
 
 export type MsiPattern =
   | { readonly kind: 'periodic'; readonly period: number; readonly jitter?: number }
@@ -36,24 +39,10 @@ export type MsiPattern =
   | { readonly kind: 'bursts'; readonly length: number; readonly spacing: number; readonly interval: number };
 
 /**
- * Which write records a device keeps: all of them, none, or the last `last` (a ring).
- * Counters (`sent`, `busErrors`) are kept whatever this says.
- */
-export type RecordKeep = 'all' | 'none' | { readonly last: number };
-
-/**
  * Called after each write with its index (0 for the first write), simulated time and EventID.
  * Runs on the device's hot path: it should not allocate.
  */
 export type MsiWriteHook = (index: number, time: number, eventId: number) => void;
-
-/** How many records `keep` holds at most (Infinity for 'all'); throws on a malformed value. */
-export function recordLimit(keep: RecordKeep, who: string): number {
-  if (keep === 'all') return Infinity;
-  if (keep === 'none') return 0;
-  if (typeof keep === 'object' && keep !== null && Number.isInteger(keep.last) && keep.last >= 1) return keep.last;
-  throw new Error(`${who} record: expected 'all', 'none' or {last: N} with N a positive integer, got ${JSON.stringify(keep)}`);
-}
 
 declare module './trace.js' {
   interface TraceKinds {
@@ -102,10 +91,8 @@ export class MsiDevice {
   private readonly ev: SimEvent;
   private times = new Float64Array(0);
   private eventIds = new Uint32Array(0);
-  /** Most records kept (Infinity: all). */
-  private limit = Infinity;
+  private ring: RecordRing;
   private onWrite: MsiWriteHook | undefined;
-  private n = 0;
   private next = 0;
   private inBurst = 0;
   private running = false;
@@ -132,6 +119,7 @@ export class MsiDevice {
     this.attrs = { requester: 'device', id: cfg.deviceId };
     this.rng = m.rng.fork();
     this.ev = new SimEvent(this.name, 30, () => this.fire());
+    this.ring = new RecordRing('all', `MsiDevice ${this.name}`, 'write');
     this.setRecording(cfg.record ?? 'all', cfg.onWrite);
   }
 
@@ -140,9 +128,9 @@ export class MsiDevice {
    * built. Only before the first write (records already made would otherwise be half-kept).
    */
   setRecording(keep: RecordKeep, onWrite?: MsiWriteHook): void {
-    if (this.n > 0) throw new Error(`MsiDevice ${this.name}: setRecording after ${this.n} writes (call it before start())`);
-    this.limit = recordLimit(keep, `MsiDevice ${this.name}`);
-    const cap = Math.min(256, this.limit);
+    if (this.ring.n > 0) throw new Error(`MsiDevice ${this.name}: setRecording after ${this.ring.n} writes (call it before start())`);
+    this.ring = new RecordRing(keep, `MsiDevice ${this.name}`, 'write');
+    const cap = this.ring.initialCapacity(256);
     this.times = new Float64Array(cap);
     this.eventIds = new Uint32Array(cap);
     this.onWrite = onWrite;
@@ -150,17 +138,17 @@ export class MsiDevice {
 
   /** Which records this device keeps. */
   get recording(): RecordKeep {
-    return this.limit === Infinity ? 'all' : this.limit === 0 ? 'none' : { last: this.limit };
+    return this.ring.keep;
   }
 
   /** Number of MSIs written so far. */
   get sent(): number {
-    return this.n;
+    return this.ring.n;
   }
 
   /** Number of write records held: `sent` with 'all', at most N with `{last: N}`, 0 with 'none'. */
   get kept(): number {
-    return Math.min(this.n, this.limit);
+    return this.ring.kept;
   }
 
   /** Record slots allocated (what the records cost in memory: 12 bytes each). */
@@ -170,44 +158,31 @@ export class MsiDevice {
 
   /** Index of the oldest write whose record is held (`sent` when none is). */
   get firstKept(): number {
-    return this.n - this.kept;
-  }
-
-  /** Slot of write `i`'s record; throws when the write happened but its record was not kept. */
-  private slot(i: number): number {
-    if (i < this.n - this.limit) {
-      const held = this.limit === 0 ? 'keeps no records' : `keeps the last ${this.limit} (writes ${this.n - this.limit} to ${this.n - 1})`;
-      throw new RangeError(`MsiDevice ${this.name}: the record of write ${i} was not kept (it ${held})`);
-    }
-    return this.limit === Infinity ? i : i % this.limit;
+    return this.ring.firstKept;
   }
 
   /** Simulated time of write `i`; NaN if there is no write `i` yet; throws if its record was not kept. */
   timeOf(i: number): number {
-    if (!(i >= 0 && i < this.n)) return NaN;
-    return this.times[this.slot(i)]!;
+    if (!(i >= 0 && i < this.ring.n)) return NaN;
+    return this.times[this.ring.slotOf(i)]!;
   }
 
   /** EventID of write `i`; -1 if there is no write `i` yet; throws if its record was not kept. */
   eventOf(i: number): number {
-    if (!(i >= 0 && i < this.n)) return -1;
-    return this.eventIds[this.slot(i)]!;
-  }
-
-  private allRecords(what: string): void {
-    if (this.limit !== Infinity) throw new Error(`MsiDevice ${this.name}: ${what} needs every record, but this device keeps ${this.limit === 0 ? 'none' : `only the last ${this.limit}`} (use timeOf/eventOf from firstKept)`);
+    if (!(i >= 0 && i < this.ring.n)) return -1;
+    return this.eventIds[this.ring.slotOf(i)]!;
   }
 
   /** Times of all writes so far (a view: copy it to keep it). Only when every record is kept. */
   get writeTimes(): Float64Array {
-    this.allRecords('writeTimes');
-    return this.times.subarray(0, this.n);
+    this.ring.requireAll('writeTimes', 'timeOf/eventOf');
+    return this.times.subarray(0, this.ring.n);
   }
 
   /** EventIDs of all writes so far (a view). Only when every record is kept. */
   get writtenEvents(): Uint32Array {
-    this.allRecords('writtenEvents');
-    return this.eventIds.subarray(0, this.n);
+    this.ring.requireAll('writtenEvents', 'timeOf/eventOf');
+    return this.eventIds.subarray(0, this.ring.n);
   }
 
   /** Arms the first write. */
@@ -225,7 +200,7 @@ export class MsiDevice {
 
   private arm(t: number): void {
     const c = this.cfg;
-    if ((c.count !== undefined && this.n >= c.count) || (c.until !== undefined && t >= c.until)) {
+    if ((c.count !== undefined && this.ring.n >= c.count) || (c.until !== undefined && t >= c.until)) {
       this.running = false;
       return;
     }
@@ -255,21 +230,13 @@ export class MsiDevice {
   private fire(): void {
     const m = this.m;
     const eventId = this.pickEvent();
-    const i = this.n;
-    const limit = this.limit;
-    if (limit > 0) {
-      if (i < limit) {
-        if (i === this.times.length) this.grow();
-        this.times[i] = m.now;
-        this.eventIds[i] = eventId;
-      } else {
-        // A full ring: overwrite the oldest record.
-        const k = i % limit;
-        this.times[k] = m.now;
-        this.eventIds[k] = eventId;
-      }
+    const i = this.ring.n;
+    const k = this.ring.claim();
+    if (k >= 0) {
+      if (k === this.times.length) this.grow();
+      this.times[k] = m.now;
+      this.eventIds[k] = eventId;
     }
-    this.n = i + 1;
     const size = this.cfg.size ?? 4;
     m.bus.write(this.cfg.doorbell, size, eventId, this.attrs);
     const status = m.bus.status;
@@ -282,7 +249,7 @@ export class MsiDevice {
 
   /** Doubles the record arrays (at most to the ring's size). */
   private grow(): void {
-    const t = new Float64Array(Math.min(this.times.length * 2, this.limit));
+    const t = new Float64Array(this.ring.grownCapacity(this.times.length));
     t.set(this.times);
     this.times = t;
     const e = new Uint32Array(t.length);

@@ -11,7 +11,7 @@
  * new INTID). A `sink`, when given, sees every delivery as it is recorded, so a consumer can do
  * its accounting online instead of from the records.
  */
-import { recordLimit, type RecordKeep } from '../core/msi-device.js';
+import { RecordRing, type RecordKeep } from '../core/record-ring.js';
 
 /** Receives every delivery as the guest records it. Runs on the guest's hot path: no allocation. */
 export interface DeliverySink {
@@ -28,15 +28,13 @@ export class DeliveryLog {
   private intids: Int32Array;
   private cpus: Int32Array;
   private counters: Float64Array;
-  /** Most records kept (Infinity: all). */
-  private readonly limit: number;
+  private readonly ring: RecordRing;
   private readonly sink: DeliverySink | undefined;
   private readonly perIntid = new Map<number, number>();
-  private n = 0;
 
   constructor(opts: DeliveryLogOptions = {}) {
-    this.limit = recordLimit(opts.keep ?? 'all', 'DeliveryLog');
-    const cap = Math.min(1024, this.limit);
+    this.ring = new RecordRing(opts.keep ?? 'all', 'DeliveryLog', 'delivery', 'deliveries');
+    const cap = this.ring.initialCapacity(1024);
     this.intids = new Int32Array(cap);
     this.cpus = new Int32Array(cap);
     this.counters = new Float64Array(cap);
@@ -45,17 +43,17 @@ export class DeliveryLog {
 
   /** Deliveries recorded so far (whether or not their records are kept). */
   get length(): number {
-    return this.n;
+    return this.ring.n;
   }
 
   /** Which records this log keeps. */
   get keep(): RecordKeep {
-    return this.limit === Infinity ? 'all' : this.limit === 0 ? 'none' : { last: this.limit };
+    return this.ring.keep;
   }
 
   /** Records held: `length` with 'all', at most N with `{last: N}`, 0 with 'none'. */
   get kept(): number {
-    return Math.min(this.n, this.limit);
+    return this.ring.kept;
   }
 
   /** Record slots allocated (what the records cost in memory: 16 bytes each). */
@@ -65,28 +63,24 @@ export class DeliveryLog {
 
   /** Index of the oldest delivery whose record is held (`length` when none is). */
   get firstKept(): number {
-    return this.n - this.kept;
+    return this.ring.firstKept;
   }
 
   push(intid: number, cpu: number, counter: number): void {
-    const i = this.n;
-    const limit = this.limit;
-    if (limit > 0) {
-      let k = i;
-      if (i >= limit) k = i % limit;
-      else if (i === this.intids.length) this.grow();
+    const k = this.ring.claim();
+    if (k >= 0) {
+      if (k === this.intids.length) this.grow();
       this.intids[k] = intid;
       this.cpus[k] = cpu;
       this.counters[k] = counter;
     }
-    this.n = i + 1;
     this.perIntid.set(intid, (this.perIntid.get(intid) ?? 0) + 1);
     if (this.sink !== undefined) this.sink.delivered(intid, cpu, counter);
   }
 
   /** Doubles the columns (at most to the ring's size). */
   private grow(): void {
-    const m = Math.min(this.intids.length * 2, this.limit);
+    const m = this.ring.grownCapacity(this.intids.length);
     const a = new Int32Array(m);
     a.set(this.intids);
     this.intids = a;
@@ -101,9 +95,10 @@ export class DeliveryLog {
   private cache: { n: number; intid: number[]; cpu: number[]; counter: number[] } | null = null;
 
   private columns(what: string): { intid: number[]; cpu: number[]; counter: number[] } {
-    if (this.limit !== Infinity) throw new Error(`DeliveryLog: ${what} needs every record, but this log keeps ${this.limit === 0 ? 'none' : `only the last ${this.limit}`} (use ${what}At(i) from firstKept)`);
-    if (this.cache === null || this.cache.n !== this.n) {
-      this.cache = { n: this.n, intid: Array.from(this.intids.subarray(0, this.n)), cpu: Array.from(this.cpus.subarray(0, this.n)), counter: Array.from(this.counters.subarray(0, this.n)) };
+    this.ring.requireAll(what, `${what}At(i)`);
+    const n = this.ring.n;
+    if (this.cache === null || this.cache.n !== n) {
+      this.cache = { n, intid: Array.from(this.intids.subarray(0, n)), cpu: Array.from(this.cpus.subarray(0, n)), counter: Array.from(this.counters.subarray(0, n)) };
     }
     return this.cache;
   }
@@ -125,12 +120,8 @@ export class DeliveryLog {
 
   /** Slot of delivery `i`'s record; throws when there is no delivery `i` or its record was not kept. */
   private slot(i: number): number {
-    if (!(Number.isInteger(i) && i >= 0 && i < this.n)) throw new RangeError(`DeliveryLog: no delivery ${i} (${this.n} recorded)`);
-    if (i < this.n - this.limit) {
-      const held = this.limit === 0 ? 'keeps no records' : `keeps the last ${this.limit} (deliveries ${this.n - this.limit} to ${this.n - 1})`;
-      throw new RangeError(`DeliveryLog: the record of delivery ${i} was not kept (it ${held})`);
-    }
-    return this.limit === Infinity ? i : i % this.limit;
+    if (!(Number.isInteger(i) && i >= 0 && i < this.ring.n)) throw new RangeError(`DeliveryLog: no delivery ${i} (${this.ring.n} recorded)`);
+    return this.ring.slotOf(i);
   }
 
   intidAt(i: number): number {
