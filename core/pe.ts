@@ -243,7 +243,9 @@ export class PE {
         this.execWork(op, t);
         return;
       case OpKind.HVC:
-        if (this.el === 0 || (this.el === 1 && (this.hcr & HCR_HCD) !== 0)) return this.undefinedInstr(t, op);
+        // HCR_EL2.HCD (no EL3 here, so it is not RES0): HVC is UNDEFINED at EL1 *and* EL2,
+        // taken to the EL that executed it. At EL0 HVC is always UNDEFINED.
+        if (this.el === 0 || (this.hcr & HCR_HCD) !== 0) return this.undefinedInstr(t, op);
         this.charge(c.op);
         this.complete(t, 0, Result.Raw);
         this.takeSync(2, EC.HVC64, op.imm);

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { EC, ESR, ISS_SYS64, esrOf } from '../../core/esr.js';
-import { HCR_RW, HCR_TSC, HCR_TVM, HCR_TWI } from '../../core/hcr.js';
+import { HCR_HCD, HCR_RW, HCR_TSC, HCR_TVM, HCR_TWI } from '../../core/hcr.js';
 import { eret, hvc, ldr, mrs, msr, smc, svc, wfi, type EntryFn } from '../../core/ops.js';
 import { PSCI } from '../../core/psci.js';
 import { CNTPCT_EL0 } from '../../core/timer.js';
@@ -93,6 +93,37 @@ test('HVC at EL0 is UNDEFINED (EC 0x00 to EL1, ELR at the HVC)', (t) => {
   t.is(log.length, 1);
   t.is(log[0]!.esr, esrOf(EC.UNKNOWN, 0));
   t.is(ESR.get(log[0]!.esr, 'IL'), 1);
+});
+
+test('HCR_EL2.HCD = 1 makes HVC UNDEFINED at EL2 as well as EL1 (no EL3): EC 0x00 at EL2, ELR at the HVC', (t) => {
+  const log: Taken[] = [];
+  let hvcPc = -1;
+  let returned = false;
+  const m = setup({
+    el: 2,
+    hcr: HCR_RW | HCR_HCD,
+    el2Vectors: {
+      curSpx: {
+        sync: function* () {
+          const esr: number = yield mrs(ESR_EL2, 9);
+          const elr: number = yield mrs(ELR_EL2, 9);
+          log.push({ el: 2, esr, elr });
+          yield* cpuOff();
+        },
+      },
+    },
+    main: function* () {
+      hvcPc = m.pes[0]!.currentPc();
+      yield hvc(1);
+      returned = true;
+      yield* cpuOff();
+    },
+  });
+  m.run(1e6);
+  t.is(log.length, 1);
+  t.is(log[0]!.esr, esrOf(EC.UNKNOWN, 0));
+  t.is(log[0]!.elr, hvcPc);
+  t.false(returned);
 });
 
 test('SVC #7 at EL0 goes to EL1 with ESR 0x56000007', (t) => {
