@@ -44,6 +44,8 @@ const LINE_VSERROR = 32;
 const TYPE_OFFSET_IRQ = 0x080;
 const TYPE_OFFSET_FIQ = 0x100;
 const TYPE_OFFSET_SERROR = 0x180;
+/** ESR_ELx of an SError exception (physical or virtual): EC 0x2F, IL = 1, ISS 0. */
+const SERROR_ESR = esrOf(EC.SERROR, 0);
 
 /** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
 export class ProgramError extends Error {}
@@ -800,7 +802,9 @@ export class PE {
   }
 
   private takeAsync(target: number, type: ExceptionType, offset: number): boolean {
-    this.takeException(target, type, offset, 0, -1, -1);
+    // An SError exception writes ESR_ELx (EC 0x2F, IL = 1; ISS 0: no FEAT_RAS syndrome);
+    // IRQ and FIQ leave it alone.
+    this.takeException(target, type, offset, type === 'serror' ? SERROR_ESR : 0, -1, -1);
     return true;
   }
 
