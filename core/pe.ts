@@ -794,7 +794,13 @@ export class PE {
     }
     if (this.el < 2) {
       // Virtual exceptions are taken at EL1 only, only when routed by AMO/FMO/IMO, masked by PSTATE.
-      if ((l & (LINE_VSERROR)) !== 0 && (h & HCR_AMO) !== 0 && (this.daif & PSR_A) === 0) return !take || this.takeAsync(1, 'serror', TYPE_OFFSET_SERROR);
+      if ((l & (LINE_VSERROR)) !== 0 && (h & HCR_AMO) !== 0 && (this.daif & PSR_A) === 0) {
+        if (!take) return true;
+        // Arm ARM D1 (virtual interrupts): on taking a vSError, HCR_EL2.VSE is cleared to 0.
+        // (HCR_EL2.RW is bit 31: clear by subtraction, not with 32-bit operators.)
+        if ((h & HCR_VSE) !== 0) this.hcr -= HCR_VSE;
+        return this.takeAsync(1, 'serror', TYPE_OFFSET_SERROR);
+      }
       if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0 && (this.daif & PSR_F) === 0) return !take || this.takeAsync(1, 'fiq', TYPE_OFFSET_FIQ);
       if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0 && (this.daif & PSR_I) === 0) return !take || this.takeAsync(1, 'irq', TYPE_OFFSET_IRQ);
     }
