@@ -7,7 +7,7 @@ import { toNum, type Word } from './bits.js';
 import type { CostTable } from './costs.js';
 import { HCR_TRVM, HCR_TVM } from './hcr.js';
 import type { PE } from './pe.js';
-import { PSR_DAIF } from './pstate.js';
+import { PSR_DAIF, PSR_NZCV } from './pstate.js';
 import { Access, handler, type SysReg, type SysRegRegistry } from './sysreg.js';
 import * as R from './sysregs.js';
 
@@ -63,7 +63,8 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
   // PSTATE views.
   reg.define(handler({ reg: R.CURRENT_EL, minEl: 1, ro: true, readCost: rc, read: (pe) => pe.el << 2 }));
   field(R.SPSEL, 1, (pe) => pe.spsel, (pe, v) => (pe.spsel = v & 1));
-  reg.define(handler({ reg: R.NZCV, minEl: 0, readCost: rc, writeCost: wc, read: (pe) => pe.regs.get('NZCV') ?? 0, write: (pe, v) => pe.regs.set('NZCV', toNum(v) & 0xf0000000) }));
+  // PSTATE.NZCV: saved to SPSR_ELx on exception entry and restored by ERET (pe.ts).
+  reg.define(handler({ reg: R.NZCV, minEl: 0, readCost: rc, writeCost: wc, read: (pe) => pe.nzcv, write: (pe, v) => (pe.nzcv = (toNum(v) & PSR_NZCV) >>> 0) }));
   reg.define(
     handler({
       reg: R.DAIF,

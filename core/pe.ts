@@ -22,7 +22,7 @@ import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
 import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
 import type { Machine } from './machine.js';
 import { builtSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
-import { PSR_A, PSR_D, PSR_DAIF, PSR_F, PSR_I, PSR_IL } from './pstate.js';
+import { PSR_A, PSR_D, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
 import { Access, type SysRegHandler } from './sysreg.js';
 import { Result, Thread, isThreadPc } from './threads.js';
@@ -89,6 +89,8 @@ export class PE {
   daif = PSR_DAIF;
   /** PSTATE.IL: set by an illegal exception return. */
   il = false;
+  /** PSTATE.{N,Z,C,V} in SPSR bit positions [31:28] (unsigned). */
+  nzcv = 0;
   eventRegister = false;
 
   /** General registers x0..x30. */
@@ -484,6 +486,8 @@ export class PE {
     const target = mode >>> 2;
     // Illegal return: to a higher EL, to a reserved mode, or AArch32 (M[4] = 1).
     const illegal = target > from || (mode & 2) !== 0 || (target === 0 && (mode & 1) !== 0) || (spsr & 0x10) !== 0;
+    // NZCV and DAIF come from SPSR_ELx whether or not the return is illegal.
+    this.nzcv = (spsr & PSR_NZCV) >>> 0;
     this.daif = spsr & PSR_DAIF;
     if (illegal) {
       this.il = true;
@@ -651,8 +655,9 @@ export class PE {
 
   // ---------------------------------------------------------------- exceptions
 
+  /** PSTATE as SPSR_ELx saves it: NZCV, IL, DAIF, M[3:0]. */
   private spsrValue(): number {
-    return this.daif | (this.el << 2) | (this.el === 0 ? 0 : this.spsel) | (this.il ? PSR_IL : 0);
+    return (this.daif | (this.el << 2) | (this.el === 0 ? 0 : this.spsel) | (this.il ? PSR_IL : 0)) + this.nzcv;
   }
 
   /**

@@ -26,6 +26,8 @@ export const PSR_I = 0x80;
 export const PSR_F = 0x40;
 export const PSR_DAIF = 0x3c0;
 export const PSR_IL = 0x100000;
+/** PSTATE.{N,Z,C,V}, SPSR bits [31:28] (mask with `&`, then `>>> 0`). */
+export const PSR_NZCV = 0xf0000000;
 
 export const MODE = { EL0t: 0b0000, EL1t: 0b0100, EL1h: 0b0101, EL2t: 0b1000, EL2h: 0b1001 } as const;
 

@@ -6,9 +6,9 @@
 import test from 'ava';
 import { EC, ESR } from '../../core/esr.js';
 import { SimEvent } from '../../core/events.js';
-import { daifclr, eret, getx, ldr, mrs, msr, setx, str, svc, work, DAIF_I } from '../../core/ops.js';
+import { daifclr, eret, getx, hvc, ldr, mrs, msr, setx, str, svc, work, DAIF_I } from '../../core/ops.js';
 import { PSR_DAIF, spsrFor } from '../../core/pstate.js';
-import { CURRENT_EL, DAIF, ELR_EL1, ESR_EL1, SPSR_EL1 } from '../../core/sysregs.js';
+import { CURRENT_EL, DAIF, ELR_EL1, ESR_EL1, NZCV, SPSR_EL1, SPSR_EL2 } from '../../core/sysregs.js';
 import { ISS_DABT } from '../../core/esr.js';
 import { cpuOff, setup } from '../helpers/harness.js';
 import { addLineDevice, LINE_DEV } from '../helpers/line-device.js';
@@ -148,4 +148,33 @@ test('an illegal exception return sets PSTATE.IL and the next instruction takes 
   });
   m.run(1e6);
   t.deepEqual(ecs, [EC.ILLEGAL_STATE]);
+});
+
+test('PSTATE.NZCV is saved in SPSR_ELx on exception entry, left unchanged by it, and restored by ERET', (t) => {
+  let spsr = -1;
+  let nzcvAtEl2 = -1;
+  let nzcvBack = -1;
+  const m = setup({
+    el: 1,
+    el2Vectors: {
+      lower64: {
+        sync: function* () {
+          spsr = yield mrs(SPSR_EL2, 9);
+          nzcvAtEl2 = yield mrs(NZCV, 9);
+          yield msr(NZCV, 0x80000000, 9); // the handler's own flags must not leak back
+          yield eret();
+        },
+      },
+    },
+    main: function* () {
+      yield msr(NZCV, 0x60000000, 1); // Z and C
+      yield hvc(0);
+      nzcvBack = yield mrs(NZCV, 1);
+      yield* cpuOff();
+    },
+  });
+  m.run(1e6);
+  t.is(spsr, 0x60000000 + spsrFor(1, 0));
+  t.is(nzcvAtEl2, 0x60000000);
+  t.is(nzcvBack, 0x60000000);
 });
