@@ -18,7 +18,7 @@ import { EC, ESR, esrOf, FSC, ISS_DABT, ISS_IMM16, ISS_SYS64 } from '../core/esr
 import { mrs, msr, work, type Program } from '../core/ops.js';
 import type { RegisterBlock } from '../core/regions.js';
 import { PSCI, PSCI_RET, PSCI_VERSION_1_0 } from '../core/psci.js';
-import { MODE, PSR_DAIF } from '../core/pstate.js';
+import { MODE, PSR_DAIF, PSR_NZCV } from '../core/pstate.js';
 import { ESR_EL1, ESR_EL2, ELR_EL1, FAR_EL1, FAR_EL2, HPFAR_EL2, SPSR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { CNTV_CTL_EL0, CNTV_CVAL_EL0, CTL_ENABLE, CTL_IMASK, CTL_ISTATUS } from '../core/timer.js';
 import { ICC_SGIR } from '../gic/gic-registers.js';
@@ -266,7 +266,8 @@ export function* injectSync(h: Hypervisor, pcpu: PerCpu, v: Vcpu, ec: number, is
   yield msr(SPSR_EL1, v.spsr, 9);
   const offset = fromEl === 0 ? 0x400 : (v.spsr & 1) === 1 ? 0x200 : 0x000;
   v.elr = vbar + offset;
-  v.spsr = MODE.EL1h | PSR_DAIF;
+  // Exception entry leaves PSTATE.NZCV as it was (KVM's enter_exception64 copies it too).
+  v.spsr = ((v.spsr & PSR_NZCV) >>> 0) + (MODE.EL1h | PSR_DAIF);
   h.stats.guestExceptions++;
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'guest-exception', vm: v.vm.index, vcpu: v.index, ec: cls, far });
