@@ -71,8 +71,9 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
       minEl: 0,
       readCost: rc,
       writeCost: wc,
-      // EL0 access needs SCTLR_EL1.UMA (bit 9).
-      trap: (pe) => (pe.el === 0 && (toNum(pe.regs.get('SCTLR_EL1') ?? 0) & 0x200) === 0 ? Access.Undefined : Access.Ok),
+      // EL0 access needs SCTLR_EL1.UMA (bit 9); without it MRS/MSR DAIF trap to EL1 with
+      // EC 0x18 (SCTLR_EL1.UMA), as MSR DAIFSet/DAIFClr do (pe.ts execDaif).
+      trap: (pe) => (pe.el === 0 && (toNum(pe.regs.get('SCTLR_EL1') ?? 0) & 0x200) === 0 ? Access.TrapEl1 : Access.Ok),
       read: (pe) => pe.daif,
       write: (pe, v) => {
         pe.daif = toNum(v) & PSR_DAIF;

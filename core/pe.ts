@@ -345,7 +345,8 @@ export class PE {
     if (h === undefined) return this.undefinedInstr(t, op);
     const a = h.access(this, read);
     if (a !== Access.Ok) {
-      if (a === Access.TrapEl2) return this.trapSysreg(t, op, h, read);
+      if (a === Access.TrapEl2) return this.trapSysreg(t, op, h, read, 2);
+      if (a === Access.TrapEl1) return this.trapSysreg(t, op, h, read, 1);
       return this.undefinedInstr(t, op);
     }
     if (read) {
@@ -714,11 +715,12 @@ export class PE {
     this.takeSync(this.el === 0 ? 1 : this.el, EC.UNKNOWN, 0);
   }
 
-  private trapSysreg(t: Thread, op: Op, h: SysRegHandler, read: boolean): void {
+  /** A trapped MRS/MSR: EC 0x18 to `target`, ELR at the instruction. */
+  private trapSysreg(t: Thread, op: Op, h: SysRegHandler, read: boolean, target: 1 | 2): void {
     t.hold(op);
     const r = h.reg;
     const iss = ISS_SYS64.encode({ Op0: r.op0, Op1: r.op1, CRn: r.crn, CRm: r.crm, Op2: r.op2, Rt: op.rt, Direction: read ? 1 : 0 });
-    this.takeSync(2, EC.SYS64, iss);
+    this.takeSync(target, EC.SYS64, iss);
   }
 
   private dabtIss(op: Op, write: boolean, dfsc: number, isv: boolean): number {

@@ -42,6 +42,11 @@ export const Access = {
   Undefined: 1,
   /** Trapped to EL2 with EC 0x18 and the access in the syndrome. */
   TrapEl2: 2,
+  /**
+   * Trapped to EL1 with EC 0x18 and the access in the syndrome: an EL0 access that an EL1
+   * control forbids (SCTLR_EL1.UMA for DAIF, CNTKCTL_EL1 for the generic timer).
+   */
+  TrapEl1: 3,
 } as const;
 export type Access = (typeof Access)[keyof typeof Access];
 
@@ -67,7 +72,7 @@ export interface HandlerSpec {
   wo?: boolean;
   readCost: number;
   writeCost?: number;
-  /** Extra rule checked after the EL rule: return TrapEl2 (or Undefined) to stop the access. */
+  /** Extra rule checked after the EL rule: return TrapEl2, TrapEl1 (or Undefined) to stop the access. */
   trap?: (pe: PE, read: boolean) => Access;
   read?: (pe: PE) => Word;
   write?: (pe: PE, value: Word) => void;

@@ -8,7 +8,7 @@ import { HCR_HCD, HCR_RW, HCR_TSC, HCR_TVM, HCR_TWI } from '../../core/hcr.js';
 import { eret, hvc, ldr, mrs, msr, smc, svc, wfi, type EntryFn } from '../../core/ops.js';
 import { PSCI } from '../../core/psci.js';
 import { CNTPCT_EL0 } from '../../core/timer.js';
-import { ELR_EL1, ELR_EL2, ESR_EL1, ESR_EL2, FAR_EL1, HCR_EL2, SCTLR_EL1 } from '../../core/sysregs.js';
+import { DAIF, ELR_EL1, ELR_EL2, ESR_EL1, ESR_EL2, FAR_EL1, HCR_EL2, SCTLR_EL1 } from '../../core/sysregs.js';
 import { cpuOff, setup } from '../helpers/harness.js';
 import { THREAD_BASE } from '../../core/threads.js';
 
@@ -288,4 +288,33 @@ test('a load from an address no region decodes is a synchronous external abort a
   t.is(ESR.get(log[0]!.esr, 'EC'), EC.DABT_CUR);
   t.is(ESR.get(log[0]!.esr, 'ISS') & 0x3f, 0x10);
   t.is(far, 0x1_0000_0000);
+});
+
+test('EL0 MRS DAIF with SCTLR_EL1.UMA = 0 traps to EL1 with EC 0x18 and the access in the ISS, ELR at the MRS', (t) => {
+  const log: Taken[] = [];
+  let mrsPc = -1;
+  const m = setup({
+    el: 0,
+    el1Vectors: {
+      lower64: {
+        sync: function* () {
+          const esr: number = yield mrs(ESR_EL1, 9);
+          const elr: number = yield mrs(ELR_EL1, 9);
+          log.push({ el: 1, esr, elr });
+          yield* cpuOff();
+        },
+      },
+    },
+    main: function* () {
+      mrsPc = m.pes[0]!.currentPc();
+      yield mrs(DAIF, 7);
+      yield* cpuOff();
+    },
+  });
+  m.run(1e6);
+  t.is(log.length, 1);
+  t.is(ESR.get(log[0]!.esr, 'EC'), EC.SYS64);
+  // DAIF is op0 3, op1 3, CRn 4, CRm 2, op2 1.
+  t.deepEqual(ISS_SYS64.decode(ESR.get(log[0]!.esr, 'ISS')), { Op0: 3, Op1: 3, CRn: 4, CRm: 2, Op2: 1, Rt: 7, Direction: 1 });
+  t.is(log[0]!.elr, mrsPc);
 });
