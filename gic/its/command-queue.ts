@@ -42,7 +42,7 @@ const FETCH = 0;
 const RETIRE = 1;
 
 export class CommandQueue {
-  /** GITS_CBASER as written. */
+  /** GITS_CBASER as written, RES0 bits cleared. */
   cbaser = 0n;
   /** Byte offsets (multiples of 32). */
   creadr = 0;
@@ -75,8 +75,10 @@ export class CommandQueue {
 
   writeCbaser(v: bigint): void {
     if (this.enabled || this.busy) return;
-    this.cbaser = v;
+    // Bits [62], [58:56], [52] and [9:8] are RES0 (Arm GITS_CBASER field descriptions): keep
+    // only the named fields, so a read returns them as zero whatever was written.
     const d = GITS_CBASER.decode(v);
+    this.cbaser = GITS_CBASER.encode(d);
     this.valid = d.Valid === 1;
     this.base = d.PA * 0x1000;
     this.bytes = queueBytes(d.Size);

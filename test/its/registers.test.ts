@@ -112,6 +112,21 @@ test('GITS_CBASER: writing it (ITS disabled) resets CREADR to 0; CWRITER offsets
   t.deepEqual(seen, [2, 2, 0, 0x80]);
 });
 
+test('GITS_CBASER: the RES0 bits [62], [58:56], [52] and [9:8] read as zero whatever was written', (t) => {
+  const rig = makeRig();
+  const d = new ItsDriver(rig.base);
+  let back = 0n;
+  run(rig, function* () {
+    yield str(rig.base + GITS.CBASER, 0xffff_ffff_ffff_ffffn, 8);
+    back = yield* d.read64(GITS.CBASER);
+  });
+  const res0 = (1n << 62n) | (7n << 56n) | (1n << 52n) | (3n << 8n);
+  t.is(back & res0, 0n);
+  // Every named field keeps what was written.
+  t.is(back, 0xffff_ffff_ffff_ffffn & ~res0);
+  t.like(GITS_CBASER.decode(back), { Valid: 1, InnerCache: 7, OuterCache: 7, Shareability: 3, Size: 0xff, PA: 2 ** 40 - 1 });
+});
+
 test('GITS_CTLR: Enabled reads back, Quiescent = 1 only when disabled with nothing in flight; commands queued while disabled run at enable', (t) => {
   const rig = makeRig();
   const d = new ItsDriver(rig.base);
