@@ -7,8 +7,9 @@
  * counter reaches CVAL, so nothing polls.
  *
  * Access rules: CNTHCTL_EL2.EL1PCTEN/EL1PCEN (bits 0/1) trap EL1 use of the physical counter
- * and timer to EL2; CNTKCTL_EL1 gates EL0 (an EL0 access it does not allow is UNDEFINED here,
- * a simplification of the trap to EL1).
+ * and timer to EL2; CNTKCTL_EL1 gates EL0: an EL0 access it does not allow traps to EL1 with
+ * EC 0x18 (CNTKCTL_EL1.EL0PCTEN/EL0VCTEN/EL0VTEN/EL0PTEN; an EL0 read of CNTFRQ_EL0 needs
+ * EL0PCTEN or EL0VCTEN).
  */
 import { toNum, type Word } from './bits.js';
 import { SimEvent } from './events.js';
@@ -123,13 +124,15 @@ export class GenericTimer {
   }
 }
 
-function el0Gate(bit: number) {
-  return (pe: PE): Access => (pe.el === 0 && (pe.timer.cntkctl & bit) === 0 ? Access.Undefined : Access.Ok);
+/** EL0 access needs one of the CNTKCTL_EL1 bits in `bits`; otherwise it traps to EL1 (EC 0x18). */
+function el0Gate(bits: number) {
+  return (pe: PE): Access => (pe.el === 0 && (pe.timer.cntkctl & bits) === 0 ? Access.TrapEl1 : Access.Ok);
 }
 
 function el1PhysGate(bit: number, el0bit: number) {
   return (pe: PE): Access => {
-    if (pe.el === 0 && (pe.timer.cntkctl & el0bit) === 0) return Access.Undefined;
+    // The EL1 control (CNTKCTL_EL1) is checked before the EL2 one (CNTHCTL_EL2).
+    if (pe.el === 0 && (pe.timer.cntkctl & el0bit) === 0) return Access.TrapEl1;
     if (pe.el < 2 && (pe.timer.cnthctl & bit) === 0) return Access.TrapEl2;
     return Access.Ok;
   };
@@ -139,7 +142,10 @@ export function defineTimerSysregs(reg: SysRegRegistry, m: Machine): void {
   const rc = m.costs.sysregRead;
   const wc = m.costs.sysregWrite;
   const n = (v: Word): number => toNum(v);
-  reg.define(handler({ reg: CNTFRQ_EL0, minEl: 0, readCost: rc, writeCost: wc, trap: (pe, read) => (!read && pe.el < 2 ? Access.Undefined : Access.Ok), read: () => m.cntfrq, write: () => {} }));
+  // CNTFRQ_EL0 is writable only at the highest EL (EL2 here, writes ignored); an EL0 read
+  // needs CNTKCTL_EL1.EL0PCTEN or EL0VCTEN.
+  const frqEl0 = el0Gate(3);
+  reg.define(handler({ reg: CNTFRQ_EL0, minEl: 0, readCost: rc, writeCost: wc, trap: (pe, read) => (!read && pe.el < 2 ? Access.Undefined : frqEl0(pe)), read: () => m.cntfrq, write: () => {} }));
   reg.define(handler({ reg: CNTPCT_EL0, minEl: 0, ro: true, readCost: rc, trap: el1PhysGate(1, 1), read: (pe) => pe.timer.count() }));
   reg.define(handler({ reg: CNTVCT_EL0, minEl: 0, ro: true, readCost: rc, trap: el0Gate(2), read: (pe) => pe.timer.count() - pe.timer.cntvoff }));
   const timerRegs = (i: number, tval: typeof CNTP_TVAL_EL0, ctl: typeof CNTP_CTL_EL0, cval: typeof CNTP_CVAL_EL0, minEl: 0 | 2, trap?: (pe: PE) => Access): void => {
