@@ -4,6 +4,7 @@
  * timer.ts.
  */
 import { sysreg } from './sysreg.js';
+import { CNTKCTL_EL1 } from './timer.js';
 
 export const MIDR_EL1 = sysreg('MIDR_EL1', 3, 0, 0, 0, 0);
 export const MPIDR_EL1 = sysreg('MPIDR_EL1', 3, 0, 0, 0, 5);
@@ -58,5 +59,5 @@ export const TPIDR_EL2 = sysreg('TPIDR_EL2', 3, 4, 13, 0, 2);
  */
 export const EL1_CONTEXT = [
   SCTLR_EL1, CPACR_EL1, TTBR0_EL1, TTBR1_EL1, TCR_EL1, ESR_EL1, AFSR0_EL1, AFSR1_EL1, FAR_EL1, MAIR_EL1,
-  VBAR_EL1, CONTEXTIDR_EL1, AMAIR_EL1, PAR_EL1, TPIDR_EL1, SP_EL1, ELR_EL1, SPSR_EL1, SP_EL0, TPIDR_EL0, TPIDRRO_EL0,
+  VBAR_EL1, CONTEXTIDR_EL1, AMAIR_EL1, CNTKCTL_EL1, PAR_EL1, TPIDR_EL1, SP_EL1, ELR_EL1, SPSR_EL1, SP_EL0, TPIDR_EL0, TPIDRRO_EL0,
 ] as const;

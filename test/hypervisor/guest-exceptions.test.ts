@@ -6,6 +6,7 @@ import test from 'ava';
 import { EC, esrOf, ISS_DABT } from '../../core/esr.js';
 import { ldr, mrs, msr, work, type Program } from '../../core/ops.js';
 import { ESR_EL1, FAR_EL1, NZCV, SPSR_EL1 } from '../../core/sysregs.js';
+import { CNTKCTL_EL1 } from '../../core/timer.js';
 import { Kernel, type KernelConfig } from '../../guests/kernel.js';
 import { buildPlatform } from '../../scenarios/platform.js';
 
@@ -52,4 +53,34 @@ test('an access nothing maps: the guest takes an external data abort at EL1 (EC 
   t.is(s.spsr & 0xf, 0b0101);
   // Exception entry does not change NZCV.
   t.is(s.nzcv, 0x90000000);
+});
+
+test('CNTKCTL_EL1 is part of a vCPU context: two VMs sharing a core each read back their own value', (t) => {
+  const seen: number[][] = [[], []];
+  const values = [0x3, 0x300];
+  const p = buildPlatform({
+    cores: 1,
+    sliceUs: 100,
+    vms: [0, 1].map((i) => ({
+      name: `vm${i}`,
+      vcpus: 1,
+      kernel: (c: KernelConfig) => {
+        const k = new Kernel(c);
+        k.main = function* (): Program {
+          yield msr(CNTKCTL_EL1, values[i]!, 1);
+          for (;;) {
+            yield work(50_000);
+            seen[i]!.push(yield mrs(CNTKCTL_EL1, 1));
+          }
+        };
+        return k;
+      },
+    })),
+  });
+  p.m.run(BOOT);
+  p.m.runFor(2_000_000);
+  t.true(p.hyp.stats.switches > 10, `${p.hyp.stats.switches} switches`);
+  t.true(seen[0]!.length > 5 && seen[1]!.length > 5);
+  t.true(seen[0]!.every((v) => v === 0x3), JSON.stringify(seen[0]));
+  t.true(seen[1]!.every((v) => v === 0x300), JSON.stringify(seen[1]));
 });
