@@ -253,6 +253,11 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     // CHOICE: ICH_VMCR_EL2 resets with VFIQEn = 1 (RES1), VBPR0/VBPR1 at their minimum and
     // everything else 0 (the architecture leaves most of the reset value UNKNOWN).
     this.vmcr = (VMCR_VFIQEN | (this.minBpr0 << VBPR0.lsb) | ((this.minBpr0 + 1) << VBPR1.lsb)) >>> 0;
+    // ICH_EISR_EL2, ICH_ELRSR_EL2 and ICH_MISR_EL2 are functions of the LRs and ICH_HCR_EL2
+    // (gic-facts §1.7): derive them from the reset state now, so that with every LR Invalid,
+    // HW = 0 and EOI = 0 ELRSR reads all ones before EL2 has written anything. (Nothing else
+    // triggered the first recompute on GICv3, where no vLPI source is attached.)
+    this.update();
   }
 
   /**

@@ -279,3 +279,21 @@ test('ELRSR and EISR follow the Arm rules for every combination of State, HW and
   t.is(eisr, wantEisr);
   t.is(eisr, 0b10); // only (State 00, HW 0, EOI 1)
 });
+
+test('out of reset, before EL2 writes any ICH register, ELRSR says every LR is empty and EISR/MISR are clear', (t) => {
+  // The LRs reset to 0 (State 00, HW 0, EOI 0), so ELRSR (State 00 and (HW 1 or EOI 0)) must have
+  // a bit per implemented LR, as it does after EL2 writes them. GICv3 and GICv4 configurations alike.
+  for (const version of [3, 4] as const) {
+    const seen: number[] = [];
+    const rig = vgicRig({
+      gic: { version },
+      el2: function* () {
+        seen.push(yield mrs(ICH_ELRSR_EL2, 1), yield mrs(ICH_EISR_EL2, 1), yield mrs(ICH_MISR_EL2, 1));
+        seen.push(Number(yield mrs(ICH_LR_EL2[0]!, 1)));
+        yield* cpuOff();
+      },
+    });
+    rig.m.run(1e6);
+    t.deepEqual(seen, [0b1111, 0, 0, 0], `GICv${version}`);
+  }
+});
