@@ -186,11 +186,13 @@ function* guestSgi(h: Hypervisor, pcpu: PerCpu, v: Vcpu, value: bigint): Program
   const targets: Vcpu[] = [];
   if (f.IRM === 1) {
     for (const o of v.vm.vcpus) if (o !== v) targets.push(o);
-  } else {
+  } else if (f.Aff3 === 0) {
+    // IRM = 0: the targets are Aff3.Aff2.Aff1.<RS * 16 + n> for each TargetList bit n
+    // (ICC_SGI1R_EL1.RS, gic-facts §1.6); no vCPU has Aff3 != 0 or Aff0 >= 16.
     const cluster = f.Aff1 * 256 + f.Aff2 * 65536;
     for (let n = 0; n < 16; n++) {
       if (((f.TargetList >>> n) & 1) === 0) continue;
-      const t = v.vm.vcpuByAffinity(cluster + n);
+      const t = v.vm.vcpuByAffinity(cluster + f.RS * 16 + n);
       if (t !== undefined) targets.push(t);
     }
   }

@@ -7,7 +7,10 @@ import { EC, esrOf, ISS_DABT } from '../../core/esr.js';
 import { ldr, mrs, msr, work, type Program } from '../../core/ops.js';
 import { ESR_EL1, FAR_EL1, NZCV, SPSR_EL1 } from '../../core/sysregs.js';
 import { CNTKCTL_EL1 } from '../../core/timer.js';
-import { Kernel, type KernelConfig } from '../../guests/kernel.js';
+import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
+import { IPI_SGI, IpiKernel } from '../../guests/samples.js';
+import { ICC_SGIR } from '../../gic/gic-registers.js';
+import { ICC_SGI1R_EL1 } from '../../gic/sysregs.js';
 import { buildPlatform } from '../../scenarios/platform.js';
 
 const BOOT = 3_000_000;
@@ -83,4 +86,39 @@ test('CNTKCTL_EL1 is part of a vCPU context: two VMs sharing a core each read ba
   t.true(seen[0]!.length > 5 && seen[1]!.length > 5);
   t.true(seen[0]!.every((v) => v === 0x3), JSON.stringify(seen[0]));
   t.true(seen[1]!.every((v) => v === 0x300), JSON.stringify(seen[1]));
+});
+
+test('a trapped ICC_SGI1R_EL1 write targets Aff3.Aff2.Aff1.<RS * 16 + n>: RS or Aff3 naming no vCPU sends nothing', (t) => {
+  let k!: IpiKernel;
+  const p = buildPlatform({
+    cores: 2,
+    vms: [
+      {
+        name: 'vm',
+        vcpus: 2,
+        kernel: (c: KernelConfig) => {
+          k = new IpiKernel(c);
+          k.onIrq(IPI_SGI, function* (cpu: KernelCpu): Program {
+            k.received[cpu.index]!++;
+          });
+          k.main = function* (cpu: KernelCpu): Program {
+            if (cpu.index === 0) {
+              yield work(50_000);
+              // TargetList bit 1 with RS = 1 names Aff0 = 17; with Aff3 = 1, cluster 1.0.0: nobody.
+              yield msr(ICC_SGI1R_EL1, ICC_SGIR.encode({ INTID: IPI_SGI, TargetList: 0b10, RS: 1 }), 1);
+              yield msr(ICC_SGI1R_EL1, ICC_SGIR.encode({ INTID: IPI_SGI, TargetList: 0b10, Aff3: 1 }), 1);
+              yield work(50_000);
+              // RS = 0: Aff0 = 1, vCPU 1.
+              yield msr(ICC_SGI1R_EL1, ICC_SGIR.encode({ INTID: IPI_SGI, TargetList: 0b10 }), 1);
+            }
+            yield* idleLoop();
+          };
+          return k;
+        },
+      },
+    ],
+  });
+  p.m.run(BOOT + 1_000_000);
+  t.is(p.hyp.stats.guestSgis, 3);
+  t.deepEqual(k.received, [0, 1]);
 });
