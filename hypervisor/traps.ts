@@ -2,7 +2,7 @@
  * Synchronous exits from a guest, by exception class (ESR_EL2.EC, gic-facts §1.3):
  * - HVC: PSCI (CPU_ON, CPU_OFF, AFFINITY_INFO, SYSTEM_OFF, VERSION, FEATURES), the yield call,
  *   anything else SMCCC NOT_SUPPORTED (-1 in x0). SMC trapped by HCR_EL2.TSC: the same, with
- *   ELR advanced past the SMC.
+ *   ELR advanced past the SMC; an SMC with a nonzero immediate gets NOT_SUPPORTED (as KVM).
  * - WFI (HCR_EL2.TWI): ELR + 4; the vCPU blocks unless an interrupt is already deliverable to
  *   it (list-register interrupts, directly injected vLPIs, or its timer condition).
  * - MSR/MRS trap: ICC_SGI1R_EL1 writes become virtual SGIs; other trapped registers are
@@ -40,7 +40,13 @@ export function* handleTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boole
       return yield* hypercall(h, pcpu, v, ISS_IMM16.get(iss, 'imm16'));
     case EC.SMC64:
       v.elr += 4;
-      return yield* hypercall(h, pcpu, v, ISS_IMM16.get(iss, 'imm16'));
+      // SMCCC (DEN0028 2.9): a nonzero SMC immediate is reserved; KVM's handle_smc answers
+      // NOT_SUPPORTED without looking at the function ID.
+      if (ISS_IMM16.get(iss, 'imm16') !== 0) {
+        v.gprs[0] = SMCCC_NOT_SUPPORTED;
+        return false;
+      }
+      return yield* hypercall(h, pcpu, v, 0);
     case EC.WFX:
       v.elr += 4;
       return yield* wfiTrap(h, pcpu, v);

@@ -4,7 +4,9 @@
  */
 import test from 'ava';
 import { EC, esrOf, ISS_DABT } from '../../core/esr.js';
-import { ldr, mrs, msr, work, type Program } from '../../core/ops.js';
+import { ldr, mrs, msr, smc, work, type Program } from '../../core/ops.js';
+import { PSCI, PSCI_VERSION_1_0 } from '../../core/psci.js';
+import { SMCCC_NOT_SUPPORTED } from '../../core/smccc.js';
 import { ESR_EL1, FAR_EL1, NZCV, SPSR_EL1 } from '../../core/sysregs.js';
 import { CNTKCTL_EL1 } from '../../core/timer.js';
 import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
@@ -121,4 +123,27 @@ test('a trapped ICC_SGI1R_EL1 write targets Aff3.Aff2.Aff1.<RS * 16 + n>: RS or 
   p.m.run(BOOT + 1_000_000);
   t.is(p.hyp.stats.guestSgis, 3);
   t.deepEqual(k.received, [0, 1]);
+});
+
+test('a guest SMC trapped by HCR_EL2.TSC: #0 is served as an SMCCC call, a nonzero immediate gets NOT_SUPPORTED (as KVM)', (t) => {
+  const rets: unknown[] = [];
+  buildPlatform({
+    cores: 1,
+    vms: [
+      {
+        name: 'vm',
+        vcpus: 1,
+        kernel: (c: KernelConfig) => {
+          const k = new Kernel(c);
+          k.main = function* (): Program {
+            rets.push(yield smc(0, PSCI.VERSION));
+            rets.push(yield smc(1, PSCI.VERSION));
+            for (;;) yield work(100_000);
+          };
+          return k;
+        },
+      },
+    ],
+  }).m.run(BOOT);
+  t.deepEqual(rets, [PSCI_VERSION_1_0, SMCCC_NOT_SUPPORTED]);
 });
