@@ -47,6 +47,10 @@ const TYPE_OFFSET_SERROR = 0x180;
 /** ESR_ELx of an SError exception (physical or virtual): EC 0x2F, IL = 1, ISS 0. */
 const SERROR_ESR = esrOf(EC.SERROR, 0);
 
+/** SCTLR_EL1.nTWI (bit 16) and nTWE (bit 18): 0 traps EL0 WFI/WFE to EL1. */
+const SCTLR_NTWI = 1 << 16;
+const SCTLR_NTWE = 1 << 18;
+
 /** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
 export class ProgramError extends Error {}
 
@@ -465,7 +469,13 @@ export class PE {
       return;
     }
     const wake = this.wakeupPending();
-    // HCR_EL2.TWI/TWE trap only a WFx that would enter the low-power state (gic-facts §1.4).
+    // WFx traps apply only to a WFx that would enter the low-power state (gic-facts §1.4).
+    // At EL0, SCTLR_EL1.nTWI/nTWE = 0 trap to EL1 first; then HCR_EL2.TWI/TWE trap EL0/EL1 to EL2.
+    if (this.el === 0 && !wake && (toNum(this.regs.get('SCTLR_EL1') ?? 0) & (wfe ? SCTLR_NTWE : SCTLR_NTWI)) === 0) {
+      t.hold(op);
+      this.takeSync(1, EC.WFX, ISS_WFX.encode({ CV: 1, COND: 0xe, TI: wfe ? 1 : 0 }));
+      return;
+    }
     if (this.el < 2 && !wake && (this.hcr & (wfe ? HCR_TWE : HCR_TWI)) !== 0) {
       t.hold(op);
       this.takeSync(2, EC.WFX, ISS_WFX.encode({ CV: 1, COND: 0xe, TI: wfe ? 1 : 0 }));

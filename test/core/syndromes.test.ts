@@ -3,7 +3,7 @@
  * points (the instruction itself, or the next one).
  */
 import test from 'ava';
-import { EC, ESR, ISS_SYS64, esrOf } from '../../core/esr.js';
+import { EC, ESR, ISS_SYS64, ISS_WFX, esrOf } from '../../core/esr.js';
 import { HCR_HCD, HCR_RW, HCR_TSC, HCR_TVM, HCR_TWI } from '../../core/hcr.js';
 import { eret, hvc, ldr, mrs, msr, smc, svc, wfi, type EntryFn } from '../../core/ops.js';
 import { PSCI } from '../../core/psci.js';
@@ -317,4 +317,33 @@ test('EL0 MRS DAIF with SCTLR_EL1.UMA = 0 traps to EL1 with EC 0x18 and the acce
   // DAIF is op0 3, op1 3, CRn 4, CRm 2, op2 1.
   t.deepEqual(ISS_SYS64.decode(ESR.get(log[0]!.esr, 'ISS')), { Op0: 3, Op1: 3, CRn: 4, CRm: 2, Op2: 1, Rt: 7, Direction: 1 });
   t.is(log[0]!.elr, mrsPc);
+});
+
+test('EL0 WFI: SCTLR_EL1.nTWI = 0 traps it to EL1 (EC 0x01) ahead of HCR_EL2.TWI; with nTWI = 1 TWI takes it to EL2', (t) => {
+  const run = (sctlr: number): Taken[] => {
+    const log: Taken[] = [];
+    const record = (el: number, esrReg: typeof ESR_EL1, elrReg: typeof ELR_EL1) =>
+      function* () {
+        const esr: number = yield mrs(esrReg, 9);
+        const elr: number = yield mrs(elrReg, 9);
+        log.push({ el, esr, elr });
+        yield* cpuOff();
+      };
+    const m = setup({
+      el: 0,
+      hcr: HCR_RW | HCR_TWI,
+      el1Vectors: { lower64: { sync: record(1, ESR_EL1, ELR_EL1) } },
+      el2Vectors: { lower64: { sync: record(2, ESR_EL2, ELR_EL2) } },
+      main: function* () {
+        yield wfi();
+        yield svc(0);
+      },
+    });
+    m.pes[0]!.regs.set('SCTLR_EL1', sctlr);
+    m.run(1e6);
+    return log;
+  };
+  const wfiEsr = esrOf(EC.WFX, ISS_WFX.encode({ CV: 1, COND: 0xe, TI: 0 }));
+  t.deepEqual(run(0x30d00800).map((l) => [l.el, l.esr]), [[1, wfiEsr]]);
+  t.deepEqual(run(0x30d00800 + 0x50000).map((l) => [l.el, l.esr]), [[2, wfiEsr]]);
 });
