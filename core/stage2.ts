@@ -147,7 +147,9 @@ export class Stage2Mmu {
     if (tg0 !== 0 || sl0 === 3) return this.fail(0, FSC.translation(0));
     const ipaBits = 64 - t0sz;
     const start = 2 - sl0;
-    if (ipaBits > 48 || ipa >= 2 ** ipaBits) return this.fail(start, FSC.translation(start));
+    // An IPA beyond the stage-2 input size (VTCR_EL2.T0SZ) is a level 0 translation fault,
+    // whatever the start level (AArch64.S2Translate: AArch64.IPAIsOutOfRange -> level 0).
+    if (ipaBits > 48 || ipa >= 2 ** ipaBits) return this.fail(0, FSC.translation(0));
     let table = this.base;
     for (let level = start; level <= 3; level++) {
       const shift = 12 + 9 * (3 - level);

@@ -149,3 +149,15 @@ test('the TLB keeps a stale translation until TLBI IPAS2E1IS', (t) => {
   m.run(1e7);
   t.deepEqual(seen, [0x55, 0x55, 0x66]);
 });
+
+test('an IPA beyond the stage-2 input size (T0SZ 25: 2^39) is a translation fault at level 0, not at the start level', (t) => {
+  const { m, aborts } = build(function* () {
+    yield ldr(2 ** 39 + 0x1000, 4, 1);
+    yield* cpuOff();
+  });
+  m.run(1e7);
+  t.is(aborts.length, 1);
+  t.is(aborts[0]!.ec, 0x24);
+  t.is(aborts[0]!.dfsc, 0x04);
+  t.is(aborts[0]!.hpfar, (2 ** 39 / 4096) * 16 + 16);
+});
