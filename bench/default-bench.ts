@@ -48,7 +48,7 @@ export function runDefault(path: Path, reps: number, around?: (measure: () => vo
   const measure = (): void => {
     for (let r = 0; r < reps; r++) {
       let m: Machine | null = null;
-      const res = runScenario(s, { path, onBuilt: (h) => void (m = h.platform.m) });
+      const res = runScenario(s, { path, hostClock: () => performance.now(), onBuilt: (h) => void (m = h.platform.m) });
       const mm = m as Machine | null;
       if (mm === null) throw new Error('runScenario did not build a platform');
       simulatedUs = res.simulatedUs;

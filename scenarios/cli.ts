@@ -134,6 +134,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         runScenario(s, {
           path,
           trace: traced,
+          hostClock: () => performance.now(),
           onBuilt: (h) => (handles[path] = h),
           onProgress: (d, t) => progress.update((k + d / t) / paths.length, `${path} path`),
         }),

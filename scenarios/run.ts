@@ -62,6 +62,7 @@ export interface PathResult {
   /** Fraction of each core's time spent at EL2 during the measurement. */
   readonly el2Share: readonly number[];
   readonly simulatedUs: number;
+  /** Host time of the run in ms, NaN unless `RunOptions.hostClock` was given. */
   readonly hostMs: number;
 }
 
@@ -90,6 +91,12 @@ export class RecordsNeededError extends Error {
 
 export interface RunOptions {
   readonly trace?: boolean;
+  /**
+   * A host clock in milliseconds (the CLI and the benchmarks pass `performance.now`), read before
+   * and after the run for `PathResult.hostMs`. The model itself never reads one: without it
+   * `hostMs` is NaN.
+   */
+  readonly hostClock?: () => number;
   /** Overrides the scenario's per-VM paths. */
   readonly path?: DeliveryPath;
   /** Called with the handle before the run starts (tests, reports). */
@@ -240,7 +247,8 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const m = platform.m;
   const clockHz = m.clockHz;
   const warm = Math.round((WARMUP_US * clockHz) / 1e6);
-  const t0 = performance.now();
+  const clock = opts.hostClock;
+  const t0 = clock === undefined ? NaN : clock();
   m.run(warm);
   for (const d of h.devices) d.start();
   const base = m.pes.map((pe) => ({ el2: pe.counters.exceptions[2]!, cyc: pe.counters.cyclesAt[2]! }));
@@ -256,7 +264,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
       progress(m.now - warm, end - warm);
     }
   }
-  const hostMs = performance.now() - t0;
+  const hostMs = clock === undefined ? NaN : clock() - t0;
   return measure(s, path, h, base, hs0, ds0, end - warm, hostMs);
 }
 

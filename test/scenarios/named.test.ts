@@ -34,3 +34,16 @@ test('idle-heavy: on the direct path nearly every interrupt rings a doorbell', (
   const r = runScenario({ ...scenarioNamed('idle-heavy')!, durationUs: 3000 }, { path: 'direct' });
   t.true(r.doorbells >= 0.9 * r.delivered, `${r.doorbells} doorbells for ${r.delivered} interrupts`);
 });
+
+test('one seed, one result: two runs of a scenario give the same figures, and no host time unless a host clock is passed', (t) => {
+  const s = { ...scenarioNamed('default')!, durationUs: 300 };
+  const a = runScenario(s, { path: 'direct' });
+  const b = runScenario(s, { path: 'direct' });
+  t.deepEqual(a, b);
+  t.true(Number.isNaN(a.hostMs));
+  let reads = 0;
+  const c = runScenario(s, { path: 'direct', hostClock: () => 10 * ++reads });
+  t.is(reads, 2);
+  t.is(c.hostMs, 10);
+  t.deepEqual({ ...c, hostMs: NaN }, a);
+});
