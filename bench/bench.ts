@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { count } from '../scenarios/format.js';
 import { describeHost, gcAvailable, load1, wallClock } from './host.js';
 import { bestOf, runJob, type Job, type JobOutcome, type JobResult } from './jobs.js';
 import { planJobs } from './plan.js';
@@ -59,9 +60,9 @@ function describe(o: JobOutcome): string {
     case 'steady':
       return `${r.result.points.map((p) => (p.ok ? `${Math.round(p.nsPerIrq)}` : 'FAILED')).join(' ')} ns/irq, ${t}`;
     case 'default':
-      return `${Math.round(r.result.irqsPerSec).toLocaleString('en-US')} irqs/s, ${t}`;
+      return `${count(r.result.irqsPerSec)} irqs/s, ${t}`;
     case 'its':
-      return `${Math.round(r.result.commandsPerSec).toLocaleString('en-US')} commands/s, ${t}`;
+      return `${count(r.result.commandsPerSec)} commands/s, ${t}`;
     case 'core':
       return t;
   }

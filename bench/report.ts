@@ -5,6 +5,7 @@
  * Markdown of bench/RESULTS.md.
  */
 import { ITE_BYTES } from '../gic/its/tables.js';
+import { count, fixed } from '../scenarios/format.js';
 import type { BenchRow } from './core-bench.js';
 import type { DefaultResult } from './default-bench.js';
 import type { HostDescription } from './host.js';
@@ -195,8 +196,6 @@ export function computeFigures(jobs: readonly JobOutcome[], quick: boolean): Fig
   return { throughput, tracing, its, curves, memory, core };
 }
 
-const fmtInt = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
-const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 export function computeTargets(f: Figures): Target[] {
   const out: Target[] = [];
@@ -205,8 +204,8 @@ export function computeTargets(f: Figures): Target[] {
     const t = thr(path);
     out.push({
       name: `${path} path, 1 core/1 vCPU`,
-      target: `>= ${fmtInt(goal)} delivered interrupts per host second`,
-      measured: t === undefined ? 'not measured' : `${fmtInt(t.irqsPerSec)} /s (${fmtInt(t.nsPerIrq)} ns each)`,
+      target: `>= ${count(goal)} delivered interrupts per host second`,
+      measured: t === undefined ? 'not measured' : `${count(t.irqsPerSec)} /s (${count(t.nsPerIrq)} ns each)`,
       pass: t === undefined ? null : t.irqsPerSec >= goal,
     });
   }
@@ -218,7 +217,7 @@ export function computeTargets(f: Figures): Target[] {
     out.push({
       name: `ID-space independence (${c.path})`,
       target: `per-interrupt cost within 10% of the ${base?.x ?? 14}-bit cost up to 24 ID bits`,
-      measured: ok ? `largest deviation ${fmt(dev * 100)}% (${c.points.map((p) => `${p.x}: ${fmtInt(p.nsPerIrq)}`).join(', ')} ns; max/min ${fmt(c.spread, 2)})` : 'not measured',
+      measured: ok ? `largest deviation ${fixed(dev * 100, 1)}% (${c.points.map((p) => `${p.x}: ${count(p.nsPerIrq)}`).join(', ')} ns; max/min ${fixed(c.spread, 2)})` : 'not measured',
       pass: ok ? dev <= 0.1 && c.failed.length === 0 : null,
     });
   }
@@ -228,7 +227,7 @@ export function computeTargets(f: Figures): Target[] {
     out.push({
       name: `growth along ${c.label} (${c.path})`,
       target: '< 2x from the smallest to the largest point',
-      measured: ok ? `${fmt(c.growth, 2)}x from ${fmtInt(first!.x)} to ${fmtInt(c.largestMeasured)}${c.failed.length > 0 ? ` (not measured: ${c.failed.map((x) => fmtInt(x.x)).join(', ')})` : ''}` : 'not measured',
+      measured: ok ? `${fixed(c.growth, 2)}x from ${count(first!.x)} to ${count(c.largestMeasured)}${c.failed.length > 0 ? ` (not measured: ${c.failed.map((x) => count(x.x)).join(', ')})` : ''}` : 'not measured',
       pass: ok ? c.growth < 2 && c.failed.length === 0 : null,
     });
   }
@@ -238,12 +237,12 @@ export function computeTargets(f: Figures): Target[] {
     out.push({
       name: `memory per mapped event (${m.path})`,
       target: `linear, < 200 bytes per event beyond the ITT's ${ITE_BYTES}`,
-      measured: `${fmt(beyond, 0)} B beyond the ITT (${fmt(m.totalBytes, 0)} B total: ${fmt(m.heapBytes, 0)} JS heap + ${fmt(m.simBytes, 0)} ArrayBuffers); slope ${m.previousTotalBytes === null ? '?' : fmt(m.previousTotalBytes, 0)} B -> ${fmt(m.totalBytes, 0)} B${linear === null ? '' : linear ? ' (linear)' : ' (NOT linear)'}`,
+      measured: `${fixed(beyond, 0)} B beyond the ITT (${fixed(m.totalBytes, 0)} B total: ${fixed(m.heapBytes, 0)} JS heap + ${fixed(m.simBytes, 0)} ArrayBuffers); slope ${m.previousTotalBytes === null ? '?' : fixed(m.previousTotalBytes, 0)} B -> ${fixed(m.totalBytes, 0)} B${linear === null ? '' : linear ? ' (linear)' : ' (NOT linear)'}`,
       pass: beyond < 200 && linear !== false,
     });
   }
   for (const t of f.tracing) {
-    out.push({ name: `tracing cost (${t.path})`, target: 'trace on < 3x trace off', measured: `${fmt(t.ratio, 2)}x (${fmtInt(t.onNsPerIrq)} vs ${fmtInt(t.offNsPerIrq)} ns per interrupt)`, pass: t.ratio < 3 });
+    out.push({ name: `tracing cost (${t.path})`, target: 'trace on < 3x trace off', measured: `${fixed(t.ratio, 2)}x (${count(t.onNsPerIrq)} vs ${count(t.offNsPerIrq)} ns per interrupt)`, pass: t.ratio < 3 });
   }
   return out;
 }
@@ -262,15 +261,15 @@ function plot(curves: readonly CurveFigure[]): string {
   const width = 36;
   const xs = [...new Set(curves.flatMap((c) => c.points.map((p) => p.x)))].sort((a, b) => a - b);
   const lines: string[] = [];
-  const xw = Math.max(...xs.map((x) => fmtInt(x).length));
+  const xw = Math.max(...xs.map((x) => count(x).length));
   for (const x of xs) {
     const cells = curves.map((c) => {
       const p = c.points.find((q) => q.x === x);
       if (p === undefined) return ''.padEnd(width + 9);
       const n = Math.max(1, Math.round((p.nsPerIrq / max) * width));
-      return `${(c.path === 'direct' ? '#' : '=').repeat(n).padEnd(width)} ${fmt(p.nsPerIrq / 1000, 2).padStart(5)} us`;
+      return `${(c.path === 'direct' ? '#' : '=').repeat(n).padEnd(width)} ${fixed(p.nsPerIrq / 1000, 2).padStart(5)} us`;
     });
-    lines.push(`  ${fmtInt(x).padStart(xw)} | ${cells.join('   ')}`.trimEnd());
+    lines.push(`  ${count(x).padStart(xw)} | ${cells.join('   ')}`.trimEnd());
   }
   return lines.join('\n');
 }
@@ -281,26 +280,26 @@ export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   out.push(`minivisor benchmarks, ${r.date}${r.quick ? ' (quick)' : ''}`);
   out.push(`host: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} ${m.arch}, Node ${m.node}; load ${r.load.start} at start, ${r.load.end} at end (max ${r.load.max})`);
-  out.push(`${r.isolated ? 'each job in its own Node process (throughput, tracing, ITS: best of 2-3 processes; a curve: one process, its points interleaved)' : 'all jobs in one process (indicative only)'}; best of several windows; gc ${r.gc ? 'available' : 'NOT available (memory figures unreliable)'}; ${fmt(r.hostSeconds, 1)} s`);
+  out.push(`${r.isolated ? 'each job in its own Node process (throughput, tracing, ITS: best of 2-3 processes; a curve: one process, its points interleaved)' : 'all jobs in one process (indicative only)'}; best of several windows; gc ${r.gc ? 'available' : 'NOT available (memory figures unreliable)'}; ${fixed(r.hostSeconds, 1)} s`);
   out.push(`source: ${r.source === null ? 'unknown' : `${r.source.commit.slice(0, 10)}${r.source.dirty ? ' + uncommitted changes' : ''}`}`);
   out.push(`workload: ${WORKLOAD}`);
   out.push('');
   out.push('THROUGHPUT (simulated interrupts delivered end to end, MSI write to guest EOI)');
   out.push(table(
     ['scenario', 'irqs / host s', 'host ns / irq', 'sim Mcycles / host s', 'host ns / op', 'ops / irq'],
-    f.throughput.map((t) => [t.name, fmtInt(t.irqsPerSec), fmtInt(t.nsPerIrq), fmt(t.cyclesPerSec / 1e6), fmt(t.nsPerOp), fmt(t.opsPerIrq)]),
+    f.throughput.map((t) => [t.name, count(t.irqsPerSec), count(t.nsPerIrq), fixed(t.cyclesPerSec / 1e6, 1), fixed(t.nsPerOp, 1), fixed(t.opsPerIrq, 1)]),
     ['l', 'r', 'r', 'r', 'r', 'r'],
   ));
   out.push('  (default scenario: runScenario host time, boot warm-up included; cycles are machine-clock cycles of simulated time, ops summed over PEs)');
   if (f.tracing.length > 0) {
     out.push('');
     out.push('TRACING (1 core, 1 vCPU; records kept, trace cleared between windows)');
-    out.push(table(['path', 'off ns / irq', 'on ns / irq', 'on / off', 'records / irq', 'ns / record'], f.tracing.map((t) => [t.path, fmtInt(t.offNsPerIrq), fmtInt(t.onNsPerIrq), `${fmt(t.ratio, 2)}x`, fmt(t.recordsPerIrq), fmt((t.onNsPerIrq - t.offNsPerIrq) / t.recordsPerIrq)]), ['l', 'r', 'r', 'r', 'r', 'r']));
+    out.push(table(['path', 'off ns / irq', 'on ns / irq', 'on / off', 'records / irq', 'ns / record'], f.tracing.map((t) => [t.path, count(t.offNsPerIrq), count(t.onNsPerIrq), `${fixed(t.ratio, 2)}x`, fixed(t.recordsPerIrq, 1), fixed((t.onNsPerIrq - t.offNsPerIrq) / t.recordsPerIrq, 1)]), ['l', 'r', 'r', 'r', 'r', 'r']));
   }
   if (f.its.length > 0) {
     out.push('');
     out.push('ITS COMMANDS (MAPTI / INT / DISCARD stream over 1,024 events of one device)');
-    out.push(table(['feed', 'commands', 'commands / host s', 'host ns / cmd', 'sim cycles / cmd'], f.its.map((i) => [i.name, fmtInt(i.commands), fmtInt(i.commandsPerSec), fmtInt(i.nsPerCommand), fmt(i.cyclesPerCommand, 0)]), ['l', 'r', 'r', 'r', 'r']));
+    out.push(table(['feed', 'commands', 'commands / host s', 'host ns / cmd', 'sim cycles / cmd'], f.its.map((i) => [i.name, count(i.commands), count(i.commandsPerSec), count(i.nsPerCommand), fixed(i.cyclesPerCommand, 0)]), ['l', 'r', 'r', 'r', 'r']));
   }
   const names = [...new Set(f.curves.map((c) => c.name))];
   if (names.length > 0) {
@@ -319,21 +318,21 @@ export function formatReport(r: BenchReport): string {
     };
     const rows: string[][] = [];
     for (const c of cs) {
-      rows.push([`${c.path} best`, ...xs.map((x) => cell(c, x, (p) => fmtInt(p.nsPerIrq))), `${fmt(c.growth, 2)}x`]);
-      rows.push([`${c.path} median`, ...xs.map((x) => cell(c, x, (p) => fmtInt(p.medianNsPerIrq))), '']);
-      rows.push([`${c.path} boot ms`, ...xs.map((x) => cell(c, x, (p) => fmtInt(p.bootHostMs))), '']);
+      rows.push([`${c.path} best`, ...xs.map((x) => cell(c, x, (p) => count(p.nsPerIrq))), `${fixed(c.growth, 2)}x`]);
+      rows.push([`${c.path} median`, ...xs.map((x) => cell(c, x, (p) => count(p.medianNsPerIrq))), '']);
+      rows.push([`${c.path} boot ms`, ...xs.map((x) => cell(c, x, (p) => count(p.bootHostMs))), '']);
     }
-    out.push(table([c0.label, ...xs.map(fmtInt), 'growth'], rows, ['l', ...xs.map(() => 'r' as const), 'r']));
+    out.push(table([c0.label, ...xs.map(count), 'growth'], rows, ['l', ...xs.map(() => 'r' as const), 'r']));
     out.push(plot(cs));
     out.push(`  (# direct, = injected)`);
-    for (const c of cs) for (const x of c.failed) out.push(`  ${c.path} at ${fmtInt(x.x)}: NOT MEASURED: ${x.error}`);
+    for (const c of cs) for (const x of c.failed) out.push(`  ${c.path} at ${count(x.x)}: NOT MEASURED: ${x.error}`);
   }
   if (f.memory.length > 0) {
     out.push('');
     out.push('MEMORY (after boot and a full GC; slope between the two largest sizes of the curve)');
     out.push(table(
       ['per', 'path', 'sizes', 'JS heap B', 'ArrayBuffers B', 'total B', 'slope below'],
-      f.memory.map((x) => [x.what, x.path, `${fmtInt(x.from)} -> ${fmtInt(x.to)}`, fmtInt(x.heapBytes), fmtInt(x.simBytes), fmtInt(x.totalBytes), x.previousTotalBytes === null ? '-' : fmtInt(x.previousTotalBytes)]),
+      f.memory.map((x) => [x.what, x.path, `${count(x.from)} -> ${count(x.to)}`, count(x.heapBytes), count(x.simBytes), count(x.totalBytes), x.previousTotalBytes === null ? '-' : count(x.previousTotalBytes)]),
       ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
     ));
     out.push(`  (retained by each booted platform; ArrayBuffers = simulated RAM pages (4 KB each, on first write) and typed arrays such as\n   register-block indexes; the ITT is ${ITE_BYTES} B per event of simulated RAM; slope below = the same between the next two sizes down)`);
@@ -341,7 +340,7 @@ export function formatReport(r: BenchReport): string {
   if (f.core.length > 0) {
     out.push('');
     out.push('CORE MICRO-BENCHMARKS');
-    out.push(table(['benchmark', 'count', 'per host s', 'host ns each'], f.core.map((c) => [c.name, fmtInt(c.count), fmtInt(c.perSecond), fmt(c.nsPer)]), ['l', 'r', 'r', 'r']));
+    out.push(table(['benchmark', 'count', 'per host s', 'host ns each'], f.core.map((c) => [c.name, count(c.count), count(c.perSecond), fixed(c.nsPer, 1)]), ['l', 'r', 'r', 'r']));
   }
   out.push('');
   out.push('TARGETS (issue 8)');
@@ -371,16 +370,16 @@ export function formatMarkdown(r: BenchReport, jsonPath: string): string {
   md.push('Rerun: `npm run bench` (about 3 minutes on 2 cores; `-- --quick` in under 30 s, `-- --only scale-events` for a subset, `-- --list` for the job ids, `-- --profile steady-direct` for the top self-time functions of one benchmark, `-- --results-md` to regenerate this section).');
   md.push('');
   md.push(head(['Throughput', 'interrupts / host s', 'host ns / interrupt', 'simulated Mcycles / host s', 'host ns / simulated op'], '|---|---:|---:|---:|---:|'));
-  for (const t of f.throughput) md.push(row([t.name, fmtInt(t.irqsPerSec), fmtInt(t.nsPerIrq), fmt(t.cyclesPerSec / 1e6), fmt(t.nsPerOp)]));
+  for (const t of f.throughput) md.push(row([t.name, count(t.irqsPerSec), count(t.nsPerIrq), fixed(t.cyclesPerSec / 1e6, 1), fixed(t.nsPerOp, 1)]));
   md.push('');
   if (f.tracing.length > 0) {
     md.push(head(['Tracing on (1 core, 1 vCPU)', 'host ns / interrupt off', 'on', 'on / off', 'trace records / interrupt'], '|---|---:|---:|---:|---:|'));
-    for (const t of f.tracing) md.push(row([t.path, fmtInt(t.offNsPerIrq), fmtInt(t.onNsPerIrq), `${fmt(t.ratio, 2)}x`, fmt(t.recordsPerIrq)]));
+    for (const t of f.tracing) md.push(row([t.path, count(t.offNsPerIrq), count(t.onNsPerIrq), `${fixed(t.ratio, 2)}x`, fixed(t.recordsPerIrq, 1)]));
     md.push('');
   }
   if (f.its.length > 0) {
     md.push(head(['ITS commands (MAPTI/INT/DISCARD)', 'commands / host s', 'host ns / command'], '|---|---:|---:|'));
-    for (const i of f.its) md.push(row([i.name, fmtInt(i.commandsPerSec), fmtInt(i.nsPerCommand)]));
+    for (const i of f.its) md.push(row([i.name, count(i.commandsPerSec), count(i.nsPerCommand)]));
     md.push('');
   }
   if (f.curves.length > 0) {
@@ -388,13 +387,13 @@ export function formatMarkdown(r: BenchReport, jsonPath: string): string {
     for (const c of f.curves) {
       const a = c.points[0];
       const b = c.points[c.points.length - 1];
-      md.push(row([c.label, c.path, c.points.map((p) => fmtInt(p.x)).join(', ') + (c.failed.length > 0 ? ` (not measured: ${c.failed.map((x) => fmtInt(x.x)).join(', ')})` : ''), a === undefined ? '-' : fmtInt(a.nsPerIrq), b === undefined ? '-' : fmtInt(b.nsPerIrq), `${fmt(c.growth, 2)}x`]));
+      md.push(row([c.label, c.path, c.points.map((p) => count(p.x)).join(', ') + (c.failed.length > 0 ? ` (not measured: ${c.failed.map((x) => count(x.x)).join(', ')})` : ''), a === undefined ? '-' : count(a.nsPerIrq), b === undefined ? '-' : count(b.nsPerIrq), `${fixed(c.growth, 2)}x`]));
     }
     md.push('');
   }
   if (f.memory.length > 0) {
     md.push(head(['Memory retained', 'path', 'JS heap B', 'ArrayBuffers B (simulated RAM, typed arrays)', 'total B'], '|---|---|---:|---:|---:|'));
-    for (const x of f.memory) md.push(row([`per ${x.what} (${fmtInt(x.from)} -> ${fmtInt(x.to)})`, x.path, fmtInt(x.heapBytes), fmtInt(x.simBytes), fmtInt(x.totalBytes)]));
+    for (const x of f.memory) md.push(row([`per ${x.what} (${count(x.from)} -> ${count(x.to)})`, x.path, count(x.heapBytes), count(x.simBytes), count(x.totalBytes)]));
     md.push('');
   }
   md.push(head(['Target (issue 8)', 'measured', ''], '|---|---|---|'));

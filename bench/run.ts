@@ -24,6 +24,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { count } from '../scenarios/format.js';
 import { DEFAULT_OUT_DIR, RESULT_MARK, runBench, selectJobs } from './bench.js';
 import { load1, wallClock } from './host.js';
 import { runJob, type Job, type JobResult } from './jobs.js';
@@ -120,12 +121,12 @@ function headline(r: JobResult): string {
   switch (r.kind) {
     case 'steady':
       return r.result.points
-        .map((p) => (p.ok ? `${r.id} ${pointName(p.params)}: ${Math.round(p.irqsPerSec).toLocaleString('en-US')} interrupts / host s, ${Math.round(p.nsPerIrq)} ns each, ${p.opsPerIrq.toFixed(1)} ops each` : `${r.id} ${pointName(p.params)}: not measured: ${p.error}`))
+        .map((p) => (p.ok ? `${r.id} ${pointName(p.params)}: ${count(p.irqsPerSec)} interrupts / host s, ${Math.round(p.nsPerIrq)} ns each, ${p.opsPerIrq.toFixed(1)} ops each` : `${r.id} ${pointName(p.params)}: not measured: ${p.error}`))
         .join('\n');
     case 'default':
-      return `${r.id}: ${Math.round(r.result.irqsPerSec).toLocaleString('en-US')} interrupts / host s`;
+      return `${r.id}: ${count(r.result.irqsPerSec)} interrupts / host s`;
     case 'its':
-      return `${r.id}: ${Math.round(r.result.commandsPerSec).toLocaleString('en-US')} commands / host s`;
+      return `${r.id}: ${count(r.result.commandsPerSec)} commands / host s`;
     case 'core':
       return r.rows.map((x) => `${x.name}: ${x.nsPer.toFixed(1)} ns each`).join('; ');
   }

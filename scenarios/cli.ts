@@ -14,6 +14,7 @@ import { POLICIES } from '../hypervisor/sched/policies.js';
 import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
 import { formatComparison } from './comparison.js';
 import { explainScenario, formatExplanation } from './explain.js';
+import { count, plural } from './format.js';
 import { scenarioNamed, SCENARIOS } from './named.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { comparisonJson, comparisonResult } from './report-data.js';
@@ -75,8 +76,6 @@ function write(file: string, text: string): void {
     throw new UsageError(`cannot write ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
-
-const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 /** Runs the CLI on `argv`; returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
@@ -156,7 +155,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       write(o.trace, chromeTraceText(t));
       for (const r of results) {
         const dropped = handles[r.path]!.platform.m.trace.dropped;
-        if (dropped > 0) note(`trace: the ${r.path} run kept its first ${handles[r.path]!.platform.m.trace.limit.toLocaleString('en-US')} records and dropped ${dropped.toLocaleString('en-US')}: the trace ends early (use a shorter --duration)`);
+        if (dropped > 0) note(`trace: the ${r.path} run kept its first ${count(handles[r.path]!.platform.m.trace.limit)} records and dropped ${count(dropped)}: the trace ends early (use a shorter --duration)`);
       }
       note(`trace: ${o.trace} (${plural(t.traceEvents.length, 'event')}; open it in ui.perfetto.dev)`);
     }

@@ -2,6 +2,7 @@
  * The side-by-side comparison of the two delivery paths on one scenario and one seed: the
  * table `npm start` prints, built from two `PathResult`s.
  */
+import { count, fixed } from './format.js';
 import type { PathResult } from './run.js';
 
 export interface ComparisonRow {
@@ -10,35 +11,32 @@ export interface ComparisonRow {
   readonly values: readonly string[];
 }
 
-const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
-const n = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
-
 /** The rows of the comparison table for `results` (one column per path). */
 export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] {
   const row = (label: string, unit: string, get: (r: PathResult) => string): ComparisonRow => ({ label, unit, values: results.map(get) });
   return [
-    row('MSIs sent', '', (r) => n(r.msis)),
-    row('interrupts delivered', '', (r) => n(r.delivered)),
-    row('merged while pending', '', (r) => n(r.coalesced)),
-    row('EL2 entries per interrupt', '', (r) => f(r.el2EntriesPerIrq)),
-    row('cycles at EL2 per interrupt', 'cycles', (r) => n(r.el2CyclesPerIrq)),
-    row('latency p50', 'cycles', (r) => n(r.latencyCycles.p50)),
-    row('latency p99', 'cycles', (r) => n(r.latencyCycles.p99)),
-    row('latency max', 'cycles', (r) => n(r.latencyCycles.max)),
-    row('latency p50', 'us', (r) => f(r.latencyUs.p50)),
-    row('latency p99', 'us', (r) => f(r.latencyUs.p99)),
-    row('latency max', 'us', (r) => f(r.latencyUs.max)),
-    row('vCPU switches', '', (r) => n(r.vcpuSwitches)),
-    row('vPE residency changes', '', (r) => n(r.vpeSwitches)),
-    row('vPE residency changes per second', '', (r) => n(r.vpeSwitches / (r.simulatedUs / 1e6))),
-    row('cycles per residency change', 'cycles', (r) => (r.vpeSwitches > 0 ? n(r.vpeSwitchCycles / r.vpeSwitches) : '-')),
-    row('Dirty polls', '', (r) => n(r.dirtyPolls)),
-    row('VMOVPs', '', (r) => n(r.vmovps)),
-    row('doorbells taken', '', (r) => n(r.doorbells)),
-    row('run-queue wait mean', 'us', (r) => f(r.runQueueWaitUs.mean)),
-    row('run-queue wait max', 'us', (r) => f(r.runQueueWaitUs.max)),
-    row('kick IPIs', '', (r) => n(r.kicks)),
-    ...results[0]!.el2Share.map((_, core) => row(`core ${core} time at EL2`, '%', (r) => f(100 * r.el2Share[core]!, 1))),
+    row('MSIs sent', '', (r) => count(r.msis)),
+    row('interrupts delivered', '', (r) => count(r.delivered)),
+    row('merged while pending', '', (r) => count(r.coalesced)),
+    row('EL2 entries per interrupt', '', (r) => fixed(r.el2EntriesPerIrq, 2)),
+    row('cycles at EL2 per interrupt', 'cycles', (r) => count(r.el2CyclesPerIrq)),
+    row('latency p50', 'cycles', (r) => count(r.latencyCycles.p50)),
+    row('latency p99', 'cycles', (r) => count(r.latencyCycles.p99)),
+    row('latency max', 'cycles', (r) => count(r.latencyCycles.max)),
+    row('latency p50', 'us', (r) => fixed(r.latencyUs.p50, 2)),
+    row('latency p99', 'us', (r) => fixed(r.latencyUs.p99, 2)),
+    row('latency max', 'us', (r) => fixed(r.latencyUs.max, 2)),
+    row('vCPU switches', '', (r) => count(r.vcpuSwitches)),
+    row('vPE residency changes', '', (r) => count(r.vpeSwitches)),
+    row('vPE residency changes per second', '', (r) => count(r.vpeSwitches / (r.simulatedUs / 1e6))),
+    row('cycles per residency change', 'cycles', (r) => (r.vpeSwitches > 0 ? count(r.vpeSwitchCycles / r.vpeSwitches) : '-')),
+    row('Dirty polls', '', (r) => count(r.dirtyPolls)),
+    row('VMOVPs', '', (r) => count(r.vmovps)),
+    row('doorbells taken', '', (r) => count(r.doorbells)),
+    row('run-queue wait mean', 'us', (r) => fixed(r.runQueueWaitUs.mean, 2)),
+    row('run-queue wait max', 'us', (r) => fixed(r.runQueueWaitUs.max, 2)),
+    row('kick IPIs', '', (r) => count(r.kicks)),
+    ...results[0]!.el2Share.map((_, core) => row(`core ${core} time at EL2`, '%', (r) => fixed(100 * r.el2Share[core]!, 1))),
   ];
 }
 

@@ -26,6 +26,7 @@ import type {} from '../gic/physical-trace.js';
 import type {} from '../gic/virtual-cpu-interface.js';
 import type {} from '../gic/vlpi-trace.js';
 import type {} from '../hypervisor/trace-kinds.js';
+import { count, plural } from './format.js';
 import { expandVms, runScenario, WARMUP_US, type PathResult, type RunHandle } from './run.js';
 import type { DeliveryPath, Scenario } from './scenario.js';
 
@@ -108,7 +109,6 @@ class Cursor {
 }
 
 const hex = (x: number): string => `0x${x.toString(16)}`;
-const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 function who(core: number | null, el: number | null): string {
   return core === null ? '' : `core ${core}${el === null || el < 0 ? '' : ` EL${el}`}`;
@@ -400,7 +400,7 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   const parsed = res === null ? null : c.find(res[0], 'vpe-residency', (r) => r.rd === core && r.event === 'parsed', sched[1].t);
   if (parsed !== null) steps.push(step(parsed[1], 'VPT parse done', `the redistributor has parsed the VPT and found ${parsed[1].found} pending vLPI(s): GICR_VPENDBASER.Dirty reads 0`, 'GICR_VPENDBASER.Dirty'));
   const s = sched[1];
-  steps.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${n(s.cycles)} cycles of EL2 work for it${s.vmovp ? ', including a VMOVP to move it to this redistributor' : ''})`, 'GICR_VPENDBASER'));
+  steps.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${count(s.cycles)} cycles of EL2 work for it${s.vmovp ? ', including a VMOVP to move it to this redistributor' : ''})`, 'GICR_VPENDBASER'));
   const eret = c.find(sched[0], 'eret', (r) => r.core === core && r.from === 2 && r.to < 2);
   if (eret === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest was never entered' };
   steps.push(step(eret[1], 'ERET', `ERET from EL2 to EL${eret[1].to}: ${name} runs, with its vLPI already pending at the redistributor`, 'ELR_EL2, SPSR_EL2'));
@@ -484,7 +484,7 @@ export function formatExplanation(e: Explanation): string {
   const us = (c: number): string => ((c / e.clockHz) * 1e6).toFixed(3);
   const out: string[] = [
     ...wrap(`minivisor --explain: scenario '${e.scenario}': ${e.summary}`, EXPLAIN_WIDTH, ''),
-    ...wrap(`seed ${e.seed}, ${e.cores} core${e.cores === 1 ? '' : 's'} at ${e.clockHz / 1e6} MHz. Every step is a record of the run's trace; times are from the device's MSI write.`, EXPLAIN_WIDTH, ''),
+    ...wrap(`seed ${e.seed}, ${plural(e.cores, 'core')} at ${e.clockHz / 1e6} MHz. Every step is a record of the run's trace; times are from the device's MSI write.`, EXPLAIN_WIDTH, ''),
   ];
   e.cases.forEach((k, i) => {
     out.push('', `${i + 1}. ${k.title}`);
@@ -502,17 +502,17 @@ export function formatExplanation(e: Explanation): string {
     });
     const c = k.cost!;
     const parts = [
-      `${n(c.latencyCycles)} cycles (${us(c.latencyCycles)} us) from the MSI to the guest's acknowledge`,
-      c.el2Entries === 0 ? 'no EL2 entry and no cycles at EL2' : `${c.el2Entries} EL2 entr${c.el2Entries === 1 ? 'y' : 'ies'}, ${n(c.el2Cycles)} cycles at EL2 from the physical IRQ to the ERET`,
-      `${c.lrWrites} list register write${c.lrWrites === 1 ? '' : 's'}`,
+      `${count(c.latencyCycles)} cycles (${us(c.latencyCycles)} us) from the MSI to the guest's acknowledge`,
+      c.el2Entries === 0 ? 'no EL2 entry and no cycles at EL2' : `${c.el2Entries} EL2 entr${c.el2Entries === 1 ? 'y' : 'ies'}, ${count(c.el2Cycles)} cycles at EL2 from the physical IRQ to the ERET`,
+      plural(c.lrWrites, 'list register write'),
     ];
-    if (k.path === 'direct') parts.push(`${c.doorbells} doorbell${c.doorbells === 1 ? '' : 's'}`, `${c.residencyChanges} vPE residency change${c.residencyChanges === 1 ? '' : 's'} (${n(c.residencyCycles)} cycles of EL2 work)`);
+    if (k.path === 'direct') parts.push(plural(c.doorbells, 'doorbell'), `${plural(c.residencyChanges, 'vPE residency change')} (${count(c.residencyCycles)} cycles of EL2 work)`);
     out.push('', ...wrap(`cost: ${parts.join('; ')}.`, EXPLAIN_WIDTH, '  '));
   });
   const found = e.cases.filter((k) => k.found);
   if (found.length > 1) {
     out.push('', 'In short:');
-    for (const k of found) out.push(`   ${k.kind.padEnd(20)} ${n(k.cost!.latencyCycles).padStart(7)} cycles to the guest, ${k.cost!.el2Entries} EL2 entr${k.cost!.el2Entries === 1 ? 'y' : 'ies'}, ${n(k.cost!.el2Cycles)} cycles at EL2`);
+    for (const k of found) out.push(`   ${k.kind.padEnd(20)} ${count(k.cost!.latencyCycles).padStart(7)} cycles to the guest, ${k.cost!.el2Entries} EL2 entr${k.cost!.el2Entries === 1 ? 'y' : 'ies'}, ${count(k.cost!.el2Cycles)} cycles at EL2`);
   }
   return out.join('\n');
 }
