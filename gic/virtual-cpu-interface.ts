@@ -33,7 +33,7 @@ import type { Machine } from '../core/machine.js';
 import { LINE_VFIQ, LINE_VIRQ, type PE } from '../core/pe.js';
 import type { GicConfig } from './config.js';
 import { aprCount } from './cpuif-regs.js';
-import { ICC_CTLR } from './gic-registers.js';
+import { ICC_CTLR, INTID_SPECIAL, INTID_SPURIOUS as SPURIOUS_INTID, LPI_BASE } from './gic-registers.js';
 import { ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, LrState } from './ich-registers.js';
 import { CpuReg, IchReg, type PhysicalGicPort, type VirtualCpuInterfacePort, type VlpiSource } from './ports.js';
 
@@ -120,11 +120,13 @@ const LR_EOI_SH = ICH_LR_SW.field('EOI').lsb - 32;
 const CTLR_CBPR = ICC_CTLR.field('CBPR').mask;
 const CTLR_EOIMODE = ICC_CTLR.field('EOImode').mask;
 
-/** Special INTIDs 1020-1023 (gic-facts §1.8); 1023 = spurious, what an IAR returns when nothing can be acknowledged. */
-const INTID_SPECIAL_FIRST = 1020;
-const INTID_SPURIOUS = 1023;
+// Module-local copies of the INTID map (gic-registers.ts, gic-facts §1.8): imported bindings are
+// getter calls under the project's TypeScript loader.
+/** Special INTIDs 1020-1023; 1023 = spurious, what an IAR returns when nothing can be acknowledged. */
+const INTID_SPECIAL_FIRST = INTID_SPECIAL;
+const INTID_SPURIOUS = SPURIOUS_INTID;
 /** First LPI INTID: LPIs have no active state (gic-facts §8 item 2). */
-const LPI_FIRST = 8192;
+const LPI_FIRST = LPI_BASE;
 /** The maintenance interrupt PPI (gic-facts §1.8, §6.7). */
 export const MAINTENANCE_PPI = 25;
 /** Virtual INTID bits: ICH_VTR_EL2.IDbits = 0 (16 bits); LR vINTID bits [31:16] are RES0. */

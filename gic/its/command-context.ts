@@ -3,6 +3,7 @@
  * the ITS's fixed parameters. Handlers return 0 (done) or an error code 0x01_CC_EE; the
  * engine decides skip or stall from the code (errors.ts) and records it.
  */
+import { LPI_BASE } from '../gic-registers.js';
 import type { LpiPort, VlpiPort } from '../ports.js';
 import type { ItsCommand, ItsCommandName } from './commands.js';
 import type { ItsEntries } from './entries.js';
@@ -24,10 +25,8 @@ export interface CommandContext {
 /** The decoded record of command `N`. */
 export type Cmd<N extends ItsCommandName> = Extract<ItsCommand, { name: N }>;
 
-export const FIRST_LPI = 8192;
-
 export function isLpi(ctx: CommandContext, intid: number): boolean {
-  return intid >= FIRST_LPI && intid < ctx.intidLimit;
+  return intid >= LPI_BASE && intid < ctx.intidLimit;
 }
 
 /** A doorbell field holds an LPI or 1023 ("no doorbell"). */

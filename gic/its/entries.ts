@@ -17,13 +17,14 @@
  */
 import type { Bus, AccessAttrs } from '../../core/bus.js';
 import { ItsCache, UNKNOWN, UNMAPPED, iteDoorbell, iteIcid, iteIntid, iteKind, iteVpeid, type DeviceEntry } from './cache.js';
+import { LPI_BASE } from '../gic-registers.js';
 import { Reason } from './errors.js';
 import {
   CTE, CTE_BYTES, DTE, DTE_BYTES, EntryWords, FAULT, ITE_BYTES, ITE_H, ITE_L, NO_ENTRY, TableGeometry, TableMemory, VTE, VTE_BYTES, get,
 } from './tables.js';
 
-/** The first LPI INTID. */
-const FIRST_LPI = 8192;
+// Module-local copy (imported bindings are getter calls under the project's TypeScript loader).
+const FIRST_LPI = LPI_BASE;
 
 export interface EntryLimits {
   /** 2^Devbits. */

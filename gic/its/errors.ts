@@ -21,6 +21,7 @@
  *   processing continues.
  * Either way the code is recorded (`Its.errors`, `Its.lastError`) and traced ('its-error').
  */
+import { ITS_COMMANDS } from './commands.js';
 
 /** Reasons (the EE byte). */
 export const Reason = {
@@ -96,7 +97,7 @@ export const E_ITS = {
 
 const ARCH_CODES: ReadonlySet<number> = new Set(Object.values(E_ITS));
 
-const OPCODE_CLEAR = 0x04;
+const OPCODE_CLEAR = ITS_COMMANDS.CLEAR.opcode;
 const CC_CLEAR = 0x05;
 
 /** The error code of `reason` for the command with `opcode` (CLEAR uses CC = 0x05, see above). */

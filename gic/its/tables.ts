@@ -21,6 +21,7 @@
  */
 import { defineReg, defineReg64, fieldOfPair, type FieldRef, type Word } from '../../core/bits.js';
 import { BusStatus, type AccessAttrs, type Bus } from '../../core/bus.js';
+import { INTID_SPURIOUS } from '../gic-registers.js';
 import { addField } from './field-words.js';
 import { GITS_BASER, baserAddress, baserPageBytes } from './its-registers.js';
 
@@ -45,8 +46,8 @@ const L1E_BYTES = 8;
 /** ITE_L.IntType values. */
 export const INTTYPE_VIRTUAL = 0;
 export const INTTYPE_PHYSICAL = 1;
-/** "No doorbell" in an ITE's Doorbell field and in Dbell_pINTID. */
-export const NO_DOORBELL = 1023;
+/** "No doorbell" in an ITE's Doorbell field and in Dbell_pINTID: the spurious INTID, 1023. */
+export const NO_DOORBELL = INTID_SPURIOUS;
 
 /** Reads a field from the 64-bit entry (hi:lo) without building a wide value. */
 export function get(lo: number, hi: number, f: FieldRef): number {

@@ -20,11 +20,13 @@ import type { Machine } from '../../core/machine.js';
 import { LatencyFifo } from '../latency-fifo.js';
 import type { LpiPort, VlpiPort } from '../ports.js';
 import type { ItsEntries } from './entries.js';
+import { ITS_COMMANDS } from './commands.js';
 import { Reason, errorCode } from './errors.js';
 import { ITS_CORE } from './its-trace.js';
 import { INTTYPE_PHYSICAL } from './tables.js';
 
-const OPCODE_INT = 0x03;
+/** Translation errors carry the code the INT command would report (0x0103EE). */
+const OPCODE_INT = ITS_COMMANDS.INT.opcode;
 
 /** After the GIC's internal messages (20) at the same time. */
 const TRANSLATE_EVENT_PRIORITY = 21;
