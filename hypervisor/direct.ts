@@ -20,7 +20,7 @@
 import { ldr, mrs, str, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
 import { GICR_PENDBASER, GICR_PROPBASER, LPI_CONFIG } from '../gic/gic-registers.js';
-import { configureLpi } from '../gic/driver.js';
+import { configureLpi, invalidateLpi } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
@@ -203,7 +203,7 @@ export class DirectInjector implements DirectInjection {
   /** Enables the doorbell LPI (host configuration table) and makes its redistributor re-read it. */
   private *arm(vpe: Vpe): Program {
     yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, true);
-    yield* this.invalidate(vpe);
+    yield* invalidateLpi(this.h.redistributorOf(vpe.rd), vpe.doorbell);
     vpe.armed = true;
     this.stats.doorbellsArmed++;
   }
@@ -211,18 +211,9 @@ export class DirectInjector implements DirectInjection {
   /** Disables the doorbell and clears a stale pending one (v4.0 vgic_v4_load). */
   private *disarm(vpe: Vpe): Program {
     yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
-    yield* this.invalidate(vpe);
+    yield* invalidateLpi(this.h.redistributorOf(vpe.rd), vpe.doorbell);
     yield str(this.h.redistributorOf(vpe.rd) + GICR.CLRLPIR, vpe.doorbell, 8, 9);
     vpe.armed = false;
-  }
-
-  private *invalidate(vpe: Vpe): Program {
-    const rd = this.h.redistributorOf(vpe.rd);
-    yield str(rd + GICR.INVLPIR, vpe.doorbell, 8, 9);
-    for (let i = 0; i < 1000; i++) {
-      const busy: number = yield ldr(rd + GICR.SYNCR, 4, 9);
-      if ((busy & 1) === 0) return;
-    }
   }
 
   /**
