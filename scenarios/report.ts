@@ -6,7 +6,7 @@
  * `<script type="application/json" id="result">`, and the table is rendered from it, so the
  * report's figures are the run's figures.
  */
-import { WARMUP_US, matchRun, type PathResult, type RunHandle } from './run.js';
+import { WARMUP_US, type PathResult, type RunHandle } from './run.js';
 import { comparisonResult, type ComparisonResult } from './report-data.js';
 import type { DeliveryPath, Scenario } from './scenario.js';
 import { buildTimeline, traceSource, type CoreTimeline, type Slice } from './trace-export.js';
@@ -53,9 +53,9 @@ export function reportInput(s: Scenario, results: readonly PathResult[], handles
     const h = handles[r.path];
     if (h === undefined) throw new Error(`report: no run handle for the ${r.path} path`);
     const m = h.platform.m;
-    const { lat } = matchRun(h);
-    latenciesUs[r.path] = lat.latencies.map((c) => (c / m.clockHz) * 1e6);
+    // The trace source holds the run's matching (latency.ts): the CDF reads its latencies.
     const src = traceSource(h, s, r.path);
+    latenciesUs[r.path] = src.lat.latencies.map((c) => m.cyclesToUs(c));
     const from = m.usToCycles(WARMUP_US);
     timelines.push({ path: r.path, timeline: buildTimeline(src), cores: m.cores, clockHz: m.clockHz, from, to: from + m.usToCycles(windowUs) });
   }
