@@ -7,10 +7,10 @@
  * ICV_* registers). Like `its/commands.ts`, this is the software half of an architected
  * format kept beside its codec.
  */
-import { toNum } from '../core/bits.js';
 import { dsb, isb, ldr, mrs, msr, str, work, type Program } from '../core/ops.js';
 import { MPIDR_EL1 } from '../core/sysregs.js';
-import { GICD_CTLR, GICD_TYPER, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_TYPER, GICR_WAKER, ICC_CTLR, ICC_SGIR, LPI_CONFIG } from './gic-registers.js';
+import { redistributorSize } from './config.js';
+import { GICD_CTLR, GICD_TYPER, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_SYNCR, GICR_TYPER, GICR_WAKER, ICC_CTLR, ICC_SGIR, LPI_BASE, LPI_CONFIG } from './gic-registers.js';
 import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from './mmio-offsets.js';
 import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1 } from './sysregs.js';
 
@@ -45,7 +45,7 @@ export function* findRedistributor(gicr: number): Program<number> {
     const t = GICR_TYPER.decode(typer);
     if (t.Aff0 + t.Aff1 * 256 + t.Aff2 * 65536 === aff) return rd;
     if (t.Last === 1) return -1;
-    rd += t.VLPIS === 1 ? 0x40000 : 0x20000;
+    rd += redistributorSize(t.VLPIS === 1 ? 4 : 3);
   }
   return -1;
 }
@@ -89,7 +89,7 @@ export interface LpiTables {
 
 /** Writes the configuration byte of `intid`: priority, Group1 (RES1) and enable (gic-facts §3). */
 export function* configureLpi(tables: LpiTables, intid: number, priority: number, enabled: boolean): Program {
-  yield str(tables.prop + (intid - 8192), LPI_CONFIG.encode({ Priority: priority >> 2, Group1: 1, Enable: enabled ? 1 : 0 }), 1, 1);
+  yield str(tables.prop + (intid - LPI_BASE), LPI_CONFIG.encode({ Priority: priority >> 2, Group1: 1, Enable: enabled ? 1 : 0 }), 1, 1);
 }
 
 /**
@@ -110,7 +110,7 @@ export function* invalidateLpi(rd: number, intid: number): Program {
   yield str(rd + GICR.INVLPIR, intid, 8, 1);
   for (let i = 0; i < 1000; i++) {
     const busy: number = yield ldr(rd + GICR.SYNCR, 4, 1);
-    if ((busy & 1) === 0) return;
+    if (GICR_SYNCR.get(busy, 'Busy') === 0) return;
   }
 }
 
@@ -135,8 +135,4 @@ export function* sendSgi(intid: number, targets: readonly number[] | 'others'): 
 /** Affinity (Aff2.Aff1.Aff0) of CPU `i` as the platform numbers them: Aff1 = i / 16, Aff0 = i % 16. */
 export function cpuAffinity(i: number): number {
   return Math.floor(i / 16) * 256 + (i % 16);
-}
-
-export function affinityOf(mpidr: number): number {
-  return toNum(mpidr) % 2 ** 24;
 }
