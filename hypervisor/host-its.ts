@@ -22,9 +22,6 @@ export class HostIts {
   private creadr = 0;
   ittEntryBytes = 8;
   pta = false;
-  virtual = false;
-  vpeTable = 0;
-  vpeEntryBytes = 0;
   /** EventID bits (GITS_TYPER.ID_bits + 1) and DeviceID bits of the device table allocated (at most Devbits + 1), read at init. */
   eventIdBits = 0;
   deviceIdBits = 0;
@@ -43,7 +40,6 @@ export class HostIts {
     const t = GITS_TYPER.decode(toNum(typer));
     this.ittEntryBytes = t.ITT_entry_size + 1;
     this.pta = t.PTA === 1;
-    this.virtual = t.Virtual === 1;
     const devBits = Math.min(deviceIdBits, t.Devbits + 1);
     this.eventIdBits = t.ID_bits + 1;
     this.deviceIdBits = devBits;
@@ -60,10 +56,6 @@ export class HostIts {
       else continue;
       const bytes = Math.max(PAGE_64K, Math.ceil((ids * esz) / PAGE_64K) * PAGE_64K);
       const pa = this.heap.alloc(bytes, PAGE_64K);
-      if (type === BaserType.VPEs) {
-        this.vpeTable = pa;
-        this.vpeEntryBytes = esz;
-      }
       // 64 KB pages: the PA field holds PA[47:16] in bits [47:16] (PA[51:48] are 0 here).
       yield str(at, GITS_BASER.encode({ Valid: 1, Type: type, Entry_Size: esz - 1, Page_Size: 2, Size: bytes / PAGE_64K - 1, PA: pa / 0x1000, Shareability: 1, InnerCache: 7 }), 8, 9);
     }

@@ -104,8 +104,6 @@ export class Hypervisor {
   lpiTables: LpiTables | null = null;
   private pendTables: number[] = [];
   nextHostLpi = 8192;
-  /** MPIDR affinities of the cores (index = core). */
-  readonly coreAffinity: number[];
 
   constructor(
     readonly cfg: HypervisorConfig,
@@ -119,7 +117,6 @@ export class Hypervisor {
     this.listRegs = cfg.gic.listRegs;
     const aprs = aprCount(cfg.gic.preemptionBits);
     this.pcpus = Array.from({ length: cores }, (_, i) => new PerCpu(i));
-    this.coreAffinity = Array.from({ length: cores }, (_, i) => cpuAffinity(i));
     const infos: VcpuInfo[] = [];
     const emul = { priorityMask: (0xff << (8 - cfg.gic.priorityBits)) & 0xff, idBits: GUEST_INTID_BITS };
     cfg.vms.forEach((vc, i) => {
@@ -278,7 +275,6 @@ export class Hypervisor {
         yield* configureLpi(this.lpiTables!, host, PRIO_DEFAULT, true);
         this.lpiRoute[host - 8192] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
         this.events[vm.index]!.get(e.vintid)!.hostLpi = host;
-        vm.hostLpis.push(host);
         yield* this.its.submit(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));
         yield work(10);
       }

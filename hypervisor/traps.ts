@@ -37,7 +37,7 @@ export function* handleTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boole
   h.stats.exitsByEc[ec] = (h.stats.exitsByEc[ec] ?? 0) + 1;
   switch (ec) {
     case EC.HVC64:
-      return yield* hypercall(h, pcpu, v, ISS_IMM16.get(iss, 'imm16'));
+      return yield* hypercall(h, pcpu, v);
     case EC.SMC64:
       v.elr += 4;
       // SMCCC (DEN0028 2.9): a nonzero SMC immediate is reserved; KVM's handle_smc answers
@@ -46,7 +46,7 @@ export function* handleTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boole
         v.gprs[0] = SMCCC_NOT_SUPPORTED;
         return false;
       }
-      return yield* hypercall(h, pcpu, v, 0);
+      return yield* hypercall(h, pcpu, v);
     case EC.WFX:
       v.elr += 4;
       return yield* wfiTrap(h, pcpu, v);
@@ -67,7 +67,7 @@ export function* handleTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boole
   }
 }
 
-function* hypercall(h: Hypervisor, pcpu: PerCpu, v: Vcpu, _imm: number): Program<boolean> {
+function* hypercall(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
   yield work(h.cfg.bookkeeping.hypercall);
   const fn = toNum(v.gprs[0]!) >>> 0;
   let ret = SMCCC_NOT_SUPPORTED;

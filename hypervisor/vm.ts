@@ -76,8 +76,6 @@ export class Vm {
   cntvoff = 0;
   /** Emulated GICD_CTLR.EnableGrp1. */
   distEnabled = false;
-  /** Host LPIs used by this VM's assigned events. */
-  readonly hostLpis: number[] = [];
   stopped = false;
 
   constructor(

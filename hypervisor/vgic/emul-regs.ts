@@ -52,7 +52,7 @@ export function guestDistributor(vm: Vm, o: EmulOptions): RegisterBlock {
   return new RegisterBlock(`${vm.config.name}.vgicd`, 0x10000, regions);
 }
 
-function bitsOfPrivate(vcpu: Vcpu, pick: (i: number) => boolean): number {
+function bitsOfPrivate(pick: (i: number) => boolean): number {
   let v = 0;
   for (let i = 0; i < 32; i++) if (pick(i)) v |= 1 << i;
   return v >>> 0;
@@ -146,7 +146,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       offset: sgi + GICR_SGI.ISENABLER0,
       length: 4,
       widths: W32,
-      read: () => bitsOfPrivate(vcpu, (i) => p[i]!.enabled),
+      read: () => bitsOfPrivate((i) => p[i]!.enabled),
       write: (_o, _s, v) => forEachBit(v, (i) => setEnabled(vcpu, i, true)),
     },
     {
@@ -154,7 +154,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       offset: sgi + GICR_SGI.ICENABLER0,
       length: 4,
       widths: W32,
-      read: () => bitsOfPrivate(vcpu, (i) => p[i]!.enabled),
+      read: () => bitsOfPrivate((i) => p[i]!.enabled),
       write: (_o, _s, v) => forEachBit(v, (i) => setEnabled(vcpu, i, false)),
     },
     {
@@ -162,7 +162,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       offset: sgi + GICR_SGI.ISPENDR0,
       length: 4,
       widths: W32,
-      read: () => bitsOfPrivate(vcpu, (i) => p[i]!.pending),
+      read: () => bitsOfPrivate((i) => p[i]!.pending),
       write: (_o, _s, v) => forEachBit(v, (i) => void g.setPending(p[i]!)),
     },
     {
@@ -170,7 +170,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       offset: sgi + GICR_SGI.ICPENDR0,
       length: 4,
       widths: W32,
-      read: () => bitsOfPrivate(vcpu, (i) => p[i]!.pending),
+      read: () => bitsOfPrivate((i) => p[i]!.pending),
       write: (_o, _s, v) =>
         forEachBit(v, (i) => {
           p[i]!.pending = false;
@@ -182,7 +182,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       offset: sgi + GICR_SGI.ISACTIVER0,
       length: 4,
       widths: W32,
-      read: () => bitsOfPrivate(vcpu, (i) => p[i]!.active),
+      read: () => bitsOfPrivate((i) => p[i]!.active),
       write: (_o, _s, v) =>
         forEachBit(v, (i) => {
           p[i]!.active = true;
@@ -194,7 +194,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       offset: sgi + GICR_SGI.ICACTIVER0,
       length: 4,
       widths: W32,
-      read: () => bitsOfPrivate(vcpu, (i) => p[i]!.active),
+      read: () => bitsOfPrivate((i) => p[i]!.active),
       write: (_o, _s, v) => forEachBit(v, (i) => void (p[i]!.active = false)),
     },
     {

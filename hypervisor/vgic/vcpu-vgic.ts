@@ -26,7 +26,6 @@ export class VcpuVgic {
   propbaser = 0n;
   pendbaser = 0n;
   processorSleep = true;
-  group = 0xffffffff;
   icfgr1 = 0;
 
   /** Virtual CPU interface state saved while not loaded (ICH_VMCR_EL2, ICH_AP0R/AP1R<n>_EL2). */
@@ -39,10 +38,6 @@ export class VcpuVgic {
     this.lrs = new Array<VIrq | null>(listRegs).fill(null);
     this.ap0r = new Array<number>(aprs).fill(0);
     this.ap1r = new Array<number>(aprs).fill(0);
-  }
-
-  irq(intid: number): VIrq | undefined {
-    return intid < 32 ? this.private[intid] : this.lpis.get(intid);
   }
 
   /**
