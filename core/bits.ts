@@ -241,13 +241,3 @@ export function defineReg<F extends FieldMap>(name: string, spec: F): Layout<F, 
 export function defineReg64<F extends FieldMap>(name: string, spec: F): Layout<F, bigint> {
   return new Layout<F, bigint>(name, spec, true);
 }
-
-/** Sign-extends the low 32 bits of `x`. */
-export function sext32(x: number): number {
-  return x | 0;
-}
-
-/** Integer log2 of a power of two below 2^31. */
-export function log2(x: number): number {
-  return 31 - Math.clz32(x);
-}

@@ -38,10 +38,6 @@ export class CodeMap {
     this.entries.set(pa, { fn, label });
   }
 
-  remove(pa: number): void {
-    this.entries.delete(pa);
-  }
-
   at(pa: number): CodeEntry | undefined {
     return this.entries.get(pa);
   }

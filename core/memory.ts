@@ -9,7 +9,6 @@
 import { toBig, type Word } from './bits.js';
 
 export const PAGE_SIZE = 4096;
-const PAGE_SHIFT_DIV = PAGE_SIZE;
 export const PA_LIMIT = 2 ** 48;
 
 export class PhysicalMemory {
@@ -23,7 +22,7 @@ export class PhysicalMemory {
   }
 
   private page(addr: number, create: boolean): DataView | undefined {
-    const no = Math.floor(addr / PAGE_SHIFT_DIV);
+    const no = Math.floor(addr / PAGE_SIZE);
     if (no === this.lastNo) return this.lastPage;
     let p = this.pages.get(no);
     if (p === undefined) {
@@ -108,19 +107,6 @@ export class PhysicalMemory {
     }
   }
 
-  /** Zeroes `len` bytes; pages that were never written stay unallocated. */
-  zero(addr: number, len: number): void {
-    let a = addr;
-    const end = addr + len;
-    while (a < end) {
-      const off = a % PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - off, end - a);
-      const p = this.page(a, false);
-      if (p !== undefined) new Uint8Array(p.buffer, off, n).fill(0);
-      a += n;
-    }
-  }
-
   /**
    * Address of the first 4-byte-aligned 32-bit word in [addr, end) that is not zero, or -1.
    * Pages never written are skipped without being read (or allocated), so a scan of a large,
@@ -142,15 +128,5 @@ export class PhysicalMemory {
       a = pageStop;
     }
     return -1;
-  }
-
-  readBytes(addr: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
-    for (let i = 0; i < len; i++) out[i] = this.read8(addr + i);
-    return out;
-  }
-
-  writeBytes(addr: number, data: Uint8Array): void {
-    for (let i = 0; i < data.length; i++) this.write8(addr + i, data[i]!);
   }
 }

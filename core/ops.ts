@@ -48,8 +48,6 @@ export const OpKind = {
 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
 
-export const OP_NAMES: readonly string[] = Object.keys(OpKind).map((k) => k.toLowerCase());
-
 /** TLB maintenance operations (the subset a stage-2-only machine needs). */
 export const Tlbi = {
   /** All stage 1 and 2 entries of the current VMID, this PE. */
@@ -112,30 +110,11 @@ export class Op {
     this.sysregs = o.sysregs;
     this.seq = o.seq;
   }
-
-  /** A readable form, for errors and traces. */
-  describe(): string {
-    const n = OP_NAMES[this.kind] ?? '?';
-    switch (this.kind) {
-      case OpKind.MRS: return `mrs x${this.rt}, ${this.reg?.name}`;
-      case OpKind.MSR: return `msr ${this.reg?.name}, x${this.rt}`;
-      case OpKind.LDR: return `ldr${this.size} x${this.rt}, [0x${this.addr.toString(16)}]`;
-      case OpKind.STR: return `str${this.size} x${this.rt}, [0x${this.addr.toString(16)}]`;
-      case OpKind.HVC: case OpKind.SVC: case OpKind.SMC: return `${n} #0x${this.imm.toString(16)}`;
-      case OpKind.WORK: return `work ${this.imm}`;
-      default: return n;
-    }
-  }
 }
 
 const POOL = [new Op(), new Op()];
 /** Sequence number of the op built last (the PE checks the op it receives against it). */
 export let builtSeq = 0;
-
-/** Sequence number of the op built last. */
-export function lastBuiltSeq(): number {
-  return builtSeq;
-}
 
 function build(kind: OpKind): Op {
   const n = ++builtSeq;

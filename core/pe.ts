@@ -22,7 +22,7 @@ import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
 import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
 import type { Machine } from './machine.js';
 import { builtSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
-import { PSR_A, PSR_D, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV } from './pstate.js';
+import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
 import { Access, type SysRegHandler } from './sysreg.js';
 import { Result, Thread, isThreadPc } from './threads.js';
@@ -229,11 +229,6 @@ export class PE {
   private charge(c: number): void {
     this.now += c;
     this.counters.cyclesAt[this.el]! += c;
-  }
-
-  /** Adds cycles to the op being executed (models use it for variable latencies). */
-  stall(c: number): void {
-    this.charge(c);
   }
 
   private exec(op: Op, t: Thread): void {
@@ -913,5 +908,3 @@ export class PE {
     return `PE${this.index}@${this.now} EL${this.el} ${['off', 'run', 'wfi', 'wfe'][this.state]} daif=${(this.daif >>> 6).toString(2).padStart(4, '0')} pc=0x${this.currentPc().toString(16)}`;
   }
 }
-
-export { PSR_D, PSR_A, PSR_I, PSR_F };

@@ -49,23 +49,3 @@ export function* s2Map(root: number, ipa: number, pa: number, size: number, perm
     off += block ? BLOCK_2M : 4096;
   }
 }
-
-/** Removes the mapping of [ipa, ipa + size) (4 KB granularity; blocks are cleared whole). */
-export function* s2Unmap(root: number, ipa: number, size: number): Program {
-  for (let off = 0; off < size; off += 4096) {
-    const i = ipa + off;
-    let table = root;
-    for (let level = S2_START_LEVEL; level <= 3; level++) {
-      const shift = 12 + 9 * (3 - level);
-      const slot = table + (Math.floor(i / 2 ** shift) % 512) * 8;
-      const d: bigint = yield ldr(slot, 8, 9);
-      if (S2_DESC.get(d, 'Valid') === 0) break;
-      if (level < 3 && S2_DESC.get(d, 'Type') === 1) {
-        table = S2_DESC.get(d, 'OA') * 4096;
-        continue;
-      }
-      yield str(slot, 0n, 8, 9);
-      break;
-    }
-  }
-}

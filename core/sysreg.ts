@@ -101,29 +101,13 @@ export function handler(spec: HandlerSpec): SysRegHandler {
 /** The system registers of one machine, indexed by encoding. */
 export class SysRegRegistry {
   private readonly table: (SysRegHandler | undefined)[] = new Array(1 << 16);
-  private readonly byName = new Map<string, SysRegHandler>();
 
   define(h: SysRegHandler): void {
     if (this.table[h.reg.key] !== undefined) throw new Error(`system register ${h.reg.name} defined twice (encoding clash with ${this.table[h.reg.key]!.reg.name})`);
     this.table[h.reg.key] = h;
-    this.byName.set(h.reg.name, h);
-  }
-
-  /** Replaces an existing definition (e.g. a GIC configured without a feature). */
-  redefine(h: SysRegHandler): void {
-    this.table[h.reg.key] = h;
-    this.byName.set(h.reg.name, h);
   }
 
   get(key: number): SysRegHandler | undefined {
     return this.table[key];
-  }
-
-  named(name: string): SysRegHandler | undefined {
-    return this.byName.get(name);
-  }
-
-  get names(): string[] {
-    return [...this.byName.keys()].sort();
   }
 }

@@ -95,10 +95,6 @@ export class GenericTimer {
     }
   }
 
-  updateAll(): void {
-    for (let i = 0; i < 3; i++) this.update(i);
-  }
-
   readTval(i: number): number {
     return (this.cval[i]! - this.countFor(i)) >>> 0;
   }

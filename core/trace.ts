@@ -51,7 +51,6 @@ export class Trace {
   readonly records: TraceRecord[] = [];
   /** Records beyond `limit` are counted here instead of kept. */
   dropped = 0;
-  private readonly listeners: ((r: TraceRecord) => void)[] = [];
 
   constructor(on = false, readonly limit = 5_000_000) {
     this.on = on;
@@ -60,16 +59,6 @@ export class Trace {
   emit(r: TraceRecord): void {
     if (this.records.length < this.limit) this.records.push(r);
     else this.dropped++;
-    for (const l of this.listeners) l(r);
-  }
-
-  /** Calls `fn` on every record emitted from now on (tracing must be on). */
-  subscribe(fn: (r: TraceRecord) => void): () => void {
-    this.listeners.push(fn);
-    return () => {
-      const i = this.listeners.indexOf(fn);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
   }
 
   of<K extends TraceKind>(kind: K): TraceOf<K>[] {

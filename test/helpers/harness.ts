@@ -52,11 +52,3 @@ export function setup(s: Setup): Machine {
 export function* cpuOff(): Program {
   yield smc(0, PSCI.CPU_OFF);
 }
-
-/** A vector entry that records something and powers the PE off. */
-export function recordAndStop(record: () => void): EntryFn {
-  return function* () {
-    record();
-    yield* cpuOff();
-  };
-}
