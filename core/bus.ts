@@ -44,8 +44,6 @@ export class Bus {
   private last: Region | undefined;
   /** Outcome of the most recent access. */
   status: BusStatus = BusStatus.Ok;
-  /** The region the most recent access decoded to (undefined after a decode error). */
-  lastRegion: Region | undefined;
 
   addRam(name: string, base: number, size: number): Region {
     return this.add({ name, base, size, kind: 'ram', device: null, readCost: -1, writeCost: -1 });
@@ -98,7 +96,6 @@ export class Bus {
 
   read(addr: number, size: number, attrs: AccessAttrs): Word {
     const r = this.find(addr);
-    this.lastRegion = r;
     if (r === undefined || addr + size > r.base + r.size) {
       this.status = BusStatus.DecodeError;
       return size === 8 ? 0n : 0;
@@ -110,7 +107,6 @@ export class Bus {
 
   write(addr: number, size: number, value: Word, attrs: AccessAttrs): void {
     const r = this.find(addr);
-    this.lastRegion = r;
     if (r === undefined || addr + size > r.base + r.size) {
       this.status = BusStatus.DecodeError;
       return;

@@ -89,8 +89,6 @@ export class Stage2Mmu {
   vmid = 0;
   private base = 0;
   private vtcr = 0;
-  misses = 0;
-  hits = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -116,12 +114,9 @@ export class Stage2Mmu {
     const key = vmid * TWO36 + page;
     let e = key === this.lastKey ? this.lastEntry : this.tlb.get(key);
     if (e === undefined) {
-      this.misses++;
       e = this.walk(ipa);
       if (e === undefined) return -1;
       this.tlb.set(key, e);
-    } else {
-      this.hits++;
     }
     this.lastKey = key;
     this.lastEntry = e;
@@ -183,7 +178,8 @@ export class Stage2Mmu {
 
   /** TLBI VMALLS12E1: every entry of `vmid`. */
   invalidateVmid(vmid: number): void {
-    for (const k of [...this.tlb.keys()]) if (Math.floor(k / TWO36) === vmid) this.tlb.delete(k);
+    // A Map may delete the entry its iterator is on: no copy of the keys needed.
+    for (const k of this.tlb.keys()) if (Math.floor(k / TWO36) === vmid) this.tlb.delete(k);
     this.lastKey = -1;
   }
 
