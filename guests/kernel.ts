@@ -20,6 +20,7 @@ import type { CodeMap } from '../core/code.js';
 import { daifclr, DAIF_I, dsb, eret, getx, hvc, ldr, mrs, msr, restorex, savex, smc, str, wfi, type EntryFn, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
 import { ELR_EL1, ESR_EL1, FAR_EL1, TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
+import { INTID_SPECIAL, INTID_SPURIOUS, LPI_BASE } from '../gic/gic-registers.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
 import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, invalidateLpi, wakeRedistributor, type LpiTables } from '../gic/driver.js';
 import { HVC_SET_AFFINITY } from '../core/smccc.js';
@@ -148,7 +149,7 @@ export class Kernel {
       this.spis = yield* initDistributor(cfg.gicd);
       if (cfg.lpis !== undefined && cfg.lpis.length > 0) {
         const idBits = cfg.lpiIdBits ?? 16;
-        const tables: LpiTables = { prop: this.alloc(2 ** idBits - 8192, 65536), idBits };
+        const tables: LpiTables = { prop: this.alloc(2 ** idBits - LPI_BASE, 65536), idBits };
         for (const l of cfg.lpis) yield* configureLpi(tables, l.intid, l.priority, l.enabled ?? true);
         this.lpiTables = tables;
       }
@@ -201,7 +202,7 @@ export class Kernel {
     yield savex(cpu.regs);
     const iar: number = yield mrs(ICC_IAR1_EL1, 0);
     const intid = iar & 0xffffff;
-    if (intid >= 1020 && intid <= 1023) {
+    if (intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) {
       cpu.spurious++;
     } else {
       cpu.irqs++;

@@ -5,6 +5,7 @@
  * to which vCPU as which guest LPI, and how each VM receives them.
  */
 import type { GicConfig } from '../gic/config.js';
+import { LPI_BASE } from '../gic/gic-registers.js';
 import type { Policy } from './sched/policy.js';
 
 /** How a VM's device interrupts reach it: through list registers (GICv3) or directly (GICv4). */
@@ -80,7 +81,7 @@ export interface BookkeepingCosts {
 export const DEFAULT_BOOKKEEPING: BookkeepingCosts = Object.freeze({ inject: 40, schedule: 150, mmioEmulation: 60, hypercall: 40 });
 
 /** The first LPI INTID (gic-facts §1.8). */
-export const FIRST_LPI = 8192;
+export const FIRST_LPI = LPI_BASE;
 
 /**
  * INTID bits of the GIC every guest sees (its emulated GICD_TYPER.IDbits + 1, and the vINTID

@@ -24,7 +24,7 @@ import { configureLpi, invalidateLpi } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
-import { GUEST_INTID_BITS, idBitsFor } from './config.js';
+import { FIRST_LPI, GUEST_INTID_BITS, idBitsFor } from './config.js';
 import type { DirectInjection, DirectStats } from './direct-port.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PRIO_DEFAULT } from './layout.js';
@@ -33,7 +33,7 @@ import type { PerCpu, Vcpu, Vm } from './vm.js';
 
 /** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
 export const VPT_ID_BITS = GUEST_INTID_BITS;
-const VPROP_BYTES = 2 ** VPT_ID_BITS - 8192;
+const VPROP_BYTES = 2 ** VPT_ID_BITS - FIRST_LPI;
 const VPT_BYTES = 2 ** VPT_ID_BITS / 8;
 
 /** The hypervisor's record of one vPE. */
@@ -89,7 +89,7 @@ export class DirectInjector implements DirectInjection {
       }
       const vpe = new Vpe(this.nextVpeId++, this.h.heap.alloc(Math.max(VPT_BYTES, 0x10000), 0x10000), allocLpi(), this.h.homeCore(v));
       this.vpes.set(v.id, vpe);
-      this.h.lpiRoute[vpe.doorbell - 8192] = { kind: 'doorbell', vcpu: v };
+      this.h.lpiRoute[vpe.doorbell - FIRST_LPI] = { kind: 'doorbell', vcpu: v };
     }
     this.vprop.set(vm.index, this.h.heap.alloc(VPROP_BYTES, 0x1000));
   }
@@ -232,8 +232,8 @@ export class DirectInjector implements DirectInjection {
     const h = this.h;
     const one = function* (vintid: number): Program {
       let byte = 0;
-      if (g.enableLpis && propPa >= 0 && vintid < idLimit) byte = yield ldr(propPa + (vintid - 8192), 1, 9);
-      yield str(vprop + (vintid - 8192), LPI_CONFIG.encode({ Priority: LPI_CONFIG.get(byte, 'Priority'), Group1: 1, Enable: LPI_CONFIG.get(byte, 'Enable') }), 1, 9);
+      if (g.enableLpis && propPa >= 0 && vintid < idLimit) byte = yield ldr(propPa + (vintid - FIRST_LPI), 1, 9);
+      yield str(vprop + (vintid - FIRST_LPI), LPI_CONFIG.encode({ Priority: LPI_CONFIG.get(byte, 'Priority'), Group1: 1, Enable: LPI_CONFIG.get(byte, 'Enable') }), 1, 9);
     };
     if (act.intid === 'all') {
       for (const vintid of vpe.events.keys()) yield* one(vintid);

@@ -12,7 +12,9 @@
  */
 import { mrs, msr, work, type Program } from '../core/ops.js';
 import { CNTHP_CTL_EL2, CNTPCT_EL0 } from '../core/timer.js';
+import { INTID_SPECIAL, INTID_SPURIOUS } from '../gic/gic-registers.js';
 import { ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
+import { FIRST_LPI } from './config.js';
 import { kickCore } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PPI_HYP_TIMER, PPI_MAINTENANCE, PPI_VTIMER, SGI_KICK } from './layout.js';
@@ -26,10 +28,10 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
   for (let i = 0; i < 16; i++) {
     const iar: number = yield mrs(ICC_IAR1_EL1, 9);
     const intid = iar & 0xffffff;
-    if (intid >= 1020 && intid <= 1023) break;
+    if (intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) break;
     yield msr(ICC_EOIR1_EL1, intid, 9);
     h.stats.hostIrqs++;
-    if (intid >= 8192) {
+    if (intid >= FIRST_LPI) {
       yield* hostLpi(h, pcpu, intid);
       continue;
     }
@@ -49,7 +51,7 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
 }
 
 function* hostLpi(h: Hypervisor, pcpu: PerCpu, intid: number): Program {
-  const route = h.lpiRoute[intid - 8192];
+  const route = h.lpiRoute[intid - FIRST_LPI];
   if (route === undefined) {
     h.stats.spuriousLpis++;
     return;
@@ -62,7 +64,7 @@ function* hostLpi(h: Hypervisor, pcpu: PerCpu, intid: number): Program {
 export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source: number): Program {
   yield work(h.cfg.bookkeeping.inject);
   const env = h.env;
-  if (virq.intid >= 8192 && !v.vgic.enableLpis) {
+  if (virq.intid >= FIRST_LPI && !v.vgic.enableLpis) {
     // The guest's redistributor has LPIs disabled: the interrupt is dropped.
     h.stats.droppedLpis++;
     return;

@@ -89,7 +89,7 @@ export class Hypervisor {
   /** All vCPUs, by global id. */
   readonly vcpus: Vcpu[] = [];
   readonly pcpus: PerCpu[];
-  /** Host LPI (INTID - 8192) -> what it stands for. */
+  /** Host LPI (INTID - FIRST_LPI) -> what it stands for. */
   readonly lpiRoute: (LpiRoute | undefined)[] = [];
   readonly vgicd: RegisterBlock[] = [];
   readonly vgicr: RegisterBlock[][] = [];
@@ -103,7 +103,7 @@ export class Hypervisor {
   direct: DirectInjection = NO_DIRECT;
   lpiTables: LpiTables | null = null;
   private pendTables: number[] = [];
-  nextHostLpi = 8192;
+  nextHostLpi = FIRST_LPI;
 
   constructor(
     readonly cfg: HypervisorConfig,
@@ -219,7 +219,7 @@ export class Hypervisor {
     yield msr(TPIDR_EL2, 0, 1);
     yield* hostDistributorInit(g.gicdBase);
     const idBits = g.idBits;
-    this.lpiTables = { prop: this.heap.alloc(2 ** idBits - 8192, 0x10000), idBits };
+    this.lpiTables = { prop: this.heap.alloc(2 ** idBits - FIRST_LPI, 0x10000), idBits };
     this.pendTables = this.pcpus.map(() => this.heap.alloc(2 ** idBits / 8, 0x10000));
     yield* this.its.init(g.its.deviceIdBits, g.its.vpeIdBits);
     // One collection per core, targeting its redistributor.
@@ -273,7 +273,7 @@ export class Hypervisor {
         const v = vm.vcpus[e.vcpu]!;
         const host = this.allocHostLpi();
         yield* configureLpi(this.lpiTables!, host, PRIO_DEFAULT, true);
-        this.lpiRoute[host - 8192] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
+        this.lpiRoute[host - FIRST_LPI] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
         this.events[vm.index]!.get(e.vintid)!.hostLpi = host;
         yield* this.its.submit(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));
         yield work(10);

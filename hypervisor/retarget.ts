@@ -7,6 +7,7 @@
 import { work, type Program } from '../core/ops.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { PSCI_RET } from '../core/psci.js';
+import { FIRST_LPI } from './config.js';
 import type { DirectInjector } from './direct.js';
 import { deliver } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
@@ -38,7 +39,7 @@ export function* retarget(h: Hypervisor, pcpu: PerCpu, vm: Vm, vintid: number, t
     old.pending = false;
     old.repend = false;
     from.vgic.lpis.delete(vintid);
-    if (ev.hostLpi >= 0) h.lpiRoute[ev.hostLpi - 8192] = { kind: 'guest', vcpu: to, virq: moved };
+    if (ev.hostLpi >= 0) h.lpiRoute[ev.hostLpi - FIRST_LPI] = { kind: 'guest', vcpu: to, virq: moved };
     if (wasPending && to.vgic.setPending(moved)) yield* deliver(h, pcpu, to);
   }
   ev.vcpu = to;

@@ -7,6 +7,7 @@ import type { Word } from '../core/bits.js';
 import type { AccessAttrs } from '../core/bus.js';
 import { MODE, PSR_DAIF } from '../core/pstate.js';
 import { EL1_CONTEXT, SCTLR_EL1 } from '../core/sysregs.js';
+import { cpuAffinity } from '../gic/driver.js';
 import type { VmConfig } from './config.js';
 import { VcpuVgic } from './vgic/vcpu-vgic.js';
 import type { VIrq } from './vgic/virq.js';
@@ -51,13 +52,14 @@ export class Vcpu {
     this.vtimer.pintid = PPI_VTIMER;
   }
 
-  /** MPIDR the guest sees (VMPIDR_EL2): RES1 bit 31, Aff1 = index / 16, Aff0 = index % 16. */
+  /** MPIDR the guest sees (VMPIDR_EL2): RES1 bit 31, and the affinity of CPU `index` as the platform numbers CPUs. */
   get mpidr(): number {
-    return 0x80000000 + Math.floor(this.index / 16) * 256 + (this.index % 16);
+    return 0x80000000 + this.affinity;
   }
 
+  /** Aff1 = index / 16, Aff0 = index % 16 (gic/driver.ts `cpuAffinity`). */
   get affinity(): number {
-    return Math.floor(this.index / 16) * 256 + (this.index % 16);
+    return cpuAffinity(this.index);
   }
 
   toString(): string {

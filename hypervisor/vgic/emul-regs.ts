@@ -16,6 +16,7 @@ import { toBig, toNum, type Word } from '../../core/bits.js';
 import { constReg, RegisterBlock, W32, W64, W8, type RegisterRegion } from '../../core/regions.js';
 import { GICD_CTLR, GICD_TYPER, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_TYPER, GICR_WAKER, IIDR_VALUE } from '../../gic/gic-registers.js';
 import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from '../../gic/mmio-offsets.js';
+import { FIRST_LPI } from '../config.js';
 import type { Vcpu, Vm } from '../vm.js';
 import { lrChanged } from './lr-sync.js';
 
@@ -126,7 +127,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       regSize: 8,
       write: (_o, _s, v) => {
         const intid = toNum(v) % 2 ** 32;
-        if (intid >= 8192) actions.push({ kind: 'read-config', vcpu, intid, pending: false });
+        if (intid >= FIRST_LPI) actions.push({ kind: 'read-config', vcpu, intid, pending: false });
       },
     },
     {

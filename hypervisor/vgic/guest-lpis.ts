@@ -8,6 +8,7 @@
  */
 import { ldr, type Program } from '../../core/ops.js';
 import { GICR_PENDBASER, GICR_PROPBASER, LPI_CONFIG } from '../../gic/gic-registers.js';
+import { FIRST_LPI } from '../config.js';
 import type { GuestLpiAction } from './emul-regs.js';
 import { lrChanged } from './lr-sync.js';
 import type { VIrq } from './virq.js';
@@ -26,7 +27,7 @@ export function* readGuestLpis(act: GuestLpiAction): Program<boolean> {
     let priority = 0;
     let enabled = false;
     if (propPa >= 0 && irq.intid < idLimit) {
-      const byte: number = yield ldr(propPa + (irq.intid - 8192), 1, 9);
+      const byte: number = yield ldr(propPa + (irq.intid - FIRST_LPI), 1, 9);
       const c = LPI_CONFIG.decode(byte);
       priority = c.Priority << 2;
       enabled = c.Enable === 1;
