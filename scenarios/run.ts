@@ -216,8 +216,8 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
       trapWfi: v.wfi === undefined ? undefined : v.wfi === 'trap',
     })),
   });
-  const warm = Math.round((WARMUP_US * clockHz) / 1e6);
-  const until = warm + Math.round((s.durationUs * clockHz) / 1e6);
+  const warm = platform.m.usToCycles(WARMUP_US);
+  const until = warm + platform.m.usToCycles(s.durationUs);
   const devs = devices.map((d, i) =>
     addDevice(platform, i + 1, Array.from({ length: d.events }, (_, e) => e), pattern(d.traffic, clockHz), { start: warm, until, ...(d.count !== undefined ? { count: d.count } : {}) }),
   );
@@ -243,19 +243,16 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
 export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const path = opts.path ?? s.path;
   const h = buildScenario(s, { ...opts, path });
-  const { platform } = h;
-  const m = platform.m;
-  const clockHz = m.clockHz;
-  const warm = Math.round((WARMUP_US * clockHz) / 1e6);
+  const m = h.platform.m;
+  const warm = m.usToCycles(WARMUP_US);
   const clock = opts.hostClock;
   const t0 = clock === undefined ? NaN : clock();
   m.run(warm);
   for (const d of h.devices) d.start();
-  const base = m.pes.map((pe) => ({ el2: pe.counters.exceptions[2]!, cyc: pe.counters.cyclesAt[2]! }));
-  const hs0 = { ...platform.hyp.stats };
-  const ds0 = { ...(platform.hyp.direct.stats ?? { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, doorbellsArmed: 0 }) };
-  platform.hyp.stats.runQueueWaitMax = 0;
-  const end = warm + Math.round(((s.durationUs + DRAIN_US) * clockHz) / 1e6);
+  const before = counters(h);
+  // A maximum cannot be taken as a difference: it restarts with the measurement.
+  h.platform.hyp.stats.runQueueWaitMax = 0;
+  const end = warm + m.usToCycles(s.durationUs + DRAIN_US);
   const progress = opts.onProgress;
   if (progress === undefined) m.run(end);
   else {
@@ -265,7 +262,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
     }
   }
   const hostMs = clock === undefined ? NaN : clock() - t0;
-  return measure(s, path, h, base, hs0, ds0, end - warm, hostMs);
+  return measure(s, path, h, before, end - warm, hostMs);
 }
 
 /** An MSI a device wrote: which device, which of its writes, and the guest LPI it becomes. */
@@ -310,8 +307,41 @@ export function matchRun(h: RunHandle, scenario?: string): { msis: RunMsi[]; del
   return { msis, deliveries, lat: matchLatencies(msis, deliveries, m.costs.itsTranslate + m.costs.iccAck) };
 }
 
-type StatsBefore = { switches: number; kicksSent: number; doorbells: number; maintenance: number; runQueueWait: number; runQueueWaits: number };
-type DirectBefore = { residencyChanges: number; residencyCycles: number; dirtyPolls: number; vmovps: number };
+/** The counters the figures are differences of: per core, EL2 entries and cycles; the hypervisor's; direct injection's (0 without it). */
+interface Counters {
+  readonly el2: readonly number[];
+  readonly el2Cycles: readonly number[];
+  readonly switches: number;
+  readonly kicks: number;
+  readonly doorbells: number;
+  readonly maintenance: number;
+  readonly runQueueWait: number;
+  readonly runQueueWaits: number;
+  readonly residencyChanges: number;
+  readonly residencyCycles: number;
+  readonly dirtyPolls: number;
+  readonly vmovps: number;
+}
+
+function counters(h: RunHandle): Counters {
+  const { m, hyp } = h.platform;
+  const hs = hyp.stats;
+  const ds = hyp.direct.stats;
+  return {
+    el2: m.pes.map((pe) => pe.counters.exceptions[2]!),
+    el2Cycles: m.pes.map((pe) => pe.counters.cyclesAt[2]!),
+    switches: hs.switches,
+    kicks: hs.kicksSent,
+    doorbells: hs.doorbells,
+    maintenance: hs.maintenance,
+    runQueueWait: hs.runQueueWait,
+    runQueueWaits: hs.runQueueWaits,
+    residencyChanges: ds?.residencyChanges ?? 0,
+    residencyCycles: ds?.residencyCycles ?? 0,
+    dirtyPolls: ds?.dirtyPolls ?? 0,
+    vmovps: ds?.vmovps ?? 0,
+  };
+}
 
 /** The MSI and latency figures of a finished run: from its records, or from its online matcher. */
 function latencyOf(s: Scenario, h: RunHandle): { msis: number; delivered: number; coalesced: number; undelivered: number; cycles: LatencyFigures } {
@@ -347,19 +377,17 @@ function latencyOf(s: Scenario, h: RunHandle): { msis: number; delivered: number
   };
 }
 
-function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: number; cyc: number }[], hs0: StatsBefore, ds0: DirectBefore, span: number, hostMs: number): PathResult {
-  const { platform } = h;
-  const m = platform.m;
+function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters, span: number, hostMs: number): PathResult {
+  const m = h.platform.m;
   const lat = latencyOf(s, h);
-  const el2Entries = m.pes.reduce((a, pe, i) => a + pe.counters.exceptions[2]! - base[i]!.el2, 0);
-  const el2Cycles = m.pes.reduce((a, pe, i) => a + pe.counters.cyclesAt[2]! - base[i]!.cyc, 0);
+  const now = counters(h);
+  const el2CyclesPerCore = now.el2Cycles.map((c, i) => c - before.el2Cycles[i]!);
+  const el2Entries = now.el2.reduce((a, n, i) => a + n - before.el2[i]!, 0);
+  const el2Cycles = el2CyclesPerCore.reduce((a, c) => a + c, 0);
   const delivered = lat.delivered;
   const c = lat.cycles;
-  const figures = (f: (x: number) => number): LatencyFigures => ({ p50: f(c.p50), p99: f(c.p99), max: f(c.max), mean: f(c.mean) });
-  const hs = platform.hyp.stats;
-  const ds = platform.hyp.direct.stats;
-  const us = (c: number): number => (c / m.clockHz) * 1e6;
-  const waits = hs.runQueueWaits - hs0.runQueueWaits;
+  const us = (x: number): number => m.cyclesToUs(x);
+  const waits = now.runQueueWaits - before.runQueueWaits;
   return {
     scenario: s.name,
     path,
@@ -371,19 +399,19 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, base: { el2: num
     el2Entries,
     el2EntriesPerIrq: el2Entries / Math.max(1, delivered),
     el2CyclesPerIrq: el2Cycles / Math.max(1, delivered),
-    latencyCycles: figures((x) => x),
-    latencyUs: figures((x) => (x / m.clockHz) * 1e6),
-    vpeSwitches: (ds?.residencyChanges ?? 0) - ds0.residencyChanges,
-    vpeSwitchCycles: (ds?.residencyCycles ?? 0) - ds0.residencyCycles,
-    dirtyPolls: (ds?.dirtyPolls ?? 0) - ds0.dirtyPolls,
-    vmovps: (ds?.vmovps ?? 0) - ds0.vmovps,
-    doorbells: hs.doorbells - hs0.doorbells,
-    runQueueWaitUs: { mean: waits > 0 ? us((hs.runQueueWait - hs0.runQueueWait) / waits) : 0, max: us(hs.runQueueWaitMax) },
-    vcpuSwitches: hs.switches - hs0.switches,
-    kicks: hs.kicksSent - hs0.kicksSent,
-    maintenance: hs.maintenance - hs0.maintenance,
-    el2Share: m.pes.map((pe, i) => (pe.counters.cyclesAt[2]! - base[i]!.cyc) / span),
-    simulatedUs: (span / m.clockHz) * 1e6,
+    latencyCycles: c,
+    latencyUs: { p50: us(c.p50), p99: us(c.p99), max: us(c.max), mean: us(c.mean) },
+    vpeSwitches: now.residencyChanges - before.residencyChanges,
+    vpeSwitchCycles: now.residencyCycles - before.residencyCycles,
+    dirtyPolls: now.dirtyPolls - before.dirtyPolls,
+    vmovps: now.vmovps - before.vmovps,
+    doorbells: now.doorbells - before.doorbells,
+    runQueueWaitUs: { mean: waits > 0 ? us((now.runQueueWait - before.runQueueWait) / waits) : 0, max: us(h.platform.hyp.stats.runQueueWaitMax) },
+    vcpuSwitches: now.switches - before.switches,
+    kicks: now.kicks - before.kicks,
+    maintenance: now.maintenance - before.maintenance,
+    el2Share: el2CyclesPerCore.map((x) => x / span),
+    simulatedUs: us(span),
     hostMs,
   };
 }
