@@ -34,6 +34,7 @@ import {
   KEY_PRIORITY_UNIT,
   PRIVATE_COUNT,
 } from './gic-registers.js';
+import { GICD } from './mmio-offsets.js';
 import type { GicPendingCause } from './physical-trace.js';
 
 // Module-local copies of imported constants used per interrupt: under the project's TypeScript
@@ -282,7 +283,7 @@ export class Distributor {
     return [
       {
         name: 'GICD_CTLR',
-        offset: 0x0000,
+        offset: GICD.CTLR,
         length: 4,
         widths: W32,
         // ARE and DS are RAO/WI (affinity routing, one Security state); RWP reads 0: writes complete at once.
@@ -294,38 +295,38 @@ export class Distributor {
           this.hooks.changed(-1);
         },
       },
-      constReg('GICD_TYPER', 0x0004, typer),
-      constReg('GICD_IIDR', 0x0008, IIDR_VALUE),
-      bitRegion('GICD_IGROUPR', 0x0080, 32, {
+      constReg('GICD_TYPER', GICD.TYPER, typer),
+      constReg('GICD_IIDR', GICD.IIDR, IIDR_VALUE),
+      bitRegion('GICD_IGROUPR', GICD.IGROUPR, 32, {
         read: rd(this.group),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.group[k] = x), null),
       }),
-      bitRegion('GICD_ISENABLER', 0x0100, 32, {
+      bitRegion('GICD_ISENABLER', GICD.ISENABLER, 32, {
         read: rd(this.enable),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.enable[k] = (this.enable[k]! | x) >>> 0), null),
       }),
-      bitRegion('GICD_ICENABLER', 0x0180, 32, {
+      bitRegion('GICD_ICENABLER', GICD.ICENABLER, 32, {
         read: rd(this.enable),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.enable[k] = (this.enable[k]! & ~x) >>> 0), null),
       }),
-      bitRegion('GICD_ISPENDR', 0x0200, 32, {
+      bitRegion('GICD_ISPENDR', GICD.ISPENDR, 32, {
         read: (n) => (n === 0 || n >= words ? 0 : this.pendingWord(n)),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.latch[k] = (this.latch[k]! | x) >>> 0), 'register'),
       }),
-      bitRegion('GICD_ICPENDR', 0x0280, 32, {
+      bitRegion('GICD_ICPENDR', GICD.ICPENDR, 32, {
         read: (n) => (n === 0 || n >= words ? 0 : this.pendingWord(n)),
         // Clears the latch only: a level-sensitive SPI whose input is high stays pending.
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.latch[k] = (this.latch[k]! & ~x) >>> 0), null),
       }),
-      bitRegion('GICD_ISACTIVER', 0x0300, 32, {
+      bitRegion('GICD_ISACTIVER', GICD.ISACTIVER, 32, {
         read: rd(this.active),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.active[k] = (this.active[k]! | x) >>> 0), null),
       }),
-      bitRegion('GICD_ICACTIVER', 0x0380, 32, {
+      bitRegion('GICD_ICACTIVER', GICD.ICACTIVER, 32, {
         read: rd(this.active),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.active[k] = (this.active[k]! & ~x) >>> 0), null),
       }),
-      byteRegion('GICD_IPRIORITYR', 0x0400, 1020, {
+      byteRegion('GICD_IPRIORITYR', GICD.IPRIORITYR, 1020, {
         read: (i) => (this.isSpi(i) ? this.priority[i]! : 0),
         write: (i, v) => {
           if (!this.isSpi(i)) return;
@@ -335,7 +336,7 @@ export class Distributor {
       }),
       {
         name: 'GICD_ICFGR',
-        offset: 0x0c00,
+        offset: GICD.ICFGR,
         length: 0x100,
         widths: W32,
         read: (off) => {
@@ -357,7 +358,8 @@ export class Distributor {
       },
       {
         name: 'GICD_IROUTER',
-        offset: 0x6100,
+        // IROUTER<n> for the SPIs, n = 32..1019 (the SGI/PPI entries are reserved with ARE = 1).
+        offset: GICD.IROUTER + 8 * PRIVATE_COUNT,
         length: 8 * 988,
         widths: W32 | W64,
         regSize: 8,
@@ -379,7 +381,7 @@ export class Distributor {
           this.hooks.changed(-1);
         },
       },
-      constReg('GICD_PIDR2', 0xffe8, GIC_PIDR2.encode({ ArchRev: cfg.version })),
+      constReg('GICD_PIDR2', GICD.PIDR2, GIC_PIDR2.encode({ ArchRev: cfg.version })),
     ];
   }
 }

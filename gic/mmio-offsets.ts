@@ -1,6 +1,7 @@
 /**
- * Offsets of the GIC MMIO registers (gic-facts §2.1, §2.2), for drivers (host and guest)
- * and the emulated virtual GIC. One table of names and offsets, so the models' register blocks
+ * Offsets of the GIC MMIO registers (gic-facts §2.1, §2.2), for the models' register tables
+ * (distributor.ts, redistributor.ts, vlpi-frame.ts), drivers (host and guest) and the emulated
+ * virtual GIC. One table of names and offsets, so the models' register blocks
  * and the software that programs them agree by construction.
  */
 

@@ -24,6 +24,7 @@ import { CpuInterface, type CpuInterfaceLink } from './cpu-interface.js';
 import { Distributor, GICD_FRAME_SIZE } from './distributor.js';
 import { ICC_SGIR, LPI_BASE, PRIVATE_COUNT } from './gic-registers.js';
 import { LatencyFifo } from './latency-fifo.js';
+import { GICR_SGI_BASE, GICR_VLPI_BASE } from './mmio-offsets.js';
 import type { LpiPort, PhysicalGicPort, VlpiPort, VlpiSource } from './ports.js';
 import { Redistributor, RD_FRAME_SIZE } from './redistributor.js';
 import { VlpiFrame, VLPI_FRAME_SIZE } from './vlpi-frame.js';
@@ -317,13 +318,13 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
       const rd = this.redistributors[i]!;
       const base = this.redistributorBase(i);
       bus.addMmio(`gicr${i}.rd`, base, RD_FRAME_SIZE, report(rd.rdBlock), c.gicrRead, c.gicrWrite);
-      bus.addMmio(`gicr${i}.sgi`, base + RD_FRAME_SIZE, RD_FRAME_SIZE, report(rd.sgiBlock), c.gicrRead, c.gicrWrite);
+      bus.addMmio(`gicr${i}.sgi`, base + GICR_SGI_BASE, RD_FRAME_SIZE, report(rd.sgiBlock), c.gicrRead, c.gicrWrite);
       const frame = this.vlpiFrames[i];
       if (frame !== undefined) {
-        bus.addMmio(`gicr${i}.vlpi`, base + 2 * RD_FRAME_SIZE, VLPI_FRAME_SIZE, report(frame.block), c.gicrRead, c.gicrWrite);
+        bus.addMmio(`gicr${i}.vlpi`, base + GICR_VLPI_BASE, VLPI_FRAME_SIZE, report(frame.block), c.gicrRead, c.gicrWrite);
         // The fourth 64 KB frame of a GICv4 redistributor is reserved: RAZ/WI.
         const reserved = new RegisterBlock(`GICR${i}.reserved`, RD_FRAME_SIZE, []);
-        bus.addMmio(`gicr${i}.reserved`, base + 3 * RD_FRAME_SIZE, RD_FRAME_SIZE, report(reserved), c.gicrRead, c.gicrWrite);
+        bus.addMmio(`gicr${i}.reserved`, base + GICR_VLPI_BASE + VLPI_FRAME_SIZE, RD_FRAME_SIZE, report(reserved), c.gicrRead, c.gicrWrite);
       }
     }
   }

@@ -43,6 +43,7 @@ import {
 } from './gic-registers.js';
 import { LpiSet } from './lpi-candidates.js';
 import { LpiTables } from './lpi-tables.js';
+import { GICR, GICR_SGI } from './mmio-offsets.js';
 import type { GicPendingCause } from './physical-trace.js';
 
 // Module-local copies of imported constants used per interrupt: under the project's TypeScript
@@ -314,7 +315,7 @@ export class Redistributor {
     return [
       {
         name: 'GICR_CTLR',
-        offset: 0x0000,
+        offset: GICR.CTLR,
         length: 4,
         widths: W32,
         read: () => GICR_CTLR.encode({ EnableLPIs: this.lpisEnabled ? 1 : 0 }),
@@ -324,11 +325,11 @@ export class Redistributor {
           else if (!want && this.lpisEnabled) this.ignored('GICR_CTLR.EnableLPIs cannot be cleared', num32(v));
         },
       },
-      constReg('GICR_IIDR', 0x0004, IIDR_VALUE),
-      constReg('GICR_TYPER', 0x0008, this.typer, W32 | W64, 8),
+      constReg('GICR_IIDR', GICR.IIDR, IIDR_VALUE),
+      constReg('GICR_TYPER', GICR.TYPER, this.typer, W32 | W64, 8),
       {
         name: 'GICR_WAKER',
-        offset: 0x0014,
+        offset: GICR.WAKER,
         length: 4,
         widths: W32,
         read: () => GICR_WAKER.encode({ ProcessorSleep: this.asleep ? 1 : 0, ChildrenAsleep: this.asleep ? 1 : 0 }),
@@ -342,12 +343,12 @@ export class Redistributor {
           this.hooks.changed();
         },
       },
-      lpir('GICR_SETLPIR', 0x0040, (intid) => this.setLpiPending(intid)),
-      lpir('GICR_CLRLPIR', 0x0048, (intid) => this.clearLpiPending(intid)),
-      base64('GICR_PROPBASER', 0x0070, () => this.propbaser, (v) => (this.propbaser = GICR_PROPBASER.encode(GICR_PROPBASER.decode(v)))),
+      lpir('GICR_SETLPIR', GICR.SETLPIR, (intid) => this.setLpiPending(intid)),
+      lpir('GICR_CLRLPIR', GICR.CLRLPIR, (intid) => this.clearLpiPending(intid)),
+      base64('GICR_PROPBASER', GICR.PROPBASER, () => this.propbaser, (v) => (this.propbaser = GICR_PROPBASER.encode(GICR_PROPBASER.decode(v)))),
       base64(
         'GICR_PENDBASER',
-        0x0078,
+        GICR.PENDBASER,
         () => this.pendbaser,
         (v) => {
           const d = GICR_PENDBASER.decode(v);
@@ -355,16 +356,16 @@ export class Redistributor {
           this.pendbaser = GICR_PENDBASER.encode({ ...d, PTZ: 0 });
         },
       ),
-      lpir('GICR_INVLPIR', 0x00a0, (intid) => this.invalidateLpi(intid)),
-      lpir('GICR_INVALLR', 0x00b0, () => this.invalidateAllLpis()),
+      lpir('GICR_INVLPIR', GICR.INVLPIR, (intid) => this.invalidateLpi(intid)),
+      lpir('GICR_INVALLR', GICR.INVALLR, () => this.invalidateAllLpis()),
       {
         name: 'GICR_SYNCR',
-        offset: 0x00c0,
+        offset: GICR.SYNCR,
         length: 4,
         widths: W32,
         read: () => GICR_SYNCR.encode({ Busy: this.m.now < this.busyUntil ? 1 : 0 }),
       },
-      constReg('GICR_PIDR2', 0xffe8, GIC_PIDR2.encode({ ArchRev: this.cfg.version })),
+      constReg('GICR_PIDR2', GICR.PIDR2, GIC_PIDR2.encode({ ArchRev: this.cfg.version })),
     ];
   }
 
@@ -373,19 +374,19 @@ export class Redistributor {
       bitRegion(name, offset, 1, { read: () => read(), write: (_n, v) => write?.(v) }, write !== undefined);
     const changed = (): void => this.hooks.changed();
     return [
-      one('GICR_IGROUPR0', 0x0080, () => this.group, (v) => {
+      one('GICR_IGROUPR0', GICR_SGI.IGROUPR0, () => this.group, (v) => {
         this.group = v;
         changed();
       }),
-      one('GICR_ISENABLER0', 0x0100, () => this.enable, (v) => {
+      one('GICR_ISENABLER0', GICR_SGI.ISENABLER0, () => this.enable, (v) => {
         this.enable = (this.enable | v) >>> 0;
         changed();
       }),
-      one('GICR_ICENABLER0', 0x0180, () => this.enable, (v) => {
+      one('GICR_ICENABLER0', GICR_SGI.ICENABLER0, () => this.enable, (v) => {
         this.enable = (this.enable & ~v) >>> 0;
         changed();
       }),
-      one('GICR_ISPENDR0', 0x0200, () => this.pendingMask(), (v) => {
+      one('GICR_ISPENDR0', GICR_SGI.ISPENDR0, () => this.pendingMask(), (v) => {
         let fresh = v & ~this.pendingMask();
         this.latch = (this.latch | v) >>> 0;
         while (fresh !== 0) {
@@ -396,19 +397,19 @@ export class Redistributor {
         changed();
       }),
       // Clears the latch only: a level-sensitive PPI whose input is high stays pending.
-      one('GICR_ICPENDR0', 0x0280, () => this.pendingMask(), (v) => {
+      one('GICR_ICPENDR0', GICR_SGI.ICPENDR0, () => this.pendingMask(), (v) => {
         this.latch = (this.latch & ~v) >>> 0;
         changed();
       }),
-      one('GICR_ISACTIVER0', 0x0300, () => this.active, (v) => {
+      one('GICR_ISACTIVER0', GICR_SGI.ISACTIVER0, () => this.active, (v) => {
         this.active = (this.active | v) >>> 0;
         changed();
       }),
-      one('GICR_ICACTIVER0', 0x0380, () => this.active, (v) => {
+      one('GICR_ICACTIVER0', GICR_SGI.ICACTIVER0, () => this.active, (v) => {
         this.active = (this.active & ~v) >>> 0;
         changed();
       }),
-      byteRegion('GICR_IPRIORITYR', 0x0400, PRIVATE_COUNT, {
+      byteRegion('GICR_IPRIORITYR', GICR_SGI.IPRIORITYR, PRIVATE_COUNT, {
         read: (i) => this.priority[i]!,
         write: (i, v) => {
           this.priority[i] = v & this.priorityMask;
@@ -416,8 +417,8 @@ export class Redistributor {
         },
       }),
       // SGIs are always edge-triggered: RAO/WI.
-      constReg('GICR_ICFGR0', 0x0c00, icfgrFromEdge(0xffff)),
-      one('GICR_ICFGR1', 0x0c04, () => icfgrFromEdge(this.edge >>> 16), (v) => {
+      constReg('GICR_ICFGR0', GICR_SGI.ICFGR0, icfgrFromEdge(0xffff)),
+      one('GICR_ICFGR1', GICR_SGI.ICFGR1, () => icfgrFromEdge(this.edge >>> 16), (v) => {
         this.edge = ((edgeFromIcfgr(v) << 16) | SGI_MASK) >>> 0;
         changed();
       }),

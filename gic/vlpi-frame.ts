@@ -64,6 +64,7 @@ import type { GicConfig } from './config.js';
 import { INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
 import { LatencyFifo } from './latency-fifo.js';
 import { LpiSet } from './lpi-candidates.js';
+import { GICR_VLPI } from './mmio-offsets.js';
 import type { VlpiSource } from './ports.js';
 import { ResidentVlpis } from './vlpi-resident.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from './vlpi-registers.js';
@@ -328,7 +329,7 @@ export class VlpiFrame implements VlpiSource {
     return [
       {
         name: 'GICR_VPROPBASER',
-        offset: 0x0070,
+        offset: GICR_VLPI.VPROPBASER,
         length: 8,
         widths: W32 | W64,
         regSize: 8,
@@ -340,7 +341,7 @@ export class VlpiFrame implements VlpiSource {
       },
       {
         name: 'GICR_VPENDBASER',
-        offset: 0x0078,
+        offset: GICR_VLPI.VPENDBASER,
         length: 8,
         widths: W32 | W64,
         regSize: 8,
