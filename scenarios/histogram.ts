@@ -123,7 +123,4 @@ export class LogHistogram {
     this.lo = Math.min(this.lo, o.lo);
     this.hi = Math.max(this.hi, o.hi);
   }
-
-  /** Bytes of memory the counts take (fixed). */
-  static readonly bytes = BUCKETS * 8;
 }

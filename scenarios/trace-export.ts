@@ -35,7 +35,7 @@ import type {} from '../gic/vlpi-trace.js';
 import type {} from '../gic/virtual-cpu-interface.js';
 import type {} from '../hypervisor/trace-kinds.js';
 import type { LatencyResult } from './latency.js';
-import { expandVms, type RunDelivery, type RunHandle, type RunMsi, matchRun, RecordsNeededError } from './run.js';
+import { expandVms, latencyKey, type RunDelivery, type RunHandle, type RunMsi, matchRun, RecordsNeededError } from './run.js';
 import type { DeliveryPath, Scenario } from './scenario.js';
 
 /** One Chrome trace event (the subset of the format used here). */
@@ -152,11 +152,6 @@ class TrackBuilder {
 
   closeAll(t: number): void {
     while (this.stack.length > 0) this.pop(t);
-  }
-
-  /** Closes everything above depth `depth` (keeps `depth` slices open). */
-  closeAbove(t: number, depth: number): void {
-    while (this.stack.length > depth) this.pop(t);
   }
 
   top(): Open | undefined {
@@ -389,10 +384,9 @@ export function buildTimeline(src: Pick<TraceSource, 'records' | 'cores' | 'end'
  * delivery per acknowledge). Returns, per latency index, the acknowledge or null.
  */
 export function bindDeliveries(acks: readonly GuestAck[], deliveries: readonly RunDelivery[], lat: LatencyResult, tickCycles: number): (GuestAck | null)[] {
-  const key = (vm: number, vintid: number): number => vm * 2 ** 24 + vintid;
   const ackLists = new Map<number, GuestAck[]>();
   for (const a of [...acks].sort((x, y) => x.t - y.t)) {
-    const k = key(a.vm, a.vintid);
+    const k = latencyKey(a.vm, a.vintid);
     const l = ackLists.get(k);
     if (l === undefined) ackLists.set(k, [a]);
     else l.push(a);
@@ -411,7 +405,7 @@ export function bindDeliveries(acks: readonly GuestAck[], deliveries: readonly R
   for (let i = 0; i < lat.deliveryIndex.length; i++) {
     const di = lat.deliveryIndex[i]!;
     const d = deliveries[di]!;
-    const a = ackLists.get(key(d.vm, d.vintid))?.[rank[di]!];
+    const a = ackLists.get(d.key)?.[rank[di]!];
     // The handler reads the counter after the acknowledge: its time (counter ticks, truncated) is not before it by more than a tick.
     out.push(a !== undefined && a.t <= d.time + tickCycles ? a : null);
   }
