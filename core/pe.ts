@@ -22,7 +22,7 @@ import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
 import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
 import type { Machine } from './machine.js';
 import { builtSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
-import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV } from './pstate.js';
+import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV, spsrFor } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
 import { Access, type SysRegHandler } from './sysreg.js';
 import { Result, Thread, isThreadPc } from './threads.js';
@@ -156,7 +156,7 @@ export class PE {
 
   /** One instruction boundary. */
   step(): void {
-    if (this.takeable && this.takeInterrupt()) return;
+    if (this.takeable && this.pick(true)) return;
     if (this.il) {
       this.takeSync(this.el === 0 ? 1 : this.el, EC.ILLEGAL_STATE, 0);
       return;
@@ -168,24 +168,32 @@ export class PE {
     }
     let op = t.held;
     if (op === null) {
-      const r = t.gen.next(this.deliver(t));
-      if (r.done === true) {
+      op = this.fetch(t);
+      if (op === null) {
         this.programEnded(t);
         return;
       }
-      op = r.value as Op;
-      const m = this.m;
-      if (op === undefined || op.seq !== builtSeq || op.seq === m.lastOpSeq) {
-        throw new ProgramError(
-          `${t.label}: yielded an op that is not the one built last (build each op inside its yield expression)`,
-        );
-      }
-      m.lastOpSeq = op.seq;
       t.pendKind = Result.None;
       this.setup(op, t);
       this.counters.ops++;
     }
     this.exec(op, t);
+  }
+
+  /**
+   * Resumes the thread's program with the result of its previous op and returns the op it
+   * yields next, or null when the program returned. Checks the op protocol (ops.ts).
+   */
+  private fetch(t: Thread): Op | null {
+    const r = t.gen.next(this.deliver(t));
+    if (r.done === true) return null;
+    const op = r.value as Op;
+    const m = this.m;
+    if (op === undefined || op.seq !== builtSeq || op.seq === m.lastOpSeq) {
+      throw new ProgramError(`${t.label}: yielded an op that is not the one built last (build each op inside its yield expression)`);
+    }
+    m.lastOpSeq = op.seq;
+    return op;
   }
 
   /** Register writes an op implies before it executes (the MOVs that set its operands). */
@@ -410,7 +418,8 @@ export class PE {
     if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, va, write, FSC.SYNC_EXTERNAL);
     if (mmio) {
       this.counters.mmioAccesses++;
-      this.charge(write ? (region.writeCost >= 0 ? region.writeCost : this.costs.mmioWrite) : region.readCost >= 0 ? region.readCost : this.costs.mmioRead);
+      const cost = write ? region.writeCost : region.readCost;
+      this.charge(cost >= 0 ? cost : write ? this.costs.mmioWrite : this.costs.mmioRead);
       if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'mmio', addr: pa, size, write, value: v, region: region.name });
     } else {
       this.charge(write ? this.costs.memWrite : this.costs.memRead);
@@ -589,14 +598,12 @@ export class PE {
   private skipOne(t: Thread): void {
     let op = t.held;
     if (op === null) {
-      const r = t.gen.next(this.deliver(t));
-      if (r.done === true) {
+      op = this.fetch(t);
+      if (op === null) {
         t.pos++;
         t.pendKind = Result.None;
         return;
       }
-      op = r.value as Op;
-      this.m.lastOpSeq = op.seq;
     }
     t.workLeft = 0;
     let kind: Result = Result.None;
@@ -663,7 +670,7 @@ export class PE {
 
   /** PSTATE as SPSR_ELx saves it: NZCV, IL, DAIF, M[3:0]. */
   private spsrValue(): number {
-    return (this.daif | (this.el << 2) | (this.el === 0 ? 0 : this.spsel) | (this.il ? PSR_IL : 0)) + this.nzcv;
+    return (spsrFor(this.el, this.daif, this.spsel) | (this.il ? PSR_IL : 0)) + this.nzcv;
   }
 
   /**
@@ -806,7 +813,7 @@ export class PE {
     }
     if (this.el < 2) {
       // Virtual exceptions are taken at EL1 only, only when routed by AMO/FMO/IMO, masked by PSTATE.
-      if ((l & (LINE_VSERROR)) !== 0 && (h & HCR_AMO) !== 0 && (this.daif & PSR_A) === 0) {
+      if ((l & LINE_VSERROR) !== 0 && (h & HCR_AMO) !== 0 && (this.daif & PSR_A) === 0) {
         if (!take) return true;
         // Arm ARM D1 (virtual interrupts): on taking a vSError, HCR_EL2.VSE is cleared to 0.
         // (HCR_EL2.RW is bit 31: clear by subtraction, not with 32-bit operators.)
@@ -826,10 +833,6 @@ export class PE {
     return true;
   }
 
-  private takeInterrupt(): boolean {
-    return this.pick(true);
-  }
-
   /** True when a WFI/WFE wake-up event is pending (interrupts wake WFI whatever PSTATE says). */
   wakeupPending(): boolean {
     const l = this.effectiveLines();
@@ -838,7 +841,7 @@ export class PE {
       const h = this.hcr;
       if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0) return true;
       if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0) return true;
-      if ((l & (LINE_VSERROR)) !== 0 && (h & HCR_AMO) !== 0) return true;
+      if ((l & LINE_VSERROR) !== 0 && (h & HCR_AMO) !== 0) return true;
     }
     return false;
   }
