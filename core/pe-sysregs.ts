@@ -73,7 +73,7 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
       writeCost: wc,
       // EL0 access needs SCTLR_EL1.UMA (bit 9); without it MRS/MSR DAIF trap to EL1 with
       // EC 0x18 (SCTLR_EL1.UMA), as MSR DAIFSet/DAIFClr do (pe.ts execDaif).
-      trap: (pe) => (pe.el === 0 && (toNum(pe.regs.get('SCTLR_EL1') ?? 0) & 0x200) === 0 ? Access.TrapEl1 : Access.Ok),
+      trap: (pe) => (pe.el0DaifTraps() ? Access.TrapEl1 : Access.Ok),
       read: (pe) => pe.daif,
       write: (pe, v) => {
         pe.daif = toNum(v) & PSR_DAIF;

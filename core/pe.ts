@@ -47,9 +47,13 @@ const TYPE_OFFSET_SERROR = 0x180;
 /** ESR_ELx of an SError exception (physical or virtual): EC 0x2F, IL = 1, ISS 0. */
 const SERROR_ESR = esrOf(EC.SERROR, 0);
 
-/** SCTLR_EL1.nTWI (bit 16) and nTWE (bit 18): 0 traps EL0 WFI/WFE to EL1. */
+/** SCTLR_EL1.UMA (bit 9): EL0 may access DAIF. nTWI (bit 16), nTWE (bit 18): 0 traps EL0 WFI/WFE to EL1. */
+const SCTLR_UMA = 1 << 9;
 const SCTLR_NTWI = 1 << 16;
 const SCTLR_NTWE = 1 << 18;
+/** ISS of a trapped WFI and WFE (TI 0 and 1): the same two values every time. */
+const WFI_ISS = ISS_WFX.encode({ CV: 1, COND: 0xe, TI: 0 });
+const WFE_ISS = ISS_WFX.encode({ CV: 1, COND: 0xe, TI: 1 });
 
 /** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
 export class ProgramError extends Error {}
@@ -232,6 +236,16 @@ export class PE {
     t.held = null;
     t.pendRt = rt;
     t.pendKind = kind;
+  }
+
+  /** SCTLR_EL1 as EL1 last wrote it; 0 before that (its reset value has UMA, nTWI and nTWE clear too). */
+  private sctlrEl1(): number {
+    return toNum(this.regs.get('SCTLR_EL1') ?? 0);
+  }
+
+  /** An EL0 access to DAIF (MRS/MSR DAIF, MSR DAIFSet/DAIFClr) traps to EL1 unless SCTLR_EL1.UMA is set. */
+  el0DaifTraps(): boolean {
+    return this.el === 0 && (this.sctlrEl1() & SCTLR_UMA) === 0;
   }
 
   private charge(c: number): void {
@@ -475,15 +489,15 @@ export class PE {
     const wake = this.wakeupPending();
     // WFx traps apply only to a WFx that would enter the low-power state (gic-facts §1.4).
     // At EL0, SCTLR_EL1.nTWI/nTWE = 0 trap to EL1 first; then HCR_EL2.TWI/TWE trap EL0/EL1 to EL2.
-    if (this.el === 0 && !wake && (toNum(this.regs.get('SCTLR_EL1') ?? 0) & (wfe ? SCTLR_NTWE : SCTLR_NTWI)) === 0) {
-      t.hold(op);
-      this.takeSync(1, EC.WFX, ISS_WFX.encode({ CV: 1, COND: 0xe, TI: wfe ? 1 : 0 }));
-      return;
-    }
-    if (this.el < 2 && !wake && (this.hcr & (wfe ? HCR_TWE : HCR_TWI)) !== 0) {
-      t.hold(op);
-      this.takeSync(2, EC.WFX, ISS_WFX.encode({ CV: 1, COND: 0xe, TI: wfe ? 1 : 0 }));
-      return;
+    if (!wake) {
+      let target = 0;
+      if (this.el === 0 && (this.sctlrEl1() & (wfe ? SCTLR_NTWE : SCTLR_NTWI)) === 0) target = 1;
+      else if (this.el < 2 && (this.hcr & (wfe ? HCR_TWE : HCR_TWI)) !== 0) target = 2;
+      if (target !== 0) {
+        t.hold(op);
+        this.takeSync(target, EC.WFX, wfe ? WFE_ISS : WFI_ISS);
+        return;
+      }
     }
     this.charge(this.costs.op);
     this.complete(t, 0, Result.None);
@@ -520,7 +534,7 @@ export class PE {
   }
 
   private execDaif(op: Op, t: Thread): void {
-    if (this.el === 0 && (toNum(this.regs.get('SCTLR_EL1') ?? 0) & 0x200) === 0) {
+    if (this.el0DaifTraps()) {
       // MSR DAIFSet/DAIFClr at EL0 with SCTLR_EL1.UMA = 0 traps to EL1 as a system access.
       t.hold(op);
       const iss = ISS_SYS64.encode({ Op0: 0, Op1: 3, CRn: 4, CRm: op.imm, Op2: op.kind === OpKind.DAIFSET ? 6 : 7, Rt: 31, Direction: 0 });
