@@ -15,17 +15,12 @@
 import { daifclr, daifset, DAIF_I, eret, mrs, msr, restorex, savex, wfi, work, type Program } from '../core/ops.js';
 import { ELR_EL2, SPSR_EL2 } from '../core/sysregs.js';
 import { CNTHP_CTL_EL2, CNTHP_CVAL_EL2, CNTPCT_EL0 } from '../core/timer.js';
-import { ICH_HCR } from '../gic/ich-registers.js';
-import { ICH_HCR_EL2 } from '../gic/sysregs.js';
 import { handleHostIrqs } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
 import { handleTrap } from './traps.js';
-import { flushLrs, foldLrs } from './vgic/lr-sync.js';
+import { dropUnderflow, flushLrs, foldLrs } from './vgic/lr-sync.js';
 import type { PerCpu, Vcpu } from './vm.js';
 import { loadVcpu, putVcpu } from './world-switch.js';
-
-const HCR_UIE = ICH_HCR.encode({ UIE: 1 });
-const HCR_EN = ICH_HCR.encode({ En: 1 });
 
 /** Lower-EL exception: a guest exit. */
 export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): Program {
@@ -42,17 +37,12 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   h.stats.exits++;
   const env = h.env;
   yield* foldLrs(v.vgic);
-  if ((pcpu.lrFile.hcr & HCR_UIE) !== 0) {
-    // The underflow condition is dealt with by the next flush; drop the level now (KVM clears UIE on exit).
-    yield msr(ICH_HCR_EL2, HCR_EN, 9);
-    pcpu.lrFile.hcr = HCR_EN;
-  }
+  yield* dropUnderflow(pcpu.lrFile);
+  if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: kind });
   let stopped: boolean;
   if (kind === 'sync') {
-    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: 'sync' });
     stopped = yield* handleTrap(h, pcpu, v);
   } else {
-    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: 'irq' });
     const sliceEnded: boolean = yield* handleHostIrqs(h, pcpu);
     stopped = false;
     if (sliceEnded && v.state === 'running') {

@@ -9,8 +9,9 @@
  *   right after the flush, so UIE would fire at once, forever (a livelock): there the LR is
  *   written with EOI = 1 instead, and the EOI maintenance interrupt (ICH_EISR_EL2) asks for the
  *   refill when the guest deactivates it. Stale LRs from an earlier vCPU or flush are cleared.
- * - Fold: ICH_ELRSR_EL2 says which used LRs the guest emptied (State 00, never an EOI
- *   maintenance request here, so ELRSR is exact); only the others are read back. Each LR's
+ * - Fold: ICH_ELRSR_EL2 says which used LRs the guest emptied (State 00); only the others are
+ *   read back (an emptied LR written with EOI = 1 for the single-LR refill is not flagged in
+ *   ELRSR, so it is read back too and found Invalid). Each LR's
  *   State becomes the interrupt's pending/active state again (merged with any edge that
  *   arrived meanwhile), and interrupts neither pending nor active leave the list.
  *
@@ -100,6 +101,16 @@ export function* foldLrs(g: VcpuVgic): Program {
   }
   g.usedLrs = 0;
   g.prune();
+}
+
+/**
+ * After an exit: an underflow request (ICH_HCR_EL2.UIE) left by the flush is switched off, so its
+ * maintenance interrupt stops; the next flush deals with the underflow (KVM clears UIE on exit).
+ */
+export function* dropUnderflow(file: LrFile): Program {
+  if ((file.hcr & HCR_UIE) === 0) return;
+  yield msr(ICH_HCR_EL2, HCR_EN, 9);
+  file.hcr = HCR_EN;
 }
 
 /** Invalidates the cached LR image of `v` (after a priority change). */
