@@ -96,6 +96,11 @@ export function idBitsFor(id: number): number {
   return bits;
 }
 
+/** EventID bits the ITT of `d` needs: enough for its highest assigned EventID. */
+export function eventBitsOf(d: AssignedDevice): number {
+  return idBitsFor(d.events.reduce((a, e) => Math.max(a, e.eventId), 0));
+}
+
 /**
  * Refuses a configuration the GIC it describes cannot carry out, with an error naming the VM,
  * the device, the field and the limit. Without this, an ID beyond what the ITS advertises

@@ -24,7 +24,7 @@ import { configureLpi, invalidateLpi } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
-import { FIRST_LPI, GUEST_INTID_BITS, idBitsFor } from './config.js';
+import { eventBitsOf, FIRST_LPI, GUEST_INTID_BITS } from './config.js';
 import type { DirectInjection, DirectStats } from './direct-port.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PRIO_DEFAULT } from './layout.js';
@@ -101,11 +101,10 @@ export class DirectInjector implements DirectInjection {
       const vpe = this.vpes.get(v.id)!;
       // The doorbell starts disabled: armed only while the vCPU blocks.
       yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
-      yield* h.its.submit(ItsCmd.VMAPP({ vPEID: vpe.id, RDbase: h.its.rdbase(vpe.rd, h.redistributorOf(vpe.rd)), VPT_addr: vpe.vpt, VPT_size: VPT_ID_BITS - 1, V: 1 }));
+      yield* h.its.submit(ItsCmd.VMAPP({ vPEID: vpe.id, RDbase: h.rdbaseOf(vpe.rd), VPT_addr: vpe.vpt, VPT_size: VPT_ID_BITS - 1, V: 1 }));
     }
     for (const d of vm.config.devices) {
-      const maxEvent = d.events.reduce((a, e) => Math.max(a, e.eventId), 0);
-      yield* h.its.mapDevice(d.deviceId, idBitsFor(maxEvent));
+      yield* h.its.mapDevice(d.deviceId, eventBitsOf(d));
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const vpe = this.vpes.get(v.id)!;
@@ -126,7 +125,7 @@ export class DirectInjector implements DirectInjection {
     if (vpe.armed) yield* this.disarm(vpe);
     const moved = vpe.rd !== pcpu.index;
     if (moved) {
-      yield* h.its.submit(ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.its.rdbase(pcpu.index, h.redistributorOf(pcpu.index)) }));
+      yield* h.its.submit(ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(pcpu.index) }));
       yield* h.its.submit(ItsCmd.VSYNC({ vPEID: vpe.id }));
       yield* h.its.sync();
       vpe.rd = pcpu.index;
@@ -143,10 +142,7 @@ export class DirectInjector implements DirectInjection {
     if (h.cfg.waitDirtyOnEntry || vpe.waitParse) yield* this.waitClean(frame);
     vpe.waitParse = false;
     vpe.resident = true;
-    this.stats.residencyChanges++;
-    const t1: number = yield mrs(CNTPCT_EL0, 9);
-    const cycles = (t1 - t0) * h.cfg.cyclesPerTick;
-    this.stats.residencyCycles += cycles;
+    const cycles: number = yield* this.residencyChanged(t0);
     const env = h.env;
     if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-schedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, vmovp: moved, cycles });
   }
@@ -182,12 +178,18 @@ export class DirectInjector implements DirectInjection {
     vpe.pendingLast = GICR_VPENDBASER.get(after, 'PendingLast') === 1;
     vpe.idai = GICR_VPENDBASER.get(after, 'IDAI');
     vpe.resident = false;
+    const cycles: number = yield* this.residencyChanged(t0);
+    const env = this.h.env;
+    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-deschedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, pendingLast: vpe.pendingLast, doorbell: vpe.armed, cycles });
+  }
+
+  /** Counts a residency change that began at counter value `t0`; returns its cycles. */
+  private *residencyChanged(t0: number): Program<number> {
     this.stats.residencyChanges++;
     const t1: number = yield mrs(CNTPCT_EL0, 9);
     const cycles = (t1 - t0) * this.h.cfg.cyclesPerTick;
     this.stats.residencyCycles += cycles;
-    const env = this.h.env;
-    if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-deschedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, pendingLast: vpe.pendingLast, doorbell: vpe.armed, cycles });
+    return cycles;
   }
 
   /** Polls GICR_VPENDBASER until Dirty = 0; returns the value read. */

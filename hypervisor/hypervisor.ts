@@ -25,7 +25,7 @@ import { aprCount } from '../gic/cpuif-regs.js';
 import { redistributorSize } from '../gic/config.js';
 import { configureLpi, cpuAffinity, type LpiTables } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
-import { checkConfig, FIRST_LPI, GUEST_INTID_BITS, idBitsFor, type HypervisorConfig } from './config.js';
+import { checkConfig, eventBitsOf, FIRST_LPI, GUEST_INTID_BITS, type HypervisorConfig } from './config.js';
 import { DirectInjector } from './direct.js';
 import { NO_DIRECT, type DirectInjection } from './direct-port.js';
 import { PhysHeap } from './heap.js';
@@ -224,7 +224,7 @@ export class Hypervisor {
     yield* this.its.init(g.its.deviceIdBits, g.its.vpeIdBits);
     // One collection per core, targeting its redistributor.
     for (let c = 0; c < this.cores; c++) {
-      yield* this.its.mapCollection(c, this.its.rdbase(c, this.redistributorOf(c)));
+      yield* this.its.mapCollection(c, this.rdbaseOf(c));
     }
     for (const vm of this.vms) yield* this.createVm(vm);
     yield* this.its.sync();
@@ -254,6 +254,11 @@ export class Hypervisor {
     return this.cfg.gic.gicrBase + c * redistributorSize(this.cfg.gic.version);
   }
 
+  /** The RDbase field value that names core `c`'s redistributor in ITS commands (MAPC, VMAPP, VMOVP). */
+  rdbaseOf(c: number): number {
+    return this.its.rdbase(c, this.redistributorOf(c));
+  }
+
   /** Stage 2, HCR, and the host side of the VM's assigned device events. */
   private *createVm(vm: Vm): Program {
     const c = vm.config;
@@ -267,8 +272,7 @@ export class Hypervisor {
       return;
     }
     for (const d of c.devices) {
-      const maxEvent = d.events.reduce((a, e) => Math.max(a, e.eventId), 0);
-      yield* this.its.mapDevice(d.deviceId, idBitsFor(maxEvent));
+      yield* this.its.mapDevice(d.deviceId, eventBitsOf(d));
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const host = this.allocHostLpi();
