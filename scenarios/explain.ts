@@ -84,7 +84,6 @@ export interface Explanation {
 /** What the explainer needs to know about a traced run. */
 export interface ExplainSource {
   readonly records: readonly TraceRecord[];
-  readonly clockHz: number;
   readonly itsTranslate: number;
   readonly vmNames: readonly string[];
   /** Follow interrupts whose MSI was written at or after this time. */
@@ -152,6 +151,11 @@ function msiSteps(src: ExplainSource, at: number, tr: TraceOf<'its-translate'>):
 
 const NO_WRITE = "the trace holds no device 'msi-write' record for the MSI that was translated";
 
+/** The case of `kind` as not found: `note` says why, `steps` are those found before the trail ran out. */
+function notFound(kind: CaseKind, title: string, note: string, steps: readonly ExplainStep[] = []): ExplainCase {
+  return { kind, path: kind === 'injected' ? 'injected' : 'direct', title, found: false, steps, cost: null, note };
+}
+
 /** Exceptions taken to EL2 on `cores` with time in [t0, t1]. */
 function el2Entries(recs: readonly TraceRecord[], cores: ReadonlySet<number>, t0: number, t1: number): number {
   let n = 0;
@@ -159,7 +163,7 @@ function el2Entries(recs: readonly TraceRecord[], cores: ReadonlySet<number>, t0
   return n;
 }
 
-function guestTail(c: Cursor, src: ExplainSource, at: number, core: number, vintid: number, source: 'lr' | 'vlpi', steps: ExplainStep[]): { ack: TraceOf<'icv-ack'>; ackIndex: number } | null {
+function guestTail(c: Cursor, at: number, core: number, vintid: number, source: 'lr' | 'vlpi', steps: ExplainStep[]): { ack: TraceOf<'icv-ack'>; ackIndex: number } | null {
   const ack = c.find(at, 'icv-ack', (r) => r.core === core && r.vintid === vintid && r.source === source);
   if (ack === null) return null;
   // The guest's IRQ exception that led to the acknowledge: the last one on that core before it.
@@ -207,7 +211,6 @@ function guestTail(c: Cursor, src: ExplainSource, at: number, core: number, vint
       ),
     );
   }
-  void src;
   return { ack: a, ackIndex: ack[0] };
 }
 
@@ -215,11 +218,12 @@ function guestTail(c: Cursor, src: ExplainSource, at: number, core: number, vint
 export function explainInjected(src: ExplainSource): ExplainCase {
   const c = new Cursor(src.records);
   const base = { kind: 'injected' as const, path: 'injected' as const };
+  const fail = (note: string, steps?: readonly ExplainStep[]): ExplainCase => notFound(base.kind, 'Injected path', note, steps);
   const tr = c.find(0, 'its-translate', (r) => !r.virtual && r.delivered && r.t - src.itsTranslate >= src.from);
-  if (tr === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: 'no MSI became a physical LPI in this run' };
+  if (tr === null) return fail('no MSI became a physical LPI in this run');
   const t = tr[1];
   const steps = msiSteps(src, tr[0], t);
-  if (steps === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: NO_WRITE };
+  if (steps === null) return fail(NO_WRITE);
   const msiT = steps[0]!.t;
   const rd = t.rd;
   let i = tr[0];
@@ -227,7 +231,7 @@ export function explainInjected(src: ExplainSource): ExplainCase {
   if (pend !== null) steps.push(step(pend[1], 'redistributor', `redistributor ${rd} sets LPI ${t.intid} pending (its bit in the LPI Pending table) and signals IRQ to core ${rd}`, 'LPI Pending table (GICR_PENDBASER)'));
   const fill = c.find(i, 'gic-lpi', (r) => r.intid === t.intid && r.what === 'fill', t.t + 10_000);
   const exc = c.find(i, 'exception', (r) => r.core === rd && r.target === 2 && r.type === 'irq');
-  if (exc === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: 'the physical IRQ was never taken' };
+  if (exc === null) return fail('the physical IRQ was never taken');
   if (fill !== null && fill[1].t <= exc[1].t) steps.push(step(fill[1], 'LPI configuration', `redistributor ${rd} reads LPI ${t.intid}'s configuration byte (${hex(fill[1].detail)}: priority and enable)`, 'LPI Configuration table (GICR_PROPBASER)'));
   const wake = c.find(i, 'wfi-wake', (r) => r.core === rd, exc[1].t);
   if (wake !== null) steps.push(step(wake[1], 'wake from WFI', `core ${rd} leaves WFI: an interrupt is pending`, 'WFI'));
@@ -242,18 +246,18 @@ export function explainInjected(src: ExplainSource): ExplainCase {
   );
   i = exc[0];
   const ack = c.find(i, 'gic-ack', (r) => r.core === rd && r.intid === t.intid);
-  if (ack === null) return { ...base, title: 'Injected path', found: false, steps: [], cost: null, note: 'the LPI was never acknowledged' };
+  if (ack === null) return fail('the LPI was never acknowledged');
   steps.push(step(ack[1], 'acknowledge', `the hypervisor reads ICC_IAR1_EL1: INTID ${t.intid} (priority ${hex(ack[1].priority)}); an acknowledged LPI is no longer pending`, 'ICC_IAR1_EL1'));
   const drop = c.find(ack[0], 'gic-eoi', (r) => r.core === rd && r.intid === t.intid);
   if (drop !== null) steps.push(step(drop[1], 'priority drop', `it writes ICC_EOIR1_EL1: priority drop (EOImode = 1; an LPI has no active state to deactivate)`, 'ICC_EOIR1_EL1'));
   const inj = c.find(ack[0], 'virq-inject', (r) => r.source === t.intid);
-  if (inj === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'the hypervisor injected nothing for it' };
+  if (inj === null) return fail('the hypervisor injected nothing for it', steps);
   const { vm, vcpu, vintid } = inj[1];
   const name = `${src.vmNames[vm] ?? `vm${vm}`}.vcpu${vcpu}`;
   steps.push(step(inj[1], 'inject', `host LPI ${t.intid} stands for vINTID ${vintid} of ${name}: the hypervisor makes it pending in that vCPU's virtual GIC (a list in its memory)`, 'vgic pending list (hypervisor memory)'));
   i = inj[0];
   const lr = c.find(i, 'ich-lr-write', (r) => r.vintid === vintid && r.state === 1);
-  if (lr === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'no list register was written for it' };
+  if (lr === null) return fail('no list register was written for it', steps);
   const core = lr[1].core;
   const woke = c.find(i, 'vcpu-wake', (r) => r.vm === vm && r.vcpu === vcpu, lr[1].t);
   if (woke !== null) steps.push(step(woke[1], 'wake', `${name} was blocked in WFI: it becomes runnable (${woke[1].reason})`, 'run queue'));
@@ -266,10 +270,10 @@ export function explainInjected(src: ExplainSource): ExplainCase {
   const l = lr[1];
   steps.push(step(l, 'list register write', `it writes ICH_LR${l.lr}_EL2: vINTID ${l.vintid}, Pending, priority ${hex(l.priority)}, group ${l.group}, HW = ${l.hw ? 1 : 0}`, `ICH_LR${l.lr}_EL2`));
   const eret = c.find(lr[0], 'eret', (r) => r.core === core && r.from === 2 && r.to < 2);
-  if (eret === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'the guest was never entered' };
+  if (eret === null) return fail('the guest was never entered', steps);
   steps.push(step(eret[1], 'ERET', `ERET from EL2 to EL${eret[1].to}: ${name} runs`, 'ELR_EL2, SPSR_EL2'));
-  const tail = guestTail(c, src, eret[0], core, vintid, 'lr', steps);
-  if (tail === null) return { ...base, title: 'Injected path', found: false, steps, cost: null, note: 'the guest never acknowledged it' };
+  const tail = guestTail(c, eret[0], core, vintid, 'lr', steps);
+  if (tail === null) return fail('the guest never acknowledged it', steps);
   const cores = new Set([rd, core]);
   const lrWrites = src.records.filter((r) => r.kind === 'ich-lr-write' && r.vintid === vintid && r.core === core && r.t >= msiT && r.t <= tail.ack.t).length;
   return {
@@ -280,7 +284,7 @@ export function explainInjected(src: ExplainSource): ExplainCase {
     cost: {
       latencyCycles: tail.ack.t - msiT,
       el2Entries: el2Entries(src.records, cores, msiT, tail.ack.t),
-      el2Cycles: core === rd ? eret[1].t - x.t : eret[1].t - x.t,
+      el2Cycles: eret[1].t - x.t,
       lrWrites,
       residencyChanges: 0,
       residencyCycles: 0,
@@ -295,14 +299,15 @@ export function explainDirectResident(src: ExplainSource): ExplainCase {
   const c = new Cursor(src.records);
   const base = { kind: 'direct-resident' as const, path: 'direct' as const };
   const title = 'Direct injection, vPE resident';
-  const candidates = src.records.filter((r): r is TraceOf<'vlpi-pending'> => r.kind === 'vlpi-pending' && r.resident && r.t - src.itsTranslate >= src.from);
-  const vp = candidates.find((r) => r.el === 1) ?? candidates[0];
-  if (vp === undefined) return { ...base, title, found: false, steps: [], cost: null, note: 'no vLPI found its vPE resident in this run' };
-  const vpIdx = src.records.indexOf(vp);
+  const fail = (note: string, steps?: readonly ExplainStep[]): ExplainCase => notFound(base.kind, title, note, steps);
+  const resident = (r: TraceOf<'vlpi-pending'>): boolean => r.resident && r.t - src.itsTranslate >= src.from;
+  const vpf = c.find(0, 'vlpi-pending', (r) => resident(r) && r.el === 1) ?? c.find(0, 'vlpi-pending', resident);
+  if (vpf === null) return fail('no vLPI found its vPE resident in this run');
+  const [vpIdx, vp] = vpf;
   const tr = c.find(Math.max(0, vpIdx - 4), 'its-translate', (r) => r.virtual && r.intid === vp.vintid && r.rd === vp.rd && r.t === vp.t);
-  if (tr === null) return { ...base, title, found: false, steps: [], cost: null, note: 'the vLPI has no translation record' };
+  if (tr === null) return fail('the vLPI has no translation record');
   const steps = msiSteps(src, tr[0], tr[1]);
-  if (steps === null) return { ...base, title, found: false, steps: [], cost: null, note: NO_WRITE };
+  if (steps === null) return fail(NO_WRITE);
   const msiT = steps[0]!.t;
   const rd = vp.rd;
   // Who runs on that core.
@@ -324,8 +329,8 @@ export function explainDirectResident(src: ExplainSource): ExplainCase {
   );
   const fill = c.find(vpIdx, 'vlpi', (r) => r.rd === rd && r.vintid === vp.vintid && r.what === 'fill', vp.t + 10_000);
   if (fill !== null) steps.push(step(fill[1], 'vLPI configuration', `redistributor ${rd} reads vINTID ${vp.vintid}'s configuration byte (${hex(fill[1].detail)}) from the guest's own LPI Configuration table`, 'guest LPI Configuration table (GICR_VPROPBASER)'));
-  const tail = guestTail(c, src, vpIdx, rd, vp.vintid, 'vlpi', steps);
-  if (tail === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest never acknowledged it' };
+  const tail = guestTail(c, vpIdx, rd, vp.vintid, 'vlpi', steps);
+  if (tail === null) return fail('the guest never acknowledged it', steps);
   return {
     ...base,
     title: `${title}: device ${tr[1].deviceId}, EventID ${tr[1].eventId} -> vINTID ${vp.vintid}${running !== '' ? ` of ${running}` : ''}, on core ${rd}`,
@@ -349,13 +354,14 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   const c = new Cursor(src.records);
   const base = { kind: 'direct-not-resident' as const, path: 'direct' as const };
   const title = 'Direct injection, vPE not resident';
+  const fail = (note: string, steps?: readonly ExplainStep[]): ExplainCase => notFound(base.kind, title, note, steps);
   const vpf = c.find(0, 'vlpi-pending', (r) => !r.resident && r.rung && r.t - src.itsTranslate >= src.from);
-  if (vpf === null) return { ...base, title, found: false, steps: [], cost: null, note: 'no vLPI rang a doorbell in this run' };
+  if (vpf === null) return fail('no vLPI rang a doorbell in this run');
   const [vpIdx, vp] = vpf;
   const tr = c.find(Math.max(0, vpIdx - 4), 'its-translate', (r) => r.virtual && r.intid === vp.vintid && r.rd === vp.rd && r.t === vp.t);
-  if (tr === null) return { ...base, title, found: false, steps: [], cost: null, note: 'the vLPI has no translation record' };
+  if (tr === null) return fail('the vLPI has no translation record');
   const steps = msiSteps(src, tr[0], tr[1]);
-  if (steps === null) return { ...base, title, found: false, steps: [], cost: null, note: NO_WRITE };
+  if (steps === null) return fail(NO_WRITE);
   const msiT = steps[0]!.t;
   const rd = vp.rd;
   steps.push(
@@ -372,23 +378,23 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   if (dbRec !== undefined)
     steps.push(step(dbRec, 'doorbell', `the ITE names a doorbell, physical LPI ${vp.doorbell}: redistributor ${rd} makes it pending and signals IRQ to core ${rd}`, 'Dbell_pINTID (VMAPTI) -> LPI Pending table'));
   const exc = c.find(vpIdx, 'exception', (r) => r.core === rd && r.target === 2 && r.type === 'irq');
-  if (exc === null) return { ...base, title, found: false, steps, cost: null, note: 'the doorbell was never taken' };
+  if (exc === null) return fail('the doorbell was never taken', steps);
   const wake = c.find(vpIdx, 'wfi-wake', (r) => r.core === rd, exc[1].t);
   if (wake !== null) steps.push(step(wake[1], 'wake from WFI', `core ${rd} leaves WFI: the doorbell is pending`, 'WFI'));
   const x = exc[1];
   steps.push(step(x, 'physical IRQ at EL2', `core ${rd} takes the doorbell as a physical IRQ at EL2, from EL${x.from}${x.from === 2 ? " (the hypervisor's idle loop)" : ' (an exit from the guest running there)'}`, `VBAR_EL2 + ${x.from === 2 ? '0x280' : '0x480'} (IRQ vector)`));
   const ack = c.find(exc[0], 'gic-ack', (r) => r.core === rd && r.intid === vp.doorbell);
-  if (ack === null) return { ...base, title, found: false, steps, cost: null, note: 'the doorbell was never acknowledged' };
+  if (ack === null) return fail('the doorbell was never acknowledged', steps);
   steps.push(step(ack[1], 'acknowledge', `the hypervisor reads ICC_IAR1_EL1: INTID ${vp.doorbell}, the doorbell of a vPE`, 'ICC_IAR1_EL1'));
   const drop = c.find(ack[0], 'gic-eoi', (r) => r.core === rd && r.intid === vp.doorbell);
   if (drop !== null) steps.push(step(drop[1], 'priority drop', 'it writes ICC_EOIR1_EL1: priority drop', 'ICC_EOIR1_EL1'));
   const woke = c.find(ack[0], 'vcpu-wake', (r) => r.reason === 'doorbell');
-  if (woke === null) return { ...base, title, found: false, steps, cost: null, note: 'no vCPU was woken by the doorbell' };
+  if (woke === null) return fail('no vCPU was woken by the doorbell', steps);
   const { vm, vcpu } = woke[1];
   const name = `${src.vmNames[vm] ?? `vm${vm}`}.vcpu${vcpu}`;
   steps.push(step(woke[1], 'wake', `the doorbell belongs to ${name}, blocked in WFI: it becomes runnable`, 'run queue'));
   const sched = c.find(woke[0], 'vpe-schedule', (r) => r.vm === vm && r.vcpu === vcpu);
-  if (sched === null) return { ...base, title, found: false, steps, cost: null, note: 'the vPE was never made resident' };
+  if (sched === null) return fail('the vPE was never made resident', steps);
   const core = sched[1].core;
   const pick = c.find(woke[0], 'sched-decision', (r) => r.core === core, sched[1].t);
   if (pick !== null) steps.push(step(pick[1], 'schedule', `the scheduler picks ${name} for core ${core} (after '${pick[1].event}')`, 'scheduler policy'));
@@ -402,10 +408,10 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   const s = sched[1];
   steps.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${count(s.cycles)} cycles of EL2 work for it${s.vmovp ? ', including a VMOVP to move it to this redistributor' : ''})`, 'GICR_VPENDBASER'));
   const eret = c.find(sched[0], 'eret', (r) => r.core === core && r.from === 2 && r.to < 2);
-  if (eret === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest was never entered' };
+  if (eret === null) return fail('the guest was never entered', steps);
   steps.push(step(eret[1], 'ERET', `ERET from EL2 to EL${eret[1].to}: ${name} runs, with its vLPI already pending at the redistributor`, 'ELR_EL2, SPSR_EL2'));
-  const tail = guestTail(c, src, eret[0], core, vp.vintid, 'vlpi', steps);
-  if (tail === null) return { ...base, title, found: false, steps, cost: null, note: 'the guest never acknowledged it' };
+  const tail = guestTail(c, eret[0], core, vp.vintid, 'vlpi', steps);
+  if (tail === null) return fail('the guest never acknowledged it', steps);
   const cores = new Set([rd, core]);
   const changes = src.records.filter((r) => r.kind === 'vpe-residency' && r.event === 'schedule' && r.rd === core && r.t >= msiT && r.t <= tail.ack.t).length;
   return {
@@ -447,7 +453,7 @@ export function explainScenario(
     });
     results.push(r);
     const m = handles[path].platform.m;
-    sources[path] = { records: m.trace.records, clockHz: m.clockHz, itsTranslate: m.costs.itsTranslate, vmNames, from: m.usToCycles(WARMUP_US) };
+    sources[path] = { records: m.trace.records, itsTranslate: m.costs.itsTranslate, vmNames, from: m.usToCycles(WARMUP_US) };
   }
   const cases: ExplainCase[] = [explainInjected(sources.injected)];
   if (sources.direct !== undefined) cases.push(explainDirectResident(sources.direct), explainDirectNotResident(sources.direct));
