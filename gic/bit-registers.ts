@@ -4,7 +4,7 @@
  * ISACTIVER/ICACTIVER), "two bits per INTID" registers (ICFGR) and "one byte per INTID"
  * registers (IPRIORITYR), each of which maps an access to the INTIDs it covers (gic-facts §2.1).
  */
-import type { Word } from '../core/bits.js';
+import { lo32 } from '../core/bits.js';
 import { W32, W8, type RegisterRegion } from '../core/regions.js';
 
 /** What a family of one-bit-per-INTID registers reads and writes, one 32-bit word (32 INTIDs) at a time. */
@@ -23,7 +23,7 @@ export function bitRegion(name: string, offset: number, count: number, access: B
     length: count * 4,
     widths: W32,
     read: (off) => access.read(off >>> 2),
-    write: writable ? (off, _size, v) => access.write(off >>> 2, num32(v)) : undefined,
+    write: writable ? (off, _size, v) => access.write(off >>> 2, lo32(v)) : undefined,
   };
 }
 
@@ -44,7 +44,7 @@ export function byteRegion(name: string, offset: number, count: number, access: 
       return (access.read(off) | (access.read(off + 1) << 8) | (access.read(off + 2) << 16) | (access.read(off + 3) << 24)) >>> 0;
     },
     write(off, size, v): void {
-      const x = num32(v);
+      const x = lo32(v);
       if (size === 1) {
         access.write(off, x & 0xff);
         return;
@@ -66,11 +66,6 @@ export function edgeFromIcfgr(v: number): number {
   let e = 0;
   for (let k = 0; k < 16; k++) if ((v >>> (2 * k + 1)) & 1) e |= 1 << k;
   return e;
-}
-
-/** Low 32 bits of a written value. */
-export function num32(v: Word): number {
-  return typeof v === 'number' ? v >>> 0 : Number(v & 0xffffffffn);
 }
 
 /** Index of the lowest set bit of a non-zero 32-bit value. */

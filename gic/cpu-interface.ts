@@ -24,13 +24,13 @@
  * - Preemption bits = min(priority bits, 7): minimum BPR0 = 7 - that, minimum BPR1 = BPR0 min + 1,
  *   APR bit = group priority >> (8 - preemption bits), RPR = lowest set APR bit << (8 - bits).
  */
-import { toBig, type Word } from '../core/bits.js';
+import { lo32, toBig, type Word } from '../core/bits.js';
 import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
 import { LINE_FIQ, LINE_IRQ, type PE } from '../core/pe.js';
 import type { GicConfig } from './config.js';
 import { aprCount } from './cpuif-regs.js';
-import { lowestBit, num32 } from './bit-registers.js';
+import { lowestBit } from './bit-registers.js';
 import { ICC_BPR, ICC_CTLR, ICC_IGRPEN, ICC_INTID, ICC_PRIORITY, INTID_SPECIAL, INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
 import { CpuReg, type CpuInterfacePort } from './ports.js';
 
@@ -44,7 +44,7 @@ const IRQ = LINE_IRQ;
 const FIQ = LINE_FIQ;
 const Reg = CpuReg;
 const lsb1 = lowestBit;
-const low32 = num32;
+const low32 = lo32;
 const INTID_FIELD = ICC_INTID.field('INTID');
 const INTID_LSB = INTID_FIELD.lsb;
 const INTID_MASK = 2 ** INTID_FIELD.width - 1;

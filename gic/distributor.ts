@@ -20,11 +20,11 @@
  *   the lowest-numbered awake PE, else PE 0.
  * - Group enables (GICD_CTLR.EnableGrp0/1) are applied by the CPU interface when it selects.
  */
-import { toNum, type Word } from '../core/bits.js';
+import { lo32, toNum, type Word } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { W32, W64, RegisterBlock, constReg, type RegisterRegion } from '../core/regions.js';
 import type { GicConfig } from './config.js';
-import { bitRegion, byteRegion, edgeFromIcfgr, icfgrFromEdge, lowestBit, num32 } from './bit-registers.js';
+import { bitRegion, byteRegion, edgeFromIcfgr, icfgrFromEdge, lowestBit } from './bit-registers.js';
 import {
   GICD_CTLR,
   GICD_IROUTER,
@@ -289,7 +289,7 @@ export class Distributor {
         // ARE and DS are RAO/WI (affinity routing, one Security state); RWP reads 0: writes complete at once.
         read: () => GICD_CTLR.encode({ EnableGrp0: this.enableGrp0 ? 1 : 0, EnableGrp1: this.enableGrp1 ? 1 : 0, ARE: 1, DS: 1 }),
         write: (_o, _s, v) => {
-          const d = GICD_CTLR.decode(num32(v));
+          const d = GICD_CTLR.decode(lo32(v));
           this.enableGrp0 = d.EnableGrp0 === 1;
           this.enableGrp1 = d.EnableGrp1 === 1;
           this.hooks.changed(-1);
@@ -351,7 +351,7 @@ export class Distributor {
           if (w === 0 || w >= words) return;
           const shift = 16 * (n & 1);
           const keep = this.edge[w]! & ~(0xffff << shift);
-          this.edge[w] = (keep | (edgeFromIcfgr(num32(v)) << shift)) >>> 0;
+          this.edge[w] = (keep | (edgeFromIcfgr(lo32(v)) << shift)) >>> 0;
           this.refresh(w);
           this.hooks.changed(-1);
         },

@@ -34,6 +34,7 @@
  */
 import type { AccessAttrs, Bus } from '../core/bus.js';
 import { field32 } from '../core/bits.js';
+import { lowestBit } from './bit-registers.js';
 import { KEY_PRIORITY_UNIT, LPI_BASE, LPI_CONFIG } from './gic-registers.js';
 import { KeyHeap } from './key-heap.js';
 import { LpiStateMap } from './lpi-state-map.js';
@@ -42,6 +43,7 @@ import { LpiStateMap } from './lpi-state-map.js';
 // loader an imported binding is read through a getter call, which showed up in profiles.
 const UNIT = KEY_PRIORITY_UNIT;
 const LPI_FIRST = LPI_BASE;
+const lsb1 = lowestBit;
 
 /** Keys are `priority * 2^24 + INTID` < 2^32: the bitwise forms split them exactly (no floating-point modulo). */
 const ID_MASK = UNIT - 1;
@@ -204,7 +206,7 @@ export class LpiCandidates {
   loadPendingWord(v: number, firstIntid: number, limit: number): number {
     let found = 0;
     while (v !== 0) {
-      const b = 31 - Math.clz32(v & -v);
+      const b = lsb1(v);
       v = (v & ~(1 << b)) >>> 0;
       const intid = firstIntid + b;
       if (intid >= limit) break;

@@ -20,6 +20,7 @@ import { fieldOfPair, hi32, lo32 } from '../core/bits.js';
 import type { InterruptController, Machine } from '../core/machine.js';
 import { RegisterBlock } from '../core/regions.js';
 import { redistributorSize, type GicConfig } from './config.js';
+import { lowestBit } from './bit-registers.js';
 import { CpuInterface, type CpuInterfaceLink } from './cpu-interface.js';
 import { Distributor, GICD_FRAME_SIZE } from './distributor.js';
 import { ICC_SGIR, LPI_BASE, PRIVATE_COUNT } from './gic-registers.js';
@@ -34,6 +35,7 @@ import './physical-trace.js';
 // loader an imported binding is read through a getter call, which showed up in profiles.
 const LPI_FIRST = LPI_BASE;
 const PRIVATE = PRIVATE_COUNT;
+const lsb1 = lowestBit;
 const SGIR_TARGETS = ICC_SGIR.field('TargetList');
 const SGIR_AFF1 = ICC_SGIR.field('Aff1');
 const SGIR_INTID = ICC_SGIR.field('INTID');
@@ -286,7 +288,7 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
       const rs = fieldOfPair(lo, hi, SGIR_RS.lsb, SGIR_RS.width);
       let list = fieldOfPair(lo, hi, SGIR_TARGETS.lsb, SGIR_TARGETS.width);
       while (c !== undefined && list !== 0) {
-        const b = 31 - Math.clz32(list & -list);
+        const b = lsb1(list);
         list &= list - 1;
         const pe = c[rs * 16 + b] ?? -1;
         if (pe >= 0) targets[count++] = pe;

@@ -22,11 +22,11 @@
  * - Cacheability and shareability fields of PROPBASER/PENDBASER are stored as written and have
  *   no effect (memory is coherent).
  */
-import { bits, toBig } from '../core/bits.js';
+import { bits, lo32, toBig } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { W32, W64, RegisterBlock, constReg, type RegisterRegion } from '../core/regions.js';
 import type { GicConfig } from './config.js';
-import { bitRegion, byteRegion, edgeFromIcfgr, icfgrFromEdge, lowestBit, num32 } from './bit-registers.js';
+import { bitRegion, byteRegion, edgeFromIcfgr, icfgrFromEdge, lowestBit } from './bit-registers.js';
 import {
   GICR_CTLR,
   GICR_LPIR,
@@ -294,7 +294,7 @@ export class Redistributor {
       length: 8,
       widths: W32 | W64,
       regSize: 8,
-      write: (_o, _s, v) => fn(GICR_LPIR.get(num32(v), 'pINTID')),
+      write: (_o, _s, v) => fn(GICR_LPIR.get(lo32(v), 'pINTID')),
     });
     const base64 = (name: string, offset: number, get: () => bigint, set: (v: bigint) => void): RegisterRegion => ({
       name,
@@ -306,7 +306,7 @@ export class Redistributor {
       write: (_o, _s, v) => {
         if (this.lpisEnabled) {
           // UNPREDICTABLE while EnableLPIs = 1; CHOICE: ignored.
-          this.ignored(`${name} write with EnableLPIs=1`, num32(v));
+          this.ignored(`${name} write with EnableLPIs=1`, lo32(v));
           return;
         }
         set(toBig(v));
@@ -320,9 +320,9 @@ export class Redistributor {
         widths: W32,
         read: () => GICR_CTLR.encode({ EnableLPIs: this.lpisEnabled ? 1 : 0 }),
         write: (_o, _s, v) => {
-          const want = GICR_CTLR.get(num32(v), 'EnableLPIs') === 1;
+          const want = GICR_CTLR.get(lo32(v), 'EnableLPIs') === 1;
           if (want && !this.lpisEnabled) this.enableLpis();
-          else if (!want && this.lpisEnabled) this.ignored('GICR_CTLR.EnableLPIs cannot be cleared', num32(v));
+          else if (!want && this.lpisEnabled) this.ignored('GICR_CTLR.EnableLPIs cannot be cleared', lo32(v));
         },
       },
       constReg('GICR_IIDR', GICR.IIDR, IIDR_VALUE),
@@ -334,7 +334,7 @@ export class Redistributor {
         widths: W32,
         read: () => GICR_WAKER.encode({ ProcessorSleep: this.asleep ? 1 : 0, ChildrenAsleep: this.asleep ? 1 : 0 }),
         write: (_o, _s, v) => {
-          const sleep = GICR_WAKER.get(num32(v), 'ProcessorSleep') === 1;
+          const sleep = GICR_WAKER.get(lo32(v), 'ProcessorSleep') === 1;
           if (sleep === this.asleep) return;
           this.asleep = sleep;
           const m = this.m;

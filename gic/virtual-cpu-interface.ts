@@ -28,13 +28,15 @@
  * held as scalar fields (`hpKind` with named constants), and trace records are built only when
  * tracing is on.
  */
-import { hi32, joinBig, lo32, type Word } from '../core/bits.js';
+import { hi32, lo32, type Word } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { LINE_VFIQ, LINE_VIRQ, type PE } from '../core/pe.js';
 import type { GicConfig } from './config.js';
+import { lowestBit } from './bit-registers.js';
 import { aprCount } from './cpuif-regs.js';
 import { ICC_CTLR, INTID_SPECIAL, INTID_SPURIOUS as SPURIOUS_INTID, LPI_BASE } from './gic-registers.js';
 import { ICH_HCR, ICH_LR_HW, ICH_LR_SW, ICH_MISR, ICH_VMCR, ICH_VTR, LrState } from './ich-registers.js';
+import { WordPairs } from './its/field-words.js';
 import { CpuReg, IchReg, type PhysicalGicPort, type VirtualCpuInterfacePort, type VlpiSource } from './ports.js';
 
 declare module '../core/trace.js' {
@@ -155,28 +157,11 @@ const TRAP_BITS: Uint32Array = (() => {
   return t;
 })();
 
-/** Index of the lowest set bit of a non-zero 32-bit value. */
-function ctz32(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
+/** Index of the lowest set bit of a non-zero 32-bit value (module-local: imports are getter calls). */
+const ctz32 = lowestBit;
 
-/**
- * 64-bit <-> two 32-bit halves, `SPLIT[0]` (bits [31:0]) and `SPLIT[1]` ([63:32]), through a
- * BigUint64Array viewed as 32-bit words (little-endian host order, checked below): one store
- * (which wraps the value modulo 2^64) instead of bigint masks and shifts.
- */
-const SPLIT64 = new BigUint64Array(1);
-const SPLIT = new Uint32Array(SPLIT64.buffer);
-SPLIT64[0] = 1n;
-const LITTLE_ENDIAN = SPLIT[0] === 1;
-function split(v: Word): void {
-  if (typeof v === 'bigint' && LITTLE_ENDIAN) {
-    SPLIT64[0] = v;
-  } else {
-    SPLIT[0] = lo32(v);
-    SPLIT[1] = hi32(v);
-  }
-}
+/** Builds ICH_LR<n>_EL2 values from their two 32-bit halves with one bigint allocation. */
+const LR_VALUE = new WordPairs(1);
 
 export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   readonly listRegs: number;
@@ -348,9 +333,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   }
 
   private writeLr(n: number, value: Word): void {
-    split(value);
-    const lo = SPLIT[0]!;
-    const hi = SPLIT[1]!;
+    const lo = lo32(value);
+    const hi = hi32(value);
     const hw = (hi >>> LR_HW_SH) & 1;
     this.lrVintid[n] = lo & VINTID_MASK;
     this.lrHw[n] = hw;
@@ -376,11 +360,10 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     const hi =
       ((this.lrState[n]! << LR_STATE_SH) | (hw << LR_HW_SH) | (this.lrGroup[n]! << LR_GROUP_SH) | (this.lrPrio[n]! << LR_PRIO_SH) |
         (hw !== 0 ? this.lrPintid[n]! << LR_PINTID_SH : this.lrEoi[n]! << LR_EOI_SH)) >>> 0;
-    const lo = this.lrVintid[n]!;
-    if (!LITTLE_ENDIAN) return joinBig(lo, hi);
-    SPLIT[0] = lo;
-    SPLIT[1] = hi;
-    return SPLIT64[0]!;
+    const w = LR_VALUE.words;
+    w[0] = this.lrVintid[n]!;
+    w[1] = hi;
+    return LR_VALUE.value(0);
   }
 
   private writeVmcr(v: number): void {

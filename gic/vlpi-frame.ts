@@ -55,7 +55,7 @@
  *   where nothing decodes) instead of page by page.
  * - Inner/OuterCache and Shareability are stored as written and have no effect.
  */
-import { toBig } from '../core/bits.js';
+import { lo32, toBig } from '../core/bits.js';
 import type { AccessAttrs } from '../core/bus.js';
 import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
@@ -372,6 +372,6 @@ export class VlpiFrame implements VlpiSource {
 
   private ignored(what: string, v: bigint): void {
     const m = this.m;
-    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'gic-ignored', block: `GICR${this.index}.VLPI_base`, what, value: Number(v & 0xffffffffn) });
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'gic-ignored', block: `GICR${this.index}.VLPI_base`, what, value: lo32(v) });
   }
 }

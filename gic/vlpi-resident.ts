@@ -28,12 +28,14 @@
  *   change forgets it).
  */
 import type { AccessAttrs, Bus } from '../core/bus.js';
+import { lowestBit } from './bit-registers.js';
 import { LPI_BASE } from './gic-registers.js';
 import { LpiCandidates } from './lpi-candidates.js';
 
-// Module-local copy of an imported constant used per vLPI (imported bindings are getter calls
+// Module-local copies of imported bindings used per vLPI (imported bindings are getter calls
 // under the project's TypeScript loader).
 const LPI_FIRST = LPI_BASE;
+const lsb1 = lowestBit;
 
 /** Bytes of the VPT's IMPLEMENTATION DEFINED area (the bits of INTIDs 0-8191). */
 const VPT_IMPDEF_BYTES = LPI_FIRST / 8;
@@ -81,7 +83,7 @@ export class ResidentVlpis extends LpiCandidates {
     for (let a = this.firstWord(vpt); a >= 0; a = this.nextWord(a)) {
       let v = this.readWord(a);
       while (v !== 0) {
-        const b = 31 - Math.clz32(v & -v);
+        const b = lsb1(v);
         v = (v & ~(1 << b)) >>> 0;
         const vintid = (a - vpt) * 8 + b;
         if (vintid >= this.limit) return false;
