@@ -5,39 +5,12 @@
 import test from 'ava';
 import { EC, ESR, ISS_SYS64, ISS_WFX, esrOf } from '../../core/esr.js';
 import { HCR_HCD, HCR_RW, HCR_TSC, HCR_TVM, HCR_TWI } from '../../core/hcr.js';
-import { eret, hvc, ldr, mrs, msr, smc, svc, wfi, type EntryFn } from '../../core/ops.js';
+import { eret, hvc, ldr, mrs, msr, smc, svc, wfi } from '../../core/ops.js';
 import { PSCI } from '../../core/psci.js';
 import { CNTPCT_EL0 } from '../../core/timer.js';
-import { DAIF, ELR_EL1, ELR_EL2, ESR_EL1, ESR_EL2, FAR_EL1, HCR_EL2, SCTLR_EL1 } from '../../core/sysregs.js';
-import { cpuOff, setup } from '../helpers/harness.js';
+import { DAIF, ESR_EL1, FAR_EL1, HCR_EL2, SCTLR_EL1 } from '../../core/sysregs.js';
+import { cpuOff, eretSkipping, recordSync, setup, type Taken } from '../helpers/harness.js';
 import { THREAD_BASE } from '../../core/threads.js';
-
-interface Taken {
-  el: number;
-  esr: number;
-  elr: number;
-}
-
-/** An EL2 handler that records ESR/ELR, optionally steps over the instruction, and returns. */
-function el2Handler(log: Taken[], advance: (esr: number) => boolean): EntryFn {
-  return function* () {
-    const esr: number = yield mrs(ESR_EL2, 9);
-    const elr: number = yield mrs(ELR_EL2, 9);
-    log.push({ el: 2, esr, elr });
-    if (advance(esr)) yield msr(ELR_EL2, elr + 4, 9);
-    yield eret();
-  };
-}
-
-function el1Handler(log: Taken[], advance: boolean): EntryFn {
-  return function* () {
-    const esr: number = yield mrs(ESR_EL1, 9);
-    const elr: number = yield mrs(ELR_EL1, 9);
-    log.push({ el: 1, esr, elr });
-    if (advance) yield msr(ELR_EL1, elr + 4, 9);
-    yield eret();
-  };
-}
 
 test('HVC #0x1234 at EL1 gives ESR_EL2 0x5A001234 and returns to the next instruction with x0', (t) => {
   const log: Taken[] = [];
@@ -47,13 +20,10 @@ test('HVC #0x1234 at EL1 gives ESR_EL2 0x5A001234 and returns to the next instru
     el: 1,
     el2Vectors: {
       lower64: {
-        sync: function* () {
-          const esr: number = yield mrs(ESR_EL2, 9);
-          const elr: number = yield mrs(ELR_EL2, 9);
-          log.push({ el: 2, esr, elr });
+        sync: recordSync(2, log, function* () {
           yield msr(HCR_EL2, HCR_RW, 9); // a plain EL2 access while handling
           yield eret();
-        },
+        }),
       },
     },
     main: function* () {
@@ -75,16 +45,7 @@ test('HVC at EL0 is UNDEFINED (EC 0x00 to EL1, ELR at the HVC)', (t) => {
   const log: Taken[] = [];
   const m = setup({
     el: 0,
-    el1Vectors: {
-      lower64: {
-        sync: function* () {
-          const esr: number = yield mrs(ESR_EL1, 9);
-          const elr: number = yield mrs(ELR_EL1, 9);
-          log.push({ el: 1, esr, elr });
-          yield* cpuOff();
-        },
-      },
-    },
+    el1Vectors: { lower64: { sync: recordSync(1, log, 'stop') } },
     main: function* () {
       yield hvc(1);
     },
@@ -102,16 +63,7 @@ test('HCR_EL2.HCD = 1 makes HVC UNDEFINED at EL2 as well as EL1 (no EL3): EC 0x0
   const m = setup({
     el: 2,
     hcr: HCR_RW | HCR_HCD,
-    el2Vectors: {
-      curSpx: {
-        sync: function* () {
-          const esr: number = yield mrs(ESR_EL2, 9);
-          const elr: number = yield mrs(ELR_EL2, 9);
-          log.push({ el: 2, esr, elr });
-          yield* cpuOff();
-        },
-      },
-    },
+    el2Vectors: { curSpx: { sync: recordSync(2, log, 'stop') } },
     main: function* () {
       hvcPc = m.pes[0]!.currentPc();
       yield hvc(1);
@@ -131,7 +83,7 @@ test('SVC #7 at EL0 goes to EL1 with ESR 0x56000007', (t) => {
   let back = false;
   const m = setup({
     el: 0,
-    el1Vectors: { lower64: { sync: el1Handler(log, false) } },
+    el1Vectors: { lower64: { sync: recordSync(1, log) } },
     main: function* () {
       yield svc(7);
       back = true;
@@ -150,7 +102,7 @@ test('SMC trapped by HCR_EL2.TSC: EC 0x17 at EL2, ELR at the SMC itself (hypervi
   const m = setup({
     el: 1,
     hcr: HCR_RW | HCR_TSC,
-    el2Vectors: { lower64: { sync: el2Handler(log, () => true) } },
+    el2Vectors: { lower64: { sync: recordSync(2, log, 'skip') } },
     main: function* () {
       yield smc(0x42, PSCI.VERSION);
       after = true;
@@ -171,7 +123,7 @@ test('WFI trapped by HCR_EL2.TWI: EC 0x01 with CV=1, COND=0xE, TI=0; ELR at the 
   const m = setup({
     el: 1,
     hcr: HCR_RW | HCR_TWI,
-    el2Vectors: { lower64: { sync: el2Handler(log, () => true) } },
+    el2Vectors: { lower64: { sync: recordSync(2, log, 'skip') } },
     main: function* () {
       yield wfi();
       done = true;
@@ -189,7 +141,7 @@ test('an EL2 register accessed from EL1 is UNDEFINED at EL1 (EC 0x00)', (t) => {
   let hcrSeen: unknown = 'not read';
   const m = setup({
     el: 1,
-    el1Vectors: { curSpx: { sync: el1Handler(log, true) } },
+    el1Vectors: { curSpx: { sync: recordSync(1, log, 'skip') } },
     main: function* () {
       hcrSeen = yield mrs(HCR_EL2, 3);
       yield* cpuOff();
@@ -211,15 +163,11 @@ test('HCR_EL2.TVM traps an EL1 write of SCTLR_EL1 to EL2 with the register in th
     hcr: HCR_RW | HCR_TVM,
     el2Vectors: {
       lower64: {
-        sync: function* () {
-          const esr: number = yield mrs(ESR_EL2, 9);
-          const elr: number = yield mrs(ELR_EL2, 9);
-          log.push({ el: 2, esr, elr });
+        sync: recordSync(2, log, function* ({ esr, elr }) {
           const rt = ISS_SYS64.get(esr, 'Rt');
           written.push(m.pes[0]!.x[rt]);
-          yield msr(ELR_EL2, elr + 4, 9);
-          yield eret();
-        },
+          yield* eretSkipping(2, elr);
+        }),
       },
     },
     main: function* () {
@@ -241,15 +189,11 @@ test('CNTHCTL_EL2.EL1PCTEN = 0 traps an EL1 read of CNTPCT_EL0 (EC 0x18, Directi
     el: 1,
     el2Vectors: {
       lower64: {
-        sync: function* () {
-          const esr: number = yield mrs(ESR_EL2, 9);
-          const elr: number = yield mrs(ELR_EL2, 9);
-          log.push({ el: 2, esr, elr });
+        sync: recordSync(2, log, function* ({ esr, elr }) {
           // Emulate: hand the guest a value in its transfer register, step over the MRS.
           m.pes[0]!.x[ISS_SYS64.get(esr, 'Rt')] = 1234;
-          yield msr(ELR_EL2, elr + 4, 9);
-          yield eret();
-        },
+          yield* eretSkipping(2, elr);
+        }),
       },
     },
     main: function* () {
@@ -295,16 +239,7 @@ test('EL0 MRS DAIF with SCTLR_EL1.UMA = 0 traps to EL1 with EC 0x18 and the acce
   let mrsPc = -1;
   const m = setup({
     el: 0,
-    el1Vectors: {
-      lower64: {
-        sync: function* () {
-          const esr: number = yield mrs(ESR_EL1, 9);
-          const elr: number = yield mrs(ELR_EL1, 9);
-          log.push({ el: 1, esr, elr });
-          yield* cpuOff();
-        },
-      },
-    },
+    el1Vectors: { lower64: { sync: recordSync(1, log, 'stop') } },
     main: function* () {
       mrsPc = m.pes[0]!.currentPc();
       yield mrs(DAIF, 7);
@@ -322,18 +257,11 @@ test('EL0 MRS DAIF with SCTLR_EL1.UMA = 0 traps to EL1 with EC 0x18 and the acce
 test('EL0 WFI: SCTLR_EL1.nTWI = 0 traps it to EL1 (EC 0x01) ahead of HCR_EL2.TWI; with nTWI = 1 TWI takes it to EL2', (t) => {
   const run = (sctlr: number): Taken[] => {
     const log: Taken[] = [];
-    const record = (el: number, esrReg: typeof ESR_EL1, elrReg: typeof ELR_EL1) =>
-      function* () {
-        const esr: number = yield mrs(esrReg, 9);
-        const elr: number = yield mrs(elrReg, 9);
-        log.push({ el, esr, elr });
-        yield* cpuOff();
-      };
     const m = setup({
       el: 0,
       hcr: HCR_RW | HCR_TWI,
-      el1Vectors: { lower64: { sync: record(1, ESR_EL1, ELR_EL1) } },
-      el2Vectors: { lower64: { sync: record(2, ESR_EL2, ELR_EL2) } },
+      el1Vectors: { lower64: { sync: recordSync(1, log, 'stop') } },
+      el2Vectors: { lower64: { sync: recordSync(2, log, 'stop') } },
       main: function* () {
         yield wfi();
         yield svc(0);

@@ -5,10 +5,10 @@
  */
 import { HCR_RW } from '../../core/hcr.js';
 import { Machine, type MachineConfig } from '../../core/machine.js';
-import { eret, msr, smc, type EntryFn, type Program } from '../../core/ops.js';
+import { eret, mrs, msr, smc, type EntryFn, type Program } from '../../core/ops.js';
 import { PSCI } from '../../core/psci.js';
 import { spsrFor } from '../../core/pstate.js';
-import { ELR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
+import { ELR_EL1, ELR_EL2, ESR_EL1, ESR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
 import type { VectorTable } from '../../core/code.js';
 
 export const VEC_EL2 = 0x4000_0000;
@@ -51,4 +51,35 @@ export function setup(s: Setup): Machine {
 /** PSCI CPU_OFF through the firmware (from EL1 with HCR_EL2.TSC = 0, or EL2). */
 export function* cpuOff(): Program {
   yield smc(0, PSCI.CPU_OFF);
+}
+
+/** What a synchronous exception handler read: the EL that took it, ESR_ELx and ELR_ELx. */
+export interface Taken {
+  el: number;
+  esr: number;
+  elr: number;
+}
+
+/** ERET to ELR_ELx + 4 from EL `el`: completes the trapped op without executing it. */
+export function* eretSkipping(el: 1 | 2, elr: number): Program {
+  yield msr(el === 2 ? ELR_EL2 : ELR_EL1, elr + 4, 9);
+  yield eret();
+}
+
+/**
+ * A synchronous-exception vector entry for EL `el` that reads ESR_ELx and ELR_ELx (into x9) and
+ * logs them, then: 'return' ERETs to ELR (retrying a held op), 'skip' ERETs to ELR + 4, 'stop'
+ * powers the PE off, and a function goes on with what was read.
+ */
+export function recordSync(el: 1 | 2, log: Taken[], then: 'return' | 'skip' | 'stop' | ((taken: Taken) => Program) = 'return'): EntryFn {
+  return function* () {
+    const esr: number = yield mrs(el === 2 ? ESR_EL2 : ESR_EL1, 9);
+    const elr: number = yield mrs(el === 2 ? ELR_EL2 : ELR_EL1, 9);
+    const taken = { el, esr, elr };
+    log.push(taken);
+    if (then === 'stop') yield* cpuOff();
+    else if (then === 'skip') yield* eretSkipping(el, elr);
+    else if (then === 'return') yield eret();
+    else yield* then(taken);
+  };
 }
