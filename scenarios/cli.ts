@@ -20,7 +20,7 @@ import { Progress, type ProgressStream } from './progress.js';
 import { comparisonJson, comparisonResult } from './report-data.js';
 import { renderReport, reportInput } from './report.js';
 import { runScenario, type PathResult, type RunHandle } from './run.js';
-import type { DeliveryPath, Scenario } from './scenario.js';
+import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
 import { runSweep, sweepCsv, sweepJobs, sweepJsonLines } from './sweep.js';
 import { chromeTrace, chromeTraceText, traceSource } from './trace-export.js';
 import { ScenarioError, validateScenario } from './validate.js';
@@ -64,7 +64,7 @@ export function resolveScenario(o: CliOptions): Scenario {
 
 /** The paths `--path` asks for on scenario `s`. */
 export function pathsFor(o: CliOptions, s: Scenario): DeliveryPath[] {
-  if (o.path === 'both') return s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+  if (o.path === 'both') return pathsOf(s);
   if (o.path === 'direct' && s.gicVersion !== 4) throw new ArgError('--path', `direct injection needs a GICv4 machine; scenario '${s.name}' has gicVersion ${s.gicVersion}`);
   return [o.path];
 }
@@ -123,7 +123,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     const handles: Partial<Record<DeliveryPath, RunHandle>> = {};
     const traced = o.trace !== undefined || o.report !== undefined;
     if (o.explain) {
-      const x = explainScenario(s, { onProgress: (p, d, t) => progress.update((paths.indexOf(p) + d / t) / paths.length, `${p} path`) });
+      // --explain runs every path the scenario has, whatever --path says.
+      const all = pathsOf(s);
+      const x = explainScenario(s, { onProgress: (p, d, t) => progress.update((all.indexOf(p) + d / t) / all.length, `${p} path`) });
       progress.done();
       Object.assign(handles, x.handles);
       results = x.results;
@@ -165,11 +167,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     }
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ArgError) {
-      note(`error: ${e.message}`);
-      return 2;
-    }
-    if (e instanceof ScenarioError) {
+    if (e instanceof UsageError || e instanceof ArgError || e instanceof ScenarioError) {
       note(`error: ${e.message}`);
       return 2;
     }

@@ -28,7 +28,7 @@ import type {} from '../gic/vlpi-trace.js';
 import type {} from '../hypervisor/trace-kinds.js';
 import { count, plural } from './format.js';
 import { expandVms, runScenario, WARMUP_US, type PathResult, type RunHandle } from './run.js';
-import type { DeliveryPath, Scenario } from './scenario.js';
+import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
 
 export type CaseKind = 'injected' | 'direct-resident' | 'direct-not-resident';
 
@@ -441,7 +441,7 @@ export function explainScenario(
 ): { explanation: Explanation; handles: Partial<Record<DeliveryPath, RunHandle>>; results: PathResult[] } {
   const handles = {} as Record<DeliveryPath, RunHandle>;
   const results: PathResult[] = [];
-  const paths: DeliveryPath[] = s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+  const paths = pathsOf(s);
   const vmNames = expandVms(s).map((v) => v.name);
   const sources = {} as Record<DeliveryPath, ExplainSource>;
   for (const path of paths) {

@@ -88,6 +88,11 @@ export interface Scenario {
   readonly record?: RecordMode;
 }
 
+/** The delivery paths a scenario can run on: both on a GICv4 machine, the injected one on GICv3. */
+export function pathsOf(s: Pick<Scenario, 'gicVersion'>): DeliveryPath[] {
+  return s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+}
+
 /** See `Scenario.record`. */
 export type RecordMode = 'all' | 'counters';
 
