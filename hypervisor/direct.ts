@@ -48,8 +48,6 @@ export class Vpe {
   armed = false;
   /** PendingLast said a vLPI is pending: wait for the VPT parse at the next entry whatever the configuration. */
   waitParse = false;
-  /** Guest LPI -> the assigned event behind it. */
-  readonly events = new Map<number, { deviceId: number; eventId: number }>();
 
   constructor(
     readonly id: number,
@@ -108,7 +106,6 @@ export class DirectInjector implements DirectInjection {
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const vpe = this.vpes.get(v.id)!;
-        vpe.events.set(e.vintid, { deviceId: d.deviceId, eventId: e.eventId });
         yield* h.its.submit(ItsCmd.VMAPTI({ DeviceID: d.deviceId, EventID: e.eventId, vPEID: vpe.id, vINTID: e.vintid, Dbell_pINTID: vpe.doorbell }));
         yield work(10);
       }
@@ -238,15 +235,15 @@ export class DirectInjector implements DirectInjection {
       yield str(vprop + (vintid - FIRST_LPI), LPI_CONFIG.encode({ Priority: LPI_CONFIG.get(byte, 'Priority'), Group1: 1, Enable: LPI_CONFIG.get(byte, 'Enable') }), 1, 9);
     };
     if (act.intid === 'all') {
-      for (const vintid of vpe.events.keys()) yield* one(vintid);
+      for (const [vintid, ev] of h.eventsOf(v.vm)) if (ev.vcpu === v) yield* one(vintid);
       yield* h.its.submit(ItsCmd.VINVALL({ vPEID: vpe.id }));
     } else {
-      const ev = vpe.events.get(act.intid);
-      if (ev === undefined) return false;
+      const ev = h.eventOf(v.vm, act.intid);
+      if (ev === undefined || ev.vcpu !== v) return false;
       yield* one(act.intid);
       yield* h.its.submit(ItsCmd.INV({ DeviceID: ev.deviceId, EventID: ev.eventId }));
     }
-    if (act.pending) yield* this.importPending(v, vpe);
+    if (act.pending) yield* this.importPending(v);
     yield* h.its.sync();
     // Pending vLPIs are the GIC's to deliver from the VPT: nothing for the list registers.
     return false;
@@ -259,11 +256,12 @@ export class DirectInjector implements DirectInjection {
    * (gic-facts §4: INT is a GITS_TRANSLATER write by command), the way KVM hands a pending
    * state over when it forwards an event.
    */
-  private *importPending(v: Vcpu, vpe: Vpe): Program {
+  private *importPending(v: Vcpu): Program {
     const pend = GICR_PENDBASER.decode(v.vgic.pendbaser);
     const pendPa = v.vm.ramPa(pend.PA * 65536);
     if (pend.PTZ === 1 || pendPa < 0) return;
-    for (const [vintid, ev] of vpe.events) {
+    for (const [vintid, ev] of this.h.eventsOf(v.vm)) {
+      if (ev.vcpu !== v) continue;
       const byte: number = yield ldr(pendPa + (vintid >>> 3), 1, 9);
       if (((byte >> (vintid & 7)) & 1) === 1) yield* this.h.its.submit(ItsCmd.INT({ DeviceID: ev.deviceId, EventID: ev.eventId }));
     }

@@ -184,6 +184,11 @@ export class Hypervisor {
     return this.events[vm.index]?.get(vintid);
   }
 
+  /** Every assigned event of `vm`, by guest LPI, in configuration order. */
+  eventsOf(vm: Vm): ReadonlyMap<number, AssignedEventState> {
+    return this.events[vm.index]!;
+  }
+
   idleCores(): number[] {
     const out: number[] = [];
     for (const p of this.pcpus) if (p.idle) out.push(p.index);

@@ -20,12 +20,11 @@ export function* retarget(h: Hypervisor, pcpu: PerCpu, vm: Vm, vintid: number, t
   if (ev === undefined) return PSCI_RET.INVALID_PARAMETERS;
   if (ev.vcpu === to) return PSCI_RET.SUCCESS;
   const from = ev.vcpu;
+  // The event is the new vCPU's from here on (direct.ts finds a vPE's events through it).
+  ev.vcpu = to;
   if (h.direct.handles(from)) {
     const d = h.direct as DirectInjector;
-    const a = d.vpe(from)!;
     const b = d.vpe(to)!;
-    a.events.delete(vintid);
-    b.events.set(vintid, { deviceId: ev.deviceId, eventId: ev.eventId });
     yield* h.its.submit(ItsCmd.VMOVI({ DeviceID: ev.deviceId, EventID: ev.eventId, vPEID: b.id, D: 1, Dbell_pINTID: b.doorbell }));
     yield* h.its.submit(ItsCmd.VSYNC({ vPEID: b.id }));
     yield* h.its.sync();
@@ -42,6 +41,5 @@ export function* retarget(h: Hypervisor, pcpu: PerCpu, vm: Vm, vintid: number, t
     if (ev.hostLpi >= 0) h.lpiRoute[ev.hostLpi - FIRST_LPI] = { kind: 'guest', vcpu: to, virq: moved };
     if (wasPending && to.vgic.setPending(moved)) yield* deliver(h, pcpu, to);
   }
-  ev.vcpu = to;
   return PSCI_RET.SUCCESS;
 }
