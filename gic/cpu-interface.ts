@@ -215,12 +215,12 @@ export class CpuInterface implements CpuInterfacePort {
     const intid = (value >>> INTID_LSB) & INTID_MASK;
     // Writes of the special INTIDs are ignored; so (UNPREDICTABLE, CHOICE) are INTIDs the GIC does not implement.
     if ((intid >= SPECIAL_FIRST && intid <= SPURIOUS) || !this.link.implemented(intid)) {
-      this.ignored(`EOIR${group} of INTID ${intid}`, value);
+      if (this.m.trace.on) this.ignored(`EOIR${group} of INTID ${intid}`, value);
       return;
     }
     // CHOICE (UNPREDICTABLE): an EOI whose group is not that of the highest active priority is ignored.
     if (this.highestActiveGroup() !== group) {
-      this.ignored(`EOIR${group} with no active Group ${group} priority`, value);
+      if (this.m.trace.on) this.ignored(`EOIR${group} with no active Group ${group} priority`, value);
       return;
     }
     const dropped = this.rpr;
@@ -238,7 +238,7 @@ export class CpuInterface implements CpuInterfacePort {
     const intid = (value >>> INTID_LSB) & INTID_MASK;
     // Ignored with EOImode = 0; no effect on special INTIDs and LPIs.
     if (!this.eoiMode || intid >= SPECIAL_FIRST || !this.link.implemented(intid)) {
-      this.ignored(`DIR of INTID ${intid}`, value);
+      if (this.m.trace.on) this.ignored(`DIR of INTID ${intid}`, value);
       return;
     }
     if (this.link.deactivate(intid)) {

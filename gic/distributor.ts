@@ -133,7 +133,8 @@ export class Distributor {
     const bit = 1 << (intid & 31);
     const was = (this.level[w]! & bit) !== 0;
     if (was === high) return;
-    const wasPending = this.isPending(intid);
+    const traced = this.m.trace.on;
+    const wasPending = traced && this.isPending(intid);
     if (high) {
       this.level[w] = (this.level[w]! | bit) >>> 0;
       if ((this.edge[w]! & bit) !== 0) this.latch[w] = (this.latch[w]! | bit) >>> 0;
@@ -141,7 +142,7 @@ export class Distributor {
       this.level[w] = (this.level[w]! & ~bit) >>> 0;
     }
     this.refresh(w);
-    if (!wasPending && this.isPending(intid)) this.tracePending(intid, (this.edge[w]! & bit) !== 0 ? 'edge' : 'line');
+    if (traced && !wasPending && this.isPending(intid)) this.tracePending(intid, (this.edge[w]! & bit) !== 0 ? 'edge' : 'line');
     this.hooks.changed(this.target[intid]!);
   }
 
@@ -251,10 +252,11 @@ export class Distributor {
   /** A write to a one-bit-per-INTID register family: applies `op` to word n (SPI words only). */
   private bitWrite(n: number, v: number, op: (n: number, v: number) => void, cause: GicPendingCause | null): void {
     if (n === 0 || n >= this.words) return;
-    const before = cause === null ? 0 : this.pendingWord(n);
+    const traced = cause !== null && this.m.trace.on;
+    const before = traced ? this.pendingWord(n) : 0;
     op(n, v);
     this.refresh(n);
-    if (cause !== null && this.m.trace.on) {
+    if (traced) {
       let fresh = this.pendingWord(n) & ~before;
       while (fresh !== 0) {
         const b = lsb1(fresh);

@@ -150,14 +150,14 @@ export class Redistributor {
     if (intid < SGI_COUNT || intid >= PRIVATE_COUNT) return;
     const bit = 1 << intid;
     if (((this.level & bit) !== 0) === high) return;
-    const wasPending = (this.pendingMask() & bit) !== 0;
+    const before = this.m.trace.on ? this.pendingMask() : 0;
     if (high) {
       this.level = (this.level | bit) >>> 0;
       if ((this.edge & bit) !== 0) this.latch = (this.latch | bit) >>> 0;
     } else {
       this.level = (this.level & ~bit) >>> 0;
     }
-    if (!wasPending && (this.pendingMask() & bit) !== 0) this.tracePending(intid, (this.edge & bit) !== 0 ? 'edge' : 'line');
+    if (this.m.trace.on && (this.pendingMask() & ~before & bit) !== 0) this.tracePending(intid, (this.edge & bit) !== 0 ? 'edge' : 'line');
     this.hooks.changed();
   }
 
@@ -222,7 +222,7 @@ export class Redistributor {
   /** The configuration fetch of `intid` completed. */
   completeLpiFill(intid: number): void {
     const cand = this.lpis.completeFill(intid);
-    this.traceLpi(intid, 'fill', this.lpis.cachedConfig(intid));
+    if (this.m.trace.on) this.traceLpi(intid, 'fill', this.lpis.cachedConfig(intid));
     if (cand) this.hooks.changed();
   }
 
@@ -306,7 +306,7 @@ export class Redistributor {
       write: (_o, _s, v) => {
         if (this.lpisEnabled) {
           // UNPREDICTABLE while EnableLPIs = 1; CHOICE: ignored.
-          this.ignored(`${name} write with EnableLPIs=1`, lo32(v));
+          if (this.m.trace.on) this.ignored(`${name} write with EnableLPIs=1`, lo32(v));
           return;
         }
         set(toBig(v));
@@ -387,7 +387,7 @@ export class Redistributor {
         changed();
       }),
       one('GICR_ISPENDR0', GICR_SGI.ISPENDR0, () => this.pendingMask(), (v) => {
-        let fresh = v & ~this.pendingMask();
+        let fresh = this.m.trace.on ? v & ~this.pendingMask() : 0;
         this.latch = (this.latch | v) >>> 0;
         while (fresh !== 0) {
           const b = lsb1(fresh);
