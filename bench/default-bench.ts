@@ -9,6 +9,7 @@ import { scenarioNamed } from '../scenarios/named.js';
 import { runScenario } from '../scenarios/run.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { load1 } from './host.js';
+import { fastest } from './stats.js';
 import type { Path } from './steady.js';
 
 export interface DefaultSample {
@@ -57,8 +58,7 @@ export function runDefault(path: Path, reps: number, around?: (measure: () => vo
   };
   if (around !== undefined) around(measure);
   else measure();
-  const rate = samples.map((x) => x.delivered / x.hostMs);
-  const best = samples[rate.indexOf(Math.max(...rate))]!;
+  const best = fastest(samples, (x) => x.hostMs / x.delivered);
   return {
     path,
     scenario: s.name,

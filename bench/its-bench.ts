@@ -25,6 +25,7 @@ import { PhysHeap } from '../hypervisor/heap.js';
 import { hostCpuInit, hostDistributorInit } from '../hypervisor/host-gic.js';
 import { HostIts } from '../hypervisor/host-its.js';
 import { load1 } from './host.js';
+import { fastest } from './stats.js';
 
 export type ItsFeed = 'engine' | 'driver';
 
@@ -175,7 +176,7 @@ export function runIts(feed: ItsFeed, commands: number, reps: number, around?: (
   };
   if (around !== undefined) around(measure);
   else measure();
-  const best = samples.reduce((a, b) => (b.hostMs < a.hostMs ? b : a));
+  const best = fastest(samples, (s) => s.hostMs);
   return {
     feed,
     commands: n,

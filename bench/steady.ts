@@ -22,6 +22,7 @@ import type { PlatformVm } from '../scenarios/platform.js';
 import { addDevice, buildPlatform, type Platform } from '../scenarios/platform.js';
 import { deviceKernel, type DeviceKernel, idleKernel } from '../guests/samples.js';
 import { load1, memorySnapshot } from './host.js';
+import { fastest, median } from './stats.js';
 
 export type Path = 'direct' | 'injected';
 
@@ -203,14 +204,13 @@ function finish(x: Live, windowIrqs: number): PointResult {
   const lost = x.samples.find((s) => Math.abs(s.irqs - windowIrqs) > 2);
   const error = x.error ?? (x.samples.length === 0 ? 'nothing measured' : lost !== undefined ? `a window delivered ${lost.irqs} of ${windowIrqs} interrupts` : null);
   if (error !== null) return { ...base, ok: false, error, nsPerIrq: NaN, medianNsPerIrq: NaN, irqsPerSec: NaN, cyclesPerSec: NaN, nsPerOp: NaN, opsPerIrq: NaN, recordsPerIrq: NaN };
-  const per = x.samples.map((s) => (s.hostMs * 1e6) / s.irqs);
-  const best = x.samples[per.indexOf(Math.min(...per))]!;
-  const sorted = [...per].sort((a, b) => a - b);
+  const nsPerIrq = (s: WindowSample): number => (s.hostMs * 1e6) / s.irqs;
+  const best = fastest(x.samples, nsPerIrq);
   return {
     ...base,
     ok: true,
-    nsPerIrq: (best.hostMs * 1e6) / best.irqs,
-    medianNsPerIrq: sorted[Math.floor(sorted.length / 2)]!,
+    nsPerIrq: nsPerIrq(best),
+    medianNsPerIrq: median(x.samples.map(nsPerIrq)),
     irqsPerSec: (best.irqs / best.hostMs) * 1000,
     cyclesPerSec: (best.cycles / best.hostMs) * 1000,
     nsPerOp: (best.hostMs * 1e6) / best.ops,

@@ -54,6 +54,11 @@ export function redistributorSize(version: 3 | 4): number {
   return version === 4 ? 0x40000 : 0x20000;
 }
 
+/** The implemented bits of a priority byte with `bits` priority bits (the low ones are RAZ/WI). */
+export function priorityMask(bits: number): number {
+  return (0xff << (8 - bits)) & 0xff;
+}
+
 export function gicConfig(over: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> } = {}): GicConfig {
   const c: GicConfig = { ...DEFAULT_GIC_CONFIG, ...over, its: { ...DEFAULT_GIC_CONFIG.its, ...over.its } };
   const bad = (field: string, want: string, got: unknown): never => {

@@ -28,9 +28,10 @@ import { lo32, toBig, type Word } from '../core/bits.js';
 import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
 import { LINE_FIQ, LINE_IRQ, type PE } from '../core/pe.js';
-import type { GicConfig } from './config.js';
+import { priorityMask, type GicConfig } from './config.js';
 import { aprCount } from './cpuif-regs.js';
 import { lowestBit } from './bit-registers.js';
+import { GIC_EVENT_PRIORITY } from './latency-fifo.js';
 import { ICC_BPR, ICC_CTLR, ICC_IGRPEN, ICC_INTID, ICC_PRIORITY, INTID_SPECIAL, INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
 import { CpuReg, type CpuInterfacePort } from './ports.js';
 
@@ -115,11 +116,11 @@ export class CpuInterface implements CpuInterfacePort {
     this.bpr0 = this.minBpr0;
     this.bpr1 = this.minBpr0 + 1;
     this.aprs = aprCount(this.preemptionBits);
-    this.priorityMask = (0xff << (8 - cfg.priorityBits)) & 0xff;
+    this.priorityMask = priorityMask(cfg.priorityBits);
     // RO fields: PRIbits, IDbits (0 = 16, 1 = 24 bits; CHOICE: 24 whenever the GIC has more than 16),
     // A3V = 1 (Aff3 may be non-zero in SGI targets). PMHE, SEIS, RSS, ExtRange read 0.
     this.ctlrRo = ICC_CTLR.encode({ PRIbits: cfg.priorityBits - 1, IDbits: cfg.idBits > 16 ? 1 : 0, A3V: 1 });
-    this.raiseEvent = new SimEvent(`gic.cpuif${index}.signal`, 20, () => this.raise());
+    this.raiseEvent = new SimEvent(`gic.cpuif${index}.signal`, GIC_EVENT_PRIORITY, () => this.raise());
   }
 
   // ---------------------------------------------------------------- HPPI and lines

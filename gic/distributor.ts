@@ -23,7 +23,7 @@
 import { lo32, toNum, type Word } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { W32, W64, RegisterBlock, constReg, type RegisterRegion } from '../core/regions.js';
-import type { GicConfig } from './config.js';
+import { priorityMask, type GicConfig } from './config.js';
 import { bitRegion, byteRegion, edgeFromIcfgr, icfgrFromEdge, lowestBit } from './bit-registers.js';
 import {
   GICD_CTLR,
@@ -99,7 +99,7 @@ export class Distributor {
     this.priority = new Uint8Array(this.limit);
     this.irouter = new Float64Array(this.limit);
     this.target = new Int16Array(this.limit).fill(-1);
-    this.priorityMask = (0xff << (8 - cfg.priorityBits)) & 0xff;
+    this.priorityMask = priorityMask(cfg.priorityBits);
     // IROUTER resets to 0: Aff3.Aff2.Aff1.Aff0 = 0.0.0.0, which is PE 0 on this machine.
     for (let i = PRIVATE; i < this.limit; i++) this.target[i] = this.hooks.peByAffinity(0);
     this.block = new RegisterBlock('GICD', GICD_FRAME_SIZE, this.regions());

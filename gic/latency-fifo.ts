@@ -10,8 +10,8 @@
 import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
 
-/** Event priority among events at the same time (the timers use 10). */
-const GIC_EVENT_PRIORITY = 20;
+/** Priority of the GIC's internal events among events at the same time (the timers use 10). */
+export const GIC_EVENT_PRIORITY = 20;
 
 export interface LatencyFifoOptions {
   /** Initial ring size (it doubles when full). */

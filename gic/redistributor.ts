@@ -25,7 +25,7 @@
 import { bits, lo32, toBig } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { W32, W64, RegisterBlock, constReg, type RegisterRegion } from '../core/regions.js';
-import type { GicConfig } from './config.js';
+import { priorityMask, type GicConfig } from './config.js';
 import { bitRegion, byteRegion, edgeFromIcfgr, icfgrFromEdge, lowestBit } from './bit-registers.js';
 import {
   GICR_CTLR,
@@ -105,7 +105,7 @@ export class Redistributor {
     last: boolean,
     private readonly hooks: RedistributorHooks,
   ) {
-    this.priorityMask = (0xff << (8 - cfg.priorityBits)) & 0xff;
+    this.priorityMask = priorityMask(cfg.priorityBits);
     const aff = { Aff0: bits(mpidr, 7, 0), Aff1: bits(mpidr, 15, 8), Aff2: bits(mpidr, 23, 16), Aff3: bits(mpidr, 39, 32) };
     this.affinity = aff.Aff3 * 2 ** 24 + aff.Aff2 * 65536 + aff.Aff1 * 256 + aff.Aff0;
     const v4 = cfg.version === 4 ? 1 : 0;

@@ -31,7 +31,7 @@
 import { hi32, lo32, type Word } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { LINE_VFIQ, LINE_VIRQ, type PE } from '../core/pe.js';
-import type { GicConfig } from './config.js';
+import { priorityMask, type GicConfig } from './config.js';
 import { lowestBit } from './bit-registers.js';
 import { aprCount } from './cpuif-regs.js';
 import { ICC_CTLR, INTID_SPECIAL, INTID_SPURIOUS as SPURIOUS_INTID, LPI_BASE } from './gic-registers.js';
@@ -221,7 +221,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     this.listRegs = cfg.listRegs;
     this.priBits = cfg.priorityBits;
     this.preBits = cfg.preemptionBits;
-    this.prioMask = (0xff << (8 - this.priBits)) & 0xff;
+    this.prioMask = priorityMask(this.priBits);
     this.minBpr0 = 7 - this.preBits;
     this.aprs = aprCount(this.preBits);
     this.vtr = ICH_VTR.encode({

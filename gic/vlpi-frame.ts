@@ -60,9 +60,9 @@ import type { AccessAttrs } from '../core/bus.js';
 import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
 import { W32, W64, RegisterBlock, type RegisterRegion } from '../core/regions.js';
-import type { GicConfig } from './config.js';
+import { priorityMask, type GicConfig } from './config.js';
 import { INTID_SPURIOUS, KEY_PRIORITY_UNIT, LPI_BASE } from './gic-registers.js';
-import { LatencyFifo } from './latency-fifo.js';
+import { GIC_EVENT_PRIORITY, LatencyFifo } from './latency-fifo.js';
 import { LpiSet } from './lpi-candidates.js';
 import { GICR_VLPI } from './mmio-offsets.js';
 import type { VlpiSource } from './ports.js';
@@ -82,9 +82,6 @@ const SET_NEEDS_FILL = LpiSet.NeedsFill;
 const VINTID_LIMIT = 2 ** 24;
 
 export const VLPI_FRAME_SIZE = 0x10000;
-
-/** Event priority among events at the same time (as latency-fifo.ts: the timers use 10). */
-const GIC_EVENT_PRIORITY = 20;
 
 /** GICR_VPENDBASER bits the model computes (never stored from a write). */
 const VALID = GICR_VPENDBASER.mask('Valid');
@@ -126,9 +123,8 @@ export class VlpiFrame implements VlpiSource {
     /** Makes a physical LPI pending at this redistributor (v4.0 doorbells); false when dropped. */
     readonly setPhysicalLpi: (intid: number) => boolean,
   ) {
-    const priorityMask = (0xff << (8 - cfg.priorityBits)) & 0xff;
     this.attrs = { requester: 'gic', id: index };
-    this.resident = new ResidentVlpis(m.bus, this.attrs, priorityMask);
+    this.resident = new ResidentVlpis(m.bus, this.attrs, priorityMask(cfg.priorityBits));
     this.dirtyEvent = new SimEvent(`gicr${index}.vpe-dirty`, GIC_EVENT_PRIORITY, () => this.residencyDone());
     this.fills = new LatencyFifo(m, `gicr${index}.vlpi-fill`, m.costs.lpiConfigFetch, (_rd, vintid) => this.completeFill(vintid));
     this.block = new RegisterBlock(`GICR${index}.VLPI_base`, VLPI_FRAME_SIZE, this.regions());

@@ -27,6 +27,7 @@
  */
 import type { Machine } from '../../core/machine.js';
 import { SimEvent } from '../../core/events.js';
+import { GIC_EVENT_PRIORITY } from '../latency-fifo.js';
 import { COMMAND_BYTES, GITS_CBASER, GITS_CREADR, GITS_CWRITER, queueBytes } from './its-registers.js';
 import { ITS_CORE } from './its-trace.js';
 
@@ -65,7 +66,7 @@ export class CommandQueue {
     private readonly m: Machine,
     private readonly exec: CommandExecutor,
   ) {
-    this.ev = new SimEvent('its.command', 20, () => this.fire());
+    this.ev = new SimEvent('its.command', GIC_EVENT_PRIORITY, () => this.fire());
   }
 
   /** Queue length in bytes ((CBASER.Size + 1) × 4 KB). */

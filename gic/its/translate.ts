@@ -17,7 +17,7 @@
  * normally (QEMU answers it with a bus error).
  */
 import type { Machine } from '../../core/machine.js';
-import { LatencyFifo } from '../latency-fifo.js';
+import { GIC_EVENT_PRIORITY, LatencyFifo } from '../latency-fifo.js';
 import type { LpiPort, VlpiPort } from '../ports.js';
 import type { ItsEntries } from './entries.js';
 import { ITS_COMMANDS } from './commands.js';
@@ -28,8 +28,8 @@ import { INTTYPE_PHYSICAL } from './tables.js';
 /** Translation errors carry the code the INT command would report (0x0103EE). */
 const OPCODE_INT = ITS_COMMANDS.INT.opcode;
 
-/** After the GIC's internal messages (20) at the same time. */
-const TRANSLATE_EVENT_PRIORITY = 21;
+/** After the GIC's internal messages at the same time. */
+const TRANSLATE_EVENT_PRIORITY = GIC_EVENT_PRIORITY + 1;
 
 export class Translator {
   private readonly fifo: LatencyFifo;

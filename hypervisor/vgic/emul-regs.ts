@@ -53,10 +53,26 @@ export function guestDistributor(vm: Vm, o: EmulOptions): RegisterBlock {
   return new RegisterBlock(`${vm.config.name}.vgicd`, 0x10000, regions);
 }
 
-function bitsOfPrivate(pick: (i: number) => boolean): number {
-  let v = 0;
-  for (let i = 0; i < 32; i++) if (pick(i)) v |= 1 << i;
-  return v >>> 0;
+/**
+ * A 32-bit set or clear register over the private interrupts (GICR_IS/ICENABLER0, IS/ICPENDR0,
+ * IS/ICACTIVER0): reads one bit per interrupt from `get`, a write calls `set` for each bit at 1.
+ */
+function bitsReg(name: string, offset: number, get: (i: number) => boolean, set: (i: number) => void): RegisterRegion {
+  return {
+    name,
+    offset,
+    length: 4,
+    widths: W32,
+    read: () => {
+      let v = 0;
+      for (let i = 0; i < 32; i++) if (get(i)) v |= 1 << i;
+      return v >>> 0;
+    },
+    write: (_o, _s, v) => {
+      const x = toNum(v) >>> 0;
+      for (let i = 0; i < 32; i++) if ((x >>> i) & 1) set(i);
+    },
+  };
 }
 
 /** The emulated redistributor (RD_base + SGI_base) of one vCPU. */
@@ -64,10 +80,6 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
   const g = vcpu.vgic;
   const p = g.private;
   const typer = GICR_TYPER.encode({ PLPIS: 1, Last: last ? 1 : 0, Processor_Number: vcpu.index, Aff0: vcpu.index % 16, Aff1: Math.floor(vcpu.index / 16) });
-  const forEachBit = (v: Word, fn: (i: number) => void): void => {
-    const x = toNum(v) >>> 0;
-    for (let i = 0; i < 32; i++) if ((x >>> i) & 1) fn(i);
-  };
   const sgi = GICR_SGI_BASE;
   const regions: RegisterRegion[] = [
     {
@@ -142,62 +154,18 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
     constReg('GICR_PIDR2', GICR.PIDR2, PIDR2_GICV3),
     // SGI_base frame.
     { name: 'GICR_IGROUPR0', offset: sgi + GICR_SGI.IGROUPR0, length: 4, widths: W32, read: () => 0xffffffff },
-    {
-      name: 'GICR_ISENABLER0',
-      offset: sgi + GICR_SGI.ISENABLER0,
-      length: 4,
-      widths: W32,
-      read: () => bitsOfPrivate((i) => p[i]!.enabled),
-      write: (_o, _s, v) => forEachBit(v, (i) => setEnabled(vcpu, i, true)),
-    },
-    {
-      name: 'GICR_ICENABLER0',
-      offset: sgi + GICR_SGI.ICENABLER0,
-      length: 4,
-      widths: W32,
-      read: () => bitsOfPrivate((i) => p[i]!.enabled),
-      write: (_o, _s, v) => forEachBit(v, (i) => setEnabled(vcpu, i, false)),
-    },
-    {
-      name: 'GICR_ISPENDR0',
-      offset: sgi + GICR_SGI.ISPENDR0,
-      length: 4,
-      widths: W32,
-      read: () => bitsOfPrivate((i) => p[i]!.pending),
-      write: (_o, _s, v) => forEachBit(v, (i) => void g.setPending(p[i]!)),
-    },
-    {
-      name: 'GICR_ICPENDR0',
-      offset: sgi + GICR_SGI.ICPENDR0,
-      length: 4,
-      widths: W32,
-      read: () => bitsOfPrivate((i) => p[i]!.pending),
-      write: (_o, _s, v) =>
-        forEachBit(v, (i) => {
-          p[i]!.pending = false;
-          p[i]!.repend = false;
-        }),
-    },
-    {
-      name: 'GICR_ISACTIVER0',
-      offset: sgi + GICR_SGI.ISACTIVER0,
-      length: 4,
-      widths: W32,
-      read: () => bitsOfPrivate((i) => p[i]!.active),
-      write: (_o, _s, v) =>
-        forEachBit(v, (i) => {
-          p[i]!.active = true;
-          g.queueIfDeliverable(p[i]!);
-        }),
-    },
-    {
-      name: 'GICR_ICACTIVER0',
-      offset: sgi + GICR_SGI.ICACTIVER0,
-      length: 4,
-      widths: W32,
-      read: () => bitsOfPrivate((i) => p[i]!.active),
-      write: (_o, _s, v) => forEachBit(v, (i) => void (p[i]!.active = false)),
-    },
+    bitsReg('GICR_ISENABLER0', sgi + GICR_SGI.ISENABLER0, (i) => p[i]!.enabled, (i) => setEnabled(vcpu, i, true)),
+    bitsReg('GICR_ICENABLER0', sgi + GICR_SGI.ICENABLER0, (i) => p[i]!.enabled, (i) => setEnabled(vcpu, i, false)),
+    bitsReg('GICR_ISPENDR0', sgi + GICR_SGI.ISPENDR0, (i) => p[i]!.pending, (i) => void g.setPending(p[i]!)),
+    bitsReg('GICR_ICPENDR0', sgi + GICR_SGI.ICPENDR0, (i) => p[i]!.pending, (i) => {
+      p[i]!.pending = false;
+      p[i]!.repend = false;
+    }),
+    bitsReg('GICR_ISACTIVER0', sgi + GICR_SGI.ISACTIVER0, (i) => p[i]!.active, (i) => {
+      p[i]!.active = true;
+      g.queueIfDeliverable(p[i]!);
+    }),
+    bitsReg('GICR_ICACTIVER0', sgi + GICR_SGI.ICACTIVER0, (i) => p[i]!.active, (i) => void (p[i]!.active = false)),
     {
       name: 'GICR_IPRIORITYR',
       offset: sgi + GICR_SGI.IPRIORITYR,
