@@ -18,7 +18,11 @@
  *
  * CHOICEs (the architecture leaves them open or UNPREDICTABLE):
  * - GITS_CBASER is read-only while GITS_CTLR.Enabled = 1 or a command is in flight (as QEMU
- *   and KVM); writing it resets CREADR to 0 and clears Stalled. CWRITER is not reset.
+ *   and KVM); writing it resets CREADR to 0 (IHI 0069, GITS_CREADR: reset when GITS_CBASER is
+ *   written) and clears Stalled. CWRITER, whose value the architecture leaves UNKNOWN after
+ *   such a write, is reset to CREADR as KVM's vgic_mmio_write_its_cbaser does: the queue starts
+ *   empty. (Keeping it would leave CWRITER beyond the end of a queue that shrank, and the ITS
+ *   would run round the ring forever: CREADR never meets it.)
  * - A GITS_CWRITER write whose Offset is beyond the queue is ignored (as KVM).
  * - Retry = 1 while the queue is not stalled has no effect; CWRITER.Retry reads as 0.
  * - Clearing GITS_CTLR.Enabled lets the command in flight complete; no further command starts
@@ -84,6 +88,7 @@ export class CommandQueue {
     this.base = d.PA * 0x1000;
     this.bytes = queueBytes(d.Size);
     this.creadr = 0;
+    this.cwriter = this.creadr;
     this.stalled = false;
   }
 

@@ -112,6 +112,27 @@ test('GITS_CBASER: writing it (ITS disabled) resets CREADR to 0; CWRITER offsets
   t.deepEqual(seen, [2, 2, 0, 0x80]);
 });
 
+test('GITS_CBASER: a write that shrinks the queue resets CWRITER to CREADR, so the ITS does not run round the ring forever', (t) => {
+  const rig = makeRig();
+  const d = new ItsDriver(rig.base);
+  const seen: number[] = [];
+  run(rig, function* () {
+    yield* d.init();
+    // CWRITER in the second 4 KB of an 8 KB queue (slot 200), then disable and shrink the queue to 4 KB.
+    yield str(rig.base + GITS.CTLR, 0, 4);
+    yield str(rig.base + GITS.CBASER, GITS_CBASER.encode({ Valid: 1, Size: 1, PA: CMDQ / 0x1000 }), 8);
+    yield str(rig.base + GITS.CWRITER, GITS_CWRITER.encode({ Offset: 200 }), 8);
+    yield str(rig.base + GITS.CBASER, GITS_CBASER.encode({ Valid: 1, Size: 0, PA: CMDQ / 0x1000 }), 8);
+    seen.push(GITS_CWRITER.get(yield* d.read32(GITS.CWRITER), 'Offset'), GITS_CREADR.get(yield* d.read32(GITS.CREADR), 'Offset'));
+    yield str(rig.base + GITS.CTLR, GITS_CTLR.encode({ Enabled: 1 }), 4);
+  });
+  const before = rig.its.commandsExecuted;
+  rig.m.runFor(2_000_000);
+  t.deepEqual(seen, [0, 0]);
+  // Nothing queued: the enabled ITS executes nothing (before the fix: thousands of commands).
+  t.is(rig.its.commandsExecuted - before, 0);
+});
+
 test('GITS_CBASER: the RES0 bits [62], [58:56], [52] and [9:8] read as zero whatever was written', (t) => {
   const rig = makeRig();
   const d = new ItsDriver(rig.base);
