@@ -19,7 +19,7 @@
  */
 import { ldr, mrs, str, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
-import { GICR_PENDBASER, GICR_PROPBASER, LPI_CONFIG } from '../gic/gic-registers.js';
+import { LPI_CONFIG } from '../gic/gic-registers.js';
 import { configureLpi, invalidateLpi } from '../gic/driver.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
@@ -29,6 +29,7 @@ import type { DirectInjection, DirectStats } from './direct-port.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PRIO_DEFAULT } from './layout.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
+import { guestConfigBytePa, guestPendingBytePa } from './vgic/guest-lpis.js';
 import type { PerCpu, Vcpu, Vm } from './vm.js';
 
 /** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
@@ -224,14 +225,13 @@ export class DirectInjector implements DirectInjection {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;
     const g = v.vgic;
-    const prop = GICR_PROPBASER.decode(g.propbaser);
-    const propPa = v.vm.ramPa(prop.PA * 4096);
-    const idLimit = 2 ** Math.min(VPT_ID_BITS, prop.IDbits + 1);
     const vprop = this.vprop.get(v.vm.index)!;
     const h = this.h;
     const one = function* (vintid: number): Program {
+      // Only bytes in the VM's own RAM are read (guest-lpis.ts): anything else reads as disabled.
+      const configPa = g.enableLpis ? guestConfigBytePa(v, vintid) : -1;
       let byte = 0;
-      if (g.enableLpis && propPa >= 0 && vintid < idLimit) byte = yield ldr(propPa + (vintid - FIRST_LPI), 1, 9);
+      if (configPa >= 0) byte = yield ldr(configPa, 1, 9);
       yield str(vprop + (vintid - FIRST_LPI), LPI_CONFIG.encode({ Priority: LPI_CONFIG.get(byte, 'Priority'), Group1: 1, Enable: LPI_CONFIG.get(byte, 'Enable') }), 1, 9);
     };
     if (act.intid === 'all') {
@@ -257,12 +257,11 @@ export class DirectInjector implements DirectInjection {
    * state over when it forwards an event.
    */
   private *importPending(v: Vcpu): Program {
-    const pend = GICR_PENDBASER.decode(v.vgic.pendbaser);
-    const pendPa = v.vm.ramPa(pend.PA * 65536);
-    if (pend.PTZ === 1 || pendPa < 0) return;
     for (const [vintid, ev] of this.h.eventsOf(v.vm)) {
       if (ev.vcpu !== v) continue;
-      const byte: number = yield ldr(pendPa + (vintid >>> 3), 1, 9);
+      const pendingPa = guestPendingBytePa(v, vintid);
+      if (pendingPa < 0) continue;
+      const byte: number = yield ldr(pendingPa, 1, 9);
       if (((byte >> (vintid & 7)) & 1) === 1) yield* this.h.its.submit(ItsCmd.INT({ DeviceID: ev.deviceId, EventID: ev.eventId }));
     }
   }
