@@ -11,8 +11,13 @@
  *   Dirty, read PendingLast.
  * - Doorbells, v4.0 style (KVM before the 2019 load/put rework kept the doorbell IRQ disabled
  *   except while blocking): the doorbell LPI's enable bit in the host configuration table is
- *   set only while the vCPU is blocked in WFI (plus GICR_INVLPIR so the redistributor sees it),
- *   and cleared, with any stale pending doorbell, when it runs again.
+ *   set only while the vCPU is blocked in WFI (plus GICR_INVLPIR so the redistributor sees it).
+ *   It is one-shot, as KVM's GICv4.0 doorbell handler makes it (vgic_v4_doorbell_handler calls
+ *   disable_irq_nosync): the handler disables it as soon as it has fired, so a vCPU that is
+ *   already runnable takes no further doorbell for every vLPI that arrives before it runs; it is
+ *   armed again only when the vCPU next blocks. A doorbell that became pending again before the
+ *   disable took effect is cleared when the vCPU is entered (GICR_CLRLPIR, as vgic_v4_load
+ *   clears a stale pending doorbell).
  * - Guest configuration changes (its GICR_INVLPIR/INVALLR, EnableLPIs) are copied into the vLPI
  *   configuration table and made visible with ITS INV (one event) or VINVALL (the vPE).
  * Every step is an MMIO access, a store, or an ITS command on a PE.
@@ -47,6 +52,8 @@ export class Vpe {
   idai = 0;
   /** The doorbell LPI is enabled (the vCPU is blocked). */
   armed = false;
+  /** The doorbell fired and was disabled since the vCPU last entered: it may be pending again. */
+  fired = false;
   /** PendingLast said a vLPI is pending: wait for the VPT parse at the next entry whatever the configuration. */
   waitParse = false;
 
@@ -121,6 +128,7 @@ export class DirectInjector implements DirectInjection {
     const h = this.h;
     const t0: number = yield mrs(CNTPCT_EL0, 9);
     if (vpe.armed) yield* this.disarm(vpe);
+    if (vpe.fired) yield* this.clearDoorbell(vpe);
     const moved = vpe.rd !== pcpu.index;
     if (moved) {
       yield* h.its.submit(ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(pcpu.index) }));
@@ -210,10 +218,32 @@ export class DirectInjector implements DirectInjection {
 
   /** Disables the doorbell and clears a stale pending one (v4.0 vgic_v4_load). */
   private *disarm(vpe: Vpe): Program {
+    yield* this.disable(vpe);
+    yield* this.clearDoorbell(vpe);
+  }
+
+  /** Disables the doorbell LPI (host configuration table, then GICR_INVLPIR). */
+  private *disable(vpe: Vpe): Program {
     yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
     yield* invalidateLpi(this.h.redistributorOf(vpe.rd), vpe.doorbell);
-    yield str(this.h.redistributorOf(vpe.rd) + GICR.CLRLPIR, vpe.doorbell, 8, 9);
     vpe.armed = false;
+  }
+
+  /** Clears a doorbell that may be pending again (GICR_CLRLPIR). */
+  private *clearDoorbell(vpe: Vpe): Program {
+    yield str(this.h.redistributorOf(vpe.rd) + GICR.CLRLPIR, vpe.doorbell, 8, 9);
+    vpe.fired = false;
+  }
+
+  /**
+   * `v`'s doorbell was taken (acknowledged) at EL2: it is disabled until the vCPU next blocks,
+   * as KVM's GICv4.0 handler does, so it fires once per blocking period.
+   */
+  *doorbellFired(v: Vcpu): Program {
+    const vpe = this.vpes.get(v.id);
+    if (vpe === undefined || !vpe.armed) return;
+    yield* this.disable(vpe);
+    vpe.fired = true;
   }
 
   /**

@@ -195,9 +195,10 @@ export class Hypervisor {
     return out;
   }
 
-  /** A doorbell LPI for `v` (GICv4): wake it if it is blocked. */
+  /** A doorbell LPI for `v` (GICv4): disable it (one-shot) and wake `v` if it is blocked. */
   *doorbell(pcpu: PerCpu, v: Vcpu): Program {
     this.stats.doorbells++;
+    yield* this.direct.doorbellFired(v);
     if (v.state === 'blocked') yield* wake(this, pcpu, v, 'doorbell');
   }
 

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { daifclr, daifset, DAIF_I, work, type Program } from '../../core/ops.js';
 import { sendSgi } from '../../gic/driver.js';
-import type { KernelCpu } from '../../guests/kernel.js';
+import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
 import { deviceKernel, DeviceKernel, hogKernel, idleKernel } from '../../guests/samples.js';
 import type { DirectInjector } from '../../hypervisor/direct.js';
 import { roundRobin } from '../../hypervisor/sched/round-robin.js';
@@ -324,4 +324,41 @@ test('same seed, both paths: the same interrupts reach the same guests; direct n
   t.is(d.entries, 0);
   t.is(d.withEntry, 0);
   t.is(i.withEntry, i.delivered, `${i.withEntry} of ${i.delivered} deliveries had an EL2 entry between MSI and acknowledge`);
+});
+
+test('GICv4.0 doorbells are one-shot: a vCPU woken and waiting for a core takes one doorbell however many vLPIs arrive meanwhile', (t) => {
+  // One core and 10 ms slices: a neighbour computes for 3 ms and then idles, so the device vCPU,
+  // once woken by its doorbell, waits in the run queue until the neighbour blocks.
+  const busy = (c: KernelConfig): Kernel => {
+    const k = new Kernel(c);
+    k.main = function* (): Program {
+      yield work(6_000_000);
+      yield* idleLoop();
+    };
+    return k;
+  };
+  const p = direct({
+    trapWfi: true,
+    sliceUs: 10_000,
+    vms: [
+      { name: 'vm', vcpus: 1, injection: 'direct', kernel: (c) => deviceKernel(c), devices: [{ deviceId: 1, events: [{ eventId: 0, vcpu: 0, vintid: LPI }, { eventId: 1, vcpu: 0, vintid: LPI + 1 }] }] },
+      { name: 'busy', vcpus: 1, kernel: busy },
+    ],
+  });
+  p.m.run(BOOT);
+  const v = p.hyp.vcpus[0]!;
+  t.is(v.state, 'blocked');
+  const doorbells = p.hyp.stats.doorbells;
+  p.m.trace.clear();
+  // 10 MSIs 5 us apart: the first rings the doorbell and wakes the vCPU, which then waits for the core.
+  addDevice(p, 1, [0, 1], { kind: 'periodic', period: 10_000 }, { count: 10 }).start();
+  p.m.runFor(200_000);
+  t.is(v.state, 'runnable');
+  t.is(p.hyp.stats.doorbells - doorbells, 1);
+  t.is(p.m.trace.of('vcpu-wake').filter((r) => r.reason === 'doorbell').length, 1);
+  // Once the neighbour idles, the vCPU runs and takes both vLPIs from the VPT: nothing lost.
+  p.m.runFor(6_000_000);
+  const k = p.kernels[0] as DeviceKernel;
+  t.deepEqual([...new Set(k.log.intid)].sort(), [LPI, LPI + 1]);
+  t.is(p.hyp.stats.doorbells - doorbells, 1);
 });
