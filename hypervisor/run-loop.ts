@@ -82,8 +82,9 @@ export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
     const d = h.sched.pick(pcpu.index);
     if (d.vcpu !== null) {
       const v = h.vcpus[d.vcpu]!;
-      const now: number = yield mrs(CNTPCT_EL0, 9);
-      pcpu.sliceEnd = now + Math.max(1, Math.round(d.slice / h.cfg.cyclesPerTick));
+      // The slice starts when the guest does: `enter` sets its end once the world switch and
+      // the residency change are done, so a slice shorter than they are still runs the guest.
+      pcpu.sliceTicks = Math.max(1, Math.round(d.slice / h.cfg.cyclesPerTick));
       yield* enter(h, pcpu, v);
       return;
     }
@@ -114,6 +115,11 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   pcpu.idle = false;
   yield* h.direct.enter(pcpu, v);
   yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
+  if (pcpu.sliceTicks > 0) {
+    const now: number = yield mrs(CNTPCT_EL0, 9);
+    pcpu.sliceEnd = now + pcpu.sliceTicks;
+    pcpu.sliceTicks = 0;
+  }
   yield* programHypTimer(pcpu);
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-enter', vm: v.vm.index, vcpu: v.index, switched: switching });

@@ -107,6 +107,8 @@ export class PerCpu {
   idle = false;
   /** Counter value at which the current slice ends. */
   sliceEnd = Infinity;
+  /** Length of a slice the scheduler just granted, in counter ticks, until `enter` starts it (0: none pending). */
+  sliceTicks = 0;
   /** Counter value CNTHP_CVAL_EL2 holds (Infinity: timer off). */
   hypTimer = Infinity;
   /** Scratch register file for interrupts taken at EL2 (idle loop). */

@@ -58,3 +58,31 @@ test('list registers are configurable from 1 to 16 (ICH_VTR_EL2.ListRegs) and ou
   t.throws(() => buildPlatform({ cores: 1, gic: { listRegs: 17 }, vms: [] }), { message: /gic\.listRegs: expected an integer from 1 to 16, got 17/ });
   t.throws(() => validateScenario({ ...one, listRegs: 0 }), { message: /^listRegs: expected an integer from 1 to 16, got 0$/ });
 });
+
+for (const [sliceUs, costProfile] of [[2, 'default'], [10, 'slow-residency']] as const) {
+  test(`a slice shorter than a vPE residency change (${sliceUs} us, ${costProfile}) still runs the guests: every MSI delivered or merged`, (t) => {
+    const s = validateScenario({
+      name: 'short-slice',
+      summary: '',
+      cores: 1,
+      sliceUs,
+      costProfile,
+      path: 'direct',
+      durationUs: 2000,
+      vms: [
+        { name: 'a', vcpus: 1, kernel: 'device' },
+        { name: 'b', vcpus: 1, kernel: 'device' },
+      ],
+      devices: [
+        { vm: 'a', events: 1, traffic: { kind: 'poisson', ratePerSec: 20_000 } },
+        { vm: 'b', events: 1, traffic: { kind: 'poisson', ratePerSec: 20_000 } },
+      ],
+    });
+    for (const path of ['direct', 'injected'] as const) {
+      const r = runScenario(s, { path });
+      t.true(r.msis > 40, `${path}: ${r.msis} MSIs`);
+      t.is(r.undelivered, 0, path);
+      t.true(r.delivered > r.msis / 2, `${path}: ${r.delivered} delivered of ${r.msis}`);
+    }
+  });
+}
