@@ -83,7 +83,30 @@ export class KernelCpu {
 const ENTRY_OFFSET = 0x0;
 const SECONDARY_OFFSET = 0x100;
 const VECTORS_OFFSET = 0x1000;
+const VECTORS_STRIDE = 0x800;
 const HEAP_OFFSET = 0x10_0000;
+const TABLE_ALIGN = 0x1_0000;
+
+/** Where the heap starts in the kernel's RAM: at 1 MiB, or after the per-CPU vector tables if they need more. */
+function heapOffset(cpus: number): number {
+  return Math.max(HEAP_OFFSET, Math.ceil((VECTORS_OFFSET + VECTORS_STRIDE * cpus) / TABLE_ALIGN) * TABLE_ALIGN);
+}
+
+/**
+ * Bytes of RAM a kernel with `cpus` CPUs needs: its image and vector tables, and, when it has
+ * LPIs (`lpiIdBits` not null), the LPI configuration table and one pending table per CPU,
+ * allocated as `boot` allocates them (64 KB aligned). The platform's validation refuses a VM
+ * whose RAM is smaller, before anything runs.
+ */
+export function kernelRamNeeded(cpus: number, lpiIdBits: number | null): number {
+  let next = heapOffset(cpus);
+  const take = (size: number): void => void (next = Math.ceil(next / TABLE_ALIGN) * TABLE_ALIGN + size);
+  if (lpiIdBits !== null) {
+    take(2 ** lpiIdBits - LPI_BASE);
+    for (let i = 0; i < cpus; i++) take(2 ** lpiIdBits / 8);
+  }
+  return next;
+}
 
 export class Kernel {
   readonly cpus: KernelCpu[];
@@ -97,8 +120,10 @@ export class Kernel {
 
   constructor(readonly config: KernelConfig) {
     if (config.cpus < 1) throw new Error(`${config.name}: cpus must be at least 1`);
+    const need = kernelRamNeeded(config.cpus, config.lpis !== undefined && config.lpis.length > 0 ? (config.lpiIdBits ?? 16) : null);
+    if (need > config.ramSize) throw new Error(`${config.name}: ${config.cpus} CPUs need ${Math.ceil(need / 0x10_0000)} MiB of RAM (vector tables and LPI tables), it has ${config.ramSize / 0x10_0000} MiB`);
     this.cpus = Array.from({ length: config.cpus }, (_, i) => new KernelCpu(this, i));
-    this.heapNext = config.ramBase + HEAP_OFFSET;
+    this.heapNext = config.ramBase + heapOffset(config.cpus);
   }
 
   /** Address (as the kernel sees it) of the boot entry. */
@@ -119,7 +144,7 @@ export class Kernel {
     for (const cpu of this.cpus) {
       const irq: EntryFn = () => this.irqEntry(cpu);
       const bad: EntryFn = () => this.unexpected(cpu);
-      code.installVectors(pa + VECTORS_OFFSET + 0x800 * cpu.index, { curSpx: { irq, sync: bad, fiq: bad, serror: bad }, curSp0: { irq, sync: bad, fiq: bad, serror: bad }, lower64: { irq, sync: bad, fiq: bad, serror: bad } }, `${this.config.name}.cpu${cpu.index}`);
+      code.installVectors(pa + VECTORS_OFFSET + VECTORS_STRIDE * cpu.index, { curSpx: { irq, sync: bad, fiq: bad, serror: bad }, curSp0: { irq, sync: bad, fiq: bad, serror: bad }, lower64: { irq, sync: bad, fiq: bad, serror: bad } }, `${this.config.name}.cpu${cpu.index}`);
     }
   }
 
@@ -143,13 +168,13 @@ export class Kernel {
       yield* this.psciCall(PSCI.CPU_OFF);
       return;
     }
-    yield msr(VBAR_EL1, cfg.ramBase + VECTORS_OFFSET + 0x800 * i, 1);
+    yield msr(VBAR_EL1, cfg.ramBase + VECTORS_OFFSET + VECTORS_STRIDE * i, 1);
     yield msr(TPIDR_EL1, i, 1);
     if (i === 0) {
       this.spis = yield* initDistributor(cfg.gicd);
       if (cfg.lpis !== undefined && cfg.lpis.length > 0) {
         const idBits = cfg.lpiIdBits ?? 16;
-        const tables: LpiTables = { prop: this.alloc(2 ** idBits - LPI_BASE, 65536), idBits };
+        const tables: LpiTables = { prop: this.alloc(2 ** idBits - LPI_BASE, TABLE_ALIGN), idBits };
         for (const l of cfg.lpis) yield* configureLpi(tables, l.intid, l.priority, l.enabled ?? true);
         this.lpiTables = tables;
       }
@@ -170,7 +195,7 @@ export class Kernel {
   }
 
   private *enableLpisAt(cpu: KernelCpu, tables: LpiTables): Program {
-    const pend = this.alloc(2 ** tables.idBits / 8, 65536);
+    const pend = this.alloc(2 ** tables.idBits / 8, TABLE_ALIGN);
     const inherited = (this.config.inheritedPending ?? []).filter((p) => p.cpu === cpu.index);
     for (const { intid } of inherited) {
       const byte: number = yield ldr(pend + (intid >>> 3), 1, 1);

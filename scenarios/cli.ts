@@ -8,7 +8,8 @@
  * flag or the field), 1 for anything else. Messages go to stderr; with `--json`, stdout holds
  * only the JSON.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { POLICIES } from '../hypervisor/sched/policies.js';
 import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
@@ -69,6 +70,31 @@ export function pathsFor(o: CliOptions, s: Scenario): DeliveryPath[] {
   return [o.path];
 }
 
+/**
+ * Refuses, before anything runs, an output file (`--trace`, `--report`, `--out`) whose folder does
+ * not exist or cannot be written: otherwise the error would come only after the whole run.
+ */
+export function checkOutputs(o: CliOptions): void {
+  const outputs: [string, string | undefined][] = [['--trace', o.trace], ['--report', o.report], ['--out', o.out]];
+  for (const [flag, file] of outputs) {
+    if (file === undefined) continue;
+    const dir = dirname(resolve(file));
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      throw new ArgError(flag, `the folder ${dir} does not exist`);
+    }
+    if (!isDir) throw new ArgError(flag, `${dir} is not a folder`);
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      throw new ArgError(flag, `the folder ${dir} cannot be written`);
+    }
+    if (existsSync(file) && statSync(file).isDirectory()) throw new ArgError(flag, `${file} is a folder, not a file`);
+  }
+}
+
 function write(file: string, text: string): void {
   try {
     writeFileSync(file, text);
@@ -95,6 +121,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return 0;
   }
   try {
+    checkOutputs(o);
     const s = resolveScenario(o);
     const paths = pathsFor(o, s);
     if (s.record === 'counters') {
@@ -177,5 +204,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // A reader that stops early (`npm start | head -3`) closes the pipe: stop quietly, as Unix tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   process.exitCode = await main(process.argv.slice(2));
 }

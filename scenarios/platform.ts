@@ -25,6 +25,12 @@ export const HYP_CODE_PA = 0x4000_0000;
 export const HYP_HEAP_PA = 0x4100_0000;
 export const HYP_HEAP_SIZE = 0x0f00_0000;
 export const VM_RAM_PA = 0x5000_0000;
+/** The machine's RAM (the Machine default: 2 GiB at 0x4000_0000) ends here; VM RAM must fit below. */
+export const VM_RAM_END = 0xc000_0000;
+/** VM RAM is placed 2 MiB aligned: what a VM of `bytes` takes of the physical map. */
+export function vmRamFootprint(bytes: number): number {
+  return Math.ceil(bytes / 0x20_0000) * 0x20_0000;
+}
 
 export interface PlatformDevice {
   readonly deviceId: number;
@@ -85,7 +91,8 @@ export function buildPlatform(o: PlatformOptions): Platform {
   const vms = o.vms.map((spec) => {
     const size = (spec.ramMiB ?? 16) * 0x10_0000;
     const pa = ramPa;
-    ramPa += Math.ceil(size / 0x20_0000) * 0x20_0000;
+    ramPa += vmRamFootprint(size);
+    if (ramPa > VM_RAM_END) throw new Error(`${spec.name}: the VMs' RAM does not fit in the machine's (VM RAM spans 0x${VM_RAM_PA.toString(16)}..0x${VM_RAM_END.toString(16)})`);
     vmRamPa.push(pa);
     const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, events: d.events.map((e) => ({ eventId: e.eventId, vcpu: e.vcpu, vintid: e.vintid })) }));
     const lpis: KernelLpi[] = [];

@@ -6,6 +6,8 @@ import { costProfile, COST_PROFILES } from '../core/costs.js';
 import { DEFAULT_GIC_CONFIG } from '../gic/config.js';
 import { FIRST_LPI, GUEST_INTID_BITS } from '../hypervisor/config.js';
 import { policyNamed, POLICIES } from '../hypervisor/sched/policies.js';
+import { kernelRamNeeded } from '../guests/kernel.js';
+import { VM_RAM_END, VM_RAM_PA, vmRamFootprint } from './platform.js';
 import { FIRST_DEVICE_LPI, SCENARIO_DEFAULTS, type DeliveryPath, type DeviceSpec, type InterferenceSpec, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
 
 export class ScenarioError extends Error {
@@ -18,13 +20,30 @@ export class ScenarioError extends Error {
   }
 }
 
+/** A short preview of a value for an error message (at most 60 characters, however large or deep the value). */
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  const s = preview(v, 3);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/**
+ * JSON-like text of `v` down to `depth` levels (deeper values show as [...] and {...}) and the
+ * first few entries of each level: bounded work and stack, so a value nested 20,000 levels deep
+ * (or a huge array) still gets its one-line message.
+ */
+function preview(v: unknown, depth: number): string {
+  if (v === null || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v.length > 60 ? v.slice(0, 60) : v) : String(v);
+  if (Array.isArray(v)) return depth === 0 ? '[...]' : `[${v.slice(0, 4).map((x) => preview(x, depth - 1)).join(',')}${v.length > 4 ? ',...' : ''}]`;
+  if (depth === 0) return '{...}';
+  const keys = Object.keys(v);
+  const o = v as Record<string, unknown>;
+  return `{${keys.slice(0, 4).map((k) => `${JSON.stringify(k)}:${preview(o[k], depth - 1)}`).join(',')}${keys.length > 4 ? ',...' : ''}}`;
 }
 
 type Obj = Record<string, unknown>;
+
+const MIB = 0x10_0000;
 
 function obj(v: unknown, field: string): Obj {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ScenarioError(field, 'an object', v);
@@ -204,6 +223,16 @@ function checkIds(s: Scenario): void {
   if (lpiBits > s.lpiIdBits) {
     throw new ScenarioError('lpiIdBits', `at least ${lpiBits} (the run needs ${lpis.n} host LPIs: ${lpis.what}; ${s.lpiIdBits} bits give ${2 ** s.lpiIdBits - FIRST_LPI})`, s.lpiIdBits);
   }
+  // Guest RAM: each kernel's tables must fit in its VM, and all VMs in the machine's RAM.
+  let total = 0;
+  s.vms.forEach((v, i) => {
+    const mib = v.ramMiB ?? 16;
+    const need = kernelRamNeeded(v.vcpus, events.has(v.name) ? GUEST_INTID_BITS : null);
+    if (need > mib * MIB) throw new ScenarioError(`vms[${i}].ramMiB`, `at least ${Math.ceil(need / MIB)} (${v.vcpus} vCPUs${events.has(v.name) ? ' with device LPIs' : ''} need that much for the guest kernel's vector, LPI configuration and pending tables)`, v.ramMiB ?? `${mib} (the default)`);
+    total += vmRamFootprint(mib * MIB);
+  });
+  total += (hogs + noisy) * vmRamFootprint(16 * MIB);
+  if (total > VM_RAM_END - VM_RAM_PA) throw new ScenarioError('vms', `VMs whose RAM fits in ${(VM_RAM_END - VM_RAM_PA) / MIB} MiB (each VM's ramMiB rounded up to 2 MiB, interference neighbours 16 MiB each)`, `${total / MIB} MiB in all`);
   const vpeBits = bitsFor(vpes);
   if (vpeBits > s.vpeIdBits) throw new ScenarioError('vpeIdBits', `at least ${vpeBits} (the direct path needs one vPE ID per vCPU: ${vpes} vCPUs)`, s.vpeIdBits);
 }
@@ -231,7 +260,7 @@ export function validateScenario(input: unknown): Scenario {
     if ((v.path ?? path) === 'direct' && gicVersion === 3) throw new ScenarioError(v.path === undefined ? 'path' : `vms[${i}].path`, '"injected" on a GICv3 machine (direct injection needs gicVersion 4)', 'direct');
   });
   const s: Scenario = {
-    name: str(o, 'name', 'name', 'unnamed'),
+    name: str(o, 'name', 'name'),
     summary: typeof o.summary === 'string' ? o.summary : '',
     cores,
     clockMHz: num(o, 'clockMHz', 'clockMHz', 1, 10_000, d.clockMHz),

@@ -171,3 +171,28 @@ test('the progress bar draws on a terminal once a run takes more than a second, 
   q.done();
   t.deepEqual(quiet, []);
 });
+
+test('--report, --trace and --out into a folder that does not exist: exit status 2 before anything runs', async (t) => {
+  for (const flag of ['--report', '--trace']) {
+    const r = await cliIn('--duration', '1000000us', flag, join(dir, 'no-such-folder', 'x.out'));
+    t.is(r.code, 2, flag);
+    t.regex(r.stderr, new RegExp(`error: ${flag}: the folder .*no-such-folder does not exist`));
+    // Checked first: a million-microsecond run would take far longer than this test allows.
+    t.is(r.stdout, '');
+  }
+  const r = await cliIn('--sweep', '--out', join(dir, 'nope', 'sweep'));
+  t.is(r.code, 2);
+  t.regex(r.stderr, /error: --out: the folder .*nope does not exist/);
+});
+
+test('a reader that closes the pipe early (npm start | head -3): no EPIPE stack trace, exit status 0', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import=tsx', 'scenarios/cli.ts', '--duration', '2ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Read the first chunk, then close our end, as `head -3` does.
+  await new Promise<void>((resolve) => child.stdout.once('data', () => (child.stdout.destroy(), resolve())));
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  t.is(code, 0);
+  t.notRegex(stderr, /EPIPE|Error/);
+});

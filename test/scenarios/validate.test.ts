@@ -28,7 +28,29 @@ const bad: [string, unknown, RegExp][] = [
   ['pinned beyond cores', { ...base, cores: 2, vms: [{ name: 'a', vcpus: 1, kernel: 'hog', pinned: [5] }] }, /^vms\[0\]\.pinned\[0\]: expected a core index from 0 to 1, got 5$/],
   ['duplicate VM names', { ...base, vms: [{ name: 'a', vcpus: 1, kernel: 'hog' }, { name: 'a', vcpus: 1, kernel: 'idle' }] }, /^vms\[1\]\.name: expected a name no other VM has/],
   ['cost profile', { ...base, costProfile: 'free' }, /^costProfile: expected one of default/],
+  ['no name (docs/cli.md: required)', { vms: base.vms, devices: base.devices }, /^name: expected a non-empty string, got nothing$/],
+  ['a value nested 20,000 levels deep', { ...base, vms: [nest(20_000)] }, /^vms\[0\]: expected an object, got \[\[\[\[\.\.\.\]\]\]\]$/],
+  ['a deep object where a string belongs', { ...base, vms: [{ name: 'a', vcpus: 1, kernel: 'device', path: nestObject(20_000) }] }, /^vms\[0\]\.path: expected one of "injected", "direct", got \{"a":\{"a":/],
+  ['300 vCPUs in 16 MiB', { ...base, vms: [{ name: 'a', vcpus: 300, kernel: 'device' }] }, /^vms\[0\]\.ramMiB: expected at least 20 \(300 vCPUs with device LPIs need that much/],
+  ['more VM RAM than the machine has', { ...base, vms: Array.from({ length: 113 }, (_, i) => ({ name: `v${i}`, vcpus: 1, kernel: 'idle' })), devices: [] }, /^vms: expected VMs whose RAM fits in 1792 MiB .*got "1808 MiB in all"$/],
 ];
+
+function nest(depth: number): unknown {
+  let v: unknown = [];
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+}
+
+function nestObject(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+}
+
+test('a VM RAM exactly as large as its kernel needs validates (300 vCPUs in 20 MiB; 112 VMs of 16 MiB)', (t) => {
+  t.notThrows(() => validateScenario({ ...base, vms: [{ name: 'a', vcpus: 300, kernel: 'device', ramMiB: 20 }] }));
+  t.notThrows(() => validateScenario({ ...base, vms: Array.from({ length: 112 }, (_, i) => ({ name: i === 0 ? 'a' : `v${i}`, vcpus: 1, kernel: 'idle' })) }));
+});
 
 for (const [name, input, message] of bad) {
   test(`bad input names the field: ${name}`, (t) => {
