@@ -4,8 +4,13 @@
  * the ITS reads the DeviceID of an MSI from them, as real ITSs take it from the
  * interconnect's sideband signals. An access no region decodes completes with
  * `BusStatus.DecodeError`, which the PE turns into a synchronous external abort.
+ *
+ * Every write to RAM, whoever makes it, is reported to the exclusive monitors
+ * (`exclusive-monitor.ts`: a write clears the global-monitor marks on its granule) while any PE
+ * holds a mark; with none, the write path pays one counter compare.
  */
 import type { Word } from './bits.js';
+import { NO_MONITORS, type ExclusiveMonitors } from './exclusive-monitor.js';
 import { PhysicalMemory, PA_LIMIT } from './memory.js';
 
 export type Requester = 'pe' | 'device' | 'gic';
@@ -44,6 +49,13 @@ export class Bus {
   private last: Region | undefined;
   /** Outcome of the most recent access. */
   status: BusStatus = BusStatus.Ok;
+  /** The exclusive monitors RAM writes are reported to (the machine's; none for a bare bus). */
+  private mon: ExclusiveMonitors = NO_MONITORS;
+
+  /** Reports RAM writes to `monitors` from now on (the machine attaches its own). */
+  watch(monitors: ExclusiveMonitors): void {
+    this.mon = monitors;
+  }
 
   addRam(name: string, base: number, size: number): Region {
     return this.add({ name, base, size, kind: 'ram', device: null, readCost: -1, writeCost: -1 });
@@ -112,8 +124,12 @@ export class Bus {
       return;
     }
     this.status = BusStatus.Ok;
-    if (r.device === null) this.memory.write(addr, size, value);
-    else r.device.write(addr - r.base, size, value, attrs);
+    if (r.device === null) {
+      this.memory.write(addr, size, value);
+      if (this.mon.marks !== 0) this.mon.written(addr, size, attrs);
+    } else {
+      r.device.write(addr - r.base, size, value, attrs);
+    }
   }
 
   /** 32-bit read for bus masters that only need numbers (GIC table walks). Status as `read`. */
@@ -131,6 +147,7 @@ export class Bus {
     if (r !== undefined && r.device === null && addr + 4 <= r.base + r.size) {
       this.status = BusStatus.Ok;
       this.memory.write32(addr, value);
+      if (this.mon.marks !== 0) this.mon.written(addr, 4, attrs);
       return;
     }
     this.write(addr, 4, value, attrs);
@@ -150,6 +167,7 @@ export class Bus {
     if (r !== undefined && r.device === null) {
       this.status = BusStatus.Ok;
       this.memory.write8(addr, value);
+      if (this.mon.marks !== 0) this.mon.written(addr, 1, attrs);
       return;
     }
     this.write(addr, 1, value, attrs);

@@ -42,6 +42,14 @@ export interface CostTable {
   mmioRead: number;
   /** MMIO write (posted) of a device with no latency of its own. */
   mmioWrite: number;
+  /** LDXR/LDAXR from RAM: the load plus marking the exclusive monitors. */
+  exclusiveLoad: number;
+  /** STXR/STLXR to RAM, successful or not: the monitor check, the store and the status write. */
+  exclusiveStore: number;
+  /** An LSE atomic (CAS, SWP, LDADD, LDCLR, LDSET, LDEOR) performed far, at the interconnect. */
+  atomic: number;
+  /** Extra cycles of each acquire or release ordering on top of its access (LDAR, STLR, LDAXR, STLXR, the A/L forms). */
+  acquireRelease: number;
 
   // ---- GIC: register access latencies ----
   gicdRead: number;
@@ -92,6 +100,16 @@ export interface CostTable {
  * - wfiWake 200: clock-gating exit, estimate (WFI exit latency is IMPLEMENTATION DEFINED).
  * - firmwareCall 800 / cpuOnLatency 20000: EL3 world switch through TF-A and core power-up; estimates.
  * - mmio 150/40: uncached device access across the interconnect vs. a posted write; estimate.
+ * - exclusiveLoad 6: an L1-hit load (memRead 4) that also requests the line in a unique state and
+ *   marks the local monitor; estimate.
+ * - exclusiveStore 8: unlike a plain store (memWrite 1) it cannot retire into the store buffer
+ *   before its status is known: the monitor check needs the line held unique; estimate.
+ * - atomic 30: Neoverse N1-class cores execute LSE atomics "far" (at the interconnect's home node /
+ *   system level cache) when the line is shared, which costs tens of cycles; uncontended near
+ *   atomics in L1 are cheaper. The model has no caches, so one figure between the two. Estimate.
+ * - acquireRelease 5: a one-sided barrier (loads after an acquire wait for it; a release waits for
+ *   earlier accesses) costs less than the full DMB (10) it replaces. Memory here is coherent and
+ *   sequentially consistent, so the ordering itself changes nothing but this cost. Estimate.
  * - gicd/gicr/gits 300/60: GIC-600 register reads travel through the distributor (AXI/ACE-lite) and take
  *   hundreds of cycles; writes are posted. Estimate.
  * - iccAck 60, iccEoi 30, iccOther 10, ichAccess 10: the CPU interface is in the core (GICv3 system register
@@ -123,6 +141,10 @@ export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
   cpuOnLatency: 20000,
   mmioRead: 150,
   mmioWrite: 40,
+  exclusiveLoad: 6,
+  exclusiveStore: 8,
+  atomic: 30,
+  acquireRelease: 5,
   gicdRead: 300,
   gicdWrite: 60,
   gicrRead: 300,

@@ -71,6 +71,12 @@ export const FSC = {
   permission: (level: number): number => 0x0c + level,
   SYNC_EXTERNAL: 0x10,
   ALIGNMENT: 0x21,
+  /**
+   * IMPLEMENTATION DEFINED fault (Unsupported Exclusive or Atomic access), DFSC 0b110101: an
+   * exclusive or LSE atomic access to a location that does not support it (here: any MMIO
+   * region). Linux calls it ESR_ELx_FSC_EXCL_ATOMIC.
+   */
+  EXCL_ATOMIC: 0x35,
 } as const;
 
 /** ESR value for class `ec` with syndrome `iss` (IL = 1: every trapped A64 instruction is 32-bit). */

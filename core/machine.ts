@@ -13,6 +13,7 @@ import { Bus } from './bus.js';
 import { CodeMap } from './code.js';
 import { DEFAULT_COSTS, type CostTable } from './costs.js';
 import { EventQueue } from './events.js';
+import { ExclusiveMonitors } from './exclusive-monitor.js';
 import { idSource, type IdSource } from './ids.js';
 import { PE, PeState } from './pe.js';
 import { defineCoreSysregs } from './pe-sysregs.js';
@@ -67,6 +68,8 @@ export class Machine {
   readonly threads = new ThreadTable();
   readonly sysregs = new SysRegRegistry();
   readonly firmware: Firmware;
+  /** The local and global exclusive monitors of every PE (LDXR/STXR; B2.9). */
+  readonly monitors: ExclusiveMonitors;
   readonly pes: PE[];
   /** MIDR_EL1: Arm Neoverse N1 r3p1 (implementer 0x41, part 0xD0C). */
   readonly midr = 0x413fd0c1;
@@ -103,6 +106,8 @@ export class Machine {
     this.events.onArm = (t) => {
       if (t < this.sliceLimit) this.sliceLimit = t;
     };
+    this.monitors = new ExclusiveMonitors(this.cores, (i) => this.monitorCleared(i));
+    this.bus.watch(this.monitors);
     this.pes = [];
     for (let i = 0; i < this.cores; i++) {
       const pe = new PE(this, i);
@@ -217,6 +222,20 @@ export class Machine {
         p.eventRegister = false;
         p.wake('event');
       }
+    }
+  }
+
+  /**
+   * Another requester's write cleared PE `i`'s global exclusive-monitor mark: a WFE wake-up
+   * event for that PE (Arm ARM D1.6: the Event Register is set when the global monitor for the
+   * PE is cleared), so a PE waiting in WFE for a lock word it loaded exclusively wakes.
+   */
+  private monitorCleared(i: number): void {
+    const p = this.pes[i]!;
+    p.eventRegister = true;
+    if (p.state === PeState.Wfe) {
+      p.eventRegister = false;
+      p.wake('monitor');
     }
   }
 

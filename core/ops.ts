@@ -10,6 +10,13 @@
  *
  * Values follow `Word`: an MRS of a register declared wide, and an 8-byte LDR, give bigint;
  * everything else gives number.
+ *
+ * Synchronization (Arm ARM DDI 0487 B2.9 "Synchronization and semaphores", C6 instruction pages):
+ * LDXR/LDAXR/STXR/STLXR/CLREX use the exclusive monitors (`exclusive-monitor.ts`); LDAR/STLR are
+ * ordinary single-copy-atomic accesses with acquire/release ordering; CAS/SWP/LDADD/LDCLR/LDSET/
+ * LDEOR are the FEAT_LSE atomics, one op that reads and writes memory atomically. Memory here is
+ * coherent and sequentially consistent, so every ordering (the A/L forms, LDAR/STLR) is only a
+ * cost (`acquireRelease` in costs.ts).
  */
 import type { Word } from './bits.js';
 import type { SysReg } from './sysreg.js';
@@ -45,6 +52,20 @@ export const OpKind = {
   RESTOREX: 22,
   MRSN: 23,
   MSRN: 24,
+  /** LDXR/LDAXR (ord = ORD_ACQUIRE). */
+  LDXR: 25,
+  /** STXR/STLXR (ord = ORD_RELEASE). */
+  STXR: 26,
+  CLREX: 27,
+  LDAR: 28,
+  STLR: 29,
+  CAS: 30,
+  SWP: 31,
+  LDADD: 32,
+  LDCLR: 33,
+  LDSET: 34,
+  LDEOR: 35,
+  SEVL: 36,
 } as const;
 export type OpKind = (typeof OpKind)[keyof typeof OpKind];
 
@@ -66,6 +87,15 @@ export const Tlbi = {
 export type Tlbi = (typeof Tlbi)[keyof typeof Tlbi];
 export const TLBI_NAMES: readonly string[] = Object.keys(Tlbi);
 
+/** Ordering of an LSE atomic, a bit mask: the A (acquire), L (release) and AL forms (CASA, SWPL, LDADDAL, ...). */
+export const ORD_ACQUIRE = 1;
+export const ORD_RELEASE = 2;
+/** ORD_ACQUIRE | ORD_RELEASE: the AL forms (CASAL, SWPAL, LDADDAL, ...). */
+export const ORD_ACQUIRE_RELEASE = 3;
+
+/** Access sizes in bytes of loads, stores and atomics. */
+export type AccessSize = 1 | 2 | 4 | 8;
+
 /** DAIF immediates for `daifset`/`daifclr` (MSR DAIFSet, #imm: D=8, A=4, I=2, F=1). */
 export const DAIF_D = 8;
 export const DAIF_A = 4;
@@ -79,6 +109,12 @@ export class Op {
   size = 4;
   rt = 0;
   value: Word = 0;
+  /** Second operand: the new value (Xt) of CAS. */
+  value2: Word = 0;
+  /** Second register: the status register W<s> of STXR, the compare/result register X<s> of CAS. */
+  rs = 0;
+  /** Ordering (ORD_ACQUIRE | ORD_RELEASE) of the exclusive, acquire/release and atomic ops. */
+  ord = 0;
   imm = 0;
   /** Argument registers x0..x3 written by HVC/SVC/SMC before the call; `argc` of them. */
   argc = 0;
@@ -100,6 +136,9 @@ export class Op {
     this.size = o.size;
     this.rt = o.rt;
     this.value = o.value;
+    this.value2 = o.value2;
+    this.rs = o.rs;
+    this.ord = o.ord;
     this.imm = o.imm;
     this.argc = o.argc;
     this.a0 = o.a0;
@@ -295,4 +334,145 @@ export function msrn(list: readonly SysReg[], values: Word[]): Op {
   op.sysregs = list;
   op.regs = values;
   return op;
+}
+
+// ---------------------------------------------------------------- synchronization
+
+/**
+ * LDXR (Load Exclusive Register, C6): loads `size` bytes into x<rt> and marks the local and
+ * global exclusive monitors for the reservation granule (B2.9). Result: the value loaded
+ * (bigint for 8 bytes). The address must be aligned to `size`; MMIO takes a Data Abort (DFSC 0x35).
+ */
+export function ldxr(addr: number, size: AccessSize = 8, rt = 0): Op {
+  return exclusiveLoad(addr, size, rt, 0);
+}
+
+/** LDAXR (Load-Acquire Exclusive Register): LDXR with acquire ordering. */
+export function ldaxr(addr: number, size: AccessSize = 8, rt = 0): Op {
+  return exclusiveLoad(addr, size, rt, ORD_ACQUIRE);
+}
+
+function exclusiveLoad(addr: number, size: AccessSize, rt: number, ord: number): Op {
+  const op = build(OpKind.LDXR);
+  op.addr = addr;
+  op.size = size;
+  op.rt = rt;
+  op.ord = ord;
+  return op;
+}
+
+/**
+ * STXR W<rs>, X<rt>, [addr] (Store Exclusive Register, C6): x<rt> is first set to `value`; the
+ * store happens only if this PE's local monitor is Exclusive for the granule of `addr` and its
+ * global mark survives (B2.9). Result: the status written to W<rs>, 0 = stored, 1 = failed (no
+ * store). Either way the monitors are cleared.
+ */
+export function stxr(addr: number, value: Word, size: AccessSize = 8, rs = 0, rt = 1): Op {
+  return exclusiveStore(addr, value, size, rs, rt, 0);
+}
+
+/** STLXR (Store-Release Exclusive Register): STXR with release ordering. */
+export function stlxr(addr: number, value: Word, size: AccessSize = 8, rs = 0, rt = 1): Op {
+  return exclusiveStore(addr, value, size, rs, rt, ORD_RELEASE);
+}
+
+function exclusiveStore(addr: number, value: Word, size: AccessSize, rs: number, rt: number, ord: number): Op {
+  const op = build(OpKind.STXR);
+  op.addr = addr;
+  op.value = value;
+  op.size = size;
+  op.rs = rs;
+  op.rt = rt;
+  op.ord = ord;
+  return op;
+}
+
+/** CLREX (Clear Exclusive, C6): the local monitor of this PE becomes Open. */
+export function clrex(): Op {
+  return build(OpKind.CLREX);
+}
+
+/** LDAR (Load-Acquire Register): a load of `size` bytes into x<rt> with acquire ordering. */
+export function ldar(addr: number, size: AccessSize = 8, rt = 0): Op {
+  const op = build(OpKind.LDAR);
+  op.addr = addr;
+  op.size = size;
+  op.rt = rt;
+  op.ord = ORD_ACQUIRE;
+  return op;
+}
+
+/** STLR (Store-Release Register): x<rt> is first set to `value`, then stored with release ordering. */
+export function stlr(addr: number, value: Word, size: AccessSize = 8, rt = 0): Op {
+  const op = build(OpKind.STLR);
+  op.addr = addr;
+  op.value = value;
+  op.size = size;
+  op.rt = rt;
+  op.ord = ORD_RELEASE;
+  return op;
+}
+
+/**
+ * CAS X<rs>, X<rt>, [addr] (Compare and Swap, FEAT_LSE; CASA/CASL/CASAL with `ord`): x<rs> is
+ * first set to `expected` and x<rt> to `desired`; atomically, memory is read and, if it equals
+ * x<rs>, x<rt> is stored. The old value of memory is written to x<rs> either way, and is the
+ * result (compare it with `expected` to know whether the swap happened).
+ */
+export function cas(addr: number, expected: Word, desired: Word, size: AccessSize = 8, ord = 0, rs = 0, rt = 1): Op {
+  const op = build(OpKind.CAS);
+  op.addr = addr;
+  op.value = expected;
+  op.value2 = desired;
+  op.size = size;
+  op.ord = ord;
+  op.rs = rs;
+  op.rt = rt;
+  return op;
+}
+
+function atomicOp(kind: OpKind, addr: number, value: Word, size: AccessSize, ord: number, rt: number): Op {
+  const op = build(kind);
+  op.addr = addr;
+  op.value = value;
+  op.size = size;
+  op.ord = ord;
+  op.rt = rt;
+  return op;
+}
+
+/*
+ * The LSE read-modify-write atomics below take their operand in x<rt> (first set to `value`)
+ * and leave the old value of memory in x<rt>, as SWP/LD<op> Xs, Xt, [Xn] with Xs = Xt does.
+ * Result: the old value. Arithmetic wraps at the access size.
+ */
+
+/** SWP (Swap, FEAT_LSE): memory = value; result: the old value. */
+export function swp(addr: number, value: Word, size: AccessSize = 8, ord = 0, rt = 0): Op {
+  return atomicOp(OpKind.SWP, addr, value, size, ord, rt);
+}
+
+/** LDADD (atomic add, FEAT_LSE): memory += value (wrapping); result: the old value. */
+export function ldadd(addr: number, value: Word, size: AccessSize = 8, ord = 0, rt = 0): Op {
+  return atomicOp(OpKind.LDADD, addr, value, size, ord, rt);
+}
+
+/** LDCLR (atomic bit clear, FEAT_LSE): memory &= ~value; result: the old value. */
+export function ldclr(addr: number, value: Word, size: AccessSize = 8, ord = 0, rt = 0): Op {
+  return atomicOp(OpKind.LDCLR, addr, value, size, ord, rt);
+}
+
+/** LDSET (atomic bit set, FEAT_LSE): memory |= value; result: the old value. */
+export function ldset(addr: number, value: Word, size: AccessSize = 8, ord = 0, rt = 0): Op {
+  return atomicOp(OpKind.LDSET, addr, value, size, ord, rt);
+}
+
+/** LDEOR (atomic exclusive OR, FEAT_LSE): memory ^= value; result: the old value. */
+export function ldeor(addr: number, value: Word, size: AccessSize = 8, ord = 0, rt = 0): Op {
+  return atomicOp(OpKind.LDEOR, addr, value, size, ord, rt);
+}
+
+/** SEVL (Send Event Local): sets this PE's own event register (the first WFE of a spin loop falls through). */
+export function sevl(): Op {
+  return build(OpKind.SEVL);
 }

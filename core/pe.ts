@@ -15,13 +15,13 @@
  * - Every op is charged cycles from the cost table to the PE's local clock; the machine runs
  *   whichever PE or event is earliest, so ops of different PEs interleave in time order.
  */
-import { toBig, toNum, type Word } from './bits.js';
+import { lo32, toBig, toNum, type Word } from './bits.js';
 import { BusStatus, type AccessAttrs } from './bus.js';
 import type { CostTable } from './costs.js';
 import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
 import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
 import type { Machine } from './machine.js';
-import { builtSeq, type Op, OpKind, Tlbi, TLBI_NAMES } from './ops.js';
+import { builtSeq, type Op, OpKind, ORD_ACQUIRE, ORD_RELEASE, Tlbi, TLBI_NAMES } from './ops.js';
 import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV, spsrFor } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
 import { Access, type SysRegHandler } from './sysreg.js';
@@ -55,6 +55,14 @@ const SCTLR_NTWE = 1 << 18;
 const WFI_ISS = ISS_WFX.encode({ CV: 1, COND: 0xe, TI: 0 });
 const WFE_ISS = ISS_WFX.encode({ CV: 1, COND: 0xe, TI: 1 });
 
+const MASK64 = 0xffff_ffff_ffff_ffffn;
+
+/** The low `size` (1, 2 or 4) bytes of a word, as an unsigned number (no allocation). */
+function narrow(v: Word, size: number): number {
+  const n = typeof v === 'number' ? v : lo32(v);
+  return size === 4 ? n >>> 0 : size === 2 ? n & 0xffff : n & 0xff;
+}
+
 /** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
 export class ProgramError extends Error {}
 
@@ -74,6 +82,8 @@ export class PeCounters {
   /** Cycles asleep in WFI/WFE or powered off while the machine ran. */
   idleCycles = 0;
   mmioAccesses = 0;
+  /** STXR/STLXR that failed (status 1): the retries of exclusive loops. */
+  exclusiveFails = 0;
 }
 
 export class PE {
@@ -205,7 +215,19 @@ export class PE {
     switch (op.kind) {
       case OpKind.MSR:
       case OpKind.STR:
+      case OpKind.STLR:
+      case OpKind.STXR:
+      case OpKind.SWP:
+      case OpKind.LDADD:
+      case OpKind.LDCLR:
+      case OpKind.LDSET:
+      case OpKind.LDEOR:
         if (op.rt < 31) this.x[op.rt] = op.value;
+        return;
+      case OpKind.CAS:
+        // CAS Xs, Xt, [Xn]: Xs holds the compare value, Xt the new value.
+        if (op.rs < 31) this.x[op.rs] = op.value;
+        if (op.rt < 31) this.x[op.rt] = op.value2;
         return;
       case OpKind.HVC:
       case OpKind.SVC:
@@ -262,7 +284,31 @@ export class PE {
         return;
       case OpKind.LDR:
       case OpKind.STR:
+      case OpKind.LDAR:
+      case OpKind.STLR:
         this.execMem(op, t);
+        return;
+      case OpKind.LDXR:
+      case OpKind.STXR:
+      case OpKind.CAS:
+      case OpKind.SWP:
+      case OpKind.LDADD:
+      case OpKind.LDCLR:
+      case OpKind.LDSET:
+      case OpKind.LDEOR:
+        this.execAtomic(op, t);
+        return;
+      case OpKind.CLREX:
+        // CLREX (C6): the local monitor becomes Open (B2.9.1).
+        this.m.monitors.clearLocal(this.index);
+        this.charge(c.op);
+        this.complete(t, 0, Result.None);
+        return;
+      case OpKind.SEVL:
+        // SEVL: a local event, this PE's event register only (it is running, so nothing wakes).
+        this.eventRegister = true;
+        this.charge(c.op);
+        this.complete(t, 0, Result.None);
         return;
       case OpKind.WORK:
         this.execWork(op, t);
@@ -407,10 +453,19 @@ export class PE {
     this.complete(t, 0, Result.None);
   }
 
+  /**
+   * LDR/STR, and LDAR/STLR (C6 "LDAR", "STLR"): ordinary single-copy-atomic accesses, the latter
+   * with acquire/release ordering. Memory here is coherent and sequentially consistent, so the
+   * ordering is only a cost (`acquireRelease`); LDAR/STLR must be naturally aligned (an Alignment
+   * fault otherwise, whatever the memory type: no FEAT_LSE2) and work on MMIO like LDR/STR.
+   */
   private execMem(op: Op, t: Thread): void {
-    const write = op.kind === OpKind.STR;
+    const kind = op.kind;
+    const write = kind === OpKind.STR || kind === OpKind.STLR;
+    const ordered = kind === OpKind.LDAR || kind === OpKind.STLR;
     const size = op.size;
     const va = op.addr;
+    if (ordered && va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let pa = va;
     if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
       pa = this.mmu.translate(va, write ? S2_WRITE : S2_READ);
@@ -438,12 +493,134 @@ export class PE {
     } else {
       this.charge(write ? this.costs.memWrite : this.costs.memRead);
     }
+    if (ordered) this.charge(this.costs.acquireRelease);
     if (write) {
       this.complete(t, 0, Result.None);
     } else {
       if (op.rt < 31) this.x[op.rt] = v;
       this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
     }
+  }
+
+  /**
+   * The exclusives and the LSE atomics: LDXR/LDAXR, STXR/STLXR (Arm ARM B2.9 "Synchronization
+   * and semaphores", C6 "LDXR", "STXR") and CAS, SWP, LDADD, LDCLR, LDSET, LDEOR (FEAT_LSE, C6).
+   *
+   * - Alignment: all of them must be naturally aligned whatever the memory type (no FEAT_LSE2):
+   *   an Alignment fault (DFSC 0x21) at the current EL otherwise, checked before translation.
+   *   An aligned access of at most 8 bytes never straddles a reservation granule.
+   * - Stage 2 (EL1/EL0 with HCR_EL2.VM = 1): LDXR needs read permission, STXR write, an atomic
+   *   both (CAS is checked for write even when its compare fails, as the Arm pseudocode's
+   *   MemAtomicCompareAndSwap access is a write). A fault is a Data Abort to EL2 with ISV = 0:
+   *   the ESR_EL2 instruction syndrome is valid only for single-register loads and stores
+   *   without writeback, exclusives and atomics excluded. CHOICE: an STXR is translated (and
+   *   may fault) whether or not its monitor check would pass.
+   * - Device memory: an exclusive or atomic access to an MMIO region takes a Data Abort at the
+   *   current EL (EL1 from EL0) with DFSC 0x35, IMPLEMENTATION DEFINED fault (Unsupported
+   *   Exclusive or Atomic access), ISV = 0, WnR = 1 for STXR and the atomics. An address no
+   *   region decodes is a synchronous external abort, as for LDR/STR.
+   * - RAM: LDXR loads and marks the monitors; STXR checks and clears them and stores only on
+   *   success (status 0 in W<rs>, else 1); an atomic reads, computes and writes in this one op,
+   *   so nothing interleaves (a CAS whose compare fails writes nothing). Every write goes
+   *   through the bus, which clears the other PEs' global marks on the granule.
+   */
+  private execAtomic(op: Op, t: Thread): void {
+    const kind = op.kind;
+    const size = op.size;
+    const va = op.addr;
+    const load = kind === OpKind.LDXR;
+    const store = kind === OpKind.STXR;
+    // WnR: 0 for the exclusive load, 1 for the exclusive store and the read-modify-write atomics.
+    const write = !load;
+    if (va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    let pa = va;
+    if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
+      pa = this.mmu.translate(va, load ? S2_READ : store ? S2_WRITE : S2_READ | S2_WRITE);
+      if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
+      if (pa < 0) return this.stage2DataAbort(t, op, va, write);
+    }
+    const m = this.m;
+    const bus = m.bus;
+    const region = bus.find(pa);
+    if (region === undefined || pa + size > region.base + region.size) return this.dataAbortHere(t, op, va, write, FSC.SYNC_EXTERNAL);
+    if (region.kind === 'mmio') return this.dataAbortHere(t, op, va, write, FSC.EXCL_ATOMIC);
+    const c = this.costs;
+    const ord = op.ord;
+    const ordering = ((ord & ORD_ACQUIRE) !== 0 ? c.acquireRelease : 0) + ((ord & ORD_RELEASE) !== 0 ? c.acquireRelease : 0);
+    const x = this.x;
+    if (load) {
+      const v = bus.read(pa, size, this.attrs);
+      m.monitors.mark(this.index, pa);
+      this.charge(c.exclusiveLoad + ordering);
+      if (op.rt < 31) x[op.rt] = v;
+      this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+      return;
+    }
+    if (store) {
+      const ok = m.monitors.storeExclusive(this.index, pa);
+      if (ok) bus.write(pa, size, op.rt < 31 ? x[op.rt]! : 0, this.attrs);
+      else this.counters.exclusiveFails++;
+      // W<s>: 0 when the store was made, 1 when it was not.
+      if (op.rs < 31) x[op.rs] = ok ? 0 : 1;
+      this.charge(c.exclusiveStore + ordering);
+      this.complete(t, op.rs, Result.Number);
+      return;
+    }
+    // CAS: compare value and result in X<s>, new value in X<t>. The others: operand and result in X<t>.
+    const res = kind === OpKind.CAS ? op.rs : op.rt;
+    const operand = op.rt < 31 ? x[op.rt]! : 0;
+    const old = bus.read(pa, size, this.attrs);
+    if (size === 8) {
+      const o = old as bigint;
+      const v = toBig(operand);
+      let nv = v;
+      let writes = true;
+      switch (kind) {
+        case OpKind.CAS:
+          writes = o === toBig(op.rs < 31 ? x[op.rs]! : 0);
+          break;
+        case OpKind.LDADD:
+          nv = BigInt.asUintN(64, o + v);
+          break;
+        case OpKind.LDCLR:
+          nv = o & (v ^ MASK64);
+          break;
+        case OpKind.LDSET:
+          nv = o | v;
+          break;
+        case OpKind.LDEOR:
+          nv = o ^ v;
+          break;
+      }
+      if (writes) bus.write(pa, 8, nv, this.attrs);
+    } else {
+      // Below 8 bytes everything is an unsigned number of `size` bytes: no allocation.
+      const o = old as number;
+      const v = narrow(operand, size);
+      let nv = v;
+      let writes = true;
+      switch (kind) {
+        case OpKind.CAS:
+          writes = o === narrow(op.rs < 31 ? x[op.rs]! : 0, size);
+          break;
+        case OpKind.LDADD:
+          nv = narrow(o + v, size);
+          break;
+        case OpKind.LDCLR:
+          nv = (o & ~v) >>> 0;
+          break;
+        case OpKind.LDSET:
+          nv = (o | v) >>> 0;
+          break;
+        case OpKind.LDEOR:
+          nv = (o ^ v) >>> 0;
+          break;
+      }
+      if (writes) bus.write(pa, size, nv, this.attrs);
+    }
+    if (res < 31) x[res] = old;
+    this.charge(c.atomic + ordering);
+    this.complete(t, res, size === 8 ? Result.Big : Result.Number);
   }
 
   /**
@@ -525,6 +702,11 @@ export class PE {
       this.spsel = mode & 1;
       this.il = (spsr & PSR_IL) !== 0;
     }
+    // An exception return clears the local monitor (B2.9.4 "Context switch support";
+    // ClearExclusiveLocal in AArch64.ExceptionReturn), so an LDXR/STXR pair interrupted by an
+    // exception fails and is retried. Not modelled: the same pseudocode's SendEventLocal (an
+    // exception return also sets the event register); a WFE after an ERET may sleep here.
+    this.m.monitors.clearLocal(this.index);
     t.owner = -1;
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'eret', from, to: this.el, elr, illegal });
@@ -628,8 +810,23 @@ export class PE {
         break;
       }
       case OpKind.LDR:
+      case OpKind.LDAR:
+      case OpKind.LDXR:
+      case OpKind.SWP:
+      case OpKind.LDADD:
+      case OpKind.LDCLR:
+      case OpKind.LDSET:
+      case OpKind.LDEOR:
         kind = op.size === 8 ? Result.Big : Result.Number;
         break;
+      case OpKind.STXR:
+        // The status register W<s> is the result: whatever the handler left there.
+        this.complete(t, op.rs, Result.Number);
+        return;
+      case OpKind.CAS:
+        // CAS returns the old value in X<s>.
+        this.complete(t, op.rs, op.size === 8 ? Result.Big : Result.Number);
+        return;
       case OpKind.GETX:
         kind = Result.Raw;
         break;
@@ -749,8 +946,16 @@ export class PE {
     this.takeSync(target, EC.SYS64, iss);
   }
 
+  /**
+   * ISS of a Data Abort. The instruction syndrome (ISV = 1: SAS, SRT, SF, AR) is given only when
+   * `isv` is asked for and the op is a single-register load or store without writeback: LDR,
+   * STR, and LDAR/STLR with AR = 1; never for exclusives and atomics.
+   */
   private dabtIss(op: Op, write: boolean, dfsc: number, isv: boolean): number {
-    return ISS_DABT.encode({ ISV: isv ? 1 : 0, SAS: isv ? sasOf(op.size) : 0, SRT: isv ? op.rt : 0, SF: isv && op.size === 8 ? 1 : 0, WnR: write ? 1 : 0, DFSC: dfsc });
+    const k = op.kind;
+    const ar = k === OpKind.LDAR || k === OpKind.STLR;
+    const valid = isv && (k === OpKind.LDR || k === OpKind.STR || ar);
+    return ISS_DABT.encode({ ISV: valid ? 1 : 0, SAS: valid ? sasOf(op.size) : 0, SRT: valid ? op.rt : 0, SF: valid && op.size === 8 ? 1 : 0, AR: valid && ar ? 1 : 0, WnR: write ? 1 : 0, DFSC: dfsc });
   }
 
   /** Stage-2 fault on a data access: Data Abort to EL2 with HPFAR_EL2 (gic-facts §1.3). */
@@ -893,6 +1098,7 @@ export class PE {
     this.il = false;
     this.x.fill(0);
     this.x[0] = x0;
+    this.m.monitors.reset(this.index);
     this.thread = null;
     this.fetchPc = entry;
     this.updateTakeable();
@@ -908,6 +1114,7 @@ export class PE {
       this.m.threads.release(t);
     }
     this.thread = null;
+    this.m.monitors.reset(this.index);
     this.state = PeState.Off;
     this.sleepStart = this.now;
     const m = this.m;

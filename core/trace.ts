@@ -19,7 +19,10 @@ export interface TraceKinds {
   mmio: { addr: number; size: number; write: boolean; value: Word; region: string };
   /** A PE entered WFI low-power state (or WFE). */
   'wfi-sleep': { wfe: boolean };
-  /** A PE left WFI because of `reason`. */
+  /**
+   * A PE left WFI/WFE because of `reason`: 'interrupt', 'event' (SEV), or 'monitor' (another
+   * requester's write cleared its global exclusive-monitor mark: a WFE wake-up event).
+   */
   'wfi-wake': { reason: string; slept: number };
   /** The PE powered on (reset or PSCI CPU_ON) at `entry`, EL `startEl`. */
   'cpu-on': { entry: number; startEl: number; by: number };
