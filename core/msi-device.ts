@@ -96,6 +96,8 @@ export class MsiDevice {
   private next = 0;
   private inBurst = 0;
   private running = false;
+  /** Stop before this time (the configuration's `until`, or the one `start` was given). */
+  private until: number | undefined;
   /** Writes that did not decode on the bus (nothing at the doorbell address). */
   busErrors = 0;
 
@@ -116,6 +118,7 @@ export class MsiDevice {
       if (!Number.isInteger(p.length) || p.length < 1) throw new Error(`MsiDevice length: expected a positive integer, got ${p.length}`);
     }
     this.name = cfg.name ?? `msi-dev${cfg.deviceId}`;
+    this.until = cfg.until;
     this.attrs = { requester: 'device', id: cfg.deviceId };
     this.rng = m.rng.fork();
     this.ev = new SimEvent(this.name, 30, () => this.fire());
@@ -185,12 +188,21 @@ export class MsiDevice {
     return this.eventIds.subarray(0, this.ring.n);
   }
 
-  /** Arms the first write. */
-  start(): void {
+  /**
+   * Arms the first write. `until` (an absolute time), when given, replaces the configured end:
+   * for a device started when its guest is ready rather than at a time known in advance.
+   */
+  start(until?: number): void {
     if (this.running) return;
     this.running = true;
+    if (until !== undefined) this.until = until;
     const origin = Math.max(this.cfg.start ?? this.m.now, this.m.now);
     this.arm(origin + this.gap());
+  }
+
+  /** Whether the device will write again (started, and neither its count nor its end time reached). */
+  get active(): boolean {
+    return this.running;
   }
 
   stop(): void {
@@ -200,7 +212,7 @@ export class MsiDevice {
 
   private arm(t: number): void {
     const c = this.cfg;
-    if ((c.count !== undefined && this.ring.n >= c.count) || (c.until !== undefined && t >= c.until)) {
+    if ((c.count !== undefined && this.ring.n >= c.count) || (this.until !== undefined && t >= this.until)) {
       this.running = false;
       return;
     }

@@ -163,7 +163,16 @@ const ctz32 = lowestBit;
 /** Builds ICH_LR<n>_EL2 values from their two 32-bit halves with one bigint allocation. */
 const LR_VALUE = new WordPairs(1);
 
+/**
+ * Sees every virtual interrupt a guest acknowledges (an ICV_IAR0/1_EL1 read that returned a
+ * vINTID, from a list register or a resident vPE), on which PE, for checkers outside the model
+ * (observation only: it must not change anything).
+ */
+export type AckObserver = (pe: PE, vintid: number) => void;
+
 export class VirtualCpuInterface implements VirtualCpuInterfacePort {
+  /** An observer of guest acknowledges (checkers; null: none). */
+  ackObserver: AckObserver | null = null;
   readonly listRegs: number;
   /** Implemented virtual priority bits (ICH_VTR_EL2.PRIbits + 1) and preemption bits (PREbits + 1). */
   readonly priBits: number;
@@ -538,6 +547,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
       this.traceAck(group, vintid, prio, ACK_VLPI);
       this.source!.acknowledge(vintid);
       this.update();
+      if (this.ackObserver !== null) this.ackObserver(this.pe, vintid);
       return vintid;
     }
     const n = this.hpIndex;
@@ -552,6 +562,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     this.lrsDirty = true;
     this.traceAck(group, vintid, prio, n);
     this.update();
+    if (this.ackObserver !== null && (vintid < INTID_SPECIAL_FIRST || vintid > INTID_SPURIOUS)) this.ackObserver(this.pe, vintid);
     return vintid;
   }
 

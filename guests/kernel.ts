@@ -17,7 +17,7 @@
  */
 import type { Word } from '../core/bits.js';
 import type { CodeMap } from '../core/code.js';
-import { daifclr, DAIF_I, dsb, eret, getx, hvc, ldr, mrs, msr, restorex, savex, smc, str, wfi, type EntryFn, type Program } from '../core/ops.js';
+import { daifclr, DAIF_I, dsb, eret, getx, hvc, ldadd, ldr, mrs, msr, ORD_RELEASE, restorex, savex, smc, str, wfi, type EntryFn, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
 import { ELR_EL1, ESR_EL1, FAR_EL1, TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { INTID_SPECIAL, INTID_SPURIOUS, LPI_BASE } from '../gic/gic-registers.js';
@@ -82,6 +82,13 @@ export class KernelCpu {
 
 const ENTRY_OFFSET = 0x0;
 const SECONDARY_OFFSET = 0x100;
+/**
+ * Offset in the kernel's RAM of its readiness word: every CPU adds 1 to it (LDADDL, a release)
+ * once it has booted and unmasked interrupts, so the word holds the number of CPUs up. The
+ * platform reads it (a mailbox in guest memory, as firmware would use one) to know when the
+ * guest can take its devices' interrupts.
+ */
+export const KERNEL_READY_OFFSET = 0x200;
 const VECTORS_OFFSET = 0x1000;
 const VECTORS_STRIDE = 0x800;
 const HEAP_OFFSET = 0x10_0000;
@@ -189,6 +196,7 @@ export class Kernel {
     yield* initCpuInterface();
     cpu.booted = true;
     yield daifclr(DAIF_I);
+    yield ldadd(cfg.ramBase + KERNEL_READY_OFFSET, 1, 4, ORD_RELEASE, 1);
     yield* this.main(cpu);
     // A main loop that returns leaves the CPU powered off.
     yield* this.psciCall(PSCI.CPU_OFF);

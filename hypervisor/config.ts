@@ -61,6 +61,13 @@ export interface HypervisorConfig {
   readonly trapWfi: boolean;
   /** Wait for GICR_VPENDBASER.Dirty = 0 after scheduling a vPE before entering the guest (as Linux does). */
   readonly waitDirtyOnEntry: boolean;
+  /**
+   * What serialises VMOVP (hypervisor/direct.ts): 'per-vm', one lock per VM (Linux since 6.12,
+   * `vmapp_lock`), or 'global', one lock for the machine (Linux's `vmovp_lock` before it, which a
+   * 2024 report from GICv4.1 servers found pinning host CPUs while vPEs of different VMs moved).
+   * Either is held across the VMOVP and the wait for the ITS to execute it.
+   */
+  readonly vmovpLock: VmovpLock;
   /** Physical address of the hypervisor image (entry; per-core vectors follow). */
   readonly codePa: number;
   /** Physical memory the hypervisor owns for tables, queues and VPTs. */
@@ -69,6 +76,8 @@ export interface HypervisorConfig {
   /** Cycles of EL2 bookkeeping charged per software action (scheduler decision, injection...). */
   readonly bookkeeping: BookkeepingCosts;
 }
+
+export type VmovpLock = 'global' | 'per-vm';
 
 /** Cycles the hypervisor's own software spends on its bookkeeping (charged with `work`). */
 export interface BookkeepingCosts {

@@ -30,8 +30,8 @@ export interface DirectInjection {
   put(pcpu: PerCpu, v: Vcpu): Program;
   /** `v` is about to block in WFI: returns true when a vLPI is pending (it must not block). */
   block(pcpu: PerCpu, v: Vcpu): Program<boolean>;
-  /** `v`'s doorbell fired (and was acknowledged): disable it until `v` blocks again. */
-  doorbellFired(v: Vcpu): Program;
+  /** `v`'s doorbell fired (and was acknowledged on core `core`): disable it until `v` blocks again. */
+  doorbellFired(core: number, v: Vcpu): Program;
   /** The guest changed its LPI configuration: mirror it for the GIC. */
   mirror(act: GuestLpiAction): Program<boolean>;
 }

@@ -21,12 +21,21 @@
  * - Guest configuration changes (its GICR_INVLPIR/INVALLR, EnableLPIs) are copied into the vLPI
  *   configuration table and made visible with ITS INV (one event) or VINVALL (the vPE).
  * Every step is an MMIO access, a store, or an ITS command on a PE.
+ *
+ * Locks (spinlock.ts), since several cores act on one vPE: its vCPU's core makes it resident,
+ * moves it (VMOVP) and arms its doorbell, while the core its doorbell arrives at disables it.
+ * A vPE's lock (Linux's `vpe_lock`, vpe_to_cpuid_lock) covers its RD, its doorbell's state and
+ * the doorbell's configuration change (a store, GICR_INVLPIR and the GICR_SYNCR wait, at the
+ * vPE's RD); VMOVP also holds the VMOVP lock, one per VM or one for the machine
+ * (`HypervisorConfig.vmovpLock`), across the command and the wait for the ITS to execute it, and
+ * the ITS lock (host-its.ts) while it writes the queue. Order: vPE, then VMOVP, then ITS.
+ * Residency (GICR_VPENDBASER) needs no lock: only the vCPU's own core changes it.
  */
 import { ldr, mrs, str, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
 import { LPI_CONFIG } from '../gic/gic-registers.js';
 import { configureLpi, invalidateLpi } from '../gic/driver.js';
-import { ItsCmd } from '../gic/its/commands.js';
+import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
 import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
 import { eventBitsOf, FIRST_LPI, GUEST_INTID_BITS } from './config.js';
@@ -35,6 +44,7 @@ import type { Hypervisor } from './hypervisor.js';
 import { PRIO_DEFAULT } from './layout.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
 import { guestConfigBytePa, guestPendingBytePa } from './vgic/guest-lpis.js';
+import { Spinlock } from './spinlock.js';
 import type { PerCpu, Vcpu, Vm } from './vm.js';
 
 /** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
@@ -62,6 +72,8 @@ export class Vpe {
     readonly vpt: number,
     readonly doorbell: number,
     home: number,
+    /** Covers `rd`, `armed`, `fired` and the doorbell's configuration (see the module comment). */
+    readonly lock: Spinlock,
   ) {
     this.rd = home;
   }
@@ -72,6 +84,9 @@ export class DirectInjector implements DirectInjection {
   private readonly vpes = new Map<number, Vpe>();
   private readonly vprop = new Map<number, number>();
   private nextVpeId = 0;
+  /** The VMOVP lock of each VM (the same lock for all with `vmovpLock: 'global'`). */
+  private readonly vmovpLocks: Spinlock[] = [];
+  private globalVmovp: Spinlock | null = null;
 
   constructor(private readonly h: Hypervisor) {}
 
@@ -93,32 +108,39 @@ export class DirectInjector implements DirectInjection {
       if (this.nextVpeId >= limit) {
         throw new Error(`out of vPE IDs: ${vm.config.name} vCPU ${v.index} needs vPE ID ${this.nextVpeId}, but gic.its.vpeIdBits = ${this.h.cfg.gic.its.vpeIdBits} allows ${limit}`);
       }
-      const vpe = new Vpe(this.nextVpeId++, this.h.heap.alloc(Math.max(VPT_BYTES, 0x10000), 0x10000), allocLpi(), this.h.homeCore(v));
+      const h = this.h;
+      const id = this.nextVpeId++;
+      const vpe = new Vpe(id, h.heap.alloc(Math.max(VPT_BYTES, 0x10000), 0x10000), allocLpi(), h.homeCore(v), Spinlock.alloc(h.heap, `vpe ${id}`, h.locks.vpe, h.env));
       this.vpes.set(v.id, vpe);
-      this.h.lpiRoute[vpe.doorbell - FIRST_LPI] = { kind: 'doorbell', vcpu: v };
+      h.lpiRoute[vpe.doorbell - FIRST_LPI] = { kind: 'doorbell', vcpu: v };
     }
     this.vprop.set(vm.index, this.h.heap.alloc(VPROP_BYTES, 0x1000));
+    const h = this.h;
+    if (h.cfg.vmovpLock === 'global') this.vmovpLocks[vm.index] = this.globalVmovp ??= Spinlock.alloc(h.heap, 'vmovp', h.locks.vmovp, h.env);
+    else this.vmovpLocks[vm.index] = Spinlock.alloc(h.heap, `vmovp ${vm.config.name}`, h.locks.vmovp, h.env);
   }
 
-  /** VMAPP every vPE, map the devices' events as vLPIs (VMAPTI), VSYNC. */
+  /** VMAPP every vPE, map the devices' events as vLPIs (VMAPTI), VSYNC (at boot, on core 0). */
   *setupVm(vm: Vm): Program {
     const h = this.h;
+    const cmds: CommandWords[] = [];
     for (const v of vm.vcpus) {
       const vpe = this.vpes.get(v.id)!;
       // The doorbell starts disabled: armed only while the vCPU blocks.
       yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
-      yield* h.its.submit(ItsCmd.VMAPP({ vPEID: vpe.id, RDbase: h.rdbaseOf(vpe.rd), VPT_addr: vpe.vpt, VPT_size: VPT_ID_BITS - 1, V: 1 }));
+      cmds.push(ItsCmd.VMAPP({ vPEID: vpe.id, RDbase: h.rdbaseOf(vpe.rd), VPT_addr: vpe.vpt, VPT_size: VPT_ID_BITS - 1, V: 1 }));
     }
     for (const d of vm.config.devices) {
-      yield* h.its.mapDevice(d.deviceId, eventBitsOf(d));
+      cmds.push(h.its.mapDevice(d.deviceId, eventBitsOf(d)));
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const vpe = this.vpes.get(v.id)!;
-        yield* h.its.submit(ItsCmd.VMAPTI({ DeviceID: d.deviceId, EventID: e.eventId, vPEID: vpe.id, vINTID: e.vintid, Dbell_pINTID: vpe.doorbell }));
+        cmds.push(ItsCmd.VMAPTI({ DeviceID: d.deviceId, EventID: e.eventId, vPEID: vpe.id, vINTID: e.vintid, Dbell_pINTID: vpe.doorbell }));
         yield work(10);
       }
     }
-    for (const v of vm.vcpus) yield* h.its.submit(ItsCmd.VSYNC({ vPEID: this.vpes.get(v.id)!.id }));
+    for (const v of vm.vcpus) cmds.push(ItsCmd.VSYNC({ vPEID: this.vpes.get(v.id)!.id }));
+    yield* h.its.send(0, cmds);
   }
 
   /** Before entering `v`: its vPE resident on this core (VMOVP if it moved), doorbell disarmed. */
@@ -127,15 +149,23 @@ export class DirectInjector implements DirectInjection {
     if (vpe === undefined || vpe.resident) return;
     const h = this.h;
     const t0: number = yield mrs(CNTPCT_EL0, 9);
-    if (vpe.armed) yield* this.disarm(vpe);
-    if (vpe.fired) yield* this.clearDoorbell(vpe);
+    // Only this core sets `armed` and changes `rd`, so reading them first is safe; `fired` set
+    // meanwhile by the doorbell's core only leaves a stale doorbell to take later.
     const moved = vpe.rd !== pcpu.index;
-    if (moved) {
-      yield* h.its.submit(ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(pcpu.index) }));
-      yield* h.its.submit(ItsCmd.VSYNC({ vPEID: vpe.id }));
-      yield* h.its.sync();
-      vpe.rd = pcpu.index;
-      this.stats.vmovps++;
+    if (vpe.armed || vpe.fired || moved) {
+      const core = pcpu.index;
+      yield* vpe.lock.acquire(core);
+      if (vpe.armed) yield* this.disarm(vpe);
+      if (vpe.fired) yield* this.clearDoorbell(vpe);
+      if (moved) {
+        const lk = this.vmovpLocks[v.vm.index]!;
+        yield* lk.acquire(core);
+        yield* h.its.send(core, [ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(core) }), ItsCmd.VSYNC({ vPEID: vpe.id })]);
+        yield* lk.release();
+        vpe.rd = core;
+        this.stats.vmovps++;
+      }
+      yield* vpe.lock.release();
     }
     const frame = pcpu.rd + GICR_VLPI_BASE;
     yield str(frame + GICR_VLPI.VPROPBASER, GICR_VPROPBASER.encode({ PA: this.vprop.get(v.vm.index)! / 4096, IDbits: VPT_ID_BITS - 1, Shareability: 1, InnerCache: 7 }), 8, 9);
@@ -168,7 +198,11 @@ export class DirectInjector implements DirectInjection {
   *block(pcpu: PerCpu, v: Vcpu): Program<boolean> {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;
-    if (this.h.sched.doorbell(v.id)) yield* this.arm(vpe);
+    if (this.h.sched.doorbell(v.id)) {
+      yield* vpe.lock.acquire(pcpu.index);
+      yield* this.arm(vpe);
+      yield* vpe.lock.release();
+    }
     if (vpe.resident) yield* this.deschedule(pcpu, v, vpe);
     if (vpe.pendingLast) vpe.waitParse = true;
     return vpe.pendingLast;
@@ -236,14 +270,18 @@ export class DirectInjector implements DirectInjection {
   }
 
   /**
-   * `v`'s doorbell was taken (acknowledged) at EL2: it is disabled until the vCPU next blocks,
-   * as KVM's GICv4.0 handler does, so it fires once per blocking period.
+   * `v`'s doorbell was taken (acknowledged) at EL2 on core `core`: it is disabled until the vCPU
+   * next blocks, as KVM's GICv4.0 handler does, so it fires once per blocking period.
    */
-  *doorbellFired(v: Vcpu): Program {
+  *doorbellFired(core: number, v: Vcpu): Program {
     const vpe = this.vpes.get(v.id);
-    if (vpe === undefined || !vpe.armed) return;
-    yield* this.disable(vpe);
-    vpe.fired = true;
+    if (vpe === undefined) return;
+    yield* vpe.lock.acquire(core);
+    if (vpe.armed) {
+      yield* this.disable(vpe);
+      vpe.fired = true;
+    }
+    yield* vpe.lock.release();
   }
 
   /**
@@ -264,17 +302,18 @@ export class DirectInjector implements DirectInjection {
       if (configPa >= 0) byte = yield ldr(configPa, 1, 9);
       yield str(vprop + (vintid - FIRST_LPI), LPI_CONFIG.encode({ Priority: LPI_CONFIG.get(byte, 'Priority'), Group1: 1, Enable: LPI_CONFIG.get(byte, 'Enable') }), 1, 9);
     };
+    const cmds: CommandWords[] = [];
     if (act.intid === 'all') {
       for (const [vintid, ev] of h.eventsOf(v.vm)) if (ev.vcpu === v) yield* one(vintid);
-      yield* h.its.submit(ItsCmd.VINVALL({ vPEID: vpe.id }));
+      cmds.push(ItsCmd.VINVALL({ vPEID: vpe.id }));
     } else {
       const ev = h.eventOf(v.vm, act.intid);
       if (ev === undefined || ev.vcpu !== v) return false;
       yield* one(act.intid);
-      yield* h.its.submit(ItsCmd.INV({ DeviceID: ev.deviceId, EventID: ev.eventId }));
+      cmds.push(ItsCmd.INV({ DeviceID: ev.deviceId, EventID: ev.eventId }));
     }
-    if (act.pending) yield* this.importPending(v);
-    yield* h.its.sync();
+    if (act.pending) yield* this.importPending(v, cmds);
+    yield* h.its.send(act.core, cmds);
     // Pending vLPIs are the GIC's to deliver from the VPT: nothing for the list registers.
     return false;
   }
@@ -286,13 +325,13 @@ export class DirectInjector implements DirectInjection {
    * (gic-facts §4: INT is a GITS_TRANSLATER write by command), the way KVM hands a pending
    * state over when it forwards an event.
    */
-  private *importPending(v: Vcpu): Program {
+  private *importPending(v: Vcpu, cmds: CommandWords[]): Program {
     for (const [vintid, ev] of this.h.eventsOf(v.vm)) {
       if (ev.vcpu !== v) continue;
       const pendingPa = guestPendingBytePa(v, vintid);
       if (pendingPa < 0) continue;
       const byte: number = yield ldr(pendingPa, 1, 9);
-      if (((byte >> (vintid & 7)) & 1) === 1) yield* this.h.its.submit(ItsCmd.INT({ DeviceID: ev.deviceId, EventID: ev.eventId }));
+      if (((byte >> (vintid & 7)) & 1) === 1) cmds.push(ItsCmd.INT({ DeviceID: ev.deviceId, EventID: ev.eventId }));
     }
   }
 }

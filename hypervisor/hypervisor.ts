@@ -32,11 +32,12 @@ import { PhysHeap } from './heap.js';
 import { hostCpuInit, hostDistributorInit } from './host-gic.js';
 import { wake } from './host-irq.js';
 import { HostIts } from './host-its.js';
+import { LockStats, Spinlock } from './spinlock.js';
 import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEFAULT } from './layout.js';
 import { guestExit, hostIrqAtEl2, reschedule } from './run-loop.js';
 import { Scheduler } from './scheduler.js';
 import type { VcpuInfo } from './sched/policy.js';
-import { guestDistributor, guestRedistributor, type GuestLpiAction } from './vgic/emul-regs.js';
+import { guestDistributor, guestRedistributor } from './vgic/emul-regs.js';
 import { VIrq } from './vgic/virq.js';
 import { PerCpu, Vcpu, Vm } from './vm.js';
 import './trace-kinds.js';
@@ -81,9 +82,20 @@ export class HypervisorStats {
   panics = 0;
 }
 
+/** Statistics of each class of the hypervisor's locks (spinlock.ts). */
+export interface LockClasses {
+  /** The ITS command queue (`its->lock`). */
+  readonly its: LockStats;
+  /** VMOVP serialisation: one global lock or one per VM (`HypervisorConfig.vmovpLock`). */
+  readonly vmovp: LockStats;
+  /** One per vPE: its residency, doorbell and RD (Linux's `vpe_lock`). */
+  readonly vpe: LockStats;
+}
+
 export class Hypervisor {
   readonly heap: PhysHeap;
   readonly its: HostIts;
+  readonly locks: LockClasses = { its: new LockStats(), vmovp: new LockStats(), vpe: new LockStats() };
   readonly sched: Scheduler;
   readonly vms: Vm[] = [];
   /** All vCPUs, by global id. */
@@ -95,8 +107,6 @@ export class Hypervisor {
   readonly vgicr: RegisterBlock[][] = [];
   /** Per VM: guest LPI -> the assigned event behind it. */
   private readonly events: Map<number, AssignedEventState>[] = [];
-  /** Guest-table reads left by emulated register accesses (see vgic/emul-regs.ts). */
-  readonly lpiActions: GuestLpiAction[] = [];
   readonly stats = new HypervisorStats();
   readonly listRegs: number;
   /** Direct injection (GICv4) hooks; set by hypervisor/direct.ts when a VM uses it. */
@@ -113,7 +123,7 @@ export class Hypervisor {
     // Refuse what the GIC cannot carry out before anything is allocated (config.ts).
     checkConfig(cfg);
     this.heap = new PhysHeap(cfg.heapPa, cfg.heapSize);
-    this.its = new HostIts(cfg.gic.itsBase, this.heap);
+    this.its = new HostIts(cfg.gic.itsBase, this.heap, Spinlock.alloc(this.heap, 'its', this.locks.its, env));
     this.listRegs = cfg.gic.listRegs;
     const aprs = aprCount(cfg.gic.preemptionBits);
     this.pcpus = Array.from({ length: cores }, (_, i) => new PerCpu(i));
@@ -128,7 +138,7 @@ export class Hypervisor {
         vm.vcpus.push(v);
         this.vcpus.push(v);
         infos.push({ id: v.id, vm: i, index: j, priority: vc.priority, pinned: vc.pinned?.[j] ?? null });
-        blocks.push(guestRedistributor(v, j === vc.vcpus - 1, emul, this.lpiActions));
+        blocks.push(guestRedistributor(v, j === vc.vcpus - 1, emul, (core) => this.pcpus[core]!.lpiActions));
       }
       this.vgicd.push(guestDistributor(vm, emul));
       this.vgicr.push(blocks);
@@ -198,7 +208,7 @@ export class Hypervisor {
   /** A doorbell LPI for `v` (GICv4): disable it (one-shot) and wake `v` if it is blocked. */
   *doorbell(pcpu: PerCpu, v: Vcpu): Program {
     this.stats.doorbells++;
-    yield* this.direct.doorbellFired(v);
+    yield* this.direct.doorbellFired(pcpu.index, v);
     if (v.state === 'blocked') yield* wake(this, pcpu, v, 'doorbell');
   }
 
@@ -229,11 +239,8 @@ export class Hypervisor {
     this.pendTables = this.pcpus.map(() => this.heap.alloc(2 ** idBits / 8, 0x10000));
     yield* this.its.init(g.its.deviceIdBits, g.its.vpeIdBits);
     // One collection per core, targeting its redistributor.
-    for (let c = 0; c < this.cores; c++) {
-      yield* this.its.mapCollection(c, this.rdbaseOf(c));
-    }
+    yield* this.its.send(0, Array.from({ length: this.cores }, (_, c) => ItsCmd.MAPC({ ICID: c, RDbase: this.rdbaseOf(c), V: 1 })));
     for (const vm of this.vms) yield* this.createVm(vm);
-    yield* this.its.sync();
     yield* this.cpuSetup(0);
     for (let c = 1; c < this.cores; c++) yield smc(0, PSCI.CPU_ON, cpuAffinity(c), this.cfg.codePa + HYP_SECONDARY, c);
     for (const vm of this.vms) {
@@ -278,16 +285,17 @@ export class Hypervisor {
       return;
     }
     for (const d of c.devices) {
-      yield* this.its.mapDevice(d.deviceId, eventBitsOf(d));
+      const cmds = [this.its.mapDevice(d.deviceId, eventBitsOf(d))];
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const host = this.allocHostLpi();
         yield* configureLpi(this.lpiTables!, host, PRIO_DEFAULT, true);
         this.lpiRoute[host - FIRST_LPI] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
         this.events[vm.index]!.get(e.vintid)!.hostLpi = host;
-        yield* this.its.submit(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));
+        cmds.push(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));
         yield work(10);
       }
+      yield* this.its.send(0, cmds);
     }
   }
 

@@ -237,8 +237,8 @@ function* dataAbort(h: Hypervisor, pcpu: PerCpu, v: Vcpu, iss: number): Program 
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'hyp-mmio', vm: v.vm.index, vcpu: v.index, ipa, write: d.WnR === 1, value });
   // Accesses that make the hypervisor read the guest's LPI tables.
-  while (h.lpiActions.length > 0) {
-    const act = h.lpiActions.shift()!;
+  while (pcpu.lpiActions.length > 0) {
+    const act = pcpu.lpiActions.shift()!;
     const deliverable: boolean = h.direct.handles(act.vcpu) ? yield* h.direct.mirror(act) : yield* readGuestLpis(act);
     if (deliverable) yield* deliver(h, pcpu, act.vcpu);
   }

@@ -10,6 +10,7 @@ import { EL1_CONTEXT, SCTLR_EL1 } from '../core/sysregs.js';
 import { cpuAffinity } from '../gic/driver.js';
 import type { VmConfig } from './config.js';
 import { VcpuVgic } from './vgic/vcpu-vgic.js';
+import type { GuestLpiAction } from './vgic/emul-regs.js';
 import type { VIrq } from './vgic/virq.js';
 import { PPI_VTIMER } from './layout.js';
 
@@ -121,6 +122,8 @@ export class PerCpu {
   readonly attrs: AccessAttrs;
   /** Physical address of this core's redistributor (RD_base), found at boot. */
   rd = -1;
+  /** Guest-table reads this core's trapped accesses left, carried out before the guest resumes (vgic/emul-regs.ts). */
+  readonly lpiActions: GuestLpiAction[] = [];
 
   constructor(readonly index: number) {
     this.attrs = { requester: 'pe', id: index };

@@ -5,8 +5,9 @@
  * rates on worker threads (`--sweep`); narrates one interrupt per path (`--explain`).
  *
  * Exit status: 0 on success, 2 for a bad flag, value or scenario file (the message names the
- * flag or the field), 1 for anything else. Messages go to stderr; with `--json`, stdout holds
- * only the JSON.
+ * flag or the field), 3 when a run broke the delivery invariants (an interrupt lost, duplicated
+ * or misdelivered: delivery-check.ts; the figures are still printed, the violations named on
+ * stderr), 1 for anything else. Messages go to stderr; with `--json`, stdout holds only the JSON.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -20,7 +21,7 @@ import { scenarioNamed, SCENARIOS } from './named.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { comparisonJson, comparisonResult } from './report-data.js';
 import { renderReport, reportInput } from './report.js';
-import { runScenario, type PathResult, type RunHandle } from './run.js';
+import { runScenario, violationReport, type PathResult, type RunHandle } from './run.js';
 import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
 import { runSweep, sweepCsv, sweepJobs, sweepJsonLines } from './sweep.js';
 import { chromeTrace, chromeTraceText, traceSource } from './trace-export.js';
@@ -103,6 +104,14 @@ function write(file: string, text: string): void {
   }
 }
 
+/** One line on what the delivery check found: nothing wrong, or how much went wrong (named on stderr). */
+export function deliveryVerdict(results: readonly PathResult[]): string {
+  const bad = results.filter((r) => r.violations.length > 0);
+  const drain = results.map((r) => `${r.path} ${r.drainUs.toFixed(0)} us`).join(', ');
+  if (bad.length === 0) return `delivery check: every accepted MSI reached its guest (delivered or merged while pending), none duplicated or misdelivered; drained in ${drain}`;
+  return `delivery check FAILED on the ${bad.map((r) => r.path).join(' and ')} path${bad.length === 1 ? '' : 's'}: see the errors below`;
+}
+
 /** Runs the CLI on `argv`; returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const note = (s: string): void => void io.stderr.write(`${s}\n`);
@@ -143,6 +152,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         write(`${o.out}.jsonl`, sweepJsonLines(rows));
         note(`sweep: ${plural(rows.length, 'run')} written to ${o.out}.csv and ${o.out}.jsonl`);
       }
+      const broken = rows.filter((r) => r.violations > 0);
+      if (broken.length > 0) {
+        note(`error: the delivery check failed in ${plural(broken.length, 'run')} of the sweep: ${broken.map((r) => `${r.policy}/${r.path}/x${r.rate}`).join(', ')} (the violations column counts them; rerun one without --sweep to see them named)`);
+        return 3;
+      }
       return 0;
     }
 
@@ -173,6 +187,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         out(`minivisor: scenario '${s.name}': ${s.summary}\n`);
         out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${s.policy}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
         out(`${formatComparison(results)}\n\n`);
+        out(`${deliveryVerdict(results)}\n`);
         out(`host time: ${results.map((r) => `${r.path} ${r.hostMs.toFixed(0)} ms`).join(', ')}\n`);
       }
     }
@@ -191,6 +206,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     if (o.report !== undefined) {
       write(o.report, renderReport(reportInput(s, results, handles, new Date().toISOString())));
       note(`report: ${o.report}`);
+    }
+    const bad = violationReport(results);
+    if (bad !== '') {
+      note(`error: the delivery check failed:\n${bad}`);
+      return 3;
     }
     return 0;
   } catch (e) {

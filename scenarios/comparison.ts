@@ -18,6 +18,7 @@ export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] 
     row('MSIs sent', '', (r) => count(r.msis)),
     row('interrupts delivered', '', (r) => count(r.delivered)),
     row('merged while pending', '', (r) => count(r.coalesced)),
+    row('undelivered / duplicated / misdelivered', '', (r) => `${count(r.undelivered)} / ${count(r.duplicated)} / ${count(r.misdelivered)}`),
     row('EL2 entries per interrupt', '', (r) => fixed(r.el2EntriesPerIrq, 2)),
     row('cycles at EL2 per interrupt', 'cycles', (r) => count(r.el2CyclesPerIrq)),
     row('latency p50', 'cycles', (r) => count(r.latencyCycles.p50)),

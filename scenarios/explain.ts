@@ -27,7 +27,7 @@ import type {} from '../gic/virtual-cpu-interface.js';
 import type {} from '../gic/vlpi-trace.js';
 import type {} from '../hypervisor/trace-kinds.js';
 import { count, plural } from './format.js';
-import { expandVms, runScenario, WARMUP_US, type PathResult, type RunHandle } from './run.js';
+import { expandVms, runScenario, type PathResult, type RunHandle } from './run.js';
 import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
 
 export type CaseKind = 'injected' | 'direct-resident' | 'direct-not-resident';
@@ -453,7 +453,7 @@ export function explainScenario(
     });
     results.push(r);
     const m = handles[path].platform.m;
-    sources[path] = { records: m.trace.records, itsTranslate: m.costs.itsTranslate, vmNames, from: m.usToCycles(WARMUP_US) };
+    sources[path] = { records: m.trace.records, itsTranslate: m.costs.itsTranslate, vmNames, from: handles[path].measureFrom };
   }
   const cases: ExplainCase[] = [explainInjected(sources.injected)];
   if (sources.direct !== undefined) cases.push(explainDirectResident(sources.direct), explainDirectNotResident(sources.direct));

@@ -9,12 +9,12 @@
  */
 import type { CostTable } from '../core/costs.js';
 import { Machine } from '../core/machine.js';
-import { MsiDevice, type MsiPattern } from '../core/msi-device.js';
+import { MsiDevice, type MsiPattern, type RecordKeep } from '../core/msi-device.js';
 import { gicConfig, type GicConfig, type ItsConfig } from '../gic/config.js';
 import { createGic, type Gic } from '../gic/gic.js';
 import { GITS } from '../gic/its/its-registers.js';
-import type { Kernel, KernelConfig, KernelLpi } from '../guests/kernel.js';
-import type { AssignedDevice, Injection } from '../hypervisor/config.js';
+import { KERNEL_READY_OFFSET, type Kernel, type KernelConfig, type KernelLpi } from '../guests/kernel.js';
+import type { AssignedDevice, Injection, VmovpLock } from '../hypervisor/config.js';
 import { DEFAULT_BOOKKEEPING } from '../hypervisor/config.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
 import { GUEST_GICD, GUEST_GICR, GUEST_RAM } from '../hypervisor/layout.js';
@@ -66,6 +66,8 @@ export interface PlatformOptions {
   /** HCR_EL2.TWI for every VM that does not choose (PlatformVm.trapWfi); default true. */
   readonly trapWfi?: boolean;
   readonly waitDirtyOnEntry?: boolean;
+  /** VMOVP serialisation (hypervisor/config.ts `vmovpLock`); default 'per-vm'. */
+  readonly vmovpLock?: VmovpLock;
   readonly vms: readonly PlatformVm[];
 }
 
@@ -123,6 +125,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
       cyclesPerTick: m.clockHz / m.cntfrq,
       trapWfi: o.trapWfi ?? true,
       waitDirtyOnEntry: o.waitDirtyOnEntry ?? true,
+      vmovpLock: o.vmovpLock ?? 'per-vm',
       codePa: HYP_CODE_PA,
       heapPa: HYP_HEAP_PA,
       heapSize: HYP_HEAP_SIZE,
@@ -137,7 +140,17 @@ export function buildPlatform(o: PlatformOptions): Platform {
 }
 
 /** An MSI device writing to the platform's ITS. */
-export function addDevice(p: Platform, deviceId: number, events: readonly number[], pattern: MsiPattern, opts: { count?: number; start?: number; until?: number } = {}): MsiDevice {
+export function addDevice(p: Platform, deviceId: number, events: readonly number[], pattern: MsiPattern, opts: { count?: number; start?: number; until?: number; record?: RecordKeep } = {}): MsiDevice {
   const d = new MsiDevice(p.m, { deviceId, doorbell: p.doorbell, events, pattern, ...opts });
   return d;
+}
+
+/**
+ * Whether VM `vm`'s guest has said it is ready: every one of its CPUs has added itself to the
+ * readiness word in the guest's RAM (guests/kernel.ts `KERNEL_READY_OFFSET`), which the
+ * platform reads as firmware would read a mailbox.
+ */
+export function guestReady(p: Platform, vm: number): boolean {
+  const ready = p.m.bus.memory.read32(p.vmRamPa[vm]! + KERNEL_READY_OFFSET);
+  return ready >= p.kernels[vm]!.config.cpus;
 }

@@ -6,7 +6,7 @@
  * `<script type="application/json" id="result">`, and the table is rendered from it, so the
  * report's figures are the run's figures.
  */
-import { WARMUP_US, type PathResult, type RunHandle } from './run.js';
+import type { PathResult, RunHandle } from './run.js';
 import { comparisonResult, type ComparisonResult } from './report-data.js';
 import type { DeliveryPath, Scenario } from './scenario.js';
 import { buildTimeline, traceSource, type CoreTimeline, type Slice } from './trace-export.js';
@@ -56,7 +56,7 @@ export function reportInput(s: Scenario, results: readonly PathResult[], handles
     // The trace source holds the run's matching (latency.ts): the CDF reads its latencies.
     const src = traceSource(h, s, r.path);
     latenciesUs[r.path] = src.lat.latencies.map((c) => m.cyclesToUs(c));
-    const from = m.usToCycles(WARMUP_US);
+    const from = h.measureFrom;
     timelines.push({ path: r.path, timeline: buildTimeline(src), cores: m.cores, clockHz: m.clockHz, from, to: from + m.usToCycles(windowUs) });
   }
   return { result: comparisonResult(s, results), latenciesUs, timelines, ...(generated !== undefined ? { generated } : {}) };
@@ -237,7 +237,7 @@ export function renderReport(input: ReportInput): string {
 <header>
 <h1>minivisor: ${esc(s.name)}</h1>
 <p class="meta">${esc(s.summary)}</p>
-<p class="meta">seed ${s.seed}; ${s.durationUs} us simulated after ${WARMUP_US} us of boot; ${s.cores} cores at ${s.clockMHz} MHz; GICv${s.gicVersion}, ${s.listRegs} list registers; policy ${esc(s.policy)}, ${s.sliceUs} us slices; ${wfi}; cost profile ${esc(s.costProfile)}</p>
+<p class="meta">seed ${s.seed}; devices running ${s.durationUs} us from the moment each guest said it was ready, then drained; ${s.cores} cores at ${s.clockMHz} MHz; GICv${s.gicVersion}, ${s.listRegs} list registers; policy ${esc(s.policy)}, ${s.sliceUs} us slices; ${wfi}; cost profile ${esc(s.costProfile)}</p>
 </header>
 <section id="comparison">
 <h2>Comparison</h2>

@@ -1,31 +1,35 @@
 /**
  * Runs a scenario on one delivery path and measures it: builds the platform (scenarios/
- * platform.ts), boots, starts the devices after a warm-up, runs for the scenario's duration
- * (plus a drain so in-flight interrupts finish), and derives every figure of the comparison
- * from counters kept in step with the trace and from what the guests recorded.
+ * platform.ts), boots it, starts each VM's devices as soon as its guest kernel says it is ready
+ * (guests/kernel.ts: every CPU adds itself to a word in the guest's RAM once it takes
+ * interrupts), runs for the scenario's duration, then drains until every interrupt the ITS
+ * accepted has reached its guest (or a bound, named in the result, is hit), and derives every
+ * figure of the comparison from counters kept in step with the trace and from the delivery
+ * check (delivery-check.ts), which also decides whether anything was lost, duplicated or
+ * misdelivered.
  *
- * Latency (scenario field `record`): with 'all' (the default) the devices keep every MSI write
- * and the guests every delivery, and `matchRun` pairs them after the run (latency.ts); with
- * 'counters' nothing is kept and an `OnlineLatency` fed by the devices' write hooks and the
- * guests' delivery sinks pairs them as the run goes, with the same rules, so a long run's
- * memory does not grow with its length. The counts, max and mean are the same either way, the
- * percentiles within the histogram's error (histogram.ts: 1/256).
+ * Latency is from the MSI's write to the guest's acknowledge (its ICV_IAR1_EL1 read). With
+ * `record: 'all'` (the default) every delivery is kept (exact percentiles, the trace export's
+ * flows); with 'counters' only counts and a histogram (percentiles within 1/256), so a long
+ * run's memory does not grow with its length.
  */
 import { costProfile } from '../core/costs.js';
 import type { MsiDevice, MsiPattern } from '../core/msi-device.js';
-import type { DeliveryLogOptions } from '../guests/delivery-log.js';
-import type { Kernel } from '../guests/kernel.js';
-import { deviceKernel, DeviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
+import type { KernelConfig } from '../guests/kernel.js';
+import { deviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
 import { policyNamed } from '../hypervisor/sched/policies.js';
-import { matchLatencies, percentile, type DeliveryRecord, type LatencyResult, type MsiRecord } from './latency.js';
-import { OnlineLatency } from './online-latency.js';
-import { addDevice, buildPlatform, type Platform, type PlatformVm } from './platform.js';
+import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
+import { addDevice, buildPlatform, guestReady, type Platform, type PlatformVm } from './platform.js';
 import type { DeliveryPath, RecordMode, Scenario, TrafficPattern, VmSpec } from './scenario.js';
 
-/** Simulated time the machine gets to boot before devices start. */
-export const WARMUP_US = 1500;
-/** Time after the devices stop for in-flight interrupts to be delivered. */
-export const DRAIN_US = 500;
+/** Longest boot before a guest must have said it is ready (its devices start then or never). */
+export const BOOT_LIMIT_US = 20_000;
+/** How often the platform looks at the guests' readiness words during boot. */
+const READY_POLL_US = 5;
+/** Longest drain after the devices stop; hitting it is reported (the interrupts left count as undelivered). */
+export const DRAIN_LIMIT_US = 50_000;
+/** Drain step: the run stops at the first step boundary with nothing outstanding. */
+const DRAIN_STEP_US = 10;
 
 export interface LatencyFigures {
   readonly p50: number;
@@ -38,14 +42,24 @@ export interface PathResult {
   readonly scenario: string;
   readonly path: DeliveryPath;
   readonly seed: number;
+  /** MSIs the devices wrote. */
   readonly msis: number;
+  /** MSIs the ITS accepted (delivered + coalesced + undelivered). */
+  readonly accepted: number;
   readonly delivered: number;
   readonly coalesced: number;
   readonly undelivered: number;
+  readonly duplicated: number;
+  readonly misdelivered: number;
+  /** What the delivery check found wrong (empty: nothing lost, duplicated or misdelivered). */
+  readonly violations: readonly string[];
+  /** Simulated microseconds the drain took after the devices stopped, and whether it hit its bound. */
+  readonly drainUs: number;
+  readonly drainLimitHit: boolean;
   readonly el2Entries: number;
   readonly el2EntriesPerIrq: number;
   readonly el2CyclesPerIrq: number;
-  /** Latency from MSI write to the guest handler, in cycles and in microseconds. */
+  /** Latency from MSI write to the guest's acknowledge, in cycles and in microseconds. */
   readonly latencyCycles: LatencyFigures;
   readonly latencyUs: LatencyFigures;
   readonly vpeSwitches: number;
@@ -75,14 +89,16 @@ export interface RunHandle {
   readonly deviceVm: readonly number[];
   /** What the run records (the scenario's `record`). */
   readonly record: RecordMode;
-  /** With `record: 'counters'`: the latency matcher the devices and guests feed as the run goes. */
-  readonly online?: OnlineLatency;
+  /** The delivery check watching the run. */
+  readonly check: DeliveryCheck;
+  /** Cycle the measurement started at (the first device's start), set by `runScenario`. */
+  measureFrom: number;
 }
 
-/** The key latency.ts matches on: VM index and guest INTID. */
-export const latencyKey = (vm: number, vintid: number): number => vm * 2 ** 24 + vintid;
+/** The key (VM index, guest INTID) deliveries are counted by. */
+export const latencyKey = keyOf;
 
-/** Thrown by what needs every MSI and delivery record when the run kept only counters. */
+/** Thrown by what needs every delivery record when the run kept only counters. */
 export class RecordsNeededError extends Error {
   constructor(what: string, scenario?: string) {
     super(`${what} needs every MSI and delivery record, but ${scenario === undefined ? 'the run' : `scenario '${scenario}'`} was made with record: 'counters' (set "record": "all", the default, in the scenario)`);
@@ -102,9 +118,8 @@ export interface RunOptions {
   /** Called with the handle before the run starts (tests, reports). */
   readonly onBuilt?: (h: RunHandle) => void;
   /**
-   * Called after each chunk of the measured run with the simulated cycles done and to do (the
-   * machine runs in `PROGRESS_CHUNKS` chunks; the result is the same as one run, chunking only
-   * moves where `Machine.run` returns).
+   * Called as the measured run progresses with the simulated cycles done and to do (the machine
+   * runs in `PROGRESS_CHUNKS` chunks; chunking only moves where `Machine.run` returns).
    */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -112,10 +127,10 @@ export interface RunOptions {
 /** Chunks of the measured run when `onProgress` is given. */
 export const PROGRESS_CHUNKS = 100;
 
-function kernelFor(vm: VmSpec, log: DeliveryLogOptions): PlatformVm['kernel'] {
+function kernelFor(vm: VmSpec): PlatformVm['kernel'] {
   switch (vm.kernel) {
     case 'device':
-      return (c) => deviceKernel(c, { log });
+      return (c: KernelConfig) => deviceKernel(c, { log: { keep: 'none' } });
     case 'hog':
       return (c) => hogKernel(c);
     case 'idle':
@@ -154,7 +169,7 @@ export function expandVms(s: Scenario): VmSpec[] {
   return out;
 }
 
-/** Builds the platform of `s` for `path` and returns it with its (not yet started) devices. */
+/** Builds the platform of `s` for `path` and returns it with its (not yet started) devices and its delivery check. */
 export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const clockHz = s.clockMHz * 1e6;
   const vms = expandVms(s);
@@ -164,6 +179,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const nextIntid = new Map<string, number>();
   const vintids: number[][] = [];
   const deviceVm: number[] = [];
+  const targets: { vcpu: number; vintid: number }[][] = [];
   const perVm = new Map<string, { deviceId: number; events: { eventId: number; vcpu: number; vintid: number }[] }[]>();
   devices.forEach((d, i) => {
     const vmIndex = vms.findIndex((v) => v.name === d.vm);
@@ -173,6 +189,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     next += d.events;
     nextIntid.set(d.vm, next);
     vintids.push(evs.map((e) => e.vintid));
+    targets.push(evs.map((e) => ({ vcpu: e.vcpu, vintid: e.vintid })));
     deviceVm.push(vmIndex);
     const list = perVm.get(d.vm) ?? [];
     list.push({ deviceId: i + 1, events: evs });
@@ -181,18 +198,6 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const policy = policyNamed(s.policy);
   if (policy === undefined) throw new Error(`unknown policy ${s.policy}`);
   const record: RecordMode = s.record ?? 'all';
-  // With 'counters', each device kernel's log keeps no records and tells the matcher of each
-  // delivery; the matcher needs the machine's costs and counter rate, so it is made just after.
-  const feed: { online: OnlineLatency | null; tick: number } = { online: null, tick: 1 };
-  const logFor = (vm: number): DeliveryLogOptions =>
-    record === 'all'
-      ? {}
-      : {
-          keep: 'none',
-          sink: {
-            delivered: (intid: number, _cpu: number, counter: number): void => feed.online!.delivery(latencyKey(vm, intid), counter * feed.tick),
-          },
-        };
   const platform = buildPlatform({
     cores: s.cores,
     clockHz,
@@ -204,10 +209,10 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     sliceUs: s.sliceUs,
     trapWfi: s.wfi === 'trap',
     waitDirtyOnEntry: s.waitDirtyOnEntry,
-    vms: vms.map((v, i) => ({
+    vms: vms.map((v) => ({
       name: v.name,
       vcpus: v.vcpus,
-      kernel: kernelFor(v, logFor(i)),
+      kernel: kernelFor(v),
       injection: (opts.path ?? v.path ?? s.path) === 'direct' ? 'direct' : 'list-register',
       devices: perVm.get(v.name) ?? [],
       priority: v.priority ?? 0,
@@ -216,25 +221,14 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
       trapWfi: v.wfi === undefined ? undefined : v.wfi === 'trap',
     })),
   });
-  const warm = platform.m.usToCycles(WARMUP_US);
-  const until = warm + platform.m.usToCycles(s.durationUs);
-  const devs = devices.map((d, i) =>
-    addDevice(platform, i + 1, Array.from({ length: d.events }, (_, e) => e), pattern(d.traffic, clockHz), { start: warm, until, ...(d.count !== undefined ? { count: d.count } : {}) }),
+  const keep = record === 'all' ? 'all' : 'none';
+  const devs = devices.map((d, i) => addDevice(platform, i + 1, Array.from({ length: d.events }, (_, e) => e), pattern(d.traffic, clockHz), { record: keep, ...(d.count !== undefined ? { count: d.count } : {}) }));
+  const check = attachDeliveryCheck(
+    platform,
+    devs.map((device, i) => ({ device, deviceId: i + 1, vm: deviceVm[i]!, events: targets[i]! })),
+    record === 'all',
   );
-  let online: OnlineLatency | undefined;
-  if (record === 'counters') {
-    const m = platform.m;
-    online = new OnlineLatency(m.costs.itsTranslate + m.costs.iccAck);
-    feed.online = online;
-    feed.tick = m.clockHz / m.cntfrq;
-    const o = online;
-    devs.forEach((dev, i) => {
-      const vm = deviceVm[i]!;
-      const keys = vintids[i]!.map((v) => latencyKey(vm, v));
-      dev.setRecording('none', (_index, time, eventId) => o.msi(keys[eventId]!, time));
-    });
-  }
-  const h: RunHandle = { platform, devices: devs, vintids, deviceVm, record, ...(online !== undefined ? { online } : {}) };
+  const h: RunHandle = { platform, devices: devs, vintids, deviceVm, record, check, measureFrom: 0 };
   opts.onBuilt?.(h);
   return h;
 }
@@ -243,30 +237,64 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
 export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const path = opts.path ?? s.path;
   const h = buildScenario(s, { ...opts, path });
-  const m = h.platform.m;
-  const warm = m.usToCycles(WARMUP_US);
+  const p = h.platform;
+  const m = p.m;
   const clock = opts.hostClock;
   const t0 = clock === undefined ? NaN : clock();
-  m.run(warm);
-  for (const d of h.devices) d.start();
-  const before = counters(h);
-  // A maximum cannot be taken as a difference: it restarts with the measurement.
-  h.platform.hyp.stats.runQueueWaitMax = 0;
-  const end = warm + m.usToCycles(s.durationUs + DRAIN_US);
-  const progress = opts.onProgress;
-  if (progress === undefined) m.run(end);
-  else {
-    for (let i = 1; i <= PROGRESS_CHUNKS; i++) {
-      m.run(warm + Math.round(((end - warm) * i) / PROGRESS_CHUNKS));
-      progress(m.now - warm, end - warm);
+  const violations: string[] = [];
+  const duration = m.usToCycles(s.durationUs);
+
+  // Boot: each VM's devices start once its guest is ready.
+  const waiting = new Set(h.deviceVm);
+  const startVm = (vm: number): void => {
+    h.devices.forEach((d, i) => {
+      if (h.deviceVm[i] === vm) d.start(m.now + duration);
+    });
+    waiting.delete(vm);
+  };
+  const bootEnd = m.usToCycles(BOOT_LIMIT_US);
+  let first = -1;
+  while (waiting.size > 0 && m.now < bootEnd) {
+    m.run(m.now + m.usToCycles(READY_POLL_US));
+    for (const vm of [...waiting]) {
+      if (!guestReady(p, vm)) continue;
+      if (first < 0) first = m.now;
+      startVm(vm);
     }
   }
+  for (const vm of waiting) violations.push(`${p.hyp.vms[vm]?.config.name ?? `vm${vm}`}: its guest did not say it was ready within ${BOOT_LIMIT_US} us of boot, so its devices never ran`);
+  if (first < 0) first = m.now;
+  h.measureFrom = first;
+  const before = counters(h);
+  // A maximum cannot be taken as a difference: it restarts with the measurement.
+  p.hyp.stats.runQueueWaitMax = 0;
+
+  // The devices run for the scenario's duration from their own start.
+  const devicesEnd = m.now + duration;
+  const progress = opts.onProgress;
+  const total = devicesEnd - first;
+  if (progress === undefined) m.run(devicesEnd);
+  else {
+    const from = m.now;
+    for (let i = 1; i <= PROGRESS_CHUNKS; i++) {
+      m.run(from + Math.round(((devicesEnd - from) * i) / PROGRESS_CHUNKS));
+      progress(m.now - first, total);
+    }
+  }
+  // Drain until nothing accepted is still on its way (bounded).
+  const drainStart = m.now;
+  const drainEnd = drainStart + m.usToCycles(DRAIN_LIMIT_US);
+  while ((h.check.outstanding > 0 || h.devices.some((d) => d.active)) && m.now < drainEnd) m.run(m.now + m.usToCycles(DRAIN_STEP_US));
+  const drainLimitHit = h.check.outstanding > 0;
+  if (drainLimitHit) violations.push(`the drain stopped at its bound (${DRAIN_LIMIT_US} us after the devices stopped) with ${h.check.outstanding} interrupts still on their way: they count as undelivered`);
   const hostMs = clock === undefined ? NaN : clock() - t0;
-  return measure(s, path, h, before, end - warm, hostMs);
+  return measure(s, path, h, before, m.now - first, m.cyclesToUs(m.now - drainStart), drainLimitHit, violations, hostMs);
 }
 
 /** An MSI a device wrote: which device, which of its writes, and the guest LPI it becomes. */
-export interface RunMsi extends MsiRecord {
+export interface RunMsi {
+  readonly key: number;
+  readonly time: number;
   readonly device: number;
   readonly index: number;
   readonly vm: number;
@@ -274,37 +302,52 @@ export interface RunMsi extends MsiRecord {
   readonly vintid: number;
 }
 
-/** A guest handler start a device kernel recorded. */
-export interface RunDelivery extends DeliveryRecord {
+/** A guest acknowledge that delivered an MSI (delivery-check.ts). */
+export interface RunDelivery {
+  readonly key: number;
+  /** Cycle of the acknowledge (the guest's ICV_IAR1_EL1 read). */
+  readonly time: number;
+  /** The core it ran on. */
+  readonly core: number;
   readonly vm: number;
   readonly vcpu: number;
   readonly vintid: number;
 }
 
+/** The deliveries paired with the MSIs they delivered: latency i is of `msis[msiIndex[i]]` delivered by `deliveries[deliveryIndex[i]]`. */
+export interface RunMatching {
+  readonly latencies: Float64Array;
+  readonly msiIndex: Int32Array;
+  readonly deliveryIndex: Int32Array;
+}
+
 /**
- * Every MSI the devices wrote and every delivery the guests recorded so far, and their matching
- * (latency.ts): `lat.msiIndex[i]` and `lat.deliveryIndex[i]` pair MSI and delivery of latency i.
- * Needs the records: throws `RecordsNeededError` for a run made with record: 'counters'.
+ * Every MSI the devices wrote and every delivery the check recorded, paired. Needs the records:
+ * throws `RecordsNeededError` for a run made with record: 'counters'.
  */
-export function matchRun(h: RunHandle, scenario?: string): { msis: RunMsi[]; deliveries: RunDelivery[]; lat: LatencyResult } {
-  if (h.record !== 'all') throw new RecordsNeededError('matching MSIs to deliveries after the run', scenario);
-  const m = h.platform.m;
-  const tick = m.clockHz / m.cntfrq;
+export function deliveriesOf(h: RunHandle, scenario?: string): { msis: RunMsi[]; deliveries: RunDelivery[]; lat: RunMatching } {
+  if (h.record !== 'all') throw new RecordsNeededError('pairing MSIs with their deliveries', scenario);
   const msis: RunMsi[] = [];
+  const firstOf: number[] = [];
   h.devices.forEach((d, i) => {
+    firstOf.push(msis.length);
     const vm = h.deviceVm[i]!;
     for (let k = 0; k < d.sent; k++) {
       const vintid = h.vintids[i]![d.eventOf(k)]!;
-      msis.push({ key: latencyKey(vm, vintid), time: d.timeOf(k), device: i, index: k, vm, eventId: d.eventOf(k), vintid });
+      msis.push({ key: keyOf(vm, vintid), time: d.timeOf(k), device: i, index: k, vm, eventId: d.eventOf(k), vintid });
     }
   });
-  const deliveries: RunDelivery[] = [];
-  h.platform.kernels.forEach((k: Kernel, vm) => {
-    if (!(k instanceof DeviceKernel)) return;
-    const log = k.log;
-    for (let i = 0; i < log.length; i++) deliveries.push({ key: latencyKey(vm, log.intid[i]!), time: log.counter[i]! * tick, vm, vcpu: log.cpu[i]!, vintid: log.intid[i]! });
-  });
-  return { msis, deliveries, lat: matchLatencies(msis, deliveries, m.costs.itsTranslate + m.costs.iccAck) };
+  const recs: readonly DeliveryRecord[] = h.check.records;
+  const deliveries: RunDelivery[] = recs.map((r) => ({ key: keyOf(r.vm, r.vintid), time: r.ackTime, core: r.pe, vm: r.vm, vcpu: r.vcpu, vintid: r.vintid }));
+  return {
+    msis,
+    deliveries,
+    lat: {
+      latencies: Float64Array.from(recs, (r) => r.ackTime - r.writeTime),
+      msiIndex: Int32Array.from(recs, (r) => firstOf[r.device]! + r.write),
+      deliveryIndex: Int32Array.from(recs, (_, i) => i),
+    },
+  };
 }
 
 /** The counters the figures are differences of: per core, EL2 entries and cycles; the hypervisor's; direct injection's (0 without it). */
@@ -343,59 +386,50 @@ function counters(h: RunHandle): Counters {
   };
 }
 
-/** The MSI and latency figures of a finished run: from its records, or from its online matcher. */
-function latencyOf(s: Scenario, h: RunHandle): { msis: number; delivered: number; coalesced: number; undelivered: number; cycles: LatencyFigures } {
-  const online = h.online;
-  if (online === undefined) {
-    const { msis, lat } = matchRun(h, s.name);
-    const delivered = lat.latencies.length;
+/** Latency figures from the check: exact from the records when kept, else from its histogram. */
+function latencyOf(h: RunHandle): LatencyFigures {
+  const c = h.check;
+  if (h.record === 'all') {
+    const lat = Float64Array.from(c.records, (r) => r.ackTime - r.writeTime);
+    const n = lat.length;
     return {
-      msis: msis.length,
-      delivered,
-      coalesced: lat.coalesced,
-      undelivered: lat.undelivered,
-      cycles: {
-        p50: percentile(lat.latencies, 50),
-        p99: percentile(lat.latencies, 99),
-        max: lat.latencies.reduce((a, b) => Math.max(a, b), 0),
-        mean: lat.latencies.reduce((a, b) => a + b, 0) / Math.max(1, delivered),
-      },
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      max: lat.reduce((a, b) => Math.max(a, b), 0),
+      mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, n),
     };
   }
-  const c = online.counts();
-  // Cannot happen while the machine is causal (online-latency.ts); if it does, the figures
-  // would not be the offline matcher's, so say so rather than report them.
-  if (c.outOfOrder > 0) throw new Error(`scenario '${s.name}': ${c.outOfOrder} MSIs or deliveries reached the online latency matcher out of order; run it with record: 'all'`);
-  const hist = online.latency;
-  const delivered = hist.count;
-  return {
-    msis: h.devices.reduce((a, d) => a + d.sent, 0),
-    delivered,
-    coalesced: c.coalesced,
-    undelivered: c.undelivered,
-    cycles: { p50: hist.percentile(50), p99: hist.percentile(99), max: delivered > 0 ? hist.max : 0, mean: delivered > 0 ? hist.mean : 0 },
-  };
+  const hist = c.latency;
+  const n = hist.count;
+  return { p50: hist.percentile(50), p99: hist.percentile(99), max: n > 0 ? hist.max : 0, mean: n > 0 ? hist.mean : 0 };
 }
 
-function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters, span: number, hostMs: number): PathResult {
+function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters, span: number, drainUs: number, drainLimitHit: boolean, runViolations: readonly string[], hostMs: number): PathResult {
   const m = h.platform.m;
-  const lat = latencyOf(s, h);
+  const verdict = h.check.finish();
+  const k = verdict.counts;
   const now = counters(h);
   const el2CyclesPerCore = now.el2Cycles.map((c, i) => c - before.el2Cycles[i]!);
   const el2Entries = now.el2.reduce((a, n, i) => a + n - before.el2[i]!, 0);
   const el2Cycles = el2CyclesPerCore.reduce((a, c) => a + c, 0);
-  const delivered = lat.delivered;
-  const c = lat.cycles;
+  const delivered = k.delivered;
+  const c = latencyOf(h);
   const us = (x: number): number => m.cyclesToUs(x);
   const waits = now.runQueueWaits - before.runQueueWaits;
   return {
     scenario: s.name,
     path,
     seed: s.seed,
-    msis: lat.msis,
+    msis: k.sent,
+    accepted: k.accepted,
     delivered,
-    coalesced: lat.coalesced,
-    undelivered: lat.undelivered,
+    coalesced: k.coalesced,
+    undelivered: k.undelivered,
+    duplicated: k.duplicated,
+    misdelivered: k.misdelivered,
+    violations: [...runViolations, ...verdict.violations],
+    drainUs,
+    drainLimitHit,
     el2Entries,
     el2EntriesPerIrq: el2Entries / Math.max(1, delivered),
     el2CyclesPerIrq: el2Cycles / Math.max(1, delivered),
@@ -414,4 +448,15 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters
     simulatedUs: us(span),
     hostMs,
   };
+}
+
+/** The violations of `results` as one message (empty string: none). */
+export function violationReport(results: readonly PathResult[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (r.violations.length === 0) continue;
+    lines.push(`${r.path} path of scenario '${r.scenario}' (seed ${r.seed}): ${r.undelivered} undelivered, ${r.duplicated} duplicated, ${r.misdelivered} misdelivered`);
+    for (const v of r.violations) lines.push(`  ${v}`);
+  }
+  return lines.join('\n');
 }

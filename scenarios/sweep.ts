@@ -31,6 +31,10 @@ export interface SweepRow {
   readonly delivered: number;
   readonly coalesced: number;
   readonly undelivered: number;
+  readonly duplicated: number;
+  readonly misdelivered: number;
+  /** Violations the delivery check found (0: nothing lost, duplicated or misdelivered). */
+  readonly violations: number;
   readonly el2EntriesPerIrq: number;
   readonly el2CyclesPerIrq: number;
   readonly latencyP50Cycles: number;
@@ -92,6 +96,9 @@ export function sweepRow(job: Pick<SweepJob, 'policy' | 'path' | 'rate' | 'scena
     delivered: r.delivered,
     coalesced: r.coalesced,
     undelivered: r.undelivered,
+    duplicated: r.duplicated,
+    misdelivered: r.misdelivered,
+    violations: r.violations.length,
     el2EntriesPerIrq: r.el2EntriesPerIrq,
     el2CyclesPerIrq: r.el2CyclesPerIrq,
     latencyP50Cycles: r.latencyCycles.p50,
@@ -123,7 +130,7 @@ export function sortRows(rows: readonly SweepRow[]): SweepRow[] {
 }
 
 export const SWEEP_COLUMNS: readonly (keyof SweepRow)[] = [
-  'scenario', 'policy', 'path', 'rate', 'seed', 'msis', 'delivered', 'coalesced', 'undelivered', 'el2EntriesPerIrq', 'el2CyclesPerIrq',
+  'scenario', 'policy', 'path', 'rate', 'seed', 'msis', 'delivered', 'coalesced', 'undelivered', 'duplicated', 'misdelivered', 'violations', 'el2EntriesPerIrq', 'el2CyclesPerIrq',
   'latencyP50Cycles', 'latencyP99Cycles', 'latencyMaxCycles', 'latencyMeanCycles', 'latencyP50Us', 'latencyP99Us', 'latencyMaxUs',
   'vcpuSwitches', 'vpeSwitches', 'vpeSwitchCycles', 'dirtyPolls', 'vmovps', 'doorbells', 'kicks', 'maintenance',
   'runQueueWaitMeanUs', 'runQueueWaitMaxUs', 'el2SharePct',

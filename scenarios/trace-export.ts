@@ -34,8 +34,7 @@ import type {} from '../gic/its/its-trace.js';
 import type {} from '../gic/vlpi-trace.js';
 import type {} from '../gic/virtual-cpu-interface.js';
 import type {} from '../hypervisor/trace-kinds.js';
-import type { LatencyResult } from './latency.js';
-import { expandVms, latencyKey, type RunDelivery, type RunHandle, type RunMsi, matchRun, RecordsNeededError } from './run.js';
+import { deliveriesOf, expandVms, RecordsNeededError, type RunDelivery, type RunHandle, type RunMatching, type RunMsi } from './run.js';
 import type { DeliveryPath, Scenario } from './scenario.js';
 
 /** One Chrome trace event (the subset of the format used here). */
@@ -77,7 +76,7 @@ export interface TraceSource {
   readonly deviceNames: readonly string[];
   readonly msis: readonly RunMsi[];
   readonly deliveries: readonly RunDelivery[];
-  readonly lat: LatencyResult;
+  readonly lat: RunMatching;
 }
 
 /** The exporter's view of a finished run of `s` (tracing must have been on). */
@@ -88,7 +87,7 @@ export function traceSource(h: RunHandle, s: Scenario, path: DeliveryPath): Trac
   if (h.record !== 'all') throw new RecordsNeededError('trace export (the flow from each MSI to the acknowledge it became)', s.name);
   const vms = expandVms(s);
   const vmNames = vms.map((v) => v.name);
-  const { msis, deliveries, lat } = matchRun(h);
+  const { msis, deliveries, lat } = deliveriesOf(h, s.name);
   return {
     path,
     records: m.trace.records,
@@ -379,35 +378,17 @@ export function buildTimeline(src: Pick<TraceSource, 'records' | 'cores' | 'end'
 }
 
 /**
- * Binds each matched delivery (latency.ts) to the guest acknowledge that started its handler:
- * the k-th delivery of a (VM, vINTID) is the k-th acknowledge of it (the handler records one
- * delivery per acknowledge). Returns, per latency index, the acknowledge or null.
+ * Binds each delivery to the guest acknowledge in the trace it is: a delivery is an acknowledge
+ * (delivery-check.ts), so it is the 'icv-ack' record of the same core, time and vINTID. Returns,
+ * per latency index, the acknowledge or null.
  */
-export function bindDeliveries(acks: readonly GuestAck[], deliveries: readonly RunDelivery[], lat: LatencyResult, tickCycles: number): (GuestAck | null)[] {
-  const ackLists = new Map<number, GuestAck[]>();
-  for (const a of [...acks].sort((x, y) => x.t - y.t)) {
-    const k = latencyKey(a.vm, a.vintid);
-    const l = ackLists.get(k);
-    if (l === undefined) ackLists.set(k, [a]);
-    else l.push(a);
-  }
-  // Rank of each delivery among the deliveries of its key, in time order.
-  const rank = new Int32Array(deliveries.length);
-  const seen = new Map<number, number>();
-  const order = deliveries.map((_, i) => i).sort((a, b) => deliveries[a]!.time - deliveries[b]!.time);
-  for (const i of order) {
-    const k = deliveries[i]!.key;
-    const r = seen.get(k) ?? 0;
-    rank[i] = r;
-    seen.set(k, r + 1);
-  }
+export function bindDeliveries(acks: readonly GuestAck[], deliveries: readonly RunDelivery[], lat: RunMatching): (GuestAck | null)[] {
+  const at = new Map<string, GuestAck>();
+  for (const a of acks) at.set(`${a.core}:${a.t}:${a.vintid}`, a);
   const out: (GuestAck | null)[] = [];
   for (let i = 0; i < lat.deliveryIndex.length; i++) {
-    const di = lat.deliveryIndex[i]!;
-    const d = deliveries[di]!;
-    const a = ackLists.get(d.key)?.[rank[di]!];
-    // The handler reads the counter after the acknowledge: its time (counter ticks, truncated) is not before it by more than a tick.
-    out.push(a !== undefined && a.t <= d.time + tickCycles ? a : null);
+    const d = deliveries[lat.deliveryIndex[i]!]!;
+    out.push(at.get(`${d.core}:${d.time}:${d.vintid}`) ?? null);
   }
   return out;
 }
@@ -476,7 +457,7 @@ export function chromeTrace(sources: readonly TraceSource[], meta: Readonly<Reco
     });
 
     // Flows: MSI slice -> the guest's acknowledge.
-    const bound = bindDeliveries(tl.acks, src.deliveries, src.lat, src.tickCycles);
+    const bound = bindDeliveries(tl.acks, src.deliveries, src.lat);
     const flowOfMsi = new Map<number, number>();
     let flows = 0;
     bound.forEach((a, i) => {

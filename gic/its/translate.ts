@@ -31,6 +31,18 @@ const OPCODE_INT = ITS_COMMANDS.INT.opcode;
 /** After the GIC's internal messages at the same time. */
 const TRANSLATE_EVENT_PRIORITY = GIC_EVENT_PRIORITY + 1;
 
+/**
+ * Sees every MSI the ITS accepts and what its translation became, for checkers outside the
+ * model (observation only: it must not change anything). `accepted` is called during the
+ * device's GITS_TRANSLATER write, `translated` when the translation completes (`delivered`:
+ * it became a pending LPI or vLPI; false: dropped by a translation error or refused by the
+ * redistributor). Translations complete in the order MSIs were accepted.
+ */
+export interface TranslationObserver {
+  accepted(deviceId: number, eventId: number): void;
+  translated(deviceId: number, eventId: number, delivered: boolean): void;
+}
+
 export class Translator {
   private readonly fifo: LatencyFifo;
 
@@ -42,6 +54,8 @@ export class Translator {
   dropped = 0;
   /** Code of the last translation error (0x0103EE), 0 if none. */
   lastError = 0;
+  /** An observer of accepted and translated MSIs (checkers; null: none). */
+  observer: TranslationObserver | null = null;
 
   constructor(
     private readonly m: Machine,
@@ -60,6 +74,7 @@ export class Translator {
   /** A GITS_TRANSLATER write from `deviceId` carrying `eventId`. */
   accept(deviceId: number, eventId: number): void {
     this.accepted++;
+    if (this.observer !== null) this.observer.accepted(deviceId, eventId);
     this.fifo.push(deviceId, eventId);
   }
 
@@ -84,6 +99,7 @@ export class Translator {
       const ok = this.lpis.setLpiPending(e.rd, intid);
       if (ok) this.delivered++;
       else this.dropped++;
+      if (this.observer !== null) this.observer.translated(deviceId, eventId, ok);
       if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-translate', deviceId, eventId, intid, virtual: false, rd: e.rd, delivered: ok, error: 0 });
       return;
     }
@@ -95,12 +111,14 @@ export class Translator {
       v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, e.doorbell);
       this.delivered++;
     } else this.dropped++;
+    if (this.observer !== null) this.observer.translated(deviceId, eventId, v !== null);
     if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-translate', deviceId, eventId, intid, virtual: true, rd: e.vpeRd, delivered: v !== null, error: 0 });
   }
 
   private drop(deviceId: number, eventId: number, reason: number): void {
     this.dropped++;
     this.lastError = errorCode(OPCODE_INT, reason);
+    if (deviceId >= 0 && this.observer !== null) this.observer.translated(deviceId, eventId, false);
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-translate', deviceId, eventId, intid: -1, virtual: false, rd: -1, delivered: false, error: this.lastError });
   }

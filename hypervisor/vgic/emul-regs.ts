@@ -20,8 +20,15 @@ import { FIRST_LPI } from '../config.js';
 import type { Vcpu, Vm } from '../vm.js';
 import { lrChanged } from './lr-sync.js';
 
-/** Work the trap handler must finish after an access (reading the guest's LPI tables). */
-export type GuestLpiAction = { readonly kind: 'read-config'; readonly vcpu: Vcpu; readonly intid: number | 'all'; readonly pending: boolean };
+/**
+ * Work the trap handler must finish after an access (reading the guest's LPI tables), left for
+ * the core whose trap made the access (`core`), which carries it out before the guest resumes:
+ * so a guest that polls GICR_SYNCR after GICR_INVLPIR finds the invalidation done.
+ */
+export type GuestLpiAction = { readonly kind: 'read-config'; readonly vcpu: Vcpu; readonly intid: number | 'all'; readonly pending: boolean; readonly core: number };
+
+/** Where the actions an access leaves go: the trapping core's list (the access's requester is that core). */
+export type ActionLists = (core: number) => GuestLpiAction[];
 
 /** Priority bits the virtual CPU interface implements (low bits of IPRIORITYR RAZ/WI). */
 export interface EmulOptions {
@@ -76,7 +83,7 @@ function bitsReg(name: string, offset: number, get: (i: number) => boolean, set:
 }
 
 /** The emulated redistributor (RD_base + SGI_base) of one vCPU. */
-export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, actions: GuestLpiAction[]): RegisterBlock {
+export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, actions: ActionLists): RegisterBlock {
   const g = vcpu.vgic;
   const p = g.private;
   const typer = GICR_TYPER.encode({ PLPIS: 1, Last: last ? 1 : 0, Processor_Number: vcpu.index, Aff0: vcpu.index % 16, Aff1: Math.floor(vcpu.index / 16) });
@@ -88,11 +95,11 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       length: 4,
       widths: W32,
       read: () => GICR_CTLR.encode({ EnableLPIs: g.enableLpis ? 1 : 0 }),
-      write: (_o, _s, v) => {
+      write: (_o, _s, v, attrs) => {
         // CHOICE: once set, EnableLPIs cannot be cleared (allowed: IMPLEMENTATION DEFINED).
         if (!g.enableLpis && GICR_CTLR.get(toNum(v), 'EnableLPIs') === 1) {
           g.enableLpis = true;
-          actions.push({ kind: 'read-config', vcpu, intid: 'all', pending: true });
+          actions(attrs.id).push({ kind: 'read-config', vcpu, intid: 'all', pending: true, core: attrs.id });
         }
       },
     },
@@ -137,9 +144,9 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       length: 8,
       widths: W32 | W64,
       regSize: 8,
-      write: (_o, _s, v) => {
+      write: (_o, _s, v, attrs) => {
         const intid = toNum(v) % 2 ** 32;
-        if (intid >= FIRST_LPI) actions.push({ kind: 'read-config', vcpu, intid, pending: false });
+        if (intid >= FIRST_LPI) actions(attrs.id).push({ kind: 'read-config', vcpu, intid, pending: false, core: attrs.id });
       },
     },
     {
@@ -148,7 +155,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       length: 8,
       widths: W32 | W64,
       regSize: 8,
-      write: () => void actions.push({ kind: 'read-config', vcpu, intid: 'all', pending: false }),
+      write: (_o, _s, _v, attrs) => void actions(attrs.id).push({ kind: 'read-config', vcpu, intid: 'all', pending: false, core: attrs.id }),
     },
     constReg('GICR_SYNCR', GICR.SYNCR, 0),
     constReg('GICR_PIDR2', GICR.PIDR2, PIDR2_GICV3),

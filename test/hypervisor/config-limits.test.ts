@@ -81,7 +81,7 @@ test('more host LPIs than GICD_TYPER.IDbits allows are refused, doorbells includ
     }),
   );
   t.regex(mixed!.message, /^vm 'io': device 2: EventID 2 needs host LPI 16384, the GIC supports 14 INTID bits/);
-  const doorbells = t.throws(() => build({ gic: { idBits: 14 }, vms: [vm({ name: 'big', vcpus: 8193, injection: 'direct', devices: [] })] }));
+  const doorbells = t.throws(() => build({ gic: { idBits: 14 }, vms: [vm({ name: 'big', vcpus: 8193, ramMiB: 32, injection: 'direct', devices: [] })] }));
   t.regex(doorbells!.message, /^vm 'big': vCPU 8192: its vPE doorbell needs host LPI 16384, the GIC supports 14 INTID bits/);
 });
 

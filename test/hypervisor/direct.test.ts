@@ -12,19 +12,15 @@ import type { DirectInjector } from '../../hypervisor/direct.js';
 import { roundRobin } from '../../hypervisor/sched/round-robin.js';
 import type { Policy } from '../../hypervisor/sched/policy.js';
 import { addDevice, buildPlatform, type PlatformOptions } from '../../scenarios/platform.js';
-import { matchLatencies } from '../../scenarios/latency.js';
+import { attachDeliveryCheck, type DeliveryCheck } from '../../scenarios/delivery-check.js';
 import type { MsiDevice } from '../../core/msi-device.js';
 
 const BOOT = 3_000_000;
 const LPI = 8192 + 32;
 
-/** Every MSI of `dev` was delivered to `k` or merged with one still pending: nothing lost. */
-function nothingLost(p: ReturnType<typeof buildPlatform>, dev: MsiDevice, k: DeviceKernel, vintidOf: (eventId: number) => number): { delivered: number; coalesced: number; undelivered: number } {
-  const tick = p.m.clockHz / p.m.cntfrq;
-  const msis = Array.from({ length: dev.sent }, (_, i) => ({ key: vintidOf(dev.eventOf(i)), time: dev.timeOf(i) }));
-  const deliveries = k.log.intid.map((intid, i) => ({ key: intid, time: k.log.counter[i]! * tick }));
-  const r = matchLatencies(msis, deliveries, p.m.costs.itsTranslate + p.m.costs.iccAck);
-  return { delivered: r.latencies.length, coalesced: r.coalesced, undelivered: r.undelivered + r.unmatched };
+/** Watches the MSIs of `dev` (device 1 of the first VM, every EventID to vCPU 0 as `LPI`) until the end: nothing lost. */
+function watch(p: ReturnType<typeof buildPlatform>, dev: MsiDevice): DeliveryCheck {
+  return attachDeliveryCheck(p, [{ device: dev, deviceId: 1, vm: 0, events: [{ vcpu: 0, vintid: LPI }] }]);
 }
 
 function el2(p: ReturnType<typeof buildPlatform>): number {
@@ -134,13 +130,14 @@ test('PendingLast on schedule-out says whether a vLPI was left pending', (t) => 
   p.m.run(BOOT);
   p.m.trace.clear();
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 150_000 }, { count: 10 });
+  const check = watch(p, dev);
   dev.start();
   p.m.runFor(3_000_000);
   const outs = p.m.trace.of('vpe-deschedule');
   t.true(outs.some((r) => r.pendingLast), 'some deschedule with a pending vLPI');
   t.true(outs.some((r) => !r.pendingLast), 'some deschedule with nothing pending');
-  const r = nothingLost(p, dev, p.kernels[0] as DeviceKernel, () => LPI);
-  t.is(r.undelivered, 0);
+  const { counts: r, violations } = check.finish();
+  t.deepEqual(violations, []);
   t.is(r.delivered + r.coalesced, 10);
 });
 
@@ -155,14 +152,15 @@ test('a vCPU migrating between cores (VMOVP) loses no interrupt', (t) => {
   });
   p.m.run(BOOT);
   const dev = addDevice(p, 1, [0], { kind: 'poisson', mean: 30_000 }, { count: 100 });
+  const check = watch(p, dev);
   dev.start();
   p.m.runFor(8_000_000);
   const d = p.hyp.direct as DirectInjector;
   t.true(d.stats.vmovps > 0, `${d.stats.vmovps} VMOVPs`);
   const k = p.kernels[0] as DeviceKernel;
-  const r = nothingLost(p, dev, k, () => LPI);
+  const { counts: r, violations } = check.finish();
   t.is(dev.sent, 100);
-  t.is(r.undelivered, 0);
+  t.deepEqual(violations, []);
   t.is(r.delivered + r.coalesced, 100);
   t.true(k.log.length > 10);
 });

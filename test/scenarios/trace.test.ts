@@ -69,11 +69,12 @@ test('one track per core shows which vCPU runs at which EL; the direct path has 
 test('top-level slices on a core follow the exception records: guest time at EL1 matches the trace', (t) => {
   const recs = direct.h.platform.m.trace.records;
   const toGuest = recs.filter((r) => r.kind === 'eret' && r.core === 1 && r.from === 2 && r.to === 1).length;
-  const guestSlices = events.filter((e) => e.pid === 3 && e.tid === 1 && e.ph === 'X' && / @EL1$/.test(e.name)).length;
+  // Top-level guest slices are named for the vCPU ("vm2.vcpu0 @EL1"); exceptions taken inside them ("IRQ @EL1") nest.
+  const guestSlices = events.filter((e) => e.pid === 3 && e.tid === 1 && e.ph === 'X' && /^\S+\.vcpu\d+ @EL1$/.test(e.name)).length;
   t.is(guestSlices, toGuest);
   const hz = direct.h.platform.m.clockHz;
   const firstEret = recs.find((r) => r.kind === 'eret' && r.core === 1 && r.from === 2 && r.to === 1)!;
-  t.true(events.some((e) => e.pid === 3 && e.tid === 1 && e.ts === tsOf(firstEret.t, hz) && / @EL1$/.test(e.name)));
+  t.true(events.some((e) => e.pid === 3 && e.tid === 1 && e.ts === tsOf(firstEret.t, hz) && /^\S+\.vcpu\d+ @EL1$/.test(e.name)));
 });
 
 test('maintenance interrupts appear as instants (one list register, bursts)', (t) => {

@@ -1,0 +1,441 @@
+/**
+ * Nothing lost, nothing duplicated, nothing misdelivered: the check every run makes.
+ *
+ * It watches, without changing anything the machine does:
+ * - the ITS accepting each MSI at GITS_TRANSLATER (the device's write) and completing its
+ *   translation (gic/its/translate.ts `TranslationObserver`): the MSI *arrives* then;
+ * - every acknowledge a guest makes (gic/virtual-cpu-interface.ts `AckObserver`): the vINTID its
+ *   ICV_IAR1_EL1 read returned, on which PE, and which VM and vCPU ran there, read from that PE's
+ *   VTTBR_EL2.VMID and VMPIDR_EL2 at that moment. A delivery *is* an acknowledge: when the guest
+ *   handler starts, whether it is preempted, and what it records do not matter.
+ * and it knows the assignment: which (VM, vCPU, vINTID) each device event is for.
+ *
+ * The rules, per (VM, vINTID), a "key" (LPIs are edges with a single pending bit: an MSI that
+ * arrives while an earlier one of its key is still pending, not yet acknowledged, may merge with
+ * it; IHI 0069 5.1, "LPIs"):
+ * - an acknowledge consumes one arrived MSI: the oldest one that arrived since the key's previous
+ *   acknowledge (the ones left from before that merged with what was pending then, and are
+ *   counted coalesced now); if none arrived since, the oldest one left, which arrived before the
+ *   previous acknowledge but reached the guest after it (the injected path does that: the
+ *   hypervisor may take the host LPI after the guest acknowledged the earlier one);
+ * - an acknowledge with nothing left to consume is a duplicate;
+ * - an acknowledge of an LPI no assigned event of its VM becomes, or on a vCPU other than the
+ *   event's, is misdelivered (it still consumes, so it is not also counted lost);
+ * - when the run ends, an MSI left that arrived before its key's last acknowledge merged with one
+ *   still pending (coalesced); one that arrived after it never reached the guest (undelivered);
+ *   an MSI whose translation the ITS dropped although its event is assigned is undelivered too.
+ * Each MSI is thus exactly one of delivered, coalesced or undelivered: delivered + coalesced +
+ * undelivered = accepted. Undelivered, duplicated and misdelivered MSIs are violations: `finish`
+ * names each (which VM, vINTID, device, EventID, vCPU and when).
+ *
+ * Latency is measured from the MSI's write to the acknowledge that delivered it. With `keep`
+ * every delivery is recorded (exact percentiles, the flows of the trace export); without, only
+ * a histogram (histogram.ts) and counts, so memory stays bounded by the MSIs outstanding.
+ */
+import type { MsiDevice } from '../core/msi-device.js';
+import type { PE } from '../core/pe.js';
+import { VTTBR } from '../core/stage2.js';
+import { cpuOfAffinity } from '../gic/driver.js';
+import { LPI_BASE } from '../gic/gic-registers.js';
+import type { TranslationObserver } from '../gic/its/translate.js';
+import { LogHistogram } from './histogram.js';
+import type { Platform } from './platform.js';
+
+/** Where one device event goes. */
+export interface EventTarget {
+  readonly vcpu: number;
+  readonly vintid: number;
+}
+
+/** A device and the VM its events are assigned to. */
+export interface DeviceAssignment {
+  readonly device: MsiDevice;
+  readonly deviceId: number;
+  /** VM index. */
+  readonly vm: number;
+  /** Target of each EventID (index: EventID). */
+  readonly events: readonly EventTarget[];
+}
+
+export interface DeliveryCounts {
+  /** MSIs the devices wrote. */
+  readonly sent: number;
+  /** MSIs the ITS accepted at GITS_TRANSLATER. */
+  readonly accepted: number;
+  /** Acknowledges that consumed an MSI of their own VM, vINTID and vCPU. */
+  readonly delivered: number;
+  /** MSIs merged with one of their key still pending. */
+  readonly coalesced: number;
+  /** MSIs accepted and never acknowledged (lost, or still waiting when the run ended). */
+  readonly undelivered: number;
+  /** Acknowledges with no MSI to consume. */
+  readonly duplicated: number;
+  /** Acknowledges by the wrong VM or vCPU, or of an LPI nothing assigned. */
+  readonly misdelivered: number;
+}
+
+/** One delivery: the MSI it consumed and the acknowledge that took it. */
+export interface DeliveryRecord {
+  /** Index of the MSI's device in the assignment list, and of the MSI among its writes. */
+  readonly device: number;
+  readonly write: number;
+  readonly writeTime: number;
+  readonly ackTime: number;
+  readonly pe: number;
+  readonly vm: number;
+  readonly vcpu: number;
+  readonly vintid: number;
+}
+
+/** How many violation messages `finish` keeps (the counts are always complete). */
+const MESSAGE_LIMIT = 20;
+
+/** The MSIs of one key not consumed yet, in arrival order: a ring of typed columns that doubles when full. */
+class KeyQueue {
+  writeTime = new Float64Array(4);
+  arrive = new Float64Array(4);
+  device = new Int32Array(4);
+  write = new Float64Array(4);
+  head = 0;
+  len = 0;
+  /** Entries that arrived after the key's last acknowledge (the newest `fresh` of the queue). */
+  fresh = 0;
+  lastAck = -Infinity;
+  acks = 0;
+
+  push(writeTime: number, arrive: number, device: number, write: number): void {
+    if (this.len === this.arrive.length) this.grow();
+    const i = (this.head + this.len) % this.arrive.length;
+    this.writeTime[i] = writeTime;
+    this.arrive[i] = arrive;
+    this.device[i] = device;
+    this.write[i] = write;
+    this.len++;
+  }
+
+  /** Slot of the entry `k` places from the head. */
+  slot(k: number): number {
+    return (this.head + k) % this.arrive.length;
+  }
+
+  drop(n: number): void {
+    this.head = (this.head + n) % this.arrive.length;
+    this.len -= n;
+  }
+
+  private grow(): void {
+    const cap = this.arrive.length;
+    const w = new Float64Array(cap * 2);
+    const a = new Float64Array(cap * 2);
+    const d = new Int32Array(cap * 2);
+    const x = new Float64Array(cap * 2);
+    for (let k = 0; k < this.len; k++) {
+      const i = (this.head + k) % cap;
+      w[k] = this.writeTime[i]!;
+      a[k] = this.arrive[i]!;
+      d[k] = this.device[i]!;
+      x[k] = this.write[i]!;
+    }
+    this.writeTime = w;
+    this.arrive = a;
+    this.device = d;
+    this.write = x;
+    this.head = 0;
+  }
+}
+
+/** One key: (VM, vINTID), the vCPU its event targets, and where its MSIs come from. */
+interface Key {
+  readonly vm: number;
+  readonly vcpu: number;
+  readonly vintid: number;
+  readonly deviceId: number;
+  readonly eventId: number;
+  readonly q: KeyQueue;
+}
+
+/** Translations accepted and not completed, per device: write time and write index, FIFO. */
+class InFlight {
+  times: number[] = [];
+  writes: number[] = [];
+  head = 0;
+
+  get length(): number {
+    return this.times.length - this.head;
+  }
+
+  push(t: number, w: number): void {
+    this.times.push(t);
+    this.writes.push(w);
+  }
+
+  shift(): void {
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.writes = this.writes.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+export interface DeliveryCheckOptions {
+  /** Keep every delivery record (exact percentiles, trace flows); default true. */
+  readonly keep?: boolean;
+  /** VM index of each VMID (VTTBR_EL2.VMID). */
+  readonly vmOfVmid: ReadonlyMap<number, number>;
+  /** Names for messages (VM index -> name). */
+  readonly vmNames?: readonly string[];
+  /** Converts cycles to microseconds in messages. */
+  readonly cyclesPerUs?: number;
+  /** The machine's current time, cycles. */
+  readonly now: () => number;
+}
+
+export class DeliveryCheck implements TranslationObserver {
+  private readonly keys: Key[] = [];
+  /** (VM, vINTID) -> key index. */
+  private readonly byVmIntid = new Map<number, number>();
+  /** Per device (index in `devices`): key index of each EventID, -1 if unassigned. */
+  private readonly eventKeys: Int32Array[] = [];
+  private readonly deviceIndex = new Map<number, number>();
+  private readonly inFlight: InFlight[] = [];
+  private readonly keep: boolean;
+  private readonly now: () => number;
+  private readonly vmOfVmid: ReadonlyMap<number, number>;
+  /** Last VTTBR_EL2 seen per PE and the VM index it names (-1: none). */
+  private readonly peVttbr: bigint[] = [];
+  private readonly peVm: number[] = [];
+
+  private acceptedCount = 0;
+  private deliveredCount = 0;
+  private coalescedCount = 0;
+  private duplicatedCount = 0;
+  private misdeliveredCount = 0;
+  private droppedCount = 0;
+  /** MSIs accepted and not yet translated, plus MSIs arrived after their key's last acknowledge. */
+  private pendingTranslations = 0;
+  private unacked = 0;
+  private readonly messages: string[] = [];
+  private messageCount = 0;
+
+  readonly latency = new LogHistogram();
+  readonly records: DeliveryRecord[] = [];
+
+  constructor(
+    readonly devices: readonly DeviceAssignment[],
+    private readonly o: DeliveryCheckOptions,
+  ) {
+    this.keep = o.keep ?? true;
+    this.now = o.now;
+    this.vmOfVmid = o.vmOfVmid;
+    devices.forEach((d, di) => {
+      this.deviceIndex.set(d.deviceId, di);
+      this.inFlight.push(new InFlight());
+      const keys = new Int32Array(d.events.length).fill(-1);
+      d.events.forEach((e, eventId) => {
+        const composite = keyOf(d.vm, e.vintid);
+        if (this.byVmIntid.has(composite)) throw new Error(`delivery check: vm ${d.vm} vINTID ${e.vintid} is assigned to two events`);
+        this.byVmIntid.set(composite, this.keys.length);
+        keys[eventId] = this.keys.length;
+        this.keys.push({ vm: d.vm, vcpu: e.vcpu, vintid: e.vintid, deviceId: d.deviceId, eventId, q: new KeyQueue() });
+      });
+      this.eventKeys.push(keys);
+    });
+  }
+
+  // ------------------------------------------------------------------ what it watches
+
+  /** TranslationObserver: an MSI accepted at GITS_TRANSLATER (during its write). */
+  accepted(deviceId: number, _eventId: number): void {
+    const di = this.deviceIndex.get(deviceId);
+    if (di === undefined) return;
+    this.acceptedCount++;
+    this.pendingTranslations++;
+    this.inFlight[di]!.push(this.now(), this.devices[di]!.device.sent - 1);
+  }
+
+  /** TranslationObserver: the translation of the oldest MSI of `deviceId` in flight completed. */
+  translated(deviceId: number, eventId: number, delivered: boolean): void {
+    const di = this.deviceIndex.get(deviceId);
+    if (di === undefined) return;
+    const f = this.inFlight[di]!;
+    if (f.length === 0) return;
+    const writeTime = f.times[f.head]!;
+    const write = f.writes[f.head]!;
+    f.shift();
+    this.pendingTranslations--;
+    const k = eventId < this.eventKeys[di]!.length ? this.eventKeys[di]![eventId]! : -1;
+    if (k < 0) return; // an event nothing assigned: nobody expects it
+    const key = this.keys[k]!;
+    if (!delivered) {
+      this.droppedCount++;
+      this.violation(`${this.name(key)}: the ITS dropped the MSI written at ${this.us(writeTime)} (its translation failed: the event is not mapped)`);
+      return;
+    }
+    key.q.push(writeTime, this.now(), di, write);
+    key.q.fresh++;
+    this.unacked++;
+  }
+
+  /** AckObserver: the guest running on `pe` acknowledged `vintid`. */
+  readonly ack = (pe: PE, vintid: number): void => {
+    if (vintid < LPI_BASE) return; // SGIs, PPIs and SPIs are not device events
+    const i = pe.index;
+    const vttbr = pe.vttbr as bigint;
+    if (this.peVttbr[i] !== vttbr) {
+      this.peVttbr[i] = vttbr;
+      this.peVm[i] = this.vmOfVmid.get(VTTBR.get(vttbr, 'VMID')) ?? -1;
+    }
+    const vm = this.peVm[i]!;
+    const vcpu = cpuOfAffinity(pe.vmpidr % 2 ** 24);
+    const t = this.now();
+    const k = this.byVmIntid.get(keyOf(vm, vintid));
+    if (k === undefined) {
+      this.misdeliveredCount++;
+      this.violation(`${this.vmName(vm)}.vcpu${vcpu} acknowledged vINTID ${vintid} at ${this.us(t)} (on core ${i}), but no device event of that VM becomes vINTID ${vintid}`);
+      return;
+    }
+    const key = this.keys[k]!;
+    const q = key.q;
+    if (q.len === 0) {
+      this.duplicatedCount++;
+      this.violation(`${this.name(key)}: acknowledged at ${this.us(t)} on vcpu${vcpu} with no MSI left to deliver (a duplicate)`);
+      return;
+    }
+    // Entries older than the fresh ones merged at the previous acknowledge; with no fresh one,
+    // the oldest left is the one delivered now (see the header).
+    const old = q.len - q.fresh;
+    let take = 0;
+    if (q.fresh > 0 && old > 0) {
+      this.coalescedCount += old;
+      q.drop(old);
+    }
+    const s = q.slot(take);
+    if (vcpu !== key.vcpu) {
+      this.misdeliveredCount++;
+      this.violation(`${this.name(key)}: acknowledged at ${this.us(t)} by vcpu${vcpu}, but its event targets vcpu${key.vcpu}`);
+    } else {
+      this.deliveredCount++;
+      const lat = t - q.writeTime[s]!;
+      this.latency.record(lat);
+      if (this.keep) this.records.push({ device: q.device[s]!, write: q.write[s]!, writeTime: q.writeTime[s]!, ackTime: t, pe: i, vm, vcpu, vintid });
+    }
+    take++;
+    q.drop(take);
+    this.unacked -= q.fresh;
+    q.fresh = 0;
+    q.lastAck = t;
+    q.acks++;
+  };
+
+  // ------------------------------------------------------------------ results
+
+  /** Number of (VM, vINTID) keys the check follows. */
+  get keyCount(): number {
+    return this.keys.length;
+  }
+
+  /** Queue slots allocated over all keys (what the check costs in memory besides its records: 28 bytes each). */
+  get queueSlots(): number {
+    let n = 0;
+    for (const k of this.keys) n += k.q.arrive.length;
+    return n;
+  }
+
+  /** MSIs that still have to reach their guest: translations in flight, and MSIs arrived after their key's last acknowledge. */
+  get outstanding(): number {
+    return this.pendingTranslations + this.unacked;
+  }
+
+  /** The counts as they stand; MSIs still outstanding count as undelivered. */
+  counts(): DeliveryCounts {
+    let left = 0;
+    for (const k of this.keys) left += k.q.len - k.q.fresh;
+    return {
+      sent: this.devices.reduce((a, d) => a + d.device.sent, 0),
+      accepted: this.acceptedCount,
+      delivered: this.deliveredCount,
+      coalesced: this.coalescedCount + left,
+      undelivered: this.unacked + this.pendingTranslations + this.droppedCount,
+      duplicated: this.duplicatedCount,
+      misdelivered: this.misdeliveredCount,
+    };
+  }
+
+  /**
+   * The verdict at the end of a run: the counts, and one message per violation (at most 20,
+   * then how many more): every undelivered MSI by key, every duplicate and misdelivery.
+   */
+  finish(): { counts: DeliveryCounts; violations: string[] } {
+    const messages = [...this.messages];
+    let more = this.messageCount - this.messages.length;
+    for (const key of this.keys) {
+      const q = key.q;
+      if (q.fresh === 0) continue;
+      const first = q.slot(q.len - q.fresh);
+      const what = `${this.name(key)}: ${q.fresh} MSI${q.fresh === 1 ? '' : 's'} never acknowledged (the first written at ${this.us(q.writeTime[first]!)}; ${q.acks === 0 ? 'the guest never acknowledged this vINTID' : `its last acknowledge at ${this.us(q.lastAck)}`})`;
+      if (messages.length < MESSAGE_LIMIT) messages.push(what);
+      else more++;
+    }
+    for (let di = 0; di < this.devices.length; di++) {
+      const n = this.inFlight[di]!.length;
+      if (n === 0) continue;
+      const what = `device ${this.devices[di]!.deviceId}: ${n} MSI${n === 1 ? '' : 's'} still being translated by the ITS when the run ended`;
+      if (messages.length < MESSAGE_LIMIT) messages.push(what);
+      else more++;
+    }
+    if (more > 0) messages.push(`... and ${more} more`);
+    return { counts: this.counts(), violations: messages };
+  }
+
+  private violation(what: string): void {
+    this.messageCount++;
+    if (this.messages.length < MESSAGE_LIMIT) this.messages.push(what);
+  }
+
+  private vmName(vm: number): string {
+    return vm < 0 ? 'a VM the run does not know' : (this.o.vmNames?.[vm] ?? `vm${vm}`);
+  }
+
+  private name(k: Key): string {
+    return `${this.vmName(k.vm)} vINTID ${k.vintid} (device ${k.deviceId} EventID ${k.eventId} -> vcpu${k.vcpu})`;
+  }
+
+  private us(cycles: number): string {
+    const per = this.o.cyclesPerUs;
+    return per === undefined ? `cycle ${cycles}` : `${(cycles / per).toFixed(3)} us`;
+  }
+}
+
+/**
+ * A delivery check watching platform `p` (its ITS and every PE's virtual CPU interface) for the
+ * devices of `assignments`; `keep` records every delivery (default true). Attach it before the
+ * devices start.
+ */
+export function attachDeliveryCheck(p: Platform, assignments: readonly DeviceAssignment[], keep = true): DeliveryCheck {
+  const m = p.m;
+  const check = new DeliveryCheck(assignments, {
+    keep,
+    vmOfVmid: new Map(p.hyp.vms.map((vm) => [vm.vmid, vm.index])),
+    vmNames: p.hyp.vms.map((vm) => vm.config.name),
+    cyclesPerUs: m.clockHz / 1e6,
+    now: () => m.now,
+  });
+  p.gic.its.translator.observer = check;
+  for (const v of p.gic.virtual) v.ackObserver = check.ack;
+  return check;
+}
+
+/** The (VM, vINTID) key as one number. */
+export function keyOf(vm: number, vintid: number): number {
+  return vm * 2 ** 24 + vintid;
+}
+
+/** Percentile (nearest rank) of an unsorted sample; NaN when empty. */
+export function percentile(sample: Float64Array, p: number): number {
+  if (sample.length === 0) return NaN;
+  const s = Float64Array.from(sample).sort();
+  const rank = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[rank]!;
+}
