@@ -60,12 +60,12 @@ export function* wakeRedistributor(rd: number): Program {
   }
 }
 
-/** SGIs and PPIs: Group 1, default priority; SGIs enabled, PPIs disabled except `ppis`. */
-export function* initPrivateInterrupts(rd: number, ppis: readonly number[]): Program {
+/** SGIs and PPIs: Group 1, priority `priority` (default 0xa0); SGIs enabled, PPIs disabled except `ppis`. */
+export function* initPrivateInterrupts(rd: number, ppis: readonly number[], priority = DEFAULT_PRIORITY): Program {
   const sgi = rd + GICR_SGI_BASE;
   yield str(sgi + GICR_SGI.IGROUPR0, 0xffffffff, 4, 1);
   yield str(sgi + GICR_SGI.ICENABLER0, 0xffff0000, 4, 1);
-  for (let b = 0; b < 8; b++) yield str(sgi + GICR_SGI.IPRIORITYR + 4 * b, DEFAULT_PRIORITY * 0x01010101, 4, 1);
+  for (let b = 0; b < 8; b++) yield str(sgi + GICR_SGI.IPRIORITYR + 4 * b, priority * 0x01010101, 4, 1);
   let enable = 0xffff;
   for (const p of ppis) enable |= 1 << p;
   yield str(sgi + GICR_SGI.ISENABLER0, enable >>> 0, 4, 1);

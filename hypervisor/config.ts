@@ -68,6 +68,11 @@ export interface HypervisorConfig {
    * Either is held across the VMOVP and the wait for the ITS to execute it.
    */
   readonly vmovpLock: VmovpLock;
+  /**
+   * How long a guest runs with device interrupts held back (ICC_PMR_EL1) after an exit that met
+   * an interrupt storm (run-loop.ts), in cycles of the core clock.
+   */
+  readonly stormQuantumCycles: number;
   /** Physical address of the hypervisor image (entry; per-core vectors follow). */
   readonly codePa: number;
   /** Physical memory the hypervisor owns for tables, queues and VPTs. */

@@ -41,7 +41,7 @@ import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
 import { eventBitsOf, FIRST_LPI, GUEST_INTID_BITS } from './config.js';
 import type { DirectInjection, DirectStats } from './direct-port.js';
 import type { Hypervisor } from './hypervisor.js';
-import { PRIO_DEFAULT } from './layout.js';
+import { PRIO_DEVICE } from './layout.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
 import { guestConfigBytePa, guestPendingBytePa } from './vgic/guest-lpis.js';
 import { Spinlock } from './spinlock.js';
@@ -127,7 +127,7 @@ export class DirectInjector implements DirectInjection {
     for (const v of vm.vcpus) {
       const vpe = this.vpes.get(v.id)!;
       // The doorbell starts disabled: armed only while the vCPU blocks.
-      yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
+      yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEVICE, false);
       cmds.push(ItsCmd.VMAPP({ vPEID: vpe.id, RDbase: h.rdbaseOf(vpe.rd), VPT_addr: vpe.vpt, VPT_size: VPT_ID_BITS - 1, V: 1 }));
     }
     for (const d of vm.config.devices) {
@@ -244,7 +244,7 @@ export class DirectInjector implements DirectInjection {
 
   /** Enables the doorbell LPI (host configuration table) and makes its redistributor re-read it. */
   private *arm(vpe: Vpe): Program {
-    yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, true);
+    yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEVICE, true);
     yield* invalidateLpi(this.h.redistributorOf(vpe.rd), vpe.doorbell);
     vpe.armed = true;
     this.stats.doorbellsArmed++;
@@ -258,7 +258,7 @@ export class DirectInjector implements DirectInjection {
 
   /** Disables the doorbell LPI (host configuration table, then GICR_INVLPIR). */
   private *disable(vpe: Vpe): Program {
-    yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEFAULT, false);
+    yield* configureLpi(this.h.lpiTables!, vpe.doorbell, PRIO_DEVICE, false);
     yield* invalidateLpi(this.h.redistributorOf(vpe.rd), vpe.doorbell);
     vpe.armed = false;
   }

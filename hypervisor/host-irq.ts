@@ -22,10 +22,18 @@ import type { WakeReason } from './sched/policy.js';
 import type { VIrq } from './vgic/virq.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
-/** Handles every pending physical interrupt. Returns true when the current vCPU's slice ended. */
+/** Host interrupts one exit handles at most; reaching the bound with more pending is a storm (run-loop.ts). */
+export const HOST_IRQ_BURST = 16;
+
+/**
+ * Handles the pending physical interrupts, at most HOST_IRQ_BURST of them. Returns true when the
+ * current vCPU's slice ended; sets `pcpu.storm` when the bound was reached with more pending.
+ */
 export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
   let sliceEnded = false;
-  for (let i = 0; i < 16; i++) {
+  pcpu.storm = false;
+  let i = 0;
+  for (; i < HOST_IRQ_BURST; i++) {
     const iar: number = yield mrs(ICC_IAR1_EL1, 9);
     const intid = iar & 0xffffff;
     if (intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) break;
@@ -47,6 +55,7 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
     else if (intid === SGI_KICK) h.stats.kicksReceived++;
     yield msr(ICC_DIR_EL1, intid, 9);
   }
+  if (i === HOST_IRQ_BURST) pcpu.storm = true;
   return sliceEnded;
 }
 
@@ -116,6 +125,7 @@ function* hypTimerFired(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
   // The timer output is a level: switch it off; the next entry or idle reprograms it.
   yield msr(CNTHP_CTL_EL2, 0, 9);
   pcpu.hypTimer = Infinity;
+  if (now >= pcpu.throttleEnd) pcpu.throttleEnd = Infinity;
   for (const v of [...pcpu.sleepers]) if (v.timerDeadline <= now) yield* wake(h, pcpu, v, 'timer');
   return pcpu.current !== null && now >= pcpu.sliceEnd;
 }

@@ -33,11 +33,12 @@ import { hostCpuInit, hostDistributorInit } from './host-gic.js';
 import { wake } from './host-irq.js';
 import { HostIts } from './host-its.js';
 import { LockStats, Spinlock } from './spinlock.js';
-import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEFAULT } from './layout.js';
+import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEVICE } from './layout.js';
 import { guestExit, hostIrqAtEl2, reschedule } from './run-loop.js';
 import { Scheduler } from './scheduler.js';
 import type { VcpuInfo } from './sched/policy.js';
 import { guestDistributor, guestRedistributor } from './vgic/emul-regs.js';
+import { DEFAULT_VIRQ_PRIORITY } from './vgic/vcpu-vgic.js';
 import { VIrq } from './vgic/virq.js';
 import { PerCpu, Vcpu, Vm } from './vm.js';
 import './trace-kinds.js';
@@ -75,6 +76,8 @@ export class HypervisorStats {
   guestExceptions = 0;
   wfiNoBlock = 0;
   doorbells = 0;
+  /** Guest entries made with device interrupts held back after an interrupt storm (run-loop.ts). */
+  throttles = 0;
   /** Cycles vCPUs spent runnable before running, and how many waits that was. */
   runQueueWait = 0;
   runQueueWaits = 0;
@@ -151,7 +154,7 @@ export class Hypervisor {
       for (const d of vc.devices) {
         for (const e of d.events) {
           const v = vm.vcpus[e.vcpu]!;
-          if (!v.vgic.lpis.has(e.vintid)) v.vgic.lpis.set(e.vintid, new VIrq(e.vintid, PRIO_DEFAULT, false));
+          if (!v.vgic.lpis.has(e.vintid)) v.vgic.lpis.set(e.vintid, new VIrq(e.vintid, DEFAULT_VIRQ_PRIORITY, false));
         }
       }
     });
@@ -289,7 +292,7 @@ export class Hypervisor {
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const host = this.allocHostLpi();
-        yield* configureLpi(this.lpiTables!, host, PRIO_DEFAULT, true);
+        yield* configureLpi(this.lpiTables!, host, PRIO_DEVICE, true);
         this.lpiRoute[host - FIRST_LPI] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
         this.events[vm.index]!.get(e.vintid)!.hostLpi = host;
         cmds.push(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));

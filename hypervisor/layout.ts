@@ -15,8 +15,14 @@ export const PPI_MAINTENANCE = 25;
 export const PPI_HYP_TIMER = 26;
 export const PPI_VTIMER = 27;
 
-/** Host interrupt priorities (lower is more urgent). */
-export const PRIO_DEFAULT = 0xa0;
+/**
+ * Host interrupt priorities (lower is more urgent): the hypervisor's own SGIs and PPIs (kick,
+ * EL2 timer, maintenance, virtual timer) above device LPIs and doorbells, so that ICC_PMR_EL1 at
+ * PRIO_DEVICE holds device interrupts back while letting the hypervisor's own through (the
+ * interrupt-storm throttle, run-loop.ts).
+ */
+export const PRIO_CONTROL = 0x80;
+export const PRIO_DEVICE = 0xa0;
 
 /** Offsets in the hypervisor image: boot entry, secondary entry, per-core EL2 vectors. */
 export const HYP_ENTRY = 0x0;

@@ -11,12 +11,27 @@
  * - idle: WFI at EL2 with IRQs masked, then unmask so the pending interrupt is taken (at the
  *   current-EL vector, handled by `hostIrqAtEl2`) and look for work again. Checking with IRQs
  *   masked before WFI closes the lost-wake-up window.
+ * - interrupt storms: an exit handles at most HOST_IRQ_BURST host interrupts. When it reaches
+ *   that bound with more pending, device interrupts arrive faster than the hypervisor takes
+ *   them, and entering the guest would only take the next one at its first instruction: the
+ *   guest would never run. So the next entry holds device interrupts back for a short quantum
+ *   (ICC_PMR_EL1 = PRIO_DEVICE: the hypervisor's own kick, timer and maintenance interrupts sit
+ *   above it and still get through) and arms the EL2 timer to end it; the next exit restores
+ *   the mask. Meanwhile the device's LPIs stay pending at the redistributor, where further MSIs
+ *   merge with them (one pending bit per LPI), as the architecture allows; the guest runs and
+ *   latency grows instead.
  */
 import { daifclr, daifset, DAIF_I, eret, mrs, msr, restorex, savex, wfi, work, type Program } from '../core/ops.js';
+import { PSR_I } from '../core/pstate.js';
 import { ELR_EL2, SPSR_EL2 } from '../core/sysregs.js';
+import { ICC_PMR_EL1 } from '../gic/sysregs.js';
 import { CNTHP_CTL_EL2, CNTHP_CVAL_EL2, CNTPCT_EL0 } from '../core/timer.js';
 import { handleHostIrqs } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
+import { PRIO_DEVICE } from './layout.js';
+
+/** ICC_PMR_EL1 letting every priority through (the host's CPU interface set-up, host-gic.ts). */
+const PMR_ALL = 0xff;
 import { handleTrap } from './traps.js';
 import { dropUnderflow, flushLrs, foldLrs } from './vgic/lr-sync.js';
 import type { PerCpu, Vcpu } from './vm.js';
@@ -31,6 +46,11 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
     return;
   }
   yield savex(v.gprs);
+  if (pcpu.throttleEnd !== Infinity) {
+    // The storm quantum is over (or the guest exited first): device interrupts through again.
+    yield msr(ICC_PMR_EL1, PMR_ALL, 9);
+    pcpu.throttleEnd = Infinity;
+  }
   v.elr = yield mrs(ELR_EL2, 9);
   v.spsr = yield mrs(SPSR_EL2, 9);
   v.exits++;
@@ -60,14 +80,20 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   yield* reschedule(h, pcpu);
 }
 
-/** Physical interrupt taken at EL2 (the idle loop, or EL2 code with IRQs unmasked). */
+/**
+ * Physical interrupt taken at EL2 (the idle loop's window with IRQs unmasked). It returns with
+ * IRQs masked (SPSR_EL2.I = 1), so the idle loop goes back to the scheduler instead of taking the
+ * next interrupt at once: under an interrupt storm the next one is always pending, and the
+ * scheduler would never run (as an interrupt return that finds work reschedules instead of
+ * resuming the idle task, in Linux).
+ */
 export function* hostIrqAtEl2(h: Hypervisor, pcpu: PerCpu): Program {
   yield savex(pcpu.hostRegs);
   const elr: number = yield mrs(ELR_EL2, 9);
   const spsr: number = yield mrs(SPSR_EL2, 9);
   yield* handleHostIrqs(h, pcpu);
   yield msr(ELR_EL2, elr, 9);
-  yield msr(SPSR_EL2, spsr, 9);
+  yield msr(SPSR_EL2, spsr | PSR_I, 9);
   yield restorex(pcpu.hostRegs);
   yield eret();
 }
@@ -115,10 +141,19 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   pcpu.idle = false;
   yield* h.direct.enter(pcpu, v);
   yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
-  if (pcpu.sliceTicks > 0) {
+  if (pcpu.sliceTicks > 0 || pcpu.storm) {
     const now: number = yield mrs(CNTPCT_EL0, 9);
-    pcpu.sliceEnd = now + pcpu.sliceTicks;
-    pcpu.sliceTicks = 0;
+    if (pcpu.sliceTicks > 0) {
+      pcpu.sliceEnd = now + pcpu.sliceTicks;
+      pcpu.sliceTicks = 0;
+    }
+    if (pcpu.storm) {
+      // An interrupt storm: run the guest for a quantum with device interrupts held back (see above).
+      pcpu.storm = false;
+      pcpu.throttleEnd = now + Math.max(1, Math.round(h.cfg.stormQuantumCycles / h.cfg.cyclesPerTick));
+      h.stats.throttles++;
+      yield msr(ICC_PMR_EL1, PRIO_DEVICE, 9);
+    }
   }
   yield* programHypTimer(pcpu);
   const env = h.env;
@@ -144,9 +179,9 @@ function* idle(h: Hypervisor, pcpu: PerCpu): Program {
   pcpu.idle = false;
 }
 
-/** Programs CNTHP for the earliest of: the slice end (if running) and blocked vCPUs' timers. */
+/** Programs CNTHP for the earliest of: the slice end and the storm quantum's (if running) and blocked vCPUs' timers. */
 function* programHypTimer(pcpu: PerCpu): Program {
-  let deadline = pcpu.current !== null ? pcpu.sliceEnd : Infinity;
+  let deadline = pcpu.current !== null ? Math.min(pcpu.sliceEnd, pcpu.throttleEnd) : Infinity;
   for (const s of pcpu.sleepers) if (s.timerDeadline < deadline) deadline = s.timerDeadline;
   if (deadline === pcpu.hypTimer) return;
   pcpu.hypTimer = deadline;

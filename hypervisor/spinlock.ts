@@ -18,9 +18,10 @@
  *
  * What it costs is part of what the model shows: the ops are charged by the cost model, and the
  * time from taking a ticket to owning the lock is counted per lock (acquisitions, contended ones,
- * total and longest spin) and, with tracing on, recorded as a 'lock-spin' record (one slice on
- * the core's track in the Perfetto export). The counting reads the simulated time (observation
- * only); it adds no op.
+ * total and longest spin) and, with tracing on, a contended acquisition is recorded by a
+ * 'lock-wait' record when the ticket shows the lock held and a 'lock-acquired' one when it is
+ * owned (one spin slice on the core's track in the Perfetto export). The counting reads the
+ * simulated time (observation only); it adds no op.
  *
  * Callers hold a lock only with interrupts masked (the hypervisor runs with PSTATE.I = 1 at EL2
  * except in its idle loop), as Linux's raw_spin_lock_irqsave does, so no handler on the same core
@@ -80,6 +81,7 @@ export class Spinlock {
     let owner = old & 0xffff;
     const waited = owner !== ticket;
     if (waited) {
+      if (env.trace.on) env.trace.emit({ t: env.now(), core, el: 2, kind: 'lock-wait', lock: this.name, ticket, owner });
       yield sevl();
       while (owner !== ticket) {
         yield wfe();
@@ -89,7 +91,7 @@ export class Spinlock {
     const spin = waited ? env.now() - t0 : 0;
     this.stats.add(spin);
     this.cls.add(spin);
-    if (spin > 0 && env.trace.on) env.trace.emit({ t: t0, core, el: 2, kind: 'lock-spin', lock: this.name, cycles: spin, ticket });
+    if (waited && env.trace.on) env.trace.emit({ t: env.now(), core, el: 2, kind: 'lock-acquired', lock: this.name, ticket, cycles: spin });
   }
 
   /** Releases the lock: the next ticket owns it. */

@@ -110,6 +110,10 @@ export class PerCpu {
   sliceEnd = Infinity;
   /** Length of a slice the scheduler just granted, in counter ticks, until `enter` starts it (0: none pending). */
   sliceTicks = 0;
+  /** The last host-interrupt handling reached its bound with more pending: an interrupt storm (run-loop.ts). */
+  storm = false;
+  /** Device interrupts are held back by ICC_PMR_EL1 while the guest runs, until this counter value (Infinity: not). */
+  throttleEnd = Infinity;
   /** Counter value CNTHP_CVAL_EL2 holds (Infinity: timer off). */
   hypTimer = Infinity;
   /** Scratch register file for interrupts taken at EL2 (idle loop). */

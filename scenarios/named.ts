@@ -14,6 +14,10 @@
  *   over the vCPUs of one VM, every event signalled back to back.
  * - explain: the small run `--explain` narrates (one core, one VM, one device; bursts of two
  *   MSIs so one finds the vPE not resident and the next finds it resident).
+ * - vmovp-global and vmovp-per-vm: 64 single-vCPU VMs on 16 cores whose vCPUs block and wake
+ *   all the time, so their vPEs keep moving (VMOVP), with one VMOVP lock for the machine (Linux's
+ *   vmovp_lock before 6.12, which a 2024 report from GICv4.1 servers found pinning host CPUs) or
+ *   one per VM (its vmapp_lock since): the lock contention and what it does to latency.
  * - the hard cases of GICv4 scheduling (scenarios/hard-cases.ts).
  */
 import { HARD_CASES } from './hard-cases.js';
@@ -34,6 +38,23 @@ function poissonDevices(ratesPerSec: readonly number[]): Raw['devices'] {
 
 /** The default scenario's traffic: one device per VM at 10k, 20k, 40k and 80k MSIs/s. */
 const DEFAULT_RATES = [10_000, 20_000, 40_000, 80_000];
+
+/** The VMOVP lock pair: many small VMs whose vCPUs block and wake on whichever core is idle. */
+function vmovpScenario(lock: 'global' | 'per-vm'): Raw {
+  const n = 64;
+  return {
+    name: `vmovp-${lock}`,
+    summary: `16 cores, 64 single-vCPU VMs (40k MSIs/s each, WFI trapped, 50 us slices) whose vPEs keep moving between cores: VMOVP serialised by ${lock === 'global' ? 'one lock for the machine' : 'one lock per VM'}`,
+    cores: 16,
+    path: 'direct',
+    wfi: 'trap',
+    sliceUs: 50,
+    vmovpLock: lock,
+    durationUs: 3000,
+    vms: Array.from({ length: n }, (_, i) => ({ name: `vm${i}`, vcpus: 1, kernel: 'device' as const })),
+    devices: Array.from({ length: n }, (_, i) => ({ vm: `vm${i}`, events: 1, traffic: { kind: 'poisson' as const, ratePerSec: 40_000 } })),
+  };
+}
 
 const RAW: readonly Raw[] = [
   {
@@ -90,6 +111,8 @@ const RAW: readonly Raw[] = [
     vms: [{ name: 'vm0', vcpus: 1, kernel: 'device' }],
     devices: [{ vm: 'vm0', events: 2, traffic: { kind: 'bursts', burst: 2, gapUs: 2, everyUs: 100 } }],
   },
+  vmovpScenario('global'),
+  vmovpScenario('per-vm'),
   ...HARD_CASES,
 ];
 

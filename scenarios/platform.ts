@@ -126,6 +126,8 @@ export function buildPlatform(o: PlatformOptions): Platform {
       trapWfi: o.trapWfi ?? true,
       waitDirtyOnEntry: o.waitDirtyOnEntry ?? true,
       vmovpLock: o.vmovpLock ?? 'per-vm',
+      // A guest in an interrupt storm runs 5 us at a time between host interrupt bursts.
+      stormQuantumCycles: Math.round((5 * m.clockHz) / 1e6),
       codePa: HYP_CODE_PA,
       heapPa: HYP_HEAP_PA,
       heapSize: HYP_HEAP_SIZE,

@@ -38,6 +38,20 @@ export interface LatencyFigures {
   readonly mean: number;
 }
 
+/** Contention of one class of the hypervisor's spinlocks over the measurement (hypervisor/spinlock.ts). */
+export interface LockFigures {
+  readonly acquisitions: number;
+  /** Acquisitions that found the lock held. */
+  readonly contended: number;
+  /** Cycles cores spent waiting for it: in all, per delivered interrupt, and the longest wait. */
+  readonly spinCycles: number;
+  readonly spinCyclesPerIrq: number;
+  readonly maxSpinCycles: number;
+}
+
+export type LockClass = 'its' | 'vmovp' | 'vpe';
+export const LOCK_CLASSES: readonly LockClass[] = ['its', 'vmovp', 'vpe'];
+
 export interface PathResult {
   readonly scenario: string;
   readonly path: DeliveryPath;
@@ -73,6 +87,8 @@ export interface PathResult {
   readonly vcpuSwitches: number;
   readonly kicks: number;
   readonly maintenance: number;
+  /** Spinlock contention by class: the ITS queue lock, the VMOVP lock(s), the vPE locks. */
+  readonly locks: Readonly<Record<LockClass, LockFigures>>;
   /** Fraction of each core's time spent at EL2 during the measurement. */
   readonly el2Share: readonly number[];
   readonly simulatedUs: number;
@@ -209,6 +225,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     sliceUs: s.sliceUs,
     trapWfi: s.wfi === 'trap',
     waitDirtyOnEntry: s.waitDirtyOnEntry,
+    vmovpLock: s.vmovpLock,
     vms: vms.map((v) => ({
       name: v.name,
       vcpus: v.vcpus,
@@ -268,6 +285,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const before = counters(h);
   // A maximum cannot be taken as a difference: it restarts with the measurement.
   p.hyp.stats.runQueueWaitMax = 0;
+  for (const c of LOCK_CLASSES) p.hyp.locks[c].maxSpin = 0;
 
   // The devices run for the scenario's duration from their own start.
   const devicesEnd = m.now + duration;
@@ -364,6 +382,7 @@ interface Counters {
   readonly residencyCycles: number;
   readonly dirtyPolls: number;
   readonly vmovps: number;
+  readonly locks: Readonly<Record<LockClass, { acquisitions: number; contended: number; spinCycles: number }>>;
 }
 
 function counters(h: RunHandle): Counters {
@@ -383,6 +402,10 @@ function counters(h: RunHandle): Counters {
     residencyCycles: ds?.residencyCycles ?? 0,
     dirtyPolls: ds?.dirtyPolls ?? 0,
     vmovps: ds?.vmovps ?? 0,
+    locks: Object.fromEntries(LOCK_CLASSES.map((c) => {
+      const l = hyp.locks[c];
+      return [c, { acquisitions: l.acquisitions, contended: l.contended, spinCycles: l.spinCycles }];
+    })) as Counters['locks'],
   };
 }
 
@@ -444,6 +467,12 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters
     vcpuSwitches: now.switches - before.switches,
     kicks: now.kicks - before.kicks,
     maintenance: now.maintenance - before.maintenance,
+    locks: Object.fromEntries(LOCK_CLASSES.map((cls) => {
+      const a = before.locks[cls];
+      const b = now.locks[cls];
+      const spin = b.spinCycles - a.spinCycles;
+      return [cls, { acquisitions: b.acquisitions - a.acquisitions, contended: b.contended - a.contended, spinCycles: spin, spinCyclesPerIrq: spin / Math.max(1, delivered), maxSpinCycles: h.platform.hyp.locks[cls].maxSpin }];
+    })) as PathResult['locks'],
     el2Share: el2CyclesPerCore.map((x) => x / span),
     simulatedUs: us(span),
     hostMs,

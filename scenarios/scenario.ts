@@ -72,6 +72,11 @@ export interface Scenario {
    * entering the guest (Linux does); false enters at once, while the VPT is still being parsed.
    */
   readonly waitDirtyOnEntry: boolean;
+  /**
+   * What serialises VMOVP on the direct path: 'per-vm', one lock per VM (Linux since 6.12), or
+   * 'global', one lock for the machine (Linux's vmovp_lock before; hypervisor/config.ts).
+   */
+  readonly vmovpLock: 'global' | 'per-vm';
   readonly vms: readonly VmSpec[];
   readonly devices: readonly DeviceSpec[];
   readonly interference?: InterferenceSpec;
@@ -116,6 +121,7 @@ export const SCENARIO_DEFAULTS = {
   sliceUs: 1000,
   wfi: 'trap',
   waitDirtyOnEntry: true,
+  vmovpLock: 'per-vm',
   durationUs: 20_000,
   seed: 1,
 } as const;

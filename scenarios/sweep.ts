@@ -52,6 +52,8 @@ export interface SweepRow {
   readonly doorbells: number;
   readonly kicks: number;
   readonly maintenance: number;
+  /** Cycles spent spinning on the hypervisor's locks (all classes), per delivered interrupt. */
+  readonly lockSpinPerIrq: number;
   readonly runQueueWaitMeanUs: number;
   readonly runQueueWaitMaxUs: number;
   /** Mean over the cores of the share of time at EL2, in percent. */
@@ -116,6 +118,7 @@ export function sweepRow(job: Pick<SweepJob, 'policy' | 'path' | 'rate' | 'scena
     doorbells: r.doorbells,
     kicks: r.kicks,
     maintenance: r.maintenance,
+    lockSpinPerIrq: r.locks.its.spinCyclesPerIrq + r.locks.vmovp.spinCyclesPerIrq + r.locks.vpe.spinCyclesPerIrq,
     runQueueWaitMeanUs: r.runQueueWaitUs.mean,
     runQueueWaitMaxUs: r.runQueueWaitUs.max,
     el2SharePct: (100 * r.el2Share.reduce((a, b) => a + b, 0)) / Math.max(1, r.el2Share.length),
@@ -132,7 +135,7 @@ export function sortRows(rows: readonly SweepRow[]): SweepRow[] {
 export const SWEEP_COLUMNS: readonly (keyof SweepRow)[] = [
   'scenario', 'policy', 'path', 'rate', 'seed', 'msis', 'delivered', 'coalesced', 'undelivered', 'duplicated', 'misdelivered', 'violations', 'el2EntriesPerIrq', 'el2CyclesPerIrq',
   'latencyP50Cycles', 'latencyP99Cycles', 'latencyMaxCycles', 'latencyMeanCycles', 'latencyP50Us', 'latencyP99Us', 'latencyMaxUs',
-  'vcpuSwitches', 'vpeSwitches', 'vpeSwitchCycles', 'dirtyPolls', 'vmovps', 'doorbells', 'kicks', 'maintenance',
+  'vcpuSwitches', 'vpeSwitches', 'vpeSwitchCycles', 'dirtyPolls', 'vmovps', 'doorbells', 'kicks', 'maintenance', 'lockSpinPerIrq',
   'runQueueWaitMeanUs', 'runQueueWaitMaxUs', 'el2SharePct',
 ];
 

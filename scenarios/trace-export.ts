@@ -268,7 +268,13 @@ export function buildTimeline(src: Pick<TraceSource, 'records' | 'cores' | 'end'
         } else tb.close(r.t, 'exc');
         break;
       case 'wfi-sleep':
-        tb?.open(r.t, r.el === 2 ? 'idle (WFI)' : r.wfe ? 'WFE' : 'WFI', 'wfi');
+        tb?.open(r.t, r.wfe ? 'WFE' : r.el === 2 ? 'idle (WFI)' : 'WFI', 'wfi');
+        break;
+      case 'lock-wait':
+        tb?.open(r.t, `spin: ${r.lock} lock`, 'spin', { lock: r.lock, ticket: r.ticket, owner: r.owner });
+        break;
+      case 'lock-acquired':
+        tb?.close(r.t, 'spin');
         break;
       case 'wfi-wake':
         tb?.close(r.t, 'wfi');

@@ -86,7 +86,7 @@ function arr(o: Obj, key: string, field: string, dflt?: unknown[]): unknown[] {
   return v;
 }
 
-const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
+const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vmovpLock', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
 
 function noUnknown(o: Obj, known: readonly string[], prefix: string): void {
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new ScenarioError(`${prefix}${k}`, `no such field (known: ${known.join(', ')})`, o[k]);
@@ -274,6 +274,7 @@ export function validateScenario(input: unknown): Scenario {
     sliceUs: num(o, 'sliceUs', 'sliceUs', 1, 1e7, d.sliceUs),
     wfi: oneOf(o, 'wfi', 'wfi', ['trap', 'native'] as const, d.wfi),
     waitDirtyOnEntry: bool(o, 'waitDirtyOnEntry', 'waitDirtyOnEntry', d.waitDirtyOnEntry),
+    vmovpLock: oneOf(o, 'vmovpLock', 'vmovpLock', ['global', 'per-vm'] as const, d.vmovpLock),
     vms,
     devices: arr(o, 'devices', 'devices', []).map((v, i) => device(v, i, vms)),
     interference: interference(o.interference),
