@@ -13,21 +13,24 @@
  * The rules, per (VM, vINTID), a "key" (LPIs are edges with a single pending bit: an MSI that
  * arrives while an earlier one of its key is still pending, not yet acknowledged, may merge with
  * it; IHI 0069 5.1, "LPIs"):
- * - an acknowledge consumes one arrived MSI: the oldest one that arrived since the key's previous
- *   acknowledge (the ones left from before that merged with what was pending then, and are
- *   counted coalesced now); if none arrived since, the oldest one left, which arrived before the
- *   previous acknowledge but reached the guest after it (the injected path does that: the
- *   hypervisor may take the host LPI after the guest acknowledged the earlier one);
- * - an acknowledge with nothing left to consume is a duplicate;
+ * - every acknowledge must have an MSI of its own: the n-th acknowledge of a key needs n MSIs
+ *   arrived by then, else it is a duplicate (each acknowledge ends a pending episode, each
+ *   episode begins with an arrival since the previous acknowledge, or before it when the
+ *   hypervisor's injection lags behind the arrival, as the injected path's may);
  * - an acknowledge of an LPI no assigned event of its VM becomes, or on a vCPU other than the
- *   event's, is misdelivered (it still consumes, so it is not also counted lost);
- * - when the run ends, an MSI left that arrived before its key's last acknowledge merged with one
- *   still pending (coalesced); one that arrived after it never reached the guest (undelivered);
- *   an MSI whose translation the ITS dropped although its event is assigned is undelivered too.
+ *   event's, is misdelivered (it still uses an MSI, so that one is not also counted lost);
+ * - when the run ends, MSIs that arrived after their key's last acknowledge never reached the
+ *   guest: undelivered; the other MSIs not delivered merged with one still pending: coalesced. An
+ *   MSI whose translation the ITS dropped although its event is assigned is undelivered too.
  * Each MSI is thus exactly one of delivered, coalesced or undelivered: delivered + coalesced +
- * undelivered = accepted. Undelivered, duplicated and misdelivered MSIs are violations: `finish`
- * names each (which VM, vINTID, device, EventID, vCPU and when).
+ * undelivered = accepted, and the counts need only counters per key. Undelivered, duplicated and
+ * misdelivered MSIs are violations: `finish` names each (which VM, vINTID, device, EventID,
+ * vCPU and when).
  *
+ * Which MSI an acknowledge delivered (for its latency and the trace's flow) is a best reading:
+ * the first that arrived since the key's previous acknowledge, or, if none did, the newest one
+ * left from before (a lagging injection). The MSIs left over are kept, the newest 32 per key, so
+ * memory does not grow with merges.
  * Latency is measured from the MSI's write to the acknowledge that delivered it. With `keep`
  * every delivery is recorded (exact percentiles, the flows of the trace export); without, only
  * a histogram (histogram.ts) and counts, so memory stays bounded by the MSIs outstanding.
@@ -90,58 +93,74 @@ export interface DeliveryRecord {
 /** How many violation messages `finish` keeps (the counts are always complete). */
 const MESSAGE_LIMIT = 20;
 
-/** The MSIs of one key not consumed yet, in arrival order: a ring of typed columns that doubles when full. */
-class KeyQueue {
+/** MSIs of one key in arrival order: a ring of typed columns that doubles when full (write time, device, write index). */
+class MsiRing {
   writeTime = new Float64Array(4);
-  arrive = new Float64Array(4);
   device = new Int32Array(4);
   write = new Float64Array(4);
   head = 0;
   len = 0;
-  /** Entries that arrived after the key's last acknowledge (the newest `fresh` of the queue). */
-  fresh = 0;
-  lastAck = -Infinity;
-  acks = 0;
 
-  push(writeTime: number, arrive: number, device: number, write: number): void {
-    if (this.len === this.arrive.length) this.grow();
-    const i = (this.head + this.len) % this.arrive.length;
+  push(writeTime: number, device: number, write: number): void {
+    if (this.len === this.writeTime.length) this.grow();
+    const i = (this.head + this.len) % this.writeTime.length;
     this.writeTime[i] = writeTime;
-    this.arrive[i] = arrive;
     this.device[i] = device;
     this.write[i] = write;
     this.len++;
   }
 
-  /** Slot of the entry `k` places from the head. */
+  /** Slot of the entry `k` places from the oldest. */
   slot(k: number): number {
-    return (this.head + k) % this.arrive.length;
+    return (this.head + k) % this.writeTime.length;
   }
 
-  drop(n: number): void {
-    this.head = (this.head + n) % this.arrive.length;
+  dropOldest(n: number): void {
+    this.head = (this.head + n) % this.writeTime.length;
     this.len -= n;
   }
 
+  dropNewest(): void {
+    this.len--;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.len = 0;
+  }
+
   private grow(): void {
-    const cap = this.arrive.length;
+    const cap = this.writeTime.length;
     const w = new Float64Array(cap * 2);
-    const a = new Float64Array(cap * 2);
     const d = new Int32Array(cap * 2);
     const x = new Float64Array(cap * 2);
     for (let k = 0; k < this.len; k++) {
       const i = (this.head + k) % cap;
       w[k] = this.writeTime[i]!;
-      a[k] = this.arrive[i]!;
       d[k] = this.device[i]!;
       x[k] = this.write[i]!;
     }
     this.writeTime = w;
-    this.arrive = a;
     this.device = d;
     this.write = x;
     this.head = 0;
   }
+}
+
+/** MSIs left from before a key's last acknowledge that are kept (for a lagging injection's latency). */
+const OLD_KEPT = 32;
+
+/** What the check keeps per key: counts, and the MSIs an acknowledge may yet deliver. */
+class KeyState {
+  /** MSIs arrived, and acknowledges that used one (delivered or misdelivered). */
+  arrivals = 0;
+  used = 0;
+  acks = 0;
+  lastAck = -Infinity;
+  /** MSIs arrived since the last acknowledge, oldest first. */
+  readonly fresh = new MsiRing();
+  /** MSIs from before it not used, newest last (at most OLD_KEPT). */
+  readonly old = new MsiRing();
 }
 
 /** One key: (VM, vINTID), the vCPU its event targets, and where its MSIs come from. */
@@ -151,7 +170,7 @@ interface Key {
   readonly vintid: number;
   readonly deviceId: number;
   readonly eventId: number;
-  readonly q: KeyQueue;
+  readonly q: KeyState;
 }
 
 /** Translations accepted and not completed, per device: write time and write index, FIFO. */
@@ -209,7 +228,6 @@ export class DeliveryCheck implements TranslationObserver {
 
   private acceptedCount = 0;
   private deliveredCount = 0;
-  private coalescedCount = 0;
   private duplicatedCount = 0;
   private misdeliveredCount = 0;
   private droppedCount = 0;
@@ -238,7 +256,7 @@ export class DeliveryCheck implements TranslationObserver {
         if (this.byVmIntid.has(composite)) throw new Error(`delivery check: vm ${d.vm} vINTID ${e.vintid} is assigned to two events`);
         this.byVmIntid.set(composite, this.keys.length);
         keys[eventId] = this.keys.length;
-        this.keys.push({ vm: d.vm, vcpu: e.vcpu, vintid: e.vintid, deviceId: d.deviceId, eventId, q: new KeyQueue() });
+        this.keys.push({ vm: d.vm, vcpu: e.vcpu, vintid: e.vintid, deviceId: d.deviceId, eventId, q: new KeyState() });
       });
       this.eventKeys.push(keys);
     });
@@ -273,8 +291,8 @@ export class DeliveryCheck implements TranslationObserver {
       this.violation(`${this.name(key)}: the ITS dropped the MSI written at ${this.us(writeTime)} (its translation failed: the event is not mapped)`);
       return;
     }
-    key.q.push(writeTime, this.now(), di, write);
-    key.q.fresh++;
+    key.q.arrivals++;
+    key.q.fresh.push(writeTime, di, write);
     this.unacked++;
   }
 
@@ -298,35 +316,44 @@ export class DeliveryCheck implements TranslationObserver {
     }
     const key = this.keys[k]!;
     const q = key.q;
-    if (q.len === 0) {
+    if (q.used === q.arrivals) {
       this.duplicatedCount++;
       this.violation(`${this.name(key)}: acknowledged at ${this.us(t)} on vcpu${vcpu} with no MSI left to deliver (a duplicate)`);
       return;
     }
-    // Entries older than the fresh ones merged at the previous acknowledge; with no fresh one,
-    // the oldest left is the one delivered now (see the header).
-    const old = q.len - q.fresh;
-    let take = 0;
-    if (q.fresh > 0 && old > 0) {
-      this.coalescedCount += old;
-      q.drop(old);
+    q.used++;
+    q.acks++;
+    q.lastAck = t;
+    // The MSI this acknowledge delivered: the first since the previous one, else the newest left.
+    let ring: MsiRing | null = null;
+    let s = -1;
+    if (q.fresh.len > 0) {
+      ring = q.fresh;
+      s = ring.slot(0);
+    } else if (q.old.len > 0) {
+      ring = q.old;
+      s = ring.slot(ring.len - 1);
     }
-    const s = q.slot(take);
     if (vcpu !== key.vcpu) {
       this.misdeliveredCount++;
       this.violation(`${this.name(key)}: acknowledged at ${this.us(t)} by vcpu${vcpu}, but its event targets vcpu${key.vcpu}`);
     } else {
       this.deliveredCount++;
-      const lat = t - q.writeTime[s]!;
-      this.latency.record(lat);
-      if (this.keep) this.records.push({ device: q.device[s]!, write: q.write[s]!, writeTime: q.writeTime[s]!, ackTime: t, pe: i, vm, vcpu, vintid });
+      if (ring !== null) {
+        this.latency.record(t - ring.writeTime[s]!);
+        if (this.keep) this.records.push({ device: ring.device[s]!, write: ring.write[s]!, writeTime: ring.writeTime[s]!, ackTime: t, pe: i, vm, vcpu, vintid });
+      }
     }
-    take++;
-    q.drop(take);
-    this.unacked -= q.fresh;
-    q.fresh = 0;
-    q.lastAck = t;
-    q.acks++;
+    // The rest of the fresh ones merged with the one delivered, unless a lagging injection still brings them.
+    this.unacked -= q.fresh.len;
+    if (ring === q.fresh) {
+      for (let k2 = 1; k2 < q.fresh.len; k2++) {
+        const f = q.fresh.slot(k2);
+        q.old.push(q.fresh.writeTime[f]!, q.fresh.device[f]!, q.fresh.write[f]!);
+      }
+      q.fresh.clear();
+      if (q.old.len > OLD_KEPT) q.old.dropOldest(q.old.len - OLD_KEPT);
+    } else if (ring === q.old) q.old.dropNewest();
   };
 
   // ------------------------------------------------------------------ results
@@ -336,10 +363,10 @@ export class DeliveryCheck implements TranslationObserver {
     return this.keys.length;
   }
 
-  /** Queue slots allocated over all keys (what the check costs in memory besides its records: 28 bytes each). */
+  /** MSI slots allocated over all keys (what the check costs in memory besides its records: 20 bytes each). */
   get queueSlots(): number {
     let n = 0;
-    for (const k of this.keys) n += k.q.arrive.length;
+    for (const k of this.keys) n += k.q.fresh.writeTime.length + k.q.old.writeTime.length;
     return n;
   }
 
@@ -350,13 +377,13 @@ export class DeliveryCheck implements TranslationObserver {
 
   /** The counts as they stand; MSIs still outstanding count as undelivered. */
   counts(): DeliveryCounts {
-    let left = 0;
-    for (const k of this.keys) left += k.q.len - k.q.fresh;
+    let merged = 0;
+    for (const k of this.keys) merged += k.q.arrivals - k.q.used - k.q.fresh.len;
     return {
       sent: this.devices.reduce((a, d) => a + d.device.sent, 0),
       accepted: this.acceptedCount,
       delivered: this.deliveredCount,
-      coalesced: this.coalescedCount + left,
+      coalesced: merged,
       undelivered: this.unacked + this.pendingTranslations + this.droppedCount,
       duplicated: this.duplicatedCount,
       misdelivered: this.misdeliveredCount,
@@ -371,10 +398,9 @@ export class DeliveryCheck implements TranslationObserver {
     const messages = [...this.messages];
     let more = this.messageCount - this.messages.length;
     for (const key of this.keys) {
-      const q = key.q;
-      if (q.fresh === 0) continue;
-      const first = q.slot(q.len - q.fresh);
-      const what = `${this.name(key)}: ${q.fresh} MSI${q.fresh === 1 ? '' : 's'} never acknowledged (the first written at ${this.us(q.writeTime[first]!)}; ${q.acks === 0 ? 'the guest never acknowledged this vINTID' : `its last acknowledge at ${this.us(q.lastAck)}`})`;
+      const f = key.q.fresh;
+      if (f.len === 0) continue;
+      const what = `${this.name(key)}: ${f.len} MSI${f.len === 1 ? '' : 's'} never acknowledged (the first written at ${this.us(f.writeTime[f.slot(0)]!)}; ${key.q.acks === 0 ? 'the guest never acknowledged this vINTID' : `its last acknowledge at ${this.us(key.q.lastAck)}`})`;
       if (messages.length < MESSAGE_LIMIT) messages.push(what);
       else more++;
     }
