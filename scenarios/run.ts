@@ -20,6 +20,7 @@ import { deviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/sample
 import { policyNamed } from '../hypervisor/sched/policies.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
 import { addDevice, buildPlatform, guestReady, type Platform, type PlatformVm } from './platform.js';
+import { traceInvariants } from './trace-invariants.js';
 import type { DeliveryPath, RecordMode, Scenario, TrafficPattern, VmSpec } from './scenario.js';
 
 /** Longest boot before a guest must have said it is ready (its devices start then or never). */
@@ -304,6 +305,8 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const drainEnd = drainStart + m.usToCycles(DRAIN_LIMIT_US);
   while ((h.check.outstanding > 0 || h.devices.some((d) => d.active)) && m.now < drainEnd) m.run(m.now + m.usToCycles(DRAIN_STEP_US));
   const drainLimitHit = h.check.outstanding > 0;
+  // With a trace, what the GIC was told must also hold (trace-invariants.ts).
+  if (m.trace.on) violations.push(...traceInvariants(h, m.trace.records));
   if (drainLimitHit) violations.push(`the drain stopped at its bound (${DRAIN_LIMIT_US} us after the devices stopped) with ${h.check.outstanding} interrupts still on their way: they count as undelivered`);
   const hostMs = clock === undefined ? NaN : clock() - t0;
   return measure(s, path, h, before, m.now - first, m.cyclesToUs(m.now - drainStart), drainLimitHit, violations, hostMs);
