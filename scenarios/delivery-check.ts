@@ -391,6 +391,18 @@ export class DeliveryCheck implements TranslationObserver {
   }
 
   /**
+   * Per (VM, vCPU, vINTID) the check follows: MSIs accepted (arrived), delivered, merged and
+   * undelivered so far, in assignment order. The same traffic gives the same `accepted` on every
+   * path; `delivered` + `coalesced` is what reached the guest, merges included.
+   */
+  perKey(): { vm: number; vcpu: number; vintid: number; accepted: number; delivered: number; coalesced: number; undelivered: number }[] {
+    return this.keys.map((k) => {
+      const q = k.q;
+      return { vm: k.vm, vcpu: k.vcpu, vintid: k.vintid, accepted: q.arrivals, delivered: q.used, coalesced: q.arrivals - q.used - q.fresh.len, undelivered: q.fresh.len };
+    });
+  }
+
+  /**
    * The verdict at the end of a run: the counts, and one message per violation (at most 20,
    * then how many more): every undelivered MSI by key, every duplicate and misdelivery.
    */
