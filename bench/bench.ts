@@ -63,6 +63,8 @@ function describe(o: JobOutcome): string {
       return `${count(r.result.irqsPerSec)} irqs/s, ${t}`;
     case 'its':
       return `${count(r.result.commandsPerSec)} commands/s, ${t}`;
+    case 'locks':
+      return `${r.result.rows.map((x) => `${x.cores} cores ${count(x.spinCyclesPerAcquisition)} spin cycles/acq`).join(', ')}, ${t}`;
     case 'core':
       return t;
   }

@@ -6,6 +6,7 @@
 import { benchHypercalls, benchOps, type BenchRow } from './core-bench.js';
 import { runDefault, type DefaultResult } from './default-bench.js';
 import { runIts, type ItsFeed, type ItsResult } from './its-bench.js';
+import { runLocks, type LockResult } from './lock-bench.js';
 import { runSteady, type Path, type SteadyParams, type SteadyResult } from './steady.js';
 
 /** `processes`: in isolated mode, run the job in that many fresh processes and keep the best (default 1). */
@@ -14,13 +15,15 @@ export type Job = (
   | { readonly kind: 'steady'; readonly id: string; readonly points: readonly SteadyParams[]; readonly warmIrqs: number; readonly windowIrqs: number; readonly reps: number }
   | { readonly kind: 'default'; readonly id: string; readonly path: Path; readonly reps: number }
   | { readonly kind: 'its'; readonly id: string; readonly feed: ItsFeed; readonly commands: number; readonly reps: number }
+  | { readonly kind: 'locks'; readonly id: string; readonly perCore: number; readonly reps: number }
 ) & { readonly processes?: number };
 
 export type JobResult =
   | { readonly kind: 'core'; readonly id: string; readonly rows: readonly BenchRow[] }
   | { readonly kind: 'steady'; readonly id: string; readonly result: SteadyResult }
   | { readonly kind: 'default'; readonly id: string; readonly result: DefaultResult }
-  | { readonly kind: 'its'; readonly id: string; readonly result: ItsResult };
+  | { readonly kind: 'its'; readonly id: string; readonly result: ItsResult }
+  | { readonly kind: 'locks'; readonly id: string; readonly result: LockResult };
 
 export interface JobOutcome {
   readonly job: Job;
@@ -50,6 +53,8 @@ export function runJob(job: Job, around?: (measure: () => void) => void): JobRes
       return { kind: 'default', id: job.id, result: runDefault(job.path, job.reps, around) };
     case 'its':
       return { kind: 'its', id: job.id, result: runIts(job.feed, job.commands, job.reps, around) };
+    case 'locks':
+      return { kind: 'locks', id: job.id, result: runLocks(job.perCore, job.reps, around) };
   }
 }
 
@@ -68,6 +73,7 @@ export function bestOf(a: JobResult, b: JobResult): JobResult {
   }
   if (a.kind === 'default' && b.kind === 'default') return b.result.irqsPerSec > a.result.irqsPerSec ? b : a;
   if (a.kind === 'its' && b.kind === 'its') return b.result.commandsPerSec > a.result.commandsPerSec ? b : a;
+  if (a.kind === 'locks' && b.kind === 'locks') return { ...a, result: { ...a.result, rows: a.result.rows.map((r, i) => (b.result.rows[i] !== undefined && b.result.rows[i]!.hostMs < r.hostMs ? b.result.rows[i]! : r)) } };
   if (a.kind === 'core' && b.kind === 'core') return { ...a, rows: a.rows.map((r, i) => (b.rows[i] !== undefined && b.rows[i]!.nsPer < r.nsPer ? b.rows[i]! : r)) };
   return a;
 }

@@ -77,6 +77,7 @@ export function planJobs(quick: boolean): Job[] {
   for (const path of PATHS) jobs.push({ kind: 'default', id: `default-${path}`, path, reps: quick ? 2 : 5, processes: 3 });
   jobs.push({ kind: 'its', id: 'its-engine', feed: 'engine', commands: quick ? 30_000 : 300_000, reps: quick ? 2 : 5, processes: 2 });
   jobs.push({ kind: 'its', id: 'its-driver', feed: 'driver', commands: quick ? 15_000 : 150_000, reps: quick ? 2 : 5, processes: 2 });
+  jobs.push({ kind: 'locks', id: 'locks', perCore: quick ? 2_000 : 20_000, reps: quick ? 1 : 3, processes: 2 });
   for (const c of CURVES) {
     for (const path of PATHS) jobs.push({ kind: 'steady', id: curveJobId(c.name, path), points: (quick ? c.quick : c.full).map((x) => c.params(x, path)), ...curveW });
   }

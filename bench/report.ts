@@ -10,6 +10,7 @@ import type { BenchRow } from './core-bench.js';
 import type { DefaultResult } from './default-bench.js';
 import type { HostDescription } from './host.js';
 import type { ItsResult } from './its-bench.js';
+import type { LockResult } from './lock-bench.js';
 import type { JobOutcome } from './jobs.js';
 import { CURVES, curveJobId, curveX, PATHS, type CurveName } from './plan.js';
 import { HANDLER_CYCLES, PERIOD, SLICE_US, type Path, type PointResult } from './steady.js';
@@ -77,6 +78,8 @@ export interface Figures {
   readonly curves: readonly CurveFigure[];
   readonly memory: readonly MemoryFigure[];
   readonly core: readonly BenchRow[];
+  /** The spinlock under contention (lock-bench.ts); null when the job did not run. */
+  readonly locks: LockResult | null;
 }
 
 export interface BenchReport {
@@ -193,7 +196,9 @@ export function computeFigures(jobs: readonly JobOutcome[], quick: boolean): Fig
   }
   const core: BenchRow[] = [];
   for (const o of jobs) if (o.result?.kind === 'core') core.push(...o.result.rows);
-  return { throughput, tracing, its, curves, memory, core };
+  let locks: LockResult | null = null;
+  for (const o of jobs) if (o.result?.kind === 'locks') locks = o.result.result;
+  return { throughput, tracing, its, curves, memory, core, locks };
 }
 
 
@@ -301,6 +306,11 @@ export function formatReport(r: BenchReport): string {
     out.push('ITS COMMANDS (MAPTI / INT / DISCARD stream over 1,024 events of one device)');
     out.push(table(['feed', 'commands', 'commands / host s', 'host ns / cmd', 'sim cycles / cmd'], f.its.map((i) => [i.name, count(i.commands), count(i.commandsPerSec), count(i.nsPerCommand), fixed(i.cyclesPerCommand, 0)]), ['l', 'r', 'r', 'r', 'r']));
   }
+  if (f.locks !== null) {
+    out.push('');
+    out.push(`LOCK CONTENTION (hypervisor/spinlock.ts: N cores at EL2 take one ticket lock, hold it ${f.locks.critical} cycles, work ${f.locks.outside} outside)`);
+    out.push(lockTable(f.locks));
+  }
   const names = [...new Set(f.curves.map((c) => c.name))];
   if (names.length > 0) {
     out.push('');
@@ -382,6 +392,11 @@ export function formatMarkdown(r: BenchReport, jsonPath: string): string {
     for (const i of f.its) md.push(row([i.name, count(i.commandsPerSec), count(i.nsPerCommand)]));
     md.push('');
   }
+  if (f.locks !== null) {
+    md.push(head([`Spinlock, ${f.locks.critical}-cycle critical section, ${f.locks.outside} outside`, 'acquisitions / host s', 'host ns each', 'sim spin cycles / acquisition', 'contended', 'longest spin (cycles)'], '|---|---:|---:|---:|---:|---:|'));
+    for (const x of f.locks.rows) md.push(row([`${x.cores} core${x.cores === 1 ? '' : 's'}`, count(x.acquisitionsPerSec), count(x.hostNsPerAcquisition), count(x.spinCyclesPerAcquisition), `${fixed(100 * x.contendedShare, 0)}%`, count(x.maxSpinCycles)]));
+    md.push('');
+  }
   if (f.curves.length > 0) {
     md.push(head(['Scaling (host ns / interrupt)', 'path', 'points', 'smallest', 'largest', 'growth'], '|---|---|---|---:|---:|---:|'));
     for (const c of f.curves) {
@@ -400,4 +415,13 @@ export function formatMarkdown(r: BenchReport, jsonPath: string): string {
   for (const t of r.targets) md.push(row([`${t.name}: ${t.target}`, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS']));
   md.push('');
   return md.join('\n');
+}
+
+/** The lock contention rows as a text table. */
+function lockTable(l: LockResult): string {
+  return table(
+    ['cores', 'acquisitions', 'acq / host s', 'host ns each', 'sim spin cycles / acq', 'contended', 'longest spin'],
+    l.rows.map((x) => [String(x.cores), count(x.acquisitions), count(x.acquisitionsPerSec), count(x.hostNsPerAcquisition), count(x.spinCyclesPerAcquisition), `${fixed(100 * x.contendedShare, 0)}%`, count(x.maxSpinCycles)]),
+    ['r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
 }

@@ -127,6 +127,8 @@ function headline(r: JobResult): string {
       return `${r.id}: ${count(r.result.irqsPerSec)} interrupts / host s`;
     case 'its':
       return `${r.id}: ${count(r.result.commandsPerSec)} commands / host s`;
+    case 'locks':
+      return r.result.rows.map((x) => `${r.id} ${x.cores} cores: ${count(x.acquisitionsPerSec)} acquisitions / host s, ${count(x.spinCyclesPerAcquisition)} simulated spin cycles each`).join('\n');
     case 'core':
       return r.rows.map((x) => `${x.name}: ${x.nsPer.toFixed(1)} ns each`).join('; ');
   }
