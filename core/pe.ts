@@ -63,6 +63,9 @@ function narrow(v: Word, size: number): number {
   return size === 4 ? n >>> 0 : size === 2 ? n & 0xffff : n & 0xff;
 }
 
+/** The stage-2 translation granule (4 KB): an unaligned access crossing it is translated per page. */
+const PAGE = 4096;
+
 /** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
 export class ProgramError extends Error {}
 
@@ -471,6 +474,8 @@ export class PE {
       pa = this.mmu.translate(va, write ? S2_WRITE : S2_READ);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) return this.stage2DataAbort(t, op, va, write);
+      // An unaligned access that crosses into the next page is translated there too.
+      if ((va % PAGE) + size > PAGE) return this.execStraddling(op, t, va, pa, write);
     }
     const m = this.m;
     const bus = m.bus;
@@ -500,6 +505,46 @@ export class PE {
       if (op.rt < 31) this.x[op.rt] = v;
       this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
     }
+  }
+
+  /**
+   * An unaligned LDR/STR at EL1/EL0 under stage 2 whose bytes span two 4 KB pages: each page is
+   * translated (Arm ARM D8, "Unaligned data accesses": the access is made as smaller accesses,
+   * each translated, and faults on the page that faults), the second page's fault taken with its
+   * own IPA in FAR and HPFAR. The bytes then go to the two physical pages, which need not be
+   * adjacent. An access that touches MMIO this way is not naturally aligned: an alignment fault.
+   */
+  private execStraddling(op: Op, t: Thread, va: number, pa: number, write: boolean): void {
+    const size = op.size;
+    const va2 = (Math.floor(va / PAGE) + 1) * PAGE;
+    const pa2 = this.mmu.translate(va2, write ? S2_WRITE : S2_READ);
+    if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
+    if (pa2 < 0) return this.stage2DataAbort(t, op, va2, write);
+    const bus = this.m.bus;
+    const first = va2 - va;
+    const r1 = bus.find(pa);
+    const r2 = bus.find(pa2);
+    if ((r1 !== undefined && r1.kind === 'mmio') || (r2 !== undefined && r2.kind === 'mmio')) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    const at = (i: number): number => (i < first ? pa + i : pa2 + (i - first));
+    if (write) {
+      const v = toBig(op.rt < 31 ? this.x[op.rt]! : 0);
+      for (let i = 0; i < size; i++) {
+        bus.write(at(i), 1, Number((v >> BigInt(8 * i)) & 0xffn), this.attrs);
+        if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, i < first ? va : va2, write, FSC.SYNC_EXTERNAL);
+      }
+      this.charge(this.costs.memWrite);
+      this.complete(t, 0, Result.None);
+      return;
+    }
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) {
+      const b = toNum(bus.read(at(i), 1, this.attrs));
+      if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, i < first ? va : va2, write, FSC.SYNC_EXTERNAL);
+      v = (v << 8n) | BigInt(b);
+    }
+    this.charge(this.costs.memRead);
+    if (op.rt < 31) this.x[op.rt] = size === 8 ? v : Number(v);
+    this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
   }
 
   /**

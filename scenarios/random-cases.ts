@@ -469,8 +469,6 @@ const GICR_OFFSETS: readonly number[] = [...Object.values(GICR), ...Object.value
 interface RogueEnv {
   readonly cpus: number;
   readonly allowOff: boolean;
-  /** Loads and stores that straddle the end of its RAM (see `RogueOptions.acrossRamEnd`). */
-  readonly acrossRamEnd: boolean;
   readonly stats: { actions: Record<string, number>; faults: Record<number, number> };
 }
 
@@ -597,7 +595,8 @@ function* rogueAction(r: Random, env: RogueEnv): Program {
   } else if (k < 34) {
     // A load or store where nothing is mapped; sometimes one that straddles the end of its RAM.
     const size = randomSize(r);
-    const straddle = chance(r, 0.2) && env.acrossRamEnd;
+    // Straddling the end of its RAM: the second page must fault (stage 2 maps nothing there).
+    const straddle = chance(r, 0.2);
     const a = straddle ? GUEST_RAM + VM_RAM - 1 - r.int(size - 1 > 0 ? size - 1 : 1) : unmappedAddress(r, size);
     if (chance(r, 0.4)) {
       count(stats, straddle ? 'straddling-load' : 'unmapped-load');
@@ -739,13 +738,6 @@ function installRogueVectors(p: Platform, vm: number, cpus: number, env: RogueEn
 }
 
 export interface RogueOptions {
-  /**
-   * Let the rogue make unaligned loads and stores that start in the last bytes of its RAM and
-   * end past it (default true). Such an access must fault on its second page (stage 2 maps
-   * nothing there), not reach the physical memory that follows: when the victim's RAM follows,
-   * a store that reaches it is caught by the canaries.
-   */
-  readonly acrossRamEnd?: boolean;
   /** Trace the run (default false). */
   readonly trace?: boolean;
   /** Called with the platform before it runs (to look at it after a failure). */
@@ -755,7 +747,7 @@ export interface RogueOptions {
 /** Runs one rogue case with one injection. Throws a CaseFailure (kind 'rogue') on any violation. */
 export function runRogueCase(c: RogueCase, injection: Injection, o: RogueOptions = {}): RogueResult {
   const policy = policyNamed(c.policy);
-  const env: RogueEnv = { cpus: c.rogueVcpus, allowOff: c.allowOff, acrossRamEnd: o.acrossRamEnd ?? true, stats: { actions: {}, faults: {} } };
+  const env: RogueEnv = { cpus: c.rogueVcpus, allowOff: c.allowOff, stats: { actions: {}, faults: {} } };
   const rogueIndex = c.rogueFirst ? 0 : 1;
   const victimIndex = 1 - rogueIndex;
   const events = Array.from({ length: c.victimEvents }, (_, e) => ({ eventId: e, vcpu: e % c.victimVcpus, vintid: 8224 + e }));
@@ -1063,13 +1055,6 @@ export function caseName(c: CaseOfSeed): string {
   return c.size === 'normal' ? c.kind : `${c.kind} (${c.size})`;
 }
 
-/**
- * The rogue cases of the soak leave out accesses across the end of the rogue's RAM, as the rogue
- * property does: a known fault (an unaligned access that straddles the end of a guest's RAM
- * reaches the physical memory that follows; test/properties/rogue-guests.test.ts) would otherwise
- * fail about one rogue case in four and bury everything else. Drop this once it is fixed.
- */
-const SOAK_ROGUE: RogueOptions = { acrossRamEnd: false };
 
 /** Runs the case of `seed` (`caseOfSeed`); throws a CaseFailure when something is wrong. */
 export function runCase(seed: number): CaseStats {
@@ -1078,7 +1063,7 @@ export function runCase(seed: number): CaseStats {
     case 'platform':
       return checkScenario(randomScenario(seed, c.size));
     case 'rogue': {
-      const rs = checkRogueCase(seed, SOAK_ROGUE);
+      const rs = checkRogueCase(seed);
       return { interrupts: rs.reduce((a, r) => a + r.interrupts, 0), simulatedSeconds: rs.reduce((a, r) => a + r.simulatedSeconds, 0) };
     }
     case 'its':
