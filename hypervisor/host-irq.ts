@@ -126,6 +126,12 @@ function* hypTimerFired(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
   yield msr(CNTHP_CTL_EL2, 0, 9);
   pcpu.hypTimer = Infinity;
   if (now >= pcpu.throttleEnd) pcpu.throttleEnd = Infinity;
-  for (const v of [...pcpu.sleepers]) if (v.timerDeadline <= now) yield* wake(h, pcpu, v, 'timer');
+  for (const v of [...pcpu.sleepers]) {
+    if (v.timerDeadline > now) continue;
+    // Its timer is due: it leaves the sleepers whether or not it still waits (a level timer
+    // left armed for a vCPU no longer blocked would fire again at once, forever).
+    pcpu.sleepers.delete(v);
+    yield* wake(h, pcpu, v, 'timer');
+  }
   return pcpu.current !== null && now >= pcpu.sliceEnd;
 }

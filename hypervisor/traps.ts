@@ -124,8 +124,11 @@ function* hypercall(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
   return stopped;
 }
 
+/** `v` is off (PSCI CPU_OFF, or SYSTEM_OFF of its VM): it no longer waits for its timer anywhere. */
 function stopVcpu(h: Hypervisor, v: Vcpu): void {
   v.state = 'off';
+  v.timerDeadline = Infinity;
+  for (const p of h.pcpus) p.sleepers.delete(v);
   h.sched.event({ kind: 'off', vcpu: v.id, at: h.env.now() });
 }
 
