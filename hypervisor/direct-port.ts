@@ -30,6 +30,8 @@ export interface DirectInjection {
   put(pcpu: PerCpu, v: Vcpu): Program;
   /** `v` is about to block in WFI: returns true when a vLPI is pending (it must not block). */
   block(pcpu: PerCpu, v: Vcpu): Program<boolean>;
+  /** Whether `v`'s doorbell rang since it was armed (it is one-shot: the vCPU must not block on it). */
+  rang(v: Vcpu): boolean;
   /** `v`'s doorbell fired (and was acknowledged on core `core`): disable it until `v` blocks again. */
   doorbellFired(core: number, v: Vcpu): Program;
   /** The guest changed its LPI configuration: mirror it for the GIC. */
@@ -44,6 +46,7 @@ export const NO_DIRECT: DirectInjection = {
   *block() {
     return false;
   },
+  rang: () => false,
   *doorbellFired() {},
   *mirror() {
     return false;

@@ -204,7 +204,6 @@ export class DirectInjector implements DirectInjection {
       yield* vpe.lock.release();
     }
     if (vpe.resident) yield* this.deschedule(pcpu, v, vpe);
-    if (vpe.pendingLast) vpe.waitParse = true;
     return vpe.pendingLast;
   }
 
@@ -216,6 +215,9 @@ export class DirectInjector implements DirectInjection {
     yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.set(cur, 'Valid', 0), 8, 9);
     const after: bigint = yield* this.waitClean(frame);
     vpe.pendingLast = GICR_VPENDBASER.get(after, 'PendingLast') === 1;
+    // A vPE that leaves with a vLPI pending is waited for at its next entry (see `enter`),
+    // however it left: blocking or put at the end of a slice.
+    if (vpe.pendingLast) vpe.waitParse = true;
     vpe.idai = GICR_VPENDBASER.get(after, 'IDAI');
     vpe.resident = false;
     const cycles: number = yield* this.residencyChanged(t0);
@@ -267,6 +269,10 @@ export class DirectInjector implements DirectInjection {
   private *clearDoorbell(vpe: Vpe): Program {
     yield str(this.h.redistributorOf(vpe.rd) + GICR.CLRLPIR, vpe.doorbell, 8, 9);
     vpe.fired = false;
+  }
+
+  rang(v: Vcpu): boolean {
+    return this.vpes.get(v.id)?.fired ?? false;
   }
 
   /**

@@ -14,7 +14,7 @@
  */
 import type { CodeMap } from '../core/code.js';
 import { HCR_AMO, HCR_FMO, HCR_IMO, HCR_RW, HCR_TSC, HCR_TWI, HCR_VM } from '../core/hcr.js';
-import { getx, msr, smc, work, type Program } from '../core/ops.js';
+import { getx, ldadd, ldaxr, msr, ORD_RELEASE, sevl, smc, wfe, work, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
 import type { RegisterBlock } from '../core/regions.js';
 import { S2_EXEC, S2_READ, S2_WRITE, VTTBR } from '../core/stage2.js';
@@ -30,7 +30,7 @@ import { DirectInjector } from './direct.js';
 import { NO_DIRECT, type DirectInjection } from './direct-port.js';
 import { PhysHeap } from './heap.js';
 import { hostCpuInit, hostDistributorInit } from './host-gic.js';
-import { wake } from './host-irq.js';
+import { placeRunnable, wake } from './host-irq.js';
 import { HostIts } from './host-its.js';
 import { LockStats, Spinlock } from './spinlock.js';
 import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEVICE } from './layout.js';
@@ -115,6 +115,8 @@ export class Hypervisor {
   /** Direct injection (GICv4) hooks; set by hypervisor/direct.ts when a VM uses it. */
   direct: DirectInjection = NO_DIRECT;
   lpiTables: LpiTables | null = null;
+  /** The boot word: secondary cores set up so far (a 64-byte granule of its own). */
+  private readonly bootBarrier: number;
   private pendTables: number[] = [];
   nextHostLpi = FIRST_LPI;
 
@@ -127,6 +129,7 @@ export class Hypervisor {
     checkConfig(cfg);
     this.heap = new PhysHeap(cfg.heapPa, cfg.heapSize);
     this.its = new HostIts(cfg.gic.itsBase, this.heap, Spinlock.alloc(this.heap, 'its', this.locks.its, env));
+    this.bootBarrier = this.heap.alloc(64, 64);
     this.listRegs = cfg.gic.listRegs;
     const aprs = aprCount(cfg.gic.preemptionBits);
     this.pcpus = Array.from({ length: cores }, (_, i) => new PerCpu(i));
@@ -246,18 +249,31 @@ export class Hypervisor {
     for (const vm of this.vms) yield* this.createVm(vm);
     yield* this.cpuSetup(0);
     for (let c = 1; c < this.cores; c++) yield smc(0, PSCI.CPU_ON, cpuAffinity(c), this.cfg.codePa + HYP_SECONDARY, c);
+    // No guest runs before every core's redistributor takes LPIs: an MSI to the collection of a
+    // core still booting would be dropped (GICR_CTLR.EnableLPIs = 0). Each secondary adds itself
+    // to the boot word once set up; wait for all of them in WFE (their LDADDL clears our mark).
+    const barrier = this.bootBarrier;
+    yield sevl();
+    for (;;) {
+      yield wfe();
+      const up: number = yield ldaxr(barrier, 4, 10);
+      if (up >= this.cores - 1) break;
+    }
+    const pcpu = this.pcpus[0]!;
     for (const vm of this.vms) {
       const v0 = vm.vcpus[0]!;
       v0.elr = vm.config.entry;
       this.makeRunnable(v0);
       this.sched.event({ kind: 'runnable', vcpu: v0.id, at: this.env.now() });
+      yield* placeRunnable(this, pcpu, v0);
     }
-    yield* reschedule(this, this.pcpus[0]!);
+    yield* reschedule(this, pcpu);
   }
 
   private *secondary(): Program {
     const core: number = yield getx(0);
     yield* this.cpuSetup(core);
+    yield ldadd(this.bootBarrier, 1, 4, ORD_RELEASE, 10);
     yield* reschedule(this, this.pcpus[core]!);
   }
 

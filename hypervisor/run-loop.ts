@@ -105,8 +105,13 @@ export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
   pcpu.current = null;
   for (;;) {
     yield work(h.cfg.bookkeeping.schedule);
+    // Idle from before the policy is asked: a vCPU made runnable for this core after the answer
+    // below finds the core idle and kicks it, so the kick wakes the WFI ahead (a lost wake-up
+    // otherwise: placed on no core, while this core sleeps with nothing to run).
+    pcpu.idle = true;
     const d = h.sched.pick(pcpu.index);
     if (d.vcpu !== null) {
+      pcpu.idle = false;
       const v = h.vcpus[d.vcpu]!;
       // The slice starts when the guest does: `enter` sets its end once the world switch and
       // the residency change are done, so a slice shorter than they are still runs the guest.
@@ -170,13 +175,11 @@ function* idle(h: Hypervisor, pcpu: PerCpu): Program {
     yield* putVcpu(h, pcpu, v);
     if (v.state !== 'running') v.core = -1;
   }
-  pcpu.idle = true;
   h.sched.event({ kind: 'core-idle', core: pcpu.index, at: h.env.now() });
   yield* programHypTimer(pcpu);
   yield wfi();
   yield daifclr(DAIF_I);
   yield daifset(DAIF_I);
-  pcpu.idle = false;
 }
 
 /** Programs CNTHP for the earliest of: the slice end and the storm quantum's (if running) and blocked vCPUs' timers. */

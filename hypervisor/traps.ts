@@ -164,9 +164,20 @@ function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
     h.stats.wfiNoBlock++;
     return false;
   }
+  let deadline = Infinity;
   if ((ctl & (CTL_ENABLE | CTL_IMASK)) === CTL_ENABLE) {
     const cval: number = yield mrs(CNTV_CVAL_EL0, 9);
-    v.timerDeadline = cval + v.vm.cntvoff;
+    deadline = cval + v.vm.cntvoff;
+  }
+  // The last look and the state change in one step, with no op between them: an interrupt
+  // injected from another core before it is seen here; one injected after it finds the vCPU
+  // blocked and wakes it; a doorbell that rang meanwhile (it is one-shot) keeps it from blocking.
+  if (v.vgic.hasDeliverable() || h.direct.rang(v)) {
+    h.stats.wfiNoBlock++;
+    return false;
+  }
+  if (deadline !== Infinity) {
+    v.timerDeadline = deadline;
     pcpu.sleepers.add(v);
   }
   v.state = 'blocked';
