@@ -1,6 +1,6 @@
 /**
  * Randomized checks: case generators and runners shared by the property tests
- * (test/properties/) and the soak (scenarios/soak.ts). One integer seed fully determines a
+ * (test/properties/) and the soak (scenarios/soak-cli.ts). One integer seed fully determines a
  * case: every choice is drawn from the model's own seeded generator (core/random.ts), never
  * from fast-check or the wall clock, so a seed printed by a failing test or the soak is all it
  * takes to run the same case again (`checkScenario(randomScenario(seed, size))`,
