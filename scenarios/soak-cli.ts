@@ -2,8 +2,7 @@
  * The soak: randomized cases (scenarios/random-cases.ts) one seed after another until the time is
  * up. Seeds go up from `--seed` (default 1); each seed is one case, by seed mod 3 (`caseOfSeed`):
  * a random platform on both delivery paths (one in four a large one), a rogue guest next to a
- * victim (both injections; for now without accesses across the end of its RAM, see `SOAK_ROGUE`
- * in random-cases.ts), random ITS command bytes. A case that finds something wrong is named in the
+ * victim (both injections), random ITS command bytes. A case that finds something wrong is named in the
  * summary with its seed, and `--seed S --minutes 0` runs exactly that case again (at least one
  * case always runs).
  *
@@ -11,8 +10,8 @@
  *
  * Progress goes to stderr about every 10 s (not with --quiet); the summary goes to stdout: runs,
  * simulated interrupts (MSIs the ITS accepted), simulated seconds, and every failing case with
- * its seed, kind and first violation (after a count of the failing cases by first violation). Exit status: 0 when nothing was wrong, 3 otherwise, 2 for
- * a bad flag.
+ * its seed, kind and first violation (after a count of the failing cases by first violation).
+ * Exit status: 0 when nothing was wrong, 3 otherwise, 2 for a bad flag.
  *
  * The wall clock is read here only, to know when the time is up and for the progress lines: the
  * cases themselves are deterministic.
