@@ -9,7 +9,7 @@
 import { ldr, str, type Program } from '../core/ops.js';
 import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, sendSgi, wakeRedistributor, type LpiTables } from '../gic/driver.js';
 import { GICR_SGI, GICR_SGI_BASE } from '../gic/mmio-offsets.js';
-import { PPI_HYP_TIMER, PPI_MAINTENANCE, PPI_VTIMER, PRIO_CONTROL, SGI_KICK } from './layout.js';
+import { PMR_ALL, PPI_HYP_TIMER, PPI_MAINTENANCE, PPI_VTIMER, PRIO_CONTROL, SGI_KICK } from './layout.js';
 
 export function* hostDistributorInit(gicd: number): Program {
   yield* initDistributor(gicd);
@@ -23,7 +23,7 @@ export function* hostCpuInit(gicr: number, lpis: LpiTables | null, pendTable: nu
   yield* initPrivateInterrupts(rd, [PPI_MAINTENANCE, PPI_HYP_TIMER, PPI_VTIMER], PRIO_CONTROL);
   if (lpis !== null) yield* enableLpis(rd, lpis, pendTable);
   // EOImode = 1: EOIR drops priority, DIR deactivates; PMR 0xff lets every priority through.
-  yield* initCpuInterface(1, 0xff);
+  yield* initCpuInterface(1, PMR_ALL);
   return rd;
 }
 

@@ -23,6 +23,8 @@ export const PPI_VTIMER = 27;
  */
 export const PRIO_CONTROL = 0x80;
 export const PRIO_DEVICE = 0xa0;
+/** ICC_PMR_EL1 letting every priority through (the host CPU interface's usual mask). */
+export const PMR_ALL = 0xff;
 
 /** Offsets in the hypervisor image: boot entry, secondary entry, per-core EL2 vectors. */
 export const HYP_ENTRY = 0x0;

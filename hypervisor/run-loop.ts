@@ -28,13 +28,10 @@ import { ICC_PMR_EL1 } from '../gic/sysregs.js';
 import { CNTHP_CTL_EL2, CNTHP_CVAL_EL2, CNTPCT_EL0 } from '../core/timer.js';
 import { handleHostIrqs } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
-import { PRIO_DEVICE } from './layout.js';
+import { PMR_ALL, PRIO_DEVICE } from './layout.js';
 import { handleTrap } from './traps.js';
 import { dropUnderflow, flushLrs, foldLrs } from './vgic/lr-sync.js';
 import type { PerCpu, Vcpu } from './vm.js';
-
-/** ICC_PMR_EL1 letting every priority through (the host's CPU interface set-up, host-gic.ts). */
-const PMR_ALL = 0xff;
 import { loadVcpu, putVcpu } from './world-switch.js';
 
 /** Lower-EL exception: a guest exit. */
