@@ -64,9 +64,13 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
     if (n >= listRegs) break;
     // HW = 1 interrupts are never programmed Pending+Active (the physical GIC holds the pending state).
     const state = v.active ? (v.hw ? 2 : 2 | (v.pending && v.enabled ? 1 : 0)) : 1;
-    yield msr(ICH_LR_EL2[n]!, lrValue(v, state, eoiRefill && !v.hw), 1);
+    // The interrupt is the LR's from here, before the write: another core injecting it while the
+    // write is under way must find it in an LR and record a new edge (`repend`) for the fold,
+    // not set `pending`, which the fold would overwrite with the LR's state. The state read and
+    // the hand-over are one step, as KVM's ap_list_lock makes them.
     v.lr = n;
     g.lrs[n] = v;
+    yield msr(ICH_LR_EL2[n]!, lrValue(v, state, eoiRefill && !v.hw), 1);
     n++;
   }
   for (let k = n; k < file.dirty; k++) yield msr(ICH_LR_EL2[k]!, 0n, 1);
