@@ -8,7 +8,7 @@
  * - "engine": the host writes each batch of commands straight into the command queue in
  *   simulated RAM and advances GITS_CWRITER through the bus; only `m.run` (the ITS fetching,
  *   decoding, executing and retiring the commands) is timed;
- * - "driver": a program on PE 0 (the hypervisor's `HostIts`) writes each command with four
+ * - "driver": a program on PE 0 (the driver library's `ItsDriver`, drivers/its.ts) writes each command with four
  *   8-byte STRs, advances GITS_CWRITER when the queue is full and polls GITS_CREADR, as the
  *   hypervisor does at boot; the whole program is timed.
  */
@@ -17,14 +17,14 @@ import { Machine } from '../core/machine.js';
 import { smc, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
 import { gicConfig, type GicConfig } from '../gic/config.js';
-import { configureLpi, type LpiTables } from '../gic/driver.js';
+import { allocLpiTables, configureLpi } from '../drivers/lpi.js';
 import { createGic, type Gic } from '../gic/gic.js';
 import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
 import { COMMAND_BYTES, GITS, GITS_CWRITER } from '../gic/its/its-registers.js';
-import { PhysHeap } from '../hypervisor/heap.js';
+import { PhysHeap } from '../drivers/heap.js';
 import { hostCpuInit, hostDistributorInit } from '../hypervisor/host-gic.js';
-import { HostIts } from '../hypervisor/host-its.js';
-import { LockStats, Spinlock } from '../hypervisor/spinlock.js';
+import { ItsDriver } from '../drivers/its.js';
+import { LockStats, Spinlock } from '../drivers/spinlock.js';
 import { load1 } from './host.js';
 import { fastest } from './stats.js';
 
@@ -62,7 +62,7 @@ interface Rig {
   readonly m: Machine;
   readonly cfg: GicConfig;
   readonly gic: Gic;
-  readonly its: HostIts;
+  readonly its: ItsDriver;
 }
 
 let nextEntry = 0x7000_0000;
@@ -86,15 +86,15 @@ function makeRig(): Rig {
   const cfg = gicConfig({ version: 4, idBits: 16 });
   const gic = createGic(m, cfg);
   const heap = new PhysHeap(HEAP_PA, HEAP_SIZE);
-  const its = new HostIts(cfg.itsBase, heap, Spinlock.alloc(heap, 'its', new LockStats(), { trace: m.trace, now: () => m.now }));
-  const tables: LpiTables = { prop: heap.alloc(2 ** cfg.idBits - 8192, 0x10000), idBits: cfg.idBits };
+  const its = new ItsDriver(cfg.itsBase, heap, Spinlock.alloc(heap, 'its', new LockStats(), { trace: m.trace, now: () => m.now }));
+  const tables = allocLpiTables(heap, cfg.idBits);
   const pend = heap.alloc(2 ** cfg.idBits / 8, 0x10000);
   runOnPe0(m, function* (): Program {
     yield* hostDistributorInit(cfg.gicdBase);
     yield* hostCpuInit(cfg.gicrBase, tables, pend);
-    yield* its.init(cfg.its.deviceIdBits, cfg.its.vpeIdBits);
+    yield* its.init({ deviceIdBits: cfg.its.deviceIdBits, vpeIdBits: cfg.its.vpeIdBits });
     for (let e = 0; e < EVENTS; e++) yield* configureLpi(tables, 8192 + e, 0xa0, true);
-    yield* its.send(0, [ItsCmd.MAPC({ ICID: 0, RDbase: its.rdbase(0, cfg.gicrBase), V: 1 }), its.mapDevice(DEVICE, EVENT_BITS)]);
+    yield* its.send(0, [ItsCmd.MAPC({ ICID: 0, RDbase: its.rdbase(0, cfg.gicrBase), V: 1 }), yield* its.mapDevice(DEVICE, EVENT_BITS)]);
   });
   if (gic.its.errorCount > 0) throw new Error(`ITS rig: ${gic.its.errorCount} command errors during set-up`);
   return { m, cfg, gic, its };

@@ -1,5 +1,5 @@
 /**
- * The hypervisor's spinlock under contention (hypervisor/spinlock.ts): N cores at EL2 take one
+ * The hypervisor's spinlock under contention (drivers/spinlock.ts): N cores at EL2 take one
  * shared ticket lock in a loop, hold it for a short critical section (a load, an add and a store
  * of a shared counter, plus `CRITICAL` cycles of work) and do `OUTSIDE` cycles of other work
  * between acquisitions. Reported per core count: host throughput of lock round trips, and what
@@ -9,7 +9,7 @@
 import { Machine } from '../core/machine.js';
 import { ldr, smc, str, work, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
-import { LockStats, Spinlock } from '../hypervisor/spinlock.js';
+import { LockStats, Spinlock } from '../drivers/spinlock.js';
 
 /** Cycles inside the lock (besides the counter update) and outside it, per acquisition. */
 const CRITICAL = 200;

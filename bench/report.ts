@@ -308,7 +308,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (f.locks !== null) {
     out.push('');
-    out.push(`LOCK CONTENTION (hypervisor/spinlock.ts: N cores at EL2 take one ticket lock, hold it ${f.locks.critical} cycles, work ${f.locks.outside} outside)`);
+    out.push(`LOCK CONTENTION (drivers/spinlock.ts: N cores at EL2 take one ticket lock, hold it ${f.locks.critical} cycles, work ${f.locks.outside} outside)`);
     out.push(lockTable(f.locks));
   }
   const names = [...new Set(f.curves.map((c) => c.name))];

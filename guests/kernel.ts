@@ -22,7 +22,10 @@ import { PSCI } from '../core/psci.js';
 import { ELR_EL1, ESR_EL1, FAR_EL1, TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { INTID_SPECIAL, INTID_SPURIOUS, LPI_BASE } from '../gic/gic-registers.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
-import { cpuAffinity, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, configureLpi, invalidateLpi, wakeRedistributor, type LpiTables } from '../gic/driver.js';
+import { cpuAffinity } from '../drivers/affinity.js';
+import { initCpuInterface, initDistributor, initRedistributor } from '../drivers/gic-init.js';
+import { PhysHeap } from '../drivers/heap.js';
+import { allocLpiTables, allocPendingTable, configureLpi, enableLpis, invalidateLpi, markLpiPending, type LpiTables } from '../drivers/lpi.js';
 import { HVC_SET_AFFINITY } from '../core/smccc.js';
 
 export interface KernelLpi {
@@ -106,13 +109,12 @@ function heapOffset(cpus: number): number {
  * whose RAM is smaller, before anything runs.
  */
 export function kernelRamNeeded(cpus: number, lpiIdBits: number | null): number {
-  let next = heapOffset(cpus);
-  const take = (size: number): void => void (next = Math.ceil(next / TABLE_ALIGN) * TABLE_ALIGN + size);
+  const heap = new PhysHeap(heapOffset(cpus), Number.MAX_SAFE_INTEGER);
   if (lpiIdBits !== null) {
-    take(2 ** lpiIdBits - LPI_BASE);
-    for (let i = 0; i < cpus; i++) take(2 ** lpiIdBits / 8);
+    allocLpiTables(heap, lpiIdBits);
+    for (let i = 0; i < cpus; i++) allocPendingTable(heap, lpiIdBits);
   }
-  return next;
+  return heap.base + heap.used;
 }
 
 export class Kernel {
@@ -123,14 +125,16 @@ export class Kernel {
   /** LPI tables, once CPU 0 set them up. */
   lpiTables: LpiTables | null = null;
   spis = 0;
-  private heapNext: number;
+  /** The kernel's heap (its own RAM; fresh RAM reads as zero). */
+  readonly heap: PhysHeap;
 
   constructor(readonly config: KernelConfig) {
     if (config.cpus < 1) throw new Error(`${config.name}: cpus must be at least 1`);
     const need = kernelRamNeeded(config.cpus, config.lpis !== undefined && config.lpis.length > 0 ? (config.lpiIdBits ?? 16) : null);
     if (need > config.ramSize) throw new Error(`${config.name}: ${config.cpus} CPUs need ${Math.ceil(need / 0x10_0000)} MiB of RAM (vector tables and LPI tables), it has ${config.ramSize / 0x10_0000} MiB`);
     this.cpus = Array.from({ length: config.cpus }, (_, i) => new KernelCpu(this, i));
-    this.heapNext = config.ramBase + heapOffset(config.cpus);
+    const heapBase = config.ramBase + heapOffset(config.cpus);
+    this.heap = new PhysHeap(heapBase, config.ramBase + config.ramSize - heapBase);
   }
 
   /** Address (as the kernel sees it) of the boot entry. */
@@ -155,14 +159,6 @@ export class Kernel {
     }
   }
 
-  /** Bump allocation from the kernel's heap (its own RAM; fresh RAM reads as zero). */
-  alloc(size: number, align: number): number {
-    const a = Math.ceil(this.heapNext / align) * align;
-    this.heapNext = a + size;
-    if (this.heapNext > this.config.ramBase + this.config.ramSize) throw new Error(`${this.config.name}: out of RAM (${this.config.ramSize} bytes)`);
-    return a;
-  }
-
   private *secondary(): Program {
     const i: number = yield getx(0);
     yield* this.boot(i);
@@ -181,18 +177,14 @@ export class Kernel {
       this.spis = yield* initDistributor(cfg.gicd);
       if (cfg.lpis !== undefined && cfg.lpis.length > 0) {
         const idBits = cfg.lpiIdBits ?? 16;
-        const tables: LpiTables = { prop: this.alloc(2 ** idBits - LPI_BASE, TABLE_ALIGN), idBits };
+        const tables = allocLpiTables(this.heap, idBits);
         for (const l of cfg.lpis) yield* configureLpi(tables, l.intid, l.priority, l.enabled ?? true);
         this.lpiTables = tables;
       }
       for (let j = 1; j < cfg.cpus; j++) yield* this.psciCall(PSCI.CPU_ON, cpuAffinity(j), cfg.ramBase + SECONDARY_OFFSET, j);
     }
-    cpu.rd = yield* findRedistributor(cfg.gicr);
-    if (cpu.rd >= 0) {
-      yield* wakeRedistributor(cpu.rd);
-      yield* initPrivateInterrupts(cpu.rd, cfg.ppis ?? []);
-      if (this.lpiTables !== null) yield* this.enableLpisAt(cpu, this.lpiTables);
-    }
+    cpu.rd = yield* initRedistributor(cfg.gicr, cfg.ppis ?? []);
+    if (cpu.rd >= 0 && this.lpiTables !== null) yield* this.enableLpisAt(cpu, this.lpiTables);
     yield* initCpuInterface();
     cpu.booted = true;
     yield daifclr(DAIF_I);
@@ -203,12 +195,9 @@ export class Kernel {
   }
 
   private *enableLpisAt(cpu: KernelCpu, tables: LpiTables): Program {
-    const pend = this.alloc(2 ** tables.idBits / 8, TABLE_ALIGN);
+    const pend = allocPendingTable(this.heap, tables.idBits);
     const inherited = (this.config.inheritedPending ?? []).filter((p) => p.cpu === cpu.index);
-    for (const { intid } of inherited) {
-      const byte: number = yield ldr(pend + (intid >>> 3), 1, 1);
-      yield str(pend + (intid >>> 3), byte | (1 << (intid & 7)), 1, 1);
-    }
+    for (const { intid } of inherited) yield* markLpiPending(pend, intid);
     yield* enableLpis(cpu.rd, tables, pend, inherited.length === 0);
   }
 

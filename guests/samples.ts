@@ -10,7 +10,7 @@
 import { mrs, msr, work, type Program } from '../core/ops.js';
 import { CNTV_CTL_EL0, CNTV_TVAL_EL0, CNTVCT_EL0 } from '../core/timer.js';
 import { DeliveryLog, type DeliveryLogOptions } from './delivery-log.js';
-import { sendSgi } from '../gic/driver.js';
+import { sendSgi } from '../drivers/gic-init.js';
 import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from './kernel.js';
 
 export const TIMER_PPI = 27;

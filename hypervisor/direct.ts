@@ -22,29 +22,29 @@
  *   configuration table and made visible with ITS INV (one event) or VINVALL (the vPE).
  * Every step is an MMIO access, a store, or an ITS command on a PE.
  *
- * Locks (spinlock.ts), since several cores act on one vPE: its vCPU's core makes it resident,
+ * Locks (drivers/spinlock.ts), since several cores act on one vPE: its vCPU's core makes it resident,
  * moves it (VMOVP) and arms its doorbell, while the core its doorbell arrives at disables it.
  * A vPE's lock (Linux's `vpe_lock`, vpe_to_cpuid_lock) covers its RD, its doorbell's state and
  * the doorbell's configuration change (a store, GICR_INVLPIR and the GICR_SYNCR wait, at the
  * vPE's RD); VMOVP also holds the VMOVP lock, one per VM or one for the machine
  * (`HypervisorConfig.vmovpLock`), across the command and the wait for the ITS to execute it, and
- * the ITS lock (host-its.ts) while it writes the queue. Order: vPE, then VMOVP, then ITS.
+ * the ITS lock (drivers/its.ts) while it writes the queue. Order: vPE, then VMOVP, then ITS.
  * Residency (GICR_VPENDBASER) needs no lock: only the vCPU's own core changes it.
  */
 import { ldr, mrs, str, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
+import { clearLpiPending, configureLpi, invalidateLpi, lpiConfigByte } from '../drivers/lpi.js';
+import { makeNonResident, makeResident, vpendIdai, vpendPendingLast, type VpeTables } from '../drivers/residency.js';
+import { Spinlock } from '../drivers/spinlock.js';
 import { LPI_CONFIG } from '../gic/gic-registers.js';
-import { configureLpi, invalidateLpi } from '../gic/driver.js';
 import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
-import { GICR, GICR_VLPI, GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
-import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
+import { GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
 import { eventBitsOf, FIRST_LPI, GUEST_INTID_BITS } from './config.js';
 import type { DirectInjection, DirectStats } from './direct-port.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PRIO_DEVICE } from './layout.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
 import { guestConfigBytePa, guestPendingBytePa } from './vgic/guest-lpis.js';
-import { Spinlock } from './spinlock.js';
 import type { PerCpu, Vcpu, Vm } from './vm.js';
 
 /** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
@@ -52,8 +52,8 @@ export const VPT_ID_BITS = GUEST_INTID_BITS;
 const VPROP_BYTES = 2 ** VPT_ID_BITS - FIRST_LPI;
 const VPT_BYTES = 2 ** VPT_ID_BITS / 8;
 
-/** The hypervisor's record of one vPE. */
-export class Vpe {
+/** The hypervisor's record of one vPE (with the tables residency names: drivers/residency.ts). */
+export class Vpe implements VpeTables {
   /** Core whose redistributor the vPE table names (VMAPP/VMOVP). */
   rd: number;
   resident = false;
@@ -66,10 +66,13 @@ export class Vpe {
   fired = false;
   /** PendingLast said a vLPI is pending: wait for the VPT parse at the next entry whatever the configuration. */
   waitParse = false;
+  readonly idBits = VPT_ID_BITS;
 
   constructor(
     readonly id: number,
     readonly vpt: number,
+    /** Its VM's vLPI configuration table. */
+    readonly vprop: number,
     readonly doorbell: number,
     home: number,
     /** Covers `rd`, `armed`, `fired` and the doorbell's configuration (see the module comment). */
@@ -103,6 +106,8 @@ export class DirectInjector implements DirectInjection {
    * configuration error that names the limit.
    */
   allocate(vm: Vm, allocLpi: () => number): void {
+    const vprop = this.h.heap.alloc(VPROP_BYTES, 0x1000);
+    this.vprop.set(vm.index, vprop);
     const limit = 2 ** this.h.cfg.gic.its.vpeIdBits;
     for (const v of vm.vcpus) {
       if (this.nextVpeId >= limit) {
@@ -110,11 +115,10 @@ export class DirectInjector implements DirectInjection {
       }
       const h = this.h;
       const id = this.nextVpeId++;
-      const vpe = new Vpe(id, h.heap.alloc(Math.max(VPT_BYTES, 0x10000), 0x10000), allocLpi(), h.homeCore(v), Spinlock.alloc(h.heap, `vpe ${id}`, h.locks.vpe, h.env));
+      const vpe = new Vpe(id, h.heap.alloc(Math.max(VPT_BYTES, 0x10000), 0x10000), vprop, allocLpi(), h.homeCore(v), Spinlock.alloc(h.heap, `vpe ${id}`, h.locks.vpe, h.env));
       this.vpes.set(v.id, vpe);
       h.lpiRoute[vpe.doorbell - FIRST_LPI] = { kind: 'doorbell', vcpu: v };
     }
-    this.vprop.set(vm.index, this.h.heap.alloc(VPROP_BYTES, 0x1000));
     const h = this.h;
     if (h.cfg.vmovpLock === 'global') this.vmovpLocks[vm.index] = this.globalVmovp ??= Spinlock.alloc(h.heap, 'vmovp', h.locks.vmovp, h.env);
     else this.vmovpLocks[vm.index] = Spinlock.alloc(h.heap, `vmovp ${vm.config.name}`, h.locks.vmovp, h.env);
@@ -128,10 +132,10 @@ export class DirectInjector implements DirectInjection {
       const vpe = this.vpes.get(v.id)!;
       // The doorbell starts disabled: armed only while the vCPU blocks.
       yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEVICE, false);
-      cmds.push(ItsCmd.VMAPP({ vPEID: vpe.id, RDbase: h.rdbaseOf(vpe.rd), VPT_addr: vpe.vpt, VPT_size: VPT_ID_BITS - 1, V: 1 }));
+      cmds.push(yield* h.its.mapVpe(vpe.id, h.rdbaseOf(vpe.rd), vpe.vpt, VPT_ID_BITS));
     }
     for (const d of vm.config.devices) {
-      cmds.push(h.its.mapDevice(d.deviceId, eventBitsOf(d)));
+      cmds.push(yield* h.its.mapDevice(d.deviceId, eventBitsOf(d)));
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const vpe = this.vpes.get(v.id)!;
@@ -167,15 +171,12 @@ export class DirectInjector implements DirectInjection {
       }
       yield* vpe.lock.release();
     }
-    const frame = pcpu.rd + GICR_VLPI_BASE;
-    yield str(frame + GICR_VLPI.VPROPBASER, GICR_VPROPBASER.encode({ PA: this.vprop.get(v.vm.index)! / 4096, IDbits: VPT_ID_BITS - 1, Shareability: 1, InnerCache: 7 }), 8, 9);
     // PendingLast = 1 on the way in ("may have pending": Linux always writes 1), IDAI as saved.
-    yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.encode({ PA: vpe.vpt / 65536, Valid: 1, PendingLast: 1, IDAI: vpe.idai, Shareability: 1, InnerCache: 7 }), 8, 9);
     // Linux waits for the VPT parse before entering (its_wait_vpt_parse_complete); not waiting
     // enters sooner, and a quick exit then waits for it on the way out.
     // A vPE known to have a vLPI pending is always waited for: entering before the parse shows
     // it would let the guest WFI again at once (the wfi-churn hard case, which would never end).
-    if (h.cfg.waitDirtyOnEntry || vpe.waitParse) yield* this.waitClean(frame);
+    yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, h.cfg.waitDirtyOnEntry || vpe.waitParse, vpe.idai, this.stats);
     vpe.waitParse = false;
     vpe.resident = true;
     const cycles: number = yield* this.residencyChanged(t0);
@@ -209,16 +210,13 @@ export class DirectInjector implements DirectInjection {
 
   private *deschedule(pcpu: PerCpu, v: Vcpu, vpe: Vpe): Program {
     const t0: number = yield mrs(CNTPCT_EL0, 9);
-    const frame = pcpu.rd + GICR_VLPI_BASE;
     // its_clear_vpend_valid: wait for Dirty = 0, clear Valid, wait for Dirty = 0, read PendingLast/IDAI.
-    const cur: bigint = yield* this.waitClean(frame);
-    yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.set(cur, 'Valid', 0), 8, 9);
-    const after: bigint = yield* this.waitClean(frame);
-    vpe.pendingLast = GICR_VPENDBASER.get(after, 'PendingLast') === 1;
+    const after: bigint = yield* makeNonResident(pcpu.rd + GICR_VLPI_BASE, this.stats);
+    vpe.pendingLast = vpendPendingLast(after);
     // A vPE that leaves with a vLPI pending is waited for at its next entry (see `enter`),
     // however it left: blocking or put at the end of a slice.
     if (vpe.pendingLast) vpe.waitParse = true;
-    vpe.idai = GICR_VPENDBASER.get(after, 'IDAI');
+    vpe.idai = vpendIdai(after);
     vpe.resident = false;
     const cycles: number = yield* this.residencyChanged(t0);
     const env = this.h.env;
@@ -232,16 +230,6 @@ export class DirectInjector implements DirectInjection {
     const cycles = (t1 - t0) * this.h.cfg.cyclesPerTick;
     this.stats.residencyCycles += cycles;
     return cycles;
-  }
-
-  /** Polls GICR_VPENDBASER until Dirty = 0; returns the value read. */
-  private *waitClean(frame: number): Program<bigint> {
-    for (let i = 0; ; i++) {
-      const v: bigint = yield ldr(frame + GICR_VLPI.VPENDBASER, 8, 9);
-      if (GICR_VPENDBASER.get(v, 'Dirty') === 0 || i > 100_000) return v;
-      this.stats.dirtyPolls++;
-      yield work(50);
-    }
   }
 
   /** Enables the doorbell LPI (host configuration table) and makes its redistributor re-read it. */
@@ -267,7 +255,7 @@ export class DirectInjector implements DirectInjection {
 
   /** Clears a doorbell that may be pending again (GICR_CLRLPIR). */
   private *clearDoorbell(vpe: Vpe): Program {
-    yield str(this.h.redistributorOf(vpe.rd) + GICR.CLRLPIR, vpe.doorbell, 8, 9);
+    yield* clearLpiPending(this.h.redistributorOf(vpe.rd), vpe.doorbell);
     vpe.fired = false;
   }
 
@@ -306,7 +294,7 @@ export class DirectInjector implements DirectInjection {
       const configPa = g.enableLpis ? guestConfigBytePa(v, vintid) : -1;
       let byte = 0;
       if (configPa >= 0) byte = yield ldr(configPa, 1, 9);
-      yield str(vprop + (vintid - FIRST_LPI), LPI_CONFIG.encode({ Priority: LPI_CONFIG.get(byte, 'Priority'), Group1: 1, Enable: LPI_CONFIG.get(byte, 'Enable') }), 1, 9);
+      yield str(vprop + (vintid - FIRST_LPI), lpiConfigByte(LPI_CONFIG.get(byte, 'Priority') << 2, LPI_CONFIG.get(byte, 'Enable') === 1), 1, 9);
     };
     const cmds: CommandWords[] = [];
     if (act.intid === 'all') {

@@ -23,16 +23,17 @@ import { HCR_EL2, TPIDR_EL2, VBAR_EL2, VTCR_EL2 } from '../core/sysregs.js';
 import type { Trace } from '../core/trace.js';
 import { aprCount } from '../gic/cpuif-regs.js';
 import { redistributorSize } from '../gic/config.js';
-import { configureLpi, cpuAffinity, type LpiTables } from '../gic/driver.js';
+import { cpuAffinity } from '../drivers/affinity.js';
+import { PhysHeap } from '../drivers/heap.js';
+import { ItsDriver } from '../drivers/its.js';
+import { allocLpiTables, allocPendingTable, configureLpi, type LpiTables } from '../drivers/lpi.js';
+import { LockStats, Spinlock, type DriverEnv } from '../drivers/spinlock.js';
 import { ItsCmd } from '../gic/its/commands.js';
 import { checkConfig, eventBitsOf, FIRST_LPI, GUEST_INTID_BITS, type HypervisorConfig } from './config.js';
 import { DirectInjector } from './direct.js';
 import { NO_DIRECT, type DirectInjection } from './direct-port.js';
-import { PhysHeap } from './heap.js';
 import { hostCpuInit, hostDistributorInit } from './host-gic.js';
 import { placeRunnable, wake } from './host-irq.js';
-import { HostIts } from './host-its.js';
-import { LockStats, Spinlock } from './spinlock.js';
 import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEVICE } from './layout.js';
 import { guestExit, hostIrqAtEl2, reschedule } from './run-loop.js';
 import { Scheduler } from './scheduler.js';
@@ -43,11 +44,8 @@ import { VIrq } from './vgic/virq.js';
 import { PerCpu, Vcpu, Vm } from './vm.js';
 import './trace-kinds.js';
 
-/** Observation only: where the hypervisor's trace records go, and the simulated time to stamp them with. */
-export interface HypEnv {
-  readonly trace: Trace;
-  now(): number;
-}
+/** Observation only: where the hypervisor's trace records go, and the simulated time to stamp them with (the driver library's environment). */
+export type HypEnv = DriverEnv;
 
 export type LpiRoute = { readonly kind: 'guest'; readonly vcpu: Vcpu; readonly virq: VIrq } | { readonly kind: 'doorbell'; readonly vcpu: Vcpu };
 
@@ -97,7 +95,7 @@ export interface LockClasses {
 
 export class Hypervisor {
   readonly heap: PhysHeap;
-  readonly its: HostIts;
+  readonly its: ItsDriver;
   readonly locks: LockClasses = { its: new LockStats(), vmovp: new LockStats(), vpe: new LockStats() };
   readonly sched: Scheduler;
   readonly vms: Vm[] = [];
@@ -128,7 +126,7 @@ export class Hypervisor {
     // Refuse what the GIC cannot carry out before anything is allocated (config.ts).
     checkConfig(cfg);
     this.heap = new PhysHeap(cfg.heapPa, cfg.heapSize);
-    this.its = new HostIts(cfg.gic.itsBase, this.heap, Spinlock.alloc(this.heap, 'its', this.locks.its, env));
+    this.its = new ItsDriver(cfg.gic.itsBase, this.heap, Spinlock.alloc(this.heap, 'its', this.locks.its, env));
     this.bootBarrier = this.heap.alloc(64, 64);
     this.listRegs = cfg.gic.listRegs;
     const aprs = aprCount(cfg.gic.preemptionBits);
@@ -241,9 +239,9 @@ export class Hypervisor {
     yield msr(TPIDR_EL2, 0, 1);
     yield* hostDistributorInit(g.gicdBase);
     const idBits = g.idBits;
-    this.lpiTables = { prop: this.heap.alloc(2 ** idBits - FIRST_LPI, 0x10000), idBits };
-    this.pendTables = this.pcpus.map(() => this.heap.alloc(2 ** idBits / 8, 0x10000));
-    yield* this.its.init(g.its.deviceIdBits, g.its.vpeIdBits);
+    this.lpiTables = allocLpiTables(this.heap, idBits);
+    this.pendTables = this.pcpus.map(() => allocPendingTable(this.heap, idBits));
+    yield* this.its.init({ deviceIdBits: g.its.deviceIdBits, vpeIdBits: g.its.vpeIdBits });
     // One collection per core, targeting its redistributor.
     yield* this.its.send(0, Array.from({ length: this.cores }, (_, c) => ItsCmd.MAPC({ ICID: c, RDbase: this.rdbaseOf(c), V: 1 })));
     for (const vm of this.vms) yield* this.createVm(vm);
@@ -304,7 +302,7 @@ export class Hypervisor {
       return;
     }
     for (const d of c.devices) {
-      const cmds = [this.its.mapDevice(d.deviceId, eventBitsOf(d))];
+      const cmds = [yield* this.its.mapDevice(d.deviceId, eventBitsOf(d))];
       for (const e of d.events) {
         const v = vm.vcpus[e.vcpu]!;
         const host = this.allocHostLpi();

@@ -26,10 +26,6 @@ declare module '../core/trace.js' {
     'vpe-schedule': { vm: number; vcpu: number; vpe: number; vmovp: boolean; cycles: number };
     /** The hypervisor made a vPE non-resident; `pendingLast` as GICR_VPENDBASER said, `doorbell` armed or not. */
     'vpe-deschedule': { vm: number; vcpu: number; vpe: number; pendingLast: boolean; doorbell: boolean; cycles: number };
-    /** A core took ticket `ticket` of a spinlock that `owner`'s holder has (hypervisor/spinlock.ts): it spins. */
-    'lock-wait': { lock: string; ticket: number; owner: number };
-    /** The core that waited owns the lock, `cycles` after taking its ticket. */
-    'lock-acquired': { lock: string; ticket: number; cycles: number };
     /** The hypervisor injected a synchronous exception into a guest (it could not emulate the access). */
     'guest-exception': { vm: number; vcpu: number; ec: number; far: number };
   }

@@ -7,7 +7,7 @@ import type { Word } from '../core/bits.js';
 import type { AccessAttrs } from '../core/bus.js';
 import { MODE, PSR_DAIF } from '../core/pstate.js';
 import { EL1_CONTEXT, SCTLR_EL1 } from '../core/sysregs.js';
-import { cpuAffinity } from '../gic/driver.js';
+import { cpuAffinity } from '../drivers/affinity.js';
 import type { VmConfig } from './config.js';
 import { VcpuVgic } from './vgic/vcpu-vgic.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
@@ -58,7 +58,7 @@ export class Vcpu {
     return 0x80000000 + this.affinity;
   }
 
-  /** Aff1 = index / 16, Aff0 = index % 16 (gic/driver.ts `cpuAffinity`). */
+  /** Aff1 = index / 16, Aff0 = index % 16 (drivers/affinity.ts `cpuAffinity`). */
   get affinity(): number {
     return cpuAffinity(this.index);
   }

@@ -38,7 +38,7 @@
 import type { MsiDevice } from '../core/msi-device.js';
 import type { PE } from '../core/pe.js';
 import { VTTBR } from '../core/stage2.js';
-import { cpuOfAffinity } from '../gic/driver.js';
+import { cpuOfAffinity } from '../drivers/affinity.js';
 import { LPI_BASE } from '../gic/gic-registers.js';
 import type { TranslationObserver } from '../gic/its/translate.js';
 import { LogHistogram } from './histogram.js';

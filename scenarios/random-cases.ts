@@ -45,7 +45,7 @@ import { sysreg, type SysReg } from '../core/sysreg.js';
 import * as CoreRegs from '../core/sysregs.js';
 import * as TimerRegs from '../core/timer.js';
 import { CNTV_CTL_EL0, CNTV_TVAL_EL0 } from '../core/timer.js';
-import { cpuAffinity } from '../gic/driver.js';
+import { cpuAffinity } from '../drivers/affinity.js';
 import { ICC_SGIR } from '../gic/gic-registers.js';
 import { commandOfOpcode, encodeCommand, ItsCmd, ITS_COMMANDS, type CommandWords, type ItsCommandName } from '../gic/its/commands.js';
 import { errorName, Reason } from '../gic/its/errors.js';

@@ -39,7 +39,7 @@ export interface LatencyFigures {
   readonly mean: number;
 }
 
-/** Contention of one class of the hypervisor's spinlocks over the measurement (hypervisor/spinlock.ts). */
+/** Contention of one class of the hypervisor's spinlocks over the measurement (drivers/spinlock.ts). */
 export interface LockFigures {
   readonly acquisitions: number;
   /** Acquisitions that found the lock held. */

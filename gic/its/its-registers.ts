@@ -123,6 +123,17 @@ export function baserAddress(paField: number, pageBytes: number): number {
   return low + high * 2 ** 48;
 }
 
+/** The GITS_BASER.PA field value that names table address `pa` (the inverse of `baserAddress`; `pa` aligned to the page). */
+export function baserPaField(pa: number, pageBytes: number): number {
+  if (pageBytes !== 0x10000) return Math.floor(pa / 0x1000);
+  return Math.floor((pa % 2 ** 48) / 0x10000) * 16 + Math.floor(pa / 2 ** 48);
+}
+
+/** GITS_BASER<n>.Page_Size encoding of a page of `pageBytes` (4, 16 or 64 KB). */
+export function baserPageSizeField(pageBytes: number): number {
+  return pageBytes === 0x1000 ? 0 : pageBytes === 0x4000 ? 1 : 2;
+}
+
 /** Bytes of the command queue that GITS_CBASER.Size describes. */
 export function queueBytes(sizeField: number): number {
   return (sizeField + 1) * 0x1000;

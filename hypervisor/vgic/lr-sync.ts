@@ -17,10 +17,10 @@
  *
  * Every LR, ELRSR and ICH_HCR access is an MRS/MSR charged by the cost model.
  */
-import { hi32 } from '../../core/bits.js';
-import { mrs, msr, type Program } from '../../core/ops.js';
+import { msr, type Program } from '../../core/ops.js';
+import { lrState, readElrsr, readLr, writeLr } from '../../drivers/list-registers.js';
 import { ICH_HCR, ICH_LR_HW, ICH_LR_SW } from '../../gic/ich-registers.js';
-import { ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2 } from '../../gic/sysregs.js';
+import { ICH_HCR_EL2 } from '../../gic/sysregs.js';
 import type { VcpuVgic } from './vcpu-vgic.js';
 import type { VIrq } from './virq.js';
 
@@ -34,8 +34,6 @@ export interface LrFile {
 
 const HCR_EN = ICH_HCR.encode({ En: 1 });
 const HCR_UIE = ICH_HCR.encode({ UIE: 1 });
-/** ICH_LR<n>_EL2.State is bits [63:62]: bits [31:30] of the high word. */
-const LR_STATE_HI = 30;
 
 /** The ICH_LR<n>_EL2 value of `v` with State `state` (and EOI = 1 if `eoi`; never for HW = 1). */
 function lrValue(v: VIrq, state: number, eoi: boolean): bigint {
@@ -70,10 +68,10 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
     // the hand-over are one step, as KVM's ap_list_lock makes them.
     v.lr = n;
     g.lrs[n] = v;
-    yield msr(ICH_LR_EL2[n]!, lrValue(v, state, eoiRefill && !v.hw), 1);
+    yield writeLr(n, lrValue(v, state, eoiRefill && !v.hw));
     n++;
   }
-  for (let k = n; k < file.dirty; k++) yield msr(ICH_LR_EL2[k]!, 0n, 1);
+  for (let k = n; k < file.dirty; k++) yield writeLr(k, 0n);
   file.dirty = n;
   g.usedLrs = n;
   const hcr = HCR_EN | (eligible > n && !eoiRefill ? HCR_UIE : 0);
@@ -88,14 +86,14 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
 export function* foldLrs(g: VcpuVgic): Program {
   const used = g.usedLrs;
   if (used === 0) return;
-  const elrsr: number = yield mrs(ICH_ELRSR_EL2, 1);
+  const elrsr: number = yield readElrsr();
   for (let n = 0; n < used; n++) {
     const v = g.lrs[n];
     if (v === null || v === undefined) continue;
     let state = 0;
     if (((elrsr >>> n) & 1) === 0) {
-      const lr: bigint = yield mrs(ICH_LR_EL2[n]!, 1);
-      state = hi32(lr) >>> LR_STATE_HI;
+      const lr: bigint = yield readLr(n);
+      state = lrState(lr);
     }
     v.pending = (state & 1) !== 0 || v.repend;
     v.active = (state & 2) !== 0;

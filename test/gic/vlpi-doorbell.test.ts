@@ -7,7 +7,8 @@
 import test from 'ava';
 import { SimEvent } from '../../core/events.js';
 import { ldr, mrs, msr, wfi, type Program } from '../../core/ops.js';
-import { configureLpi, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../gic/driver.js';
+import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../drivers/gic-init.js';
+import { configureLpi, enableLpis } from '../../drivers/lpi.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../../gic/sysregs.js';
 import { ackHandler } from '../helpers/vgic-rig.js';
 import { HOST_PROP, ID_BITS, VPROP, VPT_A, VPT_B, enableVcpuInterface, enterGuest, hostPend, pendingBit, schedule, setConfig, startPe, vlpiBase, vlpiRig, type VlpiRig } from './vlpi-rig.js';

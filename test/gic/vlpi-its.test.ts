@@ -10,7 +10,8 @@
 import test from 'ava';
 import { MsiDevice } from '../../core/msi-device.js';
 import { hvc, ldr, mrs, msr, str, wfi, work, type Program } from '../../core/ops.js';
-import { configureLpi, enableLpis, findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../gic/driver.js';
+import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../drivers/gic-init.js';
+import { configureLpi, enableLpis } from '../../drivers/lpi.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../../gic/sysregs.js';

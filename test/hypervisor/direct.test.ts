@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { daifclr, daifset, DAIF_I, work, type Program } from '../../core/ops.js';
-import { sendSgi } from '../../gic/driver.js';
+import { sendSgi } from '../../drivers/gic-init.js';
 import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
 import { deviceKernel, DeviceKernel, hogKernel, idleKernel } from '../../guests/samples.js';
 import type { DirectInjector } from '../../hypervisor/direct.js';

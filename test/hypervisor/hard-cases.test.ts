@@ -62,7 +62,9 @@ test('migration-storm: VMOVP on most schedule-ins, its cost counted, nothing los
   t.true(d.stats.residencyCycles > 0);
   const moved = h.platform.m.trace.of('vpe-schedule').filter((x) => x.vmovp);
   const still = h.platform.m.trace.of('vpe-schedule').filter((x) => !x.vmovp);
-  t.is(moved.length, d.stats.vmovps); // the trace covers the whole run, warm-up included
+  // The trace covers the whole run, warm-up included; a schedule-in still under way on a core
+  // when the run stops has counted its VMOVP but not yet written its record (one per core at most).
+  t.true(moved.length <= d.stats.vmovps && moved.length >= d.stats.vmovps - h.platform.m.cores, `${moved.length} records, ${d.stats.vmovps} VMOVPs`);
   // A schedule-in with VMOVP costs more than one without (the ITS command and its wait).
   const mean = (xs: { cycles: number }[]) => xs.reduce((a, x) => a + x.cycles, 0) / Math.max(1, xs.length);
   t.true(mean(moved) > mean(still), `${mean(moved).toFixed(0)} vs ${mean(still).toFixed(0)} cycles`);

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { work, type Program } from '../../core/ops.js';
-import { enableLpis } from '../../gic/driver.js';
+import { enableLpis } from '../../drivers/lpi.js';
 import { deviceKernel, DeviceKernel } from '../../guests/samples.js';
 import type { KernelConfig, KernelCpu } from '../../guests/kernel.js';
 import type { Injection } from '../../hypervisor/config.js';

@@ -10,7 +10,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { MsiDevice } from '../../core/msi-device.js';
 import type { PE } from '../../core/pe.js';
-import { cpuAffinity } from '../../gic/driver.js';
+import { cpuAffinity } from '../../drivers/affinity.js';
 import { DeliveryCheck } from '../../scenarios/delivery-check.js';
 
 /** A check over device 1 of VM 0 (VMID 1), EventID e -> vCPU e % 2, vINTID 8224 + e; time set by hand. */

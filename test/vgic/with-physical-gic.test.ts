@@ -8,7 +8,7 @@ import { HCR_FMO, HCR_IMO, HCR_RW } from '../../core/hcr.js';
 import { eret, mrs, msr, work, type Program } from '../../core/ops.js';
 import { PSR_DAIF } from '../../core/pstate.js';
 import { gicConfig } from '../../gic/config.js';
-import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../gic/driver.js';
+import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../drivers/gic-init.js';
 import { createGic } from '../../gic/gic.js';
 import { ICH_HCR, ICH_MISR, ICH_VMCR, LrState } from '../../gic/ich-registers.js';
 import { IchReg } from '../../gic/ports.js';
@@ -75,7 +75,7 @@ test('HW = 1: the host leaves a physical interrupt active (EOImode 1), the guest
       const rd: number = yield* findRedistributor(cfg.gicrBase);
       yield* wakeRedistributor(rd);
       yield* initPrivateInterrupts(rd, []);
-      yield* initCpuInterface(1); // host EOImode = 1: priority drop and deactivation are split
+      yield* initCpuInterface({ eoiMode: 1 }); // host EOImode = 1: priority drop and deactivation are split
       yield msr(S.ICH_VMCR_EL2, VMCR_G1);
       yield msr(S.ICH_HCR_EL2, ICH_HCR.encode({ En: 1 }));
       // The host takes SGI 3 (standing in for a device interrupt owned by the guest)...

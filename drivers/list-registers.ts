@@ -1,0 +1,78 @@
+/**
+ * List-register primitives for a hypervisor (IHI 0069, chapter "Virtual Interrupt Handling and
+ * Prioritization"; registers ICH_LR<n>_EL2, ICH_ELRSR_EL2, ICH_VTR_EL2, ICH_HCR_EL2,
+ * ICH_VMCR_EL2): how many LRs the PE has, which are empty, writing an interrupt into one and
+ * reading its State back after the guest ran. Values are built and decoded with the one codec
+ * of the format, gic/ich-registers.ts.
+ *
+ * Single-register accesses are op builders (`yield writeLr(n, v)`), so a hot loop allocates no
+ * generator per access; multi-op routines are programs (`yield* findEmptyLr(n)`).
+ */
+import { hi32 } from '../core/bits.js';
+import { isb, mrs, msr, type Op, type Program } from '../core/ops.js';
+import { ICH_HCR, ICH_VMCR, ICH_VTR } from '../gic/ich-registers.js';
+import { ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2, ICH_VMCR_EL2, ICH_VTR_EL2 } from '../gic/sysregs.js';
+
+/** Transfer register of the MRS/MSRs. */
+const RT = 1;
+/** ICH_LR<n>_EL2.State is bits [63:62]: bits [31:30] of the high word. */
+const LR_STATE_HI = 30;
+
+/** MSR ICH_LR<n>_EL2, `value`. */
+export function writeLr(n: number, value: bigint): Op {
+  return msr(ICH_LR_EL2[n]!, value, RT);
+}
+
+/** MRS ICH_LR<n>_EL2 (the op yields the value as a bigint). */
+export function readLr(n: number): Op {
+  return mrs(ICH_LR_EL2[n]!, RT);
+}
+
+/** MRS ICH_ELRSR_EL2: bit n set = LR n holds no interrupt (State Invalid, and HW = 1 or EOI = 0). */
+export function readElrsr(): Op {
+  return mrs(ICH_ELRSR_EL2, RT);
+}
+
+/** The State field (ICH_LR<n>_EL2[63:62]: 0 invalid, 1 pending, 2 active, 3 both) of an LR value. */
+export function lrState(value: bigint): number {
+  return hi32(value) >>> LR_STATE_HI;
+}
+
+/** The number of list registers this PE implements (ICH_VTR_EL2.ListRegs + 1). */
+export function* readListRegCount(): Program<number> {
+  const vtr: number = yield mrs(ICH_VTR_EL2, RT);
+  return ICH_VTR.get(vtr, 'ListRegs') + 1;
+}
+
+/** The lowest-numbered empty list register below `listRegs`, by ICH_ELRSR_EL2; -1 when every one is in use. */
+export function* findEmptyLr(listRegs: number): Program<number> {
+  const elrsr: number = yield readElrsr();
+  for (let n = 0; n < listRegs; n++) if (((elrsr >>> n) & 1) === 1) return n;
+  return -1;
+}
+
+/** Writes `value` into an empty list register; returns its index, or -1 (nothing written) when none is empty. */
+export function* injectLr(listRegs: number, value: bigint): Program<number> {
+  const n: number = yield* findEmptyLr(listRegs);
+  if (n >= 0) yield writeLr(n, value);
+  return n;
+}
+
+export interface VirtualInterfaceOptions {
+  /** ICH_VMCR_EL2.VPMR, the guest's priority mask as it starts (default 0xf8: every priority the 5 priority bits give). */
+  readonly vpmr?: number;
+  /** ICH_HCR_EL2 bits to set besides En (UIE, NPIE, ...), encoded. */
+  readonly hcr?: number;
+}
+
+/**
+ * Enables the virtual CPU interface for a guest that has not yet touched it: ICH_VMCR_EL2 with
+ * Group 1 enabled, the priority mask open and the binary points at their reset values, then
+ * ICH_HCR_EL2.En = 1. (A hypervisor that context-switches vCPUs restores ICH_VMCR_EL2 as saved
+ * instead.)
+ */
+export function* enableVirtualInterface(o: VirtualInterfaceOptions = {}): Program {
+  yield msr(ICH_VMCR_EL2, ICH_VMCR.encode({ VENG1: 1, VPMR: o.vpmr ?? 0xf8, VBPR0: 2, VBPR1: 3 }), RT);
+  yield msr(ICH_HCR_EL2, ICH_HCR.encode({ En: 1 }) | (o.hcr ?? 0), RT);
+  yield isb();
+}
