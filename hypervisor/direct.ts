@@ -168,6 +168,7 @@ export class DirectInjector implements DirectInjection {
         yield* lk.release();
         vpe.rd = core;
         this.stats.vmovps++;
+        v.counters.vmovps++;
       }
       yield* vpe.lock.release();
     }
@@ -179,7 +180,7 @@ export class DirectInjector implements DirectInjection {
     yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, h.cfg.waitDirtyOnEntry || vpe.waitParse, vpe.idai, this.stats);
     vpe.waitParse = false;
     vpe.resident = true;
-    const cycles: number = yield* this.residencyChanged(t0);
+    const cycles: number = yield* this.residencyChanged(v, t0);
     const env = h.env;
     if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-schedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, vmovp: moved, cycles });
   }
@@ -218,14 +219,15 @@ export class DirectInjector implements DirectInjection {
     if (vpe.pendingLast) vpe.waitParse = true;
     vpe.idai = vpendIdai(after);
     vpe.resident = false;
-    const cycles: number = yield* this.residencyChanged(t0);
+    const cycles: number = yield* this.residencyChanged(v, t0);
     const env = this.h.env;
     if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-deschedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, pendingLast: vpe.pendingLast, doorbell: vpe.armed, cycles });
   }
 
-  /** Counts a residency change that began at counter value `t0`; returns its cycles. */
-  private *residencyChanged(t0: number): Program<number> {
+  /** Counts a residency change of `v`'s vPE that began at counter value `t0`; returns its cycles. */
+  private *residencyChanged(v: Vcpu, t0: number): Program<number> {
     this.stats.residencyChanges++;
+    v.counters.residencyChanges++;
     const t1: number = yield mrs(CNTPCT_EL0, 9);
     const cycles = (t1 - t0) * this.h.cfg.cyclesPerTick;
     this.stats.residencyCycles += cycles;

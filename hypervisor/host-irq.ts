@@ -39,6 +39,7 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
     if (intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) break;
     yield msr(ICC_EOIR1_EL1, intid, 9);
     h.stats.hostIrqs++;
+    if (pcpu.current !== null) pcpu.current.counters.hostIrqs++;
     if (intid >= FIRST_LPI) {
       yield* hostLpi(h, pcpu, intid);
       continue;
@@ -82,6 +83,7 @@ export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source
   if (virq.pending || virq.repend) h.stats.coalesced++;
   const fresh = v.vgic.setPending(virq);
   h.stats.injected++;
+  v.counters.injected++;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'virq-inject', vm: v.vm.index, vcpu: v.index, vintid: virq.intid, source });
   if (!fresh) return;
   yield* deliver(h, pcpu, v);

@@ -212,6 +212,7 @@ export class Hypervisor {
   /** A doorbell LPI for `v` (GICv4): disable it (one-shot) and wake `v` if it is blocked. */
   *doorbell(pcpu: PerCpu, v: Vcpu): Program {
     this.stats.doorbells++;
+    v.counters.doorbells++;
     yield* this.direct.doorbellFired(pcpu.index, v);
     if (v.state === 'blocked') yield* wake(this, pcpu, v, 'doorbell');
   }

@@ -50,7 +50,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   }
   v.elr = yield mrs(ELR_EL2, 9);
   v.spsr = yield mrs(SPSR_EL2, 9);
-  v.exits++;
+  v.counters.exits++;
+  if (kind === 'irq') v.counters.irqExits++;
   h.stats.exits++;
   const env = h.env;
   yield* foldLrs(v.vgic);
@@ -136,13 +137,15 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     st.runQueueWait += wait;
     st.runQueueWaits++;
     if (wait > st.runQueueWaitMax) st.runQueueWaitMax = wait;
+    v.counters.runQueueWaits++;
+    v.counters.runQueueWaitCycles += wait;
   }
   v.state = 'running';
   v.core = pcpu.index;
   pcpu.current = v;
   pcpu.idle = false;
   yield* h.direct.enter(pcpu, v);
-  yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
+  v.counters.lrWrites += yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
   if (pcpu.sliceTicks > 0 || pcpu.storm) {
     const now: number = yield mrs(CNTPCT_EL0, 9);
     if (pcpu.sliceTicks > 0) {

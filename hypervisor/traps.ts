@@ -35,6 +35,7 @@ export function* handleTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boole
   const ec = ESR.get(esr, 'EC');
   const iss = ESR.get(esr, 'ISS');
   h.stats.exitsByEc[ec] = (h.stats.exitsByEc[ec] ?? 0) + 1;
+  v.counters.exitsByEc[ec]!++;
   switch (ec) {
     case EC.HVC64:
       return yield* hypercall(h, pcpu, v);
@@ -181,7 +182,7 @@ function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
     pcpu.sleepers.add(v);
   }
   v.state = 'blocked';
-  v.blocks++;
+  v.counters.blocks++;
   h.sched.event({ kind: 'blocked', vcpu: v.id, core: pcpu.index, at: h.env.now() });
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-block', vm: v.vm.index, vcpu: v.index });

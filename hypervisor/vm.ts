@@ -8,6 +8,7 @@ import type { AccessAttrs } from '../core/bus.js';
 import { MODE, PSR_DAIF } from '../core/pstate.js';
 import { EL1_CONTEXT, SCTLR_EL1 } from '../core/sysregs.js';
 import { cpuAffinity } from '../drivers/affinity.js';
+import { sumCounters, VcpuCounters } from './counters.js';
 import type { VmConfig } from './config.js';
 import { VcpuVgic } from './vgic/vcpu-vgic.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
@@ -34,8 +35,8 @@ export class Vcpu {
   readonly vtimer: VIrq;
   /** Counter value at which its virtual timer fires while it is blocked (Infinity: none). */
   timerDeadline = Infinity;
-  exits = 0;
-  blocks = 0;
+  /** What it cost the hypervisor (counters.ts). */
+  readonly counters = new VcpuCounters();
   /** Simulated time it last became runnable (statistics only). */
   runnableSince = 0;
 
@@ -95,6 +96,11 @@ export class Vm {
 
   vcpuByAffinity(aff: number): Vcpu | undefined {
     return this.vcpus.find((v) => v.affinity === aff);
+  }
+
+  /** What the VM cost the hypervisor: its vCPUs' counters summed. */
+  counters(): VcpuCounters {
+    return sumCounters(this.vcpus.map((v) => v.counters));
   }
 }
 

@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { POLICIES } from '../hypervisor/sched/policies.js';
 import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
-import { formatComparison } from './comparison.js';
+import { formatComparison, formatVmCosts } from './comparison.js';
 import { explainScenario, formatExplanation } from './explain.js';
 import { count, plural } from './format.js';
 import { scenarioNamed, SCENARIOS } from './named.js';
@@ -187,6 +187,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         out(`minivisor: scenario '${s.name}': ${s.summary}\n`);
         out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${s.policy}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
         out(`${formatComparison(results)}\n\n`);
+        const perVm = formatVmCosts(results);
+        if (perVm !== '') out(`${perVm}\n\n`);
         out(`${deliveryVerdict(results)}\n`);
         out(`host time: ${results.map((r) => `${r.path} ${r.hostMs.toFixed(0)} ms`).join(', ')}\n`);
       }

@@ -54,3 +54,28 @@ export function formatComparison(results: readonly PathResult[]): string {
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(ws[i - 1]!))).join('').trimEnd();
   return [line(head), ...rows.map((r, i) => line([labels[i]!, ...r.values]))].join('\n');
 }
+
+/** VMs the text output lists one by one (more are in the JSON output only). */
+export const VM_TABLE_LIMIT = 8;
+
+/**
+ * What each VM cost the hypervisor, per path, as a text table: EL1 -> EL2 exits (of which
+ * physical IRQs, and the synchronous ones by class), host interrupts taken while its vCPUs ran,
+ * virtual interrupts injected, list-register writes, doorbells, vPE residency changes and
+ * VMOVPs, and run-queue waits. Empty when the scenario has more than VM_TABLE_LIMIT VMs.
+ */
+export function formatVmCosts(results: readonly PathResult[]): string {
+  if (results.length === 0 || results[0]!.vms.length > VM_TABLE_LIMIT) return '';
+  const head = ['VM', 'path', 'exits', 'irq', 'sync exits by class', 'host irqs', 'injected', 'LR writes', 'doorbells', 'residency', 'VMOVPs', 'rq waits', 'rq wait us'];
+  const rows: string[][] = [];
+  for (let i = 0; i < results[0]!.vms.length; i++) {
+    for (const r of results) {
+      const v = r.vms[i]!;
+      const classes = Object.entries(v.exitsByClass).map(([k, n]) => `${k} ${count(n)}`).join(', ') || '-';
+      rows.push([v.vm, r.path, count(v.exits), count(v.irqExits), classes, count(v.hostIrqs), count(v.injected), count(v.lrWrites), count(v.doorbells), count(v.residencyChanges), count(v.vmovps), count(v.runQueueWaits), fixed(v.runQueueWaitUs, 2)]);
+    }
+  }
+  const ws = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((x, c) => (c < 2 || c === 4 ? x.padEnd(ws[c]!) : x.padStart(ws[c]!))).join('  ').trimEnd();
+  return ['What each VM cost the hypervisor (over the measurement):', line(head), ...rows.map(line)].join('\n');
+}

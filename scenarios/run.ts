@@ -14,9 +14,11 @@
  * run's memory does not grow with its length.
  */
 import { costProfile } from '../core/costs.js';
+import { EC_NAMES } from '../core/esr.js';
 import type { MsiDevice, MsiPattern } from '../core/msi-device.js';
 import type { KernelConfig } from '../guests/kernel.js';
 import { deviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
+import { subtractCounters, type VcpuCounters } from '../hypervisor/counters.js';
 import { policyNamed } from '../hypervisor/sched/policies.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
 import { addDevice, buildPlatform, guestReady, type Platform, type PlatformVm } from './platform.js';
@@ -92,9 +94,29 @@ export interface PathResult {
   readonly locks: Readonly<Record<LockClass, LockFigures>>;
   /** Fraction of each core's time spent at EL2 during the measurement. */
   readonly el2Share: readonly number[];
+  /** What each VM cost the hypervisor during the measurement (its vCPUs' counters summed, hypervisor/counters.ts). */
+  readonly vms: readonly VmCost[];
   readonly simulatedUs: number;
   /** Host time of the run in ms, NaN unless `RunOptions.hostClock` was given. */
   readonly hostMs: number;
+}
+
+/** One VM's hypervisor counters over the measurement. */
+export interface VmCost {
+  readonly vm: string;
+  /** EL1 -> EL2 entries: all, physical IRQs, and synchronous ones by ESR_EL2.EC name. */
+  readonly exits: number;
+  readonly irqExits: number;
+  readonly exitsByClass: Readonly<Record<string, number>>;
+  readonly hostIrqs: number;
+  readonly injected: number;
+  readonly lrWrites: number;
+  readonly doorbells: number;
+  readonly residencyChanges: number;
+  readonly vmovps: number;
+  readonly blocks: number;
+  readonly runQueueWaits: number;
+  readonly runQueueWaitUs: number;
 }
 
 export interface RunHandle {
@@ -375,6 +397,7 @@ export function deliveriesOf(h: RunHandle, scenario?: string): { msis: RunMsi[];
 interface Counters {
   readonly el2: readonly number[];
   readonly el2Cycles: readonly number[];
+  readonly vms: readonly VcpuCounters[];
   readonly switches: number;
   readonly kicks: number;
   readonly doorbells: number;
@@ -395,6 +418,7 @@ function counters(h: RunHandle): Counters {
   return {
     el2: m.pes.map((pe) => pe.counters.exceptions[2]!),
     el2Cycles: m.pes.map((pe) => pe.counters.cyclesAt[2]!),
+    vms: hyp.vms.map((vm) => vm.counters()),
     switches: hs.switches,
     kicks: hs.kicksSent,
     doorbells: hs.doorbells,
@@ -409,6 +433,26 @@ function counters(h: RunHandle): Counters {
       const l = hyp.locks[c];
       return [c, { acquisitions: l.acquisitions, contended: l.contended, spinCycles: l.spinCycles }];
     })) as Counters['locks'],
+  };
+}
+
+function vmCost(name: string, d: VcpuCounters, us: (cycles: number) => number): VmCost {
+  const exitsByClass: Record<string, number> = {};
+  for (let ec = 0; ec < 64; ec++) if (d.exitsByEc[ec]! > 0) exitsByClass[EC_NAMES[ec] ?? `EC 0x${ec.toString(16)}`] = d.exitsByEc[ec]!;
+  return {
+    vm: name,
+    exits: d.exits,
+    irqExits: d.irqExits,
+    exitsByClass,
+    hostIrqs: d.hostIrqs,
+    injected: d.injected,
+    lrWrites: d.lrWrites,
+    doorbells: d.doorbells,
+    residencyChanges: d.residencyChanges,
+    vmovps: d.vmovps,
+    blocks: d.blocks,
+    runQueueWaits: d.runQueueWaits,
+    runQueueWaitUs: d.runQueueWaits > 0 ? us(d.runQueueWaitCycles / d.runQueueWaits) : 0,
   };
 }
 
@@ -477,6 +521,7 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters
       return [cls, { acquisitions: b.acquisitions - a.acquisitions, contended: b.contended - a.contended, spinCycles: spin, spinCyclesPerIrq: spin / Math.max(1, delivered), maxSpinCycles: h.platform.hyp.locks[cls].maxSpin }];
     })) as PathResult['locks'],
     el2Share: el2CyclesPerCore.map((x) => x / span),
+    vms: h.platform.hyp.vms.map((vm, i) => vmCost(vm.config.name, subtractCounters(now.vms[i]!, before.vms[i]!), us)),
     simulatedUs: us(span),
     hostMs,
   };
