@@ -52,7 +52,28 @@ export interface InterruptController {
   setPpiLevel(pe: number, intid: number, level: boolean): void;
 }
 
+/**
+ * Why `run` returned:
+ * - 'until': simulated time reached `until` (the next event or op lies beyond it);
+ * - 'idle': the machine is quiescent (`quiescent`): no event is queued and every PE is off or
+ *   asleep in WFI/WFE with nothing pending that would wake it, so nothing can ever happen again
+ *   without a change from outside the loop (a test arming a device, powering a PE on). With a
+ *   finite `until`, `run` moves time on to `until` and reports 'until' instead, as callers
+ *   stepping time expect; `lastRunQuiescent` and `runUntilQuiescent` tell the two apart;
+ * - 'halted': SYSTEM_OFF (`halt`);
+ * - 'stopped': `stop()` was called.
+ */
 export type RunEnd = 'until' | 'idle' | 'halted' | 'stopped';
+
+/** What `runUntilQuiescent` saw. */
+export interface QuiescentRun {
+  /** True when the machine became quiescent; false when the limit came first (or it halted or was stopped). */
+  readonly quiescent: boolean;
+  /** Simulated time at which it stopped: when it became quiescent, or the limit. */
+  readonly at: number;
+  /** How the run ended ('idle' when quiescent; 'until' at the limit). */
+  readonly end: RunEnd;
+}
 
 export class Machine {
   readonly cores: number;
@@ -85,6 +106,11 @@ export class Machine {
   lastOpSeq = 0;
   private halted = false;
   private stopRequested = false;
+  /**
+   * Whether the last `run` ended because the machine was quiescent ('idle' before `run` turned
+   * it into 'until' for a finite `until`), with time then moved on to `until`.
+   */
+  lastRunQuiescent = false;
   haltReason = '';
   private readonly cntNum: number;
   private readonly cntDen: number;
@@ -124,8 +150,61 @@ export class Machine {
     for (const pe of opts.all === true ? this.pes : this.pes.slice(0, 1)) pe.powerOn(entry, el, this.now, opts.x0 ?? 0);
   }
 
-  /** Runs until simulated time `until` (cycles), SYSTEM_OFF, `stop()`, or nothing left to do. */
+  /**
+   * Runs until simulated time `until` (cycles), SYSTEM_OFF, `stop()`, or nothing left to do
+   * (see RunEnd). With a finite `until`, time ends at `until` also when the machine went
+   * quiescent earlier; `lastRunQuiescent` says whether it did.
+   */
   run(until: number): RunEnd {
+    let end = this.loop(until);
+    this.lastRunQuiescent = end === 'idle' && this.quiescent;
+    if (end === 'until' && until !== Infinity && this.now < until) this.now = until;
+    if (end === 'idle' && until !== Infinity && this.now < until) {
+      this.now = until;
+      end = 'until';
+    }
+    return end;
+  }
+
+  /**
+   * Runs until the machine is quiescent (RunEnd 'idle': no event queued, every PE off or asleep
+   * with nothing to wake it) or `limit` more cycles have passed, and says which. When quiescent,
+   * time stays where activity stopped (the end of the last op or event), not at the limit, so
+   * `at` measures how long the work took; at the limit, time is `now + limit` as with `runFor`.
+   */
+  runUntilQuiescent(limit: number): QuiescentRun {
+    if (!(limit >= 0)) throw new Error(`runUntilQuiescent: expected a number of cycles >= 0, got ${limit}`);
+    const until = this.now + limit;
+    const end = this.loop(until);
+    // The loop's 'idle' (no event, no PE running) and the full condition (no sleeping PE with
+    // a wake-up pending) agree unless a model failed to wake a PE: then this says "not quiescent".
+    const quiescent = end === 'idle' && this.quiescent;
+    this.lastRunQuiescent = quiescent;
+    if (end === 'idle') {
+      // Activity ended with the last op, whose cost was charged to its PE's clock after `now`
+      // was set to the op's start.
+      for (const p of this.pes) if (p.now > this.now) this.now = p.now;
+    } else if (end === 'until' && until !== Infinity && this.now < until) this.now = until;
+    return { quiescent, at: this.now, end };
+  }
+
+  /**
+   * Whether nothing can happen any more without a change from outside the loop: no event queued,
+   * and every PE powered off or asleep in WFI/WFE with no wake-up pending (for WFE, also no
+   * event register set). What `run` reports as 'idle'.
+   */
+  get quiescent(): boolean {
+    if (this.events.size !== 0) return false;
+    for (const p of this.pes) {
+      if (p.state === PeState.Off) continue;
+      if (p.state === PeState.Run) return false;
+      if (p.wakeupPending() || (p.state === PeState.Wfe && p.eventRegister)) return false;
+    }
+    return true;
+  }
+
+  /** The scheduling loop of `run`: returns 'idle' as such and leaves time where it stopped. */
+  private loop(until: number): RunEnd {
     const pes = this.pes;
     const n = pes.length;
     const ev = this.events;
@@ -179,11 +258,6 @@ export class Machine {
       best.runSlice();
     }
     this.sliceLimit = Infinity;
-    if (end === 'until' && until !== Infinity && this.now < until) this.now = until;
-    if (end === 'idle' && until !== Infinity && this.now < until) {
-      this.now = until;
-      end = 'until';
-    }
     return end;
   }
 

@@ -16,6 +16,12 @@
  * re-armed for every write. With tracing on, each write is an 'msi-write' trace record (declared
  * here) carrying the bus's answer.
  *
+ * `msi(eventId)` writes one MSI at once, outside any pattern, as a device model or a test
+ * triggers it (a descriptor completed, a doorbell rung): the same write, bus attributes, record,
+ * trace record and hook as the generated traffic, counted in `sent` (and against `count`). A
+ * device configured without a pattern writes only when `msi()` is called; `start()` on it is an
+ * error.
+ *
  * Records: the number of writes (`sent`) and of bus errors are always counted. The simulated
  * time and EventID of each write are kept in typed arrays according to `record`: every write
  * ('all', the default: growable arrays, so delivery latency can be computed end to end
@@ -65,11 +71,12 @@ export interface MsiDeviceConfig {
   readonly deviceId: number;
   /** Physical address the MSIs are written to (GITS_TRANSLATER). */
   readonly doorbell: number;
-  /** EventIDs to send (at least one). */
-  readonly events: readonly number[];
+  /** EventIDs the pattern sends (at least one when there is a pattern; `msi()` takes its own). */
+  readonly events?: readonly number[];
   /** 'round-robin' (default) or 'random' (uniform over `events`). */
   readonly order?: 'round-robin' | 'random';
-  readonly pattern: MsiPattern;
+  /** The generated traffic; none: the device writes only when `msi()` is called. */
+  readonly pattern?: MsiPattern;
   /** Time of the first write's gap origin (default: when `start()` is called). */
   readonly start?: number;
   /** Stop after this many writes (default unlimited). */
@@ -84,9 +91,16 @@ export interface MsiDeviceConfig {
   readonly onWrite?: MsiWriteHook;
 }
 
+/** An EventID a write can carry: GITS_TRANSLATER takes 32 bits of data (the records keep 32). */
+function checkEventId(e: number): void {
+  if (!Number.isInteger(e) || e < 0 || e > 0xffff_ffff) throw new Error(`MsiDevice: an EventID is an integer from 0 to 0xffffffff, got ${e}`);
+}
+
 export class MsiDevice {
   readonly name: string;
   readonly attrs: AccessAttrs;
+  private readonly pattern: MsiPattern | null;
+  private readonly events: readonly number[];
   private readonly rng: Random;
   private readonly ev: SimEvent;
   private times = new Float64Array(0);
@@ -105,18 +119,23 @@ export class MsiDevice {
     private readonly m: Machine,
     readonly cfg: MsiDeviceConfig,
   ) {
-    if (cfg.events.length === 0) throw new Error('MsiDevice: at least one EventID is needed');
     const p = cfg.pattern;
+    if (p !== undefined && (cfg.events ?? []).length === 0) throw new Error('MsiDevice: at least one EventID is needed for a traffic pattern');
+    for (const e of cfg.events ?? []) checkEventId(e);
     const positive = (x: number, what: string): void => {
       if (!(x > 0) || !Number.isFinite(x)) throw new Error(`MsiDevice ${what}: expected a positive number of cycles, got ${x}`);
     };
-    if (p.kind === 'periodic') positive(p.period, 'period');
+    if (p === undefined) {
+      // No traffic: writes come from msi() only.
+    } else if (p.kind === 'periodic') positive(p.period, 'period');
     else if (p.kind === 'poisson') positive(p.mean, 'mean');
     else {
       positive(p.spacing, 'spacing');
       positive(p.interval, 'interval');
       if (!Number.isInteger(p.length) || p.length < 1) throw new Error(`MsiDevice length: expected a positive integer, got ${p.length}`);
     }
+    this.pattern = p ?? null;
+    this.events = cfg.events ?? [];
     this.name = cfg.name ?? `msi-dev${cfg.deviceId}`;
     this.until = cfg.until;
     this.attrs = { requester: 'device', id: cfg.deviceId };
@@ -193,6 +212,7 @@ export class MsiDevice {
    * for a device started when its guest is ready rather than at a time known in advance.
    */
   start(until?: number): void {
+    if (this.pattern === null) throw new Error(`MsiDevice ${this.name}: start() needs a traffic pattern and this device has none (write MSIs one at a time with msi(eventId))`);
     if (this.running) return;
     this.running = true;
     if (until !== undefined) this.until = until;
@@ -219,9 +239,19 @@ export class MsiDevice {
     this.m.events.schedule(this.ev, t);
   }
 
-  /** Cycles to the next write (whole cycles, at least 1). */
+  /**
+   * Writes one MSI carrying `eventId` now (at the machine's current time), whether or not a
+   * pattern runs: the same write as the generated ones (bus attributes, record, 'msi-write'
+   * trace record, write hook), counted in `sent`. It does not move the pattern's next write.
+   */
+  msi(eventId: number): void {
+    checkEventId(eventId);
+    this.write(eventId);
+  }
+
+  /** Cycles to the next write (whole cycles, at least 1). Only with a pattern. */
   private gap(): number {
-    const p = this.cfg.pattern;
+    const p = this.pattern!;
     let g: number;
     if (p.kind === 'periodic') g = p.period + (p.jitter !== undefined && p.jitter > 0 ? this.rng.float() * p.jitter : 0);
     else if (p.kind === 'poisson') g = this.rng.exponential(p.mean);
@@ -232,16 +262,22 @@ export class MsiDevice {
   }
 
   private pickEvent(): number {
-    const list = this.cfg.events;
+    const list = this.events;
     if (this.cfg.order === 'random') return list[this.rng.int(list.length)]!;
     const e = list[this.next]!;
     this.next = this.next + 1 === list.length ? 0 : this.next + 1;
     return e;
   }
 
+  /** The pattern's next write, then the one after it armed. */
   private fire(): void {
+    this.write(this.pickEvent());
+    if (this.running) this.arm(this.m.now + this.gap());
+  }
+
+  /** One MSI write now: record, bus write, trace record, hook. */
+  private write(eventId: number): void {
     const m = this.m;
-    const eventId = this.pickEvent();
     const i = this.ring.n;
     const k = this.ring.claim();
     if (k >= 0) {
@@ -256,7 +292,6 @@ export class MsiDevice {
     if (m.trace.on)
       m.trace.emit({ t: m.now, core: -1, el: -1, kind: 'msi-write', device: this.name, deviceId: this.cfg.deviceId, index: i, eventId, doorbell: this.cfg.doorbell, size, status: STATUS_NAMES[status] });
     if (this.onWrite !== undefined) this.onWrite(i, m.now, eventId);
-    if (this.running) this.arm(m.now + this.gap());
   }
 
   /** Doubles the record arrays (at most to the ring's size). */

@@ -4,14 +4,16 @@
  *
  * How it works
  * - `step()` is one instruction boundary. First the PE takes a pending interrupt if PSTATE
- *   and HCR_EL2 allow one (gic-facts §1.4 routing), then it fetches the next op of the current
- *   thread (or starts a thread at `fetchPc` through stage 2 and the code map) and executes it.
+ *   and HCR_EL2 allow one (routing: Arm ARM DDI 0487, HCR_EL2.IMO/FMO), then it fetches the
+ *   next op of the current thread (or starts a thread at `fetchPc` through stage 2 and the
+ *   code map) and executes it.
  * - An op either completes (the thread's position advances and its result is delivered at the
  *   next fetch, read from the transfer register so that a handler can change it), is held
  *   (it trapped or faulted: ELR points at it, ERET to ELR retries it, ERET to ELR+4 skips it),
  *   or puts the PE to sleep (WFI/WFE).
  * - Exception entry saves SPSR/ELR (and ESR/FAR/HPFAR for synchronous exceptions), masks
- *   DAIF, switches EL and starts the vector at VBAR_ELx + offset (§1.2) as a new thread.
+ *   DAIF, switches EL and starts the vector at VBAR_ELx + offset (Arm ARM DDI 0487, "Exception
+ *   vectors") as a new thread.
  * - Every op is charged cycles from the cost table to the PE's local clock; the machine runs
  *   whichever PE or event is earliest, so ops of different PEs interleave in time order.
  */
@@ -74,6 +76,13 @@ export class PeCounters {
   ops = 0;
   /** Exceptions taken, by target EL. */
   readonly exceptions = new Float64Array(3);
+  /**
+   * Exceptions taken, by target EL and the EL they were taken from: index `target * 3 + from`
+   * (read it with `taken(from, to)`). EL1 -> EL2 are the VM exits of a hypervisor; EL2 -> EL2
+   * its own interrupts (in its idle loop or handlers); EL1 -> EL1 and EL0 -> EL1 what a guest
+   * kernel takes itself. The sum over `from` is `exceptions[target]`.
+   */
+  readonly exceptionsFrom = new Float64Array(9);
   /** Interrupts (IRQ/FIQ/vIRQ/vFIQ) taken, by target EL. */
   readonly interrupts = new Float64Array(3);
   /** Synchronous exceptions by target EL * 64 + EC. */
@@ -87,6 +96,16 @@ export class PeCounters {
   mmioAccesses = 0;
   /** STXR/STLXR that failed (status 1): the retries of exclusive loops. */
   exclusiveFails = 0;
+
+  /**
+   * Exceptions taken from EL `from` to EL `to`, each 0 to 2. Counts with `to < from` stay 0: an
+   * exception is taken to the same or a higher EL (Arm ARM DDI 0487, D1 "The AArch64 Exception
+   * model").
+   */
+  taken(from: number, to: number): number {
+    if (!(from >= 0 && from <= 2 && to >= 0 && to <= 2) || !Number.isInteger(from) || !Number.isInteger(to)) throw new Error(`taken(${from}, ${to}): ELs are 0, 1 or 2`);
+    return this.exceptionsFrom[to * 3 + from]!;
+  }
 }
 
 export class PE {
@@ -332,7 +351,7 @@ export class PE {
       case OpKind.SMC:
         if (this.el === 0) return this.undefinedInstr(t, op);
         if (this.el === 1 && (this.hcr & HCR_TSC) !== 0) {
-          // Trapped SMC: preferred return is the SMC itself (gic-facts §1.3).
+          // Trapped SMC: preferred return is the SMC itself (Arm ARM DDI 0487, HCR_EL2.TSC, ESR_EL2).
           t.hold(op);
           this.takeSync(2, EC.SMC64, op.imm);
           return;
@@ -709,7 +728,7 @@ export class PE {
       return;
     }
     const wake = this.wakeupPending();
-    // WFx traps apply only to a WFx that would enter the low-power state (gic-facts §1.4).
+    // WFx traps apply only to a WFx that would enter the low-power state (Arm ARM DDI 0487, HCR_EL2.TWI/TWE).
     // At EL0, SCTLR_EL1.nTWI/nTWE = 0 trap to EL1 first; then HCR_EL2.TWI/TWE trap EL0/EL1 to EL2.
     if (!wake) {
       let target = 0;
@@ -930,7 +949,7 @@ export class PE {
   }
 
   /**
-   * Exception entry (gic-facts §1.1): SPSR_ELx <- PSTATE, ELR_ELx <- preferred return,
+   * Exception entry (Arm ARM DDI 0487, "Exception entry"): SPSR_ELx <- PSTATE, ELR_ELx <- preferred return,
    * ESR/FAR/HPFAR for synchronous exceptions, DAIF masked, EL and SPSel switched, and the
    * vector VBAR_ELx + group + type started.
    */
@@ -962,6 +981,7 @@ export class PE {
     this.charge(target === 2 ? this.costs.exceptionEntryEl2 : this.costs.exceptionEntryEl1);
     const c = this.counters;
     c.exceptions[target]!++;
+    c.exceptionsFrom[target * 3 + from]!++;
     if (type === 'sync') c.syncByEc[target * 64 + ((esr / 0x4000000) & 0x3f)]!++;
     else if (type !== 'serror') c.interrupts[target]!++;
     if (m.trace.on) {
@@ -1003,7 +1023,7 @@ export class PE {
     return ISS_DABT.encode({ ISV: valid ? 1 : 0, SAS: valid ? sasOf(op.size) : 0, SRT: valid ? op.rt : 0, SF: valid && op.size === 8 ? 1 : 0, AR: valid && ar ? 1 : 0, WnR: write ? 1 : 0, DFSC: dfsc });
   }
 
-  /** Stage-2 fault on a data access: Data Abort to EL2 with HPFAR_EL2 (gic-facts §1.3). */
+  /** Stage-2 fault on a data access: Data Abort to EL2 with HPFAR_EL2 (Arm ARM DDI 0487, ESR_EL2, HPFAR_EL2). */
   private stage2DataAbort(t: Thread, op: Op, ipa: number, write: boolean): void {
     t.hold(op);
     this.traceS2Fault(ipa, write, false);
@@ -1052,7 +1072,7 @@ export class PE {
     this.takeable = this.lines !== 0 || (this.hcr & (HCR_VI | HCR_VF | HCR_VSE)) !== 0 ? this.pick(false) : false;
   }
 
-  /** Whether a physical exception routed to `route` is taken at the current EL (§1.4). */
+  /** Whether a physical exception routed to `route` is taken at the current EL (Arm ARM DDI 0487, HCR_EL2.IMO/FMO). */
   private unmasked(route: number, mask: number): boolean {
     if (route < this.el) return false;
     if (route === 2 && this.el < 2) return true;

@@ -1,5 +1,8 @@
 /**
  * Configuration of the interrupt controller and its place in the physical address map.
+ *
+ * `gicConfig` fills the defaults in and validates: a field out of range is refused with an
+ * error naming the field and the value, before anything is built.
  */
 export interface GicConfig {
   /** 3 = GICv3 (no direct injection), 4 = GICv4.0 (vLPIs, VLPI frames, virtual ITS commands). */
@@ -14,11 +17,11 @@ export interface GicConfig {
   preemptionBits: number;
   /** List registers per virtual CPU interface, 1 to 16 (ICH_VTR_EL2.ListRegs + 1). */
   listRegs: number;
-  /** Physical base of the distributor (64 KB). */
+  /** Physical base of the distributor (64 KB; 64 KB aligned). */
   gicdBase: number;
-  /** Physical base of the first redistributor; frames follow contiguously (128 KB each, 256 KB on GICv4). */
+  /** Physical base of the first redistributor, 64 KB aligned; frames follow contiguously (128 KB each, 256 KB on GICv4). */
   gicrBase: number;
-  /** Physical base of the ITS (control frame + translation frame, 128 KB). */
+  /** Physical base of the ITS (control frame + translation frame, 128 KB; 64 KB aligned). */
   itsBase: number;
   its: ItsConfig;
 }
@@ -34,7 +37,31 @@ export interface ItsConfig {
   hcc: number;
   /** vPEID bits (GICv4): vPE table entries are indexed by 16-bit vPEIDs at most. */
   vpeIdBits: number;
+  /**
+   * The DeviceID a GITS_TRANSLATER write from a PE (a CPU store, not a device's MSI) is
+   * translated with, or null (the default) to refuse such writes (dropped and traced with the
+   * simulator-defined INT NOT_A_DEVICE).
+   *
+   * The data of a GITS_TRANSLATER write is only the EventID; the ITS takes the DeviceID from
+   * the interconnect, in an IMPLEMENTATION DEFINED way (IHI 0069, GITS_TRANSLATER), and a CPU
+   * store carries none the architecture defines. QEMU's ITS uses the transaction's requester
+   * ID, which is 0 for a CPU store on its virt board, so bare-metal tests written for QEMU
+   * (kvm-unit-tests) raise LPIs of DeviceID 0 with a plain store: set 0 here to run them.
+   * Must fit in `deviceIdBits`.
+   */
+  cpuDeviceId: number | null;
 }
+
+/** What a caller may override: any GicConfig field, and any ItsConfig field of `its`. */
+export type GicOverrides = Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> };
+
+/**
+ * Alignment of the GIC frame bases. Every GIC register frame is a 64 KB page on a 64 KB
+ * boundary (IHI 0069, the Distributor, Redistributor and ITS register maps: GICD, RD_base,
+ * SGI_base and VLPI_base, the ITS control and translation frames; gic-facts §2.1, §2.2, §4.1),
+ * and software finds registers by adding frame offsets to these bases.
+ */
+export const GIC_FRAME_ALIGN = 0x10000;
 
 export const DEFAULT_GIC_CONFIG: Readonly<GicConfig> = Object.freeze({
   version: 4,
@@ -46,7 +73,7 @@ export const DEFAULT_GIC_CONFIG: Readonly<GicConfig> = Object.freeze({
   gicdBase: 0x0800_0000,
   gicrBase: 0x0a00_0000,
   itsBase: 0x0808_0000,
-  its: Object.freeze({ deviceIdBits: 16, eventIdBits: 16, pta: false, hcc: 0, vpeIdBits: 16 }),
+  its: Object.freeze({ deviceIdBits: 16, eventIdBits: 16, pta: false, hcc: 0, vpeIdBits: 16, cpuDeviceId: null }),
 });
 
 /** Size of one redistributor: RD_base + SGI_base, plus VLPI_base + reserved on GICv4 (gic-facts §2.2). */
@@ -59,10 +86,15 @@ export function priorityMask(bits: number): number {
   return (0xff << (8 - bits)) & 0xff;
 }
 
-export function gicConfig(over: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> } = {}): GicConfig {
+/** The configuration `over` asks for, on the defaults; throws naming the first field out of range. */
+export function gicConfig(over: GicOverrides = {}): GicConfig {
   const c: GicConfig = { ...DEFAULT_GIC_CONFIG, ...over, its: { ...DEFAULT_GIC_CONFIG.its, ...over.its } };
   const bad = (field: string, want: string, got: unknown): never => {
-    throw new Error(`gic.${field}: expected ${want}, got ${JSON.stringify(got)}`);
+    throw new Error(`gic.${field}: expected ${want}, got ${typeof got === 'number' ? String(got) : JSON.stringify(got)}`);
+  };
+  const badAddress = (field: string, got: number): never => {
+    const shown = Number.isSafeInteger(got) && got >= 0 ? `0x${got.toString(16)}` : String(got);
+    throw new Error(`gic.${field}: expected a physical address aligned to 64 KB (0x10000: every GIC register frame is a 64 KB page on a 64 KB boundary), got ${shown}`);
   };
   if (c.version !== 3 && c.version !== 4) bad('version', '3 or 4', c.version);
   if (!Number.isInteger(c.spis) || c.spis < 0 || c.spis > 988 || c.spis % 32 !== 0) bad('spis', 'a multiple of 32 from 0 to 988', c.spis);
@@ -73,5 +105,12 @@ export function gicConfig(over: Partial<Omit<GicConfig, 'its'>> & { its?: Partia
   if (!Number.isInteger(c.its.vpeIdBits) || c.its.vpeIdBits < 1 || c.its.vpeIdBits > 16) bad('its.vpeIdBits', 'an integer from 1 to 16', c.its.vpeIdBits);
   if (!Number.isInteger(c.its.deviceIdBits) || c.its.deviceIdBits < 1 || c.its.deviceIdBits > 32) bad('its.deviceIdBits', 'an integer from 1 to 32', c.its.deviceIdBits);
   if (!Number.isInteger(c.its.eventIdBits) || c.its.eventIdBits < 1 || c.its.eventIdBits > 32) bad('its.eventIdBits', 'an integer from 1 to 32', c.its.eventIdBits);
+  const cpuId = c.its.cpuDeviceId;
+  const ids = 2 ** c.its.deviceIdBits;
+  if (cpuId !== null && (!Number.isInteger(cpuId) || cpuId < 0 || cpuId >= ids)) bad('its.cpuDeviceId', `null or an integer from 0 to ${ids - 1} (its.deviceIdBits = ${c.its.deviceIdBits})`, cpuId);
+  for (const f of ['gicdBase', 'gicrBase', 'itsBase'] as const) {
+    const v = c[f];
+    if (!Number.isSafeInteger(v) || v < 0 || v % GIC_FRAME_ALIGN !== 0) badAddress(f, v);
+  }
   return c;
 }

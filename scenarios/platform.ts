@@ -1,18 +1,19 @@
 /**
- * The platform: builds a whole machine — PEs, the GIC, the hypervisor image, each VM's guest
- * kernel image loaded into the VM's RAM, MSI devices — as firmware and a board would, and boots
- * the hypervisor at EL2 on core 0. This is the one place that wires every layer together.
+ * The platform: builds a whole machine — PEs and the GIC (gic/board.ts `createBoard`), the
+ * hypervisor image, each VM's guest kernel image loaded into the VM's RAM, MSI devices — as
+ * firmware and a board would, and boots the hypervisor at EL2 on core 0. This is the one place
+ * that wires every layer together.
  *
  * Physical map: RAM from 0x4000_0000; the hypervisor image at 0x4000_0000, its heap from
  * 0x4100_0000 (240 MiB), VM RAM from 0x5000_0000 (2 MiB aligned); GIC at its configured
  * addresses (gic/config.ts).
  */
 import type { CostTable } from '../core/costs.js';
-import { Machine } from '../core/machine.js';
+import type { Machine } from '../core/machine.js';
 import { MsiDevice, type MsiPattern, type RecordKeep } from '../core/msi-device.js';
-import { gicConfig, type GicConfig, type ItsConfig } from '../gic/config.js';
-import { createGic, type Gic } from '../gic/gic.js';
-import { GITS } from '../gic/its/its-registers.js';
+import { createBoard } from '../gic/board.js';
+import type { GicOverrides } from '../gic/config.js';
+import type { Gic } from '../gic/gic.js';
 import { KERNEL_READY_OFFSET, type Kernel, type KernelConfig, type KernelLpi } from '../guests/kernel.js';
 import type { AssignedDevice, Injection, VmovpLock } from '../hypervisor/config.js';
 import { DEFAULT_BOOKKEEPING } from '../hypervisor/config.js';
@@ -60,7 +61,7 @@ export interface PlatformOptions {
   readonly seed?: number;
   readonly trace?: boolean;
   readonly costs?: Partial<CostTable>;
-  readonly gic?: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> };
+  readonly gic?: GicOverrides;
   readonly policy?: Policy<any>;
   readonly sliceUs?: number;
   /** HCR_EL2.TWI for every VM that does not choose (PlatformVm.trapWfi); default true. */
@@ -84,9 +85,7 @@ export interface Platform {
 
 /** Builds and boots (powers on core 0 at the hypervisor entry) a platform. */
 export function buildPlatform(o: PlatformOptions): Platform {
-  const m = new Machine({ cores: o.cores, clockHz: o.clockHz ?? 2e9, seed: o.seed ?? 1, trace: o.trace ?? false, costs: o.costs });
-  const gcfg = gicConfig(o.gic ?? {});
-  const gic = createGic(m, gcfg);
+  const { m, gic, config: gcfg, translater } = createBoard({ cores: o.cores, clockHz: o.clockHz ?? 2e9, seed: o.seed ?? 1, trace: o.trace ?? false, costs: o.costs, gic: o.gic });
   const kernels: Kernel[] = [];
   const vmRamPa: number[] = [];
   let ramPa = VM_RAM_PA;
@@ -138,7 +137,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
   );
   hyp.install(m.code);
   m.boot(HYP_CODE_PA);
-  return { m, gic, hyp, kernels, vmRamPa, doorbell: gcfg.itsBase + GITS.TRANSLATER };
+  return { m, gic, hyp, kernels, vmRamPa, doorbell: translater };
 }
 
 /** An MSI device writing to the platform's ITS. */

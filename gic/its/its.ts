@@ -15,16 +15,19 @@
  * - GITS_IIDR: Implementer 0x43B (Arm's JEP106 code, as QEMU reports), ProductID 0x4D ('M'),
  *   Revision/Variant 0. GITS_PIDR2.ArchRev = 3 or 4; the other ID registers are RAZ.
  * - GITS_BASER0 = Devices, BASER1 = Collections, BASER2 = vPEs (GICv4 only); 8-byte entries
- *   (Entry_Size = 7); BASER3-7 (and BASER2 on GICv3) are RAZ/WI. Every BASER is read-only
- *   while GITS_CTLR.Enabled = 1 (as QEMU). Page sizes 4, 16 and 64 KB and two-level tables
- *   are supported for all three tables; Shareability and cacheability fields read back as
- *   written and have no effect (memory is coherent).
+ *   (Entry_Size = 7); BASER3-7 (and BASER2 on GICv3) are RAZ/WI. The implemented BASERs reset
+ *   to Page_Size = 64 KB and every other writable field 0 (`BASER_RESET_PAGE_SIZE`). Every
+ *   BASER is read-only while GITS_CTLR.Enabled = 1 (as QEMU). Page sizes 4, 16 and 64 KB and
+ *   two-level tables are supported for all three tables; Shareability and cacheability fields
+ *   read back as written and have no effect (memory is coherent).
  * - Enabling the ITS with CBASER or a needed BASER invalid (UNPREDICTABLE) is accepted; an
  *   invalid table holds no IDs, so commands naming it fail with their "out of range" error.
  * - GITS_TRANSLATER: 16- or 32-bit writes at its offset; data = EventID (a 16-bit write gives
- *   EventID[15:0]), DeviceID from the bus attributes. Ignored while Enabled = 0. A write whose
- *   requester is not a device (a PE) carries no DeviceID: it is dropped with the
- *   simulator-defined code 0x010330 (INT NOT_A_DEVICE) and traced.
+ *   EventID[15:0]), DeviceID from the bus attributes. Ignored while Enabled = 0. A PE's store
+ *   carries no DeviceID: it is translated with `its.cpuDeviceId` when the configuration gives
+ *   one (QEMU's virt board uses 0), and otherwise dropped with the simulator-defined code
+ *   0x010330 (INT NOT_A_DEVICE) and traced, as is a write from any other requester that is not
+ *   a device.
  * - GITS_CTLR.Quiescent reads 1 when Enabled = 0, no command is in flight and no translation
  *   is in flight.
  */
@@ -53,6 +56,15 @@ const ERROR_LOG_LIMIT = 4096;
 const TABLE_OF_BASER: readonly ('devices' | 'collections' | 'vpes' | null)[] = ['devices', 'collections', 'vpes', null, null, null, null, null];
 const BASER_RO_MASK = GITS_BASER.mask('Entry_Size') | GITS_BASER.mask('Type');
 const BASER_ENTRY_BYTES = 8;
+/**
+ * GITS_BASER<n>.Page_Size at reset: 0b10, 64 KB. CHOICE: the architecture leaves the reset
+ * value open (IHI 0069, GITS_BASER<n>); drivers that care write the page size they want and
+ * read it back (Linux's its_setup_baser), as the hypervisor's ITS driver and the tests' do.
+ * 64 KB is what QEMU's ITS resets to (hw/intc/arm_gicv3_its.c, gicv3_its_reset_hold), and
+ * kvm-unit-tests' ITS library (lib/arm64/gic-v3-its.c) keeps the page size it reads at reset
+ * (its_parse_baser) to size and program the tables, and its tests expect 64 KB there.
+ */
+const BASER_RESET_PAGE_SIZE = 2;
 
 export class Its implements CommandExecutor {
   /** The GITS register block (mapped at `cfg.itsBase`). */
@@ -78,6 +90,8 @@ export class Its implements CommandExecutor {
   private readonly ctx: CommandContext;
   private readonly attrs: AccessAttrs = { requester: 'gic', id: 0x100 };
   private readonly words = new Uint32Array(8);
+  /** The DeviceID of a PE's GITS_TRANSLATER store (`its.cpuDeviceId`), null: refused. */
+  private readonly cpuDeviceId: number | null;
 
   constructor(
     private readonly m: Machine,
@@ -87,6 +101,7 @@ export class Its implements CommandExecutor {
   ) {
     const its = cfg.its;
     this.virtual = cfg.version === 4;
+    this.cpuDeviceId = its.cpuDeviceId;
     this.typer = GITS_TYPER.encode({
       Physical: 1,
       Virtual: this.virtual ? 1 : 0,
@@ -116,7 +131,7 @@ export class Its implements CommandExecutor {
       idBitsField: its.eventIdBits - 1,
     };
     const types: number[] = [BaserType.Devices, BaserType.Collections, this.virtual ? BaserType.VPEs : BaserType.None, 0, 0, 0, 0, 0];
-    this.baser = types.map((t) => (t === BaserType.None ? 0n : GITS_BASER.encode({ Type: t, Entry_Size: BASER_ENTRY_BYTES - 1 })));
+    this.baser = types.map((t) => (t === BaserType.None ? 0n : GITS_BASER.encode({ Type: t, Entry_Size: BASER_ENTRY_BYTES - 1, Page_Size: BASER_RESET_PAGE_SIZE })));
     this.queue = new CommandQueue(m, this);
     this.translator = new Translator(m, this.entries, lpis, vlpis);
     this.block = new RegisterBlock('GITS', GITS_SIZE, this.regions());
@@ -191,12 +206,15 @@ export class Its implements CommandExecutor {
 
   private writeTranslater(off: number, size: number, v: Word, attrs: AccessAttrs): void {
     if (!this.enabled || off !== 0) return;
-    if (attrs.requester !== 'device') {
+    let deviceId: number;
+    if (attrs.requester === 'device') deviceId = attrs.id >>> 0;
+    else if (attrs.requester === 'pe' && this.cpuDeviceId !== null) deviceId = this.cpuDeviceId;
+    else {
       this.translator.refuse(Reason.NOT_A_DEVICE);
       return;
     }
     const ev = toNum(v);
-    this.translator.accept(attrs.id >>> 0, size === 2 ? ev & 0xffff : ev >>> 0);
+    this.translator.accept(deviceId, size === 2 ? ev & 0xffff : ev >>> 0);
   }
 
   // ------------------------------------------------------------------ commands

@@ -1,7 +1,7 @@
 /**
  * A rig for the redistributors' side of direct injection (GICv4.0): a machine with the whole GIC
- * (`createGic`: physical GIC, virtual CPU interfaces, ITS), where each PE boots at EL2 with
- * HCR_EL2 = RW | IMO | FMO and runs a test program, and EL2 routines that do what a hypervisor
+ * (gic/board.ts `createBoard`: physical GIC, virtual CPU interfaces, ITS), where each PE boots at
+ * EL2 with HCR_EL2 = RW | IMO | FMO and runs a test program, and EL2 routines that do what a hypervisor
  * does, through MMIO and system registers only: make a vPE resident on this PE's redistributor
  * (GICR_VPROPBASER, GICR_VPENDBASER.Valid = 1, poll Dirty), make it non-resident (Valid = 0, poll
  * Dirty, read PendingLast), enable the virtual CPU interface and enter an EL1 guest.
@@ -9,12 +9,13 @@
 import type { VectorTable } from '../../core/code.js';
 import type { CostTable } from '../../core/costs.js';
 import { HCR_FMO, HCR_IMO, HCR_RW } from '../../core/hcr.js';
-import { Machine } from '../../core/machine.js';
+import type { Machine } from '../../core/machine.js';
 import { eret, ldr, mrs, msr, str, work, type EntryFn, type Program } from '../../core/ops.js';
 import { spsrFor } from '../../core/pstate.js';
 import { ELR_EL2, ESR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
-import { gicConfig, redistributorSize, type GicConfig } from '../../gic/config.js';
-import { createGic, type Gic } from '../../gic/gic.js';
+import { createBoard } from '../../gic/board.js';
+import { redistributorSize, type GicConfig, type GicOverrides } from '../../gic/config.js';
+import type { Gic } from '../../gic/gic.js';
 import { LPI_CONFIG } from '../../gic/gic-registers.js';
 import { ICH_HCR, ICH_VMCR } from '../../gic/ich-registers.js';
 import { GICR_VLPI, GICR_VLPI_BASE } from '../../gic/mmio-offsets.js';
@@ -44,11 +45,10 @@ export interface VlpiRig {
   readonly gic: Gic;
 }
 
-export function vlpiRig(o: { cores?: number; costs?: Partial<CostTable>; trace?: boolean; gic?: Parameters<typeof gicConfig>[0] } = {}): VlpiRig {
-  const m = new Machine({ cores: o.cores ?? 1, trace: o.trace ?? true, costs: o.costs ?? {} });
-  const cfg = gicConfig(o.gic ?? {});
-  const gic = createGic(m, cfg);
-  return { m, cfg, gic };
+/** A board with 1 PE (default) and the trace on (default). */
+export function vlpiRig(o: { cores?: number; costs?: Partial<CostTable>; trace?: boolean; gic?: GicOverrides } = {}): VlpiRig {
+  const b = createBoard({ cores: o.cores ?? 1, trace: o.trace ?? true, costs: o.costs, gic: o.gic });
+  return { m: b.m, cfg: b.config, gic: b.gic };
 }
 
 /** Base of PE `pe`'s redistributor (RD_base). */

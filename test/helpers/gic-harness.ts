@@ -1,21 +1,21 @@
 /**
- * A bare-metal machine with the physical GIC for tests in the style of kvm-unit-tests
- * `arm/gic.c`: N PEs, a `PhysicalGic`, the GIC system registers (with a stub virtual CPU
- * interface: ICV_* is never reached because HCR_EL2.IMO/FMO stay 0), per-PE EL1 vector tables,
- * and Linux-like GIC initialisation routines that programs run through MMIO and ICC_* only.
+ * A bare-metal machine with the GIC for tests in the style of kvm-unit-tests `arm/gic.c`: N PEs
+ * and the whole GIC (gic/board.ts `createBoard`: physical GIC, virtual CPU interfaces, ITS; the
+ * virtual interfaces stay unused while HCR_EL2.IMO/FMO are 0), per-PE EL1 vector tables, and
+ * Linux-like GIC initialisation routines that programs run through MMIO and ICC_* only.
  */
 import { HCR_RW } from '../../core/hcr.js';
-import type { Word } from '../../core/bits.js';
 import type { CostTable } from '../../core/costs.js';
-import { Machine } from '../../core/machine.js';
+import type { Machine } from '../../core/machine.js';
 import { eret, isb, ldr, msr, str, wfi, work, type EntryFn, type Program } from '../../core/ops.js';
 import { PSR_DAIF, spsrFor } from '../../core/pstate.js';
 import { ELR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
-import { gicConfig, redistributorSize, type GicConfig, type ItsConfig } from '../../gic/config.js';
-import { defineGicSysregs } from '../../gic/cpuif-regs.js';
+import { createBoard, type Board } from '../../gic/board.js';
+import { redistributorSize, type GicConfig, type GicOverrides } from '../../gic/config.js';
 import { GICD_CTLR, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_SYNCR, GICR_WAKER, ICC_CTLR } from '../../gic/gic-registers.js';
-import { PhysicalGic } from '../../gic/physical-gic.js';
-import { CpuReg, type IchReg, type VirtualCpuInterfacePort } from '../../gic/ports.js';
+import type { Its } from '../../gic/its/its.js';
+import type { PhysicalGic } from '../../gic/physical-gic.js';
+import { CpuReg } from '../../gic/ports.js';
 import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_IGRPEN0_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1 } from '../../gic/sysregs.js';
 
 export const VEC_EL2 = 0x4000_0000;
@@ -27,37 +27,28 @@ export const FLAGS = 0x4800_0000;
 /** Free RAM for tables (LPI configuration and pending tables). */
 export const TABLES = 0x4900_0000;
 
-/** A virtual CPU interface that is never used (IMO = FMO = 0 in these tests). */
-export function stubVirtualInterfaces(n: number): VirtualCpuInterfacePort[] {
-  return Array.from({ length: n }, () => ({
-    read: (_r: CpuReg): Word => 0,
-    write: () => {},
-    readIch: (_r: IchReg): Word => 0,
-    writeIch: () => {},
-    trapsEl1: () => false,
-  }));
-}
-
 export interface GicMachineOptions {
   cores?: number;
-  gic?: Partial<Omit<GicConfig, 'its'>> & { its?: Partial<ItsConfig> };
+  gic?: GicOverrides;
   trace?: boolean;
   costs?: Partial<CostTable>;
 }
 
 export interface GicMachine {
   m: Machine;
+  /** The physical GIC (distributor, redistributors, CPU interfaces). */
   gic: PhysicalGic;
   cfg: GicConfig;
+  /** The ITS, at `cfg.itsBase`. */
+  its: Its;
+  /** The whole board (virtual CPU interfaces included). */
+  board: Board;
 }
 
+/** A board with 4 PEs (default) and the trace on (default), built by `createBoard`. */
 export function buildGicMachine(opts: GicMachineOptions = {}): GicMachine {
-  const cfg = gicConfig(opts.gic ?? {});
-  const m = new Machine({ cores: opts.cores ?? 4, trace: opts.trace ?? true, costs: opts.costs ?? {} });
-  const gic = new PhysicalGic(m, cfg);
-  m.interruptController = gic;
-  defineGicSysregs(m, cfg, gic.cpuInterfaces, stubVirtualInterfaces(m.cores));
-  return { m, gic, cfg };
+  const board = createBoard({ cores: opts.cores ?? 4, trace: opts.trace ?? true, costs: opts.costs, gic: opts.gic });
+  return { m: board.m, gic: board.gic.physical, cfg: board.config, its: board.gic.its, board };
 }
 
 /** Address of a GICD register. */

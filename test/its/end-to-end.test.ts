@@ -1,5 +1,5 @@
 /**
- * End to end with the real physical GIC: a 2-PE machine, `PhysicalGic` + `Its`, EL1 programs
+ * End to end with the real GIC: a 2-PE board (`PhysicalGic` + `Its`), EL1 programs
  * that bring up the distributor, redistributors (LPI configuration and pending tables,
  * EnableLPIs) and CPU interfaces, an ITS driver that maps a device's event to an LPI in a
  * collection on PE 1's redistributor, and an MSI device whose write ends with PE 1
@@ -10,7 +10,6 @@ import { DAIF_I, daifclr, eret, mrs, msr, str, type Program } from '../../core/o
 import { MsiDevice } from '../../core/msi-device.js';
 import { LPI_CONFIG } from '../../gic/gic-registers.js';
 import { ItsCmd } from '../../gic/its/commands.js';
-import { Its } from '../../gic/its/its.js';
 import { GITS } from '../../gic/its/its-registers.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../../gic/sysregs.js';
 import { FLAGS, TABLES, bootEl1, buildGicMachine, cpuifInit, distInit, idle, lpiInit, redistInit, setFlag, waitFlag } from '../helpers/gic-harness.js';
@@ -31,7 +30,7 @@ const LPI = 8200;
 test('an MSI through the ITS reaches PE 1 as LPI 8200, acknowledged with ICC_IAR1_EL1', (t) => {
   const g = buildGicMachine({ cores: 2 });
   const { m, cfg } = g;
-  const its = new Its(m, cfg, g.gic, null);
+  const its = g.its;
   const drv = new ItsDriver(cfg.itsBase, QUEUE);
   const acks: { pe: number; intid: number; t: number }[] = [];
   const dev = new MsiDevice(m, { deviceId: DEVICE_ID, doorbell: cfg.itsBase + GITS.TRANSLATER, events: [EVENT], pattern: { kind: 'periodic', period: 2000 }, count: 3 });
@@ -84,4 +83,41 @@ test('an MSI through the ITS reaches PE 1 as LPI 8200, acknowledged with ICC_IAR
   const tr = m.trace.of('its-translate');
   t.deepEqual(tr.map((r) => [r.deviceId, r.eventId, r.intid, r.rd, r.delivered]), [[DEVICE_ID, EVENT, LPI, 1, true], [DEVICE_ID, EVENT, LPI, 1, true], [DEVICE_ID, EVENT, LPI, 1, true]]);
   t.log(`MSI write to ICC_IAR1_EL1 on PE 1: ${acks.map((a, i) => a.t - dev.timeOf(i)).join(', ')} cycles`);
+});
+
+test('kvm-unit-tests style: with its.cpuDeviceId = 0, a PE store to GITS_TRANSLATER raises the LPI DeviceID 0 maps, and the PE acknowledges it', (t) => {
+  const g = buildGicMachine({ cores: 1, gic: { its: { cpuDeviceId: 0 } } });
+  const { m, cfg } = g;
+  const drv = new ItsDriver(cfg.itsBase, QUEUE);
+  const acks: number[] = [];
+  bootEl1(g, () => ({
+    main: function* (): Program {
+      yield* distInit(cfg);
+      yield* redistInit(cfg, 0);
+      yield* cpuifInit();
+      yield str(PROP + LPI - 8192, LPI_CONFIG.encode({ Priority: 0xa0 >> 2, Group1: 1, Enable: 1 }), 1);
+      yield* lpiInit(cfg, 0, { prop: PROP, pend: pendOf(0), idBits: 16, ptz: true });
+      yield* drv.init({ devices: { base: DEVICES }, collections: { base: COLLECTIONS } });
+      yield* drv.submit(
+        ItsCmd.MAPD({ DeviceID: 0, Size: 3, ITT_addr: ITT, V: 1 }),
+        ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
+        ItsCmd.MAPTI({ DeviceID: 0, EventID: EVENT, pINTID: LPI, ICID: 0 }),
+        ItsCmd.SYNC({ RDbase: 0 }),
+      );
+      yield str(g.board.translater, EVENT); // as kvm-unit-tests' its-trigger would on QEMU
+      yield daifclr(DAIF_I);
+      yield* idle();
+    },
+    irq: function* (): Program {
+      const intid: number = yield mrs(ICC_IAR1_EL1);
+      acks.push(intid);
+      if (intid !== 1023) yield msr(ICC_EOIR1_EL1, intid);
+      yield eret();
+    },
+  }));
+  const r = m.runUntilQuiescent(20_000_000);
+  t.true(r.quiescent, 'every PE asleep, nothing queued');
+  t.is(g.its.errorCount, 0);
+  t.deepEqual(acks, [LPI]);
+  t.deepEqual(m.trace.of('its-translate').map((x) => [x.deviceId, x.eventId, x.intid, x.rd, x.delivered]), [[0, EVENT, LPI, 0, true]]);
 });
