@@ -8,8 +8,8 @@
  * access goes through a (lo, hi) pair of 32-bit halves and never applies `&`/`|`/`<<` to a
  * wider number.
  *
- * Field positions are written `[hi, lo]`, inclusive, exactly as the Arm register pages and
- * `gic-facts.md` write them, so a layout can be checked against the spec by eye.
+ * Field positions are written `[hi, lo]`, inclusive, exactly as the Arm register descriptions
+ * (Arm ARM DDI 0487, IHI 0069) write them, so a layout can be checked against the spec by eye.
  */
 
 /** A value crossing the architecture boundary; see the module comment. */

@@ -11,7 +11,7 @@ export interface CodeEntry {
   readonly label: string;
 }
 
-/** The 16 architected vector entries (gic-facts §1.2), any of which may be left out. */
+/** The 16 architected vector entries (Arm ARM DDI 0487, VBAR_ELx and "Exception vectors"), any of which may be left out. */
 export interface VectorTable {
   /** Current EL with SP_EL0. */
   curSp0?: Partial<VectorGroup>;

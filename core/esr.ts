@@ -1,6 +1,6 @@
 /**
  * ESR_ELx and the ISS layouts of the exception classes this machine raises
- * (gic-facts §1.3; Arm ESR_EL2 register page). One codec per format: the PE builds syndromes
+ * (Arm ARM DDI 0487, ESR_EL2 and its ISS encodings). One codec per format: the PE builds syndromes
  * with these and the hypervisor decodes them with the same declarations.
  */
 import { defineReg } from './bits.js';
@@ -57,7 +57,8 @@ export const ISS_SYS64 = defineReg('ISS(SYS64)', {
 
 /**
  * ISS for a trapped WFI/WFE (EC 0x01). For exceptions taken from AArch64 the Arm ARM sets
- * CV = 1 and COND = 0b1110 (gic-facts §1.3 marks this as not independently verified).
+ * CV = 1 and COND = 0b1110 (Arm ARM DDI 0487, ESR_EL2, "ISS encoding for an exception from a
+ * WF* instruction").
  */
 export const ISS_WFX = defineReg('ISS(WFX)', { CV: [24, 24], COND: [23, 20], TI: [1, 0] });
 

@@ -1,4 +1,4 @@
-/** HCR_EL2, the bits this machine implements (gic-facts §1.4). */
+/** HCR_EL2, the bits this machine implements (Arm ARM DDI 0487, HCR_EL2). */
 import { defineReg } from './bits.js';
 
 export const HCR = defineReg('HCR_EL2', {

@@ -728,7 +728,8 @@ export class PE {
       return;
     }
     const wake = this.wakeupPending();
-    // WFx traps apply only to a WFx that would enter the low-power state (Arm ARM DDI 0487, HCR_EL2.TWI/TWE).
+    // WFx traps apply only to a WFx that would enter the low-power state (Arm ARM DDI 0487,
+    // HCR_EL2.TWI/TWE).
     // At EL0, SCTLR_EL1.nTWI/nTWE = 0 trap to EL1 first; then HCR_EL2.TWI/TWE trap EL0/EL1 to EL2.
     if (!wake) {
       let target = 0;
@@ -949,9 +950,9 @@ export class PE {
   }
 
   /**
-   * Exception entry (Arm ARM DDI 0487, "Exception entry"): SPSR_ELx <- PSTATE, ELR_ELx <- preferred return,
-   * ESR/FAR/HPFAR for synchronous exceptions, DAIF masked, EL and SPSel switched, and the
-   * vector VBAR_ELx + group + type started.
+   * Exception entry (Arm ARM DDI 0487, "Exception entry"): SPSR_ELx <- PSTATE, ELR_ELx <-
+   * preferred return, ESR/FAR/HPFAR for synchronous exceptions, DAIF masked, EL and SPSel
+   * switched, and the vector VBAR_ELx + group + type started.
    */
   takeException(target: number, type: ExceptionType, typeOffset: number, esr: number, far: number, hpfar: number): void {
     const m = this.m;

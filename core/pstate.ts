@@ -1,5 +1,6 @@
 /**
- * PSTATE as saved in SPSR_ELx (AArch64 state, gic-facts §1.1). M[3:0] = EL << 2 | SPSel.
+ * PSTATE as saved in SPSR_ELx (AArch64 state; Arm ARM DDI 0487, SPSR_EL2 and "Process state,
+ * PSTATE"). M[3:0] = EL << 2 | SPSel.
  */
 import { defineReg } from './bits.js';
 

@@ -38,7 +38,7 @@ export const CTL_ENABLE = 1;
 export const CTL_IMASK = 2;
 export const CTL_ISTATUS = 4;
 
-/** Timer index and its PPI (gic-facts §1.8). */
+/** Timer index and its PPI (the Arm Base System Architecture, DEN 0094, PPI assignments; QEMU include/hw/arm/bsa.h). */
 export const TIMER_PHYS = 0;
 export const TIMER_VIRT = 1;
 export const TIMER_HYP = 2;

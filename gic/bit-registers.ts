@@ -2,7 +2,8 @@
  * Helpers shared by the distributor's and the redistributors' register tables: the families of
  * "one bit per INTID" registers (IGROUPR, ISENABLER/ICENABLER, ISPENDR/ICPENDR,
  * ISACTIVER/ICACTIVER), "two bits per INTID" registers (ICFGR) and "one byte per INTID"
- * registers (IPRIORITYR), each of which maps an access to the INTIDs it covers (gic-facts §2.1).
+ * registers (IPRIORITYR), each of which maps an access to the INTIDs it covers (IHI 0069, the
+ * GICD_IGROUPR<n> ... GICD_ICFGR<n> descriptions).
  */
 import { lo32 } from '../core/bits.js';
 import { W32, W8, type RegisterRegion } from '../core/regions.js';

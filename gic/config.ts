@@ -58,7 +58,7 @@ export type GicOverrides = Partial<Omit<GicConfig, 'its'>> & { its?: Partial<Its
 /**
  * Alignment of the GIC frame bases. Every GIC register frame is a 64 KB page on a 64 KB
  * boundary (IHI 0069, the Distributor, Redistributor and ITS register maps: GICD, RD_base,
- * SGI_base and VLPI_base, the ITS control and translation frames; gic-facts §2.1, §2.2, §4.1),
+ * SGI_base and VLPI_base, the ITS control and translation frames),
  * and software finds registers by adding frame offsets to these bases.
  */
 export const GIC_FRAME_ALIGN = 0x10000;
@@ -76,7 +76,7 @@ export const DEFAULT_GIC_CONFIG: Readonly<GicConfig> = Object.freeze({
   its: Object.freeze({ deviceIdBits: 16, eventIdBits: 16, pta: false, hcc: 0, vpeIdBits: 16, cpuDeviceId: null }),
 });
 
-/** Size of one redistributor: RD_base + SGI_base, plus VLPI_base + reserved on GICv4 (gic-facts §2.2). */
+/** Size of one redistributor: RD_base + SGI_base, plus VLPI_base + reserved on GICv4 (IHI 0069, "The GIC Redistributor register map"). */
 export function redistributorSize(version: 3 | 4): number {
   return version === 4 ? 0x40000 : 0x20000;
 }

@@ -1,5 +1,5 @@
 /**
- * The physical CPU interface of one PE: the ICC_* system registers (gic-facts §1.6) and the
+ * The physical CPU interface of one PE: the ICC_* system registers (IHI 0069) and the
  * IRQ/FIQ lines of the PE.
  *
  * How it works

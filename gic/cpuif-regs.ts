@@ -1,6 +1,7 @@
 /**
  * The GIC system register interface: who handles an MRS/MSR of an ICC_*, ICV_* or ICH_*
- * encoding, and when it traps (gic-facts §1.4, §1.5, §1.7).
+ * encoding, and when it traps (Arm ARM DDI 0487, HCR_EL2.IMO/FMO; IHI 0069, the ICC_*, ICV_*
+ * and ICH_HCR_EL2 register descriptions).
  *
  * - EL0: every ICC_* access is UNDEFINED.
  * - EL1 with HCR_EL2.IMO = 1: Group-1 registers (IAR1, EOIR1, HPPIR1, BPR1, AP1Rn, IGRPEN1) go

@@ -1,7 +1,7 @@
 /**
- * The distributor (GICD, gic-facts §2.1): SPI state and routing, reached by software through
- * the GICD frame. SGIs and PPIs live in the redistributors; with affinity routing (ARE = 1,
- * always) the GICD entries of INTIDs 0-31 are RAZ/WI.
+ * The distributor (GICD; IHI 0069, the GICD_* register descriptions): SPI state and routing,
+ * reached by software through the GICD frame. SGIs and PPIs live in the redistributors; with
+ * affinity routing (ARE = 1, always) the GICD entries of INTIDs 0-31 are RAZ/WI.
  *
  * How it works
  * - Per-INTID state is kept in 32-bit words (group, enable, pending latch, input level, active,

@@ -1,7 +1,8 @@
 /**
  * Bit layouts of the physical GIC's architected registers and of the LPI configuration byte,
- * declared once by name (gic-facts §1.6, §2.1, §2.2, §3). Every other file of the physical
- * GIC reads and builds these values through the layouts below, never with hand-typed masks.
+ * declared once by name (IHI 0069: the ICC_*, GICD_* and GICR_* register descriptions; the LPI
+ * configuration byte, IHI 0069H §5.1 "LPIs"). Every other file of the physical GIC reads and
+ * builds these values through the layouts below, never with hand-typed masks.
  *
  * Hot paths (SGI generation, the LPI configuration byte) use `Layout.field` to resolve a field's
  * position once at module load and then extract it with `fieldOfPair`, which allocates
@@ -10,7 +11,7 @@
  */
 import { defineReg, defineReg64 } from '../core/bits.js';
 
-/** GICD_CTLR, single Security state view (DS = 1, gic-facts §2.1). */
+/** GICD_CTLR, single Security state view (DS = 1; IHI 0069, GICD_CTLR). */
 export const GICD_CTLR = defineReg('GICD_CTLR', {
   EnableGrp0: [0, 0],
   EnableGrp1: [1, 1],
@@ -124,7 +125,7 @@ export const GICR_LPIR = defineReg('GICR_LPIR', { pINTID: [31, 0] });
 /** GICR_SYNCR (RO). */
 export const GICR_SYNCR = defineReg('GICR_SYNCR', { Busy: [0, 0] });
 
-/** One byte of the LPI configuration table (gic-facts §3). Priority holds priority bits [7:2]. */
+/** One byte of the LPI configuration table (IHI 0069H §5.1 "LPIs"). Priority holds priority bits [7:2]. */
 export const LPI_CONFIG = defineReg('LPI configuration byte', {
   Enable: [0, 0],
   Group1: [1, 1],
@@ -132,7 +133,7 @@ export const LPI_CONFIG = defineReg('LPI configuration byte', {
 });
 
 /**
- * ICC_CTLR_EL1 (gic-facts §1.6), and ICV_CTLR_EL1: the virtual CPU interface presents the same
+ * ICC_CTLR_EL1 (IHI 0069), and ICV_CTLR_EL1: the virtual CPU interface presents the same
  * layout, with PMHE RES0 (virtual-cpu-interface.ts builds its value with PMHE = 0).
  */
 export const ICC_CTLR = defineReg('ICC_CTLR_EL1', {
@@ -173,7 +174,7 @@ export const ICC_IGRPEN = defineReg('ICC_IGRPEN_EL1', { Enable: [0, 0] });
 /** Value of GICD_IIDR/GICR_IIDR: Arm as implementer; CHOICE: ProductID, Variant and Revision 0 (no real product is claimed). */
 export const IIDR_VALUE = GIC_IIDR.encode({ Implementer: 0x43b });
 
-// ---- INTID map (gic-facts §1.8) ----
+// ---- INTID map (IHI 0069H §2.2 "INTIDs") ----
 export const SGI_COUNT = 16;
 /** SGIs and PPIs: the INTIDs each redistributor holds. */
 export const PRIVATE_COUNT = 32;

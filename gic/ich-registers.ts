@@ -1,9 +1,10 @@
 /**
- * Layouts of the virtualization control registers (ICH_*_EL2), declared once by name with `[hi, lo]` positions as gic-facts §1.7 writes them. The virtual
+ * Layouts of the virtualization control registers (ICH_*_EL2), declared once by name with
+ * `[hi, lo]` positions as the IHI 0069 ICH_*_EL2 register descriptions write them. The virtual
  * CPU interface (virtual-cpu-interface.ts) derives its hot-path shifts and masks from these
  * declarations; hypervisors and tests build and decode values with the same codecs.
- * ICV_CTLR_EL1 is the ICC_CTLR_EL1 layout as the virtual interface presents it (gic-facts §1.6),
- * so it has no layout of its own: see `ICC_CTLR` in gic-registers.ts.
+ * ICV_CTLR_EL1 is the ICC_CTLR_EL1 layout as the virtual interface presents it (IHI 0069,
+ * ICV_CTLR_EL1), so it has no layout of its own: see `ICC_CTLR` in gic-registers.ts.
  *
  * ICH_LR<n>_EL2 has one field whose meaning depends on HW: with HW = 1 bits [41:32] are the
  * pINTID, with HW = 0 bit 41 is EOI (and [40:32] are RES0). Two layouts share the common
@@ -11,7 +12,7 @@
  */
 import { defineReg, defineReg64, type FieldMap } from '../core/bits.js';
 
-/** ICH_HCR_EL2 (gic-facts §1.7). vSGIEOICount and DVIM are GICv4.1 only (RES0 here). */
+/** ICH_HCR_EL2 (IHI 0069, ICH_HCR_EL2). vSGIEOICount and DVIM are GICv4.1 only (RES0 here). */
 export const ICH_HCR = defineReg('ICH_HCR_EL2', {
   En: [0, 0],
   UIE: [1, 1],
@@ -31,7 +32,7 @@ export const ICH_HCR = defineReg('ICH_HCR_EL2', {
   EOIcount: [31, 27],
 });
 
-/** ICH_VTR_EL2 (RO; gic-facts §1.7). Count fields hold the count minus one. */
+/** ICH_VTR_EL2 (RO; IHI 0069, ICH_VTR_EL2). Count fields hold the count minus one. */
 export const ICH_VTR = defineReg('ICH_VTR_EL2', {
   ListRegs: [4, 0],
   DVIM: [18, 18],
@@ -44,7 +45,7 @@ export const ICH_VTR = defineReg('ICH_VTR_EL2', {
   PRIbits: [31, 29],
 });
 
-/** ICH_VMCR_EL2 (gic-facts §1.7): the guest's ICV_* state as EL2 saves and restores it. */
+/** ICH_VMCR_EL2 (IHI 0069, ICH_VMCR_EL2): the guest's ICV_* state as EL2 saves and restores it. */
 export const ICH_VMCR = defineReg('ICH_VMCR_EL2', {
   VENG0: [0, 0],
   VENG1: [1, 1],
@@ -57,7 +58,7 @@ export const ICH_VMCR = defineReg('ICH_VMCR_EL2', {
   VPMR: [31, 24],
 });
 
-/** ICH_MISR_EL2 (RO; gic-facts §1.7): which maintenance interrupt conditions hold. */
+/** ICH_MISR_EL2 (RO; IHI 0069, ICH_MISR_EL2): which maintenance interrupt conditions hold. */
 export const ICH_MISR = defineReg('ICH_MISR_EL2', {
   EOI: [0, 0],
   U: [1, 1],
@@ -77,7 +78,10 @@ const LR_COMMON = {
   State: [63, 62],
 } as const satisfies FieldMap;
 
-/** ICH_LR<n>_EL2 with HW = 1: pINTID [41:32] (10 bits, gic-facts §7: [44:42] kept RES0). */
+/**
+ * ICH_LR<n>_EL2 with HW = 1: pINTID [41:32] (10 bits, as Linux and QEMU model it; IHI 0069,
+ * ICH_LR<n>_EL2, describes the field as [44:32]: [44:42] kept RES0).
+ */
 export const ICH_LR_HW = defineReg64('ICH_LR<n>_EL2 (HW=1)', { ...LR_COMMON, pINTID: [41, 32] });
 /** ICH_LR<n>_EL2 with HW = 0: EOI [41]; [40:32] RES0. */
 export const ICH_LR_SW = defineReg64('ICH_LR<n>_EL2 (HW=0)', { ...LR_COMMON, EOI: [41, 41] });

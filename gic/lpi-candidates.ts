@@ -8,7 +8,8 @@
  * scan.
  *
  * How it works
- * - Configuration is cached, as real redistributors cache it (gic-facts §3): a byte is fetched
+ * - Configuration is cached, as real redistributors cache it (IHI 0069H §5.1 "LPIs": Arm
+ *   expects redistributors to cache parts of the tables): a byte is fetched
  *   from the configuration table (GICR_PROPBASER / GICR_VPROPBASER, one byte per INTID from 8192:
  *   priority [7:2], enable [0]) when a (v)LPI becomes pending and its byte is not cached (the
  *   owner delays it by `lpiConfigFetch` and then calls `completeFill`), and a cached byte is used

@@ -1,7 +1,8 @@
 /**
- * The LPIs of one redistributor (gic-facts §3): the configuration table and the pending table
- * in memory, the redistributor's cache of configuration bytes, and the priority structure that
- * finds the highest-priority pending enabled LPI.
+ * The LPIs of one redistributor (IHI 0069H §5.1 "LPIs"; GICR_PROPBASER, GICR_PENDBASER): the
+ * configuration table and the pending table in memory, the redistributor's cache of
+ * configuration bytes, and the priority structure that finds the highest-priority pending
+ * enabled LPI.
  *
  * How it works
  * - Memory is the architectural state. The configuration table (GICR_PROPBASER, one byte per
@@ -57,7 +58,7 @@ export class LpiTables {
     this.lpis.propBase = propBase;
     this.pendBase = pendBase;
     this.idBits = idBits;
-    // Fewer than 14 INTID bits: no LPI is usable (gic-facts §3).
+    // Fewer than 14 INTID bits: no LPI is usable (IHI 0069, GICR_PROPBASER.IDbits).
     this.limit = idBits >= 14 ? 2 ** idBits : LPI_FIRST;
   }
 

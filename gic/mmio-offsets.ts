@@ -1,5 +1,6 @@
 /**
- * Offsets of the GIC MMIO registers (gic-facts §2.1, §2.2), for the models' register tables
+ * Offsets of the GIC MMIO registers (IHI 0069, "The GIC Distributor register map" and "The GIC
+ * Redistributor register map"), for the models' register tables
  * (distributor.ts, redistributor.ts, vlpi-frame.ts), drivers (host and guest) and the emulated
  * virtual GIC. One table of names and offsets, so the models' register blocks
  * and the software that programs them agree by construction.

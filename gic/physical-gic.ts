@@ -1,6 +1,7 @@
 /**
  * The physical half of the GIC: the distributor, one redistributor per PE and one physical CPU
- * interface per PE, wired together and mapped on the bus (gic-facts §1.6, §2, §3).
+ * interface per PE, wired together and mapped on the bus (IHI 0069: the ICC_*, GICD_* and
+ * GICR_* register descriptions; IHI 0069H §5.1 "LPIs").
  *
  * Software reaches it only through MMIO (the GICD frame at `cfg.gicdBase`, one GICR region per
  * PE at `cfg.gicrBase + i * redistributorSize(cfg.version)`) and the ICC_* system registers
@@ -267,9 +268,9 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
   }
 
   /**
-   * ICC_SGI0R/SGI1R (gic-facts §1.6): IRM = 1 targets every PE but the sender; IRM = 0 targets
-   * Aff3.Aff2.Aff1.(RS * 16 + n) for each set bit n of TargetList. No PE has Aff0 above 15
-   * (GICD_TYPER.RSS = 0), so a non-zero RS names nobody.
+   * ICC_SGI0R/SGI1R (IHI 0069, ICC_SGI1R_EL1): IRM = 1 targets every PE but the sender; IRM = 0
+   * targets Aff3.Aff2.Aff1.(RS * 16 + n) for each set bit n of TargetList. No PE has Aff0 above
+   * 15 (GICD_TYPER.RSS = 0), so a non-zero RS names nobody.
    */
   private generateSgi(sender: number, value: bigint, group: number): void {
     const lo = lo32(value);

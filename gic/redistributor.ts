@@ -1,6 +1,7 @@
 /**
- * One redistributor (GICR, gic-facts §2.2, §3): the SGIs and PPIs of its PE, its LPIs, and the
- * RD_base and SGI_base frames through which software reaches them.
+ * One redistributor (GICR; IHI 0069, the GICR_* register descriptions, and IHI 0069H §5.1
+ * "LPIs"): the SGIs and PPIs of its PE, its LPIs, and the RD_base and SGI_base frames through
+ * which software reaches them.
  *
  * How it works
  * - SGI/PPI state is one 32-bit mask per attribute (bit n = INTID n): group, enable, pending

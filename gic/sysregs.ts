@@ -1,5 +1,6 @@
 /**
- * Encodings of the GIC system registers (gic-facts §1.5, from QEMU's cpuif register tables).
+ * Encodings of the GIC system registers (IHI 0069, the ICC_* and ICH_* register descriptions; as
+ * in QEMU's register tables, hw/intc/arm_gicv3_cpuif.c).
  * The ICV_* registers share the ICC_* encodings: an EL1 access is redirected to the virtual
  * CPU interface by HCR_EL2.IMO/FMO (see cpuif-regs.ts).
  */

@@ -1,7 +1,8 @@
 /**
  * The GIC virtual CPU interface of one PE: the ICH_*_EL2 registers EL2 programs, and the
  * ICV_*_EL1 view EL1 gets for the ICC_* encodings when HCR_EL2.IMO/FMO route it here
- * (gic-facts §1.4, §1.7, §6).
+ * (Arm ARM DDI 0487, HCR_EL2.IMO/FMO; IHI 0069, the ICH_* and ICV_* register descriptions;
+ * IHI 0069H chapter 6 "Virtual Interrupt Handling and Prioritization").
  *
  * How it works
  * - Each list register is kept decoded in typed arrays (vINTID, pINTID, EOI, priority, group,
@@ -11,10 +12,11 @@
  * - One idempotent `update()` recomputes everything that derives from state: the list-register
  *   summary (best pending candidate, ICH_EISR_EL2, ICH_ELRSR_EL2, valid and pending counts,
  *   rescanned only when an LR or a group enable changed), the highest-priority pending virtual
- *   interrupt (HPPVI, §6.1) including the resident vPE's best vLPI on GICv4, whether it can be
- *   signalled (§6.2), ICH_MISR_EL2, and from those the vIRQ/vFIQ lines of the PE and the level
- *   of the maintenance interrupt (PPI 25). Lines and the PPI are driven only when they change.
- *   Every write and every acknowledge/deactivation ends with `update()`; so does
+ *   interrupt (HPPVI) including the resident vPE's best vLPI on GICv4, whether it can be
+ *   signalled (both: IHI 0069H chapter 6, and §7.1 for the vLPI), ICH_MISR_EL2, and from those
+ *   the vIRQ/vFIQ lines of the PE and the level of the maintenance interrupt (PPI 25). Lines
+ *   and the PPI are driven only when they change. Every write and every
+ *   acknowledge/deactivation ends with `update()`; so does
  *   `vlpiChanged()`, which the redistributor calls when its resident vPE's best vLPI changes.
  * - The PE decides whether to take vIRQ/vFIQ (HCR_EL2.IMO/FMO, PSTATE.I/F, current EL): this
  *   file only drives the lines.
@@ -22,7 +24,8 @@
  *   redistributor) and sets the active-priority bit; EOI (ICV_EOIR0/1) drops the priority and,
  *   unless ICV_CTLR_EL1.EOImode = 1, deactivates; ICV_DIR deactivates in EOImode 1. HW = 1
  *   deactivation also deactivates the physical interrupt; unmatched deactivations of INTIDs
- *   below 8192 count in ICH_HCR_EL2.EOIcount (§6.3-6.6).
+ *   below 8192 count in ICH_HCR_EL2.EOIcount (IHI 0069: ICV_IAR1_EL1, ICV_EOIR1_EL1,
+ *   ICV_DIR_EL1, ICH_LR<n>_EL2, ICH_HCR_EL2).
  *
  * Nothing here allocates per access: state lives in typed arrays and numbers, the HPPVI is
  * held as scalar fields (`hpKind` with named constants), and trace records are built only when
@@ -64,7 +67,7 @@ declare module '../core/trace.js' {
  */
 export type VirtualEoiOutcome = 'deactivated' | 'drop-only' | 'eoicount' | 'mismatch' | 'no-active' | 'ignored';
 
-/** The highest-priority pending virtual interrupt (gic-facts §6.1). */
+/** The highest-priority pending virtual interrupt (IHI 0069H chapter 6, §7.1). */
 export type Hppvi = { readonly kind: 'lr'; readonly index: number } | { readonly kind: 'vlpi'; readonly intid: number } | { readonly kind: 'none' };
 
 // ---- Field positions, derived once from the declarations in ich-registers.ts.
@@ -118,18 +121,18 @@ const LR_PINTID_SH = LR_PINTID.lsb - 32;
 const LR_PINTID_MAX = 2 ** LR_PINTID.width - 1;
 const LR_EOI_SH = ICH_LR_SW.field('EOI').lsb - 32;
 
-// ICV_CTLR_EL1 is the ICC_CTLR_EL1 layout (gic-facts §1.6).
+// ICV_CTLR_EL1 is the ICC_CTLR_EL1 layout (IHI 0069, ICV_CTLR_EL1).
 const CTLR_CBPR = ICC_CTLR.field('CBPR').mask;
 const CTLR_EOIMODE = ICC_CTLR.field('EOImode').mask;
 
-// Module-local copies of the INTID map (gic-registers.ts, gic-facts §1.8): imported bindings are
-// getter calls under the project's TypeScript loader.
+// Module-local copies of the INTID map (gic-registers.ts; IHI 0069H §2.2 "INTIDs"): imported
+// bindings are getter calls under the project's TypeScript loader.
 /** Special INTIDs 1020-1023; 1023 = spurious, what an IAR returns when nothing can be acknowledged. */
 const INTID_SPECIAL_FIRST = INTID_SPECIAL;
 const INTID_SPURIOUS = SPURIOUS_INTID;
-/** First LPI INTID: LPIs have no active state (gic-facts §8 item 2). */
+/** First LPI INTID: LPIs have no active state (as IHI 0069H §7.1 notes). */
 const LPI_FIRST = LPI_BASE;
-/** The maintenance interrupt PPI (gic-facts §1.8, §6.7). */
+/** The maintenance interrupt PPI (Arm BSA, DEN 0094; QEMU include/hw/arm/bsa.h ARCH_GIC_MAINT_IRQ). */
 export const MAINTENANCE_PPI = 25;
 /** Virtual INTID bits: ICH_VTR_EL2.IDbits = 0 (16 bits); LR vINTID bits [31:16] are RES0. */
 const VINTID_BITS = 16;
@@ -179,7 +182,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   readonly preBits: number;
   /** Mask of the implemented priority bits (unimplemented low bits RES0). */
   private readonly prioMask: number;
-  /** Minimum VBPR0 (7 - PREbits); minimum VBPR1 is one more (gic-facts §6.2). */
+  /** Minimum VBPR0 (7 - PREbits); minimum VBPR1 is one more (IHI 0069, ICV_BPR0_EL1, ICV_BPR1_EL1). */
   private readonly minBpr0: number;
   /** ICH_AP*R<n> registers per group. */
   private readonly aprs: number;
@@ -213,7 +216,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   private hpIntid = INTID_SPURIOUS;
   private hpPrio = IDLE;
   private hpGroup = 1;
-  /** The HPPVI passes §6.2 (En, VPMR, preemption). */
+  /** The HPPVI can be signalled (En, VPMR, preemption; IHI 0069H chapter 6). */
   private hpSignal = false;
   private misr = 0;
   private virq = false;
@@ -250,9 +253,10 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     // everything else 0 (the architecture leaves most of the reset value UNKNOWN).
     this.vmcr = (VMCR_VFIQEN | (this.minBpr0 << VBPR0.lsb) | ((this.minBpr0 + 1) << VBPR1.lsb)) >>> 0;
     // ICH_EISR_EL2, ICH_ELRSR_EL2 and ICH_MISR_EL2 are functions of the LRs and ICH_HCR_EL2
-    // (gic-facts §1.7): derive them from the reset state now, so that with every LR Invalid,
-    // HW = 0 and EOI = 0 ELRSR reads all ones before EL2 has written anything. (Nothing else
-    // triggered the first recompute on GICv3, where no vLPI source is attached.)
+    // (IHI 0069, the three register descriptions): derive them from the reset state now, so
+    // that with every LR Invalid, HW = 0 and EOI = 0 ELRSR reads all ones before EL2 has
+    // written anything. (Nothing else triggered the first recompute on GICv3, where no vLPI
+    // source is attached.)
     this.update();
   }
 
@@ -336,7 +340,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     this.update();
   }
 
-  /** ICH_HCR_EL2.TC/TALL0/TALL1/TDIR traps of EL1 accesses (§1.7). */
+  /** ICH_HCR_EL2.TC/TALL0/TALL1/TDIR traps of EL1 accesses (IHI 0069, ICH_HCR_EL2). */
   trapsEl1(reg: CpuReg, _read: boolean): boolean {
     return (this.hcr & TRAP_BITS[reg]!) !== 0;
   }
@@ -347,7 +351,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     const hw = (hi >>> LR_HW_SH) & 1;
     this.lrVintid[n] = lo & VINTID_MASK;
     this.lrHw[n] = hw;
-    // HW = 1: pINTID [41:32]; HW = 0: EOI [41], [40:32] RES0. [44:42] RES0 either way (gic-facts §7).
+    // HW = 1: pINTID [41:32]; HW = 0: EOI [41], [40:32] RES0. [44:42] RES0 either way (IHI 0069
+    // gives pINTID as [44:32]; see ich-registers.ts).
     this.lrPintid[n] = hw !== 0 ? (hi >>> LR_PINTID_SH) & LR_PINTID_MAX : 0;
     this.lrEoi[n] = hw !== 0 ? 0 : (hi >>> LR_EOI_SH) & 1;
     this.lrPrio[n] = (hi >>> LR_PRIO_SH) & this.prioMask;
@@ -380,7 +385,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     // RAZ/WI through ICH_VMCR_EL2 as well (QEMU keeps them when EL2 writes VMCR).
     let x = ((v & VMCR_WRITABLE) | VMCR_VFIQEN) >>> 0;
     const vpmr = (x >>> VPMR.lsb) & this.prioMask;
-    // Writing VBPR0/VBPR1 below their minimum sets the minimum (§6.2).
+    // Writing VBPR0/VBPR1 below their minimum sets the minimum (IHI 0069, ICV_BPR0_EL1, ICV_BPR1_EL1).
     const bpr0 = Math.max((x >>> VBPR0.lsb) & 7, this.minBpr0);
     const bpr1 = Math.max((x >>> VBPR1.lsb) & 7, this.minBpr0 + 1);
     x = (x & ~(VPMR.mask | VBPR0.mask | VBPR1.mask)) | (vpmr << VPMR.lsb) | (bpr0 << VBPR0.lsb) | (bpr1 << VBPR1.lsb);
@@ -488,14 +493,14 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     return (this.ctlrFixed | ((this.vmcr & VMCR_VCBPR) !== 0 ? CTLR_CBPR : 0) | ((this.vmcr & VMCR_VEOIM) !== 0 ? CTLR_EOIMODE : 0)) >>> 0;
   }
 
-  /** Group-priority mask of `group` (gic-facts §6.2): G1 `0xFF << VBPR1` (VCBPR = 1: the G0 mask), G0 `0xFF << (VBPR0 + 1)`. */
+  /** Group-priority mask of `group` (IHI 0069H §4.8 "Interrupt prioritization"; ICH_VMCR_EL2): G1 `0xFF << VBPR1` (VCBPR = 1: the G0 mask), G0 `0xFF << (VBPR0 + 1)`. */
   private groupMask(group: number): number {
     const vmcr = this.vmcr;
     if (group === 1 && (vmcr & VMCR_VCBPR) === 0) return (0xff << ((vmcr >>> VBPR1.lsb) & 7)) & 0xff;
     return (0xff << (((vmcr >>> VBPR0.lsb) & 7) + 1)) & 0xff;
   }
 
-  /** Virtual running priority: the group priority of the lowest set bit over AP0R|AP1R, 0xFF when none (§1.7). */
+  /** Virtual running priority: the group priority of the lowest set bit over AP0R|AP1R, 0xFF when none (IHI 0069, ICH_AP0R<n>_EL2, ICH_AP1R<n>_EL2). */
   private runningPriority(): number {
     for (let i = 0; i < this.aprs; i++) {
       const a = this.ap0[i]! | this.ap1[i]!;
@@ -504,7 +509,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     return IDLE;
   }
 
-  /** Sets the active-priority bit of an acknowledged interrupt of `group` at `prio` (§6.3). */
+  /** Sets the active-priority bit of an acknowledged interrupt of `group` at `prio` (IHI 0069, ICV_IAR1_EL1). */
   private activatePriority(group: number, prio: number): void {
     const bit = (prio & this.groupMask(group)) >>> (8 - this.preBits);
     const ap = group === 0 ? this.ap0 : this.ap1;
@@ -512,8 +517,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   }
 
   /**
-   * Priority drop (§6.4 step 2): clears the lowest set bit over AP0R|AP1R (Group 0 first at
-   * equal priority) and returns its group priority, or -1 when no bit was set.
+   * Priority drop (IHI 0069, ICV_EOIR1_EL1): clears the lowest set bit over AP0R|AP1R (Group 0
+   * first at equal priority) and returns its group priority, or -1 when no bit was set.
    */
   private dropPriority(): number {
     for (let i = 0; i < this.aprs; i++) {
@@ -532,7 +537,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     return -1;
   }
 
-  /** ICV_IAR0/1_EL1 (§6.3). */
+  /** ICV_IAR0/1_EL1 (IHI 0069). */
   private acknowledge(group: number): number {
     const kind = this.hpKind;
     if (kind === HP_NONE || this.hpGroup !== group || !this.hpSignal) {
@@ -584,7 +589,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     return -1;
   }
 
-  /** Clears LR n's Active bit (10 -> 00, 11 -> 01); with HW = 1 deactivates the physical INTID (§6.6). */
+  /** Clears LR n's Active bit (10 -> 00, 11 -> 01); with HW = 1 deactivates the physical INTID (IHI 0069, ICH_LR<n>_EL2.HW). */
   private deactivateLr(n: number): void {
     this.lrState[n] = this.lrState[n]! & ~LrState.Active;
     this.lrsDirty = true;
@@ -600,7 +605,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     this.hcr = ((this.hcr & ~EOICOUNT.mask) | c) >>> 0;
   }
 
-  /** ICV_EOIR0/1_EL1 (§6.4). */
+  /** ICV_EOIR0/1_EL1 (IHI 0069). */
   private eoi(group: number, intid: number): void {
     if (intid >= INTID_SPECIAL_FIRST && intid <= INTID_SPURIOUS) return this.traceEoi('eoir', group, intid, 'ignored', -1);
     const dropped = this.dropPriority();
@@ -610,8 +615,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     const n = this.findActive(intid);
     let outcome: VirtualEoiOutcome;
     if (n < 0) {
-      // Unmatched: EOIcount counts only INTIDs below 8192 and only with EOImode = 0 (Arm ICH_HCR_EL2
-      // text; QEMU also counts with EOImode = 1: gic-facts §7 "use Arm").
+      // Unmatched: EOIcount counts only INTIDs below 8192 and only with EOImode = 0 (IHI 0069,
+      // ICH_HCR_EL2.EOIcount; QEMU also counts with EOImode = 1: this follows the Arm text).
       if (intid < LPI_FIRST && (this.vmcr & VMCR_VEOIM) === 0) {
         this.countEoi();
         outcome = 'eoicount';
@@ -631,7 +636,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     this.update();
   }
 
-  /** ICV_DIR_EL1 (§6.5). */
+  /** ICV_DIR_EL1 (IHI 0069). */
   private deactivateDir(intid: number): void {
     if ((this.vmcr & VMCR_VEOIM) === 0) return this.traceEoi('dir', -1, intid, 'ignored', -1);
     if ((intid >= INTID_SPECIAL_FIRST && intid <= INTID_SPURIOUS) || intid >= LPI_FIRST) return this.traceEoi('dir', -1, intid, 'ignored', -1);
@@ -660,7 +665,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
 
   // ------------------------------------------------------------------ recompute
 
-  /** One pass over the list registers: best pending candidate (§6.1), EISR, ELRSR, counts (§1.7). */
+  /** One pass over the list registers: best pending candidate (IHI 0069H chapter 6), EISR, ELRSR, counts (IHI 0069, ICH_EISR_EL2, ICH_ELRSR_EL2). */
   private scanLrs(): void {
     const vmcr = this.vmcr;
     const en0 = (vmcr & VMCR_VENG0) !== 0;
@@ -706,7 +711,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     const vmcr = this.vmcr;
     const hcr = this.hcr;
 
-    // §6.1: best LR, then the resident vPE's best vLPI (Group 1) if strictly better.
+    // HPPVI (IHI 0069H chapter 6, §7.1): best LR, then the resident vPE's best vLPI (Group 1)
+    // if strictly better.
     let kind = HP_NONE;
     let prio = IDLE;
     let group = 1;
@@ -742,7 +748,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     this.hpGroup = group;
     this.hpIntid = intid;
 
-    // §6.2: En, priority strictly below VPMR, and preemption by group priority only.
+    // Signalling (IHI 0069H chapter 6): En, priority strictly below VPMR, and preemption by
+    // group priority only.
     let signal = false;
     if (kind !== HP_NONE && (hcr & HCR_EN) !== 0 && prio < vmcr >>> VPMR.lsb) {
       const rp = this.runningPriority();
@@ -754,7 +761,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     }
     this.hpSignal = signal;
 
-    // ICH_MISR_EL2 (§1.7). CHOICE (NP): "no LR in the Pending state" counts State = 01 only
+    // ICH_MISR_EL2 (IHI 0069). CHOICE (NP): "no LR in the Pending state" counts State = 01 only
     // (QEMU; KVM's nested model also counts 11). The register reports the conditions whatever
     // ICH_HCR_EL2.En says (Arm register text, QEMU, KVM); En gates the interrupt output only.
     let misr = 0;

@@ -1,5 +1,6 @@
 /**
- * The VLPI_base frame of a GICv4.0 redistributor (RD + 0x20000, gic-facts §2.2) and the
+ * The VLPI_base frame of a GICv4.0 redistributor (RD + 0x20000; IHI 0069, "The GIC
+ * Redistributor register map", GICR_VPROPBASER, GICR_VPENDBASER) and the
  * redistributor's side of direct injection: residency of a vPE, vLPIs arriving from the ITS,
  * v4.0 doorbells, and the resident vPE's best vLPI for the virtual CPU interface (`VlpiSource`).
  *
@@ -7,10 +8,10 @@
  * - Registers: GICR_VPROPBASER (0x70) and GICR_VPENDBASER (0x78), 64-bit, also accessible as
  *   32-bit halves (the register block folds a 32-bit write into a read-modify-write). The rest
  *   of the frame is RAZ/WI.
- * - Residency is explicit state (gic-facts §5.1): a vPE is resident while VPENDBASER.Valid = 1,
- *   and GICv4.0 matches it by VPT address: a vLPI for the VPT at `vpt` is "resident" iff
- *   Valid = 1 and `vpt` is the VPENDBASER.PA latched when Valid was set. Residency does not
- *   depend on the ITS mapping (VMAPP/VMOVP only tell the ITS where to send vLPIs).
+ * - Residency is explicit state (IHI 0069, GICR_VPENDBASER): a vPE is resident while
+ *   VPENDBASER.Valid = 1, and GICv4.0 matches it by VPT address: a vLPI for the VPT at `vpt`
+ *   is "resident" iff Valid = 1 and `vpt` is the VPENDBASER.PA latched when Valid was set.
+ *   Residency does not depend on the ITS mapping (VMAPP/VMOVP only tell the ITS where to send vLPIs).
  * - Valid 0 -> 1: the vPE is resident at once, but the redistributor parses its VPT first:
  *   Dirty reads 1 for `vpeScheduleDirty` cycles (one re-armed event), then the VPT is read from
  *   memory (pages that exist only), the pending vLPIs' configuration bytes are read from the
@@ -19,7 +20,8 @@
  * - Valid 1 -> 0: residency ends at once (`best()` = -1, the CPU interface is told); Dirty reads
  *   1 for `vpeDescheduleDirty` cycles; when it clears, PendingLast = 1 iff the VPT holds a
  *   pending vLPI whose configuration byte has Enable = 1 (read from memory then).
- * - A vLPI arriving (`setVlpiPending`, gic-facts §5.2): its bit is set in the VPT in memory
+ * - A vLPI arriving (`setVlpiPending`; IHI 0069H §7.2 "Direct injection of virtual
+ *   interrupts"): its bit is set in the VPT in memory
  *   (read-modify-write with the GIC's bus attributes). If its vPE is resident and parsed, it
  *   joins the resident set (vlpi-resident.ts: cached configuration, or a fetch of
  *   `lpiConfigFetch` cycles, as physical LPIs); otherwise, if the ITE names a doorbell
@@ -27,7 +29,8 @@
  *   ordinary LPI path (its own enable and priority in the physical configuration table).
  * - Nothing is allocated per vLPI; the VPT is read only at residency changes.
  *
- * CHOICEs (the architecture leaves these open; gic-facts §2.2, §5, §7):
+ * CHOICEs (the architecture leaves these open or UNPREDICTABLE: IHI 0069, GICR_VPENDBASER,
+ * GICR_VPROPBASER; IHI 0069H §7.2 "Direct injection of virtual interrupts"):
  * - A GICR_VPENDBASER write while Dirty = 1 (UNPREDICTABLE) is ignored.
  * - A write that changes fields other than Valid while Valid = 1 (UNPREDICTABLE) is ignored,
  *   as QEMU does; writing the same fields with Valid = 1 is harmless.
@@ -42,13 +45,15 @@
  *   below 14 bits no vLPI is usable. A vLPI for the resident vPE at or beyond that limit is
  *   dropped without touching the VPT (QEMU); for a non-resident vPE only VPT_size bounds it.
  * - The v4.0 doorbell rings on every arrival for a non-resident vPE, whatever the vLPI's own
- *   enable bit (QEMU; gic-facts §7 lists this as unverified).
+ *   enable bit (as QEMU does; whether IHI 0069 requires the vLPI to be enabled first was not
+ *   verified).
  * - The configuration cache holds the resident vPE's bytes only and is emptied at every
  *   residency change; the parse fills it for the vLPIs pending at schedule-in (inside the Dirty
  *   time), and a vINTID first arriving while resident costs one `lpiConfigFetch`.
  *   Invalidations (INV, VINVALL) of a vPE that is not resident here have nothing to drop.
  * - Residency does not follow the ITS: a vLPI that reaches a redistributor other than the one
- *   where its VPT is resident (VMOVP of a resident vPE, which Linux never does; gic-facts §5.3)
+ *   where its VPT is resident (VMOVP of a resident vPE, which Linux never does: KVM's
+ *   vgic_v4_load moves the vPE before making it resident, arch/arm64/kvm/vgic/vgic-v4.c)
  *   only sets the VPT bit there (and rings the doorbell); the resident redistributor sees it at
  *   the vPE's next schedule-in.
  * - A VPT that does not lie in one RAM region is parsed word by word through the bus (zeros
@@ -226,7 +231,7 @@ export class VlpiFrame implements VlpiSource {
 
   // ---------------------------------------------------------------- residency
 
-  /** GICR_VPENDBASER write (gic-facts §2.2, §5.1). */
+  /** GICR_VPENDBASER write (IHI 0069, GICR_VPENDBASER). */
   private writeVpendbaser(v: bigint): void {
     if (this.dirty) return this.ignored('GICR_VPENDBASER write while Dirty = 1', v);
     const d = GICR_VPENDBASER.decode(v);

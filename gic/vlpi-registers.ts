@@ -1,5 +1,6 @@
 /**
- * The GICv4.0 VLPI_base registers of a redistributor (gic-facts §2.2), declared once for the
+ * The GICv4.0 VLPI_base registers of a redistributor (IHI 0069, GICR_VPROPBASER and
+ * GICR_VPENDBASER), declared once for the
  * model and for the hypervisor that programs them.
  */
 import { defineReg64 } from '../core/bits.js';

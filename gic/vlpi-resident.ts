@@ -1,8 +1,8 @@
 /**
- * The vLPIs of the vPE resident on one redistributor (gic-facts §3 "Virtual tables", §5.1,
- * §5.2): the redistributor's cache of their configuration bytes (GICR_VPROPBASER table), which
- * of them are pending, and the priority structure that finds the highest-priority pending
- * enabled one (HPPVLPI).
+ * The vLPIs of the vPE resident on one redistributor (IHI 0069H §7.2 "Direct injection of
+ * virtual interrupts"; GICR_VPROPBASER, GICR_VPENDBASER): the redistributor's cache of their
+ * configuration bytes (GICR_VPROPBASER table), which of them are pending, and the priority
+ * structure that finds the highest-priority pending enabled one (HPPVLPI).
  *
  * How it works
  * - The virtual pending table (VPT) in memory is the architectural state; the owner
@@ -13,8 +13,8 @@
  * - `parse` reads the VPT once when the vPE becomes resident (the redistributor's "parse" while
  *   GICR_VPENDBASER.Dirty = 1): only the 32-bit words of pages that exist in the sparse memory
  *   are read, from vINTID 8192 up to the configuration table's size; the first 1 KB of the VPT
- *   (IMPLEMENTATION DEFINED, gic-facts §3) is never read. Each pending vLPI found has its
- *   configuration byte read and cached.
+ *   (IMPLEMENTATION DEFINED; IHI 0069, GICR_VPENDBASER.IDAI) is never read. Each pending vLPI
+ *   found has its configuration byte read and cached.
  * - The set is an `LpiCandidates` (lpi-candidates.ts), the machinery physical LPIs use too:
  *   configuration cache, per-vINTID state words, candidate heap with lazy deletion. A vLPI that
  *   becomes pending while its byte is not cached is fetched (the owner delays it by

@@ -8,7 +8,7 @@
 import type {} from '../core/trace.js';
 
 /**
- * A residency change of redistributor `rd` (GICR_VPENDBASER.Valid, gic-facts §2.2, §5.1):
+ * A residency change of redistributor `rd` (IHI 0069, GICR_VPENDBASER.Valid):
  * - 'schedule': Valid 0 -> 1 with the VPT at `vpt`; Dirty reads 1 for `dirty` cycles.
  * - 'parsed': the VPT parse completed; `found` pending vLPIs were read from it (Dirty = 0).
  * - 'deschedule': Valid 1 -> 0; residency ended at once; Dirty reads 1 for `dirty` cycles.

@@ -94,7 +94,7 @@ export interface BookkeepingCosts {
 
 export const DEFAULT_BOOKKEEPING: BookkeepingCosts = Object.freeze({ inject: 40, schedule: 150, mmioEmulation: 60, hypercall: 40 });
 
-/** The first LPI INTID (gic-facts §1.8). */
+/** The first LPI INTID (IHI 0069H §2.2 "INTIDs"). */
 export const FIRST_LPI = LPI_BASE;
 
 /**
@@ -125,7 +125,8 @@ export function eventBitsOf(d: AssignedDevice): number {
  * Limits, from `cfg.gic` (the GIC's description the hypervisor is given, from which the model
  * builds its ID registers):
  * - DeviceID < 2^Devbits+1 and EventID < 2^ID_bits+1 (GITS_TYPER): MAPD with Size > ID_bits is
- *   ITTSIZE_OOR, a DeviceID beyond the device table DEVICE_OOR (gic-facts §4.4);
+ *   ITTSIZE_OOR, a DeviceID beyond the device table DEVICE_OOR (IHI 0069H §5.5 "ITS command
+ *   error encodings"; names as in Linux include/linux/irqchip/arm-gic-v3.h);
  * - direct injection: VMAPP's VPT_size (guest INTID bits - 1) must not exceed ID_bits either
  *   (as QEMU checks);
  * - guest LPIs inside the guest's INTID space (8192..2^16 - 1) and targeting a vCPU of the VM;

@@ -1,5 +1,6 @@
 /**
- * Direct injection of vLPIs (GICv4.0), the way Linux/KVM drive it (gic-facts §5):
+ * Direct injection of vLPIs (GICv4.0; IHI 0069H §7.2 "Direct injection of virtual interrupts"),
+ * the way Linux/KVM drive it (drivers/irqchip/irq-gic-v3-its.c, arch/arm64/kvm/vgic/vgic-v4.c):
  *
  * - VM creation: a vPE per vCPU (vPEID, a 64 KB-aligned virtual pending table, a doorbell host
  *   LPI), VMAPP to its home redistributor; the VM's vLPI configuration table (a host-owned
@@ -318,7 +319,7 @@ export class DirectInjector implements DirectInjection {
    * The guest enabled LPIs with PENDBASER.PTZ = 0: its pending table may hold LPIs already
    * pending. Directly injected vLPIs live in the VPT the hypervisor allocated, so each set bit
    * of a mapped event becomes an INT on the host ITS, which makes the vLPI pending there
-   * (gic-facts §4: INT is a GITS_TRANSLATER write by command), the way KVM hands a pending
+   * (IHI 0069, the INT command: a GITS_TRANSLATER write by command), the way KVM hands a pending
    * state over when it forwards an event.
    */
   private *importPending(v: Vcpu, cmds: CommandWords[]): Program {

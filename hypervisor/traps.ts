@@ -1,5 +1,5 @@
 /**
- * Synchronous exits from a guest, by exception class (ESR_EL2.EC, gic-facts §1.3):
+ * Synchronous exits from a guest, by exception class (ESR_EL2.EC; Arm ARM DDI 0487, ESR_EL2):
  * - HVC: PSCI (CPU_ON, CPU_OFF, AFFINITY_INFO, SYSTEM_OFF, VERSION, FEATURES), the yield call,
  *   anything else SMCCC NOT_SUPPORTED (-1 in x0). SMC trapped by HCR_EL2.TSC: the same, with
  *   ELR advanced past the SMC; an SMC with a nonzero immediate gets NOT_SUPPORTED (as KVM).
@@ -209,7 +209,7 @@ function* guestSgi(h: Hypervisor, pcpu: PerCpu, v: Vcpu, value: bigint): Program
     for (const o of v.vm.vcpus) if (o !== v) targets.push(o);
   } else if (f.Aff3 === 0) {
     // IRM = 0: the targets are Aff3.Aff2.Aff1.<RS * 16 + n> for each TargetList bit n
-    // (ICC_SGI1R_EL1.RS, gic-facts §1.6); no vCPU has Aff3 != 0 or Aff0 >= 16.
+    // (IHI 0069, ICC_SGI1R_EL1.RS); no vCPU has Aff3 != 0 or Aff0 >= 16.
     const cluster = f.Aff1 * 256 + f.Aff2 * 65536;
     for (let n = 0; n < 16; n++) {
       if (((f.TargetList >>> n) & 1) === 0) continue;

@@ -5,7 +5,8 @@
  *   UNPREDICTABLE: IHI 0069, GICR_VPENDBASER);
  * - no list register ever holds a vLPI of the vPE resident on its PE's redistributor: the GIC
  *   delivers those from the VPT, and the same vINTID in an LR as well would make it pending twice
- *   (gic-facts §5.7).
+ *   (IHI 0069H §7.2 "Direct injection of virtual interrupts"; KVM likewise keeps forwarded vLPIs
+ *   out of the list registers, arch/arm64/kvm/vgic/vgic-v4.c).
  * The vPEs and their vLPIs are read from the hypervisor's records of them (which VPT is whose,
  * which events go to which vCPU); what is checked is what the GIC was told to do.
  */

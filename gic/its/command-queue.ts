@@ -1,6 +1,6 @@
 /**
- * The command queue mechanics: GITS_CBASER, GITS_CWRITER, GITS_CREADR (gic-facts §4.1, §8
- * item 9).
+ * The command queue mechanics: GITS_CBASER, GITS_CWRITER, GITS_CREADR (IHI 0069, the
+ * descriptions of those three registers).
  *
  * How it works: the queue is a ring of 32-byte commands at CBASER.PA, (Size + 1) × 4 KB long.
  * Whenever the ITS is enabled, CBASER is valid, the queue is not stalled and CREADR != CWRITER,

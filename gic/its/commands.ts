@@ -1,6 +1,6 @@
 /**
- * ITS commands: ONE table of every command's field layout (gic-facts §4.2), from which both
- * directions are derived:
+ * ITS commands: ONE table of every command's field layout (IHI 0069H §5.3 "ITS commands"), from
+ * which both directions are derived:
  *
  * - `decodeCommand` (used by the ITS) turns the four doublewords of a queue slot into a typed
  *   record `{ name: 'MAPTI', opcode: 0x0a, DeviceID, EventID, pINTID, ICID }` before any logic
@@ -13,9 +13,9 @@
  * addresses whose bits [hi:lo] sit in place in the doubleword (ITT_addr [51:8] is 256-byte
  * aligned, VPT_addr [51:16] 64 KB aligned); every other field is the bit-field value shifted
  * down (RDbase [51:16] is PA[51:16] >> 16 with GITS_TYPER.PTA = 1 and the processor number
- * with PTA = 0, gic-facts §4.1). All bits the table does not name are RES0: the encoder leaves
- * them zero and the decoder ignores them (CHOICE: RES0 bits set in a command are ignored, the
- * command executes on its named fields).
+ * with PTA = 0; IHI 0069, GITS_TYPER.PTA). All bits the table does not name are RES0: the
+ * encoder leaves them zero and the decoder ignores them (CHOICE: RES0 bits set in a command
+ * are ignored, the command executes on its named fields).
  *
  * Only GICv4.0 commands are here: the GICv4.1 VSGI (0x23) and INVDB (0x2E) and the v4.1-only
  * fields of VMAPP/VMOVP are not implemented (their opcodes decode as unknown).
@@ -47,8 +47,9 @@ const V = f(2, 63, 63);
 const vPEID = f(1, 47, 32);
 
 /**
- * The layout table (gic-facts §4.2). Opcode is DW0[7:0] for every command. `virtual` marks
- * the GICv4 commands, which an ITS with GITS_TYPER.Virtual = 0 does not implement.
+ * The layout table (IHI 0069H §5.3 "ITS commands"). Opcode is DW0[7:0] for every command.
+ * `virtual` marks the GICv4 commands, which an ITS with GITS_TYPER.Virtual = 0 does not
+ * implement.
  */
 export const ITS_COMMANDS = {
   MOVI: { opcode: 0x01, virtual: false, fields: { DeviceID, EventID, ICID } },

@@ -1,18 +1,19 @@
 /**
- * ITS command and translation errors (gic-facts §4.4).
+ * ITS command and translation errors (IHI 0069H §5.5 "ITS command error encodings").
  *
  * Codes follow the architected pattern 0x01_CC_EE: CC is the command's opcode and EE the
- * reason. The codes gic-facts lists (Linux `arm-gic-v3.h`, GIC-600AE TRM) are used as given,
+ * reason. The codes Linux `arm-gic-v3.h` and the GIC-600AE TRM list are used as given,
  * including their two irregularities: CLEAR's codes use CC = 0x05 (0x010507
  * CLEAR_UNMAPPED_INTERRUPT although CLEAR is opcode 0x04), and MOVALL's bad RDbase is
  * 0x010E01 PROCNUM_OOR (reason 0x01, not 0x02 as for MAPC).
  *
  * SIMULATOR-DEFINED (marked `arch: false` in `ITS_ERROR_REASONS`): every reason >= 0x10,
- * the codes of the virtual commands (no source lists them, gic-facts §4.4 ⚠), and the
+ * the codes of the virtual commands (neither of those sources lists them), and the
  * pattern-completing codes for conditions the sources do not list for a command (for example
  * 0x010A01 MAPTI_DEVICE_OOR, 0x010309 INT_UNMAPPED_COLLECTION, 0x010502 SYNC_PROCNUM_OOR).
  *
- * CHOICE (gic-facts §4.4 leaves skip-or-stall CONSTRAINED UNPREDICTABLE; QEMU's policy):
+ * CHOICE (IHI 0069 leaves the response to a command error CONSTRAINED UNPREDICTABLE: ignore
+ * the command, or stall with GITS_CREADR.Stalled = 1; this is QEMU's policy, hw/intc/arm_gicv3_its.c):
  * - a memory access that fails while the ITS reads the command queue or reads/writes one of
  *   its tables (an address no RAM decodes) STALLS the queue: GITS_CREADR.Stalled = 1, CREADR
  *   keeps pointing at the failing command, and software resumes with GITS_CWRITER.Retry = 1;
@@ -58,7 +59,7 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
-/** Error codes exactly as the sources list them (gic-facts §4.4). */
+/** Error codes exactly as the sources list them (Linux `arm-gic-v3.h`, GIC-600AE TRM). */
 export const E_ITS = {
   MOVI_DEVICE_OOR: 0x010101,
   MOVI_COLLECTION_OOR: 0x010103,

@@ -1,5 +1,6 @@
 /**
- * GITS register layouts and offsets (gic-facts §4.1). Each layout is declared once with
+ * GITS register layouts and offsets (IHI 0069, the GITS_* register descriptions and the ITS
+ * register map). Each layout is declared once with
  * `defineReg`/`defineReg64` and used by the ITS model and by drivers alike; positions are
  * `[hi, lo]` as the Arm register pages write them.
  *
@@ -100,7 +101,7 @@ export const GITS_BASER = defineReg64('GITS_BASER', {
   Valid: [63, 63],
 });
 
-/** GITS_PIDR2: ArchRev 0x3 = GICv3, 0x4 = GICv4 (same register as GICD_PIDR2, gic-facts §2.1). */
+/** GITS_PIDR2: ArchRev 0x3 = GICv3, 0x4 = GICv4 (same layout as GICD_PIDR2; IHI 0069, GITS_PIDR2). */
 export const GITS_PIDR2 = defineReg('GITS_PIDR2', { ArchRev: [7, 4] });
 
 /** GITS_BASER<n>.Type values. */

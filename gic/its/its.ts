@@ -1,6 +1,6 @@
 /**
- * The Interrupt Translation Service (gic-facts §4): GITS registers on the bus, the command
- * queue, the tables in memory and MSI translation.
+ * The Interrupt Translation Service (IHI 0069H §5.2 "The Interrupt Translation Service"): GITS
+ * registers on the bus, the command queue, the tables in memory and MSI translation.
  *
  * Software reaches it only through MMIO (the 128 KB GITS frames at `cfg.itsBase`) and memory
  * (command queue, device/collection/vPE tables, ITTs). It reaches the redistributors only

@@ -1,8 +1,8 @@
 /**
- * Handlers of the physical ITS commands (gic-facts §4.3). Each takes a decoded record and
- * returns 0 (done) or an error code (errors.ts); table entries are written before any effect
- * on a redistributor, so a command that stalls on a memory fault has changed nothing and can
- * be retried.
+ * Handlers of the physical ITS commands (IHI 0069H §5.3 "ITS commands"). Each takes a decoded
+ * record and returns 0 (done) or an error code (errors.ts); table entries are written before
+ * any effect on a redistributor, so a command that stalls on a memory fault has changed nothing
+ * and can be retried.
  */
 import { E_ITS, Reason } from './errors.js';
 import { fail, isLpi, lookupEvent, type Cmd, type CommandContext } from './command-context.js';
@@ -50,7 +50,8 @@ export function mapti(ctx: CommandContext, c: Cmd<'MAPTI'> | Cmd<'MAPI'>): numbe
 
 /**
  * INT / CLEAR: make the mapped (v)LPI pending, or clear its pending state, as a
- * GITS_TRANSLATER write would. A virtual ITE goes to the RD and VPT of its vPE (§5.2).
+ * GITS_TRANSLATER write would. A virtual ITE goes to the RD and VPT of its vPE (IHI 0069H §7.2
+ * "Direct injection of virtual interrupts").
  */
 export function intOrClear(ctx: CommandContext, c: Cmd<'INT'> | Cmd<'CLEAR'>): number {
   const e = ctx.entries;

@@ -5,7 +5,7 @@
  * memory faults (an address no RAM decodes: the command stalls, errors.ts).
  *
  * Entry formats are IMPLEMENTATION DEFINED by the architecture. This ITS uses QEMU's
- * (gic-facts §4.1), little-endian in memory:
+ * (QEMU hw/intc/gicv3_internal.h, the DTE/CTE/ITE/VTE fields), little-endian in memory:
  *
  * | Table | Entry | Layout |
  * |---|---|---|
@@ -17,7 +17,7 @@
  * Two-level (Indirect = 1) tables: level-1 entries are 8 bytes, Valid = bit 63, PA of a
  * level-2 page in [51:12] (CHOICE: bits below the page size are ignored); an ID's level-1
  * index is ID / (PageSize / EntrySize) and its level-2 offset (ID mod (PageSize / EntrySize))
- * × EntrySize (gic-facts §4.1). BASER.Size counts level-1 pages when Indirect = 1.
+ * × EntrySize (IHI 0069, GITS_BASER<n>.Indirect). BASER.Size counts level-1 pages when Indirect = 1.
  */
 import { defineReg, defineReg64, fieldOfPair, type FieldRef, type Word } from '../../core/bits.js';
 import { BusStatus, type AccessAttrs, type Bus } from '../../core/bus.js';
@@ -35,7 +35,7 @@ export const ITS_VTE = defineReg64('ITS_VTE', { Valid: [0, 0], VPT_size: [5, 1],
 export const ITS_ITE_L = defineReg64('ITS_ITE_L', { Valid: [0, 0], IntType: [1, 1], INTID: [25, 2], ICID: [47, 32], vPEID: [63, 48] });
 /** Interrupt translation entry, high word (bytes 8-11). */
 export const ITS_ITE_H = defineReg('ITS_ITE_H', { Doorbell: [23, 0] });
-/** Level-1 entry of a two-level table (architected, gic-facts §4.1). */
+/** Level-1 entry of a two-level table (architected: IHI 0069, GITS_BASER<n>.Indirect). */
 export const ITS_L1E = defineReg64('ITS_L1E', { PA: [51, 12], Valid: [63, 63] });
 
 export const DTE_BYTES = 8;
@@ -95,7 +95,7 @@ export const FAULT = -2;
 /**
  * One table's geometry, recomputed whenever its GITS_BASER is written. `ids` is the number of
  * IDs the table can hold (capped by the ID width the ITS supports); 0 when Valid = 0, so
- * every ID is out of range (gic-facts §4.1: QEMU treats an invalid table as size 0).
+ * every ID is out of range (as QEMU treats an invalid table as size 0, hw/intc/arm_gicv3_its.c).
  */
 export class TableGeometry {
   valid = false;

@@ -1,7 +1,8 @@
 /**
- * MSI translation (gic-facts §4.1 "Translation path"): a GITS_TRANSLATER write (EventID in
- * the data, DeviceID from the bus attributes) becomes a pending LPI at the collection's
- * redistributor, or a pending vLPI for the vPE (§5.2), `itsTranslate` cycles later.
+ * MSI translation (IHI 0069H §5.2 "The Interrupt Translation Service"): a GITS_TRANSLATER write
+ * (EventID in the data, DeviceID from the bus attributes) becomes a pending LPI at the
+ * collection's redistributor, or a pending vLPI for the vPE (IHI 0069H §7.2 "Direct injection
+ * of virtual interrupts"), `itsTranslate` cycles later.
  *
  * The latency is constant, so the translations in flight form a FIFO in arrival order (a
  * `LatencyFifo` of DeviceID and EventID, always through its event, after the GIC's own

@@ -1,10 +1,11 @@
 /**
- * Handlers of the GICv4.0 virtual ITS commands (gic-facts §4.3, §5.2, §5.3). They update the
- * vPE table and ITTs and call the `VlpiPort` when the ITS has one. An ITS with
- * GITS_TYPER.Virtual = 0 never reaches them (their opcodes are unknown commands there).
+ * Handlers of the GICv4.0 virtual ITS commands (IHI 0069H §5.3 "ITS commands", §7.2 "Direct
+ * injection of virtual interrupts"). They update the vPE table and ITTs and call the
+ * `VlpiPort` when the ITS has one. An ITS with GITS_TYPER.Virtual = 0 never reaches them
+ * (their opcodes are unknown commands there).
  *
- * The error conditions are QEMU's (gic-facts §4.4); every code here is simulator-defined
- * (0x01_CC_EE with the virtual command's opcode and the reasons of errors.ts).
+ * The error conditions are QEMU's (hw/intc/arm_gicv3_its.c); every code here is
+ * simulator-defined (0x01_CC_EE with the virtual command's opcode and the reasons of errors.ts).
  */
 import { Reason } from './errors.js';
 import { fail, isDoorbell, isLpi, lookupEvent, type Cmd, type CommandContext } from './command-context.js';
@@ -94,7 +95,8 @@ export function vmovi(ctx: CommandContext, c: Cmd<'VMOVI'>): number {
 /**
  * VMOVP: the vPE's vLPIs now go to the RD RDbase names. GITS_TYPER.VMOVP = 1 (one ITS), so
  * SequenceNumber and ITSList are ignored. The port sees the vPE unmapped from the old RD and
- * mapped at the new one (the VPT stays in memory; residency is the RDs' business, §5.1).
+ * mapped at the new one (the VPT stays in memory; residency is the RDs' business: IHI 0069,
+ * GICR_VPENDBASER).
  */
 export function vmovp(ctx: CommandContext, c: Cmd<'VMOVP'>): number {
   const e = ctx.entries;
