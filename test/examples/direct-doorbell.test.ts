@@ -6,15 +6,17 @@
 import test from 'ava';
 import { MsiDevice } from '../../core/msi-device.js';
 import { DEVICE_ID, directExample, EVENT_ID, GUEST_INTID } from '../../examples/direct-doorbell.js';
+import { msiToAckCycles } from '../../examples/latency.js';
 import { guestLog } from '../../examples/tiny-guest.js';
 
 const BUSY = 400_000;
 const GAP = 20_000;
 
 test('while the guest runs, each vLPI is delivered with no EL2 entry at all', (t) => {
-  const { board, hyp, guest } = directExample({ busyCycles: BUSY });
+  const { board, hyp, guest } = directExample({ busyCycles: BUSY, trace: true });
   const m = board.m;
   m.run(m.now + 50_000); // booted, the guest computing
+  const from = m.trace.records.length;
   t.is(hyp.residencyChanges, 1);
   const pe = m.pes[0]!.counters;
   const el2 = pe.taken(1, 2);
@@ -28,13 +30,16 @@ test('while the guest runs, each vLPI is delivered with no EL2 entry at all', (t
   t.deepEqual(log, Array(10).fill(GUEST_INTID));
   t.is(pe.taken(1, 2) - el2, 0, 'no exception to EL2');
   t.is(hyp.doorbells, 0);
-  t.log(`10 vLPIs to a resident vPE: ${pe.taken(1, 2) - el2} EL2 entries, ${pe.taken(1, 1)} IRQ exceptions taken by the guest`);
+  const lat = msiToAckCycles(m, from);
+  t.log(`10 vLPIs to a resident vPE: ${pe.taken(1, 2) - el2} EL2 entries; MSI to ICV_IAR1_EL1 ${Math.min(...lat)}-${Math.max(...lat)} cycles`);
 });
 
 test('a blocked vCPU is woken by its doorbell: one doorbell and one WFI trap per vLPI, nothing lost', (t) => {
-  const { board, hyp, guest } = directExample();
+  const { board, hyp, guest } = directExample({ trace: true });
   const m = board.m;
   t.true(m.runUntilQuiescent(10_000_000).quiescent, 'booted; the guest waits in WFI, trapped; the hypervisor blocks it');
+  const from = m.trace.records.length;
+  const cycles = m.pes[0]!.counters.cyclesAt[2]!;
   t.is(hyp.wfiTraps, 1);
   t.is(hyp.blocks, 1);
   const pe = m.pes[0]!.counters;
@@ -52,6 +57,8 @@ test('a blocked vCPU is woken by its doorbell: one doorbell and one WFI trap per
   // Boot made it resident, the first WFI made it leave; each wake-up made it resident and the next WFI made it leave.
   t.is(hyp.residencyChanges, 2 + 2 * N);
   t.is(hyp.otherExits, 0);
+  const lat = msiToAckCycles(m, from);
+  t.log(`per vLPI to a blocked vCPU: ${(pe.taken(1, 2) - el2) / N} EL2 entries, ${((m.pes[0]!.counters.cyclesAt[2]! - cycles) / N).toFixed(0)} cycles at EL2, 1 doorbell, 2 residency changes; MSI to ICV_IAR1_EL1 ${Math.min(...lat)}-${Math.max(...lat)} cycles`);
 });
 
 test('a vLPI that arrives while the vCPU traps on WFI is seen in PendingLast: the vCPU does not block, no doorbell', (t) => {

@@ -6,6 +6,7 @@
 import test from 'ava';
 import { MsiDevice } from '../../core/msi-device.js';
 import { DEVICE_ID, EVENT_ID, GUEST, GUEST_INTID, lrExample } from '../../examples/lr-injection.js';
+import { msiToAckCycles } from '../../examples/latency.js';
 import { guestLog } from '../../examples/tiny-guest.js';
 
 const MSIS = 20;
@@ -13,9 +14,10 @@ const MSIS = 20;
 const GAP = 20_000;
 
 test('every MSI reaches the guest as vINTID 8192, each for one EL2 entry and one LR write', (t) => {
-  const { board, hyp } = lrExample();
+  const { board, hyp } = lrExample({ trace: true });
   const m = board.m;
   const boot = m.runUntilQuiescent(10_000_000);
+  const from = m.trace.records.length;
   t.true(boot.quiescent, 'the hypervisor boots and the guest waits in WFI');
   t.deepEqual(guestLog(board, GUEST), []);
   const el2Before = m.pes[0]!.counters.taken(1, 2);
@@ -33,7 +35,9 @@ test('every MSI reaches the guest as vINTID 8192, each for one EL2 entry and one
   t.is(entries, MSIS, 'one IRQ exception to EL2 per MSI, nothing else (WFI is not trapped)');
   t.is(hyp.lrWrites, MSIS);
   t.is(hyp.merged, 0);
-  t.log(`per interrupt: ${entries / MSIS} EL2 entries, ${(cycles / MSIS).toFixed(0)} cycles at EL2, ${hyp.lrWrites / MSIS} LR writes`);
+  const lat = msiToAckCycles(m, from);
+  t.is(lat.length, MSIS);
+  t.log(`per interrupt: ${entries / MSIS} EL2 entries, ${(cycles / MSIS).toFixed(0)} cycles at EL2, ${hyp.lrWrites / MSIS} LR writes; MSI to ICV_IAR1_EL1 ${Math.min(...lat)}-${Math.max(...lat)} cycles`);
 });
 
 test('a burst faster than the guest: merged with the interrupt still pending (as the architecture allows), never duplicated, nothing left pending', (t) => {
