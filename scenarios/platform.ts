@@ -155,3 +155,76 @@ export function guestReady(p: Platform, vm: number): boolean {
   const ready = p.m.bus.memory.read32(p.vmRamPa[vm]! + KERNEL_READY_OFFSET);
   return ready >= p.kernels[vm]!.config.cpus;
 }
+
+/** How long `runUntilGuestsReady` waits by default: simulated us from the call. */
+export const GUEST_BOOT_LIMIT_US = 20_000;
+/** How often `runUntilGuestsReady` looks at the readiness words by default (simulated us). */
+export const GUEST_READY_POLL_US = 5;
+
+export interface GuestWaitOptions {
+  /** The VMs to wait for (indices into the platform's VMs), in the order `onReady` hears of them; default all. */
+  readonly vms?: readonly number[];
+  /** Longest wait, in simulated us from the call (default `GUEST_BOOT_LIMIT_US`). */
+  readonly limitUs?: number;
+  /** Poll step, simulated us (default `GUEST_READY_POLL_US`). */
+  readonly pollUs?: number;
+  /**
+   * Called once for each VM when it is first seen ready, with the machine stopped at the end of
+   * that poll step (`p.m.now`); VMs seen ready at the same step come in `vms` order.
+   */
+  readonly onReady?: (vm: number) => void;
+}
+
+export interface GuestWait {
+  /** Whether every VM waited for said it was ready. */
+  readonly ready: boolean;
+  /** The VMs that had not said so when the wait ended (the limit, or a halted machine), in `vms` order. */
+  readonly notReady: number[];
+  /** Simulated time (cycles) when the wait ended: the poll step at which the last VM was seen ready, or the limit. */
+  readonly at: number;
+}
+
+/**
+ * Runs the machine in steps of `pollUs` until every VM in `vms` has said its guest is ready
+ * (`guestReady`), the limit passes or the machine halts, calling `onReady` for each VM as it is
+ * seen ready; a VM already ready at the call counts at once, without running. Time stops at a
+ * step boundary: after it, `p.m.now` is `at`. The one boot wait of the platform's users (the
+ * scenario runner starts each VM's devices from `onReady`; tests use `bootGuests`).
+ */
+export function runUntilGuestsReady(p: Platform, o: GuestWaitOptions = {}): GuestWait {
+  const m = p.m;
+  const waiting = [...(o.vms ?? p.kernels.map((_, vm) => vm))];
+  const step = m.usToCycles(o.pollUs ?? GUEST_READY_POLL_US);
+  if (!(step > 0)) throw new Error(`runUntilGuestsReady: pollUs must be positive, got ${o.pollUs}`);
+  const end = m.now + m.usToCycles(o.limitUs ?? GUEST_BOOT_LIMIT_US);
+  const look = (): void => {
+    for (const vm of [...waiting]) {
+      if (!guestReady(p, vm)) continue;
+      waiting.splice(waiting.indexOf(vm), 1);
+      o.onReady?.(vm);
+    }
+  };
+  look();
+  while (waiting.length > 0 && m.now < end) {
+    if (m.run(Math.min(m.now + step, end)) === 'halted') break;
+    look();
+  }
+  return { ready: waiting.length === 0, notReady: waiting, at: m.now };
+}
+
+/**
+ * Boots the platform's guests for a test: `runUntilGuestsReady` over every VM (or `o.vms`), and
+ * an Error naming each VM whose guest did not say it was ready, with how many of its CPUs did.
+ */
+export function bootGuests(p: Platform, o: Omit<GuestWaitOptions, 'onReady'> = {}): GuestWait {
+  const r = runUntilGuestsReady(p, o);
+  if (!r.ready) {
+    const names = r.notReady.map((vm) => {
+      const up = p.m.bus.memory.read32(p.vmRamPa[vm]! + KERNEL_READY_OFFSET);
+      return `vm '${p.kernels[vm]!.config.name}' (${up} of ${p.kernels[vm]!.config.cpus} CPUs up)`;
+    });
+    const why = p.m.isHalted ? `before the machine halted (${p.m.haltReason})` : `within ${o.limitUs ?? GUEST_BOOT_LIMIT_US} us`;
+    throw new Error(`guest kernel not ready ${why}: ${names.join(', ')}`);
+  }
+  return r;
+}

@@ -21,14 +21,15 @@ import { deviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/sample
 import { subtractCounters, type VcpuCounters } from '../hypervisor/counters.js';
 import { policyNamed } from '../hypervisor/sched/policies.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
-import { addDevice, buildPlatform, guestReady, type Platform, type PlatformVm } from './platform.js';
+import { addDevice, buildPlatform, GUEST_BOOT_LIMIT_US, runUntilGuestsReady, type Platform, type PlatformVm } from './platform.js';
 import { traceInvariants } from './trace-invariants.js';
 import type { DeliveryPath, RecordMode, Scenario, TrafficPattern, VmSpec } from './scenario.js';
 
-/** Longest boot before a guest must have said it is ready (its devices start then or never). */
-export const BOOT_LIMIT_US = 20_000;
-/** How often the platform looks at the guests' readiness words during boot. */
-const READY_POLL_US = 5;
+/**
+ * Longest boot before a guest must have said it is ready (its devices start then or never); the
+ * platform looks at the readiness words every 5 us (platform.ts `runUntilGuestsReady`).
+ */
+export const BOOT_LIMIT_US = GUEST_BOOT_LIMIT_US;
 /** Longest drain after the devices stop; hitting it is reported (the interrupts left count as undelivered). */
 export const DRAIN_LIMIT_US = 50_000;
 /** Drain step: the run stops at the first step boundary with nothing outstanding. */
@@ -284,25 +285,19 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const violations: string[] = [];
   const duration = m.usToCycles(s.durationUs);
 
-  // Boot: each VM's devices start once its guest is ready.
-  const waiting = new Set(h.deviceVm);
-  const startVm = (vm: number): void => {
-    h.devices.forEach((d, i) => {
-      if (h.deviceVm[i] === vm) d.start(m.now + duration);
-    });
-    waiting.delete(vm);
-  };
-  const bootEnd = m.usToCycles(BOOT_LIMIT_US);
+  // Boot: each VM with devices has them start once its guest is ready.
   let first = -1;
-  while (waiting.size > 0 && m.now < bootEnd) {
-    m.run(m.now + m.usToCycles(READY_POLL_US));
-    for (const vm of [...waiting]) {
-      if (!guestReady(p, vm)) continue;
+  const boot = runUntilGuestsReady(p, {
+    vms: [...new Set(h.deviceVm)],
+    limitUs: BOOT_LIMIT_US,
+    onReady: (vm) => {
       if (first < 0) first = m.now;
-      startVm(vm);
-    }
-  }
-  for (const vm of waiting) violations.push(`${p.hyp.vms[vm]?.config.name ?? `vm${vm}`}: its guest did not say it was ready within ${BOOT_LIMIT_US} us of boot, so its devices never ran`);
+      h.devices.forEach((d, i) => {
+        if (h.deviceVm[i] === vm) d.start(m.now + duration);
+      });
+    },
+  });
+  for (const vm of boot.notReady) violations.push(`${p.hyp.vms[vm]?.config.name ?? `vm${vm}`}: its guest did not say it was ready within ${BOOT_LIMIT_US} us of boot, so its devices never ran`);
   if (first < 0) first = m.now;
   h.measureFrom = first;
   const before = counters(h);

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { work, type Program } from '../../core/ops.js';
 import { deviceKernel } from '../../guests/samples.js';
-import { addDevice, buildPlatform } from '../../scenarios/platform.js';
+import { addDevice, bootGuests, buildPlatform } from '../../scenarios/platform.js';
 
 for (const injection of ['direct', 'list-register'] as const) {
   test(`${injection}: the guest handles all 50 MSIs of its device; EL2 entries counted`, (t) => {
@@ -30,7 +30,7 @@ for (const injection of ['direct', 'list-register'] as const) {
         },
       ],
     });
-    p.m.run(3_000_000); // boot: hypervisor, ITS tables, the guest kernel
+    bootGuests(p); // boot (hypervisor, ITS tables, the guest kernel) until the guest says it is ready
     const pe = p.m.pes[0]!;
     const el2Before = pe.counters.exceptions[2]!;
     addDevice(p, 1, [0], { kind: 'periodic', period: 20_000 }, { count: 50 }).start();

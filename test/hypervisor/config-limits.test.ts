@@ -7,9 +7,8 @@
  */
 import test from 'ava';
 import { deviceKernel, DeviceKernel } from '../../guests/samples.js';
-import { addDevice, buildPlatform, type PlatformOptions, type PlatformVm } from '../../scenarios/platform.js';
+import { addDevice, bootGuests, buildPlatform, type PlatformOptions, type PlatformVm } from '../../scenarios/platform.js';
 
-const BOOT = 3_000_000;
 const LPI = 8192 + 32;
 
 function vm(o: Partial<PlatformVm> & Pick<PlatformVm, 'devices'>): PlatformVm {
@@ -22,7 +21,7 @@ function build(o: Partial<PlatformOptions> & Pick<PlatformOptions, 'vms'>): Retu
 
 /** Boots `p`, sends `count` MSIs of (deviceId, eventId) and returns the MSIs sent and the guest LPIs the guest logged. */
 function deliver(p: ReturnType<typeof buildPlatform>, deviceId: number, eventId: number, count: number): { sent: number; log: number[] } {
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, deviceId, [eventId], { kind: 'periodic', period: 40_000 }, { count });
   dev.start();
   p.m.runFor(2_000_000);

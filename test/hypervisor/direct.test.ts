@@ -11,11 +11,10 @@ import { deviceKernel, DeviceKernel, hogKernel, idleKernel } from '../../guests/
 import type { DirectInjector } from '../../hypervisor/direct.js';
 import { roundRobin } from '../../hypervisor/sched/round-robin.js';
 import type { Policy } from '../../hypervisor/sched/policy.js';
-import { addDevice, buildPlatform, type PlatformOptions } from '../../scenarios/platform.js';
+import { addDevice, bootGuests, buildPlatform, type PlatformOptions } from '../../scenarios/platform.js';
 import { attachDeliveryCheck, type DeliveryCheck } from '../../scenarios/delivery-check.js';
 import type { MsiDevice } from '../../core/msi-device.js';
 
-const BOOT = 3_000_000;
 const LPI = 8192 + 32;
 
 /** Watches the MSIs of `dev` (device 1 of the first VM, every EventID to vCPU 0 as `LPI`) until the end: nothing lost. */
@@ -37,7 +36,7 @@ test('resident vPE: every MSI reaches the guest with no EL2 entry and no list re
     sliceUs: 1_000_000,
     vms: [{ name: 'vm', vcpus: 1, injection: 'direct', kernel: (c) => deviceKernel(c), devices: [{ deviceId: 1, events: [{ eventId: 0, vcpu: 0, vintid: LPI }] }] }],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   p.m.trace.clear();
   const before = el2(p);
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 20_000 }, { count: 30 });
@@ -52,7 +51,8 @@ test('resident vPE: every MSI reaches the guest with no EL2 entry and no list re
 
 test('not resident: the vLPI waits in the VPT in memory, the armed doorbell wakes the vCPU, then it is delivered once', (t) => {
   const p = direct({ trapWfi: true, vms: [{ name: 'vm', vcpus: 1, injection: 'direct', kernel: (c) => deviceKernel(c), devices: [{ deviceId: 1, events: [{ eventId: 0, vcpu: 0, vintid: LPI }] }] }] });
-  p.m.run(BOOT);
+  bootGuests(p);
+  p.m.runFor(100_000); // past the ready signal into its idle loop: the WFI traps and the vCPU blocks
   const v = p.hyp.vcpus[0]!;
   t.is(v.state, 'blocked');
   const vpe = (p.hyp.direct as DirectInjector).vpe(v)!;
@@ -87,7 +87,7 @@ test('no doorbell when the policy does not ask for one: the vLPI waits until the
     policy: noDoorbell,
     vms: [{ name: 'vm', vcpus: 1, injection: 'direct', kernel: (c) => deviceKernel(c, { tickCounts: tick }), devices: [{ deviceId: 1, events: [{ eventId: 0, vcpu: 0, vintid: LPI }] }] }],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   p.m.trace.clear();
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 1000 }, { count: 1 });
   dev.start();
@@ -127,7 +127,7 @@ test('PendingLast on schedule-out says whether a vLPI was left pending', (t) => 
       { name: 'hog', vcpus: 1, kernel: (c) => hogKernel(c) },
     ],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   p.m.trace.clear();
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 150_000 }, { count: 10 });
   const check = watch(p, dev);
@@ -150,7 +150,7 @@ test('a vCPU migrating between cores (VMOVP) loses no interrupt', (t) => {
       { name: 'hog', vcpus: 2, kernel: (c) => hogKernel(c) },
     ],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, 1, [0], { kind: 'poisson', mean: 30_000 }, { count: 100 });
   const check = watch(p, dev);
   dev.start();
@@ -190,7 +190,7 @@ test('SET_AFFINITY retargets an event to another vCPU with VMOVI', (t) => {
       },
     ],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 100_000 }, { count: 40 });
   dev.start();
   p.m.runFor(5_000_000);
@@ -229,7 +229,7 @@ test('a vLPI the guest disabled stays pending and is delivered once it is enable
       },
     ],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 100_000 }, { count: 1 });
   dev.start();
   p.m.runFor(3_000_000);
@@ -288,7 +288,7 @@ test('same seed, both paths: the same interrupts reach the same guests; direct n
       seed: 5,
       vms: [0, 1].map((i) => ({ name: `vm${i}`, vcpus: 1, injection, pinned: [i], kernel: (c: Parameters<typeof idleKernel>[0]) => deviceKernel(c), devices: [{ deviceId: i + 1, events: [0, 1].map((e) => ({ eventId: e, vcpu: 0, vintid: LPI + e })) }] })),
     });
-    p.m.run(BOOT);
+    bootGuests(p);
     const before = el2(p);
     const devs = [1, 2].map((id) => addDevice(p, id, [0, 1], { kind: 'poisson', mean: 40_000 }, { count: 50 }));
     devs.forEach((d) => d.start());
@@ -343,7 +343,7 @@ test('GICv4.0 doorbells are one-shot: a vCPU woken and waiting for a core takes 
       { name: 'busy', vcpus: 1, kernel: busy },
     ],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   const v = p.hyp.vcpus[0]!;
   t.is(v.state, 'blocked');
   const doorbells = p.hyp.stats.doorbells;

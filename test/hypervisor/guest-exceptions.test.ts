@@ -13,9 +13,8 @@ import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from '../../guest
 import { IPI_SGI, IpiKernel } from '../../guests/samples.js';
 import { ICC_SGIR } from '../../gic/gic-registers.js';
 import { ICC_SGI1R_EL1 } from '../../gic/sysregs.js';
-import { buildPlatform } from '../../scenarios/platform.js';
+import { bootGuests, buildPlatform } from '../../scenarios/platform.js';
 
-const BOOT = 3_000_000;
 /** The guest kernel's per-CPU vectors (guests/kernel.ts): RAM base + 0x1000 + 0x800 * cpu. */
 const VECTORS_OFFSET = 0x1000;
 const CUR_SPX_SYNC = 0x200;
@@ -48,7 +47,8 @@ test('an access nothing maps: the guest takes an external data abort at EL1 (EC 
     seen.push({ esr, far, spsr, nzcv });
     for (;;) yield work(100_000);
   });
-  p.m.run(BOOT);
+  bootGuests(p);
+  p.m.runFor(100_000); // main runs after the ready signal: its MSR and the faulting LDR
   t.is(seen.length, 1);
   const s = seen[0]!;
   t.is(s.esr, esrOf(EC.DABT_CUR, ISS_DABT.encode({ DFSC: 0x10 })));
@@ -82,7 +82,7 @@ test('CNTKCTL_EL1 is part of a vCPU context: two VMs sharing a core each read ba
       },
     })),
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   p.m.runFor(2_000_000);
   t.true(p.hyp.stats.switches > 10, `${p.hyp.stats.switches} switches`);
   t.true(seen[0]!.length > 5 && seen[1]!.length > 5);
@@ -120,14 +120,15 @@ test('a trapped ICC_SGI1R_EL1 write targets Aff3.Aff2.Aff1.<RS * 16 + n>: RS or 
       },
     ],
   });
-  p.m.run(BOOT + 1_000_000);
+  bootGuests(p);
+  p.m.runFor(1_000_000);
   t.is(p.hyp.stats.guestSgis, 3);
   t.deepEqual(k.received, [0, 1]);
 });
 
 test('a guest SMC trapped by HCR_EL2.TSC: #0 is served as an SMCCC call, a nonzero immediate gets NOT_SUPPORTED (as KVM)', (t) => {
   const rets: unknown[] = [];
-  buildPlatform({
+  const p = buildPlatform({
     cores: 1,
     vms: [
       {
@@ -144,6 +145,8 @@ test('a guest SMC trapped by HCR_EL2.TSC: #0 is served as an SMCCC call, a nonze
         },
       },
     ],
-  }).m.run(BOOT);
+  });
+  bootGuests(p);
+  p.m.runFor(100_000); // main runs after the ready signal: its two SMCs
   t.deepEqual(rets, [PSCI_VERSION_1_0, SMCCC_NOT_SUPPORTED]);
 });

@@ -9,9 +9,8 @@ import { GICD } from '../../gic/mmio-offsets.js';
 import { Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
 import { deviceKernel, DeviceKernel, hogKernel, ipiKernel, IpiKernel, idleKernel, IdleKernel } from '../../guests/samples.js';
 import { GUEST_GICD } from '../../hypervisor/layout.js';
-import { addDevice, buildPlatform, type PlatformVm } from '../../scenarios/platform.js';
+import { addDevice, bootGuests, buildPlatform, type PlatformVm } from '../../scenarios/platform.js';
 
-const BOOT = 3_000_000;
 
 function events(n: number, vcpus: number, base = 8192 + 32) {
   return Array.from({ length: n }, (_, e) => ({ eventId: e, vcpu: e % vcpus, vintid: base + e }));
@@ -27,7 +26,7 @@ test('every MSI reaches the right guest handler exactly once, through EL2 and a 
     trace: true,
     vms: [{ name: 'vm0', vcpus: 2, kernel: (c) => deviceKernel(c), devices: [{ deviceId: 7, events: events(4, 2) }] }],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   const k = p.kernels[0] as DeviceKernel;
   t.true(k.cpus.every((c) => c.booted));
   const entriesBefore = el2Entries(p);
@@ -49,7 +48,7 @@ test('every MSI reaches the right guest handler exactly once, through EL2 and a 
 
 test('a vCPU blocked in WFI is woken by its interrupt: block, wake, enter, acknowledge in that order', (t) => {
   const p = buildPlatform({ cores: 1, trace: true, vms: [{ name: 'vm0', vcpus: 1, kernel: (c) => deviceKernel(c), devices: [{ deviceId: 1, events: events(1, 1) }] }] });
-  p.m.run(BOOT);
+  bootGuests(p);
   p.m.trace.clear();
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 100_000 }, { count: 1 });
   dev.start();
@@ -65,7 +64,7 @@ test('a vCPU blocked in WFI is woken by its interrupt: block, wake, enter, ackno
 test('more pending interrupts than list registers are all delivered, in priority order, via maintenance interrupts', (t) => {
   const evs = Array.from({ length: 8 }, (_, e) => ({ eventId: e, vcpu: 0, vintid: 8192 + 64 + e, priority: 0x80 - e * 8 }));
   const p = buildPlatform({ cores: 1, trace: true, gic: { listRegs: 2 }, vms: [{ name: 'vm0', vcpus: 1, kernel: (c) => deviceKernel(c), devices: [{ deviceId: 3, events: evs }] }] });
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, 3, evs.map((e) => e.eventId), { kind: 'periodic', period: 5 }, { count: 8 });
   dev.start();
   p.m.runFor(3_000_000);
@@ -80,7 +79,8 @@ test('more pending interrupts than list registers are all delivered, in priority
 
 test('a guest IPI goes through the trapped ICC_SGI1R_EL1 and the emulated SGI path', (t) => {
   const p = buildPlatform({ cores: 2, vms: [{ name: 'vm0', vcpus: 3, kernel: (c) => ipiKernel(c, 50_000, 6) }] });
-  p.m.run(BOOT + 2_000_000);
+  bootGuests(p);
+  p.m.runFor(2_000_000);
   const k = p.kernels[0] as IpiKernel;
   t.is(k.sent, 6);
   t.deepEqual(k.received, [0, 6, 6]);
@@ -91,7 +91,7 @@ test('a guest IPI goes through the trapped ICC_SGI1R_EL1 and the emulated SGI pa
 test('the virtual timer is forwarded with HW = 1: the guest deactivates it with no EL2 entry', (t) => {
   const tick = 50_000; // counter ticks (1 GHz): 50 us
   const p = buildPlatform({ cores: 1, trace: true, vms: [{ name: 'vm0', vcpus: 1, kernel: (c) => idleKernel(c, { tickCounts: tick }) }] });
-  p.m.run(BOOT);
+  bootGuests(p);
   p.m.trace.clear();
   const exitsBefore = p.hyp.stats.exits;
   const k = p.kernels[0] as IdleKernel;
@@ -138,7 +138,7 @@ test('a misbehaving guest gets the architected outcome and the other VM keeps ru
     { name: 'good', vcpus: 1, kernel: (c) => deviceKernel(c), devices: [{ deviceId: 9, events: events(1, 1) }] },
   ];
   const p = buildPlatform({ cores: 1, vms });
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, 9, [0], { kind: 'periodic', period: 50_000 }, { count: 20 });
   dev.start();
   p.m.runFor(3_000_000);
@@ -164,7 +164,7 @@ test('a compute-bound VM and a device VM share one core under round-robin', (t) 
       { name: 'dev', vcpus: 1, kernel: (c) => deviceKernel(c), devices: [{ deviceId: 2, events: events(1, 1) }] },
     ],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, 2, [0], { kind: 'periodic', period: 37_000 }, { count: 50 });
   dev.start();
   p.m.runFor(4_000_000);
@@ -201,7 +201,7 @@ test('an LPI the guest disabled is held pending, and delivered once the guest en
       },
     ],
   });
-  p.m.run(BOOT);
+  bootGuests(p);
   const dev = addDevice(p, 1, [0], { kind: 'periodic', period: 100_000 }, { count: 1 });
   dev.start();
   p.m.runFor(3_000_000);
@@ -231,7 +231,7 @@ for (const injection of ['list-register', 'direct'] as const) {
           },
         ],
       });
-      p.m.run(BOOT);
+      bootGuests(p);
       const k = p.kernels[0] as DeviceKernel;
       t.true(k.cpus[0]!.booted);
       t.deepEqual(k.log.intid, inherited ? [8225] : []);

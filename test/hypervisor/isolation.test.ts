@@ -10,10 +10,9 @@ import { enableLpis } from '../../drivers/lpi.js';
 import { deviceKernel, DeviceKernel } from '../../guests/samples.js';
 import type { KernelConfig, KernelCpu } from '../../guests/kernel.js';
 import type { Injection } from '../../hypervisor/config.js';
-import { addDevice, buildPlatform } from '../../scenarios/platform.js';
+import { addDevice, bootGuests, buildPlatform } from '../../scenarios/platform.js';
 
 const VINTID = 12300; // its configuration byte is 4108 bytes into the table
-const BOOT = 3_000_000;
 
 /** A guest that puts its LPI configuration table in its last 4 KB page with 16 ID bits (a 56 KB table). */
 function overhangingTables(c: KernelConfig, handled: number[]): DeviceKernel {
@@ -45,7 +44,7 @@ for (const injection of ['list-register', 'direct'] as const satisfies readonly 
     const overhang = 16 * 0x10_0000 - 0x1000 + (VINTID - 8192);
     t.is(p.vmRamPa[0]! + overhang, p.vmRamPa[1]! + 12);
     p.m.bus.memory.write8(p.vmRamPa[1]! + 12, 0xa1);
-    p.m.run(BOOT);
+    bootGuests(p);
     addDevice(p, 1, [0], { kind: 'periodic', period: 20_000 }, { count: 20 }).start();
     addDevice(p, 2, [0], { kind: 'periodic', period: 20_000 }, { count: 20 }).start();
     p.m.runFor(2_000_000);
@@ -67,7 +66,7 @@ for (const injection of ['list-register', 'direct'] as const satisfies readonly 
       ],
     });
     t.is(p.vmRamPa[1]! + 1776 * 0x10_0000, 0xc000_0000);
-    p.m.run(BOOT);
+    bootGuests(p);
     // One MSI every 200 us: each finds the victim asleep and wakes it within a 100 us slice of the attacker.
     addDevice(p, 1, [0], { kind: 'periodic', period: 400_000 }, { count: 5 }).start();
     addDevice(p, 2, [0], { kind: 'periodic', period: 400_000 }, { count: 5 }).start();

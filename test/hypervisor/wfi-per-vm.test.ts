@@ -7,11 +7,10 @@ import test from 'ava';
 import { EC } from '../../core/esr.js';
 import { HCR_TWI } from '../../core/hcr.js';
 import { deviceKernel, DeviceKernel } from '../../guests/samples.js';
-import { addDevice, buildPlatform, type PlatformVm } from '../../scenarios/platform.js';
+import { addDevice, bootGuests, buildPlatform, type PlatformVm } from '../../scenarios/platform.js';
 import { buildScenario } from '../../scenarios/run.js';
 import { validateScenario } from '../../scenarios/validate.js';
 
-const BOOT = 3_000_000;
 const LPI = 8192 + 32;
 
 function ioVm(name: string, core: number, deviceId: number, trapWfi?: boolean): PlatformVm {
@@ -22,7 +21,7 @@ test('one platform, two VMs: the trapping VM exits with EC 0x01 (WFx) and blocks
   // The platform traps WFI; VM 'native' (alone on core 1) opts out. Each VM is pinned to its own
   // core, so a core's counters are its VM's.
   const p = buildPlatform({ cores: 2, trace: true, trapWfi: true, sliceUs: 100_000, gic: { version: 4 }, vms: [ioVm('trapping', 0, 1), ioVm('native', 1, 2, false)] });
-  p.m.run(BOOT);
+  bootGuests(p);
   t.not(p.hyp.vms[0]!.hcr & HCR_TWI, 0);
   t.is(p.hyp.vms[1]!.hcr & HCR_TWI, 0);
   p.m.trace.clear();
@@ -50,7 +49,7 @@ test('one platform, two VMs: the trapping VM exits with EC 0x01 (WFx) and blocks
 
 test("a VM's trapWfi overrides the platform default either way; unset, it follows the platform", (t) => {
   const p = buildPlatform({ cores: 1, trapWfi: false, gic: { version: 4 }, vms: [ioVm('a', 0, 1, true), ioVm('b', 0, 2)] });
-  p.m.run(BOOT); // HCR_EL2 values are set up when the hypervisor creates the VMs at boot
+  bootGuests(p); // HCR_EL2 values are set up when the hypervisor creates the VMs at boot
   t.not(p.hyp.vms[0]!.hcr & HCR_TWI, 0);
   t.is(p.hyp.vms[1]!.hcr & HCR_TWI, 0);
 });
@@ -70,7 +69,7 @@ test("scenario files: a VM's wfi overrides the scenario's, and a bad value names
   t.is(s.vms[0]!.wfi, 'trap');
   t.false('wfi' in s.vms[1]!);
   const h = buildScenario(s);
-  h.platform.m.run(BOOT);
+  bootGuests(h.platform);
   t.deepEqual(
     h.platform.hyp.vms.map((vm) => (vm.hcr & HCR_TWI) !== 0),
     [true, false, false],

@@ -15,8 +15,8 @@ import fc from 'fast-check';
 import { EC } from '../../core/esr.js';
 import { eret, mrs, msr, str, work, type Program } from '../../core/ops.js';
 import { ELR_EL1, ESR_EL1 } from '../../core/sysregs.js';
-import { Kernel, type KernelConfig } from '../../guests/kernel.js';
-import { buildPlatform } from '../../scenarios/platform.js';
+import { Kernel, KERNEL_READY_OFFSET, type KernelConfig } from '../../guests/kernel.js';
+import { bootGuests, buildPlatform, runUntilGuestsReady } from '../../scenarios/platform.js';
 import { checkRogueCase, randomRogueCase } from '../../scenarios/random-cases.js';
 
 const caseSeed = fc.noShrink(fc.integer({ min: 0, max: 2 ** 31 - 1 }));
@@ -87,7 +87,33 @@ test('an unaligned 8-byte store that starts in the last bytes of a guest\'s RAM 
   });
   t.is(p.vmRamPa[0]! + 16 * 0x10_0000, p.vmRamPa[1]!);
   p.m.bus.memory.write32(p.vmRamPa[1]!, 0xdeadc0de);
-  p.m.run(3_000_000);
+  bootGuests(p);
   t.is(p.m.bus.memory.read32(p.vmRamPa[1]!).toString(16), 'deadc0de', "the victim's first word");
   t.is(faults.length, 1, 'one data abort');
+});
+
+// ---------------------------------------------------------------- a guest that never boots
+
+test('a guest that never says it is ready is reported by runUntilGuestsReady and named by bootGuests; its neighbour boots', (t) => {
+  const p = buildPlatform({
+    cores: 1,
+    vms: [
+      { name: 'stuck', vcpus: 2, kernel: (c: KernelConfig) => new Kernel(c) },
+      { name: 'fine', vcpus: 1, kernel: (c: KernelConfig) => new Kernel(c) },
+    ],
+  });
+  // 'stuck' CPU 1 spins at the kernel's secondary entry (RAM + 0x100) instead of booting.
+  p.m.code.install(p.vmRamPa[0]! + 0x100, function* (): Program {
+    for (;;) yield work(100_000);
+  });
+  const seen: number[] = [];
+  const r = runUntilGuestsReady(p, { limitUs: 5_000, onReady: (vm) => seen.push(vm) });
+  t.false(r.ready);
+  t.deepEqual(r.notReady, [0]);
+  t.deepEqual(seen, [1]);
+  t.is(r.at, p.m.usToCycles(5_000));
+  t.is(p.m.now, r.at);
+  t.is(p.m.bus.memory.read32(p.vmRamPa[0]! + KERNEL_READY_OFFSET), 1, 'CPU 0 of 2 said it was up');
+  t.throws(() => bootGuests(p, { limitUs: 1_000 }), { message: "guest kernel not ready within 1000 us: vm 'stuck' (1 of 2 CPUs up)" });
+  t.is(p.m.now, r.at + p.m.usToCycles(1_000));
 });
