@@ -49,7 +49,7 @@ test('declaring a field above bit 52 in a narrow layout, or overlapping fields, 
   t.throws(() => defineReg('bad', { x: [7, 0], y: [8, 7] }));
 });
 
-test('ESR: HVC #0x1234 from AArch64 is 0x5A001234; known layouts match gic-facts', (t) => {
+test('ESR: HVC #0x1234 from AArch64 is 0x5A001234; known layouts match Arm ARM DDI 0487 (ESR_EL2)', (t) => {
   t.is(esrOf(EC.HVC64, 0x1234), 0x5a001234);
   t.deepEqual(ESR.decode(0x5a001234), { EC: 0x16, IL: 1, ISS: 0x1234 });
   // Data abort: ISV [24], SAS [23:22], SRT [20:16], SF [15], WnR [6], DFSC [5:0].
@@ -62,7 +62,7 @@ test('ESR: HVC #0x1234 from AArch64 is 0x5A001234; known layouts match gic-facts
   t.is(S2_DESC.get(toBig(1n << 54n), 'XN'), 2);
 });
 
-test('MRS X0, ICC_IAR1_EL1 encodes as 0xD538CC00 (gic-facts §1.5)', (t) => {
+test('MRS X0, ICC_IAR1_EL1 encodes as 0xD538CC00 (Arm ARM DDI 0487, MRS; IHI 0069, ICC_IAR1_EL1)', (t) => {
   t.is(encodeMrsMsr(sysreg('ICC_IAR1_EL1', 3, 0, 12, 12, 0), 0, true), 0xd538cc00);
 });
 

@@ -1,7 +1,8 @@
 /**
- * The interrupt routing matrix of gic-facts §1.4: for a PE executing at EL0, EL1 or EL2, with
- * HCR_EL2.IMO 0 or 1 and PSTATE.I 0 or 1, which EL takes a physical IRQ and a virtual IRQ
- * (or nobody). Interrupt lines are driven directly (there is no GIC in this test).
+ * The interrupt routing matrix (Arm ARM DDI 0487, HCR_EL2.IMO and PSTATE.I): for a PE
+ * executing at EL0, EL1 or EL2, with HCR_EL2.IMO 0 or 1 and PSTATE.I 0 or 1, which EL takes a
+ * physical IRQ and a virtual IRQ (or nobody). Interrupt lines are driven directly (there is no
+ * GIC in this test).
  */
 import test from 'ava';
 import { HCR_IMO, HCR_RW } from '../../core/hcr.js';

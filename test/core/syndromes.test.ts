@@ -1,5 +1,5 @@
 /**
- * Syndromes of each trap class (gic-facts §1.3): ESR value, which EL took it, and where ELR
+ * Syndromes of each trap class (Arm ARM DDI 0487, ESR_EL2): ESR value, which EL took it, and where ELR
  * points (the instruction itself, or the next one).
  */
 import test from 'ava';

@@ -1,7 +1,8 @@
 /**
  * A guest acknowledging and completing list-register interrupts through ICV_IAR1/ICV_EOIR1
  * (the ICC_* encodings with HCR_EL2.IMO = 1): state transitions of the LRs, priority order,
- * VPMR, preemption, EOImode = 1 and ICV_DIR, LPI vINTIDs, HW = 1 linkage (gic-facts §6).
+ * VPMR, preemption, EOImode = 1 and ICV_DIR, LPI vINTIDs, HW = 1 linkage (IHI 0069H chapter 6
+ * "Virtual Interrupt Handling and Prioritization"; ICV_IAR1_EL1, ICV_EOIR1_EL1, ICV_DIR_EL1).
  */
 import test from 'ava';
 import { daifclr, daifset, DAIF_I, hvc, mrs, msr, work, type Program } from '../../core/ops.js';

@@ -1,5 +1,6 @@
 /**
- * The ICH_* codecs round-trip and match values computed by hand from gic-facts §1.7.
+ * The ICH_* codecs round-trip and match values computed by hand from the IHI 0069 ICH_*_EL2
+ * register descriptions.
  */
 import test from 'ava';
 import fc from 'fast-check';
@@ -50,7 +51,7 @@ test('ICH_LR<n>_EL2: encodeLr/decodeLr round-trip for both HW forms and agree wi
   );
 });
 
-test('ICH_LR<n>_EL2 known values (gic-facts §1.7: State [63:62], HW [61], Group [60], Priority [55:48], pINTID [41:32] / EOI [41], vINTID [31:0])', (t) => {
+test('ICH_LR<n>_EL2 known values (IHI 0069: State [63:62], HW [61], Group [60], Priority [55:48], pINTID [41:32] of [44:32] / EOI [41], vINTID [31:0])', (t) => {
   // Pending, Group 1, priority 0xA0, vINTID 27: the shape KVM writes for an edge interrupt.
   t.is(encodeLr({ vINTID: 27, Priority: 0xa0, Group: 1, State: LrState.Pending }), 0x50a0_0000_0000_001bn);
   // The same, HW-linked to physical PPI 27 (the virtual timer).
@@ -65,7 +66,7 @@ test('ICH_LR<n>_EL2 known values (gic-facts §1.7: State [63:62], HW [61], Group
   t.is(ICH_LR_SW.field('EOI').lsb, 41);
 });
 
-test('ICH_HCR/VTR/VMCR/MISR known values (gic-facts §1.7)', (t) => {
+test('ICH_HCR/VTR/VMCR/MISR known values (IHI 0069)', (t) => {
   t.is(ICH_HCR.encode({ En: 1, UIE: 1, LRENPIE: 1, NPIE: 1 }), 0xf);
   t.is(ICH_HCR.encode({ TC: 1, TALL0: 1, TALL1: 1, TDIR: 1 }), (1 << 10) | (1 << 11) | (1 << 12) | (1 << 14));
   t.is(ICH_HCR.encode({ EOIcount: 31 }), 0xf800_0000);

@@ -1,6 +1,7 @@
 /**
  * ICH_MISR_EL2, ICH_EISR_EL2, ICH_ELRSR_EL2, EOIcount and the maintenance interrupt (PPI 25)
- * as a level derived from them (gic-facts §1.7, §6.4, §6.5, §6.7).
+ * as a level derived from them (IHI 0069: ICH_MISR_EL2, ICH_EISR_EL2, ICH_ELRSR_EL2,
+ * ICH_HCR_EL2, ICV_EOIR1_EL1, ICV_DIR_EL1).
  */
 import test from 'ava';
 import { hvc, mrs, msr, work, type Program } from '../../core/ops.js';

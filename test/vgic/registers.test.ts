@@ -1,7 +1,7 @@
 /**
  * The ICV_* view and the ICH_* registers behind it: ICV_PMR/BPR/CTLR/IGRPEN are ICH_VMCR_EL2
  * fields, ICV_AP*R are ICH_AP*R, list registers keep only their implemented bits, Group 0
- * interrupts are vFIQs (gic-facts §1.7, §6).
+ * interrupts are vFIQs (IHI 0069, the ICH_* and ICV_* register descriptions; IHI 0069H chapter 6).
  */
 import test from 'ava';
 import { daifclr, DAIF_F, DAIF_I, hvc, mrs, msr, work, type Program } from '../../core/ops.js';

@@ -1,7 +1,8 @@
 /**
  * Who handles a guest's GIC system register access: ICH_* at EL1 is UNDEFINED, ICH_HCR_EL2
  * TALL0/TALL1/TC/TDIR trap ICV accesses to EL2, SGI generation traps with IMO = 1
- * (gic-facts §1.4, §1.5, §1.7), and ICH_VTR_EL2 describes the implementation.
+ * (Arm ARM DDI 0487, HCR_EL2.IMO/FMO; IHI 0069, ICC_SGI1R_EL1, ICH_HCR_EL2), and ICH_VTR_EL2
+ * describes the implementation.
  */
 import test from 'ava';
 import { EC, ESR, ISS_SYS64 } from '../../core/esr.js';

@@ -1,6 +1,6 @@
 /**
  * GICv4 hook: the resident vPE's best vLPI (from the redistributor, here a fake VlpiSource)
- * competes with the list registers (gic-facts §5.7, §6.1, §6.3, §8 items 2 and 6).
+ * competes with the list registers (IHI 0069H chapter 6 and §7.1; ICV_IAR1_EL1, ICH_AP1R<n>_EL2).
  */
 import test from 'ava';
 import { SimEvent } from '../../core/events.js';
