@@ -15,7 +15,8 @@
  */
 import { ESR, EC } from '../core/esr.js';
 import { HCR_FMO, HCR_IMO, HCR_RW, HCR_TWI } from '../core/hcr.js';
-import { eret, mrs, msr, wfi, type Program } from '../core/ops.js';
+import type { Word } from '../core/bits.js';
+import { eret, mrs, msr, restorex, savex, wfi, type Program } from '../core/ops.js';
 import { PSR_DAIF, spsrFor } from '../core/pstate.js';
 import { ELR_EL2, ESR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL2 } from '../core/sysregs.js';
 import { createBoard, type Board, type BoardOptions } from '../gic/board.js';
@@ -57,6 +58,7 @@ export function directExample(o: BoardOptions & { busyCycles?: number } = {}): D
   let rd = 0;
   let hostLpis: LpiTables;
   let vpe: VpeTables;
+  const guestRegs: Word[] = new Array<Word>(31).fill(0); // x0-x30, saved on every exit: the handlers' MRS/MSRs use them
 
   m.code.install(HYP, function* (): Program {
     yield msr(VBAR_EL2, HYP + 0x800);
@@ -97,15 +99,22 @@ export function directExample(o: BoardOptions & { busyCycles?: number } = {}): D
     }
   }
 
+  /** Resumes the guest after the instruction that trapped (ERET to ELR_EL2 + 4 completes it). */
+  function* resumeAfter(): Program {
+    yield msr(ELR_EL2, ((yield mrs(ELR_EL2)) as number) + 4);
+    yield restorex(guestRegs);
+    yield eret();
+  }
+
   m.code.installVectors(HYP + 0x800, {
     lower64: {
       sync: function* (): Program {
+        yield savex(guestRegs);
         const esr: number = yield mrs(ESR_EL2);
         if (ESR.get(esr, 'EC') !== EC.WFX) {
           // Nothing else traps with this HCR_EL2; skip whatever it was rather than stop.
           hyp.otherExits++;
-          yield msr(ELR_EL2, ((yield mrs(ELR_EL2)) as number) + 4);
-          return yield eret();
+          return yield* resumeAfter();
         }
         hyp.wfiTraps++;
         const frame = rd + GICR_VLPI_BASE;
@@ -125,12 +134,12 @@ export function directExample(o: BoardOptions & { busyCycles?: number } = {}): D
         yield* clearLpiPending(rd, DOORBELL);
         yield* makeResident(frame, vpe, true);
         hyp.residencyChanges++;
-        // Resume the guest after its WFI (ERET to ELR + 4 completes the trapped instruction).
-        yield msr(ELR_EL2, ((yield mrs(ELR_EL2)) as number) + 4);
-        yield eret();
+        yield* resumeAfter();
       },
       irq: function* (): Program {
+        yield savex(guestRegs);
         yield* ackUntil(-1); // nothing is routed to this core while the guest runs; take what is there
+        yield restorex(guestRegs);
         yield eret();
       },
     },

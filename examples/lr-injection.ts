@@ -6,7 +6,8 @@
  * MSI -> ITS -> host LPI 8192 -> IRQ exception to EL2 (HCR_EL2.IMO = 1) -> acknowledge, write an
  * ICH_LR<n>_EL2 -> ERET -> the guest takes a virtual IRQ and reads vINTID 8192 from ICV_IAR1_EL1.
  */
-import { eret, mrs, msr, type Program } from '../core/ops.js';
+import type { Word } from '../core/bits.js';
+import { eret, mrs, msr, restorex, savex, type Program } from '../core/ops.js';
 import { HCR_FMO, HCR_IMO, HCR_RW } from '../core/hcr.js';
 import { PSR_DAIF, spsrFor } from '../core/pstate.js';
 import { ELR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL2 } from '../core/sysregs.js';
@@ -32,20 +33,16 @@ const HYP = 0x4000_0000;
 export const GUEST: TinyGuest = { entry: 0x4100_0000, log: 0x4200_0000 };
 const HEAP = 0x4800_0000;
 
-export interface LrExample {
-  readonly board: Board;
-  /** Hypervisor software counts: LR writes, and injections merged into an LR already pending. */
-  readonly hyp: { lrWrites: number; merged: number };
-}
-
 /** Builds the board, installs hypervisor and guest, and powers the core on at EL2. */
-export function lrExample(o: BoardOptions = {}): LrExample {
+export function lrExample(o: BoardOptions = {}): { board: Board; hyp: typeof hyp } {
   const board = createBoard(o);
   const { m, config } = board;
+  // Hypervisor software counts: LR writes, and injections merged into an LR still pending.
   const hyp = { lrWrites: 0, merged: 0 };
   const heap = new PhysHeap(HEAP, 0x400_0000);
   let listRegs = 0;
   let lrOfGuestIntid = -1; // software state: the LR our one interrupt was written to
+  const guestRegs: Word[] = new Array<Word>(31).fill(0); // x0-x30: the handler's MRS/MSRs use them
 
   m.code.install(HYP, function* boot(): Program {
     yield msr(VBAR_EL2, HYP + 0x800);
@@ -73,8 +70,9 @@ export function lrExample(o: BoardOptions = {}): LrExample {
   m.code.installVectors(HYP + 0x800, {
     lower64: {
       irq: function* (): Program {
+        yield savex(guestRegs);
         const intid: number = (yield mrs(ICC_IAR1_EL1)) & 0xffffff;
-        if (intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) return yield eret(); // 1020-1023: nothing pending any more
+        if (intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) return yield* resume(); // 1020-1023: none pending now
         yield msr(ICC_EOIR1_EL1, intid); // EOImode 0: priority drop and deactivation
         // Still in its LR (ELRSR bit clear)? Add Pending to its state: merged, or Active+Pending.
         let state: number = LrState.Invalid;
@@ -85,11 +83,15 @@ export function lrExample(o: BoardOptions = {}): LrExample {
           yield writeLr(lrOfGuestIntid, encodeLr({ vINTID: GUEST_INTID, Priority: 0xa0, Group: 1, State: state | LrState.Pending }));
           hyp.lrWrites++;
         }
-        yield eret();
+        yield* resume();
       },
     },
   }, 'hyp.vectors');
 
+  const resume = function* (): Program {
+    yield restorex(guestRegs);
+    yield eret();
+  };
   installTinyGuest(board, GUEST);
   m.pes[0]!.powerOn(HYP, 2, m.now);
   return { board, hyp };

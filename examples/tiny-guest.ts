@@ -3,7 +3,8 @@
  * CPU interface (with HCR_EL2.IMO = 1, the guest's ICC_* accesses reach ICV_*, IHI 0069,
  * "Virtual interrupt handling and prioritization"). It opens its priority mask, enables Group 1
  * and waits for interrupts in WFI (or computes for `busyCycles` first); its IRQ handler reads
- * ICV_IAR1_EL1, appends the INTID to a log in its memory, and writes ICV_EOIR1_EL1. With several
+ * ICV_IAR1_EL1, appends the INTID to a log in its memory (computes for `handlerCycles`, if
+ * given, with the interrupt Active) and writes ICV_EOIR1_EL1. With several
  * vCPUs, each CPU logs to its own log (TPIDR_EL1 says which CPU it is, as the hypervisor set it).
  */
 import { daifclr, DAIF_I, eret, ldadd, mrs, msr, str, wfi, work, type Program } from '../core/ops.js';
@@ -21,6 +22,8 @@ export interface TinyGuest {
   readonly log: number;
   /** Cycles of work before it first waits in WFI. */
   readonly busyCycles?: number;
+  /** Cycles its IRQ handler computes between the acknowledge and the EOI (default none). */
+  readonly handlerCycles?: number;
 }
 
 /** Installs the guest's code and vectors at `g.entry` (code-map labels; its logs are RAM at `g.log`). */
@@ -41,6 +44,7 @@ export function installTinyGuest(b: Board, g: TinyGuest): void {
         const log = g.log + LOG_BYTES * ((yield mrs(TPIDR_EL1)) as number);
         const n: number = yield ldadd(log, 1, 4);
         yield str(log + 4 + 4 * n, iar);
+        if (g.handlerCycles !== undefined) yield work(g.handlerCycles);
         yield msr(ICC_EOIR1_EL1, iar);
         yield eret();
       },
