@@ -1,17 +1,18 @@
 /**
  * List-register primitives for a hypervisor (IHI 0069, chapter "Virtual Interrupt Handling and
  * Prioritization"; registers ICH_LR<n>_EL2, ICH_ELRSR_EL2, ICH_VTR_EL2, ICH_HCR_EL2,
- * ICH_VMCR_EL2): how many LRs the PE has, which are empty, writing an interrupt into one and
- * reading its State back after the guest ran. Values are built and decoded with the one codec
+ * ICH_VMCR_EL2, ICH_AP0R/AP1R<n>_EL2): how many LRs the PE has, which are empty, writing an
+ * interrupt into one and reading the LRs back after the guest ran, and saving and restoring the
+ * rest of a vCPU's virtual CPU interface state across a switch. Values are built and decoded with the one codec
  * of the format, gic/ich-registers.ts.
  *
  * Single-register accesses are op builders (`yield writeLr(n, v)`), so a hot loop allocates no
  * generator per access; multi-op routines are programs (`yield* findEmptyLr(n)`).
  */
 import { hi32 } from '../core/bits.js';
-import { isb, mrs, msr, type Op, type Program } from '../core/ops.js';
+import { isb, mrs, mrsn, msr, msrn, type Op, type Program } from '../core/ops.js';
 import { ICH_HCR, ICH_VMCR, ICH_VTR } from '../gic/ich-registers.js';
-import { ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2, ICH_VMCR_EL2, ICH_VTR_EL2 } from '../gic/sysregs.js';
+import { ICH_AP0R_EL2, ICH_AP1R_EL2, ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2, ICH_VMCR_EL2, ICH_VTR_EL2 } from '../gic/sysregs.js';
 
 /** Transfer register of the MRS/MSRs. */
 const RT = 1;
@@ -75,4 +76,42 @@ export function* enableVirtualInterface(o: VirtualInterfaceOptions = {}): Progra
   yield msr(ICH_VMCR_EL2, ICH_VMCR.encode({ VENG1: 1, VPMR: o.vpmr ?? 0xf8, VBPR0: 2, VBPR1: 3 }), RT);
   yield msr(ICH_HCR_EL2, ICH_HCR.encode({ En: 1 }) | (o.hcr ?? 0), RT);
   yield isb();
+}
+
+/**
+ * Reads the list registers back after a vCPU ran (the first half of KVM's vgic_v3_fold_lr_state):
+ * ICH_ELRSR_EL2 once, then each of the first `used` LRs that it does not flag empty, into
+ * `values[n]` (0n for an empty one: State Invalid, nothing to read). Returns the ELRSR value.
+ * What each State means for the interrupt it held is the caller's (its software state).
+ */
+export function* readUsedLrs(used: number, values: bigint[]): Program<number> {
+  const elrsr: number = yield readElrsr();
+  for (let n = 0; n < used; n++) values[n] = ((elrsr >>> n) & 1) === 1 ? 0n : ((yield readLr(n)) as bigint);
+  return elrsr;
+}
+
+/** A vCPU's virtual CPU interface control state while it is not loaded (IHI 0069, ICH_VMCR_EL2, ICH_AP0R<n>_EL2, ICH_AP1R<n>_EL2). */
+export interface VirtualInterfaceState {
+  vmcr: number;
+  /** One word per active-priority register the PE implements (1, 2 or 4 by ICH_VTR_EL2.PREbits). */
+  readonly ap0r: number[];
+  readonly ap1r: number[];
+}
+
+/** ICH_AP0R<n>_EL2 / ICH_AP1R<n>_EL2 for n below 0-4 (by count), built once. */
+const AP0R = [0, 1, 2, 3, 4].map((n) => ICH_AP0R_EL2.slice(0, n));
+const AP1R = [0, 1, 2, 3, 4].map((n) => ICH_AP1R_EL2.slice(0, n));
+
+/** Saves the loaded vCPU's ICH_VMCR_EL2 and active-priority registers into `s` (a vCPU put). */
+export function* saveVirtualInterface(s: VirtualInterfaceState): Program {
+  s.vmcr = yield mrs(ICH_VMCR_EL2, RT);
+  yield mrsn(AP0R[s.ap0r.length]!, s.ap0r);
+  yield mrsn(AP1R[s.ap1r.length]!, s.ap1r);
+}
+
+/** Restores what `saveVirtualInterface` saved (a vCPU load). */
+export function* restoreVirtualInterface(s: VirtualInterfaceState): Program {
+  yield msr(ICH_VMCR_EL2, s.vmcr, RT);
+  yield msrn(AP0R[s.ap0r.length]!, s.ap0r);
+  yield msrn(AP1R[s.ap1r.length]!, s.ap1r);
 }

@@ -12,8 +12,8 @@
  *   the next vCPU (round-robin by default).
  * - Every EL2 entry saves the running vCPU's x0-x30 first and the ERET restores those of the
  *   vCPU then current, so a switch only moves the rest of the context (`CTX`: ELR_EL2, SPSR_EL2,
- *   the guest's ELR_EL1, SPSR_EL1, VBAR_EL1, TPIDR_EL1, and ICH_VMCR_EL2, ICH_AP1R0_EL2) and the list
- *   registers: put folds every LR in use (ICH_ELRSR_EL2 bit clear) back into the vCPU's software
+ *   the guest's ELR_EL1, SPSR_EL1, VBAR_EL1, TPIDR_EL1), the virtual CPU interface's ICH_VMCR_EL2 and
+ *   active-priority registers (drivers' save/restoreVirtualInterface) and the list registers: put folds every LR in use (ICH_ELRSR_EL2 bit clear) back into the vCPU's software
  *   state and empties it, as KVM's vgic_v3_fold_lr_state does; load writes that state into
  *   empty LRs (IHI 0069, ICH_LR<n>_EL2), so an Active interrupt resumes Active.
  * - Delivery: the host LPI is acknowledged and EOIed (ICC_IAR1_EL1, ICC_EOIR1_EL1). If vCPU i runs,
@@ -33,11 +33,12 @@ import { CNTHP_CTL_EL2, CNTHP_TVAL_EL2, CTL_ENABLE, TIMER_HYP, TIMER_PPI } from 
 import { createBoard, type Board, type BoardOptions } from '../gic/board.js';
 import { encodeLr, LrState } from '../gic/ich-registers.js';
 import { ItsCmd } from '../gic/its/commands.js';
-import { ICC_EOIR1_EL1, ICC_IAR1_EL1, ICH_AP1R_EL2, ICH_VMCR_EL2 } from '../gic/sysregs.js';
+import { aprCount } from '../gic/cpuif-regs.js';
+import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
 import { initCpuInterface, initDistributor, initRedistributor } from '../drivers/gic-init.js';
 import { PhysHeap } from '../drivers/heap.js';
 import { ItsDriver } from '../drivers/its.js';
-import { enableVirtualInterface, findEmptyLr, lrState, readElrsr, readListRegCount, readLr, writeLr } from '../drivers/list-registers.js';
+import { enableVirtualInterface, findEmptyLr, lrState, readElrsr, readListRegCount, readLr, readUsedLrs, restoreVirtualInterface, saveVirtualInterface, writeLr, type VirtualInterfaceState } from '../drivers/list-registers.js';
 import { allocLpiTables, allocPendingTable, configureLpi, enableLpis } from '../drivers/lpi.js';
 import { installTinyGuest, type TinyGuest } from './tiny-guest.js';
 
@@ -53,8 +54,8 @@ export const SLICE_TICKS = 50_000;
 const HYP = 0x4000_0000;
 export const GUEST: TinyGuest = { entry: 0x4100_0000, log: 0x4200_0000 };
 const HEAP = 0x4800_0000;
-/** The context a switch moves besides x0-x30 (one MRS/MSR each, in this order). */
-const CTX = [ELR_EL2, SPSR_EL2, ELR_EL1, SPSR_EL1, VBAR_EL1, TPIDR_EL1, ICH_VMCR_EL2, ICH_AP1R_EL2[0]!];
+/** The context a switch moves besides x0-x30, the virtual interface and the LRs (one MRS/MSR each, in this order). */
+const CTX = [ELR_EL2, SPSR_EL2, ELR_EL1, SPSR_EL1, VBAR_EL1, TPIDR_EL1];
 
 /** Picks the vCPU to run next when `current`'s slice ends. */
 export type Policy = (current: number, vcpus: number) => number;
@@ -71,6 +72,7 @@ export interface TwoVcpuOptions extends BoardOptions {
 interface Vcpu {
   readonly x: Word[];
   readonly sys: Word[];
+  readonly vif: VirtualInterfaceState;
   readonly irqs: Map<number, number>;
 }
 
@@ -93,6 +95,7 @@ export function twoVcpus(o: TwoVcpuOptions = {}): TwoVcpus {
   const vcpus: Vcpu[] = [];
   let listRegs = 0;
   const inLr: number[] = []; // the vINTID last written to each LR (KVM keeps the same shadow)
+  const lrs: bigint[] = []; // LR values read back at a switch
   const lrValue = (vintid: number, state: number): bigint => encodeLr({ vINTID: vintid, Priority: 0xa0, Group: 1, State: state });
 
   m.code.install(HYP, function* boot(): Program {
@@ -110,8 +113,12 @@ export function twoVcpus(o: TwoVcpuOptions = {}): TwoVcpus {
     yield* its.send(0, [...maps, ItsCmd.SYNC({ RDbase: its.rdbase(0, rd) })]);
     listRegs = yield* readListRegCount();
     yield* enableVirtualInterface();
-    const vmcr: number = yield mrs(ICH_VMCR_EL2);
-    for (let i = 0; i < VCPUS; i++) vcpus.push({ x: new Array<Word>(31).fill(0), sys: [GUEST.entry, spsrFor(1, PSR_DAIF), 0, 0, 0, i, vmcr, 0], irqs: new Map() });
+    const aprs = aprCount(config.preemptionBits);
+    for (let i = 0; i < VCPUS; i++) {
+      const vif = { vmcr: 0, ap0r: new Array<number>(aprs).fill(0), ap1r: new Array<number>(aprs).fill(0) };
+      yield* saveVirtualInterface(vif); // each vCPU starts from the interface as just enabled
+      vcpus.push({ x: new Array<Word>(31).fill(0), sys: [GUEST.entry, spsrFor(1, PSR_DAIF), 0, 0, 0, i], vif, irqs: new Map() });
+    }
     yield msr(HCR_EL2, HCR_RW + HCR_IMO + HCR_FMO);
     yield msrn(CTX, vcpus[0]!.sys); // load vCPU 0, start the first slice, enter it
     yield msr(CNTHP_TVAL_EL2, slice);
@@ -123,14 +130,16 @@ export function twoVcpus(o: TwoVcpuOptions = {}): TwoVcpus {
   function* switchTo(next: number): Program {
     const out = vcpus[hyp.running]!;
     yield mrsn(CTX, out.sys);
-    const elrsr: number = yield readElrsr();
+    yield* saveVirtualInterface(out.vif);
+    yield* readUsedLrs(listRegs, lrs);
     for (let n = 0; n < listRegs; n++) {
-      if (((elrsr >>> n) & 1) === 1) continue;
-      out.irqs.set(inLr[n]!, lrState((yield readLr(n)) as bigint));
+      if (lrs[n] === 0n) continue;
+      out.irqs.set(inLr[n]!, lrState(lrs[n]!));
       yield writeLr(n, 0n);
     }
     const inc = vcpus[(hyp.running = next)]!;
     yield msrn(CTX, inc.sys);
+    yield* restoreVirtualInterface(inc.vif);
     let n = 0; // every LR is empty now; a vCPU here never has more interrupts than LRs
     for (const [vintid, state] of inc.irqs) {
       yield writeLr(n, lrValue(vintid, state));

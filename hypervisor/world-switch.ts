@@ -10,14 +10,11 @@
 import { isb, mrs, mrsn, msr, msrn, type Program } from '../core/ops.js';
 import { EL1_CONTEXT, HCR_EL2, VMPIDR_EL2, VTTBR_EL2 } from '../core/sysregs.js';
 import { CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVOFF_EL2 } from '../core/timer.js';
-import { ICH_AP0R_EL2, ICH_AP1R_EL2, ICH_HCR_EL2, ICH_VMCR_EL2 } from '../gic/sysregs.js';
+import { restoreVirtualInterface, saveVirtualInterface } from '../drivers/list-registers.js';
+import { ICH_HCR_EL2 } from '../gic/sysregs.js';
 import { restoreTimerActive, saveTimerActive } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
 import type { PerCpu, Vcpu } from './vm.js';
-
-/** ICH_AP0R<n>_EL2 / ICH_AP1R<n>_EL2 for n below 1, 2 or 4 (by count), built once. */
-const AP0R = [0, 1, 2, 3, 4].map((n) => ICH_AP0R_EL2.slice(0, n));
-const AP1R = [0, 1, 2, 3, 4].map((n) => ICH_AP1R_EL2.slice(0, n));
 
 export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   const vm = v.vm;
@@ -31,10 +28,7 @@ export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   yield msr(CNTV_CVAL_EL0, v.timerCval, 1);
   yield msr(CNTV_CTL_EL0, v.timerCtl, 1);
   if (v.timerActive) yield* restoreTimerActive(pcpu.rd);
-  const g = v.vgic;
-  yield msr(ICH_VMCR_EL2, g.vmcr, 1);
-  yield msrn(AP0R[g.ap0r.length]!, g.ap0r);
-  yield msrn(AP1R[g.ap1r.length]!, g.ap1r);
+  yield* restoreVirtualInterface(v.vgic);
   yield isb();
   v.loadedOn = pcpu.index;
   pcpu.loaded = v;
@@ -48,10 +42,7 @@ export function* putVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   v.timerCval = yield mrs(CNTV_CVAL_EL0, 1);
   yield msr(CNTV_CTL_EL0, 0, 1);
   v.timerActive = yield* saveTimerActive(pcpu.rd);
-  const g = v.vgic;
-  g.vmcr = yield mrs(ICH_VMCR_EL2, 1);
-  yield mrsn(AP0R[g.ap0r.length]!, g.ap0r);
-  yield mrsn(AP1R[g.ap1r.length]!, g.ap1r);
+  yield* saveVirtualInterface(v.vgic);
   // The virtual CPU interface off while no vCPU is loaded: no vIRQ, no maintenance interrupt.
   yield msr(ICH_HCR_EL2, 0, 1);
   pcpu.lrFile.hcr = 0;

@@ -18,7 +18,7 @@
  * Every LR, ELRSR and ICH_HCR access is an MRS/MSR charged by the cost model.
  */
 import { msr, type Program } from '../../core/ops.js';
-import { lrState, readElrsr, readLr, writeLr } from '../../drivers/list-registers.js';
+import { lrState, readUsedLrs, writeLr } from '../../drivers/list-registers.js';
 import { ICH_HCR, ICH_LR_HW, ICH_LR_SW } from '../../gic/ich-registers.js';
 import { ICH_HCR_EL2 } from '../../gic/sysregs.js';
 import type { VcpuVgic } from './vcpu-vgic.js';
@@ -86,15 +86,12 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
 export function* foldLrs(g: VcpuVgic): Program {
   const used = g.usedLrs;
   if (used === 0) return;
-  const elrsr: number = yield readElrsr();
+  const values = g.lrValues;
+  yield* readUsedLrs(used, values);
   for (let n = 0; n < used; n++) {
     const v = g.lrs[n];
     if (v === null || v === undefined) continue;
-    let state = 0;
-    if (((elrsr >>> n) & 1) === 0) {
-      const lr: bigint = yield readLr(n);
-      state = lrState(lr);
-    }
+    const state = lrState(values[n]!);
     v.pending = (state & 1) !== 0 || v.repend;
     v.active = (state & 2) !== 0;
     v.repend = false;

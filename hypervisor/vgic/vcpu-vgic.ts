@@ -20,6 +20,8 @@ export class VcpuVgic {
   readonly lrs: (VIrq | null)[];
   /** List registers written at the last flush. */
   usedLrs = 0;
+  /** The LR values read back at the last fold (scratch, so a fold allocates nothing). */
+  readonly lrValues: bigint[];
 
   // Emulated redistributor.
   enableLpis = false;
@@ -28,7 +30,7 @@ export class VcpuVgic {
   processorSleep = true;
   icfgr1 = 0;
 
-  /** Virtual CPU interface state saved while not loaded (ICH_VMCR_EL2, ICH_AP0R/AP1R<n>_EL2). */
+  /** Virtual CPU interface state saved while not loaded (ICH_VMCR_EL2, ICH_AP0R/AP1R<n>_EL2: drivers/list-registers.ts VirtualInterfaceState). */
   vmcr = 0;
   readonly ap0r: number[];
   readonly ap1r: number[];
@@ -36,6 +38,7 @@ export class VcpuVgic {
   constructor(listRegs: number, aprs: number) {
     this.private = Array.from({ length: 32 }, (_, i) => new VIrq(i, DEFAULT_VIRQ_PRIORITY, i < 16));
     this.lrs = new Array<VIrq | null>(listRegs).fill(null);
+    this.lrValues = new Array<bigint>(listRegs).fill(0n);
     this.ap0r = new Array<number>(aprs).fill(0);
     this.ap1r = new Array<number>(aprs).fill(0);
   }
