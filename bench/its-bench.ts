@@ -1,8 +1,8 @@
 /**
  * ITS command throughput: a long stream of MAPTI / INT / DISCARD triples (map an event to an
  * LPI, make it pending, unmap it and clear it), over `EVENTS` events of one device, on a real
- * GIC (distributor, redistributor with LPIs enabled, ITS) set up by the hypervisor's own host
- * GIC and ITS drivers running on PE 0 at EL2.
+ * GIC (a 1-PE board from gic/board.ts: distributor, redistributor with LPIs enabled, ITS) set up
+ * by the hypervisor's own host GIC and ITS drivers running on PE 0 at EL2.
  *
  * Two ways of feeding the stream:
  * - "engine": the host writes each batch of commands straight into the command queue in
@@ -13,12 +13,13 @@
  *   hypervisor does at boot; the whole program is timed.
  */
 import { type AccessAttrs } from '../core/bus.js';
-import { Machine } from '../core/machine.js';
+import type { Machine } from '../core/machine.js';
 import { smc, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
-import { gicConfig, type GicConfig } from '../gic/config.js';
+import { createBoard } from '../gic/board.js';
+import type { GicConfig } from '../gic/config.js';
 import { allocLpiTables, configureLpi } from '../drivers/lpi.js';
-import { createGic, type Gic } from '../gic/gic.js';
+import type { Gic } from '../gic/gic.js';
 import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
 import { COMMAND_BYTES, GITS, GITS_CWRITER } from '../gic/its/its-registers.js';
 import { PhysHeap } from '../drivers/heap.js';
@@ -82,9 +83,7 @@ function runOnPe0(m: Machine, fn: () => Program): number {
 }
 
 function makeRig(): Rig {
-  const m = new Machine({ cores: 1 });
-  const cfg = gicConfig({ version: 4, idBits: 16 });
-  const gic = createGic(m, cfg);
+  const { m, config: cfg, gic } = createBoard({ cores: 1, gic: { version: 4, idBits: 16 } });
   const heap = new PhysHeap(HEAP_PA, HEAP_SIZE);
   const its = new ItsDriver(cfg.itsBase, heap, Spinlock.alloc(heap, 'its', new LockStats(), { trace: m.trace, now: () => m.now }));
   const tables = allocLpiTables(heap, cfg.idBits);

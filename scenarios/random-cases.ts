@@ -24,16 +24,18 @@
  *   victim's RAM must not change where only the rogue could have written (`RogueOptions` can
  *   leave out the accesses that straddle the end of the rogue's RAM: a known fault).
  * - its: random 32-byte commands (valid and invalid opcodes, random and in-range fields) written
- *   by a driver at EL2 into the command queue of an ITS rig (test/helpers/its-driver.ts), stalls
- *   mended as a driver would; the queue must drain, every error must carry an architected-looking
- *   code for the command that raised it, and a valid MAPD/MAPC/MAPTI/INT sequence and an MSI must
- *   still make an LPI pending afterwards.
+ *   by the driver library's ITS driver (drivers/its.ts) at EL2 into the command queue of the ITS
+ *   of a 2-PE board (gic/board.ts), stalls mended as a driver would; the queue must drain, every
+ *   error must carry an architected-looking code for the command that raised it, and a valid
+ *   MAPD/MAPC/MAPTI/INT sequence and an MSI must still make two LPIs pending at redistributor 1,
+ *   which PE 1 then acknowledges through its CPU interface.
  *
  * Every runner throws a `CaseFailure` whose message names the kind, the seed and what was wrong.
  */
 import type { Word } from '../core/bits.js';
 import { COST_PROFILES } from '../core/costs.js';
 import { EC, ESR } from '../core/esr.js';
+import type { Machine } from '../core/machine.js';
 import {
   cas, eret, hvc, ldadd, ldclr, ldeor, ldr, ldset, ldxr, mrs, msr, smc, stxr, str, svc, swp, wfi, work,
   ORD_ACQUIRE_RELEASE, type AccessSize, type EntryFn, type Program,
@@ -46,19 +48,24 @@ import * as CoreRegs from '../core/sysregs.js';
 import * as TimerRegs from '../core/timer.js';
 import { CNTV_CTL_EL0, CNTV_TVAL_EL0 } from '../core/timer.js';
 import { cpuAffinity } from '../drivers/affinity.js';
+import { initCpuInterface, initDistributor, initRedistributor } from '../drivers/gic-init.js';
+import { PhysHeap } from '../drivers/heap.js';
+import { ItsDriver } from '../drivers/its.js';
+import { allocLpiTables, allocPendingTable, configureLpi, enableLpis } from '../drivers/lpi.js';
+import { createBoard } from '../gic/board.js';
+import { redistributorSize } from '../gic/config.js';
 import { ICC_SGIR } from '../gic/gic-registers.js';
-import { commandOfOpcode, encodeCommand, ItsCmd, ITS_COMMANDS, type CommandWords, type ItsCommandName } from '../gic/its/commands.js';
+import { commandOfOpcode, encodeCommand, ItsCmd, ITS_COMMANDS, writeCommand, type CommandWords, type ItsCommandName } from '../gic/its/commands.js';
 import { errorName, Reason } from '../gic/its/errors.js';
 import { COMMAND_BYTES, GITS, GITS_CREADR } from '../gic/its/its-registers.js';
 import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from '../gic/mmio-offsets.js';
 import * as GicRegs from '../gic/sysregs.js';
-import { ICC_SGI1R_EL1 } from '../gic/sysregs.js';
+import { ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_SGI1R_EL1 } from '../gic/sysregs.js';
 import { Kernel, KERNEL_READY_OFFSET, type KernelConfig, type KernelCpu } from '../guests/kernel.js';
 import { deviceKernel, type DeviceKernel } from '../guests/samples.js';
 import type { Injection } from '../hypervisor/config.js';
 import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, GUEST_RAM } from '../hypervisor/layout.js';
 import { POLICIES, policyNamed } from '../hypervisor/sched/policies.js';
-import { ItsDriver, ITT_AREA, makeRig, NOWHERE, run as runOnRig, VPE_TABLE, VPT_AREA, type ItsRig } from '../test/helpers/its-driver.js';
 import { attachDeliveryCheck } from './delivery-check.js';
 import { addDevice, buildPlatform, guestReady, type Platform } from './platform.js';
 import { runScenario, type PathResult, type RunHandle } from './run.js';
@@ -845,6 +852,21 @@ const FINAL_ICID = 100;
 const FINAL_LPI = 9000;
 /** GITS_CREADR polls before a wait gives up (the queue did not drain). */
 const ITS_WAIT_POLLS = 200_000;
+/** The case's RAM (the board's 2 GiB at 0x4000_0000): the command queue and the ITS tables (one 4 KB page each: 512 DeviceIDs, collections, vPEs). */
+const ITS_QUEUE = 0x4800_0000;
+const ITS_DEVICE_TABLE = 0x4810_0000;
+const ITS_COLLECTION_TABLE = 0x4820_0000;
+const ITS_VPE_TABLE = 0x4830_0000;
+/** Where random commands put ITTs and VPTs (most of the time), and an address no region decodes (memory faults). */
+const ITT_AREA = 0x4900_0000;
+const VPT_AREA = 0x4a00_0000;
+const NOWHERE = 0x1_0000_0000;
+/** What the software allocates (redistributor 1's LPI tables), and where PE 1 records the INTIDs it acknowledged (a count, then the INTIDs). */
+const ITS_HEAP = 0x6000_0000;
+const ITS_HEAP_SIZE = 0x0100_0000;
+const ITS_ACKS = 0x6800_0000;
+/** Acknowledgements PE 1 takes at most (it stops at the first 1023). */
+const ITS_MAX_ACKS = 16;
 
 export interface ItsCase {
   readonly seed: number;
@@ -907,25 +929,56 @@ export interface ItsResult extends CaseStats {
   readonly stalls: number;
 }
 
+/** Entry address of the program an ITS case runs on PE `pe` (each case has its own machine). */
+const itsEntry = (pe: number): number => 0x7000_0000 + pe * 0x1000;
+
 /**
- * Runs one ITS case on a rig (test/helpers/its-driver.ts): a valid prefix (devices, collections,
- * vPEs) so random commands meet mapped things, the random batches (stalls mended: the command at
- * GITS_CREADR replaced by a SYNC, GITS_CWRITER written with Retry = 1), then MAPD/MAPC/MAPTI/INT
- * and an MSI on IDs the random commands never touch. Throws a CaseFailure (kind 'its').
+ * Runs `fn` on PE `pe` of `m` at EL2 until it ends (then PSCI CPU_OFF); throws if it did not end
+ * within `limit` cycles.
+ */
+function runOnPe(m: Machine, pe: number, fn: () => Program, limit: number): void {
+  const entry = itsEntry(pe);
+  let done = false;
+  m.code.install(entry, function* (): Program {
+    yield* fn();
+    done = true;
+    m.stop();
+    yield smc(0, PSCI.CPU_OFF);
+  });
+  m.pes[pe]!.powerOn(entry, 2, m.now);
+  m.run(m.now + limit);
+  if (!done) throw new Error(`the program on PE ${pe} did not finish within ${limit} cycles`);
+}
+
+/**
+ * Runs one ITS case on a 2-PE board (the case's GIC version and machine seed, trace off) with the
+ * driver library's ITS driver on PE 0 at EL2: a valid prefix (devices, collections, vPEs) so
+ * random commands meet mapped things, the random batches (written with the raw queue primitives
+ * so that every error shows; stalls mended: the command at GITS_CREADR replaced by a SYNC,
+ * GITS_CWRITER written with Retry = 1). Then PE 0 brings the distributor up and gives
+ * redistributor 1 LPI tables (the final LPIs enabled), and sends MAPD/MAPC/MAPTI/INT on IDs the
+ * random commands never touch; a device's MSI follows. Last, PE 1 is powered on: it wakes its
+ * redistributor, enables its CPU interface and acknowledges (ICC_IAR1_EL1, interrupts masked)
+ * until it reads 1023. Both final LPIs must have been acknowledged there, each once, and nothing
+ * else. Throws a CaseFailure (kind 'its').
  */
 export function runItsCase(c: ItsCase): ItsResult {
   const bad: string[] = [];
   const fail = (what: string[]): never => {
     throw new CaseFailure('its', c.seed, `GICv${c.version} ITS, ${c.queuePages}-page queue, ${c.batches.reduce((a, b) => a + b.length, 0)} random commands in ${c.batches.length} batch(es)`, what);
   };
-  const rig: ItsRig = makeRig({ version: c.version, machine: { seed: c.machineSeed, trace: false } });
-  const d = new ItsDriver(rig.base, undefined, c.queuePages);
+  const board = createBoard({ cores: 2, seed: c.machineSeed, trace: false, gic: { version: c.version } });
+  const { m, config: cfg } = board;
+  const its = board.gic.its;
+  const heap = new PhysHeap(ITS_HEAP, ITS_HEAP_SIZE);
+  const d = new ItsDriver(cfg.itsBase, heap);
+  const rd1 = cfg.gicrBase + 1 * redistributorSize(cfg.version);
   const written: Written[] = [];
   let stalls = 0;
   let finalFrom = 0;
   const put = function* (cmds: readonly CommandWords[]): Program {
-    cmds.forEach((words, i) => written.push({ offset: (d.cwriter + i * COMMAND_BYTES) % d.queueBytes, words }));
-    yield* d.put(cmds);
+    cmds.forEach((words, i) => written.push({ offset: (d.writeOffset + i * COMMAND_BYTES) % d.queueBytes, words }));
+    yield* d.write(cmds);
   };
   /** Waits until CREADR reaches CWRITER, mending stalls; throws when it does not within the bound. */
   const drain = function* (what: string): Program {
@@ -933,19 +986,18 @@ export function runItsCase(c: ItsCase): ItsResult {
       let v = 0;
       let polls = 0;
       for (; polls < ITS_WAIT_POLLS; polls++) {
-        v = yield ldr(rig.base + GITS.CREADR, 4, 2);
-        if (GITS_CREADR.get(v, 'Stalled') === 1 || GITS_CREADR.get(v, 'Offset') * COMMAND_BYTES === d.cwriter) break;
+        v = yield ldr(cfg.itsBase + GITS.CREADR, 4, 2);
+        if (GITS_CREADR.get(v, 'Stalled') === 1 || GITS_CREADR.get(v, 'Offset') * COMMAND_BYTES === d.writeOffset) break;
       }
-      if (polls === ITS_WAIT_POLLS) throw new Error(`${what}: the queue did not drain: GITS_CREADR.Offset ${GITS_CREADR.get(v, 'Offset') * COMMAND_BYTES} after ${ITS_WAIT_POLLS} polls, GITS_CWRITER ${d.cwriter}`);
+      if (polls === ITS_WAIT_POLLS) throw new Error(`${what}: the queue did not drain: GITS_CREADR.Offset ${GITS_CREADR.get(v, 'Offset') * COMMAND_BYTES} after ${ITS_WAIT_POLLS} polls, GITS_CWRITER ${d.writeOffset}`);
       if (GITS_CREADR.get(v, 'Stalled') === 0) return;
       if (mends > 4 * 128 * c.queuePages) throw new Error(`${what}: the queue stalled ${mends} times in a row`);
       // Replace the command it stalled on with a SYNC and resume with Retry = 1.
       stalls++;
-      const saved = d.cwriter;
-      d.cwriter = GITS_CREADR.get(v, 'Offset') * COMMAND_BYTES;
-      yield* put([ItsCmd.SYNC({ RDbase: 0 })]);
-      d.cwriter = saved;
-      yield* d.kick(true);
+      const slot = GITS_CREADR.get(v, 'Offset');
+      written.push({ offset: slot * COMMAND_BYTES, words: ItsCmd.SYNC({ RDbase: 0 }) });
+      yield* writeCommand(d.queue, slot, ItsCmd.SYNC({ RDbase: 0 }));
+      yield* d.publish(true);
     }
   };
   const virtual = c.version === 4;
@@ -954,20 +1006,28 @@ export function runItsCase(c: ItsCase): ItsResult {
     ...Array.from({ length: ITS_ICIDS / 2 }, (_, i) => ItsCmd.MAPC({ ICID: i, RDbase: i % 2, V: 1 })),
     ...(virtual ? Array.from({ length: ITS_VPES / 2 }, (_, i) => ItsCmd.VMAPP({ vPEID: i, RDbase: i % 2, V: 1, VPT_size: 15, VPT_addr: VPT_AREA + i * 0x1_0000 })) : []),
   ];
-  let setsBefore = 0;
   try {
-    runOnRig(rig, function* () {
-      yield* d.init(virtual ? { vpes: { base: VPE_TABLE } } : {});
+    runOnPe(m, 0, function* () {
+      yield* d.init({
+        tables: { devices: { base: ITS_DEVICE_TABLE }, collections: { base: ITS_COLLECTION_TABLE }, vpes: virtual ? { base: ITS_VPE_TABLE } : undefined },
+        queue: ITS_QUEUE,
+        queueBytes: c.queuePages * 0x1000,
+      });
       yield* put(prefix);
-      yield* d.kick();
+      yield* d.publish();
       yield* drain('prefix');
       for (const [i, batch] of c.batches.entries()) {
         yield* put(batch);
-        yield* d.kick();
+        yield* d.publish();
         yield* drain(`batch ${i + 1}`);
       }
+      // Redistributor 1 gets LPIs (its tables, the two final LPIs enabled); the distributor enables Group 1.
+      yield* initDistributor(cfg.gicdBase);
+      const tables = allocLpiTables(heap, cfg.idBits);
+      yield* configureLpi(tables, FINAL_LPI, 0xa0, true);
+      yield* configureLpi(tables, FINAL_LPI + 1, 0xa0, true);
+      yield* enableLpis(rd1, tables, allocPendingTable(heap, cfg.idBits));
       finalFrom = written.length;
-      setsBefore = rig.lpis.calls.length;
       yield* put([
         ItsCmd.MAPD({ DeviceID: FINAL_DEVICE, Size: 4, ITT_addr: ITT_AREA + 0x80_0000, V: 1 }),
         ItsCmd.MAPC({ ICID: FINAL_ICID, RDbase: 1, V: 1 }),
@@ -976,24 +1036,39 @@ export function runItsCase(c: ItsCase): ItsResult {
         ItsCmd.INT({ DeviceID: FINAL_DEVICE, EventID: 3 }),
         ItsCmd.SYNC({ RDbase: 1 }),
       ]);
-      yield* d.kick();
+      yield* d.publish();
       yield* drain('the final MAPD/MAPC/MAPTI/INT');
-    }, { limit: 2e9 });
+    }, 2e9);
   } catch (e) {
     fail([`exception: ${describeError(e)}`]);
   }
-  // An MSI from the final device.
-  const m = rig.m;
+  // An MSI from the final device, then PE 1 acknowledges what its redistributor holds.
   try {
-    m.bus.write(rig.base + GITS.TRANSLATER, 4, 4, { requester: 'device', id: FINAL_DEVICE });
+    m.bus.write(board.translater, 4, 4, { requester: 'device', id: FINAL_DEVICE });
     m.runFor(20_000);
+    runOnPe(m, 1, function* () {
+      yield* initRedistributor(cfg.gicrBase);
+      yield* initCpuInterface();
+      let n = 0;
+      while (n < ITS_MAX_ACKS) {
+        const intid: number = yield mrs(ICC_IAR1_EL1, 1);
+        if (intid === 1023) break;
+        yield str(ITS_ACKS + 4 + 4 * n, intid, 4, 1);
+        n++;
+        yield msr(ICC_EOIR1_EL1, intid, 1);
+      }
+      yield str(ITS_ACKS, n, 4, 1);
+    }, 1e7);
   } catch (e) {
     fail([`exception after an MSI: ${describeError(e)}`]);
   }
-  const sets = rig.lpis.calls.slice(setsBefore).filter((x) => x.op === 'set' && x.args[0] === 1);
-  if (!sets.some((x) => x.args[1] === FINAL_LPI)) bad.push(`the final INT did not make LPI ${FINAL_LPI} pending at redistributor 1`);
-  if (!sets.some((x) => x.args[1] === FINAL_LPI + 1)) bad.push(`the final MSI (device ${FINAL_DEVICE}, EventID 4) did not make LPI ${FINAL_LPI + 1} pending at redistributor 1`);
-  const its = rig.its;
+  const mem = m.bus.memory;
+  const acks = Array.from({ length: Math.min(mem.read32(ITS_ACKS), ITS_MAX_ACKS) }, (_, i) => mem.read32(ITS_ACKS + 4 + 4 * i));
+  const count = (intid: number): number => acks.filter((x) => x === intid).length;
+  if (count(FINAL_LPI) !== 1) bad.push(`the final INT's LPI ${FINAL_LPI} was acknowledged ${count(FINAL_LPI)} times on PE 1 (acknowledged: ${acks.join(', ') || 'nothing'})`);
+  if (count(FINAL_LPI + 1) !== 1) bad.push(`the final MSI's LPI ${FINAL_LPI + 1} (device ${FINAL_DEVICE}, EventID 4) was acknowledged ${count(FINAL_LPI + 1)} times on PE 1 (acknowledged: ${acks.join(', ') || 'nothing'})`);
+  const others = acks.filter((x) => x !== FINAL_LPI && x !== FINAL_LPI + 1);
+  if (others.length > 0) bad.push(`PE 1 acknowledged INTIDs nothing made pending: ${others.join(', ')}`);
   if (its.queue.stalled) bad.push('the queue is still stalled at the end');
   if (its.queue.creadr !== its.queue.cwriter) bad.push(`the queue did not drain: CREADR ${its.queue.creadr}, CWRITER ${its.queue.cwriter}`);
   if (its.errorCount !== its.errors.length) bad.push(`${its.errorCount} errors, ${its.errors.length} recorded`);

@@ -8,7 +8,7 @@ import { Machine } from '../../core/machine.js';
 import { MsiDevice } from '../../core/msi-device.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
-import { ITT_AREA, ItsDriver, makeRig, run } from '../helpers/its-driver.js';
+import { ITT_AREA, layout, makeRig, rigDriver, run } from '../helpers/its-rig.js';
 
 const DOORBELL = 0x0900_0000;
 
@@ -82,9 +82,9 @@ test('msi() checks its EventID; a write nobody decodes counts a bus error and is
 
 test('a one-shot MSI through the ITS becomes the mapped LPI itsTranslate cycles later', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: 3, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPC({ ICID: 0, RDbase: 1, V: 1 }),

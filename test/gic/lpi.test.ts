@@ -1,5 +1,5 @@
 /**
- * LPIs from memory (gic-facts §3, §8.2): configuration and pending tables in RAM, the
+ * LPIs from memory (IHI 0069H §5.1 "LPIs"): configuration and pending tables in RAM, the
  * redistributor's configuration cache and its invalidation (GICR_INVLPIR/INVALLR), no active
  * state, the pending-table scan at EnableLPIs, the configuration fetch latency, DirectLPI
  * (GICR_SETLPIR/CLRLPIR) and the `LpiPort` the ITS uses.
@@ -8,29 +8,18 @@ import test from 'ava';
 import fc from 'fast-check';
 import { SimEvent } from '../../core/events.js';
 import { daifclr, daifset, DAIF_I, eret, ldr, mrs, msr, str, work, type Program } from '../../core/ops.js';
+import { initCpuInterface, initDistributor, initRedistributor } from '../../drivers/gic-init.js';
+import { enableLpis, invalidateAllLpis, invalidateLpi, lpiConfigByte } from '../../drivers/lpi.js';
 import { gicConfig, redistributorSize } from '../../gic/config.js';
-import { GICD_CTLR, LPI_CONFIG } from '../../gic/gic-registers.js';
+import { GICD_CTLR } from '../../gic/gic-registers.js';
 import { ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_HPPIR1_EL1, ICC_IAR1_EL1, ICC_RPR_EL1 } from '../../gic/sysregs.js';
 import { cpuOff } from '../helpers/harness.js';
-import {
-  bootEl1,
-  buildGicMachine,
-  cpuifInit,
-  distInit,
-  gicd,
-  gicr,
-  idle,
-  invalidateLpi,
-  lpiInit,
-  redistInit,
-  TABLES,
-  type GicMachine,
-} from '../helpers/gic-harness.js';
+import { bootEl1, buildGicMachine, DIST_OPTIONS, gicd, gicr, idle, TABLES, type GicMachine } from '../helpers/gic-harness.js';
 
 const PROP = TABLES;
 const pendOf = (pe: number): number => 0x4c00_0000 + pe * 0x0040_0000;
 
-const cfgByte = (prio: number, enabled = true): number => LPI_CONFIG.encode({ Priority: prio >> 2, Group1: 1, Enable: enabled ? 1 : 0 });
+const cfgByte = (prio: number, enabled = true): number => lpiConfigByte(prio, enabled);
 
 interface LpiRun {
   /** Distributor INTID bits (GICD_TYPER.IDbits + 1). */
@@ -67,14 +56,14 @@ function runLpi(r: LpiRun): LpiResult {
   r.prepare?.(g);
   bootEl1(g, (pe) => ({
     main: function* (): Program {
-      if (pe === 0) yield* distInit(cfg);
-      yield* redistInit(cfg, pe);
+      if (pe === 0) yield* initDistributor(cfg.gicdBase, DIST_OPTIONS);
+      const rd: number = yield* initRedistributor(cfg.gicrBase);
       if (!lpiPes.includes(pe)) {
         yield* cpuOff();
         return;
       }
-      yield* lpiInit(cfg, pe, { prop: PROP, pend: pendOf(pe), idBits, ptz: r.ptz ?? true });
-      yield* cpuifInit({ eoiMode: r.eoiMode ?? false });
+      yield* enableLpis(rd, { prop: PROP, idBits }, pendOf(pe), r.ptz ?? true);
+      yield* initCpuInterface({ eoiMode: r.eoiMode === true ? 1 : 0 });
       if (r.body) yield* r.body(pe, acks);
       yield daifclr(DAIF_I);
       yield* idle();
@@ -160,7 +149,7 @@ test('disabling an LPI in the configuration table has no effect until GICR_INVLP
       yield* fire();
       counts.push(acks[0]!.length);
       // After the invalidation the new byte applies.
-      yield* invalidateLpi(cfg, 0, 8200);
+      yield* invalidateLpi(gicr(cfg, 0, 0), 8200);
       yield* fire();
       counts.push(acks[0]!.length);
       pendingWhileDisabled = yield ldr(pendOf(0) + (8200 >>> 3), 1);
@@ -169,7 +158,7 @@ test('disabling an LPI in the configuration table has no effect until GICR_INVLP
       yield work(3000);
       counts.push(acks[0]!.length);
       // ...which re-reads the byte of the pending LPI and delivers it.
-      yield* invalidateLpi(cfg, 0, 8200);
+      yield* invalidateLpi(gicr(cfg, 0, 0), 8200);
       yield work(3000);
       counts.push(acks[0]!.length);
       yield daifset(DAIF_I);
@@ -201,7 +190,7 @@ test('a priority change applies after GICR_INVALLR, not before', (t) => {
       yield str(PROP + 8500 - 8192, cfgByte(0xc0), 1);
       yield str(PROP + 8600 - 8192, cfgByte(0x40), 1);
       yield* both();
-      yield* invalidateLpi(cfg, 0);
+      yield* invalidateAllLpis(gicr(cfg, 0, 0));
       yield* both();
     },
   });

@@ -8,11 +8,12 @@ import test from 'ava';
 import { SimEvent } from '../../core/events.js';
 import { daifclr, DAIF_I, eret, isb, ldr, mrs, msr, str, work, type Program } from '../../core/ops.js';
 import { CNTV_CTL_EL0, CNTV_TVAL_EL0, CTL_ENABLE, CTL_IMASK } from '../../core/timer.js';
+import { initCpuInterface, initDistributor, initRedistributor } from '../../drivers/gic-init.js';
 import { gicConfig } from '../../gic/config.js';
 import { GICR_WAKER, ICC_SGIR } from '../../gic/gic-registers.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_SGI1R_EL1 } from '../../gic/sysregs.js';
 import { cpuOff } from '../helpers/harness.js';
-import { bootEl1, buildGicMachine, cpuifInit, distInit, FLAGS, gicr, gicrSgi, idle, redistInit, setFlag, waitFlag } from '../helpers/gic-harness.js';
+import { bootEl1, buildGicMachine, DIST_OPTIONS, FLAGS, gicr, gicrSgi, idle, setFlag, waitFlag } from '../helpers/gic-harness.js';
 
 const CFG = gicConfig();
 
@@ -22,14 +23,14 @@ test('the virtual timer raises PPI 27 through the GIC; masking the timer drops t
   let pendingAfter = -1;
   bootEl1(g, (pe) => ({
     main: function* (): Program {
-      if (pe === 0) yield* distInit(CFG);
-      yield* redistInit(CFG, pe);
+      if (pe === 0) yield* initDistributor(CFG.gicdBase, DIST_OPTIONS);
+      yield* initRedistributor(CFG.gicrBase);
       if (pe !== 0) {
         yield* cpuOff();
         return;
       }
       yield str(gicrSgi(CFG, 0, 0x0100), 1 << 27);
-      yield* cpuifInit();
+      yield* initCpuInterface();
       yield msr(CNTV_TVAL_EL0, 10_000);
       yield msr(CNTV_CTL_EL0, CTL_ENABLE);
       yield isb();
@@ -58,14 +59,14 @@ test('HW linkage: an interrupt left active by the host (EOImode = 1) is deactiva
   const active: number[] = [];
   bootEl1(g, (pe) => ({
     main: function* (): Program {
-      if (pe === 0) yield* distInit(CFG);
-      yield* redistInit(CFG, pe);
+      if (pe === 0) yield* initDistributor(CFG.gicdBase, DIST_OPTIONS);
+      yield* initRedistributor(CFG.gicrBase);
       if (pe !== 0) {
         yield* cpuOff();
         return;
       }
       yield str(gicrSgi(CFG, 0, 0x0100), 1 << 25);
-      yield* cpuifInit({ eoiMode: true });
+      yield* initCpuInterface({ eoiMode: 1 });
       yield daifclr(DAIF_I);
       yield work(20_000);
       active.push(yield ldr(gicrSgi(CFG, 0, 0x0300)));
@@ -96,14 +97,14 @@ test('a redistributor that is asleep (GICR_WAKER.ProcessorSleep = 1) signals not
   let ackedBeforeWake = -1;
   bootEl1(g, (pe) => ({
     main: function* (): Program {
-      if (pe === 0) yield* distInit(CFG);
+      if (pe === 0) yield* initDistributor(CFG.gicdBase, DIST_OPTIONS);
       if (pe > 1) {
         yield* cpuOff();
         return;
       }
       if (pe === 0) {
-        yield* redistInit(CFG, 0);
-        yield* cpuifInit();
+        yield* initRedistributor(CFG.gicrBase);
+        yield* initCpuInterface();
         yield* waitFlag(FLAGS + 4);
         yield msr(ICC_SGI1R_EL1, ICC_SGIR.encode({ INTID: 3, TargetList: 1 << 1 }));
         yield* setFlag(FLAGS + 8);
@@ -114,7 +115,7 @@ test('a redistributor that is asleep (GICR_WAKER.ProcessorSleep = 1) signals not
       yield str(gicrSgi(CFG, 1, 0x0080), 0xffffffff);
       yield str(gicrSgi(CFG, 1, 0x0100), 0xffff);
       yield str(gicrSgi(CFG, 1, 0x0400), 0xa0a0a0a0);
-      yield* cpuifInit();
+      yield* initCpuInterface();
       yield daifclr(DAIF_I);
       yield* setFlag(FLAGS + 4);
       yield* waitFlag(FLAGS + 8);

@@ -1,5 +1,6 @@
 /**
- * Priority, masking and the two EOI modes of the physical CPU interface (gic-facts §1.6, §8.3):
+ * Priority, masking and the two EOI modes of the physical CPU interface (IHI 0069H §4.8
+ * "Interrupt prioritization"; ICC_PMR_EL1, ICC_BPR1_EL1, ICC_CTLR_EL1.EOImode):
  * a higher-priority interrupt preempts a running handler, a lower one waits for the priority
  * drop; preemption compares group priorities only (BPR); ICC_PMR_EL1 masks strictly; with
  * EOImode = 1 an interrupt stays active after EOIR until ICC_DIR_EL1.
@@ -7,6 +8,7 @@
 import test from 'ava';
 import { daifclr, daifset, DAIF_I, eret, ldr, mrs, msr, str, work, type Program } from '../../core/ops.js';
 import { ELR_EL1, SPSR_EL1 } from '../../core/sysregs.js';
+import { initCpuInterface, initDistributor, initRedistributor, type CpuInterfaceOptions } from '../../drivers/gic-init.js';
 import { gicConfig } from '../../gic/config.js';
 import { ICC_SGIR } from '../../gic/gic-registers.js';
 import {
@@ -21,7 +23,7 @@ import {
   ICC_AP1R_EL1,
 } from '../../gic/sysregs.js';
 import { cpuOff } from '../helpers/harness.js';
-import { bootEl1, buildGicMachine, cpuifInit, distInit, gicrSgi, redistInit, type GicMachine } from '../helpers/gic-harness.js';
+import { bootEl1, buildGicMachine, DIST_OPTIONS, gicrSgi, type GicMachine } from '../helpers/gic-harness.js';
 
 /** ICC_SGI1R_EL1 value sending SGI `id` to PE 0. */
 /** The default configuration, which `buildGicMachine` uses. */
@@ -33,19 +35,19 @@ const toSelf = (id: number): bigint => ICC_SGIR.encode({ INTID: id, TargetList: 
  * PE 0 brings the GIC up, gives SGI n priority `prios[n]`, unmasks IRQs and runs `body`;
  * its IRQ handler is `irq`. PEs 1-3 only wake their redistributors and stop.
  */
-function run(prios: Record<number, number>, body: () => Program, irq: () => Program, cpuif: { eoiMode?: boolean; pmr?: number } = {}): GicMachine {
+function run(prios: Record<number, number>, body: () => Program, irq: () => Program, cpuif: CpuInterfaceOptions = {}): GicMachine {
   const g = buildGicMachine({ cores: 4 });
   const { m, cfg } = g;
   bootEl1(g, (pe) => ({
     main: function* (): Program {
-      if (pe === 0) yield* distInit(cfg);
-      yield* redistInit(cfg, pe);
+      if (pe === 0) yield* initDistributor(cfg.gicdBase, DIST_OPTIONS);
+      yield* initRedistributor(cfg.gicrBase);
       if (pe !== 0) {
         yield* cpuOff();
         return;
       }
       for (const [id, p] of Object.entries(prios)) yield str(gicrSgi(cfg, 0, 0x0400 + Number(id)), p, 1);
-      yield* cpuifInit(cpuif);
+      yield* initCpuInterface(cpuif);
       yield daifclr(DAIF_I);
       yield* body();
       yield work(20_000);
@@ -193,7 +195,7 @@ test('EOImode = 1: EOIR drops the priority but the SGI stays active until ICC_DI
       if (activeAfterEoi < 0) activeAfterEoi = yield ldr(gicrSgi(CFG, 0, 0x0300));
       yield eret();
     },
-    { eoiMode: true },
+    { eoiMode: 1 },
   );
   t.deepEqual(log, ['ack 8', 'dir 8', 'ack 8']);
   t.is(activeAfterEoi & (1 << 8), 1 << 8, 'active after EOIR');

@@ -8,7 +8,8 @@ import test from 'ava';
 import { daifclr, DAIF_F, DAIF_I, eret, mrs, msr, str, work, type Program } from '../../core/ops.js';
 import { ICC_SGIR } from '../../gic/gic-registers.js';
 import { ICC_EOIR0_EL1, ICC_EOIR1_EL1, ICC_IAR0_EL1, ICC_IAR1_EL1, ICC_SGI0R_EL1, ICC_SGI1R_EL1, ICC_ASGI1R_EL1 } from '../../gic/sysregs.js';
-import { bootEl1, buildGicMachine, cpuifInit, distInit, FLAGS, gicrSgi, idle, redistInit, setFlag, waitAllReady } from '../helpers/gic-harness.js';
+import { initCpuInterface, initDistributor, initRedistributor } from '../../drivers/gic-init.js';
+import { bootEl1, buildGicMachine, DIST_OPTIONS, FLAGS, gicrSgi, idle, setFlag, waitAllReady } from '../helpers/gic-harness.js';
 
 interface IpiResult {
   /** INTIDs each PE's handler read from ICC_IAR1_EL1 (or IAR0 for FIQs). */
@@ -27,10 +28,10 @@ function runIpi(sender: number, reg: typeof ICC_SGI1R_EL1, value: bigint, opts: 
   let sendTime = -1;
   bootEl1(g, (pe) => ({
     main: function* (): Program {
-      if (pe === 0) yield* distInit(cfg);
-      yield* redistInit(cfg, pe);
+      if (pe === 0) yield* initDistributor(cfg.gicdBase, DIST_OPTIONS);
+      yield* initRedistributor(cfg.gicrBase);
       if (opts.group0Sgi !== undefined) yield str(gicrSgi(cfg, pe, 0x0080), ~(1 << opts.group0Sgi) >>> 0);
-      yield* cpuifInit({ group0: opts.group0Sgi !== undefined });
+      yield* initCpuInterface({ group0: opts.group0Sgi !== undefined });
       yield* setFlag(FLAGS + 4 * pe);
       yield daifclr(DAIF_I | DAIF_F);
       if (pe === sender) {
@@ -120,9 +121,9 @@ for (const stagger of [true, false]) {
     const acks: number[][] = [[], [], [], []];
     bootEl1(g, (pe) => ({
       main: function* (): Program {
-        if (pe === 0) yield* distInit(cfg);
-        yield* redistInit(cfg, pe);
-        yield* cpuifInit();
+        if (pe === 0) yield* initDistributor(cfg.gicdBase, DIST_OPTIONS);
+        yield* initRedistributor(cfg.gicrBase);
+        yield* initCpuInterface();
         yield* setFlag(FLAGS + 4 * pe);
         yield daifclr(DAIF_I);
         yield* waitAllReady(4);

@@ -10,7 +10,8 @@ import { daifclr, DAIF_I, eret, ldr, mrs, msr, str, work, type Program } from '.
 import { gicConfig } from '../../gic/config.js';
 import { GICD_CTLR, GICD_IROUTER } from '../../gic/gic-registers.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN1_EL1 } from '../../gic/sysregs.js';
-import { bootEl1, buildGicMachine, cpuifInit, distInit, FLAGS, gicd, idle, redistInit, setFlag, waitAllReady, type GicMachine } from '../helpers/gic-harness.js';
+import { initCpuInterface, initDistributor, initRedistributor } from '../../drivers/gic-init.js';
+import { bootEl1, buildGicMachine, DIST_OPTIONS, FLAGS, gicd, idle, setFlag, waitAllReady, type GicMachine } from '../helpers/gic-harness.js';
 
 const CFG = gicConfig();
 const DEV = 0x0900_0000;
@@ -42,11 +43,11 @@ function runSpi(s: SpiSetup): { g: GicMachine; acks: number[][] } {
   bootEl1(g, (pe) => ({
     main: function* (): Program {
       if (pe === 0) {
-        yield* distInit(CFG);
+        yield* initDistributor(CFG.gicdBase, DIST_OPTIONS);
         if (s.dist) yield* s.dist();
       }
-      yield* redistInit(CFG, pe);
-      yield* cpuifInit();
+      yield* initRedistributor(CFG.gicrBase);
+      yield* initCpuInterface();
       if (s.noGroup1?.includes(pe)) yield msr(ICC_IGRPEN1_EL1, 0);
       yield* setFlag(FLAGS + 4 * pe);
       yield* waitAllReady(4);

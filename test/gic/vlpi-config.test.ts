@@ -1,5 +1,5 @@
 /**
- * The resident vPE's vLPIs and their configuration (gic-facts §3 "Virtual tables", §5.2, §6.1):
+ * The resident vPE's vLPIs and their configuration (IHI 0069H §7.1, §7.2; GICR_VPROPBASER):
  * the configuration byte is cached by the redistributor until invalidated (INV / VINVALL reach it
  * as `invalidateVlpi` / `invalidateAllVlpis`), a disabled vLPI stays pending in the VPT and is
  * delivered once enabled and invalidated, the best vLPI is chosen by priority then lowest vINTID,
@@ -10,8 +10,11 @@ import test from 'ava';
 import { SimEvent } from '../../core/events.js';
 import { daifclr, DAIF_I, wfi, work, type Program } from '../../core/ops.js';
 import { PSR_I } from '../../core/pstate.js';
+import { enableVirtualInterface } from '../../drivers/list-registers.js';
+import { configureLpi, lpiConfigByte } from '../../drivers/lpi.js';
+import { makeResident } from '../../drivers/residency.js';
 import { ackHandler } from '../helpers/vgic-rig.js';
-import { ID_BITS, VPROP, VPT_A, configByte, enableVcpuInterface, enterGuest, pendingBit, schedule, setConfig, startPe, vlpiBase, vlpiRig, type VlpiRig } from './vlpi-rig.js';
+import { ID_BITS, VPROP, VPROP_TABLES, VPT_A, enterGuest, pendingBit, startPe, vlpiBase, vlpiRig, vpe, type VlpiRig } from './vlpi-rig.js';
 
 function* idle(): Program {
   for (;;) yield wfi();
@@ -21,9 +24,9 @@ function* idle(): Program {
 function residentGuest(r: VlpiRig, cfg: [number, number, boolean][], log: (string | number)[], opts: { idBits?: number; guest?: () => Program } = {}): void {
   startPe(r, 0, {
     el2: function* () {
-      for (const [v, prio, en] of cfg) yield* setConfig(VPROP, v, prio, en);
-      yield* schedule(vlpiBase(r, 0), VPT_A, undefined, VPROP, opts.idBits ?? ID_BITS);
-      yield* enableVcpuInterface();
+      for (const [v, prio, en] of cfg) yield* configureLpi(VPROP_TABLES, v, prio, en);
+      yield* makeResident(vlpiBase(r, 0), vpe(VPT_A, opts.idBits ?? ID_BITS), true);
+      yield* enableVirtualInterface();
       yield* enterGuest(0, opts.guest ? PSR_I : 0);
     },
     guest: opts.guest ?? idle,
@@ -45,7 +48,7 @@ test('a disabled vLPI stays pending in the VPT; enabling its byte in memory is n
   at(r, 20_000, () => gic.physical.setVlpiPending(0, VPT_A, ID_BITS, v, 1023));
   at(r, 40_000, () => {
     checks.push(['disabled', log.length, pendingBit(r, VPT_A, v)]);
-    m.bus.memory.write8(VPROP + (v - 8192), configByte(0x90, true)); // the hypervisor enables it...
+    m.bus.memory.write8(VPROP + (v - 8192), lpiConfigByte(0x90, true)); // the hypervisor enables it...
   });
   at(r, 60_000, () => {
     checks.push(['enabled, not invalidated', log.length, pendingBit(r, VPT_A, v)]); // ...the cached byte still says disabled
@@ -56,7 +59,7 @@ test('a disabled vLPI stays pending in the VPT; enabling its byte in memory is n
   t.deepEqual(log, [v]);
   t.true(m.trace.of('icv-ack')[0]!.t >= 60_000);
   t.false(pendingBit(r, VPT_A, v));
-  t.deepEqual(m.trace.of('vlpi').map((x) => [x.what, x.vintid, x.detail]), [['fill', v, configByte(0x90, false)], ['inv', v, 1]]);
+  t.deepEqual(m.trace.of('vlpi').map((x) => [x.what, x.vintid, x.detail]), [['fill', v, lpiConfigByte(0x90, false)], ['inv', v, 1]]);
 });
 
 test('VINVALL re-reads every cached byte: re-prioritised, enabled and disabled vLPIs change order; the best is the lowest priority value, then the lowest vINTID', (t) => {
@@ -81,9 +84,9 @@ test('VINVALL re-reads every cached byte: re-prioritised, enabled and disabled v
   at(r, 30_000, () => {
     // Before the guest looks: 8304 (0x70) is the best. The hypervisor changes the table and issues VINVALL.
     log.push(`best ${gic.physical.vlpiSources[0]!.best().toString(16)}`);
-    m.bus.memory.write8(VPROP + (8303 - 8192), configByte(0x60, true)); // enabled
-    m.bus.memory.write8(VPROP + (8304 - 8192), configByte(0x70, false)); // disabled
-    m.bus.memory.write8(VPROP + (8300 - 8192), configByte(0x40, true)); // raised above 8301/8302
+    m.bus.memory.write8(VPROP + (8303 - 8192), lpiConfigByte(0x60, true)); // enabled
+    m.bus.memory.write8(VPROP + (8304 - 8192), lpiConfigByte(0x70, false)); // disabled
+    m.bus.memory.write8(VPROP + (8300 - 8192), lpiConfigByte(0x40, true)); // raised above 8301/8302
     gic.physical.invalidateAllVlpis(0, VPT_A);
     phase = 1;
   });

@@ -1,5 +1,6 @@
 /**
- * vLPIs for a vPE that is not resident (gic-facts §5.2, §8 item 7): the bit is set in the VPT in
+ * vLPIs for a vPE that is not resident (IHI 0069H §7.2 "Direct injection of virtual
+ * interrupts"): the bit is set in the VPT in
  * memory, nothing reaches the guest, and a GICv4.0 doorbell (Dbell_pINTID != 1023) becomes a
  * physical LPI at the redistributor, through its ordinary LPI path. The hypervisor takes the
  * doorbell at EL2, makes the vPE resident, and the parse presents every pending vLPI exactly once.
@@ -8,10 +9,12 @@ import test from 'ava';
 import { SimEvent } from '../../core/events.js';
 import { ldr, mrs, msr, wfi, type Program } from '../../core/ops.js';
 import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../drivers/gic-init.js';
+import { enableVirtualInterface } from '../../drivers/list-registers.js';
 import { configureLpi, enableLpis } from '../../drivers/lpi.js';
+import { makeResident } from '../../drivers/residency.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../../gic/sysregs.js';
 import { ackHandler } from '../helpers/vgic-rig.js';
-import { HOST_PROP, ID_BITS, VPROP, VPT_A, VPT_B, enableVcpuInterface, enterGuest, hostPend, pendingBit, schedule, setConfig, startPe, vlpiBase, vlpiRig, type VlpiRig } from './vlpi-rig.js';
+import { HOST_PROP, ID_BITS, VPROP_TABLES, VPT_A, VPT_B, enterGuest, hostPend, pendingBit, startPe, vlpiBase, vlpiRig, vpe, type VlpiRig } from './vlpi-rig.js';
 
 const DB = 8300;
 const V_DB = 8200; // arrives with the doorbell
@@ -42,9 +45,9 @@ test('not resident: the VPT bit is set, no vIRQ; Dbell = 1023 rings nothing, a d
   startPe(r, 0, {
     el2: function* () {
       yield* hostInit(r, true);
-      yield* setConfig(VPROP, V_DB, 0xa0, true);
-      yield* setConfig(VPROP, V_NODB, 0x80, true);
-      yield* enableVcpuInterface();
+      yield* configureLpi(VPROP_TABLES, V_DB, 0xa0, true);
+      yield* configureLpi(VPROP_TABLES, V_NODB, 0x80, true);
+      yield* enableVirtualInterface();
       yield* enterGuest(0); // the vPE is not resident yet
     },
     guest: idle,
@@ -54,7 +57,7 @@ test('not resident: the VPT bit is set, no vIRQ; Dbell = 1023 rings nothing, a d
       yield msr(ICC_EOIR1_EL1, intid, 9);
       const vptByte: number = yield ldr(VPT_A + (V_DB >>> 3), 1, 9);
       el2.push(`irq ${intid} vpt=0x${vptByte.toString(16)}`);
-      if (intid === DB) yield* schedule(frame, VPT_A);
+      if (intid === DB) yield* makeResident(frame, vpe(VPT_A), true);
     },
   });
   const at19k: unknown[] = [];
@@ -88,7 +91,7 @@ test('the doorbell obeys its own physical configuration: disabled, it is pending
   startPe(r, 0, {
     el2: function* () {
       yield* hostInit(r, false);
-      yield* enableVcpuInterface();
+      yield* enableVirtualInterface();
       yield* enterGuest(0);
     },
     guest: idle,
@@ -112,8 +115,8 @@ test('residency is matched by VPT address: a vLPI for the resident VPT never rin
   startPe(r, 0, {
     el2: function* () {
       yield* hostInit(r, false);
-      yield* setConfig(VPROP, V_DB, 0xa0, true);
-      yield* schedule(frame, VPT_A);
+      yield* configureLpi(VPROP_TABLES, V_DB, 0xa0, true);
+      yield* makeResident(frame, vpe(VPT_A), true);
     },
   });
   m.run(1e6);

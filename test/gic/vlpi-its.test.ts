@@ -1,5 +1,6 @@
 /**
- * Direct injection end to end with the real ITS (gic-facts §4.3, §5): an EL2 ITS driver maps a
+ * Direct injection end to end with the real ITS (IHI 0069H §5.3 "ITS commands", §7.2 "Direct
+ * injection of virtual interrupts"): an EL2 ITS driver maps a
  * device's events to vLPIs of vPEs (VMAPP, VMAPTI with a doorbell, VSYNC), an MSI device writes
  * GITS_TRANSLATER, and the vLPI reaches the guest of the PE whose redistributor has the vPE
  * resident. Then the moves: INT while the vPE is not resident (VPT bit, doorbell at EL2), VMOVI
@@ -11,31 +12,17 @@ import test from 'ava';
 import { MsiDevice } from '../../core/msi-device.js';
 import { hvc, ldr, mrs, msr, str, wfi, work, type Program } from '../../core/ops.js';
 import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../drivers/gic-init.js';
+import { PhysHeap } from '../../drivers/heap.js';
+import { ItsDriver, type ItsInitOptions } from '../../drivers/its.js';
+import { enableVirtualInterface } from '../../drivers/list-registers.js';
 import { configureLpi, enableLpis } from '../../drivers/lpi.js';
+import { makeNonResident, makeResident } from '../../drivers/residency.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../../gic/sysregs.js';
 import { GICR_VPENDBASER } from '../../gic/vlpi-registers.js';
-import { ItsDriver } from '../helpers/its-driver.js';
 import { ackHandler } from '../helpers/vgic-rig.js';
-import {
-  FLAGS,
-  HOST_PROP,
-  VPROP,
-  VPT_A,
-  VPT_B,
-  deschedule,
-  enableVcpuInterface,
-  enterGuest,
-  hostPend,
-  pendingBit,
-  schedule,
-  setConfig,
-  startPe,
-  vlpiBase,
-  vlpiRig,
-  type VlpiRig,
-} from './vlpi-rig.js';
+import { FLAGS, HOST_PROP, VPROP_TABLES, VPT_A, VPT_B, enterGuest, hostPend, pendingBit, startPe, vlpiBase, vlpiRig, vpe, type VlpiRig } from './vlpi-rig.js';
 
 // ITS memory (away from the rig's tables).
 const QUEUE = 0x4d00_0000;
@@ -43,6 +30,9 @@ const DEVICES = 0x4d10_0000;
 const COLLECTIONS = 0x4d20_0000;
 const VPES = 0x4d30_0000;
 const ITT = 0x4d40_0000;
+/** The ITS driver's heap (nothing is allocated from it: ITS_LAYOUT gives every table and the queue). */
+const HEAP = 0x5000_0000;
+const ITS_LAYOUT: ItsInitOptions = { tables: { devices: { base: DEVICES }, collections: { base: COLLECTIONS }, vpes: { base: VPES } }, queue: QUEUE, queueBytes: 0x1000 };
 
 const DEV = 0x21;
 const EV = 0;
@@ -77,7 +67,7 @@ function* readBit(table: number, vintid: number): Program<boolean> {
 test('MSI -> ITS -> resident vPE -> guest; INT while not resident rings the doorbell; VMOVI moves the pending vLPI; VMOVP then schedule-in on PE 1 delivers it exactly once', (t) => {
   const r = vlpiRig({ cores: 2 });
   const { m, cfg, gic } = r;
-  const drv = new ItsDriver(cfg.itsBase, QUEUE);
+  const drv = new ItsDriver(cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
   const msi = { deviceId: DEV, doorbell: cfg.itsBase + GITS.TRANSLATER, events: [EV], pattern: { kind: 'periodic' as const, period: 5000 } };
   const dev = new MsiDevice(m, { ...msi, name: 'nic', count: 3 });
   const dev2 = new MsiDevice(m, { ...msi, name: 'nic-later', count: 1 });
@@ -90,18 +80,18 @@ test('MSI -> ITS -> resident vPE -> guest; INT while not resident rings the door
   startPe(r, 0, {
     el2: function* () {
       yield* hostInit(r, 0);
-      yield* setConfig(VPROP, VINTID, 0xa0, true);
-      yield* drv.init({ devices: { base: DEVICES }, collections: { base: COLLECTIONS }, vpes: { base: VPES } });
-      yield* drv.submit(
+      yield* configureLpi(VPROP_TABLES, VINTID, 0xa0, true);
+      yield* drv.init(ITS_LAYOUT);
+      yield* drv.send(0, [
         ItsCmd.MAPD({ DeviceID: DEV, Size: 3, ITT_addr: ITT, V: 1 }),
         ItsCmd.VMAPP({ vPEID: VPE0, RDbase: 0, V: 1, VPT_size: 15, VPT_addr: VPT_A }),
         ItsCmd.VMAPP({ vPEID: VPE1, RDbase: 0, V: 1, VPT_size: 15, VPT_addr: VPT_B }),
         ItsCmd.VMAPTI({ DeviceID: DEV, EventID: EV, vPEID: VPE0, vINTID: VINTID, Dbell_pINTID: DB0 }),
         ItsCmd.VSYNC({ vPEID: VPE0 }),
-      );
-      yield* schedule(vlpiBase(r, 0), VPT_A);
+      ]);
+      yield* makeResident(vlpiBase(r, 0), vpe(VPT_A), true);
       dev.start(); // the device's driver enables MSIs once the mapping is in place
-      yield* enableVcpuInterface();
+      yield* enableVirtualInterface();
       yield* enterGuest(0);
     },
     guest: function* (): Program {
@@ -112,15 +102,15 @@ test('MSI -> ITS -> resident vPE -> guest; INT while not resident rings the door
     guestVectors: { curSpx: { irq: ackHandler(guest0) } },
     hvc: function* (): Program {
       // The vCPU leaves PE 0: deschedule, then the event fires while its vPE is not resident.
-      const after: bigint = yield* deschedule(vlpiBase(r, 0));
+      const after: bigint = yield* makeNonResident(vlpiBase(r, 0));
       pendingLast = GICR_VPENDBASER.get(after, 'PendingLast');
-      yield* drv.submit(ItsCmd.INT({ DeviceID: DEV, EventID: EV }), ItsCmd.VSYNC({ vPEID: VPE0 }));
+      yield* drv.send(0, [ItsCmd.INT({ DeviceID: DEV, EventID: EV }), ItsCmd.VSYNC({ vPEID: VPE0 })]);
       memory.afterIntA = yield* readBit(VPT_A, VINTID);
       // The guest retargets the interrupt to its vCPU 1 (VMOVI, no doorbell), which will run on PE 1.
-      yield* drv.submit(ItsCmd.VMOVI({ DeviceID: DEV, EventID: EV, vPEID: VPE1, D: 1, Dbell_pINTID: 1023 }), ItsCmd.VSYNC({ vPEID: VPE1 }));
+      yield* drv.send(0, [ItsCmd.VMOVI({ DeviceID: DEV, EventID: EV, vPEID: VPE1, D: 1, Dbell_pINTID: 1023 }), ItsCmd.VSYNC({ vPEID: VPE1 })]);
       memory.afterVmoviA = yield* readBit(VPT_A, VINTID);
       memory.afterVmoviB = yield* readBit(VPT_B, VINTID);
-      yield* drv.submit(ItsCmd.VMOVP({ vPEID: VPE1, RDbase: 1 }), ItsCmd.VSYNC({ vPEID: VPE1 }));
+      yield* drv.send(0, [ItsCmd.VMOVP({ vPEID: VPE1, RDbase: 1 }), ItsCmd.VSYNC({ vPEID: VPE1 })]);
       yield str(FLAGS, 1);
     },
     el2Irq: function* (): Program {
@@ -132,13 +122,13 @@ test('MSI -> ITS -> resident vPE -> guest; INT while not resident rings the door
   startPe(r, 1, {
     el2: function* () {
       yield* hostInit(r, 1);
-      yield* enableVcpuInterface();
+      yield* enableVirtualInterface();
       for (;;) {
         const f: number = yield ldr(FLAGS);
         if (f === 1) break;
         yield work(200);
       }
-      yield* schedule(vlpiBase(r, 1), VPT_B);
+      yield* makeResident(vlpiBase(r, 1), vpe(VPT_B), true);
       dev2.start(); // a new MSI after the move goes to vPE 1, resident on PE 1
       yield* enterGuest(1);
     },
@@ -176,27 +166,27 @@ test('MSI -> ITS -> resident vPE -> guest; INT while not resident rings the door
 test('INV and VINVALL through the ITS: a vLPI pending while disabled is delivered once its byte is enabled and invalidated', (t) => {
   const r = vlpiRig();
   const { m, cfg } = r;
-  const drv = new ItsDriver(cfg.itsBase, QUEUE);
+  const drv = new ItsDriver(cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
   const log: (string | number)[] = [];
   const seen: boolean[] = [];
   startPe(r, 0, {
     el2: function* () {
-      yield* setConfig(VPROP, VINTID, 0xa0, false);
-      yield* setConfig(VPROP, VINTID2, 0x90, false);
-      yield* drv.init({ devices: { base: DEVICES }, collections: { base: COLLECTIONS }, vpes: { base: VPES } });
-      yield* drv.submit(
+      yield* configureLpi(VPROP_TABLES, VINTID, 0xa0, false);
+      yield* configureLpi(VPROP_TABLES, VINTID2, 0x90, false);
+      yield* drv.init(ITS_LAYOUT);
+      yield* drv.send(0, [
         ItsCmd.MAPD({ DeviceID: DEV, Size: 3, ITT_addr: ITT, V: 1 }),
         ItsCmd.VMAPP({ vPEID: VPE0, RDbase: 0, V: 1, VPT_size: 15, VPT_addr: VPT_A }),
         ItsCmd.VMAPTI({ DeviceID: DEV, EventID: EV, vPEID: VPE0, vINTID: VINTID, Dbell_pINTID: 1023 }),
         ItsCmd.VMAPTI({ DeviceID: DEV, EventID: EV2, vPEID: VPE0, vINTID: VINTID2, Dbell_pINTID: 1023 }),
-      );
-      yield* schedule(vlpiBase(r, 0), VPT_A);
-      yield* drv.submit(ItsCmd.INT({ DeviceID: DEV, EventID: EV }), ItsCmd.INT({ DeviceID: DEV, EventID: EV2 }), ItsCmd.VSYNC({ vPEID: VPE0 }));
+      ]);
+      yield* makeResident(vlpiBase(r, 0), vpe(VPT_A), true);
+      yield* drv.send(0, [ItsCmd.INT({ DeviceID: DEV, EventID: EV }), ItsCmd.INT({ DeviceID: DEV, EventID: EV2 }), ItsCmd.VSYNC({ vPEID: VPE0 })]);
       seen.push(yield* readBit(VPT_A, VINTID), yield* readBit(VPT_A, VINTID2));
       // Enabled in the table, but not invalidated yet: the redistributor still uses its cached bytes.
-      yield* setConfig(VPROP, VINTID, 0xa0, true);
-      yield* setConfig(VPROP, VINTID2, 0x90, true);
-      yield* enableVcpuInterface();
+      yield* configureLpi(VPROP_TABLES, VINTID, 0xa0, true);
+      yield* configureLpi(VPROP_TABLES, VINTID2, 0x90, true);
+      yield* enableVirtualInterface();
       yield* enterGuest(0);
     },
     guest: function* (): Program {
@@ -210,8 +200,8 @@ test('INV and VINVALL through the ITS: a vLPI pending while disabled is delivere
     },
     guestVectors: { curSpx: { irq: ackHandler(log) } },
     hvc: function* (imm: number): Program {
-      if (imm === 1) yield* drv.submit(ItsCmd.INV({ DeviceID: DEV, EventID: EV }));
-      else yield* drv.submit(ItsCmd.VINVALL({ vPEID: VPE0 }));
+      if (imm === 1) yield* drv.send(0, [ItsCmd.INV({ DeviceID: DEV, EventID: EV })]);
+      else yield* drv.send(0, [ItsCmd.VINVALL({ vPEID: VPE0 })]);
     },
   });
   m.run(5e6);

@@ -1,5 +1,6 @@
 /**
- * The VLPI_base frame's register table and codecs (gic-facts §2.2): GICR_VPROPBASER and
+ * The VLPI_base frame's register table and codecs (IHI 0069, the GICR_VPROPBASER and
+ * GICR_VPENDBASER descriptions): GICR_VPROPBASER and
  * GICR_VPENDBASER (GICv4.0 layouts) round-trip and match known values; the frame's table is
  * sorted, non-overlapping, RAZ/WI elsewhere, and bad accesses never throw. Also the sparse-memory
  * scan the VPT parse relies on (`PhysicalMemory.nextNonZero32`).
@@ -29,7 +30,7 @@ for (const layout of [GICR_VPROPBASER, GICR_VPENDBASER] as const) {
   });
 }
 
-test('GICR_VPROPBASER / GICR_VPENDBASER known values (gic-facts §2.2, v4.0 layouts)', (t) => {
+test('GICR_VPROPBASER / GICR_VPENDBASER known values (IHI 0069, v4.0 layouts)', (t) => {
   t.is(GICR_VPROPBASER.encode({ IDbits: 15, PA: 0x49000, Shareability: 1, InnerCache: 7, OuterCache: 1 }), (1n << 56n) | 0x49000000n | 0x400n | 0x380n | 0xfn);
   t.is(GICR_VPENDBASER.encode({ Valid: 1 }), 1n << 63n);
   t.is(GICR_VPENDBASER.encode({ IDAI: 1 }), 1n << 62n);

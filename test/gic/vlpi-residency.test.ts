@@ -1,5 +1,5 @@
 /**
- * Residency through the VLPI_base frame (gic-facts §2.2, §5.1, §5.2, §8 item 7), driven through
+ * Residency through the VLPI_base frame (IHI 0069, GICR_VPENDBASER; IHI 0069H §7.2), driven through
  * MMIO and system registers only: GICR_VPENDBASER.Dirty while the redistributor parses the VPT
  * and while it flushes, a vLPI of the resident vPE reaching an EL1 guest through ICV_IAR1,
  * PendingLast after a deschedule, and the writes the model ignores (CHOICEs in vlpi-frame.ts).
@@ -7,26 +7,13 @@
 import test from 'ava';
 import { SimEvent } from '../../core/events.js';
 import { ldr, str, wfi, type Program } from '../../core/ops.js';
+import { enableVirtualInterface } from '../../drivers/list-registers.js';
+import { configureLpi } from '../../drivers/lpi.js';
+import { makeNonResident, makeResident, waitVpendClean, type DirtyPolls } from '../../drivers/residency.js';
 import { GICR_VLPI } from '../../gic/mmio-offsets.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from '../../gic/vlpi-registers.js';
 import { ackHandler } from '../helpers/vgic-rig.js';
-import {
-  ID_BITS,
-  VPROP,
-  VPT_A,
-  VPT_B,
-  deschedule,
-  enableVcpuInterface,
-  enterGuest,
-  pendingBit,
-  schedule,
-  setConfig,
-  startPe,
-  vlpiBase,
-  vlpiRig,
-  waitClean,
-  type Polls,
-} from './vlpi-rig.js';
+import { ID_BITS, VPROP, VPROP_TABLES, VPT_A, VPT_B, enterGuest, pendingBit, startPe, vlpiBase, vlpiRig, vpe } from './vlpi-rig.js';
 
 const VINTID = 8200;
 
@@ -41,13 +28,13 @@ test('schedule-in: Dirty reads 1 for vpeScheduleDirty cycles; a vLPI then reache
   const r = vlpiRig();
   const { m, gic } = r;
   const frame = vlpiBase(r, 0);
-  const polls: Polls = { values: [] };
+  const polls: DirtyPolls & { values: bigint[] } = { dirtyPolls: 0, values: [] };
   const log: (string | number)[] = [];
   startPe(r, 0, {
     el2: function* () {
-      yield* setConfig(VPROP, VINTID, 0xa0, true);
-      yield* schedule(frame, VPT_A, polls);
-      yield* enableVcpuInterface();
+      yield* configureLpi(VPROP_TABLES, VINTID, 0xa0, true);
+      yield* makeResident(frame, vpe(VPT_A), true, 0, polls);
+      yield* enableVirtualInterface();
       yield* enterGuest(0);
     },
     guest: idle,
@@ -68,6 +55,7 @@ test('schedule-in: Dirty reads 1 for vpeScheduleDirty cycles; a vLPI then reache
   t.is(dirty(polls.values[0]!), 1);
   t.is(dirty(polls.values[polls.values.length - 1]!), 0);
   t.true(polls.values.every((v) => GICR_VPENDBASER.get(v, 'Valid') === 1));
+  t.is(polls.dirtyPolls, polls.values.length - 1);
   const res = m.trace.of('vpe-residency');
   t.deepEqual(res.map((x) => [x.event, x.vpt, x.valid, x.dirty, x.found]), [['schedule', VPT_A, true, m.costs.vpeScheduleDirty, 0], ['parsed', VPT_A, true, 0, 0]]);
   const parsedAt = res[1]!.t;
@@ -98,16 +86,16 @@ test('deschedule: residency ends at once, Dirty reads 1 (and PendingLast 1) for 
     const r = vlpiRig();
     const { m, gic } = r;
     const frame = vlpiBase(r, 0);
-    const polls: Polls = { values: [] };
+    const polls: DirtyPolls & { values: bigint[] } = { dirtyPolls: 0, values: [] };
     let after = -1n;
     let bestWhileResident = -2;
     startPe(r, 0, {
       el2: function* () {
-        yield* setConfig(VPROP, VINTID, 0xa0, c.enabled);
-        yield* setConfig(VPROP, 60000, 0x80, true);
-        yield* schedule(frame, VPT_A);
+        yield* configureLpi(VPROP_TABLES, VINTID, 0xa0, c.enabled);
+        yield* configureLpi(VPROP_TABLES, 60000, 0x80, true);
+        yield* makeResident(frame, vpe(VPT_A), true);
         bestWhileResident = gic.physical.vlpiSources[0]!.best();
-        after = yield* deschedule(frame, polls);
+        after = yield* makeNonResident(frame, polls);
       },
     });
     // Before the vPE is resident: the ITS delivers its vLPIs (no doorbell).
@@ -116,9 +104,13 @@ test('deschedule: residency ends at once, Dirty reads 1 (and PendingLast 1) for 
     t.is(pendingLast(after), c.want, c.name);
     t.is(dirty(after), 0, c.name);
     t.is(GICR_VPENDBASER.get(after, 'Valid'), 0, c.name);
-    // While the flush ran Dirty and PendingLast (UNKNOWN) read 1.
-    t.is(dirty(polls.values[0]!), 1, c.name);
-    t.is(pendingLast(polls.values[0]!), 1, c.name);
+    // The first wait (before Valid is cleared) read once: the parse was done. While the flush ran
+    // (the reads after the write of Valid = 0) Dirty and PendingLast (UNKNOWN) read 1.
+    t.is(dirty(polls.values[0]!), 0, c.name);
+    t.is(GICR_VPENDBASER.get(polls.values[0]!, 'Valid'), 1, c.name);
+    t.is(dirty(polls.values[1]!), 1, c.name);
+    t.is(pendingLast(polls.values[1]!), 1, c.name);
+    t.is(dirty(polls.values[polls.values.length - 1]!), 0, c.name);
     const res = m.trace.of('vpe-residency');
     t.deepEqual(res.map((x) => x.event), ['schedule', 'parsed', 'deschedule', 'flushed'], c.name);
     t.is(res[1]!.found, c.pending.length, c.name);
@@ -139,10 +131,10 @@ test('a vLPI arriving while the VPT is parsed is found by the parse, not lost or
   let writeAt = -1;
   startPe(r, 0, {
     el2: function* () {
-      yield* setConfig(VPROP, VINTID, 0xa0, true);
-      yield* enableVcpuInterface();
+      yield* configureLpi(VPROP_TABLES, VINTID, 0xa0, true);
+      yield* enableVirtualInterface();
       writeAt = m.now;
-      yield* schedule(frame, VPT_A);
+      yield* makeResident(frame, vpe(VPT_A), true);
       yield* enterGuest(0);
     },
     guest: idle,
@@ -180,14 +172,14 @@ test('CHOICEs: VPENDBASER writes while Dirty = 1 and changes of other fields whi
       // Still Dirty: clearing Valid now is ignored.
       yield str(vpend, GICR_VPENDBASER.encode({ PA: VPT_A / 0x10000, Valid: 0 }), 8);
       seen.dirty = yield ldr(vpend, 8);
-      seen.clean = yield* waitClean(frame);
+      seen.clean = yield* waitVpendClean(frame);
       // Valid = 1: a new VPT address (other fields) is ignored; so is VPROPBASER.
       yield str(vpend, GICR_VPENDBASER.encode({ PA: VPT_B / 0x10000, Valid: 1, IDAI: 1 }), 8);
       yield str(vprop, GICR_VPROPBASER.encode({ PA: 0x12345, IDbits: 13 }), 8);
       seen.stillA = yield ldr(vpend, 8);
       seen.prop = yield ldr(vprop, 8);
       // Clearing Valid with the same fields is accepted.
-      seen.after = yield* deschedule(frame);
+      seen.after = yield* makeNonResident(frame);
       // Valid = 0: VPROPBASER is writable again, and a Valid 0 -> 0 write stores its fields.
       yield str(vprop, GICR_VPROPBASER.encode({ PA: 0x12345, IDbits: 13 }), 8);
       seen.prop2 = yield ldr(vprop, 8);
@@ -230,7 +222,7 @@ test('32-bit halves: Linux-style 32-bit accesses program VPROPBASER and VPENDBAS
       seen.push(yield ldr(vprop, 4), yield ldr(vprop + 4, 4));
       yield str(vpend, Number(pend & 0xffffffffn), 4); // low half first: Valid still 0
       yield str(vpend + 4, Number(pend >> 32n), 4); // high half: Valid 0 -> 1
-      full = yield* waitClean(frame);
+      full = yield* waitVpendClean(frame);
       seen.push(yield ldr(vpend, 4), yield ldr(vpend + 4, 4));
     },
   });

@@ -1,26 +1,25 @@
 /**
  * A rig for the redistributors' side of direct injection (GICv4.0): a machine with the whole GIC
  * (gic/board.ts `createBoard`: physical GIC, virtual CPU interfaces, ITS), where each PE boots at
- * EL2 with HCR_EL2 = RW | IMO | FMO and runs a test program, and EL2 routines that do what a hypervisor
- * does, through MMIO and system registers only: make a vPE resident on this PE's redistributor
- * (GICR_VPROPBASER, GICR_VPENDBASER.Valid = 1, poll Dirty), make it non-resident (Valid = 0, poll
- * Dirty, read PendingLast), enable the virtual CPU interface and enter an EL1 guest.
+ * EL2 with HCR_EL2 = RW | IMO | FMO and runs a test program, the tables' addresses, and entry into
+ * an EL1 guest. What a hypervisor does at EL2 (make a vPE resident or not, enable the virtual CPU
+ * interface, write configuration bytes) the programs do with the driver library
+ * (drivers/residency.ts, drivers/list-registers.ts, drivers/lpi.ts), through MMIO and system
+ * registers only.
  */
 import type { VectorTable } from '../../core/code.js';
 import type { CostTable } from '../../core/costs.js';
 import { HCR_FMO, HCR_IMO, HCR_RW } from '../../core/hcr.js';
 import type { Machine } from '../../core/machine.js';
-import { eret, ldr, mrs, msr, str, work, type EntryFn, type Program } from '../../core/ops.js';
+import { eret, mrs, msr, type EntryFn, type Program } from '../../core/ops.js';
 import { spsrFor } from '../../core/pstate.js';
 import { ELR_EL2, ESR_EL2, HCR_EL2, SPSR_EL2, VBAR_EL1, VBAR_EL2 } from '../../core/sysregs.js';
+import type { LpiTables } from '../../drivers/lpi.js';
+import type { VpeTables } from '../../drivers/residency.js';
 import { createBoard } from '../../gic/board.js';
 import { redistributorSize, type GicConfig, type GicOverrides } from '../../gic/config.js';
 import type { Gic } from '../../gic/gic.js';
-import { LPI_CONFIG } from '../../gic/gic-registers.js';
-import { ICH_HCR, ICH_VMCR } from '../../gic/ich-registers.js';
-import { GICR_VLPI, GICR_VLPI_BASE } from '../../gic/mmio-offsets.js';
-import * as S from '../../gic/sysregs.js';
-import { GICR_VPENDBASER, GICR_VPROPBASER } from '../../gic/vlpi-registers.js';
+import { GICR_VLPI_BASE } from '../../gic/mmio-offsets.js';
 
 /** The VM's vLPI configuration table (4 KB aligned, 16 vINTID bits). */
 export const VPROP = 0x4900_0000;
@@ -33,6 +32,13 @@ export const hostPend = (rd: number): number => 0x4c00_0000 + rd * 0x10000;
 /** Shared flags between PEs. */
 export const FLAGS = 0x4e00_0000;
 export const ID_BITS = 16;
+/** The VM's vLPI configuration table as the driver library names it (`configureLpi(VPROP_TABLES, ...)`). */
+export const VPROP_TABLES: LpiTables = { prop: VPROP, idBits: ID_BITS };
+
+/** The tables of the vPE whose VPT is at `vpt`, with the VM's configuration table (`makeResident(frame, vpe(VPT_A), ...)`). */
+export function vpe(vpt: number, idBits = ID_BITS, vprop = VPROP): VpeTables {
+  return { vprop, idBits, vpt };
+}
 
 const VEC_EL2 = 0x4000_0000;
 const VEC_EL1 = 0x4010_0000;
@@ -111,58 +117,11 @@ export function startPe(r: VlpiRig, pe: number, p: PeProgram): void {
   m.pes[pe]!.powerOn(BOOT + pe * 0x1000, 2, m.now);
 }
 
-/** ICH_VMCR_EL2 with Group 1 enabled and the priority mask open; ICH_HCR_EL2.En = 1. */
-export function* enableVcpuInterface(): Program {
-  yield msr(S.ICH_VMCR_EL2, ICH_VMCR.encode({ VENG1: 1, VPMR: 0xf8, VBPR0: 2, VBPR1: 3 }), 9);
-  yield msr(S.ICH_HCR_EL2, ICH_HCR.encode({ En: 1 }), 9);
-}
-
 /** ERET from EL2 to PE `pe`'s guest at EL1h with PSTATE.DAIF = `daif`. */
 export function* enterGuest(pe: number, daif = 0): Program {
   yield msr(SPSR_EL2, spsrFor(1, daif), 9);
   yield msr(ELR_EL2, GUEST + pe * 0x1000, 9);
   yield eret();
-}
-
-/** What an EL2 routine saw of GICR_VPENDBASER while polling Dirty. */
-export interface Polls {
-  /** Every GICR_VPENDBASER value read, in order. */
-  readonly values: bigint[];
-}
-
-/** Polls GICR_VPENDBASER until Dirty = 0 (recording the values read); returns the last. */
-export function* waitClean(frame: number, polls?: Polls): Program<bigint> {
-  for (let i = 0; i < 10_000; i++) {
-    const v: bigint = yield ldr(frame + GICR_VLPI.VPENDBASER, 8, 9);
-    polls?.values.push(v);
-    if (GICR_VPENDBASER.get(v, 'Dirty') === 0) return v;
-    yield work(50);
-  }
-  throw new Error('GICR_VPENDBASER.Dirty never cleared');
-}
-
-/** Makes the vPE whose VPT is at `vpt` resident on the frame's redistributor, Linux style (its_vpe_schedule). */
-export function* schedule(frame: number, vpt: number, polls?: Polls, prop = VPROP, idBits = ID_BITS): Program {
-  yield str(frame + GICR_VLPI.VPROPBASER, GICR_VPROPBASER.encode({ PA: prop / 0x1000, IDbits: idBits - 1, Shareability: 1, InnerCache: 7 }), 8, 9);
-  yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.encode({ PA: vpt / 0x10000, Valid: 1, PendingLast: 1, Shareability: 1, InnerCache: 7 }), 8, 9);
-  yield* waitClean(frame, polls);
-}
-
-/** Makes the resident vPE non-resident (its_clear_vpend_valid); returns GICR_VPENDBASER after Dirty cleared. */
-export function* deschedule(frame: number, polls?: Polls): Program<bigint> {
-  const cur = yield* waitClean(frame);
-  yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.set(cur, 'Valid', 0), 8, 9);
-  return yield* waitClean(frame, polls);
-}
-
-/** A vLPI (or LPI) configuration byte: priority, Group1 (RES1), enable. */
-export function configByte(priority: number, enabled: boolean): number {
-  return LPI_CONFIG.encode({ Priority: priority >> 2, Group1: 1, Enable: enabled ? 1 : 0 });
-}
-
-/** Writes the configuration byte of `intid` in the table at `table` (a store from the PE). */
-export function* setConfig(table: number, intid: number, priority: number, enabled: boolean): Program {
-  yield str(table + (intid - 8192), configByte(priority, enabled), 1, 9);
 }
 
 /** Whether `intid`'s bit is set in the pending table at `table`, read from RAM. */

@@ -10,7 +10,8 @@ import { str } from '../../core/ops.js';
 import { DeviceEntry, iteDoorbell, iteIcid, iteIntid, iteKind, iteVpeid } from '../../gic/its/cache.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
-import { DEV_TABLE, ITT_AREA, ItsDriver, baserValue, makeRig, run, type ItsRig } from '../helpers/its-driver.js';
+import { baserValue } from '../../drivers/its.js';
+import { DEV_TABLE, ITT_AREA, layout, makeRig, rigDriver, run, type ItsRig } from '../helpers/its-rig.js';
 
 function msi(rig: ItsRig, deviceId: number, eventId: number): void {
   rig.m.bus.write(rig.base + GITS.TRANSLATER, 4, eventId, { requester: 'device', id: deviceId });
@@ -19,9 +20,9 @@ function msi(rig: ItsRig, deviceId: number, eventId: number): void {
 
 test('a mapped ITE rewritten by software is not seen while cached; rewriting GITS_BASER drops the cache and the ITS reads memory again', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
@@ -44,9 +45,9 @@ test('a mapped ITE rewritten by software is not seen while cached; rewriting GIT
 
 test('MAPD remapping a device to a new ITT drops its cached ITEs', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
@@ -61,10 +62,10 @@ test('MAPD remapping a device to a new ITT drops its cached ITEs', (t) => {
 
 test('a device with a sparse EventID space (20 EventID bits) translates every mapped event and discards one', (t) => {
   const rig = makeRig({ its: { eventIdBits: 20 }, machine: { cores: 1 } });
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const events = [0, 1, 2, 3, 4, 100_000, 524_288, 1_048_575];
   run(rig, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: 1, Size: 19, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),

@@ -1,8 +1,8 @@
 /**
  * Command encodings: every command's fields against doublewords computed independently from
- * gic-facts §4.2 (plain BigInt shifts, two value patterns per command: all-ones in every field
- * and a distinct pattern), round trip both ways, RES0 bits ignored by the decoder, and
- * properties over random values.
+ * IHI 0069H §5.3 "ITS commands" (plain BigInt shifts, two value patterns per command: all-ones
+ * in every field and a distinct pattern), round trip both ways, RES0 bits ignored by the
+ * decoder, and properties over random values.
  */
 import test from 'ava';
 import fc from 'fast-check';
@@ -19,7 +19,7 @@ interface Case {
   dw: [bigint, bigint, bigint, bigint];
 }
 
-/** gic-facts §4.2, row by row. `p` picks the value pattern: all-ones (0) or a distinct one (1). */
+/** IHI 0069H §5.3 "ITS commands", command by command. `p` picks the value pattern: all-ones (0) or a distinct one (1). */
 function cases(p: 0 | 1): Case[] {
   const dev = p === 0 ? ones(32) : 0x8765_4321;
   const ev = p === 0 ? ones(32) : 0x0012_3456;
@@ -66,7 +66,7 @@ function cases(p: 0 | 1): Case[] {
   ];
 }
 
-test('every command of gic-facts §4.2 is in the layout table, with its opcode', (t) => {
+test('every GICv3/GICv4.0 command of IHI 0069H §5.3 is in the layout table, with its opcode', (t) => {
   t.deepEqual(
     cases(0).map((c) => [c.name, Number(c.dw[0] & 0xffn)]),
     (Object.keys(ITS_COMMANDS) as ItsCommandName[]).map((n) => [n, ITS_COMMANDS[n].opcode]),
@@ -74,7 +74,7 @@ test('every command of gic-facts §4.2 is in the layout table, with its opcode',
 });
 
 for (const p of [0, 1] as const) {
-  test(`encoders match the gic-facts field positions and decode back (pattern ${p})`, (t) => {
+  test(`encoders match the IHI 0069 field positions and decode back (pattern ${p})`, (t) => {
     for (const c of cases(p)) {
       const enc = encodeCommand(c.name, c.fields as never);
       t.deepEqual(enc, c.dw, `${c.name} encode`);

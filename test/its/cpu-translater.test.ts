@@ -9,7 +9,7 @@ import { str } from '../../core/ops.js';
 import type { ItsConfig } from '../../gic/config.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
-import { ITT_AREA, ItsDriver, makeRig, run, type ItsRig } from '../helpers/its-driver.js';
+import { ITT_AREA, layout, makeRig, rigDriver, run, type ItsRig } from '../helpers/its-rig.js';
 
 const CPU_LPI = 8200;
 const DEV_LPI = 8201;
@@ -18,9 +18,9 @@ const EV = 3;
 /** Maps DeviceID `cpuId` event EV -> CPU_LPI and DeviceID 5 event EV -> DEV_LPI, both on RD 1. */
 function rig(its: Partial<ItsConfig>, cpuId: number): ItsRig {
   const r = makeRig({ its });
-  const d = new ItsDriver(r.base); // a one-page device table: DeviceIDs below 512
+  const d = rigDriver(r); // a one-page device table: DeviceIDs below 512
   run(r, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: cpuId, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPD({ DeviceID: 5, Size: 3, ITT_addr: ITT_AREA + 0x1000, V: 1 }),

@@ -7,7 +7,7 @@ import { Machine } from '../../core/machine.js';
 import { MsiDevice, type MsiDeviceConfig, type MsiPattern } from '../../core/msi-device.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
-import { ITT_AREA, ItsDriver, makeRig, run } from '../helpers/its-driver.js';
+import { ITT_AREA, layout, makeRig, rigDriver, run } from '../helpers/its-rig.js';
 
 /** A bus target that records what arrives, with the requester's attributes. */
 function recorder(m: Machine): { base: number; got: [number, number, number, string][] } {
@@ -100,9 +100,9 @@ test('random EventID order is seeded; `until` stops the device; a doorbell nobod
 
 test('end to end through the ITS: every MSI becomes pending itsTranslate cycles after its write, in order', (t) => {
   const rig = makeRig({ machine: { seed: 11 } });
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: 3, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),

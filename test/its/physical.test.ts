@@ -5,10 +5,11 @@
  */
 import test from 'ava';
 import { MsiDevice } from '../../core/msi-device.js';
-import { str } from '../../core/ops.js';
+import { ldr, str } from '../../core/ops.js';
+import type { ItsDriver } from '../../drivers/its.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS, GITS_CREADR } from '../../gic/its/its-registers.js';
-import { COLL_TABLE, DEV_TABLE, ITT_AREA, ItsDriver, makeRig, peek64, run, type ItsRig } from '../helpers/its-driver.js';
+import { COLL_TABLE, DEV_TABLE, ITT_AREA, layout, makeRig, peek64, rigDriver, run, type ItsRig } from '../helpers/its-rig.js';
 
 const DEV = 5;
 const EV = 7;
@@ -22,7 +23,7 @@ const iteLow = (intid: number, icid: number): bigint => 1n | (1n << 1n) | (BigIn
 
 /** Maps DEV/EV -> LPI in collection ICID on RD 1. */
 function* mapBasic(d: ItsDriver): Generator<any, void, any> {
-  yield* d.init();
+  yield* d.init(layout());
   yield* d.submit(
     ItsCmd.MAPD({ DeviceID: DEV, Size: 4, ITT_addr: ITT_AREA, V: 1 }),
     ItsCmd.MAPC({ ICID, RDbase: 1, V: 1 }),
@@ -36,10 +37,10 @@ function msi(rig: ItsRig, deviceId: number, eventId: number, size: 2 | 4 = 4): v
 
 test('MAPD, MAPC, MAPTI write the documented entries; an MSI makes the LPI pending at the collection RD itsTranslate cycles later', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const seen: bigint[] = [];
   run(rig, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(ItsCmd.MAPD({ DeviceID: DEV, Size: 4, ITT_addr: ITT_AREA, V: 1 }));
     seen.push(peek64(rig, DEV_TABLE + DEV * 8));
     yield* d.submit(ItsCmd.MAPC({ ICID, RDbase: 1, V: 1 }));
@@ -65,7 +66,7 @@ test('MAPD, MAPC, MAPTI write the documented entries; an MSI makes the LPI pendi
 
 test('INT makes the mapped LPI pending and CLEAR clears it, each visible when CREADR passes the command', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const after: number[][] = [];
   run(rig, function* () {
     yield* mapBasic(d);
@@ -80,7 +81,7 @@ test('INT makes the mapped LPI pending and CLEAR clears it, each visible when CR
 
 test('DISCARD clears the pending state and the mapping: the ITE is invalid in memory and later MSIs are dropped', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapBasic(d);
     msi(rig, DEV, EV);
@@ -100,7 +101,7 @@ test('DISCARD clears the pending state and the mapping: the ITE is invalid in me
 
 test('MOVI moves a pending LPI to the new collection RD and retargets later MSIs; the ITE holds the new ICID', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapBasic(d);
     yield* d.submit(ItsCmd.MAPC({ ICID: 4, RDbase: 0, V: 1 }), ItsCmd.INT({ DeviceID: DEV, EventID: EV }));
@@ -117,7 +118,7 @@ test('MOVI moves a pending LPI to the new collection RD and retargets later MSIs
 
 test('MOVALL moves every pending LPI of one RD to another; same source and destination is a no-op', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapBasic(d);
     yield* d.submit(
@@ -137,7 +138,7 @@ test('MOVALL moves every pending LPI of one RD to another; same source and desti
 
 test('INV and INVALL after a configuration change reach the redistributor of the collection', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapBasic(d);
     yield* d.submit(ItsCmd.INV({ DeviceID: DEV, EventID: EV }), ItsCmd.INVALL({ ICID }));
@@ -147,22 +148,22 @@ test('INV and INVALL after a configuration change reach the redistributor of the
 
 test('commands complete in simulated time: each retires itsCommand + itsTableAccess per entry after the previous, and SYNC completes after the earlier effects are visible', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const polls: { offset: number; pending: boolean }[] = [];
   run(rig, function* () {
-    yield* d.init();
-    yield* d.put([
+    yield* d.init(layout());
+    yield* d.write([
       ItsCmd.MAPD({ DeviceID: DEV, Size: 4, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPC({ ICID, RDbase: 1, V: 1 }),
       ItsCmd.MAPTI({ DeviceID: DEV, EventID: EV, pINTID: LPI, ICID }),
       ItsCmd.INT({ DeviceID: DEV, EventID: EV }),
       ItsCmd.SYNC({ RDbase: 1 }),
     ]);
-    yield* d.kick();
+    yield* d.publish();
     for (;;) {
-      const v = yield* d.read32(GITS.CREADR);
+      const v = yield ldr(rig.base + GITS.CREADR, 4);
       polls.push({ offset: GITS_CREADR.get(v, 'Offset') * 32, pending: rig.lpis.isLpiPending(1, LPI) });
-      if (GITS_CREADR.get(v, 'Offset') * 32 === d.cwriter) break;
+      if (GITS_CREADR.get(v, 'Offset') * 32 === d.writeOffset) break;
     }
   });
   const c = rig.m.costs;
@@ -187,12 +188,12 @@ test('commands complete in simulated time: each retires itsCommand + itsTableAcc
 
 test('with GITS_TYPER.PTA = 1, RDbase fields hold the redistributor physical address [51:16]', (t) => {
   const rig = makeRig({ its: { pta: true } });
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const rd1 = (rig.cfg.gicrBase + 0x40000) / 0x10000;
   let typer = 0n;
   run(rig, function* () {
-    typer = yield* d.read64(GITS.TYPER);
-    yield* d.init();
+    typer = yield ldr(rig.base + GITS.TYPER, 8);
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: DEV, Size: 4, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.MAPC({ ICID, RDbase: rd1, V: 1 }),
@@ -208,7 +209,7 @@ test('with GITS_TYPER.PTA = 1, RDbase fields hold the redistributor physical add
 
 test('GITS_TRANSLATER: 16-bit writes carry EventID[15:0]; writes while disabled are ignored; a PE write is dropped with a trace record', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapBasic(d);
   });

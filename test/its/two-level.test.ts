@@ -7,7 +7,7 @@ import test from 'ava';
 import { str } from '../../core/ops.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS_CREADR } from '../../gic/its/its-registers.js';
-import { COLL_TABLE, DEV_TABLE, ITT_AREA, ItsDriver, L2_PAGES, NOWHERE, makeRig, peek64, run } from '../helpers/its-driver.js';
+import { COLL_TABLE, DEV_TABLE, ITT_AREA, L2_PAGES, NOWHERE, layout, makeRig, peek64, rigDriver, run } from '../helpers/its-rig.js';
 
 const l1e = (pa: number): bigint => (1n << 63n) | BigInt(pa);
 const dte = (size: number, itt: number): bigint => 1n | (BigInt(size) << 1n) | (BigInt(itt / 256) << 6n);
@@ -15,12 +15,12 @@ const dte = (size: number, itt: number): bigint => 1n | (BigInt(size) << 1n) | (
 for (const [pageSize, bytes] of [[0, 0x1000], [1, 0x4000], [2, 0x10000]] as const) {
   test(`a two-level device table with ${bytes / 1024} KB pages maps a DeviceID through its level-2 page; an MSI is translated`, (t) => {
     const rig = makeRig();
-    const d = new ItsDriver(rig.base);
+    const d = rigDriver(rig);
     const perPage = bytes / 8;
     const dev = 3 * perPage + 17; // level-1 index 3
     const l2 = L2_PAGES;
     run(rig, function* () {
-      yield* d.init({ devices: { base: DEV_TABLE, pageSize, indirect: true }, collections: { base: COLL_TABLE, pageSize } });
+      yield* d.init(layout({ devices: { base: DEV_TABLE, pageSize, indirect: true }, collections: { base: COLL_TABLE, pageSize } }));
       yield str(DEV_TABLE + 3 * 8, l1e(l2), 8);
       yield* d.submit(
         ItsCmd.MAPD({ DeviceID: dev, Size: 7, ITT_addr: ITT_AREA, V: 1 }),
@@ -43,9 +43,9 @@ for (const [pageSize, bytes] of [[0, 0x1000], [1, 0x4000], [2, 0x10000]] as cons
 
 test('a two-level collection table: collections resolve through their level-2 page; the device table capacity is level-1 pages × IDs per page', (t) => {
   const rig = makeRig({ its: { deviceIdBits: 20 } });
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
-    yield* d.init({ devices: { base: DEV_TABLE, indirect: true, size: 0 }, collections: { base: COLL_TABLE, indirect: true } });
+    yield* d.init(layout({ devices: { base: DEV_TABLE, indirect: true, size: 0 }, collections: { base: COLL_TABLE, indirect: true } }));
     yield str(COLL_TABLE + 1 * 8, l1e(L2_PAGES + 0x1000), 8); // ICIDs 512..1023
     yield str(DEV_TABLE + 511 * 8, l1e(L2_PAGES), 8); // the last level-1 entry of one 4 KB page
     yield* d.submit(
@@ -63,15 +63,15 @@ test('a two-level collection table: collections resolve through their level-2 pa
 
 test('a level-1 entry that points at no memory stalls MAPD; the driver fixes the level-1 entry and resumes with Retry', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const creadr: number[] = [];
   run(rig, function* () {
-    yield* d.init({ devices: { base: DEV_TABLE, indirect: true } });
+    yield* d.init(layout({ devices: { base: DEV_TABLE, indirect: true } }));
     yield str(DEV_TABLE, l1e(NOWHERE), 8);
     creadr.push(yield* d.submit(ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }), ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 })));
     yield str(DEV_TABLE, l1e(L2_PAGES), 8);
-    yield* d.kick(true);
-    creadr.push(yield* d.wait());
+    yield* d.publish(true);
+    creadr.push(yield* d.drain());
   });
   t.deepEqual(creadr.map((v) => [GITS_CREADR.get(v, 'Stalled'), GITS_CREADR.get(v, 'Offset')]), [[1, 0], [0, 2]]);
   t.deepEqual(rig.its.errors.map((e) => [e.name, e.outcome]), [['MAPD_TABLE_FAULT', 'stalled']]);

@@ -1,12 +1,14 @@
 /**
- * GICv4.0 virtual commands (gic-facts §4.3, §5.2, §5.3) against a recording VlpiPort: the vPE
+ * GICv4.0 virtual commands (IHI 0069H §5.3 "ITS commands", §7.2 "Direct injection of virtual
+ * interrupts") against a recording VlpiPort: the vPE
  * table and ITT contents, vLPI delivery by translation and INT, VMOVI/VMOVP moves, VSYNC,
  * VINVALL, and the GICv3 ITS refusing virtual opcodes.
  */
 import test from 'ava';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
-import { ITT_AREA, ItsDriver, VPE_TABLE, VPT_AREA, makeRig, peek64, run, type ItsRig } from '../helpers/its-driver.js';
+import type { ItsDriver } from '../../drivers/its.js';
+import { ITT_AREA, VPE_TABLE, VPT_AREA, layout, makeRig, peek64, rigDriver, run, type ItsRig } from '../helpers/its-rig.js';
 
 const DEV = 5;
 const EV = 3;
@@ -19,7 +21,7 @@ const vte = (size: number, vpt: number, rd: number): bigint => 1n | (BigInt(size
 const iteVirtual = (vintid: number, vpe: number): bigint => 1n | (BigInt(vintid) << 2n) | (BigInt(vpe) << 48n);
 
 function* mapVirtual(d: ItsDriver): Generator<any, void, any> {
-  yield* d.init({ vpes: { base: VPE_TABLE } });
+  yield* d.init(layout({ vpes: { base: VPE_TABLE } }));
   yield* d.submit(
     ItsCmd.MAPD({ DeviceID: DEV, Size: 4, ITT_addr: ITT_AREA, V: 1 }),
     ItsCmd.VMAPP({ vPEID: 2, RDbase: 1, V: 1, VPT_size: 15, VPT_addr: VPT2 }),
@@ -34,7 +36,7 @@ function msi(rig: ItsRig, deviceId: number, eventId: number): void {
 
 test('VMAPP and VMAPTI write the documented VTE and virtual ITE; an MSI becomes a vLPI for the vPE at its RD', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapVirtual(d);
   });
@@ -56,7 +58,7 @@ test('VMAPP and VMAPTI write the documented VTE and virtual ITE; an MSI becomes 
 
 test('INT, CLEAR, INV and DISCARD on a virtual ITE reach the vPE through the VlpiPort', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const vl = rig.vlpis!;
   run(rig, function* () {
     yield* mapVirtual(d);
@@ -79,7 +81,7 @@ test('INT, CLEAR, INV and DISCARD on a virtual ITE reach the vPE through the Vlp
 
 test('VMOVI moves the pending vLPI to the new vPE and, with D = 1, changes the doorbell; MOVI refuses a virtual ITE', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const vl = rig.vlpis!;
   run(rig, function* () {
     yield* mapVirtual(d);
@@ -101,7 +103,7 @@ test('VMOVI moves the pending vLPI to the new vPE and, with D = 1, changes the d
 
 test('VMOVP retargets the vPE to another RD (VTE rewritten, port told); VSYNC and VINVALL name the vPE', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   const vl = rig.vlpis!;
   run(rig, function* () {
     yield* mapVirtual(d);
@@ -126,7 +128,7 @@ test('VMOVP retargets the vPE to another RD (VTE rewritten, port told); VSYNC an
 
 test('VMAPP V = 0 unmaps the vPE: its VTE is invalid and later MSIs for it are dropped', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapVirtual(d);
     yield* d.submit(ItsCmd.VMAPP({ vPEID: 2, V: 0 }));
@@ -141,7 +143,7 @@ test('VMAPP V = 0 unmaps the vPE: its VTE is invalid and later MSIs for it are d
 
 test('virtual command errors: simulator-defined 0x01_CC_EE codes, skipped', (t) => {
   const rig = makeRig();
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
     yield* mapVirtual(d);
     yield* d.submit(
@@ -170,9 +172,9 @@ test('virtual command errors: simulator-defined 0x01_CC_EE codes, skipped', (t) 
 
 test('a GICv3 ITS (Virtual = 0) treats every virtual opcode as an unknown command', (t) => {
   const rig = makeRig({ version: 3 });
-  const d = new ItsDriver(rig.base);
+  const d = rigDriver(rig);
   run(rig, function* () {
-    yield* d.init();
+    yield* d.init(layout());
     yield* d.submit(
       ItsCmd.MAPD({ DeviceID: DEV, Size: 4, ITT_addr: ITT_AREA, V: 1 }),
       ItsCmd.VMAPP({ vPEID: 2, RDbase: 1, V: 1, VPT_size: 15, VPT_addr: VPT2 }),

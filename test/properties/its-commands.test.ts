@@ -1,13 +1,13 @@
 /**
- * Random ITS command bytes from EL2 (scenarios/random-cases.ts, on the rig of
- * test/helpers/its-driver.ts): a driver program writes batches of random 32-byte commands (any
+ * Random ITS command bytes from EL2 (scenarios/random-cases.ts, on a 2-PE board with the driver
+ * library's ITS driver, drivers/its.ts): a driver program writes batches of random 32-byte commands (any
  * bytes, random opcodes valid and not, real commands with fields in and out of the ranges of its
  * tables) into the command queue of a GICv3 or GICv4 ITS, advances GITS_CWRITER, and mends every
  * stall as a driver would (the command at GITS_CREADR replaced by a SYNC, GITS_CWRITER written
  * with Retry = 1). No JavaScript exception; the queue always drains (GITS_CREADR reaches
  * GITS_CWRITER within a bound); every error is recorded with a code 0x01_CC_EE naming the
  * command in its slot and a known reason; afterwards MAPD, MAPC, MAPTI, INT and an MSI still make
- * their LPIs pending.
+ * their LPIs pending at redistributor 1, and PE 1 acknowledges both through ICC_IAR1_EL1.
  */
 import test from 'ava';
 import fc from 'fast-check';
