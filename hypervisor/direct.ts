@@ -32,9 +32,9 @@
  * the ITS lock (drivers/its.ts) while it writes the queue. Order: vPE, then VMOVP, then ITS.
  * Residency (GICR_VPENDBASER) needs no lock: only the vCPU's own core changes it.
  */
-import { ldr, mrs, str, work, type Program } from '../core/ops.js';
+import { ldr, mrs, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
-import { clearLpiPending, configureLpi, invalidateLpi, lpiConfigByte } from '../drivers/lpi.js';
+import { clearLpiPending, configureLpi, invalidateLpi } from '../drivers/lpi.js';
 import { makeNonResident, makeResident, vpendIdai, vpendPendingLast, type VpeTables } from '../drivers/residency.js';
 import { Spinlock } from '../drivers/spinlock.js';
 import { LPI_CONFIG } from '../gic/gic-registers.js';
@@ -86,7 +86,6 @@ export class Vpe implements VpeTables {
 export class DirectInjector implements DirectInjection {
   readonly stats: DirectStats = { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, doorbellsArmed: 0 };
   private readonly vpes = new Map<number, Vpe>();
-  private readonly vprop = new Map<number, number>();
   private nextVpeId = 0;
   /** The VMOVP lock of each VM (the same lock for all with `vmovpLock: 'global'`). */
   private readonly vmovpLocks: Spinlock[] = [];
@@ -108,7 +107,6 @@ export class DirectInjector implements DirectInjection {
    */
   allocate(vm: Vm, allocLpi: () => number): void {
     const vprop = this.h.heap.alloc(VPROP_BYTES, 0x1000);
-    this.vprop.set(vm.index, vprop);
     const limit = 2 ** this.h.cfg.gic.its.vpeIdBits;
     for (const v of vm.vcpus) {
       if (this.nextVpeId >= limit) {
@@ -290,14 +288,14 @@ export class DirectInjector implements DirectInjection {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;
     const g = v.vgic;
-    const vprop = this.vprop.get(v.vm.index)!;
+    const vprop = { prop: vpe.vprop, idBits: VPT_ID_BITS };
     const h = this.h;
     const one = function* (vintid: number): Program {
       // Only bytes in the VM's own RAM are read (guest-lpis.ts): anything else reads as disabled.
       const configPa = g.enableLpis ? guestConfigBytePa(v, vintid) : -1;
       let byte = 0;
       if (configPa >= 0) byte = yield ldr(configPa, 1, 9);
-      yield str(vprop + (vintid - FIRST_LPI), lpiConfigByte(LPI_CONFIG.get(byte, 'Priority') << 2, LPI_CONFIG.get(byte, 'Enable') === 1), 1, 9);
+      yield* configureLpi(vprop, vintid, LPI_CONFIG.get(byte, 'Priority') << 2, LPI_CONFIG.get(byte, 'Enable') === 1);
     };
     const cmds: CommandWords[] = [];
     if (act.intid === 'all') {

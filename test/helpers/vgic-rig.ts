@@ -211,7 +211,5 @@ export function ackHandler(log: (string | number)[], opts: { group?: 0 | 1; eoi?
   };
 }
 
-/** LR state (bits [63:62]) of an ICH_LR<n>_EL2 value. */
-export function lrState(v: bigint): number {
-  return Number((v >> 62n) & 3n);
-}
+/** LR state (bits [63:62]) of an ICH_LR<n>_EL2 value: the driver library's decoder. */
+export { lrState } from '../../drivers/list-registers.js';
