@@ -63,10 +63,18 @@ export function* enableLpis(rd: number, tables: LpiTables, pend: number, zeroed 
   yield dsb();
 }
 
-/** Whether the redistributor at `rd` has the direct LPI registers (GICR_TYPER.DirectLPI): GICR_SETLPIR/CLRLPIR/INVLPIR/INVALLR/SYNCR. */
+/**
+ * Whether the redistributor at `rd` can be told to re-read an LPI's configuration directly:
+ * GICR_TYPER.DirectLPI = 1 (GICR_SETLPIR/CLRLPIR/INVLPIR/INVALLR/SYNCR implemented) or
+ * GICR_CTLR.IR = 1 (GICR_INVLPIR/INVALLR/SYNCR implemented), as Linux decides `has_direct_lpi`
+ * (irq-gic-v3.c). Without either, an LPI's configuration change needs the ITS INV/INVALL commands
+ * for the event behind it.
+ */
 export function* hasDirectLpi(rd: number): Program<boolean> {
   const typer: bigint = yield ldr(rd + GICR.TYPER, 8, RT);
-  return GICR_TYPER.get(typer, 'DirectLPI') === 1;
+  if (GICR_TYPER.get(typer, 'DirectLPI') === 1) return true;
+  const ctlr: number = yield ldr(rd + GICR.CTLR, 4, RT);
+  return GICR_CTLR.get(ctlr, 'IR') === 1;
 }
 
 /** GICR_INVLPIR: make the redistributor re-read the configuration of `intid`, then wait for GICR_SYNCR. */

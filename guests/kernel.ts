@@ -25,7 +25,7 @@ import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
 import { cpuAffinity } from '../drivers/affinity.js';
 import { initCpuInterface, initDistributor, initRedistributor } from '../drivers/gic-init.js';
 import { PhysHeap } from '../drivers/heap.js';
-import { allocLpiTables, allocPendingTable, configureLpi, enableLpis, invalidateLpi, markLpiPending, type LpiTables } from '../drivers/lpi.js';
+import { allocLpiTables, allocPendingTable, configureLpi, enableLpis, hasDirectLpi, invalidateLpi, markLpiPending, type LpiTables } from '../drivers/lpi.js';
 import { HVC_SET_AFFINITY } from '../core/smccc.js';
 
 export interface KernelLpi {
@@ -70,6 +70,8 @@ export class KernelCpu {
   readonly regs: Word[] = new Array<Word>(31).fill(0);
   /** This CPU's redistributor (address the kernel sees), -1 if none was found. */
   rd = -1;
+  /** Its redistributor takes GICR_INVLPIR (GICR_TYPER.DirectLPI or GICR_CTLR.IR): how a configuration change is made seen. */
+  directLpi = false;
   irqs = 0;
   spurious = 0;
   unhandled = 0;
@@ -184,7 +186,10 @@ export class Kernel {
       for (let j = 1; j < cfg.cpus; j++) yield* this.psciCall(PSCI.CPU_ON, cpuAffinity(j), cfg.ramBase + SECONDARY_OFFSET, j);
     }
     cpu.rd = yield* initRedistributor(cfg.gicr, cfg.ppis ?? []);
-    if (cpu.rd >= 0 && this.lpiTables !== null) yield* this.enableLpisAt(cpu, this.lpiTables);
+    if (cpu.rd >= 0 && this.lpiTables !== null) {
+      cpu.directLpi = yield* hasDirectLpi(cpu.rd);
+      yield* this.enableLpisAt(cpu, this.lpiTables);
+    }
     yield* initCpuInterface();
     cpu.booted = true;
     yield daifclr(DAIF_I);
@@ -217,7 +222,9 @@ export class Kernel {
     if (this.lpiTables === null || l === undefined || cpu.rd < 0) return;
     yield* configureLpi(this.lpiTables, intid, l.priority, enabled);
     yield dsb();
-    yield* invalidateLpi(cpu.rd, intid);
+    // Without direct invalidation (and with no ITS of its own) the change is seen whenever the
+    // redistributor next reads the table: Linux would send the ITS an INV.
+    if (cpu.directLpi) yield* invalidateLpi(cpu.rd, intid);
   }
 
   private *irqEntry(cpu: KernelCpu): Program {

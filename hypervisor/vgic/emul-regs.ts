@@ -5,8 +5,10 @@
  *
  * What a guest sees: a GICv3 (PIDR2.ArchRev 3) with affinity routing always on, one security
  * state, no SPIs (ITLinesNumber 0: its devices' interrupts are LPIs), 16 INTID bits, LPIs
- * without an ITS (its assigned events are mapped by the hypervisor's configuration) and no
- * DirectLPI. Group 0 is not supported (IGROUPR RAO/WI, GICD_CTLR.EnableGrp0 RAZ/WI).
+ * without an ITS (its assigned events are mapped by the hypervisor's configuration), and
+ * GICR_CTLR.IR = 1 without DirectLPI: GICR_INVLPIR, GICR_INVALLR and GICR_SYNCR are implemented
+ * (the guest's way to make a configuration change seen), GICR_SETLPIR/CLRLPIR are not, as KVM
+ * presents its emulated redistributors. Group 0 is not supported (IGROUPR RAO/WI, GICD_CTLR.EnableGrp0 RAZ/WI).
  *
  * Handlers are plain functions; the few accesses that make the hypervisor read guest memory
  * (enabling LPIs, GICR_INVLPIR, GICR_INVALLR) leave a `GuestLpiAction` that the trap handler
@@ -94,7 +96,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
       offset: GICR.CTLR,
       length: 4,
       widths: W32,
-      read: () => GICR_CTLR.encode({ EnableLPIs: g.enableLpis ? 1 : 0 }),
+      read: () => GICR_CTLR.encode({ EnableLPIs: g.enableLpis ? 1 : 0, IR: 1 }),
       write: (_o, _s, v, attrs) => {
         // CHOICE: once set, EnableLPIs cannot be cleared (allowed: IMPLEMENTATION DEFINED).
         if (!g.enableLpis && GICR_CTLR.get(toNum(v), 'EnableLPIs') === 1) {

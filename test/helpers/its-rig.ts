@@ -90,7 +90,7 @@ let nextEntry = 0x7000_0000;
  * Runs `fn` as a program on PE `pe` at EL2 until it ends (it is followed by PSCI CPU_OFF), then
  * returns. Throws if it did not end within `limit` cycles.
  */
-export function run(rig: ItsRig, fn: () => Program<unknown>, opts: { pe?: number; limit?: number } = {}): void {
+export function run(rig: { readonly m: Machine }, fn: () => Program<unknown>, opts: { pe?: number; limit?: number } = {}): void {
   const m = rig.m;
   const entry = nextEntry;
   nextEntry += 0x1000;
