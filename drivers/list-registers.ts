@@ -52,13 +52,6 @@ export function* findEmptyLr(listRegs: number): Program<number> {
   return -1;
 }
 
-/** Writes `value` into an empty list register; returns its index, or -1 (nothing written) when none is empty. */
-export function* injectLr(listRegs: number, value: bigint): Program<number> {
-  const n: number = yield* findEmptyLr(listRegs);
-  if (n >= 0) yield writeLr(n, value);
-  return n;
-}
-
 export interface VirtualInterfaceOptions {
   /** ICH_VMCR_EL2.VPMR, the guest's priority mask as it starts (default 0xf8: every priority the 5 priority bits give). */
   readonly vpmr?: number;
