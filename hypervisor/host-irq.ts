@@ -114,11 +114,25 @@ export function* wake(h: Hypervisor, pcpu: PerCpu, v: Vcpu, reason: WakeReason):
   yield* placeRunnable(h, pcpu, v);
 }
 
-/** Kicks the idle core the policy picks for a newly runnable vCPU (unless it is this one). */
+/**
+ * Kicks the idle core the policy picks for a newly runnable vCPU (unless it is this one); with no
+ * idle core taken, asks the policy whether it preempts a running vCPU, and kicks that core (its
+ * vCPU leaves at the exit the kick causes: run-loop.ts).
+ */
 export function* placeRunnable(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   const idle = h.idleCores();
   const target = h.sched.place(v.id, idle);
-  if (target !== null && target !== pcpu.index) yield* kick(h, pcpu, target, v);
+  if (target !== null) {
+    if (target !== pcpu.index) yield* kick(h, pcpu, target, v);
+    return;
+  }
+  if (h.sched.policy.preempt === undefined) return;
+  const core = h.sched.preempt(v.id, h.runningVcpus(), pcpu.index);
+  if (core === null) return;
+  const p = h.pcpus[core]!;
+  p.preempt = true;
+  p.preemptBy = v.id;
+  if (core !== pcpu.index) yield* kick(h, pcpu, core, v);
 }
 
 /** The EL2 timer fired: slice end for the current vCPU, and expired timers of blocked vCPUs. */

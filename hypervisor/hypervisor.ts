@@ -37,7 +37,7 @@ import { placeRunnable, wake } from './host-irq.js';
 import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEVICE } from './layout.js';
 import { guestExit, hostIrqAtEl2, reschedule } from './run-loop.js';
 import { Scheduler } from './scheduler.js';
-import type { VcpuInfo } from './sched/policy.js';
+import type { RunningVcpu, VcpuInfo } from './sched/policy.js';
 import { guestDistributor, guestRedistributor } from './vgic/emul-regs.js';
 import { DEFAULT_VIRQ_PRIORITY } from './vgic/vcpu-vgic.js';
 import { VIrq } from './vgic/virq.js';
@@ -201,6 +201,18 @@ export class Hypervisor {
   /** Every assigned event of `vm`, by guest LPI, in configuration order. */
   eventsOf(vm: Vm): ReadonlyMap<number, AssignedEventState> {
     return this.events[vm.index]!;
+  }
+
+  /** The vCPUs running now, for the policy's `preempt` (cycles each has run of its slice). */
+  runningVcpus(): RunningVcpu[] {
+    const out: RunningVcpu[] = [];
+    const now = this.env.now() / this.cfg.cyclesPerTick;
+    for (const p of this.pcpus) {
+      const v = p.current;
+      if (v === null || v.state !== 'running' || p.preempt) continue;
+      out.push({ core: p.index, vcpu: v.id, ran: Math.max(0, (now - p.sliceStart) * this.cfg.cyclesPerTick) });
+    }
+    return out;
   }
 
   idleCores(): number[] {

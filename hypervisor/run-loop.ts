@@ -69,6 +69,15 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
       stopped = true;
     }
   }
+  // Preempted (the policy chose this vCPU to make room: scheduler `preempt`, host-irq.ts).
+  if (pcpu.preempt) {
+    pcpu.preempt = false;
+    if (!stopped && v.state === 'running') {
+      h.makeRunnable(v);
+      h.sched.event({ kind: 'preempted', vcpu: v.id, core: pcpu.index, by: pcpu.preemptBy, at: env.now() });
+      stopped = true;
+    }
+  }
   // Stopped by someone else (PSCI SYSTEM_OFF from another vCPU of its VM).
   if (v.state === 'off') stopped = true;
   if (!stopped) {
@@ -101,6 +110,8 @@ export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
   const old = pcpu.current;
   if (old !== null && old.state === 'running') h.makeRunnable(old);
   pcpu.current = null;
+  // A preemption decided for the vCPU that just left is moot: the core picks anew.
+  pcpu.preempt = false;
   for (;;) {
     yield work(h.cfg.bookkeeping.schedule);
     // Idle from before the policy is asked: a vCPU made runnable for this core after the answer
@@ -150,6 +161,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     const now: number = yield mrs(CNTPCT_EL0, 9);
     if (pcpu.sliceTicks > 0) {
       pcpu.sliceEnd = now + pcpu.sliceTicks;
+      pcpu.sliceStart = now;
       pcpu.sliceTicks = 0;
     }
     if (pcpu.storm) {

@@ -14,6 +14,8 @@ declare module '../core/trace.js' {
     'vcpu-wake': { vm: number; vcpu: number; reason: string };
     /** A scheduling decision: `vcpu` (global id) or -1 for idle, after `event`. */
     'sched-decision': { decision: number; slice: number; event: string };
+    /** The policy decided that runnable `vcpu` preempts `victim`, running on core `target` (a kick follows unless it is this core). */
+    'sched-preempt': { vcpu: number; target: number; victim: number };
     /** A virtual interrupt was made pending for a vCPU by software (injected path). */
     'virq-inject': { vm: number; vcpu: number; vintid: number; source: number };
     /** The hypervisor kicked another core with an SGI. */

@@ -116,6 +116,12 @@ export class PerCpu {
   sliceEnd = Infinity;
   /** Length of a slice the scheduler just granted, in counter ticks, until `enter` starts it (0: none pending). */
   sliceTicks = 0;
+  /** Counter value at which the current slice began. */
+  sliceStart = 0;
+  /** The policy chose the running vCPU to be preempted: it leaves at its next exit (the kick's). */
+  preempt = false;
+  /** The vCPU it is preempted for. */
+  preemptBy = -1;
   /** The last host-interrupt handling reached its bound with more pending: an interrupt storm (run-loop.ts). */
   storm = false;
   /** Device interrupts are held back by ICC_PMR_EL1 while the guest runs, until this counter value (Infinity: not). */

@@ -7,6 +7,7 @@
 import { COST_PROFILES } from '../core/costs.js';
 import { POLICIES } from '../hypervisor/sched/policies.js';
 import { SCENARIOS } from './named.js';
+import { isPolicyFile } from './policy-modules.js';
 
 export type PathChoice = 'injected' | 'direct' | 'both';
 
@@ -56,7 +57,7 @@ interface FlagSpec {
 export const FLAGS: readonly FlagSpec[] = [
   { name: '--scenario', value: 'NAME|FILE', help: 'a shipped scenario (listed below) or a scenario JSON file (default: default)' },
   { name: '--path', value: 'injected|direct|both', help: 'delivery path to run (default: both; a GICv3 scenario runs injected only)' },
-  { name: '--policy', value: 'NAME', help: "scheduling policy, overriding the scenario's (listed below)" },
+  { name: '--policy', value: 'NAME|FILE', help: "scheduling policy, overriding the scenario's: a shipped one (listed below) or a module file exporting a Policy (./my-policy.ts)" },
   { name: '--seed', value: 'N', help: 'seed of every random source (integer, 0 to 4294967295)' },
   { name: '--duration', value: 'T', help: 'simulated time with devices running: 5000, 5000us, 5ms or 0.005s (a bare number is microseconds)' },
   { name: '--cost-profile', value: 'NAME', help: "cost table, overriding the scenario's (listed below)" },
@@ -151,7 +152,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.path = oneOf(flag, value!, ['injected', 'direct', 'both'] as const);
         break;
       case '--policy':
-        o.policy = oneOf(flag, value!, POLICIES.map((p) => p.name));
+        // A shipped policy by name, or a module file (loaded by the CLI before anything runs).
+        o.policy = isPolicyFile(value!) ? value! : oneOf(flag, value!, POLICIES.map((p) => p.name));
         break;
       case '--seed':
         o.seed = integer(flag, value!, 0, 2 ** 32 - 1);

@@ -13,6 +13,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSyn
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { POLICIES } from '../hypervisor/sched/policies.js';
+import { isPolicyFile, loadPolicyFile, policyLabel, PolicyLoadError } from './policy-modules.js';
 import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
 import { formatComparison, formatVmCosts } from './comparison.js';
 import { explainScenario, formatExplanation } from './explain.js';
@@ -35,8 +36,12 @@ export interface CliIo {
 /** An error that the user's input caused: printed as is, exit status 2. */
 class UsageError extends Error {}
 
-/** The scenario `--scenario` names (a shipped one, else a JSON file), with the flags' overrides applied. */
-export function resolveScenario(o: CliOptions): Scenario {
+/**
+ * The scenario `--scenario` names (a shipped one, else a JSON file), with the flags' overrides
+ * applied. A policy given as a module file (the flag's, or the scenario file's, relative to that
+ * file) is loaded first, so that validation knows it.
+ */
+export async function resolveScenario(o: CliOptions): Promise<Scenario> {
   const name = o.scenario ?? (o.explain ? 'explain' : 'default');
   let s: Scenario | undefined = scenarioNamed(name);
   if (s === undefined) {
@@ -47,6 +52,15 @@ export function resolveScenario(o: CliOptions): Scenario {
     } catch (e) {
       throw new UsageError(`--scenario ${name}: not a JSON file (${e instanceof Error ? e.message : String(e)})`);
     }
+    const policy = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['policy'] : undefined;
+    if (o.policy === undefined && typeof policy === 'string' && isPolicyFile(policy)) {
+      try {
+        raw = { ...(raw as object), policy: await loadPolicyFile(policy, dirname(resolve(name))) };
+      } catch (e) {
+        if (e instanceof PolicyLoadError) throw new UsageError(`--scenario ${name}: policy: ${e.message}`);
+        throw e;
+      }
+    }
     try {
       s = validateScenario(raw);
     } catch (e) {
@@ -54,8 +68,17 @@ export function resolveScenario(o: CliOptions): Scenario {
       throw e;
     }
   }
+  let flagPolicy = o.policy;
+  if (flagPolicy !== undefined && isPolicyFile(flagPolicy)) {
+    try {
+      flagPolicy = await loadPolicyFile(flagPolicy);
+    } catch (e) {
+      if (e instanceof PolicyLoadError) throw new UsageError(`--policy: ${e.message}`);
+      throw e;
+    }
+  }
   const over: Partial<Scenario> = {
-    ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    ...(flagPolicy !== undefined ? { policy: flagPolicy } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.durationUs !== undefined ? { durationUs: o.durationUs } : {}),
     ...(o.costProfile !== undefined ? { costProfile: o.costProfile } : {}),
@@ -131,7 +154,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   }
   try {
     checkOutputs(o);
-    const s = resolveScenario(o);
+    const s = await resolveScenario(o);
     const paths = pathsFor(o, s);
     if (s.record === 'counters') {
       // Checked before running: these read every MSI and delivery record after the run.
@@ -142,7 +165,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     const out = (text: string): void => void io.stdout.write(text);
 
     if (o.sweep) {
-      const policies = o.policy !== undefined ? [o.policy] : POLICIES.map((p) => p.name);
+      const policies = o.policy !== undefined ? [s.policy] : POLICIES.map((p) => p.name);
       const jobs = sweepJobs(s, { policies, paths, rates: o.rates ?? [0.5, 1, 2] });
       const rows = await runSweep(jobs, { ...(o.workers !== undefined ? { workers: o.workers } : {}), onDone: (d, t) => progress.update(d / t, `sweep: ${d}/${t} runs`) });
       progress.done();
@@ -185,7 +208,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       if (o.json) out(`${comparisonJson(comparisonResult(s, results))}\n`);
       else {
         out(`minivisor: scenario '${s.name}': ${s.summary}\n`);
-        out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${s.policy}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
+        out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${policyLabel(s.policy)}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
         out(`${formatComparison(results)}\n\n`);
         const perVm = formatVmCosts(results);
         if (perVm !== '') out(`${perVm}\n\n`);

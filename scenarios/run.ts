@@ -19,7 +19,7 @@ import type { MsiDevice, MsiPattern } from '../core/msi-device.js';
 import type { KernelConfig } from '../guests/kernel.js';
 import { deviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
 import { subtractCounters, type VcpuCounters } from '../hypervisor/counters.js';
-import { policyNamed } from '../hypervisor/sched/policies.js';
+import { policyOf } from './policy-modules.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
 import { addDevice, buildPlatform, GUEST_BOOT_LIMIT_US, runUntilGuestsReady, type Platform, type PlatformVm } from './platform.js';
 import { traceInvariants } from './trace-invariants.js';
@@ -235,7 +235,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     list.push({ deviceId: i + 1, events: evs });
     perVm.set(d.vm, list);
   });
-  const policy = policyNamed(s.policy);
+  const policy = policyOf(s.policy);
   if (policy === undefined) throw new Error(`unknown policy ${s.policy}`);
   const record: RecordMode = s.record ?? 'all';
   const platform = buildPlatform({

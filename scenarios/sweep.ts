@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { PathResult } from './run.js';
 import type { DeliveryPath, Scenario, TrafficPattern } from './scenario.js';
+import { policyOf } from './policy-modules.js';
 import { validateScenario } from './validate.js';
 
 export interface SweepJob {
@@ -90,7 +91,8 @@ const sig = (x: number): number => (Number.isFinite(x) && x !== 0 ? Number(x.toP
 export function sweepRow(job: Pick<SweepJob, 'policy' | 'path' | 'rate' | 'scenario'>, r: PathResult): SweepRow {
   const row: SweepRow = {
     scenario: job.scenario.name,
-    policy: job.policy,
+    // The policy's name, not the file it came from: rows of shards run on other machines merge.
+    policy: policyOf(job.policy)?.name ?? job.policy,
     path: job.path,
     rate: job.rate,
     seed: r.seed,
@@ -165,15 +167,17 @@ export interface SweepOptions {
 
 /**
  * Starts a worker on sweep-worker. Run from TypeScript sources, a worker thread does not inherit
- * the loader tsx registered in the main thread: the worker first registers tsx's ESM loader
- * (tsx/esm/api), then imports the worker module.
+ * the loader tsx registered in the main thread: the worker first registers tsx's ESM and
+ * CommonJS loaders (tsx/esm/api, tsx/cjs/api: a user's policy file outside this package is
+ * loaded as CommonJS TypeScript), then imports the worker module.
  */
 function startWorker(): Worker {
   const ts = import.meta.url.endsWith('.ts');
   const url = new URL(`./sweep-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
   if (!ts) return new Worker(new URL(url));
-  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return new Worker(`import(${api}).then((t) => { t.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
+  const esm = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const cjs = JSON.stringify(import.meta.resolve('tsx/cjs/api'));
+  return new Worker(`Promise.all([import(${esm}), import(${cjs})]).then(([e, c]) => { e.register(); c.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
 }
 
 /** Runs every job on a pool of worker threads; resolves to the rows in key order. */

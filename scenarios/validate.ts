@@ -5,7 +5,7 @@
 import { costProfile, COST_PROFILES } from '../core/costs.js';
 import { DEFAULT_GIC_CONFIG } from '../gic/config.js';
 import { FIRST_LPI, GUEST_INTID_BITS } from '../hypervisor/config.js';
-import { policyNamed, POLICIES } from '../hypervisor/sched/policies.js';
+import { policyExpectation, policyOf } from './policy-modules.js';
 import { kernelRamNeeded } from '../guests/kernel.js';
 import { VM_RAM_END, VM_RAM_PA, vmRamFootprint } from './platform.js';
 import { FIRST_DEVICE_LPI, SCENARIO_DEFAULTS, type DeliveryPath, type DeviceSpec, type InterferenceSpec, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
@@ -246,7 +246,7 @@ export function validateScenario(input: unknown): Scenario {
   const profile = str(o, 'costProfile', 'costProfile', d.costProfile);
   if (costProfile(profile) === undefined) throw new ScenarioError('costProfile', `one of ${COST_PROFILES.map((p) => p.name).join(', ')}`, profile);
   const policy = str(o, 'policy', 'policy', d.policy);
-  if (policyNamed(policy) === undefined) throw new ScenarioError('policy', `one of ${POLICIES.map((p) => p.name).join(', ')}`, policy);
+  if (policyOf(policy) === undefined) throw new ScenarioError('policy', policyExpectation(), policy);
   const vms = arr(o, 'vms', 'vms').map((v, i) => vm(v, i, cores));
   if (vms.length === 0) throw new ScenarioError('vms', 'at least one VM', o.vms);
   const names = new Set<string>();

@@ -17,7 +17,7 @@ export const fairShare: Policy<FairState> = {
     produce(s, (d) => {
       if (e.kind === 'core-idle') return;
       const v = e.vcpu;
-      if (e.kind === 'slice-expired' || e.kind === 'yielded' || e.kind === 'blocked') d.used[v]! += e.at - d.started[v]!;
+      if (e.kind === 'slice-expired' || e.kind === 'preempted' || e.kind === 'yielded' || e.kind === 'blocked') d.used[v]! += e.at - d.started[v]!;
       d.runnable = d.runnable.filter((x) => x !== v);
       if (e.kind !== 'blocked' && e.kind !== 'off') d.runnable.push(v);
     }),

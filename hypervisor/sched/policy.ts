@@ -2,7 +2,8 @@
  * Scheduling policies: small pure functions over immutable state.
  *
  * The hypervisor tells a policy what happened (`on`) and asks it what a core runs next
- * (`pick`), which idle core to kick when a vCPU becomes runnable (`place`), and whether a vCPU
+ * (`pick`), which idle core to kick when a vCPU becomes runnable (`place`), optionally which
+ * running vCPU such a vCPU displaces when no core is idle (`preempt`), and whether a vCPU
  * blocking in WFI asks for a doorbell (`doorbell`, GICv4). A policy never touches the machine:
  * the hypervisor carries its decisions out through the architecture (residency changes, VMOVP,
  * the EL2 timer, IPIs between cores) and records every decision in the trace. Policy state is
@@ -41,6 +42,8 @@ export type SchedEvent =
   | { readonly kind: 'woken'; readonly vcpu: VcpuId; readonly reason: WakeReason; readonly at: number }
   /** The running vCPU's slice ended on `core`. */
   | { readonly kind: 'slice-expired'; readonly vcpu: VcpuId; readonly core: number; readonly at: number }
+  /** The running vCPU was preempted on `core` (the policy's `preempt` chose it) for `by`. */
+  | { readonly kind: 'preempted'; readonly vcpu: VcpuId; readonly core: number; readonly by: VcpuId; readonly at: number }
   /** The running vCPU gave the core up (yield hypercall). */
   | { readonly kind: 'yielded'; readonly vcpu: VcpuId; readonly core: number; readonly at: number }
   /** The vCPU powered off (PSCI CPU_OFF) or its VM stopped. */
@@ -55,6 +58,14 @@ export interface Decision {
   readonly slice: number;
 }
 
+/** A vCPU running on a core, as `preempt` sees it. */
+export interface RunningVcpu {
+  readonly core: number;
+  readonly vcpu: VcpuId;
+  /** Cycles it has run since its slice began. */
+  readonly ran: number;
+}
+
 export interface Policy<S = unknown> {
   readonly name: string;
   readonly summary: string;
@@ -65,4 +76,11 @@ export interface Policy<S = unknown> {
   place(s: S, vcpu: VcpuId, idleCores: readonly number[]): number | null;
   /** Whether a vCPU blocking in WFI asks for a GICv4 doorbell. */
   doorbell(s: S, vcpu: VcpuId): boolean;
+  /**
+   * Optional: `vcpu` just became runnable and no idle core took it. The core whose running vCPU
+   * it displaces now (one of `running`), or null to let it wait for a slice end. The hypervisor
+   * carries it out through the architecture: a kick SGI to that core, whose vCPU exits, is
+   * requeued (event 'preempted') and the core picks again (`pick` should then choose `vcpu`).
+   */
+  preempt?(s: S, vcpu: VcpuId, running: readonly RunningVcpu[], at: number): number | null;
 }

@@ -62,6 +62,7 @@ export function onEvent<S extends RunQueueState>(s: S, e: SchedEvent, enqueue: E
     case 'runnable':
     case 'woken':
     case 'slice-expired':
+    case 'preempted':
     case 'yielded': {
       const d = detach(s, e.vcpu);
       return frozen({ ...d, queue: enqueue(d.queue, e.vcpu, e) });

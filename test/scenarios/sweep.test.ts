@@ -8,7 +8,7 @@ import { runScenario } from '../../scenarios/run.js';
 import { runSweep, scaleTraffic, sweepCsv, sweepJobs, sweepJsonLines, sweepRow, SWEEP_COLUMNS } from '../../scenarios/sweep.js';
 
 const s = { ...scenarioNamed('default')!, durationUs: 300 };
-const jobs = sweepJobs(s, { policies: ['round-robin', 'interrupt-aware'], paths: ['injected', 'direct'], rates: [1, 2] });
+const jobs = sweepJobs(s, { policies: ['round-robin', 'latency-first'], paths: ['injected', 'direct'], rates: [1, 2] });
 
 test('a sweep of 8 runs gives the same CSV and JSON rows with 1 worker in order and 3 workers shuffled', async (t) => {
   t.is(jobs.length, 8);
@@ -19,7 +19,7 @@ test('a sweep of 8 runs gives the same CSV and JSON rows with 1 worker in order 
   // Sorted by key: policy, path, rate.
   t.deepEqual(
     a.map((r) => `${r.policy}/${r.path}/${r.rate}`),
-    ['interrupt-aware/direct/1', 'interrupt-aware/direct/2', 'interrupt-aware/injected/1', 'interrupt-aware/injected/2', 'round-robin/direct/1', 'round-robin/direct/2', 'round-robin/injected/1', 'round-robin/injected/2'],
+    ['latency-first/direct/1', 'latency-first/direct/2', 'latency-first/injected/1', 'latency-first/injected/2', 'round-robin/direct/1', 'round-robin/direct/2', 'round-robin/injected/1', 'round-robin/injected/2'],
   );
   const csv = sweepCsv(a).trimEnd().split('\n');
   t.is(csv.length, 9);
@@ -29,7 +29,7 @@ test('a sweep of 8 runs gives the same CSV and JSON rows with 1 worker in order 
 });
 
 test('each row is a full independent run: it equals the same run made in this thread', (t) => {
-  const job = jobs[6]!; // interrupt-aware, direct, rate 1
+  const job = jobs[6]!; // latency-first, direct, rate 1
   const row = sweepRow(job, runScenario(job.scenario, { path: job.path }));
   t.is(row.policy, job.policy);
   t.is(row.path, job.path);

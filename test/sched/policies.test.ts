@@ -3,7 +3,7 @@
  */
 import test from 'ava';
 import { fixedPriority } from '../../hypervisor/sched/fixed-priority.js';
-import { interruptAware } from '../../hypervisor/sched/interrupt-aware.js';
+import { latencyFirst } from '../../hypervisor/sched/latency-first.js';
 import { pinned } from '../../hypervisor/sched/pinned.js';
 import { POLICIES, policyNamed } from '../../hypervisor/sched/policies.js';
 import type { Policy, SchedEvent, Topology, VcpuInfo } from '../../hypervisor/sched/policy.js';
@@ -69,16 +69,30 @@ test('fixed priority runs the highest priority first and keeps FIFO order among 
   t.deepEqual(drive(fixedPriority, tp, runnable(0, 1, 2, 3), 0, 4, false), [1, 3, 0, 2]);
 });
 
-test('interrupt-aware puts a vCPU woken by an interrupt or doorbell at the front', (t) => {
-  const tp = topo(4, 1);
-  let s = interruptAware.init(tp);
-  for (const e of runnable(0, 1, 2)) s = interruptAware.on(s, e);
-  s = interruptAware.on(s, { kind: 'woken', vcpu: 3, reason: 'doorbell', at: 1 });
-  let [s1, d] = interruptAware.pick(s, 0, 1);
-  t.is(d.vcpu, 3);
-  s1 = interruptAware.on(s1, { kind: 'woken', vcpu: 3, reason: 'timer', at: 2 });
-  [, d] = interruptAware.pick(s1, 0, 2);
-  t.is(d.vcpu, 0); // a timer wake-up queues at the back
+test('latency-first queues vCPUs woken with an interrupt by wake time, ahead of those only waiting their turn', (t) => {
+  const tp = topo(5, 1);
+  let s = latencyFirst.init(tp);
+  for (const e of runnable(0, 1, 2)) s = latencyFirst.on(s, e);
+  s = latencyFirst.on(s, { kind: 'woken', vcpu: 4, reason: 'doorbell', at: 5 });
+  s = latencyFirst.on(s, { kind: 'woken', vcpu: 3, reason: 'interrupt', at: 2 }); // older, though woken later in this script
+  s = latencyFirst.on(s, { kind: 'woken', vcpu: 1, reason: 'psci', at: 6 }); // not an interrupt: its turn only
+  const order: (number | null)[] = [];
+  for (let i = 0; i < 4; i++) {
+    const [n, d] = latencyFirst.pick(s, 0, 10 + i);
+    order.push(d.vcpu);
+    s = latencyFirst.on(n, { kind: 'slice-expired', vcpu: d.vcpu!, core: 0, at: 11 + i });
+  }
+  t.deepEqual(order, [3, 4, 0, 2]);
+});
+
+test('latency-first preempts, for a vCPU with an interrupt waiting, the vCPU that has run longest (at least a tenth of a slice)', (t) => {
+  const tp = topo(3, 2); // slices of 1,000 cycles
+  let s = latencyFirst.init(tp);
+  s = latencyFirst.on(s, { kind: 'woken', vcpu: 2, reason: 'interrupt', at: 5 });
+  t.is(latencyFirst.preempt!(s, 2, [{ core: 0, vcpu: 0, ran: 300 }, { core: 1, vcpu: 1, ran: 700 }], 5), 1);
+  t.is(latencyFirst.preempt!(s, 2, [{ core: 0, vcpu: 0, ran: 50 }, { core: 1, vcpu: 1, ran: 99 }], 5), null, 'no one has run a tenth of its slice');
+  s = latencyFirst.on(s, { kind: 'runnable', vcpu: 2, at: 6 });
+  t.is(latencyFirst.preempt!(s, 2, [{ core: 1, vcpu: 1, ran: 700 }], 6), null, 'a vCPU only waiting its turn preempts no one');
 });
 
 test('pinned: each core only runs its own vCPUs; placement kicks only the home core', (t) => {
@@ -106,7 +120,7 @@ test('a pinned vCPU is never picked by another core under round-robin', (t) => {
 });
 
 test('every shipped policy is listed by name with a one-line summary', (t) => {
-  t.deepEqual(POLICIES.map((p) => p.name), ['round-robin', 'fixed-priority', 'interrupt-aware', 'pinned', 'fair-share']);
+  t.deepEqual(POLICIES.map((p) => p.name), ['round-robin', 'fixed-priority', 'latency-first', 'pinned', 'fair-share']);
   for (const p of POLICIES) {
     t.is(policyNamed(p.name), p);
     t.true(p.summary.length > 10 && !p.summary.includes('\n'));
