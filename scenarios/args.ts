@@ -7,6 +7,7 @@
 import { COST_PROFILES } from '../core/costs.js';
 import { POLICIES } from '../hypervisor/sched/policies.js';
 import { SCENARIOS } from './named.js';
+import { GridError, parseGridSpec, type GridDim } from './grid.js';
 import { isPolicyFile } from './policy-modules.js';
 
 export type PathChoice = 'injected' | 'direct' | 'both';
@@ -35,6 +36,12 @@ export interface CliOptions {
   readonly out: string | undefined;
   /** No progress bar even on a terminal. */
   readonly quiet: boolean;
+  /** --grid: the keys in the order given, each with its values (empty without --grid; a grid implies --sweep). */
+  readonly grid: readonly GridDim[];
+  /** --shard i/n: run the i-th (1-based) of n slices of the sweep's runs (those whose index mod n is i - 1). */
+  readonly shard: { readonly index: number; readonly count: number } | undefined;
+  /** --merge: shard files to combine into the sweep's output. */
+  readonly merge: readonly string[] | undefined;
 }
 
 export class ArgError extends Error {
@@ -64,11 +71,20 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: '--record', value: 'all|counters', help: "keep every MSI and delivery record (all) or only counts and streamed latencies (counters: flat memory for long runs; no --trace/--report)" },
   { name: '--json', help: 'print one machine-readable JSON result (every figure of the table) instead of the table' },
   { name: '--trace', value: 'FILE', help: 'write a Chrome trace-event JSON file (open it in ui.perfetto.dev)' },
-  { name: '--report', value: 'FILE', help: 'write a self-contained HTML report (table, latency CDF, timeline per core, scenario)' },
+  { name: '--report', value: 'FILE', help: 'write a self-contained HTML report (table, latency CDF, timeline per core, scenario); with --sweep, --grid or --merge: the sweep report (a plot per swept dimension)' },
   { name: '--sweep', help: 'run policies x paths x traffic rates in parallel on worker threads; one CSV row per run (JSON lines with --json)' },
-  { name: '--rates', value: 'F,F,...', help: '--sweep: traffic rate factors applied to every device (default 0.5,1,2)' },
+  {
+    name: '--grid',
+    value: 'KEY=V,V,...',
+    help:
+      'sweep scenario fields (cores, sliceUs, vms[0].vcpus, devices[1].traffic.periodUs, ...) and policy, path, rate: several KEY=V,... may follow one --grid, and --grid may be repeated; ' +
+      'implies --sweep (crossed with --policy, else the scenario\'s policy; --path; --rates, else 1); rows: first key outermost, values in the order given; a column per key',
+  },
+  { name: '--rates', value: 'F,F,...', help: '--sweep: traffic rate factors applied to every device (default 0.5,1,2; with --grid: 1)' },
   { name: '--workers', value: 'N', help: '--sweep: worker threads (default: available parallelism)' },
-  { name: '--out', value: 'PREFIX', help: '--sweep: also write PREFIX.csv and PREFIX.jsonl' },
+  { name: '--out', value: 'PREFIX', help: '--sweep, --merge: also write PREFIX.csv and PREFIX.jsonl (--shard: write the shard to PREFIX.shard, not stdout)' },
+  { name: '--shard', value: 'I/N', help: '--sweep: run only the runs whose index mod N is I-1 and print them as a shard (for --merge)' },
+  { name: '--merge', value: 'FILE...', help: 'combine the shard files of one sweep into its CSV (JSON lines with --json; --out, --report as a sweep)' },
   { name: '--explain', help: "follow one interrupt on each path through a run's trace, step by step (scenario 'explain' unless --scenario)" },
   { name: '--quiet', help: 'no progress bar' },
   { name: '--help', help: 'this text' },
@@ -123,6 +139,15 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     workers: undefined as number | undefined,
     out: undefined as string | undefined,
     quiet: false,
+    grid: [] as GridDim[],
+    shard: undefined as { index: number; count: number } | undefined,
+    merge: undefined as string[] | undefined,
+  };
+  /** The values that follow a multi-valued flag (--grid, --merge): the arguments up to the next flag. */
+  const more = (i: number): string[] => {
+    const out: string[] = [];
+    for (let j = i + 1; j < argv.length && !argv[j]!.startsWith('--'); j++) out.push(argv[j]!);
+    return out;
   };
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -132,7 +157,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     const flag = eq < 0 ? arg : arg.slice(0, eq);
     const spec = FLAGS.find((f) => f.name === flag);
     if (spec === undefined) throw new ArgError(flag, 'unknown flag (see --help)');
-    if (seen.has(flag)) throw new ArgError(flag, 'given twice');
+    if (seen.has(flag) && flag !== '--grid') throw new ArgError(flag, 'given twice');
     seen.add(flag);
     let value: string | undefined;
     if (spec.value !== undefined) {
@@ -179,6 +204,35 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--sweep':
         o.sweep = true;
         break;
+      case '--grid': {
+        const specs = [value!, ...more(i)];
+        i += specs.length - 1;
+        for (const spec of specs) {
+          let d: GridDim;
+          try {
+            d = parseGridSpec(spec);
+          } catch (e) {
+            if (e instanceof GridError) throw new ArgError(e.flag, e.detail);
+            throw e;
+          }
+          if (o.grid.some((x) => x.key === d.key)) throw new ArgError(flag, `${d.key}: key given twice`);
+          o.grid.push(d);
+        }
+        break;
+      }
+      case '--shard': {
+        const m = /^(\d+)\/(\d+)$/.exec(value!);
+        const [k, n] = m === null ? [NaN, NaN] : [Number(m[1]), Number(m[2])];
+        if (!(n >= 1 && n <= 100_000 && k >= 1 && k <= n)) throw new ArgError(flag, `expected I/N with 1 <= I <= N <= 100000 (e.g. 2/8), got ${JSON.stringify(value)}`);
+        o.shard = { index: k, count: n };
+        break;
+      }
+      case '--merge': {
+        const files = [value!, ...more(i)];
+        i += files.length - 1;
+        o.merge = files;
+        break;
+      }
       case '--rates':
         o.rates = rates(flag, value!);
         break;
@@ -199,10 +253,25 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
     }
   }
+  if (o.merge !== undefined) {
+    // The shards say what was run: only what shapes the output goes with --merge.
+    for (const f of seen) if (!['--merge', '--json', '--out', '--report', '--quiet', '--help'].includes(f)) throw new ArgError(f, 'cannot be combined with --merge (the shards say what was run)');
+    return o;
+  }
+  if (o.grid.length > 0) {
+    o.sweep = true;
+    // A dimension is set by the grid or by its flag, not both.
+    const flagOf: Record<string, string> = { policy: '--policy', path: '--path', rate: '--rates', seed: '--seed', durationUs: '--duration', costProfile: '--cost-profile', record: '--record' };
+    for (const d of o.grid) {
+      const f = flagOf[d.key];
+      if (f !== undefined && seen.has(f)) throw new ArgError('--grid', `${d.key}: also set by ${f} (give one)`);
+    }
+  }
   if (o.sweep && o.explain) throw new ArgError('--explain', 'cannot be combined with --sweep');
   if (o.sweep && o.trace !== undefined) throw new ArgError('--trace', 'cannot be combined with --sweep (trace one run instead)');
-  if (o.sweep && o.report !== undefined) throw new ArgError('--report', 'cannot be combined with --sweep (report one run instead)');
-  for (const f of ['--rates', '--workers', '--out'] as const) if (seen.has(f) && !o.sweep) throw new ArgError(f, 'only applies with --sweep');
+  for (const f of ['--rates', '--workers', '--out', '--shard'] as const) if (seen.has(f) && !o.sweep) throw new ArgError(f, 'only applies with --sweep (or --grid)');
+  if (o.shard !== undefined && o.report !== undefined) throw new ArgError('--report', 'cannot be combined with --shard (--merge the shards with --report)');
+  if (o.shard !== undefined && o.json) throw new ArgError('--json', 'cannot be combined with --shard (a shard is JSON lines already; --merge --json gives the sweep\'s)');
   return o;
 }
 
@@ -219,6 +288,8 @@ export function helpText(): string {
     'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|both] [--policy NAME] [--seed N]',
     '                    [--duration T] [--cost-profile NAME] [--record all|counters] [--json] [--trace FILE] [--report FILE]',
     '                    [--sweep [--rates F,...] [--workers N] [--out PREFIX]] [--explain] [--quiet] [--help]',
+    '       npm start -- [--sweep] --grid KEY=V,V,... [KEY=V,V,...] [--shard I/N] [sweep flags]',
+    '       npm start -- --merge FILE... [--json] [--out PREFIX] [--report FILE]',
     '',
     'With no flags: the default scenario on both paths, side by side.',
     '',

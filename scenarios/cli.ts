@@ -2,7 +2,8 @@
  * `npm start -- [flags]` (`--help` lists them): runs a scenario on one or both delivery paths
  * with the same seed and prints the comparison table, or one JSON result (`--json`); writes a
  * Perfetto trace (`--trace`) and an HTML report (`--report`); sweeps policies x paths x traffic
- * rates on worker threads (`--sweep`); narrates one interrupt per path (`--explain`).
+ * rates on worker threads (`--sweep`), and scenario fields (`--grid`), whole or one slice of it
+ * (`--shard`), and merges the slices (`--merge`); narrates one interrupt per path (`--explain`).
  *
  * Exit status: 0 on success, 2 for a bad flag, value or scenario file (the message names the
  * flag or the field), 3 when a run broke the delivery invariants (an interrupt lost, duplicated
@@ -24,7 +25,10 @@ import { comparisonJson, comparisonResult } from './report-data.js';
 import { renderReport, reportInput } from './report.js';
 import { runScenario, violationReport, type PathResult, type RunHandle } from './run.js';
 import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
-import { runSweep, sweepCsv, sweepJobs, sweepJsonLines } from './sweep.js';
+import { GridError, gridJobs } from './grid.js';
+import { gitCommit, inShard, mergeShards, MergeError, shardText, sweepSignature } from './shard.js';
+import { recordsCsv, recordsJsonLines, runSweepIndexed, sweepRecord, type SweepMeta, type SweepRecord } from './sweep.js';
+import { renderSweepReport } from './sweep-report.js';
 import { chromeTrace, chromeTraceText, traceSource } from './trace-export.js';
 import { ScenarioError, validateScenario } from './validate.js';
 
@@ -135,6 +139,45 @@ export function deliveryVerdict(results: readonly PathResult[]): string {
   return `delivery check FAILED on the ${bad.map((r) => r.path).join(' and ')} path${bad.length === 1 ? '' : 's'}: see the errors below`;
 }
 
+/**
+ * What a sweep (or a merge) prints and writes: the CSV (JSON lines with --json) on stdout,
+ * PREFIX.csv and PREFIX.jsonl with --out, the sweep report with --report; exit status 3 when a
+ * run broke the delivery check.
+ */
+function sweepOutputs(o: CliOptions, x: { meta: SweepMeta; signature: string; commit: string; records: readonly SweepRecord[] }, out: (s: string) => void, note: (s: string) => void): number {
+  const csv = recordsCsv(x.meta.columns, x.records);
+  const jsonl = recordsJsonLines(x.records);
+  out(o.json ? jsonl : csv);
+  if (o.out !== undefined) {
+    write(`${o.out}.csv`, csv);
+    write(`${o.out}.jsonl`, jsonl);
+    note(`sweep: ${plural(x.records.length, 'run')} written to ${o.out}.csv and ${o.out}.jsonl`);
+  }
+  if (o.report !== undefined) {
+    write(o.report, renderSweepReport(x));
+    note(`report: ${o.report}`);
+  }
+  const broken = x.records.filter((r) => typeof r['violations'] === 'number' && r['violations'] > 0);
+  if (broken.length > 0) {
+    note(`error: the delivery check failed in ${plural(broken.length, 'run')} of the sweep: ${broken.map((r) => `${String(r['policy'])}/${String(r['path'])}/x${String(r['rate'])}`).join(', ')} (the violations column counts them; rerun one without --sweep to see them named)`);
+    return 3;
+  }
+  return 0;
+}
+
+/** `--merge FILE...`: the shards' sweep output, refusing shards that do not make one sweep. */
+function mergeCli(o: CliOptions, out: (s: string) => void, note: (s: string) => void): number {
+  const inputs = o.merge!.map((file) => {
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch (e) {
+      throw new MergeError(file, `cannot be read (${e instanceof Error ? e.message : String(e)})`);
+    }
+  });
+  const merged = mergeShards(inputs);
+  return sweepOutputs(o, merged, out, note);
+}
+
 /** Runs the CLI on `argv`; returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const note = (s: string): void => void io.stderr.write(`${s}\n`);
@@ -154,10 +197,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   }
   try {
     checkOutputs(o);
+    if (o.merge !== undefined) return mergeCli(o, (text) => void io.stdout.write(text), note);
     const s = await resolveScenario(o);
-    const paths = pathsFor(o, s);
-    if (s.record === 'counters') {
-      // Checked before running: these read every MSI and delivery record after the run.
+    const paths = o.sweep ? [] : pathsFor(o, s);
+    if (s.record === 'counters' && !o.sweep) {
+      // Checked before running: these read every MSI and delivery record after the run (a sweep report reads only the figures).
       const needs = [o.trace !== undefined ? '--trace (its MSI-to-acknowledge flows)' : '', o.report !== undefined ? '--report (its latency CDF)' : ''].filter((x) => x !== '');
       if (needs.length > 0) throw new UsageError(`${needs.join(' and ')} need${needs.length === 1 ? 's' : ''} every MSI and delivery record, but scenario '${s.name}' has record: 'counters' (use "record": "all", the default)`);
     }
@@ -165,19 +209,43 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     const out = (text: string): void => void io.stdout.write(text);
 
     if (o.sweep) {
-      const policies = o.policy !== undefined ? [s.policy] : POLICIES.map((p) => p.name);
-      const jobs = sweepJobs(s, { policies, paths, rates: o.rates ?? [0.5, 1, 2] });
-      const rows = await runSweep(jobs, { ...(o.workers !== undefined ? { workers: o.workers } : {}), onDone: (d, t) => progress.update(d / t, `sweep: ${d}/${t} runs`) });
-      progress.done();
-      out(o.json ? sweepJsonLines(rows) : sweepCsv(rows));
-      if (o.out !== undefined) {
-        write(`${o.out}.csv`, sweepCsv(rows));
-        write(`${o.out}.jsonl`, sweepJsonLines(rows));
-        note(`sweep: ${plural(rows.length, 'run')} written to ${o.out}.csv and ${o.out}.jsonl`);
+      // Without a grid: every shipped policy (or --policy's) x paths x rates 0.5, 1, 2. With one:
+      // the grid x the scenario's policy (or --policy's) x paths x rate 1 (or --rates).
+      const grid = o.grid;
+      const policySpecs = new Map<string, string>();
+      for (const v of grid.find((d) => d.key === 'policy')?.values ?? []) {
+        if (typeof v !== 'string' || !isPolicyFile(v)) continue;
+        try {
+          policySpecs.set(v, await loadPolicyFile(v));
+        } catch (e) {
+          if (e instanceof PolicyLoadError) throw new GridError('--grid', `policy=${v}: ${e.message}`);
+          throw e;
+        }
       }
-      const broken = rows.filter((r) => r.violations > 0);
+      const { jobs, meta } = gridJobs(s, {
+        grid,
+        policies: o.policy !== undefined || grid.length > 0 ? [s.policy] : POLICIES.map((p) => p.name),
+        paths: o.path === 'both' ? 'both' : [o.path],
+        rates: o.rates ?? (grid.length > 0 ? [1] : [0.5, 1, 2]),
+        policySpecs,
+      });
+      const signature = sweepSignature(meta, jobs);
+      const commit = gitCommit();
+      const shard = o.shard;
+      const mine = shard === undefined ? jobs : jobs.filter((j) => inShard(j.index, shard.index, shard.count));
+      const done = await runSweepIndexed(mine, { ...(o.workers !== undefined ? { workers: o.workers } : {}), onDone: (d, t) => progress.update(d / t, `sweep: ${d}/${t} runs`) });
+      progress.done();
+      const keys = meta.grid.map((g) => g.key);
+      const records = done.map((x) => ({ index: x.index, record: sweepRecord(meta.columns, keys, jobs[x.index]!, x.row) }));
+      if (shard === undefined) return sweepOutputs(o, { meta, signature, commit, records: records.map((x) => x.record) }, out, note);
+      const text = shardText({ signature, commit, shard: shard.index, of: shard.count, jobs: jobs.length, sweep: meta }, records);
+      if (o.out !== undefined) {
+        write(`${o.out}.shard`, text);
+        note(`shard ${shard.index}/${shard.count}: ${plural(records.length, 'run')} of ${jobs.length} written to ${o.out}.shard`);
+      } else out(text);
+      const broken = records.filter((x) => typeof x.record['violations'] === 'number' && x.record['violations'] > 0);
       if (broken.length > 0) {
-        note(`error: the delivery check failed in ${plural(broken.length, 'run')} of the sweep: ${broken.map((r) => `${r.policy}/${r.path}/x${r.rate}`).join(', ')} (the violations column counts them; rerun one without --sweep to see them named)`);
+        note(`error: the delivery check failed in ${plural(broken.length, 'run')} of the shard (the violations column counts them)`);
         return 3;
       }
       return 0;
@@ -229,7 +297,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       note(`trace: ${o.trace} (${plural(t.traceEvents.length, 'event')}; open it in ui.perfetto.dev)`);
     }
     if (o.report !== undefined) {
-      write(o.report, renderReport(reportInput(s, results, handles, new Date().toISOString())));
+      write(o.report, renderReport(reportInput(s, results, handles)));
       note(`report: ${o.report}`);
     }
     const bad = violationReport(results);
@@ -239,7 +307,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     }
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ArgError || e instanceof ScenarioError) {
+    if (e instanceof UsageError || e instanceof ArgError || e instanceof ScenarioError || e instanceof GridError || e instanceof MergeError) {
       note(`error: ${e.message}`);
       return 2;
     }

@@ -13,7 +13,7 @@ parentPort!.on('message', (job: SweepJob) => {
     try {
       await ensurePolicy(job.scenario.policy);
       const r = runScenario(job.scenario, { path: job.path });
-      parentPort!.postMessage({ row: sweepRow(job, r) });
+      parentPort!.postMessage({ index: job.index, row: sweepRow(job, r) });
     } catch (e) {
       parentPort!.postMessage({ error: `${job.policy}/${job.path}/x${job.rate}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` });
     }

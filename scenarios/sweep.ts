@@ -1,9 +1,12 @@
 /**
  * `--sweep`: runs a scenario for every combination of scheduling policy x delivery path x
  * traffic rate factor, in parallel on worker threads (sweep-worker.ts), one full independent
- * simulation per run from the scenario's seed. Rows are sorted by (policy, path, rate), so the
- * CSV and JSON lines are the same whatever the number of workers and the order in which runs
- * complete; host time is left out of the rows for the same reason.
+ * simulation per run from the scenario's seed. Each run is a job with an index; rows come out in
+ * job index order (for the plain sweep that is policy, path, rate, sorted), so the CSV and JSON
+ * lines are the same whatever the number of workers and the order in which runs complete; host
+ * time is left out of the rows for the same reason. `--grid` (grid.ts) makes the jobs from
+ * scenario fields as well and adds a column per grid key (sweepColumns, sweepRecord); shard.ts
+ * splits the jobs across machines and merges their records back.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -12,13 +15,19 @@ import type { DeliveryPath, Scenario, TrafficPattern } from './scenario.js';
 import { policyOf } from './policy-modules.js';
 import { validateScenario } from './validate.js';
 
+/** A JSON value: a grid value (grid.ts) or a cell of a sweep record. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [k: string]: JsonValue };
+
 export interface SweepJob {
+  /** Position of the run's row in the sweep's output (and what --shard slices by). */
   readonly index: number;
   readonly policy: string;
   readonly path: DeliveryPath;
   /** Factor applied to every device's traffic rate. */
   readonly rate: number;
   readonly scenario: Scenario;
+  /** With --grid: the value of each grid key for this run, in the grid's key order, as the rows show it. */
+  readonly grid?: readonly JsonValue[];
 }
 
 /** One run's figures, flat (CSV columns in this order). */
@@ -76,12 +85,18 @@ export function scaleTraffic(s: Scenario, factor: number): Scenario {
   return { ...s, devices: s.devices.map((d) => ({ ...d, traffic: scale(d.traffic) })) };
 }
 
-/** The runs of a sweep, in (policy, path, rate) order. */
+/** Policies sorted by name (a file's by the name of the policy it exports), as the sweep's rows are. */
+export function sortPolicies(specs: readonly string[]): string[] {
+  const name = (p: string): string => policyOf(p)?.name ?? p;
+  return [...specs].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+}
+
+/** The runs of a sweep, in (policy, path, rate) order, each sorted (policy by name), so job index order is row order. */
 export function sweepJobs(s: Scenario, o: { policies: readonly string[]; paths: readonly DeliveryPath[]; rates: readonly number[] }): SweepJob[] {
   const jobs: SweepJob[] = [];
-  for (const policy of o.policies)
-    for (const path of o.paths)
-      for (const rate of o.rates) jobs.push({ index: jobs.length, policy, path, rate, scenario: validateScenario(scaleTraffic({ ...s, policy }, rate)) });
+  for (const policy of sortPolicies(o.policies))
+    for (const path of [...o.paths].sort())
+      for (const rate of [...o.rates].sort((a, b) => a - b)) jobs.push({ index: jobs.length, policy, path, rate, scenario: validateScenario(scaleTraffic({ ...s, policy }, rate)) });
   return jobs;
 }
 
@@ -156,6 +171,89 @@ export function sweepJsonLines(rows: readonly SweepRow[]): string {
   return rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 }
 
+/** One output row of a sweep: its cells by column name, in column order (a JSON line as is). */
+export type SweepRecord = Readonly<Record<string, JsonValue>>;
+
+/** The columns that say which run a row is, before the figures (SWEEP_COLUMNS from msis on). */
+const KEY_COLUMNS = ['policy', 'path', 'rate', 'seed'] as const;
+
+/**
+ * The columns of a sweep with grid keys `gridKeys`: scenario, then each grid key as written (in
+ * the grid's order), then whichever of policy, path, rate, seed the grid does not hold, then the
+ * figures. Without a grid: SWEEP_COLUMNS.
+ */
+export function sweepColumns(gridKeys: readonly string[]): string[] {
+  return ['scenario', ...gridKeys, ...KEY_COLUMNS.filter((k) => !gridKeys.includes(k)), ...SWEEP_COLUMNS.slice(SWEEP_COLUMNS.indexOf('msis'))];
+}
+
+/** A cell as JSON carries it: NaN and infinities as null, -0 as 0 (so a record survives a JSON round trip unchanged). */
+function jsonCell(v: JsonValue): JsonValue {
+  if (typeof v === 'number') return Number.isFinite(v) ? (v === 0 ? 0 : v) : null;
+  return v;
+}
+
+/**
+ * The record of `job`'s run: each column's cell, a grid key's from the job's grid values (policy,
+ * path, rate and seed, grid keys or not, from the row: the policy by name).
+ */
+export function sweepRecord(columns: readonly string[], gridKeys: readonly string[], job: Pick<SweepJob, 'grid'>, row: SweepRow): SweepRecord {
+  const out: Record<string, JsonValue> = {};
+  const figures = row as unknown as Readonly<Record<string, JsonValue>>;
+  for (const c of columns) {
+    const g = gridKeys.indexOf(c);
+    out[c] = jsonCell(c in figures ? figures[c]! : g >= 0 ? (job.grid?.[g] ?? null) : null);
+  }
+  return out;
+}
+
+function recordCell(v: JsonValue | undefined): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return cell(typeof v === 'string' ? v : JSON.stringify(v));
+}
+
+/** Records as CSV with a header line: numbers in shortest round-trip form, null empty, an object or array as JSON. */
+export function recordsCsv(columns: readonly string[], records: readonly SweepRecord[]): string {
+  return [columns.map((c) => cell(c)).join(','), ...records.map((r) => columns.map((c) => recordCell(r[c])).join(','))].join('\n') + '\n';
+}
+
+/** Records as JSON lines, one object per row with its cells in column order. */
+export function recordsJsonLines(records: readonly SweepRecord[]): string {
+  return records.length === 0 ? '' : records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}
+
+/**
+ * What a sweep's output is, besides its rows: enough for a merge to rebuild the output and for
+ * the sweep report (sweep-report.ts) to plot it, carried in every shard's header.
+ */
+export interface SweepMeta {
+  /** The name of the scenario swept. */
+  readonly scenario: string;
+  readonly columns: readonly string[];
+  /** The grid's keys in the order given, each with its values in the order given, as the rows show them (a policy by name). */
+  readonly grid: readonly { readonly key: string; readonly values: readonly JsonValue[] }[];
+  /** Every policy (by name), path and rate factor some run has, in row order of first appearance. */
+  readonly policies: readonly string[];
+  readonly paths: readonly DeliveryPath[];
+  readonly rates: readonly number[];
+  /** Number of runs. */
+  readonly jobs: number;
+}
+
+/** The meta of a sweep made of `jobs` (in index order) with grid keys and their row values `grid`. */
+export function sweepMeta(scenario: string, grid: SweepMeta['grid'], jobs: readonly SweepJob[]): SweepMeta {
+  const distinct = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
+  return {
+    scenario,
+    columns: sweepColumns(grid.map((g) => g.key)),
+    grid,
+    policies: distinct(jobs.map((j) => policyOf(j.policy)?.name ?? j.policy)),
+    paths: distinct(jobs.map((j) => j.path)),
+    rates: distinct(jobs.map((j) => j.rate)),
+    jobs: jobs.length,
+  };
+}
+
 export interface SweepOptions {
   /** Worker threads (default: available parallelism, at most the number of jobs). */
   readonly workers?: number;
@@ -180,12 +278,17 @@ function startWorker(): Worker {
   return new Worker(`Promise.all([import(${esm}), import(${cjs})]).then(([e, c]) => { e.register(); c.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
 }
 
-/** Runs every job on a pool of worker threads; resolves to the rows in key order. */
+/** Runs every job on a pool of worker threads; resolves to the rows in job index order. */
 export async function runSweep(jobs: readonly SweepJob[], o: SweepOptions = {}): Promise<SweepRow[]> {
+  return (await runSweepIndexed(jobs, o)).map((x) => x.row);
+}
+
+/** Runs every job on a pool of worker threads; resolves to each job's index and row, in index order. */
+export async function runSweepIndexed(jobs: readonly SweepJob[], o: SweepOptions = {}): Promise<{ index: number; row: SweepRow }[]> {
   const order = o.order ?? jobs.map((j) => j.index);
   if (order.length !== jobs.length || new Set(order).size !== jobs.length) throw new Error('sweep: order must be a permutation of the job indices');
   const n = Math.max(1, Math.min(o.workers ?? availableParallelism(), jobs.length));
-  const rows: SweepRow[] = [];
+  const rows: { index: number; row: SweepRow }[] = [];
   let next = 0;
   const byIndex = new Map(jobs.map((j) => [j.index, j]));
   const one = (): Promise<void> =>
@@ -198,19 +301,19 @@ export async function runSweep(jobs: readonly SweepJob[], o: SweepOptions = {}):
         }
         w.postMessage(byIndex.get(order[next++]!)!);
       };
-      w.on('message', (msg: { row: SweepRow } | { error: string }) => {
+      w.on('message', (msg: { index: number; row: SweepRow } | { error: string }) => {
         if ('error' in msg) {
           void w.terminate();
           reject(new Error(msg.error));
           return;
         }
-        rows.push(msg.row);
+        rows.push({ index: msg.index, row: msg.row });
         o.onDone?.(rows.length, jobs.length);
         feed();
       });
       w.on('error', reject);
       feed();
     });
-  await Promise.all(Array.from({ length: n }, one));
-  return sortRows(rows);
+  if (jobs.length > 0) await Promise.all(Array.from({ length: n }, one));
+  return rows.sort((a, b) => a.index - b.index);
 }
