@@ -47,9 +47,11 @@ export interface MachineConfig {
   ram?: readonly RamRange[];
 }
 
-/** Receives PPI levels from per-PE sources (timers, the virtual CPU interface). */
+/** Receives PPI levels from per-PE sources (timers, the virtual CPU interface) and SPI levels from wired devices. */
 export interface InterruptController {
   setPpiLevel(pe: number, intid: number, level: boolean): void;
+  /** The level of SPI `intid`'s input line (a device's wired interrupt, core/line-device.ts); optional for controllers without SPIs. */
+  setSpiLevel?(intid: number, level: boolean): void;
 }
 
 /**
@@ -316,6 +318,11 @@ export class Machine {
   /** A PPI level from a per-PE source, forwarded to the interrupt controller if one is attached. */
   ppi(pe: number, intid: number, level: boolean): void {
     this.interruptController?.setPpiLevel(pe, intid, level);
+  }
+
+  /** An SPI input line level from a wired device, forwarded to the interrupt controller if one is attached. */
+  spi(intid: number, level: boolean): void {
+    this.interruptController?.setSpiLevel?.(intid, level);
   }
 
   peByMpidr(mpidr: number): PE | undefined {

@@ -6,12 +6,12 @@
  * whatever interrupt controller the machine has; an event is armed for the cycle at which the
  * counter reaches CVAL, so nothing polls.
  *
- * Access rules: CNTHCTL_EL2.EL1PCTEN/EL1PCEN (bits 0/1) trap EL1 use of the physical counter
- * and timer to EL2; CNTKCTL_EL1 gates EL0: an EL0 access it does not allow traps to EL1 with
+ * Access rules: CNTHCTL_EL2.EL1PCTEN/EL1PCEN (bits 0/1) trap EL0 and EL1 use of the physical
+ * counter and timer to EL2; CNTKCTL_EL1 gates EL0 first: an EL0 access it does not allow traps to EL1 with
  * EC 0x18 (CNTKCTL_EL1.EL0PCTEN/EL0VCTEN/EL0VTEN/EL0PTEN; an EL0 read of CNTFRQ_EL0 needs
  * EL0PCTEN or EL0VCTEN).
  */
-import { toNum, type Word } from './bits.js';
+import { defineReg, toNum, type Word } from './bits.js';
 import { SimEvent } from './events.js';
 import type { Machine } from './machine.js';
 import type { PE } from './pe.js';
@@ -33,10 +33,31 @@ export const CNTHP_TVAL_EL2 = sysreg('CNTHP_TVAL_EL2', 3, 4, 14, 2, 0);
 export const CNTHP_CTL_EL2 = sysreg('CNTHP_CTL_EL2', 3, 4, 14, 2, 1);
 export const CNTHP_CVAL_EL2 = sysreg('CNTHP_CVAL_EL2', 3, 4, 14, 2, 2);
 
+/**
+ * CNTHCTL_EL2 with HCR_EL2.E2H = 0 (Arm ARM DDI 0487, CNTHCTL_EL2): EL1PCTEN = 0 traps EL0 and EL1
+ * reads of CNTPCT_EL0 to EL2, EL1PCEN = 0 traps EL0 and EL1 accesses to CNTP_CTL_EL0,
+ * CNTP_CVAL_EL0 and CNTP_TVAL_EL0 to EL2 (EC 0x18); an EL0 access CNTKCTL_EL1 forbids traps to
+ * EL1 first. The event stream fields are stored, not acted on; no FEAT_ECV fields.
+ */
+export const CNTHCTL = defineReg('CNTHCTL_EL2', { EVNTI: [7, 4], EVNTDIR: [3, 3], EVNTEN: [2, 2], EL1PCEN: [1, 1], EL1PCTEN: [0, 0] });
+const CNTHCTL_EL1PCTEN = CNTHCTL.mask('EL1PCTEN');
+const CNTHCTL_EL1PCEN = CNTHCTL.mask('EL1PCEN');
+
 /** CNTx_CTL bits. */
 export const CTL_ENABLE = 1;
 export const CTL_IMASK = 2;
 export const CTL_ISTATUS = 4;
+
+/**
+ * The CVAL a TVAL write sets (Arm ARM DDI 0487, CNTP_TVAL_EL0): the counter plus TimerValue, bits
+ * [31:0] of the written value taken as a signed 32-bit integer, a 64-bit sum; kept to its low 53
+ * bits as every CVAL here is, so a sum below zero (a negative TimerValue larger than the count)
+ * is a compare value far in the future, not one in the past.
+ */
+export function cvalFromTval(count: number, tval: number): number {
+  const x = count + (tval | 0);
+  return x < 0 ? x + 2 ** 53 : x;
+}
 
 /** Timer index and its PPI (the Arm Base System Architecture, DEN 0094, PPI assignments; QEMU include/hw/arm/bsa.h). */
 export const TIMER_PHYS = 0;
@@ -100,7 +121,7 @@ export class GenericTimer {
   }
 
   writeTval(i: number, v: number): void {
-    this.cval[i] = this.countFor(i) + (v | 0);
+    this.cval[i] = cvalFromTval(this.countFor(i), v);
     this.update(i);
   }
 
@@ -142,14 +163,16 @@ export function defineTimerSysregs(reg: SysRegRegistry, m: Machine): void {
   // needs CNTKCTL_EL1.EL0PCTEN or EL0VCTEN.
   const frqEl0 = el0Gate(3);
   reg.define(handler({ reg: CNTFRQ_EL0, minEl: 0, readCost: rc, writeCost: wc, trap: (pe, read) => (!read && pe.el < 2 ? Access.Undefined : frqEl0(pe)), read: () => m.cntfrq, write: () => {} }));
-  reg.define(handler({ reg: CNTPCT_EL0, minEl: 0, ro: true, readCost: rc, trap: el1PhysGate(1, 1), read: (pe) => pe.timer.count() }));
+  // CNTKCTL_EL1.EL0PCTEN (bit 0) for EL0, then CNTHCTL_EL2.EL1PCTEN.
+  reg.define(handler({ reg: CNTPCT_EL0, minEl: 0, ro: true, readCost: rc, trap: el1PhysGate(CNTHCTL_EL1PCTEN, 1), read: (pe) => pe.timer.count() }));
   reg.define(handler({ reg: CNTVCT_EL0, minEl: 0, ro: true, readCost: rc, trap: el0Gate(2), read: (pe) => pe.timer.count() - pe.timer.cntvoff }));
   const timerRegs = (i: number, tval: typeof CNTP_TVAL_EL0, ctl: typeof CNTP_CTL_EL0, cval: typeof CNTP_CVAL_EL0, minEl: 0 | 2, trap?: (pe: PE) => Access): void => {
     reg.define(handler({ reg: tval, minEl, readCost: rc, writeCost: wc, trap, read: (pe) => pe.timer.readTval(i), write: (pe, v) => pe.timer.writeTval(i, n(v)) }));
     reg.define(handler({ reg: ctl, minEl, readCost: rc, writeCost: wc, trap, read: (pe) => pe.timer.readCtl(i), write: (pe, v) => pe.timer.writeCtl(i, n(v)) }));
     reg.define(handler({ reg: cval, minEl, readCost: rc, writeCost: wc, trap, read: (pe) => pe.timer.cval[i]!, write: (pe, v) => pe.timer.writeCval(i, n(v)) }));
   };
-  timerRegs(TIMER_PHYS, CNTP_TVAL_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0, 0, el1PhysGate(2, 0x200));
+  // CNTKCTL_EL1.EL0PTEN (bit 9) for EL0, then CNTHCTL_EL2.EL1PCEN.
+  timerRegs(TIMER_PHYS, CNTP_TVAL_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0, 0, el1PhysGate(CNTHCTL_EL1PCEN, 0x200));
   timerRegs(TIMER_VIRT, CNTV_TVAL_EL0, CNTV_CTL_EL0, CNTV_CVAL_EL0, 0, el0Gate(0x100));
   timerRegs(TIMER_HYP, CNTHP_TVAL_EL2, CNTHP_CTL_EL2, CNTHP_CVAL_EL2, 2);
   reg.define(handler({ reg: CNTKCTL_EL1, minEl: 1, readCost: rc, writeCost: wc, read: (pe) => pe.timer.cntkctl, write: (pe, v) => (pe.timer.cntkctl = n(v) & 0x3ff) }));

@@ -11,12 +11,12 @@
  * GICD_CTLR/TYPER/IGROUPR/ICENABLER/ICPENDR/ICACTIVER/IPRIORITYR/IROUTER, GICR_TYPER/WAKER and
  * the SGI_base frame, ICC_PMR_EL1/BPR1_EL1/CTLR_EL1/IGRPEN<n>_EL1/SGI1R_EL1.
  */
-import { isb, ldr, mrs, msr, str, work, type Program } from '../core/ops.js';
+import { isb, ldr, mrs, msr, str, work, type Op, type Program } from '../core/ops.js';
 import { MPIDR_EL1 } from '../core/sysregs.js';
 import { redistributorSize } from '../gic/config.js';
 import { GICD_CTLR, GICD_TYPER, GICR_TYPER, GICR_WAKER, ICC_CTLR, ICC_SGIR } from '../gic/gic-registers.js';
 import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from '../gic/mmio-offsets.js';
-import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_IGRPEN0_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1 } from '../gic/sysregs.js';
+import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN0_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1 } from '../gic/sysregs.js';
 
 /** Linux's default priority mask and interrupt priority (irq-gic-v3.c: DEFAULT_PMR_VALUE, GICD_INT_DEF_PRI). */
 export const DEFAULT_PMR = 0xf0;
@@ -117,14 +117,20 @@ export interface CpuInterfaceOptions {
   readonly eoiMode?: 0 | 1;
   /** ICC_PMR_EL1 (default DEFAULT_PMR). */
   readonly pmr?: number;
+  /**
+   * ICC_BPR1_EL1 (default 0: below the minimum, so the minimum, and every implemented priority
+   * bit is a preemption level; IHI 0069, ICC_BPR1_EL1). Larger values group priorities so that
+   * an interrupt preempts only one of a higher group priority.
+   */
+  readonly bpr1?: number;
   /** Enable Group 0 as well (ICC_IGRPEN0_EL1). */
   readonly group0?: boolean;
 }
 
-/** The CPU interface: priority mask, binary point 0, EOImode, Group 1 on (gic_cpu_sys_reg_init). */
+/** The CPU interface: priority mask, binary point (default 0), EOImode, Group 1 on (gic_cpu_sys_reg_init). */
 export function* initCpuInterface(o: CpuInterfaceOptions = {}): Program {
   yield msr(ICC_PMR_EL1, o.pmr ?? DEFAULT_PMR, RT);
-  yield msr(ICC_BPR1_EL1, 0, RT);
+  yield msr(ICC_BPR1_EL1, o.bpr1 ?? 0, RT);
   yield msr(ICC_CTLR_EL1, ICC_CTLR.encode({ EOImode: o.eoiMode ?? 0 }), RT);
   yield msr(ICC_IGRPEN1_EL1, 1, RT);
   if (o.group0 === true) yield msr(ICC_IGRPEN0_EL1, 1, RT);
@@ -159,6 +165,56 @@ function sgiWord(intid: number, cluster: number, list: number): bigint {
   return ICC_SGIR.encode({ INTID: intid, TargetList: list, Aff1: cluster % 256, Aff2: Math.floor(cluster / 256) % 256 });
 }
 
+export interface SpiOptions {
+  /** GICD_ICFGR<n>: edge-triggered (true) or level-sensitive (false); default: leave it. */
+  readonly edge?: boolean;
+  /** GICD_IPRIORITYR<n> (default: leave it). */
+  readonly priority?: number;
+  /** GICD_IROUTER<n>: route to the PE of this affinity (Aff2.Aff1.Aff0, Interrupt_Routing_Mode = 0); default: leave it. */
+  readonly affinity?: number;
+  /** GICD_ISENABLER<n> (true) or GICD_ICENABLER<n> (false); default: leave it. */
+  readonly enable?: boolean;
+}
+
+/**
+ * One SPI configured, in the order Linux's gic_set_type / gic_irq_set_prio / gic_set_affinity /
+ * gic_unmask_irq use, each step only when asked: trigger (a read-modify-write of its two bits of
+ * GICD_ICFGR<n>; the low bit is RES0), priority (its byte of GICD_IPRIORITYR), routing
+ * (GICD_IROUTER<n>, 64-bit) and enable last (IHI 0069, those registers).
+ */
+export function* configureSpi(gicd: number, intid: number, o: SpiOptions): Program {
+  if (o.edge !== undefined) {
+    const reg = gicd + GICD.ICFGR + 4 * Math.floor(intid / 16);
+    const bit = 2 * (intid % 16) + 1;
+    const cur: number = yield ldr(reg, 4, RT);
+    const next = o.edge ? (cur | (1 << bit)) >>> 0 : (cur & ~(1 << bit)) >>> 0;
+    if (next !== cur) yield str(reg, next, 4, RT);
+  }
+  if (o.priority !== undefined) yield str(gicd + GICD.IPRIORITYR + intid, o.priority, 1, RT);
+  if (o.affinity !== undefined) yield str(gicd + GICD.IROUTER + 8 * intid, BigInt(o.affinity), 8, RT);
+  if (o.enable !== undefined) yield* writeIntidBit(gicd, o.enable ? GICD.ISENABLER : GICD.ICENABLER, intid);
+}
+
+/**
+ * Writes 1 to `intid`'s bit of a one-bit-per-INTID distributor register family (`reg`: the
+ * family's offset, GICD.ISENABLER ... GICD.ICACTIVER): set or clear its enable, pending or active
+ * state. Zero bits are ignored by those registers, so nothing else changes.
+ */
+export function* writeIntidBit(gicd: number, reg: number, intid: number): Program {
+  yield str(gicd + reg + 4 * Math.floor(intid / 32), (1 << (intid % 32)) >>> 0, 4, RT);
+}
+
+/** Reads `intid`'s bit of a one-bit-per-INTID distributor register family (GICD_ISENABLER, GICD_ISPENDR, GICD_ISACTIVER...). */
+export function* readIntidBit(gicd: number, reg: number, intid: number): Program<boolean> {
+  const v: number = yield ldr(gicd + reg + 4 * Math.floor(intid / 32), 4, RT);
+  return ((v >>> (intid % 32)) & 1) === 1;
+}
+
+/** A message-based SPI (IHI 0069, GICD_SETSPI_NSR / GICD_CLRSPI_NSR): sets `intid` pending (asserts it), or clears it. */
+export function* messageSpi(gicd: number, intid: number, set = true): Program {
+  yield str(gicd + (set ? GICD.SETSPI_NSR : GICD.CLRSPI_NSR), intid, 4, RT);
+}
+
 /** Whether private interrupt `intid` (SGI or PPI) is active at `rd`; if so, deactivates it (GICR_ICACTIVER0). For a vCPU put that saves a PPI's active state. */
 export function* takeActivePrivate(rd: number, intid: number): Program<boolean> {
   const act: number = yield ldr(rd + GICR_SGI_BASE + GICR_SGI.ISACTIVER0, 4, RT);
@@ -171,3 +227,40 @@ export function* takeActivePrivate(rd: number, intid: number): Program<boolean> 
 export function* setActivePrivate(rd: number, intid: number): Program {
   yield str(rd + GICR_SGI_BASE + GICR_SGI.ISACTIVER0, (1 << intid) >>> 0, 4, RT);
 }
+
+// ---- Taking interrupts, and the per-INTID registers of any INTID (irq-gic-v3.c gic_read_iar,
+// gic_write_eoir, gic_write_dir, gic_irq_set_prio).
+
+/** Transfer register of the acknowledge/EOI/DIR accesses (an IRQ entry has saved x0-x30 first). */
+const RT_IRQ = 0;
+
+/** MRS ICC_IAR1_EL1: acknowledge the highest-priority pending Group 1 interrupt (the op yields the value; INTID in [23:0], 1023 when none). */
+export function readIar1(): Op {
+  return mrs(ICC_IAR1_EL1, RT_IRQ);
+}
+
+/** MSR ICC_EOIR1_EL1: priority drop of `intid`, and its deactivation when ICC_CTLR_EL1.EOImode = 0 (IHI 0069, ICC_EOIR1_EL1). */
+export function writeEoir1(intid: number): Op {
+  return msr(ICC_EOIR1_EL1, intid, RT_IRQ);
+}
+
+/** MSR ICC_DIR_EL1: deactivation of `intid` when ICC_CTLR_EL1.EOImode = 1 (IHI 0069, ICC_DIR_EL1). */
+export function writeDir(intid: number): Op {
+  return msr(ICC_DIR_EL1, intid, RT_IRQ);
+}
+
+/**
+ * The frame holding the per-INTID registers of `intid`: the redistributor's SGI_base for SGIs and
+ * PPIs (`rd` is its RD_base), the distributor for SPIs. The SGI_base frame has the distributor's
+ * offsets for INTIDs 0-31, so `writeIntidBit` / `readIntidBit` work on either (IHI 0069, "The GIC
+ * Redistributor register map").
+ */
+export function irqFrame(gicd: number, rd: number, intid: number): number {
+  return intid < 32 ? rd + GICR_SGI_BASE : gicd;
+}
+
+/** GICD/GICR_IPRIORITYR<n>: the priority byte of `intid` (a byte access; unimplemented low bits are RAZ/WI). */
+export function setIrqPriority(gicd: number, rd: number, intid: number, priority: number): Op {
+  return str(irqFrame(gicd, rd, intid) + GICD.IPRIORITYR + intid, priority, 1, RT);
+}
+

@@ -34,6 +34,29 @@ export function readElrsr(): Op {
   return mrs(ICH_ELRSR_EL2, RT);
 }
 
+/** MRS ICH_HCR_EL2 (the op yields a number: its fields, and EOIcount in [31:27]). */
+export function readHcr(): Op {
+  return mrs(ICH_HCR_EL2, RT);
+}
+
+/**
+ * MSR ICH_HCR_EL2, `value` (built with the ICH_HCR codec). The write sets EOIcount too: a value
+ * built without it restarts the count from 0.
+ */
+export function writeHcr(value: number): Op {
+  return msr(ICH_HCR_EL2, value, RT);
+}
+
+/**
+ * ICH_HCR_EL2.EOIcount of an ICH_HCR_EL2 value: how many EOIs (EOImode 0) or DIRs (EOImode 1) of
+ * INTIDs below 8192 found no list register holding them since the field was last written (IHI
+ * 0069, ICH_HCR_EL2.EOIcount): the deactivations a hypervisor must carry out itself for the
+ * active interrupts it keeps outside the list registers.
+ */
+export function eoiCount(hcr: number): number {
+  return ICH_HCR.get(hcr, 'EOIcount');
+}
+
 /** The State field (ICH_LR<n>_EL2[63:62]: 0 invalid, 1 pending, 2 active, 3 both) of an LR value. */
 export function lrState(value: bigint): number {
   return hi32(value) >>> LR_STATE_HI;

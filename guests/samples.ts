@@ -1,7 +1,8 @@
 /**
  * Sample kernels built on the framework:
- * - `deviceKernel`: handles the LPIs of an assigned device; for each it records the INTID, CPU
- *   and the counter when the handler started, then does `handlerCycles` of work;
+ * - `deviceKernel`: handles the LPIs of its devices (which every kernel maps through its ITS at
+ *   boot, from `KernelConfig.devices`); for each it records the INTID, CPU and the counter when
+ *   the handler started, then does `handlerCycles` of work;
  * - `hogKernel`: only computes, never idles;
  * - `idleKernel`: boots and idles in WFI;
  * - `ipiKernel`: CPU 0 sends SGI 1 to every other CPU every `periodCycles`; the others count.

@@ -1,27 +1,55 @@
 /**
  * The hypervisor's static configuration, in the style of partitioning hypervisors such as bao:
  * the platform (scenarios/) loads each guest image into its VM's RAM before the hypervisor
- * boots, and this configuration tells the hypervisor where the RAM is, which devices' events go
- * to which vCPU as which guest LPI, and how each VM receives them.
+ * boots, and this configuration tells the hypervisor where the RAM is, which host devices each
+ * VM owns (and the DeviceID its guest knows each by), and how each VM receives their interrupts.
+ * Which guest LPI and vCPU a device's event becomes is the guest's to say, with its own ITS
+ * driver against the VM's emulated ITS (hypervisor/vits/), as a Linux guest does under KVM.
  */
 import type { GicConfig } from '../gic/config.js';
 import { LPI_BASE } from '../gic/gic-registers.js';
+import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE } from './layout.js';
 import type { Policy } from './sched/policy.js';
 
 /** How a VM's device interrupts reach it: through list registers (GICv3) or directly (GICv4). */
 export type Injection = 'list-register' | 'direct';
 
+/** An EventID an assigned device can signal (one of its MSI vectors). */
 export interface AssignedEvent {
   readonly eventId: number;
-  /** vCPU (index in its VM) that receives it. */
-  readonly vcpu: number;
-  /** The guest LPI the event becomes (>= 8192). */
-  readonly vintid: number;
 }
 
+/**
+ * A host device assigned to a VM: the VM owns host DeviceID `deviceId` and the EventIDs in
+ * `events`. The hypervisor maps the host device on the physical ITS when it creates the VM (MAPD,
+ * with an ITT for its highest EventID) and reserves one host LPI per event on the injected path
+ * (as Linux allocates a device's LPIs when it creates its ITS device); an event reaches the guest
+ * only once the guest maps it with its own ITS (MAPD/MAPTI of `guestDeviceId`).
+ */
 export interface AssignedDevice {
+  /** The DeviceID the physical ITS knows the device by (its MSIs carry it). */
   readonly deviceId: number;
+  /** The DeviceID the guest knows it by in its emulated ITS (default: `deviceId`). */
+  readonly guestDeviceId?: number;
   readonly events: readonly AssignedEvent[];
+}
+
+/**
+ * A host device with a wired interrupt line, assigned to a VM as one of its vSPIs: the host SPI
+ * is taken at EL2 and forwarded with the list register's HW bit (pINTID = the host SPI), so the
+ * guest's deactivation deactivates it at the host distributor (hypervisor/spi-host.ts).
+ */
+export interface WiredSpi {
+  /** The host SPI the device's line drives (the physical INTID, the LR's pINTID). */
+  readonly hostSpi: number;
+  /** The guest SPI it becomes (32 .. 32 + spis - 1 of the VM). */
+  readonly vintid: number;
+  /** How the device signals, and so how the host distributor is configured for it (GICD_ICFGR<n>). */
+  readonly trigger: 'level' | 'edge';
+  /** Core the host SPI is routed to (GICD_IROUTER<n>); default: the home core of the VM's vCPU 0. */
+  readonly hostCore?: number;
+  /** The device's 4 KB register frame, mapped into the VM's stage 2 as a device page at `ipa`. */
+  readonly frame?: { readonly pa: number; readonly ipa: number };
 }
 
 export interface VmConfig {
@@ -46,6 +74,15 @@ export interface VmConfig {
    * kvm-arm.wfi_trap_policy, and KVM clears TWI for a vCPU alone on its run queue.
    */
   readonly trapWfi?: boolean;
+  /**
+   * SPIs the VM's emulated distributor offers: INTIDs 32 .. 32 + spis - 1, GICD_TYPER.ITLinesNumber
+   * = ceil(spis / 32) (the rest of the last block of 32 is unimplemented: RAZ/WI), 0 to 988.
+   * CHOICE: default 0, a VM gets SPIs only if its configuration asks (KVM gives 224 when the VMM
+   * does not set KVM_DEV_ARM_VGIC_GRP_NR_IRQS: vgic-init.c, VGIC_NR_IRQS_LEGACY - 32).
+   */
+  readonly spis?: number;
+  /** Host devices with a wired interrupt line assigned to the VM (each one of its vSPIs). */
+  readonly wired?: readonly WiredSpi[];
 }
 
 export interface HypervisorConfig {
@@ -73,6 +110,11 @@ export interface HypervisorConfig {
    * an interrupt storm (run-loop.ts), in cycles of the core clock.
    */
   readonly stormQuantumCycles: number;
+  /**
+   * The host SPI the VMM rings when it has written requests (KVM_IRQ_LINE, KVM_SIGNAL_MSI) into
+   * the request ring in the hypervisor image (hypervisor/requests.ts), or null/absent: no VMM.
+   */
+  readonly requestSpi?: number | null;
   /** Physical address of the hypervisor image (entry; per-core vectors follow). */
   readonly codePa: number;
   /** Physical memory the hypervisor owns for tables, queues and VPTs. */
@@ -103,6 +145,12 @@ export const FIRST_LPI = LPI_BASE;
  */
 export const GUEST_INTID_BITS = 16;
 
+/**
+ * DeviceID bits of every VM's emulated ITS (its GITS_TYPER.Devbits + 1), as KVM's
+ * (vgic-its.c, VITS_TYPER_DEVBITS): guest DeviceIDs are 0..65535.
+ */
+export const GUEST_DEVICE_ID_BITS = 16;
+
 /** Bits an ID field needs to hold `id` (at least 1: MAPD's Size field is bits - 1). */
 export function idBitsFor(id: number): number {
   let bits = 1;
@@ -129,9 +177,10 @@ export function eventBitsOf(d: AssignedDevice): number {
  *   error encodings"; names as in Linux include/linux/irqchip/arm-gic-v3.h);
  * - direct injection: VMAPP's VPT_size (guest INTID bits - 1) must not exceed ID_bits either
  *   (as QEMU checks);
- * - guest LPIs inside the guest's INTID space (8192..2^16 - 1) and targeting a vCPU of the VM;
- * - host LPIs (GICD_TYPER.IDbits): one per event on the injected path, one doorbell per vCPU
- *   on the direct path, allocated in that order (doorbells at construction, events at boot).
+ * - a guest DeviceID the VM's emulated ITS can hold (GUEST_DEVICE_ID_BITS) and given once per VM;
+ * - host LPIs (GICD_TYPER.IDbits): one per assigned event on the injected path, one doorbell per
+ *   vCPU on the direct path, allocated in that order at construction (doorbells first). A guest
+ *   can never take more: its mappings only use the LPIs reserved for its own devices.
  * The vPE ID limit (GITS_TYPER / vpeIdBits) is checked where vPE IDs are allocated (direct.ts).
  * Every ID must also be assigned once: a DeviceID in two places would have its ITT replaced by
  * the second MAPD, an EventID mapped twice is UNPREDICTABLE (the ITS ignores the second MAPTI).
@@ -155,6 +204,12 @@ export function checkConfig(cfg: HypervisorConfig): void {
       const other = owner.get(d.deviceId);
       if (other !== undefined) throw new Error(`${dev}: DeviceID ${d.deviceId} is already assigned to ${other} (one device, one ITT)`);
       owner.set(d.deviceId, vm);
+      const gid = d.guestDeviceId ?? d.deviceId;
+      if (!Number.isInteger(gid) || gid < 0 || gid >= 2 ** GUEST_DEVICE_ID_BITS) {
+        throw new Error(`${dev}: guest DeviceID ${gid} is outside the guest ITS's DeviceIDs 0..${2 ** GUEST_DEVICE_ID_BITS - 1} (GITS_TYPER.Devbits = ${GUEST_DEVICE_ID_BITS - 1})`);
+      }
+      const twin = vc.devices.find((o) => o !== d && (o.guestDeviceId ?? o.deviceId) === gid);
+      if (twin !== undefined) throw new Error(`${dev}: guest DeviceID ${gid} is also device ${twin.deviceId}'s: the guest would not tell them apart`);
       const seen = new Set<number>();
       for (const e of d.events) {
         if (!Number.isInteger(e.eventId) || e.eventId < 0 || e.eventId >= 2 ** 32) throw new Error(`${dev}: EventID ${e.eventId} must be an integer from 0 to 2^32 - 1`);
@@ -163,13 +218,10 @@ export function checkConfig(cfg: HypervisorConfig): void {
         }
         if (seen.has(e.eventId)) throw new Error(`${dev}: EventID ${e.eventId} is assigned twice`);
         seen.add(e.eventId);
-        if (!Number.isInteger(e.vcpu) || e.vcpu < 0 || e.vcpu >= vc.vcpus) throw new Error(`${dev}: EventID ${e.eventId} targets vCPU ${e.vcpu}, but the VM has ${vc.vcpus} vCPU${vc.vcpus === 1 ? '' : 's'}`);
-        if (!Number.isInteger(e.vintid) || e.vintid < FIRST_LPI || e.vintid >= 2 ** GUEST_INTID_BITS) {
-          throw new Error(`${dev}: EventID ${e.eventId}: guest LPI ${e.vintid} is outside the guest's LPIs ${FIRST_LPI}..${2 ** GUEST_INTID_BITS - 1} (its GIC has ${GUEST_INTID_BITS} INTID bits, GICD_TYPER.IDbits = ${GUEST_INTID_BITS - 1})`);
-        }
       }
     }
   }
+  checkSpis(cfg);
   // Host LPIs, in the order the hypervisor allocates them.
   const limit = 2 ** g.idBits;
   const space = `the GIC supports ${g.idBits} INTID bits (GICD_TYPER.IDbits = ${g.idBits - 1}: LPIs ${FIRST_LPI}..${limit - 1}; one per event on the injected path, one doorbell per vCPU on the direct path)`;
@@ -184,6 +236,46 @@ export function checkConfig(cfg: HypervisorConfig): void {
     for (const d of vc.devices) {
       if (next + d.events.length > limit) throw new Error(`vm '${vc.name}': device ${d.deviceId}: EventID ${d.events[limit - next]!.eventId} needs host LPI ${limit}, ${space}`);
       next += d.events.length;
+    }
+  }
+}
+
+/** The most SPIs a GIC has: INTIDs 32-1019 (IHI 0069, GICD_TYPER.ITLinesNumber; 1020-1023 are special). */
+export const MAX_SPIS = 988;
+
+/**
+ * SPIs: each VM's count (0-988), its wired devices (a host SPI the board has, given to one VM
+ * once, not the VMM's request SPI; a guest SPI the VM has, used once) and the request SPI.
+ */
+function checkSpis(cfg: HypervisorConfig): void {
+  const hostSpis = cfg.gic.spis;
+  const hostRange = `the host GIC has SPIs 32..${31 + hostSpis} (gic.spis = ${hostSpis})`;
+  const req = cfg.requestSpi ?? null;
+  if (req !== null && (!Number.isInteger(req) || req < 32 || req >= 32 + hostSpis)) throw new Error(`requestSpi ${req} is not a host SPI: ${hostRange}`);
+  const owner = new Map<number, string>();
+  for (const vc of cfg.vms) {
+    const vm = `vm '${vc.name}'`;
+    const n = vc.spis ?? 0;
+    if (!Number.isInteger(n) || n < 0 || n > MAX_SPIS) throw new Error(`${vm}: spis must be an integer from 0 to ${MAX_SPIS} (INTIDs 32-1019), got ${n}`);
+    const seen = new Set<number>();
+    for (const w of vc.wired ?? []) {
+      const dev = `${vm}: wired device on host SPI ${w.hostSpi}`;
+      if (!Number.isInteger(w.hostSpi) || w.hostSpi < 32 || w.hostSpi >= 32 + hostSpis) throw new Error(`${dev}: not a host SPI: ${hostRange}`);
+      if (w.hostSpi === req) throw new Error(`${dev}: host SPI ${w.hostSpi} is the VMM's request SPI (requestSpi)`);
+      const other = owner.get(w.hostSpi);
+      if (other !== undefined) throw new Error(`${dev}: host SPI ${w.hostSpi} is already assigned to ${other} (one line, one owner)`);
+      owner.set(w.hostSpi, vm);
+      if (!Number.isInteger(w.vintid) || w.vintid < 32 || w.vintid >= 32 + n) throw new Error(`${dev}: guest SPI ${w.vintid} is not one of the VM's SPIs 32..${31 + n} (spis = ${n})`);
+      if (seen.has(w.vintid)) throw new Error(`${dev}: guest SPI ${w.vintid} is already wired to another device`);
+      seen.add(w.vintid);
+      if (w.trigger !== 'level' && w.trigger !== 'edge') throw new Error(`${dev}: trigger must be 'level' or 'edge', got ${JSON.stringify(w.trigger)}`);
+      if (w.frame !== undefined) {
+        const { pa, ipa } = w.frame;
+        if (pa % 4096 !== 0 || ipa % 4096 !== 0) throw new Error(`${dev}: its register frame must be 4 KB aligned (pa 0x${pa.toString(16)}, ipa 0x${ipa.toString(16)})`);
+        const inRam = ipa + 4096 > vc.ramIpa && ipa < vc.ramIpa + vc.ramSize;
+        const inGic = ipa + 4096 > GUEST_GICD && ipa < GUEST_GICD + 0x10000 || (ipa + 4096 > GUEST_GICR && ipa < GUEST_GICR + GUEST_GICR_STRIDE * vc.vcpus);
+        if (inRam || inGic) throw new Error(`${dev}: its register frame at IPA 0x${ipa.toString(16)} overlaps the VM's ${inRam ? 'RAM' : 'GIC'}`);
+      }
     }
   }
 }

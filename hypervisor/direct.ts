@@ -4,8 +4,11 @@
  *
  * - VM creation: a vPE per vCPU (vPEID, a 64 KB-aligned virtual pending table, a doorbell host
  *   LPI), VMAPP to its home redistributor; the VM's vLPI configuration table (a host-owned
- *   mirror of the guest's own LPI configuration); MAPD and VMAPTI for every assigned event,
- *   naming the vCPU's doorbell; VSYNC.
+ *   mirror of the guest's own LPI configuration); MAPD of every host device the VM owns; VSYNC.
+ * - The guest maps its devices' events with its own ITS (vits/): each MAPTI of an event of its
+ *   own device becomes VMAPTI (host DeviceID/EventID, the guest INTID as vINTID, the target
+ *   vCPU's vPE, its doorbell), and its later commands VMOVI, INV, VINVALL, INT, CLEAR, DISCARD
+ *   (vits/forward.ts), as KVM's kvm_vgic_v4_set_forwarding and its_map_vlpi do.
  * - Entry: the vPE is made resident on this core's redistributor — VMOVP first if the vCPU
  *   last ran elsewhere — by writing GICR_VPROPBASER and GICR_VPENDBASER.Valid = 1 and polling
  *   Dirty until the redistributor has parsed the VPT. Leaving (vcpu put): Valid = 0, poll
@@ -45,7 +48,7 @@ import type { DirectInjection, DirectStats } from './direct-port.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PRIO_DEVICE } from './layout.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
-import { guestConfigBytePa, guestPendingBytePa } from './vgic/guest-lpis.js';
+import { guestConfigBytePa, guestPendingBytePa, readGuestLpis } from './vgic/guest-lpis.js';
 import type { PerCpu, Vcpu, Vm } from './vm.js';
 
 /** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
@@ -123,7 +126,7 @@ export class DirectInjector implements DirectInjection {
     else this.vmovpLocks[vm.index] = Spinlock.alloc(h.heap, `vmovp ${vm.config.name}`, h.locks.vmovp, h.env);
   }
 
-  /** VMAPP every vPE, map the devices' events as vLPIs (VMAPTI), VSYNC (at boot, on core 0). */
+  /** VMAPP every vPE, MAPD the VM's own devices, VSYNC (at boot, on core 0); the guest's MAPTIs become VMAPTIs later (vits/forward.ts). */
   *setupVm(vm: Vm): Program {
     const h = this.h;
     const cmds: CommandWords[] = [];
@@ -135,12 +138,7 @@ export class DirectInjector implements DirectInjection {
     }
     for (const d of vm.config.devices) {
       cmds.push(yield* h.its.mapDevice(d.deviceId, eventBitsOf(d)));
-      for (const e of d.events) {
-        const v = vm.vcpus[e.vcpu]!;
-        const vpe = this.vpes.get(v.id)!;
-        cmds.push(ItsCmd.VMAPTI({ DeviceID: d.deviceId, EventID: e.eventId, vPEID: vpe.id, vINTID: e.vintid, Dbell_pINTID: vpe.doorbell }));
-        yield work(10);
-      }
+      yield work(10);
     }
     for (const v of vm.vcpus) cmds.push(ItsCmd.VSYNC({ vPEID: this.vpes.get(v.id)!.id }));
     yield* h.its.send(0, cmds);
@@ -280,37 +278,65 @@ export class DirectInjector implements DirectInjection {
   }
 
   /**
-   * The guest changed its LPI configuration (or enabled LPIs): copy the bytes of its vLPIs into
-   * the VM's vLPI configuration table and make the GIC re-read them (INV per event, VINVALL).
+   * Copies guest LPI `vintid`'s configuration byte from `v`'s guest configuration table into the
+   * VM's vLPI configuration table (the GIC sees it after an INV or VINVALL). Returns whether the
+   * vLPI is enabled.
+   */
+  *mirrorConfig(v: Vcpu, vintid: number): Program<boolean> {
+    const vpe = this.vpes.get(v.id);
+    if (vpe === undefined) return false;
+    // Only bytes in the VM's own RAM are read (guest-lpis.ts): anything else reads as disabled.
+    const configPa = v.vgic.enableLpis ? guestConfigBytePa(v, vintid) : -1;
+    let byte = 0;
+    if (configPa >= 0) byte = yield ldr(configPa, 1, 9);
+    const enabled = LPI_CONFIG.get(byte, 'Enable') === 1;
+    yield* configureLpi({ prop: vpe.vprop, idBits: VPT_ID_BITS }, vintid, LPI_CONFIG.get(byte, 'Priority') << 2, enabled);
+    return enabled;
+  }
+
+  /**
+   * After an invalidation that enabled a vLPI of `v`: whether `v` must be woken. A vLPI that was
+   * pending (in the VPT) while disabled rang no doorbell for its enabling, and the hypervisor
+   * must not read the VPT while the GIC owns it, so a blocked vCPU is woken to make its vPE
+   * resident, where the redistributor finds it (it blocks again if nothing was pending).
+   * CHOICE: KVM's GICv4.0 path leaves such a vLPI for the vCPU's next wake-up.
+   */
+  mustWake(v: Vcpu, enabled: boolean): boolean {
+    return enabled && v.state === 'blocked' && this.vpes.has(v.id);
+  }
+
+  /**
+   * The guest changed its LPI configuration (or enabled LPIs) at its redistributor: copy the
+   * bytes of its forwarded vLPIs into the VM's vLPI configuration table and make the GIC re-read
+   * them (INV per event, VINVALL); the LPIs it keeps in software (vits/forward.ts) are re-read
+   * as on the injected path. Returns true when one of those became deliverable.
    */
   *mirror(act: GuestLpiAction): Program<boolean> {
     const v = act.vcpu;
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;
-    const g = v.vgic;
-    const vprop = { prop: vpe.vprop, idBits: VPT_ID_BITS };
     const h = this.h;
-    const one = function* (vintid: number): Program {
-      // Only bytes in the VM's own RAM are read (guest-lpis.ts): anything else reads as disabled.
-      const configPa = g.enableLpis ? guestConfigBytePa(v, vintid) : -1;
-      let byte = 0;
-      if (configPa >= 0) byte = yield ldr(configPa, 1, 9);
-      yield* configureLpi(vprop, vintid, LPI_CONFIG.get(byte, 'Priority') << 2, LPI_CONFIG.get(byte, 'Enable') === 1);
-    };
+    const forwarded = h.vits[v.vm.index]!.forwarded;
     const cmds: CommandWords[] = [];
+    let enabled = false;
     if (act.intid === 'all') {
-      for (const [vintid, ev] of h.eventsOf(v.vm)) if (ev.vcpu === v) yield* one(vintid);
+      for (const ev of forwarded) if (ev.vcpu === v && (yield* this.mirrorConfig(v, ev.vintid))) enabled = true;
       cmds.push(ItsCmd.VINVALL({ vPEID: vpe.id }));
     } else {
-      const ev = h.eventOf(v.vm, act.intid);
-      if (ev === undefined || ev.vcpu !== v) return false;
-      yield* one(act.intid);
-      cmds.push(ItsCmd.INV({ DeviceID: ev.deviceId, EventID: ev.eventId }));
+      let mirrored = false;
+      for (const ev of forwarded) {
+        if (ev.vcpu !== v || ev.vintid !== act.intid) continue;
+        if (!mirrored) enabled = yield* this.mirrorConfig(v, act.intid);
+        mirrored = true;
+        cmds.push(ItsCmd.INV({ DeviceID: ev.deviceId, EventID: ev.eventId }));
+      }
     }
     if (act.pending) yield* this.importPending(v, cmds);
     yield* h.its.send(act.core, cmds);
-    // Pending vLPIs are the GIC's to deliver from the VPT: nothing for the list registers.
-    return false;
+    // Pending vLPIs are the GIC's to deliver from the VPT: nothing for the list registers, but a
+    // blocked vCPU may have to be woken for one (mustWake); the LPIs kept in software are re-read.
+    const soft: boolean = yield* readGuestLpis(act);
+    return soft || this.mustWake(v, enabled);
   }
 
   /**
@@ -321,8 +347,9 @@ export class DirectInjector implements DirectInjection {
    * state over when it forwards an event.
    */
   private *importPending(v: Vcpu, cmds: CommandWords[]): Program {
-    for (const [vintid, ev] of this.h.eventsOf(v.vm)) {
+    for (const ev of this.h.vits[v.vm.index]!.forwarded) {
       if (ev.vcpu !== v) continue;
+      const vintid = ev.vintid;
       const pendingPa = guestPendingBytePa(v, vintid);
       if (pendingPa < 0) continue;
       const byte: number = yield ldr(pendingPa, 1, 9);

@@ -6,9 +6,12 @@
  *   LR), a kick SGI to the core running it, or a wake-up if it is blocked;
  * - the virtual timer PPI 27: forward it to the loaded vCPU as an HW = 1 virtual interrupt,
  *   left active so that the guest's deactivation deactivates it;
- * - the EL2 timer PPI 26: end of slice, and wake-ups of blocked vCPUs whose timer expired;
+ * - the EL2 timer PPI 26: end of slice, the deadline of the running vCPU's emulated physical
+ *   timer (ptimer.ts), and wake-ups of blocked vCPUs whose timer expired;
  * - the maintenance PPI 25 and the kick SGI 0: nothing to do beyond deactivating them (the
- *   exit itself makes the LRs refilled and the pending work visible).
+ *   exit itself makes the LRs refilled and the pending work visible);
+ * - an SPI (spi-host.ts): a wired device's line, forwarded to its VM's vSPI with HW = 1 and left
+ *   active for the guest's deactivation; the VMM's request doorbell (requests.ts); else spurious.
  */
 import { mrs, msr, work, type Program } from '../core/ops.js';
 import { CNTHP_CTL_EL2, CNTPCT_EL0 } from '../core/timer.js';
@@ -18,7 +21,9 @@ import { FIRST_LPI } from './config.js';
 import { kickCore } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PPI_HYP_TIMER, PPI_MAINTENANCE, PPI_VTIMER, SGI_KICK } from './layout.js';
+import { ptimerDeadline, ptimerEval } from './ptimer.js';
 import type { WakeReason } from './sched/policy.js';
+import { FIRST_SPI } from './vgic/spi.js';
 import type { VIrq } from './vgic/virq.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
@@ -44,6 +49,11 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
       yield* hostLpi(h, pcpu, intid);
       continue;
     }
+    if (intid >= FIRST_SPI && intid < INTID_SPECIAL) {
+      // An SPI: a wired device's line forwarded with HW = 1 (left active), or the VMM's request doorbell.
+      yield* h.spiHost.hostSpi(pcpu, intid);
+      continue;
+    }
     if (intid === PPI_VTIMER) {
       // Stays active: the guest's EOI/DIR of the HW = 1 LR deactivates it.
       const v = pcpu.loaded;
@@ -57,6 +67,9 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
     yield msr(ICC_DIR_EL1, intid, 9);
   }
   if (i === HOST_IRQ_BURST) pcpu.storm = true;
+  // vSPIs whose GICD_IROUTER changed and that could not move then (spi-host.ts): this core's
+  // vCPU has been folded, so those it held may move now.
+  if (h.spiHost.moves > 0) yield* h.spiHost.settle(pcpu);
   return sliceEnded;
 }
 
@@ -135,13 +148,18 @@ export function* placeRunnable(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   if (core !== pcpu.index) yield* kick(h, pcpu, core, v);
 }
 
-/** The EL2 timer fired: slice end for the current vCPU, and expired timers of blocked vCPUs. */
+/**
+ * The EL2 timer fired: slice end for the current vCPU, its emulated physical timer's deadline
+ * (ptimer.ts: the line rises, the entry makes vPPI 30 pending), and expired timers of blocked vCPUs.
+ */
 function* hypTimerFired(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
   const now: number = yield mrs(CNTPCT_EL0, 9);
   // The timer output is a level: switch it off; the next entry or idle reprograms it.
   yield msr(CNTHP_CTL_EL2, 0, 9);
   pcpu.hypTimer = Infinity;
   if (now >= pcpu.throttleEnd) pcpu.throttleEnd = Infinity;
+  const cur = pcpu.current;
+  if (cur !== null && ptimerDeadline(cur) <= now) ptimerEval(h, pcpu, cur, now);
   for (const v of [...pcpu.sleepers]) {
     if (v.timerDeadline > now) continue;
     // Its timer is due: it leaves the sleepers whether or not it still waits (a level timer

@@ -2,9 +2,12 @@
  * The hypervisor: software that boots at EL2 on every core and runs VMs.
  *
  * Boot (core 0): EL2 vectors, the host GIC (distributor, LPI tables), the ITS (tables, queue,
- * one collection per core), then each VM: stage-2 tables mapping its RAM, and each assigned
- * device event mapped to a host LPI (MAPD/MAPTI, injected path) or to a vLPI of the target
- * vCPU's vPE (VMAPP/VMAPTI, direct path, hypervisor/direct.ts). It starts the other cores with
+ * one collection per core), then each VM: stage-2 tables mapping its RAM, and each host device
+ * it owns mapped on the physical ITS (MAPD, with its host LPIs reserved and enabled on the
+ * injected path; VMAPP of the VM's vPEs on the direct path, hypervisor/direct.ts). Which guest
+ * LPI and vCPU each event becomes is the guest's to say, through the VM's emulated ITS
+ * (hypervisor/vits/), whose mappings the hypervisor forwards to the physical ITS (MAPTI to the
+ * event's host LPI, or VMAPTI to a vPE). It starts the other cores with
  * PSCI CPU_ON, makes every VM's vCPU 0 runnable and enters the scheduler. Other cores set up
  * their redistributor and CPU interface and enter the scheduler too.
  *
@@ -28,19 +31,22 @@ import { PhysHeap } from '../drivers/heap.js';
 import { ItsDriver } from '../drivers/its.js';
 import { allocLpiTables, allocPendingTable, configureLpi, type LpiTables } from '../drivers/lpi.js';
 import { LockStats, Spinlock, type DriverEnv } from '../drivers/spinlock.js';
-import { ItsCmd } from '../gic/its/commands.js';
+import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
 import { checkConfig, eventBitsOf, FIRST_LPI, GUEST_INTID_BITS, type HypervisorConfig } from './config.js';
 import { DirectInjector } from './direct.js';
 import { NO_DIRECT, type DirectInjection } from './direct-port.js';
 import { hostCpuInit, hostDistributorInit } from './host-gic.js';
 import { placeRunnable, wake } from './host-irq.js';
+import { ptimerTrapsInit } from './ptimer.js';
 import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEVICE } from './layout.js';
 import { guestExit, hostIrqAtEl2, reschedule } from './run-loop.js';
 import { Scheduler } from './scheduler.js';
+import { SpiHost } from './spi-host.js';
 import type { RunningVcpu, VcpuInfo } from './sched/policy.js';
 import { guestDistributor, guestRedistributor } from './vgic/emul-regs.js';
-import { DEFAULT_VIRQ_PRIORITY } from './vgic/vcpu-vgic.js';
-import { VIrq } from './vgic/virq.js';
+import { processCommands } from './vits/commands.js';
+import type { VIrq } from './vgic/virq.js';
+import { VirtualIts, type ForwardedEvent, type OwnedDevice } from './vits/vits.js';
 import { PerCpu, Vcpu, Vm } from './vm.js';
 import './trace-kinds.js';
 
@@ -49,13 +55,11 @@ export type HypEnv = DriverEnv;
 
 export type LpiRoute = { readonly kind: 'guest'; readonly vcpu: Vcpu; readonly virq: VIrq } | { readonly kind: 'doorbell'; readonly vcpu: Vcpu };
 
-/** An assigned event as the hypervisor tracks it: where it goes now, and its host LPI (injected path). */
-export interface AssignedEventState {
-  readonly deviceId: number;
-  readonly eventId: number;
-  vcpu: Vcpu;
-  hostLpi: number;
-}
+/**
+ * An assigned event as the hypervisor tracks it once its guest has mapped it (vits/forward.ts):
+ * host DeviceID and EventID, where it goes now, and its host LPI (injected path; -1 direct).
+ */
+export type AssignedEventState = ForwardedEvent;
 
 export class HypervisorStats {
   exits = 0;
@@ -106,10 +110,14 @@ export class Hypervisor {
   readonly lpiRoute: (LpiRoute | undefined)[] = [];
   readonly vgicd: RegisterBlock[] = [];
   readonly vgicr: RegisterBlock[][] = [];
-  /** Per VM: guest LPI -> the assigned event behind it. */
-  private readonly events: Map<number, AssignedEventState>[] = [];
+  /** Per VM: its emulated ITS (vits/). */
+  readonly vits: VirtualIts[] = [];
+  /** Statistics of the VMs' ITS command locks (KVM's its->cmd_lock), one per VM. */
+  readonly vitsLocks = new LockStats();
   readonly stats = new HypervisorStats();
   readonly listRegs: number;
+  /** Virtual SPIs, wired devices' host SPIs and the VMM's requests (spi-host.ts, requests.ts). */
+  readonly spiHost: SpiHost;
   /** Direct injection (GICv4) hooks; set by hypervisor/direct.ts when a VM uses it. */
   direct: DirectInjection = NO_DIRECT;
   lpiTables: LpiTables | null = null;
@@ -133,6 +141,7 @@ export class Hypervisor {
     this.pcpus = Array.from({ length: cores }, (_, i) => new PerCpu(i));
     const infos: VcpuInfo[] = [];
     const emul = { priorityMask: (0xff << (8 - cfg.gic.priorityBits)) & 0xff, idBits: GUEST_INTID_BITS };
+    this.spiHost = new SpiHost(this);
     cfg.vms.forEach((vc, i) => {
       const vm = new Vm(i, vc, i + 1);
       this.vms.push(vm);
@@ -144,20 +153,10 @@ export class Hypervisor {
         infos.push({ id: v.id, vm: i, index: j, priority: vc.priority, pinned: vc.pinned?.[j] ?? null });
         blocks.push(guestRedistributor(v, j === vc.vcpus - 1, emul, (core) => this.pcpus[core]!.lpiActions));
       }
-      this.vgicd.push(guestDistributor(vm, emul));
+      // Its SPIs (vgic/spi.ts) and wired devices (spi-host.ts).
+      for (const w of vc.wired ?? []) if (w.hostCore !== undefined && !(Number.isInteger(w.hostCore) && w.hostCore >= 0 && w.hostCore < cores)) throw new Error(`vm '${vc.name}': wired device on host SPI ${w.hostSpi}: hostCore ${w.hostCore} is not one of the ${cores} cores`);
+      this.vgicd.push(guestDistributor(vm, emul, this.spiHost.addVm(vm, emul.priorityMask)));
       this.vgicr.push(blocks);
-      const evs = new Map<number, AssignedEventState>();
-      for (const d of vc.devices) for (const e of d.events) evs.set(e.vintid, { deviceId: d.deviceId, eventId: e.eventId, vcpu: vm.vcpus[e.vcpu]!, hostLpi: -1 });
-      this.events.push(evs);
-      // Guest LPIs of assigned events (injected path): configuration comes from the guest's own
-      // tables later. Direct injection keeps them in the GIC (hypervisor/direct.ts) instead.
-      if (vc.injection === 'direct') return;
-      for (const d of vc.devices) {
-        for (const e of d.events) {
-          const v = vm.vcpus[e.vcpu]!;
-          if (!v.vgic.lpis.has(e.vintid)) v.vgic.lpis.set(e.vintid, new VIrq(e.vintid, DEFAULT_VIRQ_PRIORITY, false));
-        }
-      }
     });
     this.sched = new Scheduler(cfg.policy, { cores, vcpus: infos, slice: cfg.sliceCycles }, env.trace, () => env.now());
     const direct = this.vms.filter((vm) => vm.config.injection === 'direct');
@@ -166,6 +165,18 @@ export class Hypervisor {
       const d = new DirectInjector(this);
       for (const vm of direct) d.allocate(vm, () => this.allocHostLpi());
       this.direct = d;
+    }
+    // Each VM's emulated ITS, knowing the devices the VM owns. On the injected path each of
+    // their events has a host LPI reserved now, after the doorbells (checkConfig's order): what a
+    // guest maps can only ever use its own devices' LPIs.
+    for (const vm of this.vms) {
+      const injected = vm.config.injection !== 'direct';
+      const owned: OwnedDevice[] = vm.config.devices.map((d) => ({
+        hostId: d.deviceId,
+        guestId: d.guestDeviceId ?? d.deviceId,
+        events: new Map(d.events.map((e) => [e.eventId, injected ? this.allocHostLpi() : -1] as const)),
+      }));
+      this.vits.push(new VirtualIts(vm, Spinlock.alloc(this.heap, `vits ${vm.config.name}`, this.vitsLocks, env), owned));
     }
   }
 
@@ -193,14 +204,27 @@ export class Hypervisor {
     v.runnableSince = this.env.now();
   }
 
-  /** The assigned event behind guest LPI `vintid` of `vm`. */
+  /** The forwarded event behind guest LPI `vintid` of `vm` (the first the guest mapped, if it mapped several to it). */
   eventOf(vm: Vm, vintid: number): AssignedEventState | undefined {
-    return this.events[vm.index]?.get(vintid);
+    for (const ev of this.vits[vm.index]!.forwarded) if (ev.vintid === vintid) return ev;
+    return undefined;
   }
 
-  /** Every assigned event of `vm`, by guest LPI, in configuration order. */
+  /** Every event of `vm`'s own devices its guest has mapped (forwarded to the physical ITS now), by guest LPI. */
   eventsOf(vm: Vm): ReadonlyMap<number, AssignedEventState> {
-    return this.events[vm.index]!;
+    const out = new Map<number, AssignedEventState>();
+    for (const ev of this.vits[vm.index]!.forwarded) if (!out.has(ev.vintid)) out.set(ev.vintid, ev);
+    return out;
+  }
+
+  /**
+   * After a guest's write to its emulated GIC: commands its ITS has queued (a GITS_CWRITER
+   * write, or enabling it with commands waiting) are processed now, on this trap, before the
+   * guest resumes (vits/commands.ts).
+   */
+  *afterGuestWrite(pcpu: PerCpu, v: Vcpu): Program {
+    const its = this.vits[v.vm.index]!;
+    if (its.hasWork) yield* processCommands(this, pcpu, its);
   }
 
   /** The vCPUs running now, for the policy's `preempt` (cycles each has run of its slice). */
@@ -243,6 +267,8 @@ export class Hypervisor {
     yield msr(VTCR_EL2, S2_VTCR, 1);
     // Physical interrupts always come to EL2 (IMO/FMO/AMO), whoever runs below.
     yield msr(HCR_EL2, HCR_RW | HCR_IMO | HCR_FMO | HCR_AMO, 1);
+    // Guests' EL1 physical timer accesses trap (CNTHCTL_EL2.EL1PCEN = 0): ptimer.ts emulates it.
+    yield* ptimerTrapsInit();
     pcpu.rd = yield* hostCpuInit(this.cfg.gic.gicrBase, this.lpiTables, this.pendTables[core] ?? 0);
   }
 
@@ -258,6 +284,8 @@ export class Hypervisor {
     // One collection per core, targeting its redistributor.
     yield* this.its.send(0, Array.from({ length: this.cores }, (_, c) => ItsCmd.MAPC({ ICID: c, RDbase: this.rdbaseOf(c), V: 1 })));
     for (const vm of this.vms) yield* this.createVm(vm);
+    // Host SPIs: wired devices' lines and the VMM's request doorbell (spi-host.ts).
+    yield* this.spiHost.boot();
     yield* this.cpuSetup(0);
     for (let c = 1; c < this.cores; c++) yield smc(0, PSCI.CPU_ON, cpuAffinity(c), this.cfg.codePa + HYP_SECONDARY, c);
     // No guest runs before every core's redistributor takes LPIs: an MSI to the collection of a
@@ -302,7 +330,7 @@ export class Hypervisor {
     return this.its.rdbase(c, this.redistributorOf(c));
   }
 
-  /** Stage 2, HCR, and the host side of the VM's assigned device events. */
+  /** Stage 2, HCR, and the host side of the VM's own devices (mapped on the physical ITS). */
   private *createVm(vm: Vm): Program {
     const c = vm.config;
     vm.s2root = this.heap.alloc(4096, 4096);
@@ -314,19 +342,17 @@ export class Hypervisor {
       yield* (this.direct as DirectInjector).setupVm(vm);
       return;
     }
-    for (const d of c.devices) {
-      const cmds = [yield* this.its.mapDevice(d.deviceId, eventBitsOf(d))];
-      for (const e of d.events) {
-        const v = vm.vcpus[e.vcpu]!;
-        const host = this.allocHostLpi();
+    // The VM's devices: MAPD with an ITT for each, and their reserved host LPIs configured
+    // (enabled: one becomes pending only once the guest's mapping has made a host MAPTI of it).
+    const cmds: CommandWords[] = [];
+    for (const d of this.vits[vm.index]!.owned.values()) {
+      cmds.push(yield* this.its.mapDevice(d.hostId, eventBitsOf(c.devices.find((x) => x.deviceId === d.hostId)!)));
+      for (const host of d.events.values()) {
         yield* configureLpi(this.lpiTables!, host, PRIO_DEVICE, true);
-        this.lpiRoute[host - FIRST_LPI] = { kind: 'guest', vcpu: v, virq: v.vgic.lpis.get(e.vintid)! };
-        this.events[vm.index]!.get(e.vintid)!.hostLpi = host;
-        cmds.push(ItsCmd.MAPTI({ DeviceID: d.deviceId, EventID: e.eventId, pINTID: host, ICID: this.homeCore(v) }));
         yield work(10);
       }
-      yield* this.its.send(0, cmds);
     }
+    yield* this.its.send(0, cmds);
   }
 
   /** The next free host LPI (checkConfig has made sure there are enough). */

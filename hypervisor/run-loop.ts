@@ -29,8 +29,9 @@ import { CNTHP_CTL_EL2, CNTHP_CVAL_EL2, CNTPCT_EL0 } from '../core/timer.js';
 import { handleHostIrqs } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PMR_ALL, PRIO_DEVICE } from './layout.js';
+import { ptimerDeadline, ptimerResample } from './ptimer.js';
 import { handleTrap } from './traps.js';
-import { dropUnderflow, flushLrs, foldLrs } from './vgic/lr-sync.js';
+import { endMaintenance, flushLrs, foldLrs } from './vgic/lr-sync.js';
 import type { PerCpu, Vcpu } from './vm.js';
 import { loadVcpu, putVcpu } from './world-switch.js';
 
@@ -54,8 +55,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   if (kind === 'irq') v.counters.irqExits++;
   h.stats.exits++;
   const env = h.env;
-  yield* foldLrs(v.vgic);
-  yield* dropUnderflow(pcpu.lrFile);
+  yield* foldLrs(v.vgic, pcpu.lrFile);
+  yield* endMaintenance(pcpu.lrFile);
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: kind });
   let stopped: boolean;
   if (kind === 'sync') {
@@ -156,6 +157,8 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   pcpu.current = v;
   pcpu.idle = false;
   yield* h.direct.enter(pcpu, v);
+  // The emulated physical timer's line still high: its vPPI 30 pending again (ptimer.ts).
+  if (v.ptimerLine) yield* ptimerResample(h, pcpu, v);
   v.counters.lrWrites += yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
   if (pcpu.sliceTicks > 0 || pcpu.storm) {
     const now: number = yield mrs(CNTPCT_EL0, 9);
@@ -194,9 +197,13 @@ function* idle(h: Hypervisor, pcpu: PerCpu): Program {
   yield daifset(DAIF_I);
 }
 
-/** Programs CNTHP for the earliest of: the slice end and the storm quantum's (if running) and blocked vCPUs' timers. */
+/**
+ * Programs CNTHP for the earliest of: the slice end, the storm quantum's and the emulated physical
+ * timer's (ptimer.ts) of the running vCPU, and blocked vCPUs' timers.
+ */
 function* programHypTimer(pcpu: PerCpu): Program {
-  let deadline = pcpu.current !== null ? Math.min(pcpu.sliceEnd, pcpu.throttleEnd) : Infinity;
+  const v = pcpu.current;
+  let deadline = v !== null ? Math.min(pcpu.sliceEnd, pcpu.throttleEnd, ptimerDeadline(v)) : Infinity;
   for (const s of pcpu.sleepers) if (s.timerDeadline < deadline) deadline = s.timerDeadline;
   if (deadline === pcpu.hypTimer) return;
   pcpu.hypTimer = deadline;

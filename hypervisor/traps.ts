@@ -5,9 +5,11 @@
  *   ELR advanced past the SMC; an SMC with a nonzero immediate gets NOT_SUPPORTED (as KVM).
  * - WFI (HCR_EL2.TWI): ELR + 4; the vCPU blocks unless an interrupt is already deliverable to
  *   it (list-register interrupts, directly injected vLPIs, or its timer condition).
- * - MSR/MRS trap: ICC_SGI1R_EL1 writes become virtual SGIs; other trapped registers are
- *   UNDEFINED for the guest.
- * - Data abort from stage 2 (ISV = 1) on the emulated GIC: emulated, ELR + 4. Anywhere else:
+ * - MSR/MRS trap: ICC_SGI1R_EL1 writes become virtual SGIs; ICC_DIR_EL1 writes (trapped by
+ *   ICH_HCR_EL2.TDIR while active interrupts wait outside the list registers, vgic/lr-sync.ts)
+ *   are emulated: ELR + 4; so are CNTP_CTL/CVAL/TVAL_EL0 (CNTHCTL_EL2.EL1PCEN = 0: the emulated
+ *   physical timer, ptimer.ts); other trapped registers are UNDEFINED for the guest.
+ * - Data abort from stage 2 (ISV = 1) on the emulated GIC (its ITS included): emulated, ELR + 4. Anywhere else:
  *   a synchronous external abort injected into the guest, as hardware would raise for an
  *   access nothing decodes.
  * - Anything else: an UNDEFINED exception injected into the guest.
@@ -22,12 +24,15 @@ import { MODE, PSR_DAIF, PSR_NZCV } from '../core/pstate.js';
 import { ESR_EL1, ESR_EL2, ELR_EL1, FAR_EL1, FAR_EL2, HPFAR_EL2, SPSR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { CNTV_CTL_EL0, CNTV_CVAL_EL0, CTL_ENABLE, CTL_IMASK, CTL_ISTATUS } from '../core/timer.js';
 import { ICC_SGIR } from '../gic/gic-registers.js';
-import { ICC_SGI1R_EL1 } from '../gic/sysregs.js';
+import { ICH_VMCR } from '../gic/ich-registers.js';
+import { ICC_DIR_EL1, ICC_SGI1R_EL1, ICH_VMCR_EL2 } from '../gic/sysregs.js';
 import { deliver, kick, placeRunnable } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
-import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, HVC_SET_AFFINITY, HVC_YIELD, SMCCC_NOT_SUPPORTED } from './layout.js';
+import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, GUEST_GITS, GUEST_GITS_SIZE, HVC_SET_AFFINITY, HVC_YIELD, SMCCC_NOT_SUPPORTED } from './layout.js';
+import { ptimerAccess, ptimerDeadline, ptimerPoll, ptimerResample } from './ptimer.js';
 import { retarget } from './retarget.js';
 import { readGuestLpis } from './vgic/guest-lpis.js';
+import { foldLine } from './vgic/spi.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
 export function* handleTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
@@ -159,6 +164,14 @@ function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
     h.stats.wfiNoBlock++;
     return false;
   }
+  // The emulated physical timer (ptimer.ts) likewise: due now, its vPPI 30 is made pending here.
+  if (yield* ptimerPoll(h, pcpu, v)) {
+    yield* ptimerResample(h, pcpu, v);
+    if (v.vgic.hasDeliverable()) {
+      h.stats.wfiNoBlock++;
+      return false;
+    }
+  }
   // Direct injection: the vPE leaves the core with its doorbell armed; PendingLast = 1 means a
   // vLPI is already pending for it, so it must not block.
   if (h.direct.handles(v) && (yield* h.direct.block(pcpu, v))) {
@@ -170,6 +183,7 @@ function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
     const cval: number = yield mrs(CNTV_CVAL_EL0, 9);
     deadline = cval + v.vm.cntvoff;
   }
+  deadline = Math.min(deadline, ptimerDeadline(v));
   // The last look and the state change in one step, with no op between them: an interrupt
   // injected from another core before it is seen here; one injected after it finds the vCPU
   // blocked and wakes it; a doorbell that rang meanwhile (it is one-shot) keeps it from blocking.
@@ -189,7 +203,7 @@ function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
   return true;
 }
 
-/** MSR/MRS traps: the guest's SGI generation (ICC_SGI1R_EL1) is emulated; the rest is UNDEFINED. */
+/** MSR/MRS traps: the guest's SGI generation (ICC_SGI1R_EL1) and ICC_DIR_EL1 writes are emulated; the rest is UNDEFINED. */
 function* sysregTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu, iss: number): Program {
   const s = ISS_SYS64.decode(iss);
   const r = ICC_SGI1R_EL1;
@@ -198,7 +212,40 @@ function* sysregTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu, iss: number): Program
     v.elr += 4;
     return;
   }
+  const d = ICC_DIR_EL1;
+  if (s.Direction === 0 && s.Op0 === d.op0 && s.Op1 === d.op1 && s.CRn === d.crn && s.CRm === d.crm && s.Op2 === d.op2) {
+    yield* guestDir(h, v, s.Rt === 31 ? 0 : toNum(v.gprs[s.Rt]!) % 2 ** 24);
+    v.elr += 4;
+    return;
+  }
+  // CNTP_CTL/CVAL/TVAL_EL0, trapped by CNTHCTL_EL2.EL1PCEN = 0: the emulated physical timer.
+  if (yield* ptimerAccess(h, pcpu, v, s)) return;
   yield* injectSync(h, pcpu, v, EC.UNKNOWN, 0, -1);
+}
+
+/**
+ * A guest's ICV_DIR_EL1 write trapped by ICH_HCR_EL2.TDIR (KVM's vgic_v3_deactivate), emulated on
+ * the state the exit's fold left in the hypervisor's memory, so it does not matter whether the
+ * interrupt was in a list register or outside them (IHI 0069, ICV_DIR_EL1):
+ * - EOImode 0 (ICH_VMCR_EL2.VEOIM, read back now: the guest sets it without an exit): ignored;
+ * - LPIs and the special and reserved INTIDs 1020-8191: no effect;
+ * - an SGI or PPI of this vCPU that is active: deactivated (HW = 1, the virtual timer: the
+ *   physical INTID too, with ICC_DIR_EL1 at EL2, the host running EOImode 1); not active: no effect.
+ * The next entry's flush presents what the deactivation let through.
+ */
+function* guestDir(h: Hypervisor, v: Vcpu, intid: number): Program {
+  yield work(h.cfg.bookkeeping.inject);
+  const vmcr: number = yield mrs(ICH_VMCR_EL2, 9);
+  v.vgic.dirTraps++;
+  if (ICH_VMCR.get(vmcr, 'VEOIM') === 0) return;
+  // INTIDs 32-1019: the VM's vSPIs (vgic/spi.ts; one it does not have: no effect).
+  const irq = intid < 32 ? v.vgic.private[intid]! : h.spiHost.vms[v.vm.index]!.irq(intid);
+  if (irq === undefined || !irq.active) return;
+  irq.active = false;
+  // A level-sensitive vSPI or host-driven PPI is resampled: pending again if its line is high.
+  if (irq.line !== null) foldLine(irq, 0);
+  v.vgic.touched();
+  if (irq.hw) yield msr(ICC_DIR_EL1, irq.pintid, 9);
 }
 
 /** A guest's ICC_SGI1R_EL1 write: the SGI is made pending on each target vCPU of its VM. */
@@ -257,6 +304,10 @@ function* dataAbort(h: Hypervisor, pcpu: PerCpu, v: Vcpu, iss: number): Program 
     const deliverable: boolean = h.direct.handles(act.vcpu) ? yield* h.direct.mirror(act) : yield* readGuestLpis(act);
     if (deliverable) yield* deliver(h, pcpu, act.vcpu);
   }
+  // Accesses to the VM's SPIs: host distributor writes for HW = 1 vSPIs, vCPUs to tell (spi-host.ts).
+  if (h.spiHost.actions(pcpu.index).length > 0) yield* h.spiHost.runActions(pcpu);
+  // Commands the write queued in the VM's emulated ITS, processed now (vits/commands.ts).
+  if (d.WnR === 1) yield* h.afterGuestWrite(pcpu, v);
   // Enabling, making pending or activating an SGI/PPI may have made something deliverable.
   for (const o of v.vm.vcpus) if (o !== v && o.state !== 'off' && o.vgic.hasDeliverable()) yield* deliver(h, pcpu, o);
   v.elr += 4;
@@ -270,6 +321,7 @@ function emulated(h: Hypervisor, v: Vcpu, ipa: number): { block: RegisterBlock; 
     const i = Math.floor(rel / GUEST_GICR_STRIDE);
     return { block: h.vgicr[vm.index]![i]!, offset: rel % GUEST_GICR_STRIDE };
   }
+  if (ipa >= GUEST_GITS && ipa < GUEST_GITS + GUEST_GITS_SIZE) return { block: h.vits[vm.index]!.block, offset: ipa - GUEST_GITS };
   return null;
 }
 

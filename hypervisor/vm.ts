@@ -7,6 +7,7 @@ import type { Word } from '../core/bits.js';
 import type { AccessAttrs } from '../core/bus.js';
 import { MODE, PSR_DAIF } from '../core/pstate.js';
 import { EL1_CONTEXT, SCTLR_EL1 } from '../core/sysregs.js';
+import { TIMER_PHYS, TIMER_PPI } from '../core/timer.js';
 import { cpuAffinity } from '../drivers/affinity.js';
 import { sumCounters, VcpuCounters } from './counters.js';
 import type { VmConfig } from './config.js';
@@ -33,8 +34,16 @@ export class Vcpu {
   loadedOn = -1;
   readonly vgic: VcpuVgic;
   readonly vtimer: VIrq;
-  /** Counter value at which its virtual timer fires while it is blocked (Infinity: none). */
+  /** Counter value at which its virtual or physical timer fires while it is blocked (Infinity: none). */
   timerDeadline = Infinity;
+  /**
+   * Its emulated EL1 physical timer (hypervisor/ptimer.ts): CNTP_CTL_EL0.ENABLE and IMASK as the
+   * guest wrote them, CNTP_CVAL_EL0, the timer's output level as last evaluated, and vPPI 30.
+   */
+  ptimerCtl = 0;
+  ptimerCval = 0;
+  ptimerLine = false;
+  readonly ptimerIrq: VIrq;
   /** What it cost the hypervisor (counters.ts). */
   readonly counters = new VcpuCounters();
   /** Simulated time it last became runnable (statistics only). */
@@ -52,6 +61,7 @@ export class Vcpu {
     this.vtimer = this.vgic.private[PPI_VTIMER]!;
     this.vtimer.hw = true;
     this.vtimer.pintid = PPI_VTIMER;
+    this.ptimerIrq = this.vgic.private[TIMER_PPI[TIMER_PHYS]]!;
   }
 
   /** MPIDR the guest sees (VMPIDR_EL2): RES1 bit 31, and the affinity of CPU `index` as the platform numbers CPUs. */

@@ -6,6 +6,10 @@
  * (ICH_VMCR_EL2, ICH_AP0R/AP1R<n>_EL2). Put: the reverse, stopping the timer so it cannot fire
  * for the next vCPU. Every access is an MRS/MSR or MMIO op charged by the cost model; the list
  * registers are flushed and folded separately (vgic/lr-sync.ts).
+ *
+ * The EL1 physical timer is not switched: its registers trap to EL2 and are emulated on the
+ * vCPU's record (ptimer.ts, which says why), so the load only evaluates its line, reading the
+ * counter if the timer is armed, and the put has nothing to save.
  */
 import { isb, mrs, mrsn, msr, msrn, type Program } from '../core/ops.js';
 import { EL1_CONTEXT, HCR_EL2, VMPIDR_EL2, VTTBR_EL2 } from '../core/sysregs.js';
@@ -14,6 +18,7 @@ import { restoreVirtualInterface, saveVirtualInterface } from '../drivers/list-r
 import { ICH_HCR_EL2 } from '../gic/sysregs.js';
 import { restoreTimerActive, saveTimerActive } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
+import { ptimerPoll } from './ptimer.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
 export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
@@ -28,6 +33,9 @@ export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   yield msr(CNTV_CVAL_EL0, v.timerCval, 1);
   yield msr(CNTV_CTL_EL0, v.timerCtl, 1);
   if (v.timerActive) yield* restoreTimerActive(pcpu.rd);
+  // The emulated physical timer is not loaded anywhere: its state stays in memory; only its
+  // line is brought up to date (expired while the vCPU waited for a core: pending at entry).
+  yield* ptimerPoll(h, pcpu, v);
   yield* restoreVirtualInterface(v.vgic);
   yield isb();
   v.loadedOn = pcpu.index;

@@ -19,6 +19,7 @@ export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] 
     row('interrupts delivered', '', (r) => count(r.delivered)),
     row('merged while pending', '', (r) => count(r.coalesced)),
     row('undelivered / duplicated / misdelivered', '', (r) => `${count(r.undelivered)} / ${count(r.duplicated)} / ${count(r.misdelivered)}`),
+    row('guest-mapped devices (own ITS driver)', '', (r) => guestMappedCell(r)),
     row('EL2 entries per interrupt', '', (r) => fixed(r.el2EntriesPerIrq, 2)),
     row('cycles at EL2 per interrupt', 'cycles', (r) => count(r.el2CyclesPerIrq)),
     row('latency p50', 'cycles', (r) => count(r.latencyCycles.p50)),
@@ -42,6 +43,14 @@ export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] 
     row('contended lock acquisitions', '', (r) => count(r.locks.its.contended + r.locks.vmovp.contended + r.locks.vpe.contended)),
     ...results[0]!.el2Share.map((_, core) => row(`core ${core} time at EL2`, '%', (r) => fixed(100 * r.el2Share[core]!, 1))),
   ];
+}
+
+/** 'yes' when every assigned device was mapped by its guest (MAPD through its VM's emulated ITS), with how many (their forwarded events are in the JSON). */
+function guestMappedCell(r: PathResult): string {
+  const g = r.guestMapped;
+  if (g === undefined) return '-';
+  const all = g.assigned > 0 && g.devices === g.assigned;
+  return `${all ? 'yes' : g.devices === 0 ? 'no' : 'partly'} (${count(g.devices)} of ${count(g.assigned)})`;
 }
 
 /** The comparison as a text table. */

@@ -49,7 +49,7 @@ export const HARD_CASES: readonly ScenarioSpec[] = [
   },
   {
     name: 'lr-storm',
-    summary: 'bursts of 16 interrupts to one vCPU with a single list register: underflow maintenance interrupts in a storm (injected)',
+    summary: 'bursts of 16 interrupts to one vCPU with a single list register: no-pending maintenance interrupts in a storm (injected)',
     cores: 1,
     path: 'injected',
     listRegs: 1,

@@ -8,17 +8,20 @@
  * 0x4100_0000 (240 MiB), VM RAM from 0x5000_0000 (2 MiB aligned); GIC at its configured
  * addresses (gic/config.ts).
  */
+import type { AccessAttrs } from '../core/bus.js';
 import type { CostTable } from '../core/costs.js';
+import { WiredLineDevice, type LineMode } from '../core/line-device.js';
 import type { Machine } from '../core/machine.js';
 import { MsiDevice, type MsiPattern, type RecordKeep } from '../core/msi-device.js';
 import { createBoard } from '../gic/board.js';
 import type { GicOverrides } from '../gic/config.js';
 import type { Gic } from '../gic/gic.js';
-import { KERNEL_READY_OFFSET, type Kernel, type KernelConfig, type KernelLpi } from '../guests/kernel.js';
-import type { AssignedDevice, Injection, VmovpLock } from '../hypervisor/config.js';
-import { DEFAULT_BOOKKEEPING } from '../hypervisor/config.js';
+import { KERNEL_READY_OFFSET, type Kernel, type KernelConfig, type KernelDevice, type KernelLpi } from '../guests/kernel.js';
+import type { AssignedDevice, Injection, VmovpLock, WiredSpi } from '../hypervisor/config.js';
+import { DEFAULT_BOOKKEEPING, FIRST_LPI, GUEST_INTID_BITS } from '../hypervisor/config.js';
+import { Trace } from '../core/trace.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
-import { GUEST_GICD, GUEST_GICR, GUEST_RAM } from '../hypervisor/layout.js';
+import { GUEST_GICD, GUEST_GICR, GUEST_GITS, GUEST_RAM, GUEST_WIRED_FRAMES, HYP_REQUESTS, KVM_IRQ, REQUEST, REQUEST_KIND, REQUEST_PENDING, REQUEST_RING } from '../hypervisor/layout.js';
 import { roundRobin } from '../hypervisor/sched/round-robin.js';
 import type { Policy } from '../hypervisor/sched/policy.js';
 
@@ -28,15 +31,60 @@ export const HYP_HEAP_SIZE = 0x0f00_0000;
 export const VM_RAM_PA = 0x5000_0000;
 /** The machine's RAM (the Machine default: 2 GiB at 0x4000_0000) ends here; VM RAM must fit below. */
 export const VM_RAM_END = 0xc000_0000;
+/** Physical addresses of wired devices' 4 KB register frames, the n-th device's at + 0x1000 * n (below RAM). */
+export const WIRED_FRAMES_PA = 0x2000_0000;
+/** The trace of the guests' own lock statistics: off (a guest's spin is counted, not traced). */
+const SILENT = new Trace(false);
 /** VM RAM is placed 2 MiB aligned: what a VM of `bytes` takes of the physical map. */
 export function vmRamFootprint(bytes: number): number {
   return Math.ceil(bytes / 0x20_0000) * 0x20_0000;
 }
 
+/**
+ * A device (MSI source) assigned to a VM. The hypervisor is told only that the VM owns host
+ * DeviceID `deviceId` (and its EventIDs), and the DeviceID the guest knows it by; the guest's
+ * kernel is told, in its configuration (its "device tree"), which guest LPI and vCPU each event
+ * is for, and maps them itself through its ITS (guests/kernel.ts, hypervisor/vits/).
+ */
 export interface PlatformDevice {
   readonly deviceId: number;
+  /** The DeviceID the guest knows it by (default: `deviceId`). */
+  readonly guestDeviceId?: number;
   /** event n -> (vCPU, guest LPI, and the priority the guest configures for it, default the VM's). */
   readonly events: readonly { readonly eventId: number; readonly vcpu: number; readonly vintid: number; readonly priority?: number }[];
+}
+
+/**
+ * Refuses a device tree the guest could not follow: an event for a vCPU the VM does not have, or
+ * a guest LPI outside the guest's INTID space (its emulated GIC has GUEST_INTID_BITS INTID bits),
+ * with an error naming the VM, the device and the limit.
+ */
+export function checkDeviceTree(vm: Pick<PlatformVm, 'name' | 'vcpus' | 'devices'>): void {
+  for (const d of vm.devices ?? []) {
+    const dev = `vm '${vm.name}': device ${d.deviceId}`;
+    for (const e of d.events) {
+      if (!Number.isInteger(e.vcpu) || e.vcpu < 0 || e.vcpu >= vm.vcpus) throw new Error(`${dev}: EventID ${e.eventId} targets vCPU ${e.vcpu}, but the VM has ${vm.vcpus} vCPU${vm.vcpus === 1 ? '' : 's'}`);
+      if (!Number.isInteger(e.vintid) || e.vintid < FIRST_LPI || e.vintid >= 2 ** GUEST_INTID_BITS) {
+        throw new Error(`${dev}: EventID ${e.eventId}: guest LPI ${e.vintid} is outside the guest's LPIs ${FIRST_LPI}..${2 ** GUEST_INTID_BITS - 1} (its GIC has ${GUEST_INTID_BITS} INTID bits, GICD_TYPER.IDbits = ${GUEST_INTID_BITS - 1})`);
+      }
+    }
+  }
+}
+
+/**
+ * A device with a wired interrupt line (core/line-device.ts) assigned to a VM: it drives host SPI
+ * `hostSpi`, which the hypervisor forwards to the VM's vSPI `vintid` with the LR's HW bit. Its
+ * register frame (STATUS, ACK, COUNT) is at physical WIRED_FRAMES_PA + 0x1000 * n (n counting
+ * every VM's wired devices in order) and, in the VM, at GUEST_WIRED_FRAMES + 0x1000 * i (i: its
+ * index in the VM's `wired`), mapped as a device page.
+ */
+export interface PlatformWired {
+  readonly hostSpi: number;
+  readonly vintid: number;
+  /** 'level' (default): the line stays high until the guest writes the device's ACK register; 'edge': pulses. */
+  readonly mode?: LineMode;
+  /** Core the host SPI is routed to (default: the home core of the VM's vCPU 0). */
+  readonly hostCore?: number;
 }
 
 export interface PlatformVm {
@@ -53,6 +101,10 @@ export interface PlatformVm {
   readonly lpiPriority?: number;
   /** HCR_EL2.TWI for this VM's vCPUs (trap guest WFI); default: the platform's `trapWfi`. */
   readonly trapWfi?: boolean;
+  /** SPIs of the VM's emulated distributor (hypervisor/config.ts VmConfig.spis; default 0). */
+  readonly spis?: number;
+  /** Wired devices assigned to the VM. */
+  readonly wired?: readonly PlatformWired[];
 }
 
 export interface PlatformOptions {
@@ -69,6 +121,14 @@ export interface PlatformOptions {
   readonly waitDirtyOnEntry?: boolean;
   /** VMOVP serialisation (hypervisor/config.ts `vmovpLock`); default 'per-vm'. */
   readonly vmovpLock?: VmovpLock;
+  /**
+   * A VMM beside the machine that makes KVM-style requests (`irqLine`, `signalMsi`), carried out by
+   * the hypervisor at EL2: the hypervisor then sets up its request SPI at boot (default false, so a
+   * platform without one boots exactly as before).
+   */
+  readonly vmm?: boolean;
+  /** The host SPI the VMM rings (default: the board's last SPI). */
+  readonly requestSpi?: number;
   readonly vms: readonly PlatformVm[];
 }
 
@@ -81,6 +141,8 @@ export interface Platform {
   readonly vmRamPa: number[];
   /** GITS_TRANSLATER, where devices write their MSIs. */
   readonly doorbell: number;
+  /** Per VM, its wired devices (PlatformVm.wired order). */
+  readonly wired: readonly (readonly WiredLineDevice[])[];
 }
 
 /** Builds and boots (powers on core 0 at the hypervisor entry) a platform. */
@@ -88,6 +150,8 @@ export function buildPlatform(o: PlatformOptions): Platform {
   const { m, gic, config: gcfg, translater } = createBoard({ cores: o.cores, clockHz: o.clockHz ?? 2e9, seed: o.seed ?? 1, trace: o.trace ?? false, costs: o.costs, gic: o.gic });
   const kernels: Kernel[] = [];
   const vmRamPa: number[] = [];
+  const wired: WiredLineDevice[][] = [];
+  let framePa = WIRED_FRAMES_PA;
   let ramPa = VM_RAM_PA;
   const vms = o.vms.map((spec) => {
     const size = (spec.ramMiB ?? 16) * 0x10_0000;
@@ -95,12 +159,26 @@ export function buildPlatform(o: PlatformOptions): Platform {
     ramPa += vmRamFootprint(size);
     if (ramPa > VM_RAM_END) throw new Error(`${spec.name}: the VMs' RAM does not fit in the machine's (VM RAM spans 0x${VM_RAM_PA.toString(16)}..0x${VM_RAM_END.toString(16)})`);
     vmRamPa.push(pa);
-    const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, events: d.events.map((e) => ({ eventId: e.eventId, vcpu: e.vcpu, vintid: e.vintid })) }));
+    checkDeviceTree(spec);
+    // The hypervisor's part: which host devices (and EventIDs) the VM owns, and their guest DeviceIDs.
+    const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, guestDeviceId: d.guestDeviceId, events: d.events.map((e) => ({ eventId: e.eventId })) }));
+    // The guest's part: its LPIs, and its devices behind its ITS with each event's LPI and CPU.
     const lpis: KernelLpi[] = [];
     for (const d of spec.devices ?? []) for (const e of d.events) if (!lpis.some((l) => l.intid === e.vintid)) lpis.push({ intid: e.vintid, priority: e.priority ?? spec.lpiPriority ?? 0xa0 });
-    const k = spec.kernel({ name: spec.name, cpus: spec.vcpus, psci: 'hvc', gicd: GUEST_GICD, gicr: GUEST_GICR, ramBase: GUEST_RAM, ramSize: size, lpis });
+    const guestDevices: KernelDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.guestDeviceId ?? d.deviceId, events: d.events.map((e) => ({ eventId: e.eventId, intid: e.vintid, cpu: e.vcpu })) }));
+    const itsTree = guestDevices.length > 0 ? { its: GUEST_GITS, devices: guestDevices, env: { trace: SILENT, now: () => m.now } } : {};
+    const k = spec.kernel({ name: spec.name, cpus: spec.vcpus, psci: 'hvc', gicd: GUEST_GICD, gicr: GUEST_GICR, ramBase: GUEST_RAM, ramSize: size, lpis, ...itsTree });
     k.install(m.code, pa);
     kernels.push(k);
+    const lines: WiredLineDevice[] = [];
+    const wiredSpis: WiredSpi[] = (spec.wired ?? []).map((w, i) => {
+      const mode = w.mode ?? 'level';
+      const frame = { pa: framePa, ipa: GUEST_WIRED_FRAMES + 0x1000 * i };
+      framePa += 0x1000;
+      lines.push(new WiredLineDevice(m, { name: `${spec.name}.wired${i}`, spi: w.hostSpi, mode, frame: frame.pa }));
+      return { hostSpi: w.hostSpi, vintid: w.vintid, trigger: mode, hostCore: w.hostCore, frame };
+    });
+    wired.push(lines);
     return {
       name: spec.name,
       vcpus: spec.vcpus,
@@ -113,6 +191,8 @@ export function buildPlatform(o: PlatformOptions): Platform {
       priority: spec.priority ?? 0,
       pinned: spec.pinned ?? null,
       trapWfi: spec.trapWfi,
+      spis: spec.spis,
+      wired: wiredSpis,
     };
   });
   const hyp = new Hypervisor(
@@ -125,6 +205,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
       trapWfi: o.trapWfi ?? true,
       waitDirtyOnEntry: o.waitDirtyOnEntry ?? true,
       vmovpLock: o.vmovpLock ?? 'per-vm',
+      requestSpi: o.vmm === true ? (o.requestSpi ?? 31 + gcfg.spis) : null,
       // A guest in an interrupt storm runs 5 us at a time between host interrupt bursts.
       stormQuantumCycles: Math.round((5 * m.clockHz) / 1e6),
       codePa: HYP_CODE_PA,
@@ -137,7 +218,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
   );
   hyp.install(m.code);
   m.boot(HYP_CODE_PA);
-  return { m, gic, hyp, kernels, vmRamPa, doorbell: translater };
+  return { m, gic, hyp, kernels, vmRamPa, doorbell: translater, wired };
 }
 
 /** An MSI device writing to the platform's ITS. */
@@ -227,4 +308,79 @@ export function bootGuests(p: Platform, o: Omit<GuestWaitOptions, 'onReady'> = {
     throw new Error(`guest kernel not ready ${why}: ${names.join(', ')}`);
   }
   return r;
+}
+
+// ---------------------------------------------------------------- the VMM: host-side injection
+
+/**
+ * A request the VMM made (`irqLine`, `signalMsi`): its number in the request ring, to read its
+ * result with `requestResult` once the hypervisor has carried it out.
+ */
+export interface HostRequest {
+  readonly seq: number;
+}
+
+/** Bus attributes of the VMM's writes: a requester outside the machine's PEs, as a DMA master. */
+const VMM: AccessAttrs = { requester: 'device', id: -1 };
+
+/**
+ * Writes a request into the hypervisor's request ring and rings the request SPI (a pulse of its
+ * line), as a VMM's ioctl hands its argument to the kernel: the hypervisor carries it out at EL2
+ * on the core the SPI is routed to (hypervisor/requests.ts), when the machine next runs. Several
+ * requests made before it runs queue in the ring; a full ring (REQUEST_RING.SLOTS waiting) is an
+ * error. A request made before the hypervisor has set up the request SPI (during its boot) waits
+ * for the next one.
+ */
+function submit(p: Platform, kind: number, vm: number, a: number, b: number): HostRequest {
+  const spi = p.hyp.cfg.requestSpi ?? null;
+  if (spi === null) throw new Error('the platform has no VMM: build it with vmm: true');
+
+  const bus = p.m.bus;
+  const ring = p.hyp.cfg.codePa + HYP_REQUESTS;
+  const head = bus.read32(ring + REQUEST_RING.HEAD, VMM);
+  const tail = bus.read32(ring + REQUEST_RING.TAIL, VMM);
+  if (((head - tail) >>> 0) >= REQUEST_RING.SLOTS) throw new Error(`the request ring is full (${REQUEST_RING.SLOTS} requests wait): run the machine so the hypervisor carries them out`);
+  const slot = ring + REQUEST_RING.ENTRIES + (head % REQUEST_RING.SLOTS) * REQUEST_RING.SLOT;
+  bus.write32(slot + REQUEST.KIND, kind, VMM);
+  bus.write32(slot + REQUEST.VM, vm >>> 0, VMM);
+  bus.write32(slot + REQUEST.A, a >>> 0, VMM);
+  bus.write32(slot + REQUEST.B, b >>> 0, VMM);
+  bus.write32(slot + REQUEST.RESULT, REQUEST_PENDING, VMM);
+  bus.write32(ring + REQUEST_RING.HEAD, (head + 1) >>> 0, VMM);
+  p.m.spi(spi, true);
+  p.m.spi(spi, false);
+  return { seq: head };
+}
+
+/**
+ * KVM_IRQ_LINE on VM `vm`: the line of its SPI `intid` (32 and up), or of PPI `intid` (16-31) of
+ * vCPU `vcpu`, raised (`level` true) or lowered. A level-sensitive interrupt follows the line; an
+ * edge-triggered one takes a raise as an edge. The irq field is KVM's (type, vCPU, INTID).
+ */
+export function irqLine(p: Platform, vm: number, intid: number, level: boolean, vcpu = 0): HostRequest {
+  const type = intid >= 32 ? KVM_IRQ.TYPE_SPI : KVM_IRQ.TYPE_PPI;
+  const irq = (type << KVM_IRQ.TYPE_SHIFT) | ((type === KVM_IRQ.TYPE_PPI ? vcpu & KVM_IRQ.VCPU_MASK : 0) << KVM_IRQ.VCPU_SHIFT) | (intid & KVM_IRQ.NUM_MASK);
+  return submit(p, REQUEST_KIND.IRQ_LINE, vm, irq >>> 0, level ? 1 : 0);
+}
+
+/** KVM_SIGNAL_MSI on VM `vm`: an MSI of its device `deviceId` (as the guest knows it) with data `eventId`. */
+export function signalMsi(p: Platform, vm: number, deviceId: number, eventId: number): HostRequest {
+  return submit(p, REQUEST_KIND.SIGNAL_MSI, vm, deviceId, eventId);
+}
+
+/**
+ * The result of request `r` (the ioctl's return value: 0 or -EINVAL for KVM_IRQ_LINE; 1
+ * delivered, 0 blocked, -EINVAL for KVM_SIGNAL_MSI), or null while the hypervisor has not carried
+ * it out. Only the last REQUEST_RING.SLOTS requests' results are kept.
+ */
+export function requestResult(p: Platform, r: HostRequest): number | null {
+  const bus = p.m.bus;
+  const ring = p.hyp.cfg.codePa + HYP_REQUESTS;
+  const head = bus.read32(ring + REQUEST_RING.HEAD, VMM);
+  if (((head - r.seq) >>> 0) > REQUEST_RING.SLOTS) throw new Error(`request ${r.seq}: its ring slot has been reused (only the last ${REQUEST_RING.SLOTS} results are kept)`);
+  const tail = bus.read32(ring + REQUEST_RING.TAIL, VMM);
+  // Carried out once TAIL has passed it (modulo 2^32: TAIL - seq in 1 .. HEAD - seq).
+  const past = (tail - r.seq) >>> 0;
+  if (past === 0 || past > ((head - r.seq) >>> 0)) return null;
+  return bus.read32(ring + REQUEST_RING.ENTRIES + (r.seq % REQUEST_RING.SLOTS) * REQUEST_RING.SLOT + REQUEST.RESULT, VMM) | 0;
 }

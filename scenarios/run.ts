@@ -97,6 +97,13 @@ export interface PathResult {
   readonly el2Share: readonly number[];
   /** What each VM cost the hypervisor during the measurement (its vCPUs' counters summed, hypervisor/counters.ts). */
   readonly vms: readonly VmCost[];
+  /**
+   * The devices the guests mapped themselves with their own ITS driver against their VM's
+   * emulated ITS (hypervisor/vits/), at the end of the run: the assigned devices they mapped
+   * (MAPD), of how many, and the events of those the hypervisor forwarded to the physical ITS
+   * (MAPTI to a host LPI, or VMAPTI).
+   */
+  readonly guestMapped: { readonly devices: number; readonly assigned: number; readonly events: number };
   readonly simulatedUs: number;
   /** Host time of the run in ms, NaN unless `RunOptions.hostClock` was given. */
   readonly hostMs: number;
@@ -220,7 +227,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const vintids: number[][] = [];
   const deviceVm: number[] = [];
   const targets: { vcpu: number; vintid: number }[][] = [];
-  const perVm = new Map<string, { deviceId: number; events: { eventId: number; vcpu: number; vintid: number }[] }[]>();
+  const perVm = new Map<string, { deviceId: number; guestDeviceId: number; events: { eventId: number; vcpu: number; vintid: number }[] }[]>();
   devices.forEach((d, i) => {
     const vmIndex = vms.findIndex((v) => v.name === d.vm);
     const vm = vms[vmIndex]!;
@@ -232,7 +239,8 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     targets.push(evs.map((e) => ({ vcpu: e.vcpu, vintid: e.vintid })));
     deviceVm.push(vmIndex);
     const list = perVm.get(d.vm) ?? [];
-    list.push({ deviceId: i + 1, events: evs });
+    // The guest knows its devices by their place in its VM (0, 1, ...), the host by the platform's numbering.
+    list.push({ deviceId: i + 1, guestDeviceId: list.length, events: evs });
     perVm.set(d.vm, list);
   });
   const policy = policyOf(s.policy);
@@ -517,9 +525,23 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters
     })) as PathResult['locks'],
     el2Share: el2CyclesPerCore.map((x) => x / span),
     vms: h.platform.hyp.vms.map((vm, i) => vmCost(vm.config.name, subtractCounters(now.vms[i]!, before.vms[i]!), us)),
+    guestMapped: guestMapped(h),
     simulatedUs: us(span),
     hostMs,
   };
+}
+
+/** What the guests mapped through their emulated ITSs (`PathResult.guestMapped`). */
+function guestMapped(h: RunHandle): PathResult['guestMapped'] {
+  let devices = 0;
+  let assigned = 0;
+  let events = 0;
+  for (const its of h.platform.hyp.vits) {
+    assigned += its.owned.size;
+    for (const d of its.devices.values()) if (d.owned !== null) devices++;
+    events += its.forwarded.size;
+  }
+  return { devices, assigned, events };
 }
 
 /** The violations of `results` as one message (empty string: none). */

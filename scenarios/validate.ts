@@ -227,8 +227,11 @@ function checkIds(s: Scenario): void {
   let total = 0;
   s.vms.forEach((v, i) => {
     const mib = v.ramMiB ?? 16;
-    const need = kernelRamNeeded(v.vcpus, events.has(v.name) ? GUEST_INTID_BITS : null);
-    if (need > mib * MIB) throw new ScenarioError(`vms[${i}].ramMiB`, `at least ${Math.ceil(need / MIB)} (${v.vcpus} vCPUs${events.has(v.name) ? ' with device LPIs' : ''} need that much for the guest kernel's vector, LPI configuration and pending tables)`, v.ramMiB ?? `${mib} (the default)`);
+    // With devices, the guest kernel also sets up its ITS (tables, queue, an ITT per device).
+    // (The guest knows its devices by their place in the VM: run.ts.)
+    const itsDevices = events.has(v.name) ? s.devices.filter((d) => d.vm === v.name).map((d, deviceId) => ({ deviceId, events: d.events })) : null;
+    const need = kernelRamNeeded(v.vcpus, events.has(v.name) ? GUEST_INTID_BITS : null, itsDevices);
+    if (need > mib * MIB) throw new ScenarioError(`vms[${i}].ramMiB`, `at least ${Math.ceil(need / MIB)} (${v.vcpus} vCPUs${events.has(v.name) ? ' with device LPIs' : ''} need that much for the guest kernel's vector, LPI configuration and pending tables${events.has(v.name) ? ' and its ITS tables' : ''})`, v.ramMiB ?? `${mib} (the default)`);
     total += vmRamFootprint(mib * MIB);
   });
   total += (hogs + noisy) * vmRamFootprint(16 * MIB);

@@ -22,6 +22,15 @@ export class VcpuVgic {
   usedLrs = 0;
   /** The LR values read back at the last fold (scratch, so a fold allocates nothing). */
   readonly lrValues: bigint[];
+  /**
+   * The active interrupts the last flush left outside the list registers, in list order
+   * (priority order): those an ICH_HCR_EL2.EOIcount at the next fold deactivates, from the head
+   * (KVM's overflow_ap_list). Interrupts made pending while the vCPU runs never join it.
+   */
+  readonly overflow: VIrq[] = [];
+  /** Deactivations of interrupts outside the list registers: by EOIcount at a fold, by a trapped ICV_DIR_EL1 (ICH_HCR_EL2.TDIR). */
+  eoicountDeactivations = 0;
+  dirTraps = 0;
 
   // Emulated redistributor.
   enableLpis = false;
@@ -95,9 +104,13 @@ export class VcpuVgic {
     this.sorted = true;
   }
 
-  /** True when something is pending and enabled, or active (the vCPU has work; WFI must not block). */
+  /**
+   * True when something is pending and enabled (the vCPU has an interrupt to take: a trapped WFI
+   * must not block; KVM's vgic_pending_irq). An interrupt that is only active is not: a guest
+   * that dropped its priority (EOImode 1) and waits in WFI before its DIR blocks.
+   */
   hasDeliverable(): boolean {
-    for (const v of this.ap) if (v.deliverable || v.repend) return true;
+    for (const v of this.ap) if ((v.pending && v.enabled) || v.repend) return true;
     return false;
   }
 
