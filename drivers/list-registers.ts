@@ -12,7 +12,7 @@
 import { hi32 } from '../core/bits.js';
 import { isb, mrs, mrsn, msr, msrn, type Op, type Program } from '../core/ops.js';
 import { ICH_HCR, ICH_VMCR, ICH_VTR } from '../gic/ich-registers.js';
-import { ICH_AP0R_EL2, ICH_AP1R_EL2, ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2, ICH_VMCR_EL2, ICH_VTR_EL2 } from '../gic/sysregs.js';
+import { ICH_AP0R_EL2, ICH_AP1R_EL2, ICH_ELRSR_EL2, ICH_HCR_EL2, ICH_LR_EL2, ICH_MISR_EL2, ICH_VMCR_EL2, ICH_VTR_EL2 } from '../gic/sysregs.js';
 
 /** Transfer register of the MRS/MSRs. */
 const RT = 1;
@@ -32,6 +32,15 @@ export function readLr(n: number): Op {
 /** MRS ICH_ELRSR_EL2: bit n set = LR n holds no interrupt (State Invalid, and HW = 1 or EOI = 0). */
 export function readElrsr(): Op {
   return mrs(ICH_ELRSR_EL2, RT);
+}
+
+/**
+ * MRS ICH_MISR_EL2 (the op yields a number): which maintenance interrupt conditions hold now (IHI
+ * 0069, ICH_MISR_EL2: EOI, U, LRENP, NP, VGrp0E/D, VGrp1E/D); non-zero while ICH_HCR_EL2.En = 1
+ * means the maintenance interrupt (PPI 25) is asserted.
+ */
+export function readMisr(): Op {
+  return mrs(ICH_MISR_EL2, RT);
 }
 
 /** MRS ICH_HCR_EL2 (the op yields a number: its fields, and EOIcount in [31:27]). */

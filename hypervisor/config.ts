@@ -8,7 +8,7 @@
  */
 import type { GicConfig } from '../gic/config.js';
 import { LPI_BASE } from '../gic/gic-registers.js';
-import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE } from './layout.js';
+import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, GUEST_GITS, GUEST_GITS_SIZE } from './layout.js';
 import type { Policy } from './sched/policy.js';
 
 /** How a VM's device interrupts reach it: through list registers (GICv3) or directly (GICv4). */
@@ -273,7 +273,10 @@ function checkSpis(cfg: HypervisorConfig): void {
         const { pa, ipa } = w.frame;
         if (pa % 4096 !== 0 || ipa % 4096 !== 0) throw new Error(`${dev}: its register frame must be 4 KB aligned (pa 0x${pa.toString(16)}, ipa 0x${ipa.toString(16)})`);
         const inRam = ipa + 4096 > vc.ramIpa && ipa < vc.ramIpa + vc.ramSize;
-        const inGic = ipa + 4096 > GUEST_GICD && ipa < GUEST_GICD + 0x10000 || (ipa + 4096 > GUEST_GICR && ipa < GUEST_GICR + GUEST_GICR_STRIDE * vc.vcpus);
+        const inGic =
+          (ipa + 4096 > GUEST_GICD && ipa < GUEST_GICD + 0x10000) ||
+          (ipa + 4096 > GUEST_GITS && ipa < GUEST_GITS + GUEST_GITS_SIZE) ||
+          (ipa + 4096 > GUEST_GICR && ipa < GUEST_GICR + GUEST_GICR_STRIDE * vc.vcpus);
         if (inRam || inGic) throw new Error(`${dev}: its register frame at IPA 0x${ipa.toString(16)} overlaps the VM's ${inRam ? 'RAM' : 'GIC'}`);
       }
     }

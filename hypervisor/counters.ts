@@ -9,6 +9,8 @@
  * - hostIrqs: physical interrupts the hypervisor acknowledged while this vCPU was interrupted
  *   (device LPIs, doorbells, kicks, maintenance and timer PPIs);
  * - injected: virtual interrupts the hypervisor made pending for it (the injected path);
+ * - maintenance: IRQ exits the maintenance interrupt caused (ICH_MISR_EL2 non-zero; vgic/lr-sync.ts
+ *   `maintenanceRaised`);
  * - lrWrites: interrupts written into a list register before entering it;
  * - doorbells: its vPE's doorbell LPIs taken (GICv4.0 direct path);
  * - residencyChanges: its vPE made resident or non-resident, and `vmovps` of them moved it;
@@ -23,6 +25,7 @@ export class VcpuCounters {
   hostIrqs = 0;
   injected = 0;
   lrWrites = 0;
+  maintenance = 0;
   doorbells = 0;
   residencyChanges = 0;
   vmovps = 0;
@@ -41,6 +44,7 @@ export function sumCounters(list: readonly VcpuCounters[]): VcpuCounters {
     s.hostIrqs += c.hostIrqs;
     s.injected += c.injected;
     s.lrWrites += c.lrWrites;
+    s.maintenance += c.maintenance;
     s.doorbells += c.doorbells;
     s.residencyChanges += c.residencyChanges;
     s.vmovps += c.vmovps;
@@ -60,6 +64,7 @@ export function subtractCounters(after: VcpuCounters, before: VcpuCounters): Vcp
   d.hostIrqs = after.hostIrqs - before.hostIrqs;
   d.injected = after.injected - before.injected;
   d.lrWrites = after.lrWrites - before.lrWrites;
+  d.maintenance = after.maintenance - before.maintenance;
   d.doorbells = after.doorbells - before.doorbells;
   d.residencyChanges = after.residencyChanges - before.residencyChanges;
   d.vmovps = after.vmovps - before.vmovps;

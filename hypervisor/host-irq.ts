@@ -20,7 +20,7 @@ import { ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
 import { FIRST_LPI } from './config.js';
 import { kickCore } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
-import { PPI_HYP_TIMER, PPI_MAINTENANCE, PPI_VTIMER, SGI_KICK } from './layout.js';
+import { PPI_HYP_TIMER, PPI_VTIMER, SGI_KICK } from './layout.js';
 import { ptimerDeadline, ptimerEval } from './ptimer.js';
 import type { WakeReason } from './sched/policy.js';
 import { FIRST_SPI } from './vgic/spi.js';
@@ -62,7 +62,6 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
       continue;
     }
     if (intid === PPI_HYP_TIMER) sliceEnded = (yield* hypTimerFired(h, pcpu)) || sliceEnded;
-    else if (intid === PPI_MAINTENANCE) h.stats.maintenance++;
     else if (intid === SGI_KICK) h.stats.kicksReceived++;
     yield msr(ICC_DIR_EL1, intid, 9);
   }

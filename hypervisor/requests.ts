@@ -20,20 +20,18 @@
  *   (vgic_validate_injection): a line owned by something else is left alone and the request
  *   returns 0: an SPI wired to a host device, the timer PPIs 26, 27, 28 and 30.
  * - KVM_SIGNAL_MSI (a device of the VM, DeviceID and EventID): the event's translation
- *   (`msiTarget`); on the injected path its guest LPI is made pending on its vCPU (returns 1; 0 if
+ *   through the VM's emulated ITS (vits/commands.ts, the guest's own mappings); on the injected path its guest LPI is made pending on its vCPU (returns 1; 0 if
  *   the guest's redistributor has LPIs disabled, the MSI "blocked", as KVM answers); on the direct
  *   path the ITS is sent INT for the event, so the vLPI goes through the vPE's VPT and, if not
  *   resident, its doorbell (returns 1), as KVM's irq_set_irqchip_state on a forwarded vLPI does.
  *   An event the VM's device does not map: 0. A VM that does not exist: -EINVAL.
  */
 import { ldar, ldr, stlr, str, work, type Program } from '../core/ops.js';
-import { ItsCmd } from '../gic/its/commands.js';
-import type { AssignedEventState, Hypervisor } from './hypervisor.js';
-import { inject } from './host-irq.js';
+import type { Hypervisor } from './hypervisor.js';
 import { EINVAL, HYP_REQUESTS, KVM_IRQ, REQUEST, REQUEST_KIND, REQUEST_RING } from './layout.js';
 import { IrqLine, setLine } from './vgic/spi.js';
 import { signalMsi as vitsSignalMsi } from './vits/commands.js';
-import type { PerCpu, Vcpu, Vm } from './vm.js';
+import type { PerCpu, Vm } from './vm.js';
 
 declare module '../core/trace.js' {
   interface TraceKinds {
@@ -44,33 +42,6 @@ declare module '../core/trace.js' {
 
 /** PPIs the host cannot drive: the timers' (the EL2 timers, and the guest's virtual and physical timers, which the hypervisor drives). */
 const OWNED_PPIS = [26, 27, 28, 30];
-
-/** Where an MSI of a VM's device goes: the vCPU and guest LPI, and the host IDs its ITS knows. */
-export interface MsiTarget {
-  readonly vcpu: Vcpu;
-  readonly vintid: number;
-  readonly hostDeviceId: number;
-  readonly hostEventId: number;
-}
-
-/**
- * KVM_SIGNAL_MSI's translation: the event `eventId` of device `deviceId` of `vm` (as the guest's
- * device knows them) -> where it goes, or null when the VM's device does not map it. From the
- * hypervisor's static assignment today; the one place a virtual ITS (its device and interrupt
- * translation tables for the VM) redirects.
- */
-export function msiTarget(h: Hypervisor, vm: Vm, deviceId: number, eventId: number): MsiTarget | null {
-  let found: [number, AssignedEventState] | null = null;
-  for (const e of h.eventsOf(vm)) {
-    if (e[1].deviceId === deviceId && e[1].eventId === eventId) {
-      found = e;
-      break;
-    }
-  }
-  if (found === null) return null;
-  const [vintid, ev] = found;
-  return { vcpu: ev.vcpu, vintid, hostDeviceId: ev.deviceId, hostEventId: ev.eventId };
-}
 
 /** Carries out every request in the ring (see the top). */
 export function* serveRequests(h: Hypervisor, pcpu: PerCpu): Program {
@@ -141,16 +112,7 @@ function* irqLine(h: Hypervisor, pcpu: PerCpu, vm: Vm, irq: number, high: boolea
 
 /** KVM_SIGNAL_MSI (see the top). */
 function* signalMsi(h: Hypervisor, pcpu: PerCpu, vm: Vm, deviceId: number, eventId: number): Program<number> {
-  // Translated by the VM's emulated ITS, through the guest's own mappings (vits/commands.ts).
-  if (h.vits[vm.index] !== undefined) return yield* vitsSignalMsi(h, pcpu, h.vits[vm.index]!, deviceId, eventId);
-  const t = msiTarget(h, vm, deviceId, eventId);
-  if (t === null) return 0;
-  if (h.direct.handles(t.vcpu)) {
-    yield* h.its.send(pcpu.index, [ItsCmd.INT({ DeviceID: t.hostDeviceId, EventID: t.hostEventId })]);
-    return 1;
-  }
-  const virq = t.vcpu.vgic.lpis.get(t.vintid);
-  if (virq === undefined || !t.vcpu.vgic.enableLpis) return 0;
-  yield* inject(h, pcpu, t.vcpu, virq, h.cfg.requestSpi ?? -1);
-  return 1;
+  // Translated by the VM's emulated ITS, through the guest's own mappings (vits/commands.ts):
+  // INT on the physical ITS for a directly injected event, the guest LPI made pending otherwise.
+  return yield* vitsSignalMsi(h, pcpu, h.vits[vm.index]!, deviceId, eventId);
 }

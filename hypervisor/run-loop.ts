@@ -31,7 +31,7 @@ import type { Hypervisor } from './hypervisor.js';
 import { PMR_ALL, PRIO_DEVICE } from './layout.js';
 import { ptimerDeadline, ptimerResample } from './ptimer.js';
 import { handleTrap } from './traps.js';
-import { endMaintenance, flushLrs, foldLrs } from './vgic/lr-sync.js';
+import { endMaintenance, flushLrs, foldLrs, maintenanceRaised } from './vgic/lr-sync.js';
 import type { PerCpu, Vcpu } from './vm.js';
 import { loadVcpu, putVcpu } from './world-switch.js';
 
@@ -55,6 +55,10 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   if (kind === 'irq') v.counters.irqExits++;
   h.stats.exits++;
   const env = h.env;
+  if (kind === 'irq' && (yield* maintenanceRaised(pcpu.lrFile))) {
+    h.stats.maintenance++;
+    v.counters.maintenance++;
+  }
   yield* foldLrs(v.vgic, pcpu.lrFile);
   yield* endMaintenance(pcpu.lrFile);
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: kind });

@@ -38,6 +38,7 @@ export function comparisonRows(results: readonly PathResult[]): ComparisonRow[] 
     row('run-queue wait mean', 'us', (r) => fixed(r.runQueueWaitUs.mean, 2)),
     row('run-queue wait max', 'us', (r) => fixed(r.runQueueWaitUs.max, 2)),
     row('kick IPIs', '', (r) => count(r.kicks)),
+    row('maintenance-interrupt exits', '', (r) => count(r.maintenance)),
     row('lock spin per interrupt: ITS / VMOVP / vPE', 'cycles', (r) => `${count(r.locks.its.spinCyclesPerIrq)} / ${count(r.locks.vmovp.spinCyclesPerIrq)} / ${count(r.locks.vpe.spinCyclesPerIrq)}`),
     row('lock spin longest: ITS / VMOVP / vPE', 'cycles', (r) => `${count(r.locks.its.maxSpinCycles)} / ${count(r.locks.vmovp.maxSpinCycles)} / ${count(r.locks.vpe.maxSpinCycles)}`),
     row('contended lock acquisitions', '', (r) => count(r.locks.its.contended + r.locks.vmovp.contended + r.locks.vpe.contended)),

@@ -155,7 +155,7 @@ export function eventRows(r: ComparisonResult, events: readonly TraceEvents[]): 
     row('maintenance interrupts raised', '', (_, e) => count(e.maintenanceRaised)),
     row('maintenance interrupts per interrupt delivered', '', (x, e) => fixed(e.maintenanceRaised / Math.max(1, x.delivered), 2)),
     row('EL2 entries while one was raised', '', (_, e) => count(e.maintenanceExits)),
-    row('maintenance interrupts acknowledged (PPI 25)', '', (x) => count(x.maintenance)),
+    row('EL2 entries the maintenance interrupt caused (ICH_MISR_EL2 read on exit)', '', (x) => count(x.maintenance)),
     row('lock waits (yellow on the timeline)', '', (_, e) => count(e.lockWaits)),
     row(`lock spin: ${LOCK_CLASSES.map((c) => LOCK_NAMES[c]).join(' / ')}`, 'cycles', (x) => LOCK_CLASSES.map((c) => count(x.locks[c].spinCycles)).join(' / ')),
     row('lock spin, share of all cores\u2019 time', '%', (x, e) => fixed((100 * spin(x)) / Math.max(1, cores * e.cycles), 3)),

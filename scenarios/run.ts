@@ -119,6 +119,8 @@ export interface VmCost {
   readonly hostIrqs: number;
   readonly injected: number;
   readonly lrWrites: number;
+  /** IRQ exits the maintenance interrupt caused (ICH_MISR_EL2 non-zero on the exit). */
+  readonly maintenance: number;
   readonly doorbells: number;
   readonly residencyChanges: number;
   readonly vmovps: number;
@@ -450,6 +452,7 @@ function vmCost(name: string, d: VcpuCounters, us: (cycles: number) => number): 
     hostIrqs: d.hostIrqs,
     injected: d.injected,
     lrWrites: d.lrWrites,
+    maintenance: d.maintenance,
     doorbells: d.doorbells,
     residencyChanges: d.residencyChanges,
     vmovps: d.vmovps,

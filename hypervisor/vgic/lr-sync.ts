@@ -53,7 +53,7 @@
  * Every LR, ELRSR, ICH_HCR and ICC_DIR access is an MRS/MSR charged by the cost model.
  */
 import { msr, type Program } from '../../core/ops.js';
-import { eoiCount, lrState, readHcr, readUsedLrs, writeHcr, writeLr } from '../../drivers/list-registers.js';
+import { eoiCount, lrState, readHcr, readMisr, readUsedLrs, writeHcr, writeLr } from '../../drivers/list-registers.js';
 import { ICH_HCR, ICH_LR_HW, ICH_LR_SW } from '../../gic/ich-registers.js';
 import { ICC_DIR_EL1 } from '../../gic/sysregs.js';
 import { FIRST_LPI } from '../config.js';
@@ -189,6 +189,19 @@ export function* foldLrs(g: VcpuVgic, file: LrFile): Program {
   }
   over.length = 0;
   g.prune();
+}
+
+/**
+ * On an IRQ exit, before the fold: whether the maintenance interrupt was what took the guest out
+ * (ICH_MISR_EL2 non-zero). Read only when the last flush asked for one (UIE, NPIE, LRENPIE, or an
+ * LR with EOI = 1); otherwise no condition can hold and no op is spent. The maintenance PPI is a
+ * level that `endMaintenance` drops before EL2 unmasks interrupts, so EL2 rarely acknowledges it
+ * (KVM's handler does nothing either): this read is how the hypervisor counts maintenance exits.
+ */
+export function* maintenanceRaised(file: LrFile): Program<boolean> {
+  if ((file.hcr & HCR_OVERFLOW) === 0 && file.eoiLrs !== true) return false;
+  const misr: number = yield readMisr();
+  return misr !== 0;
 }
 
 /**
