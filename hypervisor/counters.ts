@@ -6,6 +6,10 @@
  * - exits: every exception from the guest (EL1) to EL2, by class: `exitsByEc[EC]` for
  *   synchronous exits (ESR_EL2.EC, Arm ARM DDI 0487, ESR_EL2), `irqExits` for physical
  *   interrupts taken from the guest (HCR_EL2.IMO = 1);
+ * - el2Cycles: cycles the hypervisor spent on its behalf: from each exit's handler to the guest's
+ *   re-entry (or to the point the core reschedules), and each entry from the world switch to the
+ *   ERET; what is left of a core's EL2 time (idle, picking, host interrupts taken at EL2) belongs
+ *   to no vCPU;
  * - hostIrqs: physical interrupts the hypervisor acknowledged while this vCPU was interrupted
  *   (device LPIs, doorbells, kicks, maintenance and timer PPIs);
  * - injected: virtual interrupts the hypervisor made pending for it (the injected path);
@@ -20,6 +24,7 @@
 export class VcpuCounters {
   exits = 0;
   irqExits = 0;
+  el2Cycles = 0;
   /** Synchronous exits by ESR_EL2.EC (6 bits). */
   readonly exitsByEc = new Uint32Array(64);
   hostIrqs = 0;
@@ -40,6 +45,7 @@ export function sumCounters(list: readonly VcpuCounters[]): VcpuCounters {
   for (const c of list) {
     s.exits += c.exits;
     s.irqExits += c.irqExits;
+    s.el2Cycles += c.el2Cycles;
     for (let ec = 0; ec < 64; ec++) s.exitsByEc[ec]! += c.exitsByEc[ec]!;
     s.hostIrqs += c.hostIrqs;
     s.injected += c.injected;
@@ -60,6 +66,7 @@ export function subtractCounters(after: VcpuCounters, before: VcpuCounters): Vcp
   const d = new VcpuCounters();
   d.exits = after.exits - before.exits;
   d.irqExits = after.irqExits - before.irqExits;
+  d.el2Cycles = after.el2Cycles - before.el2Cycles;
   for (let ec = 0; ec < 64; ec++) d.exitsByEc[ec] = after.exitsByEc[ec]! - before.exitsByEc[ec]!;
   d.hostIrqs = after.hostIrqs - before.hostIrqs;
   d.injected = after.injected - before.injected;

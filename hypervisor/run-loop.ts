@@ -44,6 +44,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
     return;
   }
   yield savex(v.gprs);
+  // Counted, not an op: when this exit's handling started (VcpuCounters.el2Cycles).
+  const exitAt = h.env.now();
   if (pcpu.throttleEnd !== Infinity) {
     // The storm quantum is over (or the guest exited first): device interrupts through again.
     yield msr(ICC_PMR_EL1, PMR_ALL, 9);
@@ -85,6 +87,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   }
   // Stopped by someone else (PSCI SYSTEM_OFF from another vCPU of its VM).
   if (v.state === 'off') stopped = true;
+  v.counters.el2Cycles += h.env.now() - exitAt;
   if (!stopped) {
     yield* enter(h, pcpu, v);
     return;
@@ -139,6 +142,7 @@ export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
 
 /** Enters `v` on this core (world switch if another vCPU was loaded). Does not return. */
 export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
+  const enterAt = h.env.now();
   const switching = pcpu.loaded !== v;
   if (switching) {
     if (pcpu.loaded !== null) yield* putVcpu(h, pcpu, pcpu.loaded);
@@ -185,6 +189,8 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   yield msr(ELR_EL2, v.elr, 9);
   yield msr(SPSR_EL2, v.spsr, 9);
   yield restorex(v.gprs);
+  // Counted before the ERET (its cost is charged as it executes: the last few cycles go uncounted).
+  v.counters.el2Cycles += env.now() - enterAt;
   yield eret();
 }
 

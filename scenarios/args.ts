@@ -10,7 +10,7 @@ import { SCENARIOS } from './named.js';
 import { GridError, parseGridSpec, type GridDim } from './grid.js';
 import { isPolicyFile } from './policy-modules.js';
 
-export type PathChoice = 'injected' | 'direct' | 'both';
+export type PathChoice = 'injected' | 'direct' | 'mixed' | 'both';
 
 export interface CliOptions {
   /** A shipped scenario's name or a JSON file (default: 'default', or 'explain' with --explain). */
@@ -36,6 +36,8 @@ export interface CliOptions {
   readonly out: string | undefined;
   /** No progress bar even on a terminal. */
   readonly quiet: boolean;
+  /** --per-vm: the per-VM tables for every VM, with a row per vCPU. */
+  readonly perVm: boolean;
   /** --grid: the keys in the order given, each with its values (empty without --grid; a grid implies --sweep). */
   readonly grid: readonly GridDim[];
   /** --shard i/n: run the i-th (1-based) of n slices of the sweep's runs (those whose index mod n is i - 1). */
@@ -63,7 +65,7 @@ interface FlagSpec {
 /** Every flag, in the order --help lists them. */
 export const FLAGS: readonly FlagSpec[] = [
   { name: '--scenario', value: 'NAME|FILE', help: 'a shipped scenario (listed below) or a scenario JSON file (default: default)' },
-  { name: '--path', value: 'injected|direct|both', help: 'delivery path to run (default: both; a GICv3 scenario runs injected only)' },
+  { name: '--path', value: 'injected|direct|mixed|both', help: 'delivery path of every VM, or mixed: each VM its own (the scenario as written); both (default): the scenario as written when its VMs take different paths, then all injected and all direct (a GICv3 scenario runs injected only)' },
   { name: '--policy', value: 'NAME|FILE', help: "scheduling policy, overriding the scenario's: a shipped one (listed below) or a module file exporting a Policy (./my-policy.ts)" },
   { name: '--seed', value: 'N', help: 'seed of every random source (integer, 0 to 4294967295)' },
   { name: '--duration', value: 'T', help: 'simulated time with devices running: 5000, 5000us, 5ms or 0.005s (a bare number is microseconds)' },
@@ -86,6 +88,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: '--shard', value: 'I/N', help: '--sweep: run only the runs whose index mod N is I-1 and print them as a shard (for --merge)' },
   { name: '--merge', value: 'FILE...', help: 'combine the shard files of one sweep into its CSV (JSON lines with --json; --out, --report as a sweep)' },
   { name: '--explain', help: "follow one interrupt on each path through a run's trace, step by step (scenario 'explain' unless --scenario)" },
+  { name: '--per-vm', help: 'every figure per VM and per vCPU, for every VM (without it: per VM for up to 8 VMs); --json always has them' },
   { name: '--quiet', help: 'no progress bar' },
   { name: '--help', help: 'this text' },
 ];
@@ -139,6 +142,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     workers: undefined as number | undefined,
     out: undefined as string | undefined,
     quiet: false,
+    perVm: false,
     grid: [] as GridDim[],
     shard: undefined as { index: number; count: number } | undefined,
     merge: undefined as string[] | undefined,
@@ -174,7 +178,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.scenario = value!;
         break;
       case '--path':
-        o.path = oneOf(flag, value!, ['injected', 'direct', 'both'] as const);
+        o.path = oneOf(flag, value!, ['injected', 'direct', 'mixed', 'both'] as const);
         break;
       case '--policy':
         // A shipped policy by name, or a module file (loaded by the CLI before anything runs).
@@ -248,6 +252,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--quiet':
         o.quiet = true;
         break;
+      case '--per-vm':
+        o.perVm = true;
+        break;
       case '--help':
         o.help = true;
         break;
@@ -285,9 +292,9 @@ export function helpText(): string {
   return [
     'minivisor: GICv4 direct injection vs. the injected path, on a deterministic model of an Arm machine',
     '',
-    'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|both] [--policy NAME] [--seed N]',
+    'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|mixed|both] [--policy NAME] [--seed N]',
     '                    [--duration T] [--cost-profile NAME] [--record all|counters] [--json] [--trace FILE] [--report FILE]',
-    '                    [--sweep [--rates F,...] [--workers N] [--out PREFIX]] [--explain] [--quiet] [--help]',
+    '                    [--sweep [--rates F,...] [--workers N] [--out PREFIX]] [--explain] [--per-vm] [--quiet] [--help]',
     '       npm start -- [--sweep] --grid KEY=V,V,... [KEY=V,V,...] [--shard I/N] [sweep flags]',
     '       npm start -- --merge FILE... [--json] [--out PREFIX] [--report FILE]',
     '',

@@ -24,7 +24,7 @@ import { Progress, type ProgressStream } from './progress.js';
 import { comparisonJson, comparisonResult } from './report-data.js';
 import { renderReport, reportInput } from './report.js';
 import { runScenario, violationReport, type PathResult, type RunHandle } from './run.js';
-import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
+import { asWrittenPath, isMixed, pathsOf, type RunPath, type Scenario } from './scenario.js';
 import { GridError, gridJobs } from './grid.js';
 import { gitCommit, inShard, mergeShards, MergeError, shardText, sweepSignature } from './shard.js';
 import { recordsCsv, recordsJsonLines, runSweepIndexed, sweepRecord, type SweepMeta, type SweepRecord } from './sweep.js';
@@ -92,9 +92,10 @@ export async function resolveScenario(o: CliOptions): Promise<Scenario> {
 }
 
 /** The paths `--path` asks for on scenario `s`. */
-export function pathsFor(o: CliOptions, s: Scenario): DeliveryPath[] {
+export function pathsFor(o: CliOptions, s: Scenario): RunPath[] {
   if (o.path === 'both') return pathsOf(s);
   if (o.path === 'direct' && s.gicVersion !== 4) throw new ArgError('--path', `direct injection needs a GICv4 machine; scenario '${s.name}' has gicVersion ${s.gicVersion}`);
+  if (o.path === 'mixed' && !isMixed(s)) throw new ArgError('--path', `'mixed' runs each VM on its own path, but every VM of scenario '${s.name}' takes the ${asWrittenPath(s)} path (give a VM its own "path")`);
   return [o.path];
 }
 
@@ -252,7 +253,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     }
 
     let results: PathResult[] = [];
-    const handles: Partial<Record<DeliveryPath, RunHandle>> = {};
+    const handles: Partial<Record<RunPath, RunHandle>> = {};
     const traced = o.trace !== undefined || o.report !== undefined;
     if (o.explain) {
       // --explain runs every path the scenario has, whatever --path says.
@@ -277,8 +278,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       else {
         out(`minivisor: scenario '${s.name}': ${s.summary}\n`);
         out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${policyLabel(s.policy)}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
+        if (results.some((r) => r.path === 'mixed')) out(`columns: mixed = the scenario as written, each VM on its own path (${s.vms.map((v) => `${v.name} ${v.path ?? s.path}`).join(', ')}); injected, direct = every VM on that path\n\n`);
         out(`${formatComparison(results)}\n\n`);
-        const perVm = formatVmCosts(results);
+        const perVm = formatVmCosts(results, o.perVm);
         if (perVm !== '') out(`${perVm}\n\n`);
         out(`${deliveryVerdict(results)}\n`);
         out(`host time: ${results.map((r) => `${r.path} ${r.hostMs.toFixed(0)} ms`).join(', ')}\n`);

@@ -3,7 +3,7 @@
  * table `npm start` prints, built from two `PathResult`s.
  */
 import { count, fixed } from './format.js';
-import type { PathResult } from './run.js';
+import type { CostFigures, PathResult, VmCost } from './run.js';
 
 export interface ComparisonRow {
   readonly label: string;
@@ -65,27 +65,98 @@ export function formatComparison(results: readonly PathResult[]): string {
   return [line(head), ...rows.map((r, i) => line([labels[i]!, ...r.values]))].join('\n');
 }
 
-/** VMs the text output lists one by one (more are in the JSON output only). */
+/** VMs the text output lists one by one unless --per-vm asks for all (every VM is in the JSON output). */
 export const VM_TABLE_LIMIT = 8;
 
+/** A per-VM table: its column heads, which are text (left-aligned), and its rows. */
+export interface VmTable {
+  readonly title: string;
+  readonly head: readonly string[];
+  readonly text: readonly boolean[];
+  readonly rows: readonly (readonly string[])[];
+}
+
+/** What the per-VM tables read of a run. */
+type VmRun = Pick<PathResult, 'path' | 'vms' | 'unattributed'>;
+
+/** How a run's path reads beside a VM: the run's, or for the mixed run the VM's own. */
+function vmPathCell(r: VmRun, v: VmCost): string {
+  return r.path === 'mixed' ? `mixed: ${v.path}` : r.path;
+}
+
+/** Latency cell: '-' for a VM or vCPU that was delivered nothing. */
+function latencyCell(delivered: number, us: number): string {
+  return delivered > 0 ? fixed(us, 2) : '-';
+}
+
 /**
- * What each VM cost the hypervisor, per path, as a text table: EL1 -> EL2 exits (of which
- * physical IRQs, and the synchronous ones by class), host interrupts taken while its vCPUs ran,
- * virtual interrupts injected, list-register writes, doorbells, vPE residency changes and
- * VMOVPs, and run-queue waits. Empty when the scenario has more than VM_TABLE_LIMIT VMs.
+ * Every figure of the comparison per VM (and per vCPU with `vcpus`), per run, as two tables:
+ * what each VM received (MSIs, delivered, merged, lost, EL2 entries and cycles per interrupt,
+ * latency) and what it cost the hypervisor (exits by class, host interrupts, injections, LR
+ * writes, maintenance exits, doorbells, residency changes, VMOVPs, run-queue waits). The last
+ * rows (`hypervisor, no vCPU`) hold the EL2 entries and cycles that belong to no vCPU, so each
+ * column sums to the run's figure.
  */
-export function formatVmCosts(results: readonly PathResult[]): string {
-  if (results.length === 0 || results[0]!.vms.length > VM_TABLE_LIMIT) return '';
-  const head = ['VM', 'path', 'exits', 'irq', 'sync exits by class', 'host irqs', 'injected', 'LR writes', 'doorbells', 'residency', 'VMOVPs', 'rq waits', 'rq wait us'];
-  const rows: string[][] = [];
-  for (let i = 0; i < results[0]!.vms.length; i++) {
+export function vmTables(results: readonly VmRun[], o: { vcpus?: boolean } = {}): VmTable[] {
+  if (results.length === 0) return [];
+  const got: string[][] = [];
+  const cost: string[][] = [];
+  const n = results[0]!.vms.length;
+  for (let i = 0; i < n; i++) {
     for (const r of results) {
       const v = r.vms[i]!;
-      const classes = Object.entries(v.exitsByClass).map(([k, n]) => `${k} ${count(n)}`).join(', ') || '-';
-      rows.push([v.vm, r.path, count(v.exits), count(v.irqExits), classes, count(v.hostIrqs), count(v.injected), count(v.lrWrites), count(v.doorbells), count(v.residencyChanges), count(v.vmovps), count(v.runQueueWaits), fixed(v.runQueueWaitUs, 2)]);
+      const units: { name: string; f: CostFigures; vm: VmCost | null }[] = [{ name: v.vm, f: v, vm: v }];
+      if (o.vcpus === true) for (const c of v.vcpus) units.push({ name: `${v.vm}.vcpu${c.vcpu}`, f: c, vm: null });
+      for (const u of units) {
+        const f = u.f;
+        const w = u.vm;
+        got.push([
+          u.name,
+          vmPathCell(r, v),
+          w === null ? '' : count(w.msis),
+          count(f.delivered),
+          w === null ? '' : count(w.coalesced),
+          w === null ? '' : `${count(w.undelivered)} / ${count(w.duplicated)} / ${count(w.misdelivered)}`,
+          fixed(f.el2EntriesPerIrq, 2),
+          count(f.el2CyclesPerIrq),
+          latencyCell(f.delivered, f.latencyUs.p50),
+          latencyCell(f.delivered, f.latencyUs.p99),
+          latencyCell(f.delivered, f.latencyUs.max),
+        ]);
+        const classes = Object.entries(f.exitsByClass).map(([k, x]) => `${k} ${count(x)}`).join(', ') || '-';
+        cost.push([u.name, vmPathCell(r, v), count(f.exits), count(f.irqExits), classes, count(f.el2Cycles), count(f.hostIrqs), count(f.injected), count(f.lrWrites), count(f.maintenance), count(f.doorbells), count(f.residencyChanges), count(f.vmovps), count(f.runQueueWaits), fixed(f.runQueueWaitUs, 2)]);
+      }
     }
   }
-  const ws = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((x, c) => (c < 2 || c === 4 ? x.padEnd(ws[c]!) : x.padStart(ws[c]!))).join('  ').trimEnd();
-  return ['What each VM cost the hypervisor (over the measurement):', line(head), ...rows.map(line)].join('\n');
+  for (const r of results) cost.push(['hypervisor, no vCPU', r.path, count(r.unattributed.el2Entries), '', '', count(r.unattributed.el2Cycles), '', '', '', '', '', '', '', '', '']);
+  return [
+    {
+      title: 'What each VM received (over the measurement; EL2 figures per interrupt delivered to it):',
+      head: ['VM', 'path', 'MSIs', 'delivered', 'merged', 'undeliv / dup / misdeliv', 'EL2 entries/irq', 'EL2 cycles/irq', 'p50 us', 'p99 us', 'max us'],
+      text: [true, true, false, false, false, false, false, false, false, false, false],
+      rows: got,
+    },
+    {
+      title: 'What each VM cost the hypervisor (over the measurement):',
+      head: ['VM', 'path', 'exits', 'irq', 'sync exits by class', 'EL2 cycles', 'host irqs', 'injected', 'LR writes', 'maint', 'doorbells', 'residency', 'VMOVPs', 'rq waits', 'rq wait us'],
+      text: [true, true, false, false, true, false, false, false, false, false, false, false, false, false, false],
+      rows: cost,
+    },
+  ];
+}
+
+/** A `VmTable` as text. */
+export function formatVmTable(t: VmTable): string {
+  const ws = t.head.map((h, c) => Math.max(h.length, ...t.rows.map((r) => r[c]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((x, c) => (t.text[c] === true ? x.padEnd(ws[c]!) : x.padStart(ws[c]!))).join('  ').trimEnd();
+  return [t.title, line(t.head), ...t.rows.map(line)].join('\n');
+}
+
+/**
+ * The per-VM tables as text (`vmTables`): for up to VM_TABLE_LIMIT VMs by default, for every VM
+ * and each of its vCPUs with `perVm` (--per-vm). Empty when there are more VMs and `perVm` is off.
+ */
+export function formatVmCosts(results: readonly PathResult[], perVm = false): string {
+  if (results.length === 0 || (!perVm && results[0]!.vms.length > VM_TABLE_LIMIT)) return '';
+  return vmTables(results, { vcpus: perVm }).map(formatVmTable).join('\n\n');
 }

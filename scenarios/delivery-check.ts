@@ -90,6 +90,20 @@ export interface DeliveryRecord {
   readonly vintid: number;
 }
 
+/** One VM's share of the check's counts (see `DeliveryCheck.byVm`). */
+class VmTally {
+  accepted = 0;
+  pendingTranslations = 0;
+  unacked = 0;
+  dropped = 0;
+  delivered = 0;
+  duplicated = 0;
+  misdelivered = 0;
+  readonly vcpuDelivered: number[] = [];
+  latency: LogHistogram | undefined = undefined;
+  readonly vcpuLatency: (LogHistogram | undefined)[] = [];
+}
+
 /** How many violation messages `finish` keeps (the counts are always complete). */
 const MESSAGE_LIMIT = 20;
 
@@ -240,6 +254,14 @@ export class DeliveryCheck implements TranslationObserver {
   readonly latency = new LogHistogram();
   readonly records: DeliveryRecord[] = [];
 
+  /**
+   * The same counts per VM (index: VM), so every figure of a run also exists per VM: MSIs
+   * accepted, in translation and waiting for an acknowledge, dropped, delivered, duplicated and
+   * misdelivered (an acknowledge counts against the VM that made it; one by no known VM counts
+   * in the totals only). Deliveries also per vCPU.
+   */
+  private readonly byVm: VmTally[] = [];
+
   constructor(
     readonly devices: readonly DeviceAssignment[],
     private readonly o: DeliveryCheckOptions,
@@ -247,6 +269,8 @@ export class DeliveryCheck implements TranslationObserver {
     this.keep = o.keep ?? true;
     this.now = o.now;
     this.vmOfVmid = o.vmOfVmid;
+    const vms = Math.max(o.vmNames?.length ?? 0, ...devices.map((d) => d.vm + 1));
+    for (let vm = 0; vm < vms; vm++) this.byVm.push(new VmTally());
     devices.forEach((d, di) => {
       this.deviceIndex.set(d.deviceId, di);
       this.inFlight.push(new InFlight());
@@ -270,6 +294,9 @@ export class DeliveryCheck implements TranslationObserver {
     if (di === undefined) return;
     this.acceptedCount++;
     this.pendingTranslations++;
+    const t = this.byVm[this.devices[di]!.vm]!;
+    t.accepted++;
+    t.pendingTranslations++;
     this.inFlight[di]!.push(this.now(), this.devices[di]!.device.sent - 1);
   }
 
@@ -283,17 +310,21 @@ export class DeliveryCheck implements TranslationObserver {
     const write = f.writes[f.head]!;
     f.shift();
     this.pendingTranslations--;
+    const tally = this.byVm[this.devices[di]!.vm]!;
+    tally.pendingTranslations--;
     const k = eventId < this.eventKeys[di]!.length ? this.eventKeys[di]![eventId]! : -1;
     if (k < 0) return; // an event nothing assigned: nobody expects it
     const key = this.keys[k]!;
     if (!delivered) {
       this.droppedCount++;
+      tally.dropped++;
       this.violation(`${this.name(key)}: the ITS dropped the MSI written at ${this.us(writeTime)} (its translation failed: the event is not mapped)`);
       return;
     }
     key.q.arrivals++;
     key.q.fresh.push(writeTime, di, write);
     this.unacked++;
+    tally.unacked++;
   }
 
   /** AckObserver: the guest running on `pe` acknowledged `vintid`. */
@@ -311,13 +342,16 @@ export class DeliveryCheck implements TranslationObserver {
     const k = this.byVmIntid.get(keyOf(vm, vintid));
     if (k === undefined) {
       this.misdeliveredCount++;
+      if (vm >= 0 && vm < this.byVm.length) this.byVm[vm]!.misdelivered++;
       this.violation(`${this.vmName(vm)}.vcpu${vcpu} acknowledged vINTID ${vintid} at ${this.us(t)} (on core ${i}), but no device event of that VM becomes vINTID ${vintid}`);
       return;
     }
     const key = this.keys[k]!;
     const q = key.q;
+    const tally = this.byVm[vm]!;
     if (q.used === q.arrivals) {
       this.duplicatedCount++;
+      tally.duplicated++;
       this.violation(`${this.name(key)}: acknowledged at ${this.us(t)} on vcpu${vcpu} with no MSI left to deliver (a duplicate)`);
       return;
     }
@@ -336,16 +370,26 @@ export class DeliveryCheck implements TranslationObserver {
     }
     if (vcpu !== key.vcpu) {
       this.misdeliveredCount++;
+      tally.misdelivered++;
       this.violation(`${this.name(key)}: acknowledged at ${this.us(t)} by vcpu${vcpu}, but its event targets vcpu${key.vcpu}`);
     } else {
       this.deliveredCount++;
+      tally.delivered++;
+      tally.vcpuDelivered[vcpu] = (tally.vcpuDelivered[vcpu] ?? 0) + 1;
       if (ring !== null) {
-        this.latency.record(t - ring.writeTime[s]!);
+        const lat = t - ring.writeTime[s]!;
+        this.latency.record(lat);
+        // Without the records, latency per VM and per vCPU needs histograms of its own (made on first use).
+        if (!this.keep) {
+          (tally.latency ??= new LogHistogram()).record(lat);
+          (tally.vcpuLatency[vcpu] ??= new LogHistogram()).record(lat);
+        }
         if (this.keep) this.records.push({ device: ring.device[s]!, write: ring.write[s]!, writeTime: ring.writeTime[s]!, ackTime: t, pe: i, vm, vcpu, vintid });
       }
     }
     // The rest of the fresh ones merged with the one delivered, unless a lagging injection still brings them.
     this.unacked -= q.fresh.len;
+    this.byVm[key.vm]!.unacked -= q.fresh.len;
     if (ring === q.fresh) {
       for (let k2 = 1; k2 < q.fresh.len; k2++) {
         const f = q.fresh.slot(k2);
@@ -388,6 +432,30 @@ export class DeliveryCheck implements TranslationObserver {
       duplicated: this.duplicatedCount,
       misdelivered: this.misdeliveredCount,
     };
+  }
+
+  /** The counts of VM `vm` (index) as they stand, as `counts` for the whole run. */
+  countsOf(vm: number): DeliveryCounts {
+    const t = this.byVm[vm];
+    if (t === undefined) return { sent: 0, accepted: 0, delivered: 0, coalesced: 0, undelivered: 0, duplicated: 0, misdelivered: 0 };
+    let merged = 0;
+    for (const k of this.keys) if (k.vm === vm) merged += k.q.arrivals - k.q.used - k.q.fresh.len;
+    let sent = 0;
+    for (const d of this.devices) if (d.vm === vm) sent += d.device.sent;
+    return { sent, accepted: t.accepted, delivered: t.delivered, coalesced: merged, undelivered: t.unacked + t.pendingTranslations + t.dropped, duplicated: t.duplicated, misdelivered: t.misdelivered };
+  }
+
+  /** Deliveries made by each vCPU of VM `vm` (index: vCPU; 0 where none). */
+  deliveredByVcpu(vm: number, vcpus: number): number[] {
+    const t = this.byVm[vm];
+    return Array.from({ length: vcpus }, (_, i) => t?.vcpuDelivered[i] ?? 0);
+  }
+
+  /** The latency histogram of VM `vm`'s deliveries, or of one of its vCPUs' (runs without records only; null when none). */
+  latencyHistogramOf(vm: number, vcpu?: number): LogHistogram | null {
+    const t = this.byVm[vm];
+    if (t === undefined) return null;
+    return (vcpu === undefined ? t.latency : t.vcpuLatency[vcpu]) ?? null;
   }
 
   /**

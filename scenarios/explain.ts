@@ -441,7 +441,8 @@ export function explainScenario(
 ): { explanation: Explanation; handles: Partial<Record<DeliveryPath, RunHandle>>; results: PathResult[] } {
   const handles = {} as Record<DeliveryPath, RunHandle>;
   const results: PathResult[] = [];
-  const paths = pathsOf(s);
+  // One interrupt per uniform path: every VM injected, every VM direct (not the mixed run).
+  const paths = pathsOf(s).filter((x): x is DeliveryPath => x !== 'mixed');
   const vmNames = expandVms(s).map((v) => v.name);
   const sources = {} as Record<DeliveryPath, ExplainSource>;
   for (const path of paths) {

@@ -16,7 +16,7 @@
  */
 import { policyOf, isPolicyFile } from './policy-modules.js';
 import { POLICIES } from '../hypervisor/sched/policies.js';
-import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
+import { pathsOf, type RunPath, type Scenario } from './scenario.js';
 import { scaleTraffic, sortPolicies, sweepMeta, type JsonValue, type SweepJob, type SweepMeta } from './sweep.js';
 import { ScenarioError, validateScenario } from './validate.js';
 
@@ -159,7 +159,7 @@ export interface GridSweep {
   /** Policy specs (a shipped name, or a loaded file's absolute path) where the grid has no `policy` key. */
   readonly policies: readonly string[];
   /** Delivery paths where the grid has no `path` key: a list (from --path), or 'both' (each combination's own: both on GICv4, injected on GICv3). */
-  readonly paths: readonly DeliveryPath[] | 'both';
+  readonly paths: readonly RunPath[] | 'both';
   /** Traffic rate factors where the grid has no `rate` key. */
   readonly rates: readonly number[];
   /** The grid's policy values as written -> the spec to run (a loaded file's absolute path); names map to themselves when absent. */
@@ -247,8 +247,8 @@ export function gridJobs(base: Scenario, g: GridSweep): { jobs: SweepJob[]; meta
         if (e instanceof ScenarioError) throw refused(at, e, policy);
         throw e;
       }
-      let paths: DeliveryPath[];
-      if (pathDim !== undefined) paths = [pathDim.values[at[dims.indexOf(pathDim)]!] as DeliveryPath];
+      let paths: RunPath[];
+      if (pathDim !== undefined) paths = [pathDim.values[at[dims.indexOf(pathDim)]!] as RunPath];
       else paths = g.paths === 'both' ? pathsOf(v).sort() : [...g.paths];
       for (const path of paths) {
         if (path === 'direct' && v.gicVersion !== 4) {

@@ -18,6 +18,7 @@
  *   all the time, so their vPEs keep moving (VMOVP), with one VMOVP lock for the machine (Linux's
  *   vmovp_lock before 6.12, which a 2024 report from GICv4.1 servers found pinning host CPUs) or
  *   one per VM (its vmapp_lock since): the lock contention and what it does to latency.
+ * - mixed-paths: one VM direct and one injected on the same machine (per-VM `path`).
  * - the hard cases of GICv4 scheduling (scenarios/hard-cases.ts).
  */
 import { HARD_CASES } from './hard-cases.js';
@@ -110,6 +111,24 @@ const RAW: readonly Raw[] = [
     durationUs: 400,
     vms: [{ name: 'vm0', vcpus: 1, kernel: 'device' }],
     devices: [{ vm: 'vm0', events: 2, traffic: { kind: 'bursts', burst: 2, gapUs: 2, everyUs: 100 } }],
+  },
+  {
+    // One machine, both paths: the comparison runs it as written (mixed) and all-injected and
+    // all-direct, so each VM's figures can be read beside the same VM on the other path.
+    name: 'mixed-paths',
+    summary: '2 cores, 2 single-vCPU VMs, one per core, WFI not trapped, 40k MSIs/s each: vm-direct takes vLPIs directly while vm-injected takes them through the list registers, on one machine',
+    cores: 2,
+    wfi: 'native',
+    policy: 'pinned',
+    durationUs: 10_000,
+    vms: [
+      { name: 'vm-direct', vcpus: 1, kernel: 'device', path: 'direct' },
+      { name: 'vm-injected', vcpus: 1, kernel: 'device', path: 'injected' },
+    ],
+    devices: [
+      { vm: 'vm-direct', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
+      { vm: 'vm-injected', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
+    ],
   },
   vmovpScenario('global'),
   vmovpScenario('per-vm'),

@@ -6,7 +6,7 @@
  */
 import { comparisonRows, type ComparisonRow } from './comparison.js';
 import type { PathResult } from './run.js';
-import type { DeliveryPath, Scenario } from './scenario.js';
+import type { RunPath, Scenario } from './scenario.js';
 
 export type PathFigures = Omit<PathResult, 'hostMs'>;
 
@@ -14,7 +14,7 @@ export interface ComparisonResult {
   readonly format: 'minivisor-comparison';
   readonly version: 1;
   readonly scenario: Scenario;
-  readonly paths: readonly DeliveryPath[];
+  readonly paths: readonly RunPath[];
   /** One entry per path, in `paths` order (NaN, e.g. a latency with nothing delivered, is null in JSON). */
   readonly results: readonly PathFigures[];
   /** The comparison table: one row per figure, one value per path, formatted as printed. */

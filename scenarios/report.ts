@@ -13,18 +13,19 @@
 import type { TraceRecord } from '../core/trace.js';
 import type {} from '../drivers/trace-kinds.js';
 import type {} from '../gic/virtual-cpu-interface.js';
+import { vmTables } from './comparison.js';
 import { count, fixed } from './format.js';
 import { comparisonResult, type ComparisonResult } from './report-data.js';
 import { latencySection } from './report-latency.js';
 import { GROUP_COLORS } from './report-palette.js';
 import { timelineCss, timelineData, timelineMarkup, TIMELINE_JS, type TimelineData } from './report-timeline.js';
 import { LOCK_CLASSES, type LockClass, type PathResult, type RunHandle } from './run.js';
-import type { DeliveryPath, Scenario } from './scenario.js';
+import type { RunPath, Scenario } from './scenario.js';
 import { buildTimeline, traceSource, type CoreTimeline } from './trace-export.js';
 
 /** The timeline of one path: the window first shown, and the whole run. */
 export interface ReportTimeline {
-  readonly path: DeliveryPath;
+  readonly path: RunPath;
   readonly timeline: CoreTimeline;
   readonly cores: number;
   readonly clockHz: number;
@@ -48,7 +49,7 @@ export interface TraceEvents {
 export interface ReportInput {
   readonly result: ComparisonResult;
   /** Latency of every delivered interrupt, per path, in microseconds. */
-  readonly latenciesUs: Readonly<Partial<Record<DeliveryPath, Float64Array>>>;
+  readonly latenciesUs: Readonly<Partial<Record<RunPath, Float64Array>>>;
   readonly timelines: readonly ReportTimeline[];
   /** The timeline's window first shown, microseconds from the devices' start. */
   readonly windowUs: readonly [number, number];
@@ -101,8 +102,8 @@ export function traceEvents(records: readonly TraceRecord[], cores: number, from
 }
 
 /** Gathers a report's input from finished runs (they must have been traced). */
-export function reportInput(s: Scenario, results: readonly PathResult[], handles: Readonly<Partial<Record<DeliveryPath, RunHandle>>>, generated?: string): ReportInput {
-  const latenciesUs: Partial<Record<DeliveryPath, Float64Array>> = {};
+export function reportInput(s: Scenario, results: readonly PathResult[], handles: Readonly<Partial<Record<RunPath, RunHandle>>>, generated?: string): ReportInput {
+  const latenciesUs: Partial<Record<RunPath, Float64Array>> = {};
   const timelines: ReportTimeline[] = [];
   const events: TraceEvents[] = [];
   const firstMsiUs: number[] = [];
@@ -162,6 +163,16 @@ export function eventRows(r: ComparisonResult, events: readonly TraceEvents[]): 
   ];
 }
 
+function vmTablesHtml(r: ComparisonResult): string {
+  return vmTables(r.results, { vcpus: true })
+    .map((t, k) => {
+      const head = `<tr>${t.head.map((h, c) => `<th${t.text[c] === true ? '' : ' class="num"'}>${esc(h)}</th>`).join('')}</tr>`;
+      const rows = t.rows.map((row) => `<tr>${row.map((v, c) => `<td${t.text[c] === true ? '' : ' class="num"'}>${esc(v)}</td>`).join('')}</tr>`);
+      return `<h3>${esc(t.title)}</h3>\n<div class="scroll"><table id="vm-table-${k}"><thead>${head}</thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
+    })
+    .join('\n');
+}
+
 function eventTable(r: ComparisonResult, events: readonly TraceEvents[]): string {
   const head = `<tr><th>figure</th><th>unit</th>${r.paths.map((p) => `<th class="num">${esc(p)}</th>`).join('')}</tr>`;
   const rows = eventRows(r, events).map((row) => `<tr><td>${esc(row.label)}</td><td>${esc(row.unit)}</td>${row.values.map((v) => `<td class="num">${esc(v)}</td>`).join('')}</tr>`);
@@ -203,6 +214,7 @@ th, td { padding: 1px 10px; border-bottom: 1px solid #f3f4f6; text-align: left; 
 th { background: #f9fafb; } td.num, th.num { text-align: right; white-space: nowrap; }
 tbody tr:hover { background: #f9fafb; }
 pre { background: #f9fafb; padding: 10px; overflow-x: auto; font-size: 12px; border: 1px solid #e5e7eb; }
+.scroll { overflow-x: auto; }
 svg { max-width: 100%; height: auto; }
 svg text { font: 11px system-ui, sans-serif; fill: #374151; }
 svg .axis { font-size: 12px; } svg .lane { font-size: 12px; fill: #111827; } svg .in { font-size: 10.5px; }
@@ -262,6 +274,11 @@ ${timelineCss(d.groups)}
 ${eventTable(r, input.events)}
 </div>
 </div>
+</section>
+<section id="per-vm">
+<h2>Per VM</h2>
+<p class="meta">Every VM on every run, and each of its vCPUs: what it received (its EL2 figures per interrupt delivered to it) and what it cost the hypervisor. A mixed run puts each VM on its own path; the last rows hold the EL2 entries and cycles that belong to no vCPU (idle, picking, host interrupts at EL2), so each column sums to the run's figure.</p>
+${vmTablesHtml(r)}
 </section>
 <section id="latency">
 <h2>Latency</h2>

@@ -18,12 +18,12 @@ import { EC_NAMES } from '../core/esr.js';
 import type { MsiDevice, MsiPattern } from '../core/msi-device.js';
 import type { KernelConfig } from '../guests/kernel.js';
 import { deviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
-import { subtractCounters, type VcpuCounters } from '../hypervisor/counters.js';
+import { subtractCounters, VcpuCounters } from '../hypervisor/counters.js';
 import { policyOf } from './policy-modules.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
 import { addDevice, buildPlatform, GUEST_BOOT_LIMIT_US, runUntilGuestsReady, type Platform, type PlatformVm } from './platform.js';
 import { traceInvariants } from './trace-invariants.js';
-import type { DeliveryPath, RecordMode, Scenario, TrafficPattern, VmSpec } from './scenario.js';
+import { asWrittenPath, type DeliveryPath, type RecordMode, type RunPath, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
 
 /**
  * Longest boot before a guest must have said it is ready (its devices start then or never); the
@@ -58,7 +58,8 @@ export const LOCK_CLASSES: readonly LockClass[] = ['its', 'vmovp', 'vpe'];
 
 export interface PathResult {
   readonly scenario: string;
-  readonly path: DeliveryPath;
+  /** What the run delivered through: every VM injected, every VM direct, or `mixed` (each VM its own path, `vms[i].path`). */
+  readonly path: RunPath;
   readonly seed: number;
   /** MSIs the devices wrote. */
   readonly msis: number;
@@ -95,8 +96,18 @@ export interface PathResult {
   readonly locks: Readonly<Record<LockClass, LockFigures>>;
   /** Fraction of each core's time spent at EL2 during the measurement. */
   readonly el2Share: readonly number[];
-  /** What each VM cost the hypervisor during the measurement (its vCPUs' counters summed, hypervisor/counters.ts). */
+  /**
+   * Every figure above per VM (its vCPUs' counters summed, hypervisor/counters.ts, and its share
+   * of the delivery check), and per vCPU: the VMs' counts sum to the run's (see `unattributed`
+   * for the EL2 time and entries that belong to no vCPU).
+   */
   readonly vms: readonly VmCost[];
+  /**
+   * EL2 entries and cycles of the measurement that belong to no vCPU: exceptions taken at EL2
+   * itself (host interrupts in the idle loop) and the time spent idle, picking or switching with
+   * no vCPU's exit being handled. With the VMs' `exits` and `el2Cycles`, the run's totals.
+   */
+  readonly unattributed: { readonly el2Entries: number; readonly el2Cycles: number };
   /**
    * The devices the guests mapped themselves with their own ITS driver against their VM's
    * emulated ITS (hypervisor/vits/), at the end of the run: the assigned devices they mapped
@@ -109,13 +120,14 @@ export interface PathResult {
   readonly hostMs: number;
 }
 
-/** One VM's hypervisor counters over the measurement. */
-export interface VmCost {
-  readonly vm: string;
+/** What one vCPU (or, summed, one VM) cost the hypervisor over the measurement (hypervisor/counters.ts). */
+export interface CostFigures {
   /** EL1 -> EL2 entries: all, physical IRQs, and synchronous ones by ESR_EL2.EC name. */
   readonly exits: number;
   readonly irqExits: number;
   readonly exitsByClass: Readonly<Record<string, number>>;
+  /** Cycles at EL2 spent on its behalf (exit handling, its entries and world switches). */
+  readonly el2Cycles: number;
   readonly hostIrqs: number;
   readonly injected: number;
   readonly lrWrites: number;
@@ -127,6 +139,32 @@ export interface VmCost {
   readonly blocks: number;
   readonly runQueueWaits: number;
   readonly runQueueWaitUs: number;
+  /** Interrupts this vCPU / VM acknowledged as delivered, and their latency. */
+  readonly delivered: number;
+  readonly el2EntriesPerIrq: number;
+  readonly el2CyclesPerIrq: number;
+  readonly latencyCycles: LatencyFigures;
+  readonly latencyUs: LatencyFigures;
+}
+
+/** One vCPU's figures. */
+export interface VcpuFigures extends CostFigures {
+  readonly vcpu: number;
+}
+
+/** One VM's figures over the measurement: its delivery counts, what its vCPUs cost, and each vCPU's. */
+export interface VmCost extends CostFigures {
+  readonly vm: string;
+  /** The path its interrupts took in this run. */
+  readonly path: DeliveryPath;
+  /** MSIs its devices wrote, accepted by the ITS, merged while pending, never acknowledged; acknowledges with no MSI, or by the wrong vCPU. */
+  readonly msis: number;
+  readonly accepted: number;
+  readonly coalesced: number;
+  readonly undelivered: number;
+  readonly duplicated: number;
+  readonly misdelivered: number;
+  readonly vcpus: readonly VcpuFigures[];
 }
 
 export interface RunHandle {
@@ -162,8 +200,8 @@ export interface RunOptions {
    * `hostMs` is NaN.
    */
   readonly hostClock?: () => number;
-  /** Overrides the scenario's per-VM paths. */
-  readonly path?: DeliveryPath;
+  /** Every VM on this path, or `mixed`: each VM on its own (the scenario as written; also the default). */
+  readonly path?: RunPath;
   /** Called with the handle before the run starts (tests, reports). */
   readonly onBuilt?: (h: RunHandle) => void;
   /**
@@ -218,6 +256,11 @@ export function expandVms(s: Scenario): VmSpec[] {
   return out;
 }
 
+/** The path VM `v` of `s` takes in a run on `path` (undefined or 'mixed': the VM's own, else the scenario's). */
+export function vmPath(s: Scenario, v: VmSpec, path: RunPath | undefined): DeliveryPath {
+  return path === undefined || path === 'mixed' ? (v.path ?? s.path) : path;
+}
+
 /** Builds the platform of `s` for `path` and returns it with its (not yet started) devices and its delivery check. */
 export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const clockHz = s.clockMHz * 1e6;
@@ -264,7 +307,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
       name: v.name,
       vcpus: v.vcpus,
       kernel: kernelFor(v),
-      injection: (opts.path ?? v.path ?? s.path) === 'direct' ? 'direct' : 'list-register',
+      injection: vmPath(s, v, opts.path) === 'direct' ? 'direct' : 'list-register',
       devices: perVm.get(v.name) ?? [],
       priority: v.priority ?? 0,
       pinned: v.pinned,
@@ -286,7 +329,8 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
 
 /** Runs `s` on one path and measures it. */
 export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
-  const path = opts.path ?? s.path;
+  // Unless told otherwise, the scenario as written: `mixed` when its VMs take different paths.
+  const path: RunPath = opts.path ?? asWrittenPath(s);
   const h = buildScenario(s, { ...opts, path });
   const p = h.platform;
   const m = p.m;
@@ -403,6 +447,8 @@ interface Counters {
   readonly el2: readonly number[];
   readonly el2Cycles: readonly number[];
   readonly vms: readonly VcpuCounters[];
+  /** Per VM, per vCPU. */
+  readonly vcpus: readonly (readonly VcpuCounters[])[];
   readonly switches: number;
   readonly kicks: number;
   readonly doorbells: number;
@@ -424,6 +470,7 @@ function counters(h: RunHandle): Counters {
     el2: m.pes.map((pe) => pe.counters.exceptions[2]!),
     el2Cycles: m.pes.map((pe) => pe.counters.cyclesAt[2]!),
     vms: hyp.vms.map((vm) => vm.counters()),
+    vcpus: hyp.vms.map((vm) => vm.vcpus.map((v) => Object.assign(new VcpuCounters(), v.counters, { exitsByEc: v.counters.exitsByEc.slice() }))),
     switches: hs.switches,
     kicks: hs.kicksSent,
     doorbells: hs.doorbells,
@@ -441,14 +488,15 @@ function counters(h: RunHandle): Counters {
   };
 }
 
-function vmCost(name: string, d: VcpuCounters, us: (cycles: number) => number): VmCost {
+/** What counters `d` say, with `delivered` interrupts of latency `lat` (cycles). */
+function costFigures(d: VcpuCounters, delivered: number, lat: LatencyFigures, us: (cycles: number) => number): CostFigures {
   const exitsByClass: Record<string, number> = {};
   for (let ec = 0; ec < 64; ec++) if (d.exitsByEc[ec]! > 0) exitsByClass[EC_NAMES[ec] ?? `EC 0x${ec.toString(16)}`] = d.exitsByEc[ec]!;
   return {
-    vm: name,
     exits: d.exits,
     irqExits: d.irqExits,
     exitsByClass,
+    el2Cycles: d.el2Cycles,
     hostIrqs: d.hostIrqs,
     injected: d.injected,
     lrWrites: d.lrWrites,
@@ -459,28 +507,70 @@ function vmCost(name: string, d: VcpuCounters, us: (cycles: number) => number): 
     blocks: d.blocks,
     runQueueWaits: d.runQueueWaits,
     runQueueWaitUs: d.runQueueWaits > 0 ? us(d.runQueueWaitCycles / d.runQueueWaits) : 0,
+    delivered,
+    el2EntriesPerIrq: d.exits / Math.max(1, delivered),
+    el2CyclesPerIrq: d.el2Cycles / Math.max(1, delivered),
+    latencyCycles: lat,
+    latencyUs: { p50: us(lat.p50), p99: us(lat.p99), max: us(lat.max), mean: us(lat.mean) },
   };
 }
 
-/** Latency figures from the check: exact from the records when kept, else from its histogram. */
-function latencyOf(h: RunHandle): LatencyFigures {
-  const c = h.check;
-  if (h.record === 'all') {
-    const lat = Float64Array.from(c.records, (r) => r.ackTime - r.writeTime);
-    const n = lat.length;
-    return {
-      p50: percentile(lat, 50),
-      p99: percentile(lat, 99),
-      max: lat.reduce((a, b) => Math.max(a, b), 0),
-      mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, n),
-    };
-  }
-  const hist = c.latency;
-  const n = hist.count;
-  return { p50: hist.percentile(50), p99: hist.percentile(99), max: n > 0 ? hist.max : 0, mean: n > 0 ? hist.mean : 0 };
+/** VM `i`'s figures: its delivery counts from the check, its vCPUs' counters over the measurement. */
+function vmFigures(s: Scenario, path: RunPath, h: RunHandle, i: number, before: Counters, now: Counters, us: (cycles: number) => number): VmCost {
+  const vm = h.platform.hyp.vms[i]!;
+  const spec = expandVms(s).find((v) => v.name === vm.config.name);
+  const k = h.check.countsOf(i);
+  const byVcpu = h.check.deliveredByVcpu(i, vm.vcpus.length);
+  const vcpus = vm.vcpus.map((v, j) => ({
+    vcpu: j,
+    ...costFigures(subtractCounters(now.vcpus[i]![j]!, before.vcpus[i]![j]!), byVcpu[j]!, latencyOf(h, i, j), us),
+  }));
+  return {
+    vm: vm.config.name,
+    path: spec === undefined ? (path === 'mixed' ? s.path : path) : vmPath(s, spec, path),
+    ...costFigures(subtractCounters(now.vms[i]!, before.vms[i]!), k.delivered, latencyOf(h, i), us),
+    msis: k.sent,
+    accepted: k.accepted,
+    coalesced: k.coalesced,
+    undelivered: k.undelivered,
+    duplicated: k.duplicated,
+    misdelivered: k.misdelivered,
+    vcpus,
+  };
 }
 
-function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters, span: number, drainUs: number, drainLimitHit: boolean, runViolations: readonly string[], hostMs: number): PathResult {
+/** Latency figures of a list of latencies (cycles). */
+function figuresOf(lat: Float64Array): LatencyFigures {
+  const n = lat.length;
+  return {
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    max: lat.reduce((a, b) => Math.max(a, b), 0),
+    mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, n),
+  };
+}
+
+/** No deliveries: no percentiles (NaN, null in JSON), as `percentile` of an empty sample gives; max and mean 0. */
+const NO_LATENCY: LatencyFigures = { p50: NaN, p99: NaN, max: 0, mean: 0 };
+
+/**
+ * Latency figures from the check, of the run, of VM `vm` or of one of its vCPUs: exact from the
+ * records when kept, else from the check's histograms.
+ */
+function latencyOf(h: RunHandle, vm?: number, vcpu?: number): LatencyFigures {
+  const c = h.check;
+  if (h.record === 'all') {
+    if (vm === undefined) return figuresOf(Float64Array.from(c.records, (r) => r.ackTime - r.writeTime));
+    const lat: number[] = [];
+    for (const r of c.records) if (r.vm === vm && (vcpu === undefined || r.vcpu === vcpu)) lat.push(r.ackTime - r.writeTime);
+    return figuresOf(Float64Array.from(lat));
+  }
+  const hist = vm === undefined ? c.latency : c.latencyHistogramOf(vm, vcpu);
+  if (hist === null || hist.count === 0) return NO_LATENCY;
+  return { p50: hist.percentile(50), p99: hist.percentile(99), max: hist.max, mean: hist.mean };
+}
+
+function measure(s: Scenario, path: RunPath, h: RunHandle, before: Counters, span: number, drainUs: number, drainLimitHit: boolean, runViolations: readonly string[], hostMs: number): PathResult {
   const m = h.platform.m;
   const verdict = h.check.finish();
   const k = verdict.counts;
@@ -492,6 +582,7 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters
   const c = latencyOf(h);
   const us = (x: number): number => m.cyclesToUs(x);
   const waits = now.runQueueWaits - before.runQueueWaits;
+  const vms = h.platform.hyp.vms.map((_, i) => vmFigures(s, path, h, i, before, now, us));
   return {
     scenario: s.name,
     path,
@@ -527,7 +618,11 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters
       return [cls, { acquisitions: b.acquisitions - a.acquisitions, contended: b.contended - a.contended, spinCycles: spin, spinCyclesPerIrq: spin / Math.max(1, delivered), maxSpinCycles: h.platform.hyp.locks[cls].maxSpin }];
     })) as PathResult['locks'],
     el2Share: el2CyclesPerCore.map((x) => x / span),
-    vms: h.platform.hyp.vms.map((vm, i) => vmCost(vm.config.name, subtractCounters(now.vms[i]!, before.vms[i]!), us)),
+    vms,
+    unattributed: {
+      el2Entries: el2Entries - vms.reduce((a, v) => a + v.exits, 0),
+      el2Cycles: el2Cycles - vms.reduce((a, v) => a + v.el2Cycles, 0),
+    },
     guestMapped: guestMapped(h),
     simulatedUs: us(span),
     hostMs,

@@ -6,6 +6,12 @@
  */
 
 export type DeliveryPath = 'injected' | 'direct';
+/**
+ * What one run of a scenario delivers through: every VM on one path (`injected`, `direct`), or
+ * `mixed`, the scenario as written, each VM on its own `path` (a scenario whose VMs do not all
+ * share one path; see `isMixed`).
+ */
+export type RunPath = DeliveryPath | 'mixed';
 export type GuestKernelKind = 'device' | 'hog' | 'idle' | 'ipi';
 export type TrafficPattern =
   | { readonly kind: 'periodic'; readonly periodUs: number }
@@ -93,9 +99,32 @@ export interface Scenario {
   readonly record?: RecordMode;
 }
 
-/** The delivery paths a scenario can run on: both on a GICv4 machine, the injected one on GICv3. */
-export function pathsOf(s: Pick<Scenario, 'gicVersion'>): DeliveryPath[] {
-  return s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+/** The path each VM of `s` takes when the scenario runs as written (interference neighbours take the scenario's). */
+export function vmPathsOf(s: Pick<Scenario, 'path' | 'vms'>): DeliveryPath[] {
+  return s.vms.map((v) => v.path ?? s.path);
+}
+
+/** Whether the VMs of `s` as written do not all take one path (then its runs include `mixed`). */
+export function isMixed(s: Pick<Scenario, 'path' | 'vms' | 'interference'>): boolean {
+  const paths = new Set(vmPathsOf(s));
+  const inter = s.interference;
+  if (inter !== undefined && inter.hogs + inter.noisy > 0) paths.add(s.path);
+  return paths.size > 1;
+}
+
+/** The path of a run of `s` as written: `mixed` when its VMs take different paths, else the one they all take. */
+export function asWrittenPath(s: Pick<Scenario, 'path' | 'vms' | 'interference'>): RunPath {
+  return isMixed(s) ? 'mixed' : (vmPathsOf(s)[0] ?? s.path);
+}
+
+/**
+ * The runs the comparison makes of a scenario: on a GICv4 machine the scenario as written when
+ * its VMs take different paths (`mixed`), then all VMs injected and all VMs direct; on GICv3 the
+ * injected path only. A scenario whose VMs all take one path is that path's column as written.
+ */
+export function pathsOf(s: Pick<Scenario, 'gicVersion' | 'path' | 'vms' | 'interference'>): RunPath[] {
+  if (s.gicVersion !== 4) return ['injected'];
+  return isMixed(s) ? ['mixed', 'injected', 'direct'] : ['injected', 'direct'];
 }
 
 /** See `Scenario.record`. */

@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { PathResult } from './run.js';
-import type { DeliveryPath, Scenario, TrafficPattern } from './scenario.js';
+import type { RunPath, Scenario, TrafficPattern } from './scenario.js';
 import { policyOf } from './policy-modules.js';
 import { validateScenario } from './validate.js';
 
@@ -22,7 +22,7 @@ export interface SweepJob {
   /** Position of the run's row in the sweep's output (and what --shard slices by). */
   readonly index: number;
   readonly policy: string;
-  readonly path: DeliveryPath;
+  readonly path: RunPath;
   /** Factor applied to every device's traffic rate. */
   readonly rate: number;
   readonly scenario: Scenario;
@@ -34,7 +34,7 @@ export interface SweepJob {
 export interface SweepRow {
   readonly scenario: string;
   readonly policy: string;
-  readonly path: DeliveryPath;
+  readonly path: RunPath;
   readonly rate: number;
   readonly seed: number;
   readonly msis: number;
@@ -92,7 +92,7 @@ export function sortPolicies(specs: readonly string[]): string[] {
 }
 
 /** The runs of a sweep, in (policy, path, rate) order, each sorted (policy by name), so job index order is row order. */
-export function sweepJobs(s: Scenario, o: { policies: readonly string[]; paths: readonly DeliveryPath[]; rates: readonly number[] }): SweepJob[] {
+export function sweepJobs(s: Scenario, o: { policies: readonly string[]; paths: readonly RunPath[]; rates: readonly number[] }): SweepJob[] {
   const jobs: SweepJob[] = [];
   for (const policy of sortPolicies(o.policies))
     for (const path of [...o.paths].sort())
@@ -234,7 +234,7 @@ export interface SweepMeta {
   readonly grid: readonly { readonly key: string; readonly values: readonly JsonValue[] }[];
   /** Every policy (by name), path and rate factor some run has, in row order of first appearance. */
   readonly policies: readonly string[];
-  readonly paths: readonly DeliveryPath[];
+  readonly paths: readonly RunPath[];
   readonly rates: readonly number[];
   /** Number of runs. */
   readonly jobs: number;

@@ -35,7 +35,7 @@ import type {} from '../gic/vlpi-trace.js';
 import type {} from '../gic/virtual-cpu-interface.js';
 import type {} from '../hypervisor/trace-kinds.js';
 import { deliveriesOf, expandVms, RecordsNeededError, type RunDelivery, type RunHandle, type RunMatching, type RunMsi } from './run.js';
-import type { DeliveryPath, Scenario } from './scenario.js';
+import type { RunPath, Scenario } from './scenario.js';
 
 /** One Chrome trace event (the subset of the format used here). */
 export interface TraceEvent {
@@ -61,7 +61,7 @@ export interface ChromeTrace {
 
 /** Everything the exporter needs from one run: its records and how to name what they mention. */
 export interface TraceSource {
-  readonly path: DeliveryPath;
+  readonly path: RunPath;
   readonly records: readonly TraceRecord[];
   readonly cores: number;
   readonly clockHz: number;
@@ -80,7 +80,7 @@ export interface TraceSource {
 }
 
 /** The exporter's view of a finished run of `s` (tracing must have been on). */
-export function traceSource(h: RunHandle, s: Scenario, path: DeliveryPath): TraceSource {
+export function traceSource(h: RunHandle, s: Scenario, path: RunPath): TraceSource {
   const p = h.platform;
   const m = p.m;
   if (!m.trace.on) throw new Error('trace export: the run was made without tracing (pass trace: true)');

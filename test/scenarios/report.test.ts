@@ -19,7 +19,7 @@ import { GROUP_COLORS, MAX_SERIES_COLORS, OKABE_ITO, OTHER_COLOR, vcpuGroups, ty
 import { timelineApi, timelineData, TIMELINE_JS, type DecodedList, type TimelineData } from '../../scenarios/report-timeline.js';
 import { defaultWindowUs, renderReport, reportInput } from '../../scenarios/report.js';
 import { runScenario, type PathResult, type RunHandle } from '../../scenarios/run.js';
-import { pathsOf, type DeliveryPath, type Scenario } from '../../scenarios/scenario.js';
+import { pathsOf, type RunPath, type Scenario } from '../../scenarios/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'minivisor-report-'));
 let files = 0;
@@ -35,7 +35,7 @@ async function cliReport(...args: string[]): Promise<string> {
 
 /** A report made directly (whatever the delivery check says), for scenarios under test elsewhere. */
 function directReport(s: Scenario): string {
-  const handles: Partial<Record<DeliveryPath, RunHandle>> = {};
+  const handles: Partial<Record<RunPath, RunHandle>> = {};
   const results: PathResult[] = pathsOf(s).map((path) => runScenario(s, { path, trace: true, onBuilt: (h) => (handles[path] = h) }));
   return renderReport(reportInput(s, results, handles));
 }
@@ -301,7 +301,7 @@ test('the first view: from just before the first MSI past the 20th delivery, a r
 
 test('a run too long to embed whole: the page holds its start from the devices on, within the budget', (t) => {
   const s = { ...scenarioNamed('lr-storm')!, durationUs: 500 };
-  const handles: Partial<Record<DeliveryPath, RunHandle>> = {};
+  const handles: Partial<Record<RunPath, RunHandle>> = {};
   const results = pathsOf(s).map((path) => runScenario(s, { path, trace: true, onBuilt: (h) => (handles[path] = h) }));
   const input = reportInput(s, results, handles);
   const whole = timelineData(input.timelines, input.windowUs, s.durationUs);
