@@ -135,6 +135,11 @@ export function* placeRunnable(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   const idle = h.idleCores();
   const target = h.sched.place(v.id, idle);
   if (target !== null) {
+    // The core is claimed until it asks the policy again (its reschedule loop sets `idle` anew
+    // before it picks): the next vCPU made runnable before then goes to another idle core. Left
+    // idle, every placement of a burst (the boot's first vCPUs, a wake-up storm) chose the same
+    // core, and the other idle cores slept on while vCPUs waited (wfi-native: half the cores).
+    h.pcpus[target]!.idle = false;
     if (target !== pcpu.index) yield* kick(h, pcpu, target, v);
     return;
   }
