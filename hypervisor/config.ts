@@ -6,6 +6,7 @@
  * Which guest LPI and vCPU a device's event becomes is the guest's to say, with its own ITS
  * driver against the VM's emulated ITS (hypervisor/vits/), as a Linux guest does under KVM.
  */
+import type { BookkeepingCosts } from '../core/costs.js';
 import type { GicConfig } from '../gic/config.js';
 import { LPI_BASE } from '../gic/gic-registers.js';
 import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, GUEST_GITS, GUEST_GITS_SIZE } from './layout.js';
@@ -126,15 +127,9 @@ export interface HypervisorConfig {
 
 export type VmovpLock = 'global' | 'per-vm';
 
-/** Cycles the hypervisor's own software spends on its bookkeeping (charged with `work`). */
-export interface BookkeepingCosts {
-  readonly inject: number;
-  readonly schedule: number;
-  readonly mmioEmulation: number;
-  readonly hypercall: number;
-}
-
-export const DEFAULT_BOOKKEEPING: BookkeepingCosts = Object.freeze({ inject: 40, schedule: 150, mmioEmulation: 60, hypercall: 40 });
+/** Cycles the hypervisor's own software spends on its bookkeeping (charged with `work`); part of a cost profile (core/costs.ts). */
+export type { BookkeepingCosts } from '../core/costs.js';
+export { DEFAULT_BOOKKEEPING } from '../core/costs.js';
 
 /** The first LPI INTID (IHI 0069H §2.2 "INTIDs"). */
 export const FIRST_LPI = LPI_BASE;

@@ -54,6 +54,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   v.counters.exits++;
   if (kind === 'irq') v.counters.irqExits++;
   h.stats.exits++;
+  // The software of every exit besides its cause's handler (cost profile: KVM's run-loop iteration).
+  if (h.cfg.bookkeeping.exit > 0) yield work(h.cfg.bookkeeping.exit);
   const env = h.env;
   if (kind === 'irq' && (yield* maintenanceRaised(pcpu.lrFile))) {
     h.stats.maintenance++;

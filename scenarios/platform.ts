@@ -9,7 +9,7 @@
  * addresses (gic/config.ts).
  */
 import type { AccessAttrs } from '../core/bus.js';
-import type { CostTable } from '../core/costs.js';
+import type { BookkeepingCosts, CostTable } from '../core/costs.js';
 import { WiredLineDevice, type LineMode } from '../core/line-device.js';
 import type { Machine } from '../core/machine.js';
 import { MsiDevice, type MsiPattern, type RecordKeep } from '../core/msi-device.js';
@@ -113,6 +113,8 @@ export interface PlatformOptions {
   readonly seed?: number;
   readonly trace?: boolean;
   readonly costs?: Partial<CostTable>;
+  /** The hypervisor's bookkeeping costs (a cost profile's; default DEFAULT_BOOKKEEPING). */
+  readonly bookkeeping?: BookkeepingCosts;
   readonly gic?: GicOverrides;
   readonly policy?: Policy<any>;
   readonly sliceUs?: number;
@@ -211,7 +213,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
       codePa: HYP_CODE_PA,
       heapPa: HYP_HEAP_PA,
       heapSize: HYP_HEAP_SIZE,
-      bookkeeping: DEFAULT_BOOKKEEPING,
+      bookkeeping: o.bookkeeping ?? DEFAULT_BOOKKEEPING,
     },
     o.cores,
     { trace: m.trace, now: () => m.now },

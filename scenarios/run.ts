@@ -254,6 +254,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     seed: s.seed,
     trace: opts.trace ?? false,
     costs: costProfile(s.costProfile)?.costs,
+    bookkeeping: costProfile(s.costProfile)?.bookkeeping,
     gic: { version: s.gicVersion, listRegs: s.listRegs, idBits: s.lpiIdBits, its: { vpeIdBits: s.vpeIdBits } },
     policy,
     sliceUs: s.sliceUs,
