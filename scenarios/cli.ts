@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { POLICIES } from '../hypervisor/sched/policies.js';
 import { isPolicyFile, loadPolicyFile, policyLabel, PolicyLoadError } from './policy-modules.js';
 import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
+import { microMain } from './micro/cli.js';
 import { formatComparison, formatVmCosts } from './comparison.js';
 import { explainScenario, formatExplanation } from './explain.js';
 import { count, plural } from './format.js';
@@ -181,6 +182,8 @@ function mergeCli(o: CliOptions, out: (s: string) => void, note: (s: string) => 
 /** Runs the CLI on `argv`; returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const note = (s: string): void => void io.stderr.write(`${s}\n`);
+  // The micro-benchmarks have flags of their own (scenarios/micro/cli.ts).
+  if (argv.includes('--micro')) return microMain(argv, (t) => void io.stdout.write(t), (t) => void io.stderr.write(t));
   let o: CliOptions;
   try {
     o = parseArgs(argv);
