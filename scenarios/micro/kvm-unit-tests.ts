@@ -6,7 +6,7 @@
  * its own emulated ITS. Returns the mean ns per iteration of each test the way the suite prints
  * it (total counter ticks x ns per tick / iterations).
  */
-import { costProfile, type CostProfile } from '../../core/costs.js';
+import { costProfile, type BookkeepingCosts, type CostProfile } from '../../core/costs.js';
 import { GUEST_GITS } from '../../hypervisor/layout.js';
 import { buildPlatform, bootGuests, type Platform } from '../platform.js';
 import { KUT_LPI, KUT_TESTS, KutKernel, type KutTest } from './kut-guest.js';
@@ -18,6 +18,8 @@ export interface KutOptions {
   readonly timerIterations: number;
   readonly tests?: readonly KutTest[];
   readonly seed?: number;
+  /** The hypervisor's bookkeeping instead of the profile's (to show what one entry does). */
+  readonly bookkeeping?: BookkeepingCosts;
   /** Hypervisor choices (scenarios/micro/options.ts) passed to the platform. */
   readonly platform?: { readonly trapWfi?: boolean; readonly waitDirtyOnEntry?: boolean };
   /** Trace the run (the platform is handed to `inspect` after it). */
@@ -48,7 +50,7 @@ export function runKut(profileName: string, o: KutOptions): KutFigure[] {
     seed: o.seed ?? 1,
     trace: o.trace ?? false,
     costs: p.costs,
-    bookkeeping: p.bookkeeping,
+    bookkeeping: o.bookkeeping ?? p.bookkeeping,
     gic: { version: p.machine?.gicVersion ?? 4, listRegs: p.machine?.listRegs ?? 4 },
     ...o.platform,
     vms: [
