@@ -261,6 +261,9 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     trapWfi: s.wfi === 'trap',
     waitDirtyOnEntry: s.waitDirtyOnEntry,
     vmovpLock: s.vmovpLock,
+    vptParseWait: s.vptParseWait,
+    residency: s.residency,
+    opportunisticWfi: s.opportunisticWfi,
     vms: vms.map((v) => ({
       name: v.name,
       vcpus: v.vcpus,

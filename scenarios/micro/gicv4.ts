@@ -17,14 +17,14 @@
 import { costProfile } from '../../core/costs.js';
 import { hogKernel } from '../../guests/samples.js';
 import { bootGuests, buildPlatform, type Platform } from '../platform.js';
-import { clockOf } from './kvm-unit-tests.js';
+import { clockOf, type HypervisorChoices } from './kvm-unit-tests.js';
 
 export interface V4Options {
   readonly seed?: number;
   /** Simulated microseconds of the run (default 2,000). */
   readonly durationUs?: number;
-  /** Platform options of the hypervisor choices (scenarios/micro/options.ts). */
-  readonly platform?: { readonly waitDirtyOnEntry?: boolean };
+  /** Hypervisor choices. */
+  readonly platform?: HypervisorChoices;
 }
 
 function platformFor(name: string, cores: number, vms: number, pinned: boolean, o: V4Options) {
@@ -41,18 +41,24 @@ function platformFor(name: string, cores: number, vms: number, pinned: boolean, 
   return pl;
 }
 
-/** Mean ns from a vCPU load to its guest entry (not first runs), and how many were seen. */
+/**
+ * Mean ns from a vCPU load to its guest entry (not first runs), and how many were seen. The load
+ * starts at its 'vcpu-load' record, or earlier where the vPE is made resident before the rest
+ * of the load (vptParseWait 'before-entry': the 'vpe-schedule' record's start).
+ */
 export function vcpuLoadToEntry(name: string, o: V4Options = {}): { ns: number; count: number } {
   const pl = platformFor(name, 1, 2, true, o);
   const open = new Map<number, number>();
   let sum = 0;
   let count = 0;
+  const start = (core: number, t: number): void => void open.set(core, Math.min(open.get(core) ?? Infinity, t));
   for (const r of pl.m.trace.records) {
-    if (r.kind === 'vcpu-load') open.set(r.core, r.t);
-    else if (r.kind === 'vcpu-enter' && r.switched) {
+    if (r.kind === 'vcpu-load') start(r.core, r.t);
+    else if (r.kind === 'vpe-schedule') start(r.core, r.t - r.cycles);
+    else if (r.kind === 'vcpu-enter') {
       const t0 = open.get(r.core);
-      if (t0 === undefined) continue;
       open.delete(r.core);
+      if (t0 === undefined || !r.switched) continue;
       sum += r.t - t0;
       count++;
     }

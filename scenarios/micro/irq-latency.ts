@@ -24,7 +24,7 @@ import { KERNEL_READY_OFFSET, type KernelConfig } from '../../guests/kernel.js';
 import { deviceKernel, type DeviceKernel } from '../../guests/samples.js';
 import { bootGuests, buildPlatform } from '../platform.js';
 import { INTERFERENCE, withColdPath } from './interference.js';
-import { clockOf } from './kvm-unit-tests.js';
+import { clockOf, type HypervisorChoices } from './kvm-unit-tests.js';
 
 export type LatencyPath = 'bare' | 'injected' | 'direct';
 export const LATENCY_PATHS: readonly LatencyPath[] = ['bare', 'injected', 'direct'];
@@ -38,6 +38,8 @@ export interface LatencyOptions {
   readonly guest?: 'busy' | 'idle';
   readonly samples?: number;
   readonly warmups?: number;
+  /** Hypervisor choices (VM paths). */
+  readonly platform?: HypervisorChoices;
   readonly seed?: number;
 }
 
@@ -62,7 +64,7 @@ interface Rig {
   readonly dev: MsiDevice;
 }
 
-function rigFor(p: CostProfile, path: LatencyPath, interference: boolean, seed: number, idle: boolean): Rig {
+function rigFor(p: CostProfile, path: LatencyPath, interference: boolean, seed: number, idle: boolean, choices: HypervisorChoices = {}): Rig {
   const guest = (cfg: KernelConfig): DeviceKernel => (idle ? deviceKernel(cfg, { handlerCycles: 100 }) : busy(cfg));
   const costs = withColdPath(p.costs, INTERFERENCE[p.name] ?? INTERFERENCE.default!, interference);
   const gic = { version: 4 as const, listRegs: p.machine?.listRegs ?? 4 };
@@ -88,7 +90,7 @@ function rigFor(p: CostProfile, path: LatencyPath, interference: boolean, seed: 
   }
   let k!: DeviceKernel;
   const pl = buildPlatform({
-    cores: 1, clockHz: clockOf(p), seed, costs, bookkeeping: p.bookkeeping, gic, trapWfi: true,
+    cores: 1, clockHz: clockOf(p), seed, costs, bookkeeping: p.bookkeeping, gic, trapWfi: true, ...choices,
     vms: [{
       name: 'irqlat', vcpus: 1, pinned: [0], injection: path === 'direct' ? 'direct' : 'list-register',
       devices: [{ deviceId: DEVICE_ID, events: [{ eventId: 0, vcpu: 0, vintid: LPI }] }],
@@ -103,7 +105,7 @@ function rigFor(p: CostProfile, path: LatencyPath, interference: boolean, seed: 
 export function irqLatency(name: string, path: LatencyPath, interference: boolean, o: LatencyOptions = {}): number {
   const p = costProfile(name);
   if (p === undefined) throw new Error(`unknown cost profile ${name}`);
-  const { m, k, dev } = rigFor(p, path, interference, o.seed ?? 1, o.guest === 'idle');
+  const { m, k, dev } = rigFor(p, path, interference, o.seed ?? 1, o.guest === 'idle', o.platform);
   const warm = o.warmups ?? 10;
   const n = o.samples ?? 50;
   const perTick = m.clockHz / m.cntfrq;

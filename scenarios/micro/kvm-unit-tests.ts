@@ -8,8 +8,11 @@
  */
 import { costProfile, type BookkeepingCosts, type CostProfile } from '../../core/costs.js';
 import { GUEST_GITS } from '../../hypervisor/layout.js';
-import { buildPlatform, bootGuests, type Platform } from '../platform.js';
+import { buildPlatform, bootGuests, type Platform, type PlatformOptions } from '../platform.js';
 import { KUT_LPI, KUT_TESTS, KutKernel, type KutTest } from './kut-guest.js';
+
+/** The hypervisor choices a micro-benchmark can be run with (hypervisor/config.ts). */
+export type HypervisorChoices = Pick<PlatformOptions, 'trapWfi' | 'waitDirtyOnEntry' | 'vptParseWait' | 'residency' | 'opportunisticWfi'>;
 
 export interface KutOptions {
   /** Iterations of each test but timer_10ms (the suite: 65,536). */
@@ -21,7 +24,9 @@ export interface KutOptions {
   /** The hypervisor's bookkeeping instead of the profile's (to show what one entry does). */
   readonly bookkeeping?: BookkeepingCosts;
   /** Hypervisor choices (scenarios/micro/options.ts) passed to the platform. */
-  readonly platform?: { readonly trapWfi?: boolean; readonly waitDirtyOnEntry?: boolean };
+  readonly platform?: HypervisorChoices;
+  /** How the VM's device interrupts are delivered (default 'list-register'; the tests here use no device of the host). */
+  readonly injection?: 'list-register' | 'direct';
   /** Trace the run (the platform is handed to `inspect` after it). */
   readonly trace?: boolean;
   readonly inspect?: (p: Platform, k: KutKernel) => void;
@@ -58,7 +63,7 @@ export function runKut(profileName: string, o: KutOptions): KutFigure[] {
         name: 'micro-bench',
         vcpus: 2,
         pinned: [0, 1],
-        injection: 'list-register',
+        injection: o.injection ?? 'list-register',
         kernel: (c) => {
           k = new KutKernel(
             {

@@ -54,6 +54,12 @@ export function microTable(profile: string, o: MicroOptions = MICRO_DEFAULTS): M
   const mv = vmovp(profile, { seed: o.seed });
   row('vpe_schedule', 'vPE made resident on the same redistributor', mv.stayedNs);
   row('vpe_schedule_vmovp', 'vPE moved (VMOVP + VSYNC) and made resident', mv.movedNs);
+  // The hypervisor choices (hypervisor/config.ts), each against today's default above.
+  row('vcpu_load_to_entry@before-entry', 'as vcpu_load_to_entry, VPT-parse wait before entry (Linux 5.11+)', vcpuLoadToEntry(profile, { seed: o.seed, platform: { vptParseWait: 'before-entry' } }).ns);
+  row('doorbell_wakeup@opportunistic-wfi', 'as doorbell_wakeup, WFI not trapped: vCPU alone with vLPIs (Linux 5.5+)', irqLatency(profile, 'direct', false, { guest: 'idle', samples: o.samples, seed: o.seed, platform: { opportunisticWfi: true } }));
+  const hvcDirect = (residency: 'load-put' | 'entry-exit'): number => runKut(profile, { iterations: Math.max(1, Math.ceil(o.iterations / 4)), timerIterations: 1, tests: ['hvc'], seed: o.seed, injection: 'direct', platform: { residency } })[0]!.ns;
+  row('hvc@direct', 'hvc in a VM with vPEs, residency at load/put (Linux 5.5+)', hvcDirect('load-put'));
+  row('hvc@direct,entry-exit', 'hvc in a VM with vPEs, residency on every entry/exit (before 5.5)', hvcDirect('entry-exit'));
   return rows;
 }
 
