@@ -12,10 +12,10 @@ import { runScenario } from '../../scenarios/run.js';
 import { validateScenario } from '../../scenarios/validate.js';
 import type { Scenario } from '../../scenarios/scenario.js';
 
-/** wfi-native's machine (a core per single-vCPU VM) with guest WFI trapped, for 2 ms. */
+/** wfi-native's machine (a core per single-vCPU VM) with guest WFI trapped, for 1 ms. */
 function trappedAlone(extra: Partial<Scenario> = {}): Scenario {
   const s = SCENARIOS.find((x) => x.name === 'wfi-native')!;
-  return validateScenario({ ...s, name: 'wfi-trapped', wfi: 'trap', durationUs: 2000, vms: s.vms.map((v) => ({ ...v, wfi: undefined })), ...extra });
+  return validateScenario({ ...s, name: 'wfi-trapped', wfi: 'trap', durationUs: 1000, vms: s.vms.map((v) => ({ ...v, wfi: undefined })), ...extra });
 }
 
 const wfiExits = (r: ReturnType<typeof runScenario>): number => r.vms.reduce((a, v) => a + (v.exitsByClass.WFX ?? 0), 0);
@@ -65,7 +65,7 @@ test('the choices in a scenario file: validated, and the shipped default scenari
   t.throws(() => validateScenario({ ...SCENARIOS[0], residency: 'sometimes' }), { message: /residency/ });
   const base = SCENARIOS.find((x) => x.name === 'default')!;
   for (const extra of [{ vptParseWait: 'before-entry' }, { residency: 'entry-exit' }, { opportunisticWfi: true }] as const) {
-    const r = runScenario(validateScenario({ ...base, durationUs: 1500, ...extra }), { path: 'direct' });
+    const r = runScenario(validateScenario({ ...base, durationUs: 800, ...extra }), { path: 'direct' });
     t.deepEqual(r.violations, [], JSON.stringify(extra));
   }
 });
