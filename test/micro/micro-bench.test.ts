@@ -11,6 +11,7 @@ import { parseMicroArgs, MicroArgError } from '../../scenarios/micro/cli.js';
 import { irqLatency } from '../../scenarios/micro/irq-latency.js';
 import { runKut } from '../../scenarios/micro/kvm-unit-tests.js';
 import { microTable, formatMicro } from '../../scenarios/micro/table.js';
+import { main } from '../../scenarios/cli.js';
 
 const SMALL = { iterations: 32, samples: 4, seed: 3 };
 
@@ -68,4 +69,23 @@ test('--micro flags are checked: a bad one is named', (t) => {
   t.throws(() => parseMicroArgs(['--micro', '--iterations', '0']), { instanceOf: MicroArgError, message: /--iterations/ });
   t.throws(() => parseMicroArgs(['--micro', '--cost-profile', 'x']), { instanceOf: MicroArgError, message: /--cost-profile/ });
   t.throws(() => parseMicroArgs(['--micro', '--frobnicate']), { instanceOf: MicroArgError, message: /--frobnicate/ });
+});
+
+test('npm start -- --micro: exit status 2 naming a bad flag; a run prints the table of the profile asked for', async (t) => {
+  const run = async (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, { stdout: { write: (s: string) => out.push(s) }, stderr: { isTTY: false, write: (s: string) => (err.push(s), true) } });
+    return { code, out: out.join(''), err: err.join('') };
+  };
+  const bad = await run(['--micro', '--iterations', 'many']);
+  t.is(bad.code, 2);
+  t.regex(bad.err, /--iterations/);
+  const unknown = await run(['--micro', '--cost-profile', 'z80']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.err, /--cost-profile/);
+  const ok = await run(['--micro', '--cost-profile', 'n1-altra-kvm', '--iterations', '16', '--samples', '2', '--markdown']);
+  t.is(ok.code, 0);
+  t.regex(ok.out, /^\| hvc \| \d+(\.\d)? \| 306 \[1\] \| [+-]\d+% \|/m);
+  t.notRegex(ok.out, /a53-thin/);
 });
