@@ -15,7 +15,7 @@ import { machineProfile } from './entry.js';
 export const N1_ALTRA_KVM = machineProfile({
   name: 'n1-altra-kvm',
   summary: 'Neoverse N1 3.0 GHz (Ampere Altra), GIC-600 class, 4 LRs, KVM-like exit and world-switch bookkeeping (run it at 3000 MHz)',
-  machine: { clockMHz: 3000, listRegs: 4, gicVersion: 4, description: 'Neoverse N1 at 3.0 GHz (Ampere Altra class), GIC-600-class GICv3 with 4 list registers' },
+  machine: { clockMHz: 3000, listRegs: 4, gicVersion: 3, description: 'Neoverse N1 at 3.0 GHz (Ampere Altra class), GIC-600-class GICv3 with 4 list registers' },
   costs: {
     op: [1, 'estimate: simple integer instructions retire at 1+ per cycle on a 4-wide OoO core (LLVM AArch64SchedNeoverseN1.td, after the Arm Neoverse N1 Software Optimization Guide: ALU latency 1)'],
     sysregRead: [2, 'estimate: non-serialising MRS issue in a few cycles (the LLVM N1 model gives only a placeholder latency of 1 for system instructions)'],

@@ -56,7 +56,8 @@ export function runKut(profileName: string, o: KutOptions): KutFigure[] {
     trace: o.trace ?? false,
     costs: p.costs,
     bookkeeping: o.bookkeeping ?? p.bookkeeping,
-    gic: { version: p.machine?.gicVersion ?? 4, listRegs: p.machine?.listRegs ?? 4 },
+    // A VM with vPEs needs a GICv4 (the machine's own GIC otherwise).
+    gic: { version: o.injection === 'direct' ? 4 : (p.machine?.gicVersion ?? 4), listRegs: p.machine?.listRegs ?? 4 },
     ...o.platform,
     vms: [
       {

@@ -89,6 +89,7 @@ export function formatMicro(profile: string, rows: readonly MicroRow[], markdown
   const lines: string[] = [];
   const clock = p.machine !== undefined ? `${p.machine.clockMHz} MHz` : '2000 MHz';
   lines.push(`${profile}: ${p.machine?.description ?? p.summary} (${clock})`);
+  if (p.machine?.gicVersion === 3) lines.push('(a GICv3 machine: the rows of vPEs, doorbells and VMOVP run on a GICv4 with its costs, to show what the choice would cost there)');
   lines.push('');
   if (markdown) {
     lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 1 || i === 2 || i === 3 ? '---:' : '---')).join('|')}|`);
