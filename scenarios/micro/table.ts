@@ -100,6 +100,14 @@ export function formatMicro(profile: string, rows: readonly MicroRow[], markdown
     lines.push(line(head));
     for (const b of body) lines.push(line(b));
   }
+  // The comparison in one line: every published figure that set no cost.
+  const errs = rows.flatMap((r) => r.published.filter((pb) => pb.setsCost !== true).map((pb) => relativeError(r.ns, pb.ns)));
+  if (errs.length > 0) {
+    const abs = errs.map(Math.abs).sort((a, b) => a - b);
+    const median = abs.length % 2 === 1 ? abs[(abs.length - 1) / 2]! : (abs[abs.length / 2 - 1]! + abs[abs.length / 2]!) / 2;
+    const below = errs.filter((e) => e < 0).length;
+    lines.push('', `${errs.length} published figures compared (none of them set a cost): median |error| ${(median * 100).toFixed(0)}%, ${below} below and ${errs.length - below} above the published figure.`);
+  }
   if (sources.length > 0) {
     lines.push('');
     sources.forEach((s, i) => lines.push(`${markdown ? '' : ''}[${i + 1}] ${s}${markdown ? '  ' : ''}`));
