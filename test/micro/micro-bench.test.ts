@@ -13,7 +13,7 @@ import { runKut } from '../../scenarios/micro/kvm-unit-tests.js';
 import { microTable, formatMicro } from '../../scenarios/micro/table.js';
 import { main } from '../../scenarios/cli.js';
 
-const SMALL = { iterations: 32, samples: 4, seed: 3 };
+const SMALL = { iterations: 16, samples: 3, seed: 3 };
 
 test('the micro-benchmark table is deterministic for a seed and holds the expected relations (a53-thin)', (t) => {
   const a = microTable('a53-thin', SMALL);
