@@ -17,6 +17,7 @@ import { POLICIES } from '../hypervisor/sched/policies.js';
 import { isPolicyFile, loadPolicyFile, policyLabel, PolicyLoadError } from './policy-modules.js';
 import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
 import { microMain } from './micro/cli.js';
+import { costProfile } from '../core/costs.js';
 import { formatComparison, formatVmCosts } from './comparison.js';
 import { explainScenario, formatExplanation } from './explain.js';
 import { count, plural } from './format.js';
@@ -279,7 +280,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       if (o.json) out(`${comparisonJson(comparisonResult(s, results))}\n`);
       else {
         out(`minivisor: scenario '${s.name}': ${s.summary}\n`);
-        out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${policyLabel(s.policy)}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
+        out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${policyLabel(s.policy)}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n`);
+        // A machine's profile counts cycles of its own clock (core/cost-profiles/): say when the scenario runs another.
+        const machine = costProfile(s.costProfile)?.machine;
+        if (machine !== undefined && machine.clockMHz !== s.clockMHz) out(`note: cost profile ${s.costProfile} is a ${machine.clockMHz} MHz machine; its cycles become times at this scenario's ${s.clockMHz} MHz (set "clockMHz": ${machine.clockMHz} in the scenario, or --grid clockMHz=${machine.clockMHz})\n`);
+        out('\n');
         out(`${formatComparison(results)}\n\n`);
         const perVm = formatVmCosts(results);
         if (perVm !== '') out(`${perVm}\n\n`);
