@@ -9,6 +9,7 @@ import { COST_PROFILES, costProfile, DEFAULT_BOOKKEEPING, DEFAULT_COSTS, MACHINE
 import { parseArgs } from '../../scenarios/args.js';
 import { validateScenario } from '../../scenarios/validate.js';
 import { SCENARIOS } from '../../scenarios/named.js';
+import { main } from '../../scenarios/cli.js';
 
 const COST_KEYS = Object.keys(DEFAULT_COSTS).sort();
 const BOOK_KEYS = Object.keys(DEFAULT_BOOKKEEPING).sort();
@@ -73,4 +74,15 @@ test('a machine profile is selectable with --cost-profile and in a scenario file
     t.is(s.costProfile, p.name);
   }
   t.throws(() => parseArgs(['--cost-profile', 'a54-thin']), { message: /--cost-profile/ });
+});
+
+test('a scenario run with a machine profile at another clock says so; at the machine clock it does not', async (t) => {
+  const run = async (args: string[]): Promise<string> => {
+    const out: string[] = [];
+    await main(args, { stdout: { write: (s: string) => out.push(s) }, stderr: { isTTY: false, write: () => true } });
+    return out.join('');
+  };
+  const base = ['--scenario', 'explain', '--path', 'injected', '--duration', '100', '--quiet'];
+  t.regex(await run([...base, '--cost-profile', 'a53-thin']), /note: cost profile a53-thin is a 1200 MHz machine/);
+  t.notRegex(await run([...base, '--cost-profile', 'default']), /note: cost profile/);
 });
