@@ -31,7 +31,7 @@ export const N1_ALTRA_KVM = machineProfile({
     dmb: [10, 'estimate: ordering without draining everything'],
     tlbi: [50, 'estimate: a TLB maintenance operation; completion is paid by the following DSB'],
     wfiWake: [200, 'estimate: clock-gating exit (WFI exit latency is IMPLEMENTATION DEFINED)'],
-    firmwareCall: [800, 'estimate: an SMC round trip through TF-A on an OoO core; TF-A docs/perf/psci-performance-juno.rst measures PSCI_VERSION at 1160-1640 ns on Juno R1's Cortex-A57 cores (v2.13/v2.14 CSVs; their clock is not stated there, so no cycle count is derived); 800 cycles is about 270 ns at 3 GHz, for a newer, faster core'],
+    firmwareCall: [800, 'estimate: an SMC round trip through TF-A on an OoO core; TF-A docs/perf/psci-performance-juno.rst measures PSCI_VERSION at 1160-1640 ns on the Cortex-A57 cores of Juno R1 (v2.13/v2.14 CSVs; their clock is not stated there, so no cycle count is derived); 800 cycles is about 270 ns at 3 GHz, for a newer, faster core'],
     cpuOnLatency: [20000, 'estimate: core power-up plus the TF-A PSCI_EXIT path (TF-A docs/perf/psci-performance-juno.rst: about 31 us on Juno A57 for PSCI_EXIT alone, slower cores); a server core, about 7 us'],
     mmioRead: [150, 'estimate: uncached device read across the mesh interconnect, about 50 ns'],
     mmioWrite: [40, 'estimate: a posted device write'],
