@@ -7,6 +7,10 @@
  * matter for the comparison (a trap to EL2 and back costs far more than an ICV access; an ITS
  * command costs far more than a translation). Users change them per scenario (cost profiles).
  */
+import { A53_THIN } from './cost-profiles/a53-thin.js';
+import { KUNPENG920_KVM } from './cost-profiles/kunpeng920-kvm.js';
+import { N1_ALTRA_KVM } from './cost-profiles/n1-altra-kvm.js';
+
 export interface CostTable {
   // ---- PE ----
   /** A plain instruction (ALU, branch, register move, NOP). */
@@ -165,10 +169,43 @@ export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
   vpeDescheduleDirty: 800,
 });
 
+/**
+ * Cycles the hypervisor's own software spends on its bookkeeping (charged with `work` at EL2):
+ * the code between the architectural steps, which a thin static-partitioning hypervisor and
+ * KVM differ most in. Part of a cost profile, since it is a property of the machine's software.
+ */
+export interface BookkeepingCosts {
+  /** Deciding where a host interrupt goes and queuing it for a vCPU. */
+  readonly inject: number;
+  /** One scheduler decision (policy, run queues). */
+  readonly schedule: number;
+  /** Decoding and dispatching one trapped MMIO access to its emulated register. */
+  readonly mmioEmulation: number;
+  /** Dispatching one HVC/SMC by function ID. */
+  readonly hypercall: number;
+  /**
+   * Software run on every guest exit besides the handler of its cause (KVM's return to its vCPU
+   * run loop and the checks there); 0 for a hypervisor that handles an exit and returns.
+   */
+  readonly exit: number;
+}
+
+/** Estimates for a thin C hypervisor on a 2-3 GHz core: tens of instructions per action. */
+export const DEFAULT_BOOKKEEPING: Readonly<BookkeepingCosts> = Object.freeze({ inject: 40, schedule: 150, mmioEmulation: 60, hypercall: 40, exit: 0 });
+
 export interface CostProfile {
   readonly name: string;
   readonly summary: string;
   readonly costs: Readonly<CostTable>;
+  /** The hypervisor's bookkeeping on this machine (default: DEFAULT_BOOKKEEPING). */
+  readonly bookkeeping?: Readonly<BookkeepingCosts>;
+  /**
+   * Profiles of a real machine: what it is (its core clock: the costs are cycles of it; its list
+   * registers; its GIC's version), and the source of every entry (`sources[key]` for each cost,
+   * `sources['bookkeeping.' + key]` for each bookkeeping entry; core/cost-profiles/).
+   */
+  readonly machine?: { readonly clockMHz: number; readonly listRegs: number; readonly gicVersion: 3 | 4; readonly description: string };
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 /** Named cost profiles a scenario can pick. */
@@ -184,7 +221,13 @@ export const COST_PROFILES: readonly CostProfile[] = [
     summary: 'default, but exception entry/return cost a third (a core with fast world switches)',
     costs: Object.freeze({ ...DEFAULT_COSTS, exceptionEntryEl1: 13, exceptionEntryEl2: 13, eret: 10 }),
   },
+  A53_THIN,
+  N1_ALTRA_KVM,
+  KUNPENG920_KVM,
 ];
+
+/** The profiles of real machines (every entry sourced; core/cost-profiles/). */
+export const MACHINE_PROFILES: readonly CostProfile[] = COST_PROFILES.filter((p) => p.machine !== undefined);
 
 export function costProfile(name: string): CostProfile | undefined {
   return COST_PROFILES.find((p) => p.name === name);

@@ -6,6 +6,7 @@
  * Which guest LPI and vCPU a device's event becomes is the guest's to say, with its own ITS
  * driver against the VM's emulated ITS (hypervisor/vits/), as a Linux guest does under KVM.
  */
+import type { BookkeepingCosts } from '../core/costs.js';
 import type { GicConfig } from '../gic/config.js';
 import { LPI_BASE } from '../gic/gic-registers.js';
 import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, GUEST_GITS, GUEST_GITS_SIZE } from './layout.js';
@@ -99,6 +100,27 @@ export interface HypervisorConfig {
   /** Wait for GICR_VPENDBASER.Dirty = 0 after scheduling a vPE before entering the guest (as Linux does). */
   readonly waitDirtyOnEntry: boolean;
   /**
+   * Where that wait is taken (hypervisor/direct.ts): 'at-schedule' (default), as soon as the vPE
+   * is made resident (its_vpe_schedule, Linux 5.7-5.10); 'before-entry', at the last step before
+   * the ERET, overlapped with the rest of the entry path (Linux 5.11+: vgic_v4_commit, KVM's
+   * choice today).
+   */
+  readonly vptParseWait?: VptParseWait;
+  /**
+   * When vPE residency changes: 'load-put' (default), when the vCPU is loaded on a core and put
+   * (or blocks), as Linux since 5.5 ("Move the GICv4 residency flow to be driven by
+   * vcpu_load/put", KVM's choice today); 'entry-exit', on every guest entry and exit (Linux before
+   * it, whose commit message calls that wasteful).
+   */
+  readonly residency?: ResidencyPoint;
+  /**
+   * KVM's opportunistic WFI trapping (Linux 5.5, "Opportunistically turn off WFI trapping when
+   * using direct LPI injection"; kvm_arch_vcpu_load): when a vCPU is loaded alone on its core and
+   * has vLPIs mapped, HCR_EL2.TWI = 0 (its WFI completes on the core, woken by its vLPIs);
+   * otherwise TWI = 1. Default false: TWI as `trapWfi` / `VmConfig.trapWfi` say (KVM does it always).
+   */
+  readonly opportunisticWfi?: boolean;
+  /**
    * What serialises VMOVP (hypervisor/direct.ts): 'per-vm', one lock per VM (Linux since 6.12,
    * `vmapp_lock`), or 'global', one lock for the machine (Linux's `vmovp_lock` before it, which a
    * 2024 report from GICv4.1 servers found pinning host CPUs while vPEs of different VMs moved).
@@ -125,16 +147,12 @@ export interface HypervisorConfig {
 }
 
 export type VmovpLock = 'global' | 'per-vm';
+export type VptParseWait = 'at-schedule' | 'before-entry';
+export type ResidencyPoint = 'load-put' | 'entry-exit';
 
-/** Cycles the hypervisor's own software spends on its bookkeeping (charged with `work`). */
-export interface BookkeepingCosts {
-  readonly inject: number;
-  readonly schedule: number;
-  readonly mmioEmulation: number;
-  readonly hypercall: number;
-}
-
-export const DEFAULT_BOOKKEEPING: BookkeepingCosts = Object.freeze({ inject: 40, schedule: 150, mmioEmulation: 60, hypercall: 40 });
+/** Cycles the hypervisor's own software spends on its bookkeeping (charged with `work`); part of a cost profile (core/costs.ts). */
+export type { BookkeepingCosts } from '../core/costs.js';
+export { DEFAULT_BOOKKEEPING } from '../core/costs.js';
 
 /** The first LPI INTID (IHI 0069H §2.2 "INTIDs"). */
 export const FIRST_LPI = LPI_BASE;

@@ -26,6 +26,12 @@ export interface DirectInjection {
   handles(v: Vcpu): boolean;
   /** Before entering `v` on this core: its vPE resident here. */
   enter(pcpu: PerCpu, v: Vcpu): Program;
+  /**
+   * The last step before the ERET into `v`: the wait for the VPT parse when it is taken there
+   * (`HypervisorConfig.vptParseWait` 'before-entry', Linux 5.11+), overlapped with the rest of
+   * the entry path.
+   */
+  commit(pcpu: PerCpu, v: Vcpu): Program;
   /** vcpu put: its vPE leaves the core. */
   put(pcpu: PerCpu, v: Vcpu): Program;
   /** `v` is about to block in WFI: returns true when a vLPI is pending (it must not block). */
@@ -42,6 +48,7 @@ export const NO_DIRECT: DirectInjection = {
   stats: null,
   handles: () => false,
   *enter() {},
+  *commit() {},
   *put() {},
   *block() {
     return false;

@@ -38,7 +38,7 @@
 import { ldr, mrs, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
 import { clearLpiPending, configureLpi, invalidateLpi } from '../drivers/lpi.js';
-import { makeNonResident, makeResident, vpendIdai, vpendPendingLast, type VpeTables } from '../drivers/residency.js';
+import { makeNonResident, makeResident, vpendIdai, vpendPendingLast, waitVpendClean, type VpeTables } from '../drivers/residency.js';
 import { Spinlock } from '../drivers/spinlock.js';
 import { LPI_CONFIG } from '../gic/gic-registers.js';
 import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
@@ -70,6 +70,8 @@ export class Vpe implements VpeTables {
   fired = false;
   /** PendingLast said a vLPI is pending: wait for the VPT parse at the next entry whatever the configuration. */
   waitParse = false;
+  /** Made resident with the wait for the VPT parse left to `commit`, the last step before entry. */
+  parseWaitDeferred = false;
   readonly idBits = VPT_ID_BITS;
 
   constructor(
@@ -174,12 +176,29 @@ export class DirectInjector implements DirectInjection {
     // enters sooner, and a quick exit then waits for it on the way out.
     // A vPE known to have a vLPI pending is always waited for: entering before the parse shows
     // it would let the guest WFI again at once (the wfi-churn hard case, which would never end).
-    yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, h.cfg.waitDirtyOnEntry || vpe.waitParse, vpe.idai, this.stats);
+    // Where the wait is taken (HypervisorConfig.vptParseWait): here, at once (its_vpe_schedule
+    // before Linux 5.11), or at the last step before entry, overlapped with the rest (`commit`).
+    const wait = h.cfg.waitDirtyOnEntry || vpe.waitParse;
+    const defer = wait && h.cfg.vptParseWait === 'before-entry';
+    yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, wait && !defer, vpe.idai, this.stats);
+    vpe.parseWaitDeferred = defer;
     vpe.waitParse = false;
     vpe.resident = true;
     const cycles: number = yield* this.residencyChanged(v, t0);
     const env = h.env;
     if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-schedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, vmovp: moved, cycles });
+  }
+
+  /** Last step before entry: the deferred wait for the VPT parse (Linux 5.11+, vgic_v4_commit). */
+  *commit(pcpu: PerCpu, v: Vcpu): Program {
+    const vpe = this.vpes.get(v.id);
+    if (vpe === undefined || !vpe.parseWaitDeferred) return;
+    vpe.parseWaitDeferred = false;
+    const t0: number = yield mrs(CNTPCT_EL0, 9);
+    yield* waitVpendClean(pcpu.rd + GICR_VLPI_BASE, this.stats);
+    // Counted with the residency change it completes (not as another one).
+    const t1: number = yield mrs(CNTPCT_EL0, 9);
+    this.stats.residencyCycles += (t1 - t0) * this.h.cfg.cyclesPerTick;
   }
 
   /** vcpu put: the vPE leaves the core (no doorbell). */

@@ -56,6 +56,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   v.counters.exits++;
   if (kind === 'irq') v.counters.irqExits++;
   h.stats.exits++;
+  // The software of every exit besides its cause's handler (cost profile: KVM's run-loop iteration).
+  if (h.cfg.bookkeeping.exit > 0) yield work(h.cfg.bookkeeping.exit);
   const env = h.env;
   if (kind === 'irq' && (yield* maintenanceRaised(pcpu.lrFile))) {
     h.stats.maintenance++;
@@ -63,6 +65,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   }
   yield* foldLrs(v.vgic, pcpu.lrFile);
   yield* endMaintenance(pcpu.lrFile);
+  // Residency on every exit and entry (HypervisorConfig.residency 'entry-exit', KVM before 5.5).
+  if (h.cfg.residency === 'entry-exit') yield* h.direct.put(pcpu, v);
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: kind });
   let stopped: boolean;
   if (kind === 'sync') {
@@ -148,6 +152,9 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     if (pcpu.loaded !== null) yield* putVcpu(h, pcpu, pcpu.loaded);
     // Another core may still be saving this vCPU (it just stopped there): wait for its put.
     while (v.loadedOn >= 0 && v.loadedOn !== pcpu.index) yield work(50);
+    // Linux 5.11+ makes the vPE resident first thing in vcpu_load (vgic_v4_load) and waits for
+    // the parse only before entry (`commit` below): the rest of the load overlaps the parse.
+    if (h.cfg.vptParseWait === 'before-entry') yield* h.direct.enter(pcpu, v);
     yield* loadVcpu(h, pcpu, v);
     h.stats.switches++;
   }
@@ -184,6 +191,8 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     }
   }
   yield* programHypTimer(pcpu);
+  // The last step before entry: the VPT-parse wait when it is taken here (vptParseWait 'before-entry').
+  if (h.cfg.vptParseWait === 'before-entry') yield* h.direct.commit(pcpu, v);
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-enter', vm: v.vm.index, vcpu: v.index, switched: switching });
   yield msr(ELR_EL2, v.elr, 9);

@@ -19,6 +19,7 @@ import { ICH_HCR_EL2 } from '../gic/sysregs.js';
 import { restoreTimerActive, saveTimerActive } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
 import { ptimerPoll } from './ptimer.js';
+import { hcrAtLoad } from './wfi-policy.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
 export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
@@ -27,7 +28,7 @@ export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-load', vm: vm.index, vcpu: v.index });
   yield msr(VTTBR_EL2, vm.vttbr, 1);
   yield msr(VMPIDR_EL2, v.mpidr, 1);
-  yield msr(HCR_EL2, vm.hcr, 1);
+  yield msr(HCR_EL2, hcrAtLoad(h, v), 1);
   yield msrn(EL1_CONTEXT, v.el1);
   yield msr(CNTVOFF_EL2, vm.cntvoff, 1);
   yield msr(CNTV_CVAL_EL0, v.timerCval, 1);

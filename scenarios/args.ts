@@ -297,6 +297,8 @@ export function helpText(): string {
     '                    [--sweep [--rates F,...] [--workers N] [--out PREFIX]] [--explain] [--per-vm] [--quiet] [--help]',
     '       npm start -- [--sweep] --grid KEY=V,V,... [KEY=V,V,...] [--shard I/N] [sweep flags]',
     '       npm start -- --merge FILE... [--json] [--out PREFIX] [--report FILE]',
+    '       npm start -- --micro [--cost-profile NAME] [--iterations N] [--samples N] [--seed N] [--markdown] [--json]',
+    '                    (the micro-benchmarks per machine cost profile: npm start -- --micro --help, docs/micro.md)',
     '',
     'With no flags: the default scenario on both paths, side by side.',
     '',

@@ -16,6 +16,8 @@ import { pathToFileURL } from 'node:url';
 import { POLICIES } from '../hypervisor/sched/policies.js';
 import { isPolicyFile, loadPolicyFile, policyLabel, PolicyLoadError } from './policy-modules.js';
 import { ArgError, helpText, parseArgs, type CliOptions } from './args.js';
+import { microMain } from './micro/cli.js';
+import { costProfile } from '../core/costs.js';
 import { formatComparison, formatVmCosts } from './comparison.js';
 import { explainScenario, formatExplanation } from './explain.js';
 import { count, plural } from './format.js';
@@ -182,6 +184,8 @@ function mergeCli(o: CliOptions, out: (s: string) => void, note: (s: string) => 
 /** Runs the CLI on `argv`; returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const note = (s: string): void => void io.stderr.write(`${s}\n`);
+  // The micro-benchmarks have flags of their own (scenarios/micro/cli.ts).
+  if (argv.includes('--micro')) return microMain(argv, (t) => void io.stdout.write(t), (t) => void io.stderr.write(t));
   let o: CliOptions;
   try {
     o = parseArgs(argv);
@@ -277,7 +281,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       if (o.json) out(`${comparisonJson(comparisonResult(s, results))}\n`);
       else {
         out(`minivisor: scenario '${s.name}': ${s.summary}\n`);
-        out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${policyLabel(s.policy)}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n\n`);
+        out(`seed ${s.seed}, ${s.durationUs} us simulated at ${s.clockMHz} MHz, policy ${policyLabel(s.policy)}, cost profile ${s.costProfile}, WFI ${s.wfi === 'trap' ? 'trapped (TWI=1)' : 'native (TWI=0)'}\n`);
+        // A machine's profile counts cycles of its own clock (core/cost-profiles/): say when the scenario runs another.
+        const machine = costProfile(s.costProfile)?.machine;
+        if (machine !== undefined && machine.clockMHz !== s.clockMHz) out(`note: cost profile ${s.costProfile} is a ${machine.clockMHz} MHz machine; its cycles become times at this scenario's ${s.clockMHz} MHz (set "clockMHz": ${machine.clockMHz} in the scenario, or --grid clockMHz=${machine.clockMHz})\n`);
+        out('\n');
         if (results.some((r) => r.path === 'mixed')) out(`columns: mixed = the scenario as written, each VM on its own path (${s.vms.map((v) => `${v.name} ${v.path ?? s.path}`).join(', ')}); injected, direct = every VM on that path\n\n`);
         out(`${formatComparison(results)}\n\n`);
         const perVm = formatVmCosts(results, o.perVm);

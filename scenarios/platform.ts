@@ -9,7 +9,7 @@
  * addresses (gic/config.ts).
  */
 import type { AccessAttrs } from '../core/bus.js';
-import type { CostTable } from '../core/costs.js';
+import type { BookkeepingCosts, CostTable } from '../core/costs.js';
 import { WiredLineDevice, type LineMode } from '../core/line-device.js';
 import type { Machine } from '../core/machine.js';
 import { MsiDevice, type MsiPattern, type RecordKeep } from '../core/msi-device.js';
@@ -17,7 +17,7 @@ import { createBoard } from '../gic/board.js';
 import type { GicOverrides } from '../gic/config.js';
 import type { Gic } from '../gic/gic.js';
 import { KERNEL_READY_OFFSET, type Kernel, type KernelConfig, type KernelDevice, type KernelLpi } from '../guests/kernel.js';
-import type { AssignedDevice, Injection, VmovpLock, WiredSpi } from '../hypervisor/config.js';
+import type { AssignedDevice, Injection, ResidencyPoint, VmovpLock, VptParseWait, WiredSpi } from '../hypervisor/config.js';
 import { DEFAULT_BOOKKEEPING, FIRST_LPI, GUEST_INTID_BITS } from '../hypervisor/config.js';
 import { Trace } from '../core/trace.js';
 import { Hypervisor } from '../hypervisor/hypervisor.js';
@@ -113,6 +113,8 @@ export interface PlatformOptions {
   readonly seed?: number;
   readonly trace?: boolean;
   readonly costs?: Partial<CostTable>;
+  /** The hypervisor's bookkeeping costs (a cost profile's; default DEFAULT_BOOKKEEPING). */
+  readonly bookkeeping?: BookkeepingCosts;
   readonly gic?: GicOverrides;
   readonly policy?: Policy<any>;
   readonly sliceUs?: number;
@@ -121,6 +123,10 @@ export interface PlatformOptions {
   readonly waitDirtyOnEntry?: boolean;
   /** VMOVP serialisation (hypervisor/config.ts `vmovpLock`); default 'per-vm'. */
   readonly vmovpLock?: VmovpLock;
+  /** Hypervisor choices (hypervisor/config.ts): where the VPT-parse wait is taken, when residency changes, KVM's opportunistic WFI trapping. */
+  readonly vptParseWait?: VptParseWait;
+  readonly residency?: ResidencyPoint;
+  readonly opportunisticWfi?: boolean;
   /**
    * A VMM beside the machine that makes KVM-style requests (`irqLine`, `signalMsi`), carried out by
    * the hypervisor at EL2: the hypervisor then sets up its request SPI at boot (default false, so a
@@ -205,13 +211,16 @@ export function buildPlatform(o: PlatformOptions): Platform {
       trapWfi: o.trapWfi ?? true,
       waitDirtyOnEntry: o.waitDirtyOnEntry ?? true,
       vmovpLock: o.vmovpLock ?? 'per-vm',
+      vptParseWait: o.vptParseWait ?? 'at-schedule',
+      residency: o.residency ?? 'load-put',
+      opportunisticWfi: o.opportunisticWfi ?? false,
       requestSpi: o.vmm === true ? (o.requestSpi ?? 31 + gcfg.spis) : null,
       // A guest in an interrupt storm runs 5 us at a time between host interrupt bursts.
       stormQuantumCycles: Math.round((5 * m.clockHz) / 1e6),
       codePa: HYP_CODE_PA,
       heapPa: HYP_HEAP_PA,
       heapSize: HYP_HEAP_SIZE,
-      bookkeeping: DEFAULT_BOOKKEEPING,
+      bookkeeping: o.bookkeeping ?? DEFAULT_BOOKKEEPING,
     },
     o.cores,
     { trace: m.trace, now: () => m.now },

@@ -83,6 +83,15 @@ export interface Scenario {
    * 'global', one lock for the machine (Linux's vmovp_lock before; hypervisor/config.ts).
    */
   readonly vmovpLock: 'global' | 'per-vm';
+  /**
+   * Hypervisor choices (hypervisor/config.ts), each absent unless given (today's behaviour):
+   * where the wait for the VPT parse is taken ('at-schedule', default; 'before-entry', Linux
+   * 5.11+), when residency changes ('load-put', default, Linux 5.5+; 'entry-exit', before), and
+   * KVM's opportunistic WFI trapping (false by default; Linux 5.5+ does it always).
+   */
+  readonly vptParseWait?: 'at-schedule' | 'before-entry';
+  readonly residency?: 'load-put' | 'entry-exit';
+  readonly opportunisticWfi?: boolean;
   readonly vms: readonly VmSpec[];
   readonly devices: readonly DeviceSpec[];
   readonly interference?: InterferenceSpec;

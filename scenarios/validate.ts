@@ -86,7 +86,7 @@ function arr(o: Obj, key: string, field: string, dflt?: unknown[]): unknown[] {
   return v;
 }
 
-const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vmovpLock', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
+const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vmovpLock', 'vptParseWait', 'residency', 'opportunisticWfi', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
 
 function noUnknown(o: Obj, known: readonly string[], prefix: string): void {
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new ScenarioError(`${prefix}${k}`, `no such field (known: ${known.join(', ')})`, o[k]);
@@ -278,6 +278,10 @@ export function validateScenario(input: unknown): Scenario {
     wfi: oneOf(o, 'wfi', 'wfi', ['trap', 'native'] as const, d.wfi),
     waitDirtyOnEntry: bool(o, 'waitDirtyOnEntry', 'waitDirtyOnEntry', d.waitDirtyOnEntry),
     vmovpLock: oneOf(o, 'vmovpLock', 'vmovpLock', ['global', 'per-vm'] as const, d.vmovpLock),
+    // The hypervisor choices only when given, so a scenario without them reads (and prints) as before.
+    ...(o.vptParseWait !== undefined ? { vptParseWait: oneOf(o, 'vptParseWait', 'vptParseWait', ['at-schedule', 'before-entry'] as const) } : {}),
+    ...(o.residency !== undefined ? { residency: oneOf(o, 'residency', 'residency', ['load-put', 'entry-exit'] as const) } : {}),
+    ...(o.opportunisticWfi !== undefined ? { opportunisticWfi: bool(o, 'opportunisticWfi', 'opportunisticWfi', false) } : {}),
     vms,
     devices: arr(o, 'devices', 'devices', []).map((v, i) => device(v, i, vms)),
     interference: interference(o.interference),
