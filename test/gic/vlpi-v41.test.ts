@@ -17,7 +17,7 @@ import { PhysHeap } from '../../drivers/heap.js';
 import { ItsDriver, type ItsInitOptions } from '../../drivers/its.js';
 import { enableVirtualInterface } from '../../drivers/list-registers.js';
 import { configureLpi, enableLpis } from '../../drivers/lpi.js';
-import { inheritVpeTable, invalidateVlpiV41, makeNonResidentV41, makeResidentV41 } from '../../drivers/residency-v41.js';
+import { inheritVpeTable, invalidateAllVlpisV41, invalidateVlpiV41, makeNonResidentV41, makeResidentV41 } from '../../drivers/residency-v41.js';
 import { GICD_TYPER2, GICR_TYPER } from '../../gic/gic-registers.js';
 import { ItsCmd, type CommandWords } from '../../gic/its/commands.js';
 import { GITS, GITS_BASER, GITS_TYPER } from '../../gic/its/its-registers.js';
@@ -213,4 +213,142 @@ test('the default doorbell rings once per non-resident period however many vLPIs
   t.deepEqual([...guest].sort(), [V[0], V[0], V[0], V[1], V[1], V[2], V[2], V[3]].sort());
   t.is(r.gic.physical.defaultDoorbells!.rung, 2);
   t.deepEqual(r.m.trace.of('vlpi-doorbell').map((x) => [x.vintid, x.doorbell, x.accepted]), [[V[0], DB0, true], [V[1], DB0, true]]);
+});
+
+/** EL2 only (no guest): a non-resident period of vPE 0 in which event 0 arrives; returns the physical interrupts EL2 then finds. */
+function* blockedPeriod(r: VlpiRig, drv: ItsDriver): Program<number[]> {
+  const frame = vlpiBase(r, 0);
+  yield* makeResidentV41(frame, VPE0, true);
+  yield* drv.send(0, [ItsCmd.CLEAR({ DeviceID: DEV, EventID: 0 }), ItsCmd.VSYNC({ vPEID: VPE0 })]); // nothing left pending from the last period
+  yield* makeNonResidentV41(frame, true);
+  yield* drv.send(0, ints(0));
+  const got: number[] = [];
+  yield* takePhysical(got);
+  return got;
+}
+
+test('INVDB: the redistributors re-read the default doorbell LPI\'s configuration; without it a cached Enable = 1 still delivers the doorbell', (t) => {
+  const r = v41Rig();
+  const drv = new ItsDriver(r.cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
+  const got: number[][] = [];
+  startPe(r, 0, {
+    el2: function* () {
+      yield* hostInit(r);
+      yield* itsInit(r, drv);
+      got.push(yield* blockedPeriod(r, drv)); // DB0 enabled: taken (its configuration is now cached)
+      yield* configureLpi(HOST_TABLES, DB0, 0xa0, false); // disabled in memory only
+      got.push(yield* blockedPeriod(r, drv)); // the cached byte still says enabled
+      yield* drv.send(0, [ItsCmd.INVDB({ vPEID: VPE0 })]);
+      got.push(yield* blockedPeriod(r, drv)); // rung, pending, but disabled: not signalled
+      yield* configureLpi(HOST_TABLES, DB0, 0xa0, true);
+      yield* drv.send(0, [ItsCmd.INVDB({ vPEID: VPE0 })]);
+      const after: number[] = [];
+      yield* takePhysical(after); // the doorbell left pending becomes deliverable
+      got.push(after);
+      for (;;) yield wfi();
+    },
+  });
+  r.m.run(3e6);
+  t.deepEqual(got, [[DB0], [DB0], [], [DB0]]);
+  t.is(r.gic.its.errorCount, 0);
+  t.is(r.gic.physical.defaultDoorbells!.rung, 3);
+});
+
+test('GICR_INVLPIR / GICR_INVALLR with V = 1 and the vPEID: the resident vPE re-reads a vLPI\'s configuration; without them a cached Enable = 1 still delivers', (t) => {
+  const r = v41Rig();
+  const drv = new ItsDriver(r.cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
+  const rd = rdBase(r, 0);
+  const vptWhileDisabled: boolean[] = [];
+  const guest = runGuest(
+    r,
+    drv,
+    [1],
+    [1, 2, 3],
+    [
+      function* () {
+        yield* configureLpi(VPROP_TABLES, V[1], 0xa0, false); // memory only: the redistributor's cached byte says enabled
+        yield* drv.send(0, ints(1));
+      },
+      function* () {
+        yield* invalidateVlpiV41(rd, VPE0, V[1]);
+        yield* drv.send(0, ints(1));
+        yield work(5000);
+        const b: number = yield ldr(VPT_A + (V[1] >>> 3), 1, 9);
+        vptWhileDisabled.push((b & (1 << (V[1] & 7))) !== 0);
+        yield* configureLpi(VPROP_TABLES, V[1], 0xa0, true);
+        yield* invalidateAllVlpisV41(rd, VPE0);
+      },
+      function* () {},
+    ],
+    [],
+  );
+  t.deepEqual(guest, [V[1], V[1], V[1]]);
+  t.deepEqual(vptWhileDisabled, [true]);
+  t.deepEqual(r.m.trace.of('vlpi').filter((x) => x.what === 'inv' || x.what === 'invall').map((x) => [x.what, x.vpt, x.vintid]), [['inv', VPT_A, V[1]], ['invall', VPT_A, -1]]);
+});
+
+test('VMAPP v4.1 writes VConf_addr and Default_Doorbell into the shared vPE table; VMOVP with DB = 1 changes the default doorbell, DB = 0 keeps it', (t) => {
+  const r = v41Rig();
+  const drv = new ItsDriver(r.cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
+  const got: number[][] = [];
+  startPe(r, 0, {
+    el2: function* () {
+      yield* hostInit(r);
+      yield* itsInit(r, drv);
+      got.push(yield* blockedPeriod(r, drv));
+      yield* drv.send(0, [ItsCmd.VMOVP({ vPEID: VPE0, RDbase: 0, DB: 1, Default_Doorbell: DB1 })]);
+      got.push(yield* blockedPeriod(r, drv));
+      yield* drv.send(0, [ItsCmd.VMOVP({ vPEID: VPE0, RDbase: 0, DB: 0, Default_Doorbell: DB0 })]);
+      got.push(yield* blockedPeriod(r, drv));
+      for (;;) yield wfi();
+    },
+  });
+  r.m.run(3e6);
+  t.deepEqual(got, [[DB0], [DB1], [DB1]]);
+  // The 16-byte VTE of vPE 1 in memory: VPT_B and 16 bits at [5:1], RD 0; Doorbell [23:0] and VConf_addr [59:24] in bytes 8-15.
+  const mem = r.m.bus.memory;
+  const lo = mem.read32(VPES + 16) + mem.read32(VPES + 20) * 2 ** 32;
+  t.is(lo % 2, 1);
+  t.is(Math.floor(lo / 2) % 32, 15);
+  t.is(Math.floor(lo / 64) % 2 ** 36, VPT_B / 0x10000);
+  const hi = BigInt(mem.read32(VPES + 24)) + (BigInt(mem.read32(VPES + 28)) << 32n);
+  t.is(Number(hi & 0xff_ffffn), DB1);
+  t.is(Number((hi >> 24n) & (2n ** 36n - 1n)), VPROP / 0x10000);
+});
+
+test('errors of the GICv4.1 commands are recorded and skipped: VMAPP and VMOVP with a Default_Doorbell that is neither 1023 nor an LPI, INVDB of a vPEID out of range or unmapped; a GICv4.0 ITS refuses INVDB as an unknown command', (t) => {
+  for (const v41 of [true, false]) {
+    const r = vlpiRig({ gic: { v41 } });
+    const drv = new ItsDriver(r.cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
+    startPe(r, 0, {
+      el2: function* () {
+        yield* hostInit(r);
+        yield* itsInit(r, drv);
+        yield* drv.send(0, [
+          ItsCmd.VMAPP({ vPEID: 2, RDbase: 0, V: 1, VPT_size: 15, VPT_addr: VPT_B, Alloc: 1, VConf_addr: VPROP, Default_Doorbell: 5000 }),
+          ItsCmd.VMOVP({ vPEID: VPE0, RDbase: 0, DB: 1, Default_Doorbell: 100 }),
+          ItsCmd.INVDB({ vPEID: 300 }), // the flat 4 KB vPE table holds 256 16-byte entries
+          ItsCmd.INVDB({ vPEID: 5 }),
+          ItsCmd.INVDB({ vPEID: VPE0 }),
+        ]);
+        for (;;) yield wfi();
+      },
+    });
+    r.m.run(2e6);
+    const errs = r.gic.its.errors.map((e) => [e.name, e.code.toString(16), e.outcome]);
+    if (v41) {
+      t.deepEqual(errs, [
+        ['VMAPP_DOORBELL_OOR', '12913', 'skipped'],
+        ['VMOVP_DOORBELL_OOR', '12213', 'skipped'],
+        ['INVDB_VPEID_OOR', '12e10', 'skipped'],
+        ['INVDB_UNMAPPED_VPE', '12e11', 'skipped'],
+      ]);
+      // The refused VMAPP left vPE 2 unmapped, the refused VMOVP left vPE 0's doorbell alone.
+      t.is(r.m.bus.memory.read32(VPES + 32) & 1, 0);
+      t.is(r.m.bus.memory.read32(VPES + 8) & 0xff_ffff, DB0);
+    } else {
+      // GICv4.0: the v4.1 fields are RES0 and ignored (VMAPP and VMOVP succeed); INVDB is not a command.
+      t.deepEqual(errs, [['INVDB_UNKNOWN_COMMAND', '12eff', 'skipped'], ['INVDB_UNKNOWN_COMMAND', '12eff', 'skipped'], ['INVDB_UNKNOWN_COMMAND', '12eff', 'skipped']]);
+    }
+  }
 });
