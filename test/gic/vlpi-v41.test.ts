@@ -11,6 +11,7 @@
  * GICR_INVLPIR with V = 1; the errors of the new commands.
  */
 import test from 'ava';
+import fc from 'fast-check';
 import { hvc, ldr, mrs, msr, wfi, work, type Program } from '../../core/ops.js';
 import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../drivers/gic-init.js';
 import { PhysHeap } from '../../drivers/heap.js';
@@ -351,4 +352,41 @@ test('errors of the GICv4.1 commands are recorded and skipped: VMAPP and VMOVP w
       t.deepEqual(errs, [['INVDB_UNKNOWN_COMMAND', '12eff', 'skipped'], ['INVDB_UNKNOWN_COMMAND', '12eff', 'skipped'], ['INVDB_UNKNOWN_COMMAND', '12eff', 'skipped']]);
     }
   }
+});
+
+test('property: over random non-resident periods (DB = 0/1, a vLPI left pending or not, enabled and disabled vLPIs arriving), exactly the periods with DB = 1, nothing pending and enabled at deschedule, and at least one enabled arrival ring the default doorbell, once', (t) => {
+  // ev0, ev1: enabled vLPIs; ev2: a disabled one; ev3: an enabled one.
+  const arrival = fc.constantFrom(0, 1, 2);
+  const periodArb = fc.record({ db: fc.boolean(), before: fc.constantFrom(-1, 2, 3), arrivals: fc.array(arrival, { maxLength: 4 }) });
+  fc.assert(
+    fc.property(fc.array(periodArb, { minLength: 1, maxLength: 4 }), (periods) => {
+      const r = v41Rig();
+      const drv = new ItsDriver(r.cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
+      const frame = vlpiBase(r, 0);
+      const got: number[][] = [];
+      startPe(r, 0, {
+        el2: function* () {
+          yield* hostInit(r);
+          yield* itsInit(r, drv);
+          yield* configureLpi(VPROP_TABLES, V[2], 0xa0, false);
+          for (const p of periods) {
+            yield* makeResidentV41(frame, VPE0, true);
+            yield* drv.send(0, [0, 1, 2, 3].map((e) => ItsCmd.CLEAR({ DeviceID: DEV, EventID: e })));
+            if (p.before >= 0) yield* drv.send(0, ints(p.before));
+            yield* makeNonResidentV41(frame, p.db);
+            if (p.arrivals.length > 0) yield* drv.send(0, ints(...p.arrivals));
+            const taken: number[] = [];
+            yield* takePhysical(taken);
+            got.push(taken);
+          }
+          for (;;) yield wfi();
+        },
+      });
+      r.m.run(4e6);
+      const want = periods.map((p) => (p.db && p.before !== 3 && p.arrivals.some((a) => a !== 2) ? [DB0] : []));
+      t.deepEqual(got, want);
+      return r.gic.physical.defaultDoorbells!.rung === want.filter((w) => w.length > 0).length;
+    }),
+    { numRuns: 12, seed: 17 },
+  );
 });
