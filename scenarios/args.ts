@@ -10,7 +10,7 @@ import { SCENARIOS } from './named.js';
 import { GridError, parseGridSpec, type GridDim } from './grid.js';
 import { isPolicyFile } from './policy-modules.js';
 
-export type PathChoice = 'injected' | 'direct' | 'both';
+export type PathChoice = 'injected' | 'direct' | 'direct-v41' | 'both';
 
 export interface CliOptions {
   /** A shipped scenario's name or a JSON file (default: 'default', or 'explain' with --explain). */
@@ -174,7 +174,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.scenario = value!;
         break;
       case '--path':
-        o.path = oneOf(flag, value!, ['injected', 'direct', 'both'] as const);
+        o.path = oneOf(flag, value!, ['injected', 'direct', 'direct-v41', 'both'] as const);
         break;
       case '--policy':
         // A shipped policy by name, or a module file (loaded by the CLI before anything runs).

@@ -23,7 +23,7 @@ import { policyOf } from './policy-modules.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
 import { addDevice, buildPlatform, GUEST_BOOT_LIMIT_US, runUntilGuestsReady, type Platform, type PlatformVm } from './platform.js';
 import { traceInvariants } from './trace-invariants.js';
-import type { DeliveryPath, RecordMode, Scenario, TrafficPattern, VmSpec } from './scenario.js';
+import { isDirectPath, type DeliveryPath, type RecordMode, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
 
 /**
  * Longest boot before a guest must have said it is ready (its devices start then or never); the
@@ -59,6 +59,8 @@ export const LOCK_CLASSES: readonly LockClass[] = ['its', 'vmovp', 'vpe'];
 export interface PathResult {
   readonly scenario: string;
   readonly path: DeliveryPath;
+  /** The GIC the run's machine had: '3', '4.0' or '4.1'. */
+  readonly gic: '3' | '4.0' | '4.1';
   readonly seed: number;
   /** MSIs the devices wrote. */
   readonly msis: number;
@@ -254,7 +256,8 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     seed: s.seed,
     trace: opts.trace ?? false,
     costs: costProfile(s.costProfile)?.costs,
-    gic: { version: s.gicVersion, listRegs: s.listRegs, idBits: s.lpiIdBits, its: { vpeIdBits: s.vpeIdBits } },
+    // gicVersion 4.1: a GICv4.1 machine, except for a run on 'direct' (the GICv4.0 column).
+    gic: { version: s.gicVersion === 3 ? 3 : 4, v41: gicV41(s, vms, opts.path), listRegs: s.listRegs, idBits: s.lpiIdBits, its: { vpeIdBits: s.vpeIdBits } },
     policy,
     sliceUs: s.sliceUs,
     trapWfi: s.wfi === 'trap',
@@ -264,7 +267,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
       name: v.name,
       vcpus: v.vcpus,
       kernel: kernelFor(v),
-      injection: (opts.path ?? v.path ?? s.path) === 'direct' ? 'direct' : 'list-register',
+      injection: isDirectPath(opts.path ?? v.path ?? s.path) ? 'direct' : 'list-register',
       devices: perVm.get(v.name) ?? [],
       priority: v.priority ?? 0,
       pinned: v.pinned,
@@ -282,6 +285,11 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const h: RunHandle = { platform, devices: devs, vintids, deviceVm, record, check, measureFrom: 0 };
   opts.onBuilt?.(h);
   return h;
+}
+
+/** Whether the run of `s` (on `path`, or each VM's own) builds a GICv4.1 machine: gicVersion 4.1 and no VM on 'direct' (GICv4.0). */
+function gicV41(s: Scenario, vms: readonly VmSpec[], path: DeliveryPath | undefined): boolean {
+  return s.gicVersion === 4.1 && !vms.some((v) => (path ?? v.path ?? s.path) === 'direct');
 }
 
 /** Runs `s` on one path and measures it. */
@@ -495,6 +503,7 @@ function measure(s: Scenario, path: DeliveryPath, h: RunHandle, before: Counters
   return {
     scenario: s.name,
     path,
+    gic: h.platform.gic.config.version === 3 ? '3' : h.platform.gic.config.v41 ? '4.1' : '4.0',
     seed: s.seed,
     msis: k.sent,
     accepted: k.accepted,

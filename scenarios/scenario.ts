@@ -5,7 +5,17 @@
  * file) and are validated before anything runs (validate.ts).
  */
 
-export type DeliveryPath = 'injected' | 'direct';
+/**
+ * 'direct' on a gicVersion 4 machine is GICv4.0 direct injection; on a gicVersion 4.1 scenario
+ * it is the GICv4.0 column (the run builds a GICv4.0 machine), and 'direct-v41' drives the
+ * GICv4.1 machine the GICv4.1 way (hypervisor/direct.ts).
+ */
+export type DeliveryPath = 'injected' | 'direct' | 'direct-v41';
+
+/** The path injects directly (GICv4.0 or GICv4.1). */
+export function isDirectPath(p: DeliveryPath | undefined): boolean {
+  return p === 'direct' || p === 'direct-v41';
+}
 export type GuestKernelKind = 'device' | 'hog' | 'idle' | 'ipi';
 export type TrafficPattern =
   | { readonly kind: 'periodic'; readonly periodUs: number }
@@ -53,7 +63,8 @@ export interface Scenario {
   readonly summary: string;
   readonly cores: number;
   readonly clockMHz: number;
-  readonly gicVersion: 3 | 4;
+  /** 3, 4 (GICv4.0) or 4.1 (GICv4.1: vPEID residency, default doorbells; hypervisor/direct.ts). */
+  readonly gicVersion: 3 | 4 | 4.1;
   readonly listRegs: number;
   readonly lpiIdBits: number;
   readonly vpeIdBits: number;
@@ -93,9 +104,12 @@ export interface Scenario {
   readonly record?: RecordMode;
 }
 
-/** The delivery paths a scenario can run on: both on a GICv4 machine, the injected one on GICv3. */
+/**
+ * The delivery paths a scenario can run on: both on a GICv4 machine, the injected one on GICv3;
+ * on a GICv4.1 machine injected, direct on GICv4.0 and direct on GICv4.1.
+ */
 export function pathsOf(s: Pick<Scenario, 'gicVersion'>): DeliveryPath[] {
-  return s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+  return s.gicVersion === 4.1 ? ['injected', 'direct', 'direct-v41'] : s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
 }
 
 /** See `Scenario.record`. */
