@@ -63,7 +63,7 @@ interface FlagSpec {
 /** Every flag, in the order --help lists them. */
 export const FLAGS: readonly FlagSpec[] = [
   { name: '--scenario', value: 'NAME|FILE', help: 'a shipped scenario (listed below) or a scenario JSON file (default: default)' },
-  { name: '--path', value: 'injected|direct|both', help: 'delivery path to run (default: both; a GICv3 scenario runs injected only)' },
+  { name: '--path', value: 'injected|direct|direct-v41|both', help: 'delivery path to run (default: both, i.e. every path of the machine; a GICv3 scenario runs injected only; direct-v41 needs gicVersion 4.1, where both adds it)' },
   { name: '--policy', value: 'NAME|FILE', help: "scheduling policy, overriding the scenario's: a shipped one (listed below) or a module file exporting a Policy (./my-policy.ts)" },
   { name: '--seed', value: 'N', help: 'seed of every random source (integer, 0 to 4294967295)' },
   { name: '--duration', value: 'T', help: 'simulated time with devices running: 5000, 5000us, 5ms or 0.005s (a bare number is microseconds)' },
@@ -285,7 +285,7 @@ export function helpText(): string {
   return [
     'minivisor: GICv4 direct injection vs. the injected path, on a deterministic model of an Arm machine',
     '',
-    'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|both] [--policy NAME] [--seed N]',
+    'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|direct-v41|both] [--policy NAME] [--seed N]',
     '                    [--duration T] [--cost-profile NAME] [--record all|counters] [--json] [--trace FILE] [--report FILE]',
     '                    [--sweep [--rates F,...] [--workers N] [--out PREFIX]] [--explain] [--quiet] [--help]',
     '       npm start -- [--sweep] --grid KEY=V,V,... [KEY=V,V,...] [--shard I/N] [sweep flags]',
