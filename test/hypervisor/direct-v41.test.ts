@@ -5,9 +5,11 @@
  * Default_Doorbell; and the scenario layer's 'direct-v41' path with its validation.
  */
 import test from 'ava';
+import fc from 'fast-check';
 import { deviceKernel, type DeviceKernel } from '../../guests/samples.js';
 import type { DirectInjector } from '../../hypervisor/direct.js';
 import { addDevice, bootGuests, buildPlatform } from '../../scenarios/platform.js';
+import { randomScenario } from '../../scenarios/random-cases.js';
 import { runScenario } from '../../scenarios/run.js';
 import { scenarioNamed } from '../../scenarios/named.js';
 import { pathsOf } from '../../scenarios/scenario.js';
@@ -79,4 +81,22 @@ test('validation names the field: gicVersion 4.1 only; direct-v41 needs gicVersi
   bad({ ...base, gicVersion: 4, path: 'direct-v41' }, /^path: expected .*needs gicVersion 4\.1/);
   bad({ ...base, gicVersion: 3, path: 'direct-v41' }, /^path: expected "injected"/);
   bad({ ...base, gicVersion: 4.1, path: 'direct-v41', vms: [base.vms[0], { name: 'other', vcpus: 1, kernel: 'idle', path: 'direct' }] }, /^vms\[1\]\.path: expected the same direct path/);
+});
+
+test('property: random platforms (scenarios/random-cases.ts) on GICv4.1 driven the v4.1 way lose, duplicate and misdeliver nothing, and every MSI written is accepted', (t) => {
+  let runs = 0;
+  let delivered = 0;
+  fc.assert(
+    fc.property(fc.noShrink(fc.integer({ min: 0, max: 2 ** 31 - 1 })), (seed) => {
+      const s0 = randomScenario(seed);
+      const s = validateScenario({ ...s0, gicVersion: 4.1, path: 'direct-v41', vms: s0.vms.map((v) => (v.path === 'direct' ? { ...v, path: 'direct-v41' } : v)) });
+      const r = runScenario(s, { path: 'direct-v41' });
+      runs++;
+      delivered += r.delivered;
+      t.deepEqual([r.gic, r.undelivered, r.duplicated, r.misdelivered, r.accepted], ['4.1', 0, 0, 0, r.msis], `seed ${seed}`);
+    }),
+    { seed: 41, numRuns: 12, endOnFailure: true },
+  );
+  t.is(runs, 12);
+  t.true(delivered > 100);
 });
