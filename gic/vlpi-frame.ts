@@ -67,7 +67,9 @@
  * as on GICv4.0; residency is matched by vPEID (the ITS passes it with every vLPI). Valid 1 -> 0
  * with DB = 1 and PendingLast = 0 written requests the vPE's default doorbell: when the flush
  * completes with PendingLast = 0 it is armed (vlpi-v41.ts `DefaultDoorbells`), and the first
- * enabled vLPI arriving while the vPE is not resident rings it once. The per-vLPI doorbell
+ * enabled vLPI arriving while the vPE is not resident rings it once. All redistributors share
+ * the vPE table (one sharing domain): physical-gic.ts hands a vLPI for a vPE resident on another
+ * redistributor to that one (vlpi-v41.ts `SharedResidency`). The per-vLPI doorbell
  * field is not used (GITS_TYPER.nID = 1). PendingLast counts a pending vLPI only if it is
  * enabled and VGrp1En was 1. CHOICEs: DB reads 0; VGrp0En/VGrp1En/vPEID read back as written;
  * a Valid = 1 write naming no valid vPE table entry (or with GICR_VPROPBASER.Valid = 0) is
@@ -86,7 +88,7 @@ import { GICR_VLPI } from './mmio-offsets.js';
 import type { VlpiSource } from './ports.js';
 import { ResidentVlpis } from './vlpi-resident.js';
 import { GICR_VPENDBASER, GICR_VPENDBASER_V41, GICR_VPROPBASER, GICR_VPROPBASER_V41 } from './vlpi-registers.js';
-import { VPE_ENTRY_SIZE_FIELD, VpeTable, type DefaultDoorbells } from './vlpi-v41.js';
+import { VPE_ENTRY_SIZE_FIELD, VpeTable, type DefaultDoorbells, type SharedResidency } from './vlpi-v41.js';
 import type { VlpiDropReason, VpeResidencyEvent } from './vlpi-trace.js';
 
 // Module-local copies of imported constants used per vLPI (imported bindings are getter calls
@@ -153,6 +155,8 @@ export class VlpiFrame implements VlpiSource {
     readonly setPhysicalLpi: (intid: number) => boolean,
     /** GICv4.1: the default doorbells of every vPE (shared by all redistributors); null on GICv4.0. */
     private readonly doorbells: DefaultDoorbells | null = null,
+    /** GICv4.1: where each vPE is resident (shared by all redistributors of the sharing domain). */
+    private readonly residency: SharedResidency | null = null,
   ) {
     this.attrs = { requester: 'gic', id: index };
     this.v41 = cfg.v41 && doorbells !== null;
@@ -288,6 +292,7 @@ export class VlpiFrame implements VlpiSource {
     if (!valid) {
       // DB is treated as 0 when PendingLast is written 1 (IHI 0069, GICR_VPENDBASER.DB).
       this.dbRequested = d.DB === 1 && d.PendingLast === 0;
+      this.residency?.set(this.vpeid, -1);
       this.deschedule();
       return;
     }
@@ -299,6 +304,7 @@ export class VlpiFrame implements VlpiSource {
     this.vconf = t.vconf;
     this.vgrp1En = d.VGrp1En === 1;
     this.doorbells!.disarm(d.vPEID);
+    this.residency?.set(d.vPEID, this.index);
     this.schedule(t.vpt, t.vconf, Math.min(t.vptSize + 1, this.cfg.idBits));
   }
 

@@ -15,6 +15,14 @@
  *   enabled vLPI that arrives while the vPE is not resident, then disarmed: at most one doorbell
  *   per non-resident period, however many vLPIs arrive.
  *
+ * - `SharedResidency`: where each vPE is resident. Every redistributor shares one vPE table
+ *   (GICR_TYPER.CommonLPIAff = 0, GITS_TYPER.SVPET = 1: one sharing domain), so a vLPI the ITS
+ *   sends to the redistributor its vPE table entry names (VMAPP/VMOVP RDbase) reaches the vPE
+ *   wherever in the domain it is resident: the redistributors of a sharing domain find it
+ *   among themselves, which is what lets software skip VMOVP inside the domain (Linux's
+ *   its_vpe_set_affinity on GICv4.1). The same holds for the ITS's CLEAR/DISCARD/INV/VINVALL of
+ *   a vLPI and GICR_INVLPIR/INVALLR with V = 1.
+ *
  * CHOICEs (each also at its use):
  * - The armed state belongs to the vPE, not to one redistributor (every redistributor shares
  *   the vPE table: CommonLPIAff = 0), so a vLPI that reaches another redistributor than the one
@@ -100,6 +108,24 @@ export class VpeTable {
     const v = this.bus.read32(a, this.attrs);
     this.fault = this.bus.status !== BusStatus.Ok;
     return v;
+  }
+}
+
+/** Where each vPE is resident (GICv4.1, one sharing domain): redistributor index, or -1. */
+export class SharedResidency {
+  private readonly rd: Int16Array;
+
+  constructor(vpes: number) {
+    this.rd = new Int16Array(vpes).fill(-1);
+  }
+
+  /** The redistributor vPE `vpeid` is resident on, or -1. */
+  of(vpeid: number): number {
+    return vpeid >= 0 && vpeid < this.rd.length ? this.rd[vpeid]! : -1;
+  }
+
+  set(vpeid: number, rd: number): void {
+    if (vpeid >= 0 && vpeid < this.rd.length) this.rd[vpeid] = rd;
   }
 }
 

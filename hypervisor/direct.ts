@@ -34,7 +34,9 @@
  * resident by vPEID (VGrp1En = 1), and it leaves with DB = 1, PendingLast = 0 only when the
  * vCPU blocks (the GIC then rings the doorbell at most once for the blocking period, so nothing
  * is enabled, disabled or cleared around it), with DB = 0, PendingLast = 1 when it is put;
- * VMOVP carries DB = 1 and the default doorbell (as Linux's its_build_vmovp_cmd on v4.1).
+ * no VMOVP is ever issued: every redistributor shares the vPE table (one sharing domain), and
+ * Linux skips VMOVP inside a sharing domain (its_vpe_set_affinity), so a vPE keeps its home RD
+ * (and its doorbell arrives there) wherever it runs; the GIC finds where it is resident.
  *
  * Locks (drivers/spinlock.ts), since several cores act on one vPE: its vCPU's core makes it resident,
  * moves it (VMOVP) and arms its doorbell, while the core its doorbell arrives at disables it.
@@ -169,7 +171,11 @@ export class DirectInjector implements DirectInjection {
     const t0: number = yield mrs(CNTPCT_EL0, 9);
     // Only this core sets `armed` and changes `rd`, so reading them first is safe; `fired` set
     // meanwhile by the doorbell's core only leaves a stale doorbell to take later.
-    const moved = vpe.rd !== pcpu.index;
+    // GICv4.1: every redistributor shares the ITS's vPE table (one sharing domain:
+    // GICR_TYPER.CommonLPIAff = 0, GITS_TYPER.SVPET = 1), so the vPE keeps the RD its vPE table
+    // entry names and no VMOVP is needed wherever it runs (Linux's its_vpe_set_affinity keeps
+    // the old CPU when it shares the new one's vPE table); the GIC finds where it is resident.
+    const moved = !this.v41 && vpe.rd !== pcpu.index;
     if (this.v41) {
       // Nothing to disarm: a requested default doorbell ends with the non-resident period.
       vpe.armed = false;
@@ -183,8 +189,7 @@ export class DirectInjector implements DirectInjection {
       if (moved) {
         const lk = this.vmovpLocks[v.vm.index]!;
         yield* lk.acquire(core);
-        const vmovp = this.v41 ? ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(core), DB: 1, Default_Doorbell: vpe.doorbell }) : ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(core) });
-        yield* h.its.send(core, [vmovp, ItsCmd.VSYNC({ vPEID: vpe.id })]);
+        yield* h.its.send(core, [ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(core) }), ItsCmd.VSYNC({ vPEID: vpe.id })]);
         yield* lk.release();
         vpe.rd = core;
         this.stats.vmovps++;

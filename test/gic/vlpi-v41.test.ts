@@ -12,12 +12,13 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { hvc, ldr, mrs, msr, wfi, work, type Program } from '../../core/ops.js';
+import { hvc, ldr, mrs, msr, str, wfi, work, type Program } from '../../core/ops.js';
 import { findRedistributor, initCpuInterface, initDistributor, initPrivateInterrupts, wakeRedistributor } from '../../drivers/gic-init.js';
 import { PhysHeap } from '../../drivers/heap.js';
 import { ItsDriver, type ItsInitOptions } from '../../drivers/its.js';
 import { enableVirtualInterface } from '../../drivers/list-registers.js';
 import { configureLpi, enableLpis } from '../../drivers/lpi.js';
+import { makeResident } from '../../drivers/residency.js';
 import { inheritVpeTable, invalidateAllVlpisV41, invalidateVlpiV41, makeNonResidentV41, makeResidentV41 } from '../../drivers/residency-v41.js';
 import { GICD_TYPER2, GICR_TYPER } from '../../gic/gic-registers.js';
 import { ItsCmd, type CommandWords } from '../../gic/its/commands.js';
@@ -26,7 +27,7 @@ import { GICD, GICR } from '../../gic/mmio-offsets.js';
 import { ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../../gic/sysregs.js';
 import { GICR_VPENDBASER_V41, GICR_VPROPBASER_V41 } from '../../gic/vlpi-registers.js';
 import { ackHandler } from '../helpers/vgic-rig.js';
-import { HOST_PROP, VPROP, VPROP_TABLES, VPT_A, VPT_B, enterGuest, hostPend, pendingBit, rdBase, startPe, vlpiBase, vlpiRig, type VlpiRig } from './vlpi-rig.js';
+import { FLAGS, HOST_PROP, VPROP, VPROP_TABLES, VPT_A, VPT_B, enterGuest, hostPend, pendingBit, rdBase, startPe, vlpiBase, vlpiRig, vpe, type VlpiRig } from './vlpi-rig.js';
 
 const QUEUE = 0x4d00_0000;
 const DEVICES = 0x4d10_0000;
@@ -389,4 +390,52 @@ test('property: over random non-resident periods (DB = 0/1, a vLPI left pending 
     }),
     { numRuns: 12, seed: 17 },
   );
+});
+
+test('one vPE-table sharing domain: with no VMOVP, a vLPI the ITS sends to the RD of VMAPP (PE 0) reaches vPE 0 resident on PE 1, and GICR_INVLPIR at PE 0 invalidates it there; on GICv4.0 it only waits in the VPT', (t) => {
+  for (const v41 of [true, false]) {
+    const r = vlpiRig({ cores: 2, gic: { v41 } });
+    const drv = new ItsDriver(r.cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
+    const guest1: (string | number)[] = [];
+    startPe(r, 0, {
+      el2: function* () {
+        yield* hostInit(r);
+        yield* itsInit(r, drv); // VMAPP RDbase = PE 0 (v4.0: the same commands; the v4.1 fields are ignored)
+        yield* configureLpi(VPROP_TABLES, V[2], 0xa0, false);
+        yield str(FLAGS, 1);
+        for (;;) yield wfi();
+      },
+    });
+    startPe(r, 1, {
+      el2: function* () {
+        while (((yield ldr(FLAGS, 4, 9)) as number) !== 1) yield work(200);
+        const rd: number = yield* findRedistributor(r.cfg.gicrBase);
+        yield* wakeRedistributor(rd);
+        yield* initPrivateInterrupts(rd, []);
+        yield* initCpuInterface();
+        yield* enableLpis(rd, HOST_TABLES, hostPend(1));
+        if (v41) {
+          yield* inheritVpeTable(r.cfg.itsBase, vlpiBase(r, 1));
+          yield* makeResidentV41(vlpiBase(r, 1), VPE0, true);
+        } else yield* makeResident(vlpiBase(r, 1), vpe(VPT_A), true);
+        yield* enableVirtualInterface();
+        yield* drv.send(1, ints(0));
+        // V2 is disabled in the VM's table: enabling it takes an invalidation at the RD that has the vPE.
+        yield* drv.send(1, ints(2));
+        yield* configureLpi(VPROP_TABLES, V[2], 0xa0, true);
+        if (v41) yield* invalidateVlpiV41(rdBase(r, 0), VPE0, V[2]);
+        yield* enterGuest(1);
+      },
+      guest: function* (): Program {
+        for (;;) yield wfi();
+      },
+      guestVectors: { curSpx: { irq: ackHandler(guest1) } },
+    });
+    r.m.run(2e6);
+    if (v41) t.deepEqual(guest1, [V[0], V[2]]);
+    else {
+      t.deepEqual(guest1, []);
+      t.true(pendingBit(r, VPT_A, V[0]));
+    }
+  }
 });
