@@ -228,9 +228,15 @@ export class DirectInjector implements DirectInjection {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;
     const db = this.h.sched.doorbell(v.id);
-    if (db && !this.v41) {
+    if (db) {
+      // GICv4.1: nothing to enable, but `armed` is set before the vPE leaves: its doorbell may
+      // ring on another core (the vPE's home RD) as soon as the flush completes, and that core
+      // must see it armed to record it (`fired`, `rang`) while this one is still blocking.
       yield* vpe.lock.acquire(pcpu.index);
-      yield* this.arm(vpe);
+      if (this.v41) {
+        vpe.armed = true;
+        this.stats.doorbellsArmed++;
+      } else yield* this.arm(vpe);
       yield* vpe.lock.release();
     }
     if (vpe.resident) yield* this.deschedule(pcpu, v, vpe, db);
@@ -243,10 +249,6 @@ export class DirectInjector implements DirectInjection {
     // its_clear_vpend_valid: wait for Dirty = 0, clear Valid, wait for Dirty = 0, read PendingLast/IDAI.
     const frame = pcpu.rd + GICR_VLPI_BASE;
     const after: bigint = this.v41 ? yield* makeNonResidentV41(frame, blocking, this.stats) : yield* makeNonResident(frame, this.stats);
-    if (this.v41 && blocking) {
-      vpe.armed = true;
-      this.stats.doorbellsArmed++;
-    }
     // (GICv4.1: PendingLast as read is the GIC's answer whatever was written with Valid = 0.)
     vpe.pendingLast = vpendPendingLast(after);
     // A vPE that leaves with a vLPI pending is waited for at its next entry (see `enter`),
