@@ -73,6 +73,7 @@ export class VpeTable {
   read(vpropbaser: bigint, vpeid: number): boolean {
     const p = GICR_VPROPBASER_V41.decode(vpropbaser);
     if (p.Valid === 0 || vpeid < 0) return false;
+    this.fault = false;
     const page = baserPageBytes(p.Page_Size);
     const bytes = (p.Size + 1) * page;
     const base = p.PA * 0x1000;
@@ -86,7 +87,7 @@ export class VpeTable {
       if (l1 >= bytes / L1E_BYTES) return false;
       const lo = this.word(base + l1 * L1E_BYTES);
       const hi = this.word(base + l1 * L1E_BYTES + 4);
-      if (this.bus.status !== BusStatus.Ok || hi >>> 31 === 0) return false;
+      if (this.fault || hi >>> 31 === 0) return false;
       const l2 = fieldOfPair(lo, hi, 12, 40) * 0x1000;
       at = l2 - (l2 % page) + (vpeid % perPage) * VTE41_BYTES;
     }
@@ -102,11 +103,12 @@ export class VpeTable {
     return true;
   }
 
+  /** A read of the current `read` found no memory. */
   private fault = false;
 
   private word(a: number): number {
     const v = this.bus.read32(a, this.attrs);
-    this.fault = this.bus.status !== BusStatus.Ok;
+    if (this.bus.status !== BusStatus.Ok) this.fault = true;
     return v;
   }
 }

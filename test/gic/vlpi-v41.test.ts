@@ -439,3 +439,29 @@ test('one vPE-table sharing domain: with no VMOVP, a vLPI the ITS sends to the R
     }
   }
 });
+
+test('GICR_VPENDBASER.Valid = 1 naming a vPEID with no valid vPE table entry (or before GICR_VPROPBASER is valid) is ignored: Valid reads 0 and the write is traced', (t) => {
+  const r = v41Rig();
+  const drv = new ItsDriver(r.cfg.itsBase, new PhysHeap(HEAP, 0x100_0000));
+  const frame = vlpiBase(r, 0);
+  const valid: number[] = [];
+  startPe(r, 0, {
+    el2: function* () {
+      yield* hostInit(r);
+      yield* makeResidentV41(frame, VPE0, true); // GICR_VPROPBASER.Valid = 0 yet
+      valid.push(GICR_VPENDBASER_V41.get((yield ldr(frame + 0x78, 8, 9)) as bigint, 'Valid'));
+      yield* itsInit(r, drv);
+      yield* makeResidentV41(frame, 7, true); // never mapped
+      valid.push(GICR_VPENDBASER_V41.get((yield ldr(frame + 0x78, 8, 9)) as bigint, 'Valid'));
+      yield* makeResidentV41(frame, VPE1, true);
+      valid.push(GICR_VPENDBASER_V41.get((yield ldr(frame + 0x78, 8, 9)) as bigint, 'Valid'));
+      for (;;) yield wfi();
+    },
+  });
+  r.m.run(2e6);
+  t.deepEqual(valid, [0, 0, 1]);
+  t.deepEqual(
+    r.m.trace.of('gic-ignored').filter((x) => x.block === 'GICR0.VLPI_base').map((x) => x.what),
+    ['GICR_VPENDBASER.Valid = 1 while GICR_VPROPBASER.Valid = 0', 'GICR_VPENDBASER names vPEID 7 with no valid vPE table entry'],
+  );
+});
