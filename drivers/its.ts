@@ -48,6 +48,12 @@ const MAX_PAGES = 256;
 /** Polls of GITS_CREADR before a sender gives up waiting (Linux: about one second). */
 const WAIT_POLLS = 1_000_000;
 
+/** The GICv4.1 fields of a VMAPP (GITS_TYPER.VMAPP = 1): the VM's vLPI configuration table (64 KB aligned) and the vPE's default doorbell LPI (1023: none). */
+export interface VmappV41 {
+  readonly vconf: number;
+  readonly doorbell: number;
+}
+
 /** An explicit table layout (tests that want a table at a known address or of a given shape). */
 export interface TableSpec {
   readonly base: number;
@@ -244,12 +250,15 @@ export class ItsDriver {
   }
 
   /** VMAPP of vPE `vpeId` (VPT at `vpt`, `vptBits` vINTID bits) to the redistributor `rdbase` names; on a two-level vPE table its level-2 page is made first. */
-  *mapVpe(vpeId: number, rdbase: number, vpt: number, vptBits: number): Program<CommandWords> {
+  *mapVpe(vpeId: number, rdbase: number, vpt: number, vptBits: number, v41?: VmappV41): Program<CommandWords> {
     const t = this.tables.get(BaserType.VPEs);
     if (t === undefined) throw new Error('ITS: no vPE table (GITS_TYPER.Virtual = 0, or init did not set one up)');
     if (vpeId >= t.ids) throw new Error(`ITS: vPE ID ${vpeId} is beyond the vPE table, which holds ${t.ids}`);
     yield* this.ensureEntry(BaserType.VPEs, vpeId);
-    return ItsCmd.VMAPP({ vPEID: vpeId, RDbase: rdbase, VPT_addr: vpt, VPT_size: vptBits - 1, V: 1 });
+    if (v41 === undefined) return ItsCmd.VMAPP({ vPEID: vpeId, RDbase: rdbase, VPT_addr: vpt, VPT_size: vptBits - 1, V: 1 });
+    // GICv4.1 (its_build_vmapp_cmd): Alloc = first map of the vPE, PTZ = 0 (Linux never sets it), the VM's
+    // vLPI configuration table and the vPE's default doorbell.
+    return ItsCmd.VMAPP({ vPEID: vpeId, RDbase: rdbase, VPT_addr: vpt, VPT_size: vptBits - 1, V: 1, Alloc: 1, PTZ: 0, VConf_addr: v41.vconf, Default_Doorbell: v41.doorbell });
   }
 
   /**

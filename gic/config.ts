@@ -7,6 +7,13 @@
 export interface GicConfig {
   /** 3 = GICv3 (no direct injection), 4 = GICv4.0 (vLPIs, VLPI frames, virtual ITS commands). */
   version: 3 | 4;
+  /**
+   * GICv4.1 (needs version 4; default false = GICv4.0): vPEs resident by vPEID through the vPE
+   * configuration table (GICR_VPROPBASER/VPENDBASER v4.1 layouts, GICR_TYPER.RVPEID), one
+   * default doorbell per vPE (VMAPP/VMOVP Default_Doorbell, armed by GICR_VPENDBASER.DB),
+   * GICD_TYPER2, and the v4.1 ITS (GITS_TYPER.VMAPP/SVPET/nID, VMAPP v4.1, VMOVP v4.1, INVDB).
+   */
+  v41: boolean;
   /** Number of SPIs (a multiple of 32, up to 988): GICD_TYPER.ITLinesNumber = spis / 32. */
   spis: number;
   /** INTID bits the distributor supports (GICD_TYPER.IDbits + 1): 14 to 24. */
@@ -65,6 +72,7 @@ export const GIC_FRAME_ALIGN = 0x10000;
 
 export const DEFAULT_GIC_CONFIG: Readonly<GicConfig> = Object.freeze({
   version: 4,
+  v41: false,
   spis: 64,
   idBits: 16,
   priorityBits: 5,
@@ -97,6 +105,8 @@ export function gicConfig(over: GicOverrides = {}): GicConfig {
     throw new Error(`gic.${field}: expected a physical address aligned to 64 KB (0x10000: every GIC register frame is a 64 KB page on a 64 KB boundary), got ${shown}`);
   };
   if (c.version !== 3 && c.version !== 4) bad('version', '3 or 4', c.version);
+  if (c.v41 !== true && c.v41 !== false) bad('v41', 'true or false', c.v41);
+  if (c.v41 && c.version !== 4) bad('v41', 'false unless version is 4 (GICv4.1 extends GICv4.0)', c.v41);
   if (!Number.isInteger(c.spis) || c.spis < 0 || c.spis > 988 || c.spis % 32 !== 0) bad('spis', 'a multiple of 32 from 0 to 988', c.spis);
   if (!Number.isInteger(c.idBits) || c.idBits < 14 || c.idBits > 24) bad('idBits', 'an integer from 14 to 24', c.idBits);
   if (!Number.isInteger(c.listRegs) || c.listRegs < 1 || c.listRegs > 16) bad('listRegs', 'an integer from 1 to 16', c.listRegs);

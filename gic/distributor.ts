@@ -29,6 +29,7 @@ import {
   GICD_CTLR,
   GICD_IROUTER,
   GICD_TYPER,
+  GICD_TYPER2,
   GIC_PIDR2,
   IIDR_VALUE,
   KEY_PRIORITY_UNIT,
@@ -299,6 +300,8 @@ export class Distributor {
       },
       constReg('GICD_TYPER', GICD.TYPER, typer),
       constReg('GICD_IIDR', GICD.IIDR, IIDR_VALUE),
+      // GICv4.1: vPEID bits (VIL = 1 names fewer than 16), no vSGIs in the model (nASSGIcap = 0).
+      ...(cfg.v41 ? [constReg('GICD_TYPER2', GICD.TYPER2, GICD_TYPER2.encode({ VID: cfg.its.vpeIdBits - 1, VIL: cfg.its.vpeIdBits < 16 ? 1 : 0, nASSGIcap: 0 }))] : []),
       bitRegion('GICD_IGROUPR', GICD.IGROUPR, 32, {
         read: rd(this.group),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.group[k] = x), null),

@@ -40,6 +40,13 @@ export const GICD_TYPER = defineReg('GICD_TYPER', {
   ESPI_range: [31, 27],
 });
 
+/** GICD_TYPER2 (GICv4.1; IHI 0069, GICD_TYPER2): VID = vPEID bits - 1 (meaningful when VIL = 1; VIL = 0 means 16 bits), nASSGIcap. */
+export const GICD_TYPER2 = defineReg('GICD_TYPER2', {
+  VID: [4, 0],
+  VIL: [7, 7],
+  nASSGIcap: [8, 8],
+});
+
 /** GICD_IIDR and GICR_IIDR (same layout). */
 export const GIC_IIDR = defineReg('GIC_IIDR', {
   Implementer: [11, 0],

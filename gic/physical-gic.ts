@@ -30,6 +30,7 @@ import { GICR_SGI_BASE, GICR_VLPI_BASE } from './mmio-offsets.js';
 import type { LpiPort, PhysicalGicPort, VlpiPort, VlpiSource } from './ports.js';
 import { Redistributor, RD_FRAME_SIZE } from './redistributor.js';
 import { VlpiFrame, VLPI_FRAME_SIZE } from './vlpi-frame.js';
+import { DefaultDoorbells, SharedResidency } from './vlpi-v41.js';
 import './physical-trace.js';
 
 // Module-local copies of imported constants used per interrupt: under the project's TypeScript
@@ -55,6 +56,10 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
   readonly cpuInterfaces: readonly CpuInterface[];
   /** GICv4: the VLPI_base frame of each redistributor (empty on GICv3). */
   readonly vlpiFrames: readonly VlpiFrame[];
+  /** GICv4.1: every vPE's default doorbell (armed at deschedule with DB = 1), shared by the redistributors; null on GICv4.0. */
+  readonly defaultDoorbells: DefaultDoorbells | null;
+  /** GICv4.1: where each vPE is resident in the (one) vPE-table sharing domain; null on GICv4.0. */
+  readonly sharedResidency: SharedResidency | null;
   /** One per PE: the resident vPE's vLPIs, for the virtual CPU interface. */
   readonly vlpiSources: readonly VlpiSource[];
   readonly rdCount: number;
@@ -89,6 +94,13 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
         changed: () => cpuifs[i]?.update(),
         requestFill: (r, intid) => this.fills.push(r, intid),
         wakerChanged: () => this.distributor.retargetOneOfN(),
+        // GICv4.1 GICR_INVLPIR/INVALLR with V = 1: the vPE named by vPEID, if resident here.
+        invalidateVlpi: (r, vpeid, intid) => {
+          const f = this.vlpiFrames[this.vpeRd(r, vpeid)];
+          if (f === undefined) return;
+          if (intid < 0) f.invalidateAllVlpis(-1, vpeid);
+          else f.invalidateVlpi(-1, intid, vpeid);
+        },
       });
       rds.push(rd);
       this.byAffinity.set(rd.affinity, i);
@@ -108,7 +120,10 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
     for (let i = 0; i < n; i++) cpuifs.push(new CpuInterface(m, cfg, i, this.link(i)));
 
     const frames: VlpiFrame[] = [];
-    if (cfg.version === 4) for (let i = 0; i < n; i++) frames.push(new VlpiFrame(m, cfg, i, (intid) => rds[i]!.setLpiPending(intid)));
+    const v41 = cfg.version === 4 && cfg.v41;
+    this.defaultDoorbells = v41 ? new DefaultDoorbells(2 ** cfg.its.vpeIdBits, m.bus, { requester: 'gic', id: 0x200 }) : null;
+    this.sharedResidency = v41 ? new SharedResidency(2 ** cfg.its.vpeIdBits) : null;
+    if (cfg.version === 4) for (let i = 0; i < n; i++) frames.push(new VlpiFrame(m, cfg, i, (intid) => rds[i]!.setLpiPending(intid), this.defaultDoorbells, this.sharedResidency));
     this.vlpiFrames = frames;
     this.vlpiSources = cfg.version === 4 ? frames : rds.map(() => NO_VLPIS);
 
@@ -194,24 +209,35 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
 
   // ---------------------------------------------------------------- VlpiPort (for the ITS, GICv4)
 
-  setVlpiPending(rd: number, vpt: number, vptIdBits: number, vintid: number, doorbell: number): void {
-    this.vlpiFrames[rd]?.setVlpiPending(vpt, vptIdBits, vintid, doorbell);
+  /**
+   * GICv4.1: the redistributor of the sharing domain where vPE `vpeid` is resident, else `rd`
+   * (the one its vPE table entry names). GICv4.0: `rd`.
+   */
+  private vpeRd(rd: number, vpeid: number): number {
+    const r = this.sharedResidency;
+    if (r === null) return rd;
+    const at = r.of(vpeid);
+    return at >= 0 ? at : rd;
   }
 
-  clearVlpiPending(rd: number, vpt: number, vintid: number): void {
-    this.vlpiFrames[rd]?.clearVlpiPending(vpt, vintid);
+  setVlpiPending(rd: number, vpt: number, vptIdBits: number, vintid: number, doorbell: number, vpeid = -1): void {
+    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.setVlpiPending(vpt, vptIdBits, vintid, doorbell, vpeid);
+  }
+
+  clearVlpiPending(rd: number, vpt: number, vintid: number, vpeid = -1): void {
+    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.clearVlpiPending(vpt, vintid, vpeid);
   }
 
   isVlpiPending(rd: number, vpt: number, vintid: number): boolean {
     return this.vlpiFrames[rd]?.isVlpiPending(vpt, vintid) ?? false;
   }
 
-  invalidateVlpi(rd: number, vpt: number, vintid: number): void {
-    this.vlpiFrames[rd]?.invalidateVlpi(vpt, vintid);
+  invalidateVlpi(rd: number, vpt: number, vintid: number, vpeid = -1): void {
+    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.invalidateVlpi(vpt, vintid, vpeid);
   }
 
-  invalidateAllVlpis(rd: number, vpt: number): void {
-    this.vlpiFrames[rd]?.invalidateAllVlpis(vpt);
+  invalidateAllVlpis(rd: number, vpt: number, vpeid = -1): void {
+    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.invalidateAllVlpis(vpt, vpeid);
   }
 
   vpeMapped(rd: number, vpt: number, vptIdBits: number): void {

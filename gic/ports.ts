@@ -100,21 +100,26 @@ export interface LpiPort {
 }
 
 /**
- * What the ITS needs from the redistributors for virtual LPIs (GICv4.0: residency is matched
- * by VPT address). Filled in by the direct-injection work; a GICv3 configuration never calls it.
+ * What the ITS needs from the redistributors for virtual LPIs. GICv4.0 matches residency by VPT
+ * address (`vpt`); GICv4.1 by vPEID (`vpeid`, -1 when the caller has none: a GICv4.0 caller).
+ * A GICv3 configuration never calls it.
  */
 export interface VlpiPort {
-  /** A vLPI for the vPE whose VPT is at `vpt` (VPT_size `vptIdBits` - 1) arrives at `rd`. `doorbell` is a physical LPI or 1023. */
-  setVlpiPending(rd: number, vpt: number, vptIdBits: number, vintid: number, doorbell: number): void;
-  clearVlpiPending(rd: number, vpt: number, vintid: number): void;
+  /**
+   * A vLPI for the vPE whose VPT is at `vpt` (VPT_size `vptIdBits` - 1) arrives at `rd`.
+   * `doorbell` is a physical LPI or 1023: the ITE's Dbell_pINTID on GICv4.0, the vPE's default
+   * doorbell on GICv4.1 (rung only if armed at deschedule).
+   */
+  setVlpiPending(rd: number, vpt: number, vptIdBits: number, vintid: number, doorbell: number, vpeid?: number): void;
+  clearVlpiPending(rd: number, vpt: number, vintid: number, vpeid?: number): void;
   isVlpiPending(rd: number, vpt: number, vintid: number): boolean;
   /** INV on a virtual ITE / VINVALL: re-read vLPI configuration. */
-  invalidateVlpi(rd: number, vpt: number, vintid: number): void;
-  invalidateAllVlpis(rd: number, vpt: number): void;
+  invalidateVlpi(rd: number, vpt: number, vintid: number, vpeid?: number): void;
+  invalidateAllVlpis(rd: number, vpt: number, vpeid?: number): void;
   /** VMAPP V=1 (first map: `vpt` read from memory once). */
-  vpeMapped(rd: number, vpt: number, vptIdBits: number): void;
+  vpeMapped(rd: number, vpt: number, vptIdBits: number, vpeid?: number): void;
   /** VMAPP V=0. */
-  vpeUnmapped(rd: number, vpt: number): void;
+  vpeUnmapped(rd: number, vpt: number, vpeid?: number): void;
 }
 
 /** What the virtual CPU interface needs from its redistributor (GICv4: the resident vPE's vLPIs). */

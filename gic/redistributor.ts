@@ -23,6 +23,7 @@
  * - Cacheability and shareability fields of PROPBASER/PENDBASER are stored as written and have
  *   no effect (memory is coherent).
  */
+import { GICR_INVLPIR_V41 } from './vlpi-registers.js';
 import { bits, lo32, toBig } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { W32, W64, RegisterBlock, constReg, type RegisterRegion } from '../core/regions.js';
@@ -65,6 +66,11 @@ export interface RedistributorHooks {
   requestFill(rd: number, intid: number): void;
   /** GICR_WAKER.ProcessorSleep changed (1-of-N participation). */
   wakerChanged(): void;
+  /**
+   * GICv4.1: GICR_INVLPIR (`intid`) or GICR_INVALLR (`intid` = -1) written with V = 1: the vLPI
+   * configuration of vPE `vpeid` at redistributor `rd` is re-read (IHI 0069, GICR_INVLPIR, GICR_INVALLR).
+   */
+  invalidateVlpi?(rd: number, vpeid: number, intid: number): void;
 }
 
 export class Redistributor {
@@ -116,6 +122,10 @@ export class Redistributor {
       Dirty: v4,
       DirectLPI: 1,
       Last: last ? 1 : 0,
+      // GICv4.1: VPENDBASER names the vPE by vPEID. CHOICE: CommonLPIAff = 0, every
+      // redistributor shares one vPE configuration table (and LPI tables).
+      RVPEID: cfg.v41 ? 1 : 0,
+      CommonLPIAff: 0,
       Processor_Number: index,
       ...aff,
     });
@@ -297,6 +307,20 @@ export class Redistributor {
       regSize: 8,
       write: (_o, _s, v) => fn(GICR_LPIR.get(lo32(v), 'pINTID')),
     });
+    // GICv4.1: V = 1 names a vLPI of vPE vPEID (IHI 0069, GICR_INVLPIR, GICR_INVALLR); V = 0 the physical LPI(s).
+    const vlpir = (name: string, offset: number, all: boolean): RegisterRegion => ({
+      name,
+      offset,
+      length: 8,
+      widths: W32 | W64,
+      regSize: 8,
+      write: (_o, _s, v) => {
+        const d = GICR_INVLPIR_V41.decode(toBig(v));
+        if (d.V === 1) this.hooks.invalidateVlpi?.(this.index, d.vPEID, all ? -1 : d.INTID);
+        else if (all) this.invalidateAllLpis();
+        else this.invalidateLpi(d.INTID);
+      },
+    });
     const base64 = (name: string, offset: number, get: () => bigint, set: (v: bigint) => void): RegisterRegion => ({
       name,
       offset,
@@ -357,8 +381,8 @@ export class Redistributor {
           this.pendbaser = GICR_PENDBASER.encode({ ...d, PTZ: 0 });
         },
       ),
-      lpir('GICR_INVLPIR', GICR.INVLPIR, (intid) => this.invalidateLpi(intid)),
-      lpir('GICR_INVALLR', GICR.INVALLR, () => this.invalidateAllLpis()),
+      this.cfg.v41 ? vlpir('GICR_INVLPIR', GICR.INVLPIR, false) : lpir('GICR_INVLPIR', GICR.INVLPIR, (intid) => this.invalidateLpi(intid)),
+      this.cfg.v41 ? vlpir('GICR_INVALLR', GICR.INVALLR, true) : lpir('GICR_INVALLR', GICR.INVALLR, () => this.invalidateAllLpis()),
       {
         name: 'GICR_SYNCR',
         offset: GICR.SYNCR,

@@ -59,6 +59,21 @@
  * - A VPT that does not lie in one RAM region is parsed word by word through the bus (zeros
  *   where nothing decodes) instead of page by page.
  * - Inner/OuterCache and Shareability are stored as written and have no effect.
+ *
+ * GICv4.1 (`cfg.v41`; IHI 0069, GICR_VPROPBASER and GICR_VPENDBASER in their GICv4.1 layouts):
+ * GICR_VPROPBASER describes the vPE configuration table shared with the ITS (Entry_Size RO = 1,
+ * 16-byte entries); GICR_VPENDBASER names the vPE by vPEID. Valid 0 -> 1 reads entry vPEID of
+ * that table (vlpi-v41.ts `VpeTable`: VPT, VPT_size, vLPI configuration table) and then works
+ * as on GICv4.0; residency is matched by vPEID (the ITS passes it with every vLPI). Valid 1 -> 0
+ * with DB = 1 and PendingLast = 0 written requests the vPE's default doorbell: when the flush
+ * completes with PendingLast = 0 it is armed (vlpi-v41.ts `DefaultDoorbells`), and the first
+ * enabled vLPI arriving while the vPE is not resident rings it once. All redistributors share
+ * the vPE table (one sharing domain): physical-gic.ts hands a vLPI for a vPE resident on another
+ * redistributor to that one (vlpi-v41.ts `SharedResidency`). The per-vLPI doorbell
+ * field is not used (GITS_TYPER.nID = 1). PendingLast counts a pending vLPI only if it is
+ * enabled and VGrp1En was 1. CHOICEs: DB reads 0; VGrp0En/VGrp1En/vPEID read back as written;
+ * a Valid = 1 write naming no valid vPE table entry (or with GICR_VPROPBASER.Valid = 0) is
+ * ignored; GICR_VPROPBASER.Z is a hint with no effect.
  */
 import { lo32, toBig } from '../core/bits.js';
 import type { AccessAttrs } from '../core/bus.js';
@@ -72,7 +87,8 @@ import { LpiSet } from './lpi-candidates.js';
 import { GICR_VLPI } from './mmio-offsets.js';
 import type { VlpiSource } from './ports.js';
 import { ResidentVlpis } from './vlpi-resident.js';
-import { GICR_VPENDBASER, GICR_VPROPBASER } from './vlpi-registers.js';
+import { GICR_VPENDBASER, GICR_VPENDBASER_V41, GICR_VPROPBASER, GICR_VPROPBASER_V41 } from './vlpi-registers.js';
+import { VPE_ENTRY_SIZE_FIELD, VpeTable, type DefaultDoorbells, type SharedResidency } from './vlpi-v41.js';
 import type { VlpiDropReason, VpeResidencyEvent } from './vlpi-trace.js';
 
 // Module-local copies of imported constants used per vLPI (imported bindings are getter calls
@@ -114,6 +130,16 @@ export class VlpiFrame implements VlpiSource {
   private parsed = false;
   /** VPT address latched at Valid 0 -> 1 (the resident vPE, or the one being flushed). */
   private vpt = -1;
+  // ---- GICv4.1 ----
+  private readonly v41: boolean;
+  /** vPEID latched at Valid 0 -> 1 (GICv4.1), -1 otherwise. */
+  private vpeid = -1;
+  /** The resident (or flushing) vPE's vLPI configuration table and VGrp1En (GICv4.1). */
+  private vconf = 0;
+  private vgrp1En = false;
+  /** A default doorbell was requested at the deschedule in progress (DB = 1, PendingLast = 0 written). */
+  private dbRequested = false;
+  private readonly vpeTable: VpeTable | null;
   private readonly resident: ResidentVlpis;
   /** Bus attributes of the redistributor's own memory accesses (VPT, configuration table). */
   private readonly attrs: AccessAttrs;
@@ -127,8 +153,15 @@ export class VlpiFrame implements VlpiSource {
     readonly index: number,
     /** Makes a physical LPI pending at this redistributor (v4.0 doorbells); false when dropped. */
     readonly setPhysicalLpi: (intid: number) => boolean,
+    /** GICv4.1: the default doorbells of every vPE (shared by all redistributors); null on GICv4.0. */
+    private readonly doorbells: DefaultDoorbells | null = null,
+    /** GICv4.1: where each vPE is resident (shared by all redistributors of the sharing domain). */
+    private readonly residency: SharedResidency | null = null,
   ) {
     this.attrs = { requester: 'gic', id: index };
+    this.v41 = cfg.v41 && doorbells !== null;
+    this.vpeTable = this.v41 ? new VpeTable(m.bus, this.attrs) : null;
+    if (this.v41) this.vpropbaser = GICR_VPROPBASER_V41.encode({ Entry_Size: VPE_ENTRY_SIZE_FIELD, Page_Size: 2 });
     this.resident = new ResidentVlpis(m.bus, this.attrs, priorityMask(cfg.priorityBits));
     this.dirtyEvent = new SimEvent(`gicr${index}.vpe-dirty`, GIC_EVENT_PRIORITY, () => this.residencyDone());
     this.fills = new LatencyFifo(m, `gicr${index}.vlpi-fill`, m.costs.lpiConfigFetch, (_rd, vintid) => this.completeFill(vintid));
@@ -155,15 +188,21 @@ export class VlpiFrame implements VlpiSource {
 
   // ---------------------------------------------------------------- vLPIs from the ITS (VlpiPort for this RD)
 
+  /** The vPE is resident here: by VPT address (GICv4.0) or by vPEID (GICv4.1). */
+  private isResident(vpt: number, vpeid: number): boolean {
+    return this.valid && (this.v41 ? vpeid === this.vpeid : vpt === this.vpt);
+  }
+
   /** A vLPI for the vPE whose VPT is at `vpt` (vINTID bits `vptIdBits`) arrives here. */
-  setVlpiPending(vpt: number, vptIdBits: number, vintid: number, doorbell: number): void {
+  setVlpiPending(vpt: number, vptIdBits: number, vintid: number, doorbell: number, vpeid = -1): void {
     // vINTID in [8192, 2^vptIdBits), and below 2^24 whatever VPT_size says.
     if (vintid < LPI_FIRST || vintid >= VINTID_LIMIT || (vptIdBits < 24 && (vptIdBits < 14 || vintid >>> vptIdBits !== 0))) return this.drop(vpt, vintid, 'range');
-    const resident = this.valid && vpt === this.vpt;
+    const resident = this.isResident(vpt, vpeid);
     const r = this.resident;
     if (resident && vintid >= r.limit) return this.drop(vpt, vintid, 'idbits');
     const fresh = this.writeBit(vpt, vintid, true);
     let rung = false;
+    let ringing = false;
     if (resident) {
       if (this.parsed) {
         const s = r.markPending(vintid);
@@ -172,21 +211,26 @@ export class VlpiFrame implements VlpiSource {
       }
       // Still parsing: the parse reads the bit just written.
     } else if (doorbell !== NO_DOORBELL) {
-      rung = this.setPhysicalLpi(doorbell);
+      // GICv4.1: the vPE's default doorbell, only when armed at deschedule and once per non-resident period.
+      if (!this.v41) rung = this.setPhysicalLpi(doorbell);
+      else if (this.doorbells!.take(vpeid, vintid)) {
+        rung = this.setPhysicalLpi(doorbell);
+        ringing = true;
+      }
     }
     const m = this.m;
     if (m.trace.on) {
       const el = m.pes[this.index]!.el;
       m.trace.emit({ t: m.now, core: this.index, el, kind: 'vlpi-pending', rd: this.index, vpt, vintid, resident, fresh, doorbell, rung });
-      if (!resident && doorbell !== NO_DOORBELL) m.trace.emit({ t: m.now, core: this.index, el, kind: 'vlpi-doorbell', rd: this.index, vpt, vintid, doorbell, accepted: rung });
+      if (!resident && doorbell !== NO_DOORBELL && (!this.v41 || ringing)) m.trace.emit({ t: m.now, core: this.index, el, kind: 'vlpi-doorbell', rd: this.index, vpt, vintid, doorbell, accepted: rung });
     }
   }
 
   /** CLEAR, DISCARD, VMOVI (old vPE): the bit is cleared in the VPT, and in the resident set. */
-  clearVlpiPending(vpt: number, vintid: number): void {
+  clearVlpiPending(vpt: number, vintid: number, vpeid = -1): void {
     if (vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return;
     const was = this.writeBit(vpt, vintid, false);
-    if (this.valid && this.parsed && vpt === this.vpt) {
+    if (this.parsed && this.isResident(vpt, vpeid)) {
       const before = this.resident.best();
       if (this.resident.markClear(vintid) && before >= 0 && (before & VINTID_MASK) === vintid) this.onChanged();
     }
@@ -200,21 +244,21 @@ export class VlpiFrame implements VlpiSource {
   }
 
   /** INV on a virtual ITE: the resident vPE re-reads `vintid`'s configuration byte. */
-  invalidateVlpi(vpt: number, vintid: number): void {
-    if (!this.valid || !this.parsed || vpt !== this.vpt || vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return;
+  invalidateVlpi(vpt: number, vintid: number, vpeid = -1): void {
+    if (!this.parsed || !this.isResident(vpt, vpeid) || vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return;
     const before = this.resident.best();
     const reread = this.resident.invalidate(vintid);
     if (this.resident.best() !== before) this.onChanged();
-    this.traceVlpi(vpt, vintid, 'inv', reread ? 1 : 0);
+    this.traceVlpi(this.vpt, vintid, 'inv', reread ? 1 : 0);
   }
 
   /** VINVALL: the resident vPE re-reads the configuration of all its vLPIs. */
-  invalidateAllVlpis(vpt: number): void {
-    if (!this.valid || !this.parsed || vpt !== this.vpt) return;
+  invalidateAllVlpis(vpt: number, vpeid = -1): void {
+    if (!this.parsed || !this.isResident(vpt, vpeid)) return;
     const before = this.resident.best();
     const reread = this.resident.invalidateAll();
     if (this.resident.best() !== before) this.onChanged();
-    this.traceVlpi(vpt, -1, 'invall', reread);
+    this.traceVlpi(this.vpt, -1, 'invall', reread);
   }
 
   /** VMAPP V = 1 / VMOVP (new RD). Pending state lives in the VPT: nothing moves. */
@@ -231,9 +275,43 @@ export class VlpiFrame implements VlpiSource {
 
   // ---------------------------------------------------------------- residency
 
+  /** GICR_VPENDBASER write in the GICv4.1 layout (IHI 0069, GICR_VPENDBASER). */
+  private writeVpendbaserV41(v: bigint): void {
+    const d = GICR_VPENDBASER_V41.decode(v);
+    const fields = GICR_VPENDBASER_V41.encode({ vPEID: d.vPEID, VGrp0En: d.VGrp0En, VGrp1En: d.VGrp1En });
+    const valid = d.Valid === 1;
+    if (this.valid && valid) {
+      if (fields !== this.vpendbaser) this.ignored('GICR_VPENDBASER fields changed while Valid = 1', v);
+      return;
+    }
+    if (!this.valid && !valid) {
+      this.vpendbaser = fields;
+      this.pendingLast = d.PendingLast;
+      return;
+    }
+    if (!valid) {
+      // DB is treated as 0 when PendingLast is written 1 (IHI 0069, GICR_VPENDBASER.DB).
+      this.dbRequested = d.DB === 1 && d.PendingLast === 0;
+      this.residency?.set(this.vpeid, -1);
+      this.deschedule();
+      return;
+    }
+    if (GICR_VPROPBASER_V41.get(this.vpropbaser, 'Valid') === 0) return this.ignored('GICR_VPENDBASER.Valid = 1 while GICR_VPROPBASER.Valid = 0', v);
+    const t = this.vpeTable!;
+    if (!t.read(this.vpropbaser, d.vPEID)) return this.ignored(`GICR_VPENDBASER names vPEID ${d.vPEID} with no valid vPE table entry`, v);
+    this.vpendbaser = fields;
+    this.vpeid = d.vPEID;
+    this.vconf = t.vconf;
+    this.vgrp1En = d.VGrp1En === 1;
+    this.doorbells!.disarm(d.vPEID);
+    this.residency?.set(d.vPEID, this.index);
+    this.schedule(t.vpt, t.vconf, Math.min(t.vptSize + 1, this.cfg.idBits));
+  }
+
   /** GICR_VPENDBASER write (IHI 0069, GICR_VPENDBASER). */
   private writeVpendbaser(v: bigint): void {
     if (this.dirty) return this.ignored('GICR_VPENDBASER write while Dirty = 1', v);
+    if (this.v41) return this.writeVpendbaserV41(v);
     const d = GICR_VPENDBASER.decode(v);
     const fields = GICR_VPENDBASER.encode({ InnerCache: d.InnerCache, Shareability: d.Shareability, PA: d.PA, OuterCache: d.OuterCache, IDAI: d.IDAI });
     const valid = d.Valid === 1;
@@ -246,19 +324,22 @@ export class VlpiFrame implements VlpiSource {
       this.pendingLast = d.PendingLast;
       return;
     }
-    if (valid) this.schedule(d.PA * 0x10000);
-    else this.deschedule();
+    if (valid) {
+      const prop = GICR_VPROPBASER.decode(this.vpropbaser);
+      this.schedule(d.PA * 0x10000, prop.PA * 0x1000, Math.min(prop.IDbits + 1, this.cfg.idBits));
+    } else this.deschedule();
   }
 
-  /** Valid 0 -> 1: the vPE whose VPT is at `vpt` is resident; its VPT is parsed while Dirty = 1. */
-  private schedule(vpt: number): void {
-    const prop = GICR_VPROPBASER.decode(this.vpropbaser);
-    const bits = Math.min(prop.IDbits + 1, this.cfg.idBits);
+  /**
+   * Valid 0 -> 1: the vPE whose VPT is at `vpt` (vLPI configuration table at `prop`, `bits`
+   * vINTID bits) is resident; its VPT is parsed while Dirty = 1.
+   */
+  private schedule(vpt: number, prop: number, bits: number): void {
     this.valid = true;
     this.parsed = false;
     this.vpt = vpt;
     this.pendingLast = 1;
-    this.resident.reset(prop.PA * 0x1000, bits >= 14 ? 2 ** bits : LPI_FIRST);
+    this.resident.reset(prop, bits >= 14 ? 2 ** bits : LPI_FIRST);
     this.startDirty('schedule', this.m.costs.vpeScheduleDirty);
   }
 
@@ -287,7 +368,10 @@ export class VlpiFrame implements VlpiSource {
       this.traceResidency('parsed', 0, found);
       this.onChanged();
     } else {
-      this.pendingLast = this.resident.anyPendingEnabled(this.vpt) ? 1 : 0;
+      // GICv4.1: vLPIs are Group 1, enabled only while VGrp1En = 1.
+      this.pendingLast = (!this.v41 || this.vgrp1En) && this.resident.anyPendingEnabled(this.vpt) ? 1 : 0;
+      if (this.v41 && this.dbRequested && this.pendingLast === 0) this.doorbells!.arm(this.vpeid, this.vconf, this.vgrp1En);
+      this.dbRequested = false;
       this.traceResidency('flushed', 0, 0);
     }
   }
@@ -337,6 +421,12 @@ export class VlpiFrame implements VlpiSource {
         read: () => this.vpropbaser,
         write: (_o, _s, v) => {
           if (this.valid) return this.ignored('GICR_VPROPBASER write while GICR_VPENDBASER.Valid = 1', toBig(v));
+          if (this.v41) {
+            // Entry_Size is RO; Z is a hint (the table is zero) and reads 0.
+            const d = GICR_VPROPBASER_V41.decode(toBig(v));
+            this.vpropbaser = GICR_VPROPBASER_V41.encode({ ...d, Z: 0, Entry_Size: VPE_ENTRY_SIZE_FIELD });
+            return;
+          }
           this.vpropbaser = GICR_VPROPBASER.encode(GICR_VPROPBASER.decode(toBig(v)));
         },
       },

@@ -26,6 +26,18 @@
  *   configuration table and made visible with ITS INV (one event) or VINVALL (the vPE).
  * Every step is an MMIO access, a store, or an ITS command on a PE.
  *
+ * GICv4.1 (`gic.v41`), as KVM drives such hardware (vgic-v4.c `vgic_v4_load`/`vgic_v4_put`,
+ * irq-gic-v3-its.c `its_vpe_4_1_schedule`/`its_vpe_4_1_deschedule`, `its_build_vmapp_cmd`):
+ * each core's GICR_VPROPBASER shares the ITS's vPE table (hypervisor.ts at core set-up); VMAPP
+ * carries the VM's vLPI configuration table (VConf_addr, 64 KB aligned) and the vPE's doorbell
+ * as its default doorbell, which stays enabled in the host configuration table; the vPE is made
+ * resident by vPEID (VGrp1En = 1), and it leaves with DB = 1, PendingLast = 0 only when the
+ * vCPU blocks (the GIC then rings the doorbell at most once for the blocking period, so nothing
+ * is enabled, disabled or cleared around it), with DB = 0, PendingLast = 1 when it is put;
+ * no VMOVP is ever issued: every redistributor shares the vPE table (one sharing domain), and
+ * Linux skips VMOVP inside a sharing domain (its_vpe_set_affinity), so a vPE keeps its home RD
+ * (and its doorbell arrives there) wherever it runs; the GIC finds where it is resident.
+ *
  * Locks (drivers/spinlock.ts), since several cores act on one vPE: its vCPU's core makes it resident,
  * moves it (VMOVP) and arms its doorbell, while the core its doorbell arrives at disables it.
  * A vPE's lock (Linux's `vpe_lock`, vpe_to_cpuid_lock) covers its RD, its doorbell's state and
@@ -39,6 +51,7 @@ import { ldr, mrs, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
 import { clearLpiPending, configureLpi, invalidateLpi } from '../drivers/lpi.js';
 import { makeNonResident, makeResident, vpendIdai, vpendPendingLast, waitVpendClean, type VpeTables } from '../drivers/residency.js';
+import { makeNonResidentV41, makeResidentV41 } from '../drivers/residency-v41.js';
 import { Spinlock } from '../drivers/spinlock.js';
 import { LPI_CONFIG } from '../gic/gic-registers.js';
 import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
@@ -95,8 +108,12 @@ export class DirectInjector implements DirectInjection {
   /** The VMOVP lock of each VM (the same lock for all with `vmovpLock: 'global'`). */
   private readonly vmovpLocks: Spinlock[] = [];
   private globalVmovp: Spinlock | null = null;
+  /** The GIC is a GICv4.1: residency by vPEID, default doorbells (see the module comment). */
+  private readonly v41: boolean;
 
-  constructor(private readonly h: Hypervisor) {}
+  constructor(private readonly h: Hypervisor) {
+    this.v41 = h.cfg.gic.version === 4 && h.cfg.gic.v41;
+  }
 
   vpe(v: Vcpu): Vpe | undefined {
     return this.vpes.get(v.id);
@@ -111,7 +128,8 @@ export class DirectInjector implements DirectInjection {
    * configuration error that names the limit.
    */
   allocate(vm: Vm, allocLpi: () => number): void {
-    const vprop = this.h.heap.alloc(VPROP_BYTES, 0x1000);
+    // GICv4.1: VMAPP's VConf_addr is PA[51:16], so the table is 64 KB aligned.
+    const vprop = this.h.heap.alloc(VPROP_BYTES, this.v41 ? 0x10000 : 0x1000);
     const limit = 2 ** this.h.cfg.gic.its.vpeIdBits;
     for (const v of vm.vcpus) {
       if (this.nextVpeId >= limit) {
@@ -134,9 +152,10 @@ export class DirectInjector implements DirectInjection {
     const cmds: CommandWords[] = [];
     for (const v of vm.vcpus) {
       const vpe = this.vpes.get(v.id)!;
-      // The doorbell starts disabled: armed only while the vCPU blocks.
-      yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEVICE, false);
-      cmds.push(yield* h.its.mapVpe(vpe.id, h.rdbaseOf(vpe.rd), vpe.vpt, VPT_ID_BITS));
+      // GICv4.0: the doorbell starts disabled, armed only while the vCPU blocks. GICv4.1: it stays
+      // enabled; the GIC rings it only when asked at deschedule (GICR_VPENDBASER.DB).
+      yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEVICE, this.v41);
+      cmds.push(yield* h.its.mapVpe(vpe.id, h.rdbaseOf(vpe.rd), vpe.vpt, VPT_ID_BITS, this.v41 ? { vconf: vpe.vprop, doorbell: vpe.doorbell } : undefined));
     }
     for (const d of vm.config.devices) {
       cmds.push(yield* h.its.mapDevice(d.deviceId, eventBitsOf(d)));
@@ -154,7 +173,16 @@ export class DirectInjector implements DirectInjection {
     const t0: number = yield mrs(CNTPCT_EL0, 9);
     // Only this core sets `armed` and changes `rd`, so reading them first is safe; `fired` set
     // meanwhile by the doorbell's core only leaves a stale doorbell to take later.
-    const moved = vpe.rd !== pcpu.index;
+    // GICv4.1: every redistributor shares the ITS's vPE table (one sharing domain:
+    // GICR_TYPER.CommonLPIAff = 0, GITS_TYPER.SVPET = 1), so the vPE keeps the RD its vPE table
+    // entry names and no VMOVP is needed wherever it runs (Linux's its_vpe_set_affinity keeps
+    // the old CPU when it shares the new one's vPE table); the GIC finds where it is resident.
+    const moved = !this.v41 && vpe.rd !== pcpu.index;
+    if (this.v41) {
+      // Nothing to disarm: a requested default doorbell ends with the non-resident period.
+      vpe.armed = false;
+      vpe.fired = false;
+    }
     if (vpe.armed || vpe.fired || moved) {
       const core = pcpu.index;
       yield* vpe.lock.acquire(core);
@@ -180,7 +208,8 @@ export class DirectInjector implements DirectInjection {
     // before Linux 5.11), or at the last step before entry, overlapped with the rest (`commit`).
     const wait = h.cfg.waitDirtyOnEntry || vpe.waitParse;
     const defer = wait && h.cfg.vptParseWait === 'before-entry';
-    yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, wait && !defer, vpe.idai, this.stats);
+    if (this.v41) yield* makeResidentV41(pcpu.rd + GICR_VLPI_BASE, vpe.id, wait && !defer, true, false, this.stats);
+    else yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, wait && !defer, vpe.idai, this.stats);
     vpe.parseWaitDeferred = defer;
     vpe.waitParse = false;
     vpe.resident = true;
@@ -205,7 +234,7 @@ export class DirectInjector implements DirectInjection {
   *put(pcpu: PerCpu, v: Vcpu): Program {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined || !vpe.resident) return;
-    yield* this.deschedule(pcpu, v, vpe);
+    yield* this.deschedule(pcpu, v, vpe, false);
   }
 
   /**
@@ -216,24 +245,34 @@ export class DirectInjector implements DirectInjection {
   *block(pcpu: PerCpu, v: Vcpu): Program<boolean> {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;
-    if (this.h.sched.doorbell(v.id)) {
+    const db = this.h.sched.doorbell(v.id);
+    if (db) {
+      // GICv4.1: nothing to enable, but `armed` is set before the vPE leaves: its doorbell may
+      // ring on another core (the vPE's home RD) as soon as the flush completes, and that core
+      // must see it armed to record it (`fired`, `rang`) while this one is still blocking.
       yield* vpe.lock.acquire(pcpu.index);
-      yield* this.arm(vpe);
+      if (this.v41) {
+        vpe.armed = true;
+        this.stats.doorbellsArmed++;
+      } else yield* this.arm(vpe);
       yield* vpe.lock.release();
     }
-    if (vpe.resident) yield* this.deschedule(pcpu, v, vpe);
+    if (vpe.resident) yield* this.deschedule(pcpu, v, vpe, db);
     return vpe.pendingLast;
   }
 
-  private *deschedule(pcpu: PerCpu, v: Vcpu, vpe: Vpe): Program {
+  /** Makes `vpe` non-resident; `blocking` (GICv4.1): ask for its default doorbell (DB = 1, PendingLast = 0). */
+  private *deschedule(pcpu: PerCpu, v: Vcpu, vpe: Vpe, blocking: boolean): Program {
     const t0: number = yield mrs(CNTPCT_EL0, 9);
     // its_clear_vpend_valid: wait for Dirty = 0, clear Valid, wait for Dirty = 0, read PendingLast/IDAI.
-    const after: bigint = yield* makeNonResident(pcpu.rd + GICR_VLPI_BASE, this.stats);
+    const frame = pcpu.rd + GICR_VLPI_BASE;
+    const after: bigint = this.v41 ? yield* makeNonResidentV41(frame, blocking, this.stats) : yield* makeNonResident(frame, this.stats);
+    // (GICv4.1: PendingLast as read is the GIC's answer whatever was written with Valid = 0.)
     vpe.pendingLast = vpendPendingLast(after);
     // A vPE that leaves with a vLPI pending is waited for at its next entry (see `enter`),
     // however it left: blocking or put at the end of a slice.
     if (vpe.pendingLast) vpe.waitParse = true;
-    vpe.idai = vpendIdai(after);
+    if (!this.v41) vpe.idai = vpendIdai(after);
     vpe.resident = false;
     const cycles: number = yield* this.residencyChanged(v, t0);
     const env = this.h.env;
@@ -290,7 +329,8 @@ export class DirectInjector implements DirectInjection {
     if (vpe === undefined) return;
     yield* vpe.lock.acquire(core);
     if (vpe.armed) {
-      yield* this.disable(vpe);
+      // GICv4.1: the GIC rings a default doorbell once per blocking period: nothing to disable.
+      if (!this.v41) yield* this.disable(vpe);
       vpe.fired = true;
     }
     yield* vpe.lock.release();

@@ -36,6 +36,8 @@ import { checkConfig, eventBitsOf, FIRST_LPI, GUEST_INTID_BITS, type HypervisorC
 import { DirectInjector } from './direct.js';
 import { NO_DIRECT, type DirectInjection } from './direct-port.js';
 import { hostCpuInit, hostDistributorInit } from './host-gic.js';
+import { inheritVpeTable } from '../drivers/residency-v41.js';
+import { GICR_VLPI_BASE } from '../gic/mmio-offsets.js';
 import { placeRunnable, wake } from './host-irq.js';
 import { ptimerTrapsInit } from './ptimer.js';
 import { HYP_ENTRY, HYP_SECONDARY, HYP_VECTOR_STRIDE, HYP_VECTORS, PRIO_DEVICE } from './layout.js';
@@ -270,6 +272,8 @@ export class Hypervisor {
     // Guests' EL1 physical timer accesses trap (CNTHCTL_EL2.EL1PCEN = 0): ptimer.ts emulates it.
     yield* ptimerTrapsInit();
     pcpu.rd = yield* hostCpuInit(this.cfg.gic.gicrBase, this.lpiTables, this.pendTables[core] ?? 0);
+    // GICv4.1: this redistributor shares the ITS's vPE table (inherit_vpe_l1_table_from_its).
+    if (this.cfg.gic.version === 4 && this.cfg.gic.v41 && pcpu.rd >= 0) yield* inheritVpeTable(this.cfg.gic.itsBase, pcpu.rd + GICR_VLPI_BASE);
   }
 
   private *boot(): Program {

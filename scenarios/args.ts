@@ -10,7 +10,7 @@ import { SCENARIOS } from './named.js';
 import { GridError, parseGridSpec, type GridDim } from './grid.js';
 import { isPolicyFile } from './policy-modules.js';
 
-export type PathChoice = 'injected' | 'direct' | 'mixed' | 'both';
+export type PathChoice = 'injected' | 'direct' | 'direct-v41' | 'mixed' | 'both';
 
 export interface CliOptions {
   /** A shipped scenario's name or a JSON file (default: 'default', or 'explain' with --explain). */
@@ -65,7 +65,7 @@ interface FlagSpec {
 /** Every flag, in the order --help lists them. */
 export const FLAGS: readonly FlagSpec[] = [
   { name: '--scenario', value: 'NAME|FILE', help: 'a shipped scenario (listed below) or a scenario JSON file (default: default)' },
-  { name: '--path', value: 'injected|direct|mixed|both', help: 'delivery path of every VM, or mixed: each VM its own (the scenario as written); both (default): the scenario as written when its VMs take different paths, then all injected and all direct (a GICv3 scenario runs injected only)' },
+  { name: '--path', value: 'injected|direct|direct-v41|mixed|both', help: 'delivery path of every VM (direct-v41 needs gicVersion 4.1), or mixed: each VM its own (the scenario as written); both (default): the scenario as written when its VMs take different paths, then every path of the machine (a GICv3 scenario runs injected only; GICv4.1 adds direct-v41)' },
   { name: '--policy', value: 'NAME|FILE', help: "scheduling policy, overriding the scenario's: a shipped one (listed below) or a module file exporting a Policy (./my-policy.ts)" },
   { name: '--seed', value: 'N', help: 'seed of every random source (integer, 0 to 4294967295)' },
   { name: '--duration', value: 'T', help: 'simulated time with devices running: 5000, 5000us, 5ms or 0.005s (a bare number is microseconds)' },
@@ -178,7 +178,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.scenario = value!;
         break;
       case '--path':
-        o.path = oneOf(flag, value!, ['injected', 'direct', 'mixed', 'both'] as const);
+        o.path = oneOf(flag, value!, ['injected', 'direct', 'direct-v41', 'mixed', 'both'] as const);
         break;
       case '--policy':
         // A shipped policy by name, or a module file (loaded by the CLI before anything runs).
@@ -292,7 +292,7 @@ export function helpText(): string {
   return [
     'minivisor: GICv4 direct injection vs. the injected path, on a deterministic model of an Arm machine',
     '',
-    'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|mixed|both] [--policy NAME] [--seed N]',
+    'usage: npm start -- [--scenario NAME|FILE] [--path injected|direct|direct-v41|mixed|both] [--policy NAME] [--seed N]',
     '                    [--duration T] [--cost-profile NAME] [--record all|counters] [--json] [--trace FILE] [--report FILE]',
     '                    [--sweep [--rates F,...] [--workers N] [--out PREFIX]] [--explain] [--per-vm] [--quiet] [--help]',
     '       npm start -- [--sweep] --grid KEY=V,V,... [KEY=V,V,...] [--shard I/N] [sweep flags]',

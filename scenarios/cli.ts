@@ -96,7 +96,8 @@ export async function resolveScenario(o: CliOptions): Promise<Scenario> {
 /** The paths `--path` asks for on scenario `s`. */
 export function pathsFor(o: CliOptions, s: Scenario): RunPath[] {
   if (o.path === 'both') return pathsOf(s);
-  if (o.path === 'direct' && s.gicVersion !== 4) throw new ArgError('--path', `direct injection needs a GICv4 machine; scenario '${s.name}' has gicVersion ${s.gicVersion}`);
+  if (o.path === 'direct' && s.gicVersion === 3) throw new ArgError('--path', `direct injection needs a GICv4 machine; scenario '${s.name}' has gicVersion ${s.gicVersion}`);
+  if (o.path === 'direct-v41' && s.gicVersion !== 4.1) throw new ArgError('--path', `direct-v41 needs a GICv4.1 machine; scenario '${s.name}' has gicVersion ${s.gicVersion}`);
   if (o.path === 'mixed' && !isMixed(s)) throw new ArgError('--path', `'mixed' runs each VM on its own path, but every VM of scenario '${s.name}' takes the ${asWrittenPath(s)} path (give a VM its own "path")`);
   return [o.path];
 }

@@ -103,7 +103,7 @@ export function parseGridSpec(spec: string): GridDim {
     if (text === '') throw new GridError('--grid', `${key}: expected comma-separated values, got an empty one in ${JSON.stringify(spec)}`);
     const v = parseValue(text);
     if (typeof v === 'number' && !Number.isFinite(v)) throw new GridError('--grid', `${key}=${text}: not a finite number`);
-    if (key === 'path' && v !== 'injected' && v !== 'direct') throw new GridError('--grid', `${key}=${text}: expected injected or direct`);
+    if (key === 'path' && v !== 'injected' && v !== 'direct' && v !== 'direct-v41') throw new GridError('--grid', `${key}=${text}: expected injected, direct or direct-v41`);
     if (key === 'rate' && !(typeof v === 'number' && v > 0 && v <= 1000)) throw new GridError('--grid', `${key}=${text}: expected a traffic rate factor above 0 and at most 1000`);
     if (key === 'policy' && (typeof v !== 'string' || (!isPolicyFile(v) && !POLICIES.some((p) => p.name === v)))) {
       throw new GridError('--grid', `${key}=${text}: expected one of ${POLICIES.map((p) => p.name).join(', ')}, or a module file exporting a Policy (./my-policy.ts)`);
@@ -251,10 +251,10 @@ export function gridJobs(base: Scenario, g: GridSweep): { jobs: SweepJob[]; meta
       if (pathDim !== undefined) paths = [pathDim.values[at[dims.indexOf(pathDim)]!] as RunPath];
       else paths = g.paths === 'both' ? pathsOf(v).sort() : [...g.paths];
       for (const path of paths) {
-        if (path === 'direct' && v.gicVersion !== 4) {
-          const why = `direct injection needs a GICv4 machine; scenario '${v.name}' has gicVersion ${v.gicVersion}`;
+        if ((path === 'direct' && v.gicVersion === 3) || (path === 'direct-v41' && v.gicVersion !== 4.1)) {
+          const why = path === 'direct' ? `direct injection needs a GICv4 machine; scenario '${v.name}' has gicVersion ${v.gicVersion}` : `direct-v41 needs a GICv4.1 machine; scenario '${v.name}' has gicVersion ${v.gicVersion}`;
           const gic = fields.filter((d) => d.key === 'gicVersion').map((d) => pair(d, at[dims.indexOf(d)]!));
-          if (pathDim !== undefined) throw new GridError('--grid', `path=direct${gic.length > 0 ? ` with ${gic[0]}` : ''}: ${why}`);
+          if (pathDim !== undefined) throw new GridError('--grid', `path=${path}${gic.length > 0 ? ` with ${gic[0]}` : ''}: ${why}`);
           throw new GridError('--path', `${why}${gic.length > 0 ? ` (--grid ${gic[0]})` : ''}`);
         }
         const rates = rateDim !== undefined ? [rateDim.values[at[dims.indexOf(rateDim)]!] as number] : [...g.rates].sort((a, b) => a - b);

@@ -23,7 +23,7 @@ import { policyOf } from './policy-modules.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
 import { addDevice, buildPlatform, GUEST_BOOT_LIMIT_US, runUntilGuestsReady, type Platform, type PlatformVm } from './platform.js';
 import { traceInvariants } from './trace-invariants.js';
-import { asWrittenPath, type DeliveryPath, type RecordMode, type RunPath, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
+import { asWrittenPath, isDirectPath, type DeliveryPath, type RecordMode, type RunPath, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
 
 /**
  * Longest boot before a guest must have said it is ready (its devices start then or never); the
@@ -60,6 +60,8 @@ export interface PathResult {
   readonly scenario: string;
   /** What the run delivered through: every VM injected, every VM direct, or `mixed` (each VM its own path, `vms[i].path`). */
   readonly path: RunPath;
+  /** The GIC the run's machine had: '3', '4.0' or '4.1'. */
+  readonly gic: '3' | '4.0' | '4.1';
   readonly seed: number;
   /** MSIs the devices wrote. */
   readonly msis: number;
@@ -298,7 +300,8 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     trace: opts.trace ?? false,
     costs: costProfile(s.costProfile)?.costs,
     bookkeeping: costProfile(s.costProfile)?.bookkeeping,
-    gic: { version: s.gicVersion, listRegs: s.listRegs, idBits: s.lpiIdBits, its: { vpeIdBits: s.vpeIdBits } },
+    // gicVersion 4.1: a GICv4.1 machine, except for a run on 'direct' (the GICv4.0 column).
+    gic: { version: s.gicVersion === 3 ? 3 : 4, v41: gicV41(s, vms, opts.path), listRegs: s.listRegs, idBits: s.lpiIdBits, its: { vpeIdBits: s.vpeIdBits } },
     policy,
     sliceUs: s.sliceUs,
     trapWfi: s.wfi === 'trap',
@@ -311,7 +314,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
       name: v.name,
       vcpus: v.vcpus,
       kernel: kernelFor(v),
-      injection: vmPath(s, v, opts.path) === 'direct' ? 'direct' : 'list-register',
+      injection: isDirectPath(vmPath(s, v, opts.path)) ? 'direct' : 'list-register',
       devices: perVm.get(v.name) ?? [],
       priority: v.priority ?? 0,
       pinned: v.pinned,
@@ -329,6 +332,11 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const h: RunHandle = { platform, devices: devs, vintids, deviceVm, record, check, measureFrom: 0 };
   opts.onBuilt?.(h);
   return h;
+}
+
+/** Whether the run of `s` (on `path`, or each VM's own) builds a GICv4.1 machine: gicVersion 4.1 and no VM on 'direct' (GICv4.0). */
+function gicV41(s: Scenario, vms: readonly VmSpec[], path: RunPath | undefined): boolean {
+  return s.gicVersion === 4.1 && !vms.some((v) => vmPath(s, v, path) === 'direct');
 }
 
 /** Runs `s` on one path and measures it. */
@@ -590,6 +598,7 @@ function measure(s: Scenario, path: RunPath, h: RunHandle, before: Counters, spa
   return {
     scenario: s.name,
     path,
+    gic: h.platform.gic.config.version === 3 ? '3' : h.platform.gic.config.v41 ? '4.1' : '4.0',
     seed: s.seed,
     msis: k.sent,
     accepted: k.accepted,

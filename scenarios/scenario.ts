@@ -5,11 +5,20 @@
  * file) and are validated before anything runs (validate.ts).
  */
 
-export type DeliveryPath = 'injected' | 'direct';
 /**
- * What one run of a scenario delivers through: every VM on one path (`injected`, `direct`), or
- * `mixed`, the scenario as written, each VM on its own `path` (a scenario whose VMs do not all
- * share one path; see `isMixed`).
+ * 'direct' on a gicVersion 4 machine is GICv4.0 direct injection; on a gicVersion 4.1 scenario
+ * it is the GICv4.0 column (the run builds a GICv4.0 machine), and 'direct-v41' drives the
+ * GICv4.1 machine the GICv4.1 way (hypervisor/direct.ts).
+ */
+export type DeliveryPath = 'injected' | 'direct' | 'direct-v41';
+
+/** The path injects directly (GICv4.0 or GICv4.1). */
+export function isDirectPath(p: DeliveryPath | undefined): boolean {
+  return p === 'direct' || p === 'direct-v41';
+}
+/**
+ * What one run of a scenario delivers through: every VM on one path, or `mixed`, the scenario as
+ * written, each VM on its own `path` (a scenario whose VMs do not all share one path; see `isMixed`).
  */
 export type RunPath = DeliveryPath | 'mixed';
 export type GuestKernelKind = 'device' | 'hog' | 'idle' | 'ipi';
@@ -59,7 +68,8 @@ export interface Scenario {
   readonly summary: string;
   readonly cores: number;
   readonly clockMHz: number;
-  readonly gicVersion: 3 | 4;
+  /** 3, 4 (GICv4.0) or 4.1 (GICv4.1: vPEID residency, default doorbells; hypervisor/direct.ts). */
+  readonly gicVersion: 3 | 4 | 4.1;
   readonly listRegs: number;
   readonly lpiIdBits: number;
   readonly vpeIdBits: number;
@@ -127,13 +137,14 @@ export function asWrittenPath(s: Pick<Scenario, 'path' | 'vms' | 'interference'>
 }
 
 /**
- * The runs the comparison makes of a scenario: on a GICv4 machine the scenario as written when
- * its VMs take different paths (`mixed`), then all VMs injected and all VMs direct; on GICv3 the
- * injected path only. A scenario whose VMs all take one path is that path's column as written.
+ * The runs the comparison makes of a scenario: the scenario as written when its VMs take
+ * different paths (`mixed`), then every path of the machine with all VMs on it: injected on
+ * GICv3; injected and direct on GICv4; injected, direct on GICv4.0 and direct on GICv4.1 on a
+ * GICv4.1 machine. A scenario whose VMs all take one path is that path's column as written.
  */
 export function pathsOf(s: Pick<Scenario, 'gicVersion' | 'path' | 'vms' | 'interference'>): RunPath[] {
-  if (s.gicVersion !== 4) return ['injected'];
-  return isMixed(s) ? ['mixed', 'injected', 'direct'] : ['injected', 'direct'];
+  const uniform: DeliveryPath[] = s.gicVersion === 4.1 ? ['injected', 'direct', 'direct-v41'] : s.gicVersion === 4 ? ['injected', 'direct'] : ['injected'];
+  return s.gicVersion !== 3 && isMixed(s) ? ['mixed', ...uniform] : uniform;
 }
 
 /** See `Scenario.record`. */

@@ -8,7 +8,7 @@ import { FIRST_LPI, GUEST_INTID_BITS } from '../hypervisor/config.js';
 import { policyExpectation, policyOf } from './policy-modules.js';
 import { kernelRamNeeded } from '../guests/kernel.js';
 import { VM_RAM_END, VM_RAM_PA, vmRamFootprint } from './platform.js';
-import { FIRST_DEVICE_LPI, SCENARIO_DEFAULTS, type DeliveryPath, type DeviceSpec, type InterferenceSpec, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
+import { FIRST_DEVICE_LPI, SCENARIO_DEFAULTS, isDirectPath, type DeliveryPath, type DeviceSpec, type InterferenceSpec, type Scenario, type TrafficPattern, type VmSpec } from './scenario.js';
 
 export class ScenarioError extends Error {
   constructor(
@@ -116,7 +116,7 @@ function vm(v: unknown, i: number, cores: number): VmSpec {
     name: str(o, 'name', `${f}.name`),
     vcpus,
     kernel: oneOf(o, 'kernel', `${f}.kernel`, ['device', 'hog', 'idle', 'ipi'] as const),
-    path: o.path === undefined ? undefined : oneOf(o, 'path', `${f}.path`, ['injected', 'direct'] as const),
+    path: o.path === undefined ? undefined : oneOf(o, 'path', `${f}.path`, ['injected', 'direct', 'direct-v41'] as const),
     priority: int(o, 'priority', `${f}.priority`, -1000, 1000, 0),
     ramMiB: int(o, 'ramMiB', `${f}.ramMiB`, 2, 4096, 16),
     ...(o.wfi === undefined ? {} : { wfi: oneOf(o, 'wfi', `${f}.wfi`, ['trap', 'native'] as const) }),
@@ -205,14 +205,14 @@ function checkIds(s: Scenario): void {
     ...Array.from({ length: hogs }, () => ({ vcpus: 1, events: 0, path: undefined })),
     ...Array.from({ length: noisy }, () => ({ vcpus: 1, events: 1, path: undefined })),
   ];
-  const modes: ('own' | DeliveryPath)[] = s.gicVersion === 4 ? ['own', 'injected', 'direct'] : ['injected'];
+  const modes: ('own' | DeliveryPath)[] = s.gicVersion !== 3 ? ['own', 'injected', 'direct'] : ['injected'];
   let lpis = { n: 0, what: '' };
   let vpes = 0;
   for (const mode of modes) {
     let injectedEvents = 0;
     let directVcpus = 0;
     for (const v of all) {
-      if ((mode === 'own' ? (v.path ?? s.path) : mode) === 'direct') directVcpus += v.vcpus;
+      if (isDirectPath(mode === 'own' ? (v.path ?? s.path) : mode)) directVcpus += v.vcpus;
       else injectedEvents += v.events;
     }
     const n = injectedEvents + directVcpus;
@@ -257,10 +257,16 @@ export function validateScenario(input: unknown): Scenario {
     if (names.has(v.name)) throw new ScenarioError(`vms[${i}].name`, 'a name no other VM has', v.name);
     names.add(v.name);
   });
-  const gicVersion = oneOf(o, 'gicVersion', 'gicVersion', [3, 4] as const, d.gicVersion);
-  const path = oneOf(o, 'path', 'path', ['injected', 'direct'] as const, d.path);
+  const gicVersion = oneOf(o, 'gicVersion', 'gicVersion', [3, 4, 4.1] as const, d.gicVersion);
+  const path = oneOf(o, 'path', 'path', ['injected', 'direct', 'direct-v41'] as const, d.path);
+  const directOf = new Set<DeliveryPath>();
   vms.forEach((v, i) => {
-    if ((v.path ?? path) === 'direct' && gicVersion === 3) throw new ScenarioError(v.path === undefined ? 'path' : `vms[${i}].path`, '"injected" on a GICv3 machine (direct injection needs gicVersion 4)', 'direct');
+    const p = v.path ?? path;
+    const field = v.path === undefined ? 'path' : `vms[${i}].path`;
+    if (isDirectPath(p) && gicVersion === 3) throw new ScenarioError(field, '"injected" on a GICv3 machine (direct injection needs gicVersion 4)', p);
+    if (p === 'direct-v41' && gicVersion !== 4.1) throw new ScenarioError(field, `"injected" or "direct" on a GICv${gicVersion === 4 ? '4.0' : '3'} machine ("direct-v41" needs gicVersion 4.1)`, p);
+    if (isDirectPath(p)) directOf.add(p);
+    if (directOf.size > 1) throw new ScenarioError(field, 'the same direct path as the other direct VMs (one machine is GICv4.0 or GICv4.1, not both)', p);
   });
   const s: Scenario = {
     name: str(o, 'name', 'name'),

@@ -178,6 +178,9 @@ export class ItsCache {
   readonly vteRd: Int32Array;
   readonly vteVpt: Float64Array;
   readonly vteSize: Uint8Array;
+  /** GICv4.1 VTE fields: the vPE's default doorbell (1023: none) and vLPI configuration table (VMAPP VConf_addr). */
+  readonly vteDoorbell: Int32Array;
+  readonly vteVconf: Float64Array;
 
   constructor(
     collections: number,
@@ -190,6 +193,8 @@ export class ItsCache {
     this.vteRd = new Int32Array(vpes).fill(UNKNOWN);
     this.vteVpt = new Float64Array(vpes);
     this.vteSize = new Uint8Array(vpes);
+    this.vteDoorbell = new Int32Array(vpes);
+    this.vteVconf = new Float64Array(vpes);
   }
 
   /** Number of cached ITEs (mapped events seen by the cache). */

@@ -20,6 +20,8 @@ export interface CommandContext {
   readonly intidLimit: number;
   /** GITS_TYPER.ID_bits (EventID bits - 1): the largest MAPD Size (and VMAPP VPT_size, as QEMU checks). */
   readonly idBitsField: number;
+  /** A GICv4.1 ITS: VMAPP/VMOVP v4.1 fields, default doorbells, vPE residency by vPEID. */
+  readonly v41: boolean;
 }
 
 /** The decoded record of command `N`. */

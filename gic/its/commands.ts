@@ -17,8 +17,10 @@
  * encoder leaves them zero and the decoder ignores them (CHOICE: RES0 bits set in a command
  * are ignored, the command executes on its named fields).
  *
- * Only GICv4.0 commands are here: the GICv4.1 VSGI (0x23) and INVDB (0x2E) and the v4.1-only
- * fields of VMAPP/VMOVP are not implemented (their opcodes decode as unknown).
+ * GICv4.1 additions: INVDB (0x2E, `V41_ONLY`: an unknown command on a GICv4.0 ITS) and the
+ * v4.1 fields of VMAPP (Alloc, PTZ, VConf_addr, Default_Doorbell) and VMOVP (DB,
+ * Default_Doorbell), which are RES0 on GICv4.0 and which a GICv4.0 ITS ignores. VSGI (0x23) is
+ * not implemented (its opcode decodes as unknown).
  */
 import { fieldOfPair, hi32, lo32 } from '../../core/bits.js';
 import { str, type Program } from '../../core/ops.js';
@@ -65,13 +67,21 @@ export const ITS_COMMANDS = {
   MOVALL: { opcode: 0x0e, virtual: false, fields: { RDbase1: f(2, 51, 16), RDbase2: f(3, 51, 16) } },
   DISCARD: { opcode: 0x0f, virtual: false, fields: { DeviceID, EventID } },
   VMOVI: { opcode: 0x21, virtual: true, fields: { DeviceID, EventID, vPEID, D: f(2, 0, 0), Dbell_pINTID: f(2, 63, 32) } },
-  VMOVP: { opcode: 0x22, virtual: true, fields: { SequenceNumber: f(0, 47, 32), ITSList: f(1, 15, 0), vPEID, RDbase } },
+  VMOVP: { opcode: 0x22, virtual: true, fields: { SequenceNumber: f(0, 47, 32), ITSList: f(1, 15, 0), vPEID, RDbase, DB: f(2, 63, 63), Default_Doorbell: f(3, 31, 0) } },
   VSYNC: { opcode: 0x25, virtual: true, fields: { vPEID } },
-  VMAPP: { opcode: 0x29, virtual: true, fields: { vPEID, RDbase, V, VPT_size: f(3, 4, 0), VPT_addr: addr(3, 51, 16) } },
+  VMAPP: {
+    opcode: 0x29,
+    virtual: true,
+    fields: { Alloc: f(0, 8, 8), PTZ: f(0, 9, 9), VConf_addr: addr(0, 51, 16), vPEID, Default_Doorbell: f(1, 31, 0), RDbase, V, VPT_size: f(3, 4, 0), VPT_addr: addr(3, 51, 16) },
+  },
   VMAPTI: { opcode: 0x2a, virtual: true, fields: { DeviceID, EventID, vPEID, vINTID: f(2, 31, 0), Dbell_pINTID: f(2, 63, 32) } },
   VMAPI: { opcode: 0x2b, virtual: true, fields: { DeviceID, EventID, vPEID, Dbell_pINTID: f(2, 63, 32) } },
   VINVALL: { opcode: 0x2d, virtual: true, fields: { vPEID } },
+  INVDB: { opcode: 0x2e, virtual: true, fields: { vPEID } },
 } as const;
+
+/** Commands only a GICv4.1 ITS (GITS_TYPER.VMAPP = 1) implements. */
+export const V41_ONLY: ReadonlySet<string> = new Set(['INVDB']);
 
 type Defs = typeof ITS_COMMANDS;
 export type ItsCommandName = keyof Defs;

@@ -20,7 +20,7 @@ import { ItsCache, UNKNOWN, UNMAPPED, iteDoorbell, iteIcid, iteIntid, iteKind, i
 import { LPI_BASE } from '../gic-registers.js';
 import { Reason } from './errors.js';
 import {
-  CTE, CTE_BYTES, DTE, DTE_BYTES, EntryWords, FAULT, ITE_BYTES, ITE_H, ITE_L, NO_ENTRY, TableGeometry, TableMemory, VTE, VTE_BYTES, get,
+  CTE, CTE_BYTES, DTE, DTE_BYTES, EntryWords, FAULT, ITE_BYTES, ITE_H, ITE_L, NO_DOORBELL, NO_ENTRY, TableGeometry, TableMemory, VTE, VTE41_BYTES, VTE_BYTES, VTE_H, get,
 } from './tables.js';
 
 // Module-local copy (imported bindings are getter calls under the project's TypeScript loader).
@@ -41,6 +41,8 @@ export interface EntryLimits {
   readonly intidLimit: number;
   /** GITS_TYPER.ID_bits: the largest DTE Size. */
   readonly maxSize: number;
+  /** GICv4.1 ITS: 16-byte VTEs carrying the default doorbell and the vLPI configuration table. */
+  readonly v41?: boolean;
 }
 
 export class ItsEntries {
@@ -67,6 +69,9 @@ export class ItsEntries {
   vpeRd = -1;
   vpt = 0;
   vptSize = 0;
+  /** `vpe()` on a GICv4.1 ITS: the vPE's default doorbell (1023: none) and vLPI configuration table. */
+  vpeDoorbell = NO_DOORBELL;
+  vconf = 0;
 
   constructor(
     bus: Bus,
@@ -76,7 +81,7 @@ export class ItsEntries {
     this.devices = new TableGeometry(DTE_BYTES, limits.deviceIds);
     // Memory collection table entries are indexed by ICID - HCC (see collection()).
     this.collections = new TableGeometry(CTE_BYTES, Math.max(0, limits.collectionIds - limits.hcc));
-    this.vpes = new TableGeometry(VTE_BYTES, limits.vpeIds);
+    this.vpes = new TableGeometry(limits.v41 === true ? VTE41_BYTES : VTE_BYTES, limits.vpeIds);
     this.mem = new TableMemory(bus, attrs);
     this.cache = new ItsCache(limits.collectionIds, limits.hcc, limits.vpeIds);
   }
@@ -177,6 +182,11 @@ export class ItsEntries {
         rd = get(m.lo, m.hi, VTE.RDbase);
         this.cache.vteVpt[vpeid] = get(m.lo, m.hi, VTE.VPT_addr) * 0x10000;
         this.cache.vteSize[vpeid] = get(m.lo, m.hi, VTE.VPT_size);
+        if (this.limits.v41 === true) {
+          if (!this.mem.read64(pa + 8)) return Reason.TABLE_FAULT;
+          this.cache.vteDoorbell[vpeid] = get(m.lo, m.hi, VTE_H.Doorbell);
+          this.cache.vteVconf[vpeid] = get(m.lo, m.hi, VTE_H.VConf_addr) * 0x10000;
+        }
       }
       c[vpeid] = rd;
     }
@@ -184,6 +194,8 @@ export class ItsEntries {
     this.vpeRd = rd;
     this.vpt = this.cache.vteVpt[vpeid]!;
     this.vptSize = this.cache.vteSize[vpeid]!;
+    this.vpeDoorbell = this.cache.vteDoorbell[vpeid]!;
+    this.vconf = this.cache.vteVconf[vpeid]!;
     return 0;
   }
 
@@ -222,7 +234,7 @@ export class ItsEntries {
   }
 
   /** VMAPP/VMOVP: writes the VTE (rd < 0: invalid). VPEID_OOR, TABLE_FAULT. */
-  writeVpe(vpeid: number, rd: number, vpt: number, vptSize: number): number {
+  writeVpe(vpeid: number, rd: number, vpt: number, vptSize: number, vconf = 0, doorbell = NO_DOORBELL): number {
     const c = this.cache.vteRd;
     if (vpeid >= c.length || vpeid >= this.vpes.ids) return Reason.VPEID_OOR;
     const pa = this.mem.entryAddress(this.vpes, vpeid);
@@ -231,9 +243,16 @@ export class ItsEntries {
     const w = this.words.clear();
     if (rd >= 0) w.put(VTE.Valid, 1).put(VTE.VPT_size, vptSize).put(VTE.VPT_addr, Math.floor(vpt / 0x10000)).put(VTE.RDbase, rd);
     if (!this.mem.write64(pa, w.lo, w.hi)) return Reason.TABLE_FAULT;
+    if (this.limits.v41 === true) {
+      const h = this.words2.clear();
+      if (rd >= 0) h.put(VTE_H.Doorbell, doorbell).put(VTE_H.VConf_addr, Math.floor(vconf / 0x10000));
+      if (!this.mem.write64(pa + 8, h.lo, h.hi)) return Reason.TABLE_FAULT;
+    }
     c[vpeid] = rd >= 0 ? rd : UNMAPPED;
     this.cache.vteVpt[vpeid] = vpt;
     this.cache.vteSize[vpeid] = vptSize;
+    this.cache.vteDoorbell[vpeid] = doorbell;
+    this.cache.vteVconf[vpeid] = vconf;
     return 0;
   }
 

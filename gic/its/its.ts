@@ -10,12 +10,12 @@
  * - GITS_TYPER: Physical = 1, Virtual = (version 4), ITT_entry_size = 11 (12-byte ITEs),
  *   ID_bits / Devbits from the configuration, PTA and HCC from the configuration, CIL = 0
  *   (16-bit ICIDs), VMOVP = 1 on a GICv4 ITS (one ITS: VMOVP is issued on it alone; reported 0
- *   on a GICv3 ITS, where the field has no meaning), every other field 0 (no SEIS, no MPAM,
- *   no GICv4.1 features).
+ *   on a GICv3 ITS, where the field has no meaning), every other field 0 (no SEIS, no MPAM;
+ *   GICv4.1 with `v41`: VMAPP = 1, SVPET = 1, nID = 1, VSGI = 0).
  * - GITS_IIDR: Implementer 0x43B (Arm's JEP106 code, as QEMU reports), ProductID 0x4D ('M'),
  *   Revision/Variant 0. GITS_PIDR2.ArchRev = 3 or 4; the other ID registers are RAZ.
  * - GITS_BASER0 = Devices, BASER1 = Collections, BASER2 = vPEs (GICv4 only); 8-byte entries
- *   (Entry_Size = 7); BASER3-7 (and BASER2 on GICv3) are RAZ/WI. The implemented BASERs reset
+ *   (Entry_Size = 7; the GICv4.1 vPE table 16-byte, Entry_Size = 15); BASER3-7 (and BASER2 on GICv3) are RAZ/WI. The implemented BASERs reset
  *   to Page_Size = 64 KB and every other writable field 0 (`BASER_RESET_PAGE_SIZE`). Every
  *   BASER is read-only while GITS_CTLR.Enabled = 1 (as QEMU). Page sizes 4, 16 and 64 KB and
  *   two-level tables are supported for all three tables; Shareability and cacheability fields
@@ -39,7 +39,7 @@ import type { GicConfig } from '../config.js';
 import type { LpiPort, VlpiPort } from '../ports.js';
 import { CommandQueue, type CommandExecutor } from './command-queue.js';
 import type { CommandContext } from './command-context.js';
-import { ITS_COMMANDS, decodeCommand, type ItsCommand } from './commands.js';
+import { ITS_COMMANDS, V41_ONLY, decodeCommand, type ItsCommand } from './commands.js';
 import { ItsEntries } from './entries.js';
 import { Reason, errorCode, errorName, stallsQueue, type ItsErrorRecord } from './errors.js';
 import {
@@ -47,9 +47,9 @@ import {
 } from './its-registers.js';
 import { ITS_CORE, type ItsCommandResult } from './its-trace.js';
 import { discard, intOrClear, inv, invall, mapc, mapd, mapti, movall, movi, sync } from './physical-commands.js';
-import { ITE_BYTES } from './tables.js';
+import { ITE_BYTES, VTE41_BYTES } from './tables.js';
 import { Translator } from './translate.js';
-import { vinvall, vmapp, vmapti, vmovi, vmovp, vsync } from './virtual-commands.js';
+import { invdb, vinvall, vmapp, vmapti, vmovi, vmovp, vsync } from './virtual-commands.js';
 
 /** How many error records `Its.errors` keeps (the oldest are dropped; `errorCount` counts all). */
 const ERROR_LOG_LIMIT = 4096;
@@ -75,6 +75,8 @@ export class Its implements CommandExecutor {
   /** GITS_TYPER (RO). */
   readonly typer: number;
   readonly virtual: boolean;
+  /** A GICv4.1 ITS (GITS_TYPER.VMAPP = 1). */
+  readonly v41: boolean;
 
   /** Recent command errors, oldest first (at most 4096). */
   readonly errors: ItsErrorRecord[] = [];
@@ -101,6 +103,7 @@ export class Its implements CommandExecutor {
   ) {
     const its = cfg.its;
     this.virtual = cfg.version === 4;
+    this.v41 = this.virtual && cfg.v41;
     this.cpuDeviceId = its.cpuDeviceId;
     this.typer = GITS_TYPER.encode({
       Physical: 1,
@@ -112,6 +115,12 @@ export class Its implements CommandExecutor {
       HCC: its.hcc,
       CIL: 0,
       VMOVP: this.virtual ? 1 : 0,
+      // GICv4.1 (CHOICE): the v4.1 VMAPP layout, a vPE table shared with the redistributors
+      // (SVPET = 1 with GITS_MPIDR = 0 and every GICR_TYPER.CommonLPIAff = 0: one sharing domain),
+      // no per-vLPI doorbells (nID = 1: the ITE's doorbell field is ignored), no vSGIs (VSGI = 0).
+      VMAPP: this.v41 ? 1 : 0,
+      SVPET: this.v41 ? 1 : 0,
+      nID: this.v41 ? 1 : 0,
     });
     this.entries = new ItsEntries(m.bus, this.attrs, {
       deviceIds: 2 ** its.deviceIdBits,
@@ -121,6 +130,7 @@ export class Its implements CommandExecutor {
       rdCount: lpis.rdCount,
       intidLimit: 2 ** cfg.idBits,
       maxSize: its.eventIdBits - 1,
+      v41: this.v41,
     });
     this.ctx = {
       entries: this.entries,
@@ -129,11 +139,13 @@ export class Its implements CommandExecutor {
       pta: its.pta,
       intidLimit: 2 ** cfg.idBits,
       idBitsField: its.eventIdBits - 1,
+      v41: this.v41,
     };
     const types: number[] = [BaserType.Devices, BaserType.Collections, this.virtual ? BaserType.VPEs : BaserType.None, 0, 0, 0, 0, 0];
-    this.baser = types.map((t) => (t === BaserType.None ? 0n : GITS_BASER.encode({ Type: t, Entry_Size: BASER_ENTRY_BYTES - 1, Page_Size: BASER_RESET_PAGE_SIZE })));
+    const entryBytes = (t: number): number => (t === BaserType.VPEs && this.v41 ? VTE41_BYTES : BASER_ENTRY_BYTES);
+    this.baser = types.map((t) => (t === BaserType.None ? 0n : GITS_BASER.encode({ Type: t, Entry_Size: entryBytes(t) - 1, Page_Size: BASER_RESET_PAGE_SIZE })));
     this.queue = new CommandQueue(m, this);
-    this.translator = new Translator(m, this.entries, lpis, vlpis);
+    this.translator = new Translator(m, this.entries, lpis, vlpis, this.v41);
     this.block = new RegisterBlock('GITS', GITS_SIZE, this.regions());
     this.block.onBadAccess = () => void this.badAccesses++;
     m.bus.addMmio('gits', cfg.itsBase, GITS_SIZE, this.block, m.costs.gitsRead, m.costs.gitsWrite);
@@ -234,7 +246,7 @@ export class Its implements CommandExecutor {
     this.commandsExecuted++;
     if (!fetched) return this.finish(offset, 'FETCH', null, errorCode(0, Reason.QUEUE_FAULT));
     const cmd = decodeCommand(w);
-    if (cmd === undefined || (!this.virtual && ITS_COMMANDS[cmd.name].virtual)) {
+    if (cmd === undefined || (!this.virtual && ITS_COMMANDS[cmd.name].virtual) || (!this.v41 && V41_ONLY.has(cmd.name))) {
       return this.finish(offset, cmd?.name ?? 'UNKNOWN', null, errorCode(w[0]! & 0xff, Reason.UNKNOWN_COMMAND));
     }
     return this.finish(offset, cmd.name, cmd, this.dispatch(cmd));
@@ -259,6 +271,7 @@ export class Its implements CommandExecutor {
       case 'VMOVP': return vmovp(ctx, c);
       case 'VSYNC': return vsync(ctx, c);
       case 'VINVALL': return vinvall(ctx, c);
+      case 'INVDB': return invdb(ctx, c);
     }
   }
 

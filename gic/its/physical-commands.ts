@@ -71,8 +71,8 @@ export function intOrClear(ctx: CommandContext, c: Cmd<'INT'> | Cmd<'CLEAR'>): n
   if (intid >= 2 ** (e.vptSize + 1)) return fail(c, Reason.VIRTUALID_OOR);
   const v = ctx.vlpis;
   if (v !== null) {
-    if (set) v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, e.doorbell);
-    else v.clearVlpiPending(e.vpeRd, e.vpt, intid);
+    if (set) v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, ctx.v41 ? e.vpeDoorbell : e.doorbell, e.vpeid);
+    else v.clearVlpiPending(e.vpeRd, e.vpt, intid, e.vpeid);
   }
   return 0;
 }
@@ -100,7 +100,7 @@ export function discard(ctx: CommandContext, c: Cmd<'DISCARD'>): number {
   if (r !== 0) return fail(c, r);
   if (target) {
     if (physical) ctx.lpis.clearLpiPending(rd, intid);
-    else ctx.vlpis?.clearVlpiPending(rd, vpt, intid);
+    else ctx.vlpis?.clearVlpiPending(rd, vpt, intid, vpeid);
   }
   return 0;
 }
@@ -144,7 +144,7 @@ export function inv(ctx: CommandContext, c: Cmd<'INV'>): number {
   }
   r = e.vpe(e.vpeid);
   if (r !== 0) return fail(c, r);
-  ctx.vlpis?.invalidateVlpi(e.vpeRd, e.vpt, e.intid);
+  ctx.vlpis?.invalidateVlpi(e.vpeRd, e.vpt, e.intid, e.vpeid);
   return 0;
 }
 

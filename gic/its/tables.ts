@@ -12,6 +12,7 @@
  * | Device (BASER Type 1) | DTE, 8 bytes | Valid [0], Size [5:1] (EventID bits - 1), ITT_addr [49:6] (= ITT PA >> 8) |
  * | Collection (Type 4) | CTE, 8 bytes | Valid [0], RDbase [16:1] (= the target redistributor's processor number, whatever GITS_TYPER.PTA says: the ITS resolves the command's RDbase field once, at MAPC) |
  * | vPE (Type 2) | VTE, 8 bytes | Valid [0], VPT_size [5:1] (vINTID bits - 1), VPT_addr [41:6] (= VPT PA >> 16), RDbase [57:42] (processor number) |
+ * | vPE, GICv4.1 (Type 2, shared with the redistributors' GICR_VPROPBASER) | VTE, 16 bytes | bytes 0-7 as the 8-byte VTE; bytes 8-15 (VTE_H): Doorbell [23:0] (the default doorbell, pINTID or 1023), VConf_addr [59:24] (= vLPI configuration table PA >> 16) |
  * | ITT (per device, 256-byte aligned) | ITE, 12 bytes | ITE_L (8 bytes): Valid [0], IntType [1] (1 physical, 0 virtual), INTID [25:2] (pINTID or vINTID), ICID [47:32], vPEID [63:48]; ITE_H (4 bytes): Doorbell [23:0] (pINTID or 1023) |
  *
  * Two-level (Indirect = 1) tables: level-1 entries are 8 bytes, Valid = bit 63, PA of a
@@ -31,6 +32,8 @@ export const ITS_DTE = defineReg('ITS_DTE', { Valid: [0, 0], Size: [5, 1], ITT_a
 export const ITS_CTE = defineReg('ITS_CTE', { Valid: [0, 0], RDbase: [16, 1] });
 /** vPE table entry (8 bytes). */
 export const ITS_VTE = defineReg64('ITS_VTE', { Valid: [0, 0], VPT_size: [5, 1], VPT_addr: [41, 6], RDbase: [57, 42] });
+/** GICv4.1 vPE table entry, second doubleword (bytes 8-15 of the 16-byte VTE). */
+export const ITS_VTE_H = defineReg64('ITS_VTE_H', { Doorbell: [23, 0], VConf_addr: [59, 24] });
 /** Interrupt translation entry, low doubleword (bytes 0-7 of the 12-byte ITE). */
 export const ITS_ITE_L = defineReg64('ITS_ITE_L', { Valid: [0, 0], IntType: [1, 1], INTID: [25, 2], ICID: [47, 32], vPEID: [63, 48] });
 /** Interrupt translation entry, high word (bytes 8-11). */
@@ -41,6 +44,8 @@ export const ITS_L1E = defineReg64('ITS_L1E', { PA: [51, 12], Valid: [63, 63] })
 export const DTE_BYTES = 8;
 export const CTE_BYTES = 8;
 export const VTE_BYTES = 8;
+/** GICv4.1 vPE table entries (VTE + VTE_H). */
+export const VTE41_BYTES = 16;
 export const ITE_BYTES = 12;
 const L1E_BYTES = 8;
 /** ITE_L.IntType values. */
@@ -85,6 +90,7 @@ export const DTE = { Valid: ITS_DTE.field('Valid'), Size: ITS_DTE.field('Size'),
 export const CTE = { Valid: ITS_CTE.field('Valid'), RDbase: ITS_CTE.field('RDbase') };
 export const VTE = { Valid: ITS_VTE.field('Valid'), VPT_size: ITS_VTE.field('VPT_size'), VPT_addr: ITS_VTE.field('VPT_addr'), RDbase: ITS_VTE.field('RDbase') };
 export const ITE_L = { Valid: ITS_ITE_L.field('Valid'), IntType: ITS_ITE_L.field('IntType'), INTID: ITS_ITE_L.field('INTID'), ICID: ITS_ITE_L.field('ICID'), vPEID: ITS_ITE_L.field('vPEID') };
+export const VTE_H = { Doorbell: ITS_VTE_H.field('Doorbell'), VConf_addr: ITS_VTE_H.field('VConf_addr') };
 export const ITE_H = { Doorbell: ITS_ITE_H.field('Doorbell') };
 const L1E = { PA: ITS_L1E.field('PA'), Valid: ITS_L1E.field('Valid') };
 

@@ -63,6 +63,8 @@ export class Translator {
     private readonly entries: ItsEntries,
     private readonly lpis: LpiPort,
     private readonly vlpis: VlpiPort | null,
+    /** A GICv4.1 ITS: vLPIs carry the vPE's default doorbell (nID = 1). */
+    private readonly v41 = false,
   ) {
     this.fifo = new LatencyFifo(m, 'its.translate', m.costs.itsTranslate, (d, e) => this.translate(d, e), { capacity: 64, priority: TRANSLATE_EVENT_PRIORITY, deferAtZero: true });
   }
@@ -109,7 +111,8 @@ export class Translator {
     if (r !== 0) return this.drop(deviceId, eventId, r);
     const v = this.vlpis;
     if (v !== null) {
-      v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, e.doorbell);
+      // GICv4.1 (GITS_TYPER.nID = 1): the ITE's doorbell is ignored; the vPE's default doorbell goes along.
+      v.setVlpiPending(e.vpeRd, e.vpt, e.vptSize + 1, intid, this.v41 ? e.vpeDoorbell : e.doorbell, e.vpeid);
       this.delivered++;
     } else this.dropped++;
     if (this.observer !== null) this.observer.translated(deviceId, eventId, v !== null);

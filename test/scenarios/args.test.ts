@@ -26,7 +26,7 @@ test('every flag, with separate and = values', (t) => {
 
 const bad: [string[], string, RegExp][] = [
   [['--colour', 'blue'], '--colour', /unknown flag/],
-  [['--path', 'sideways'], '--path', /expected one of injected, direct, mixed, both, got "sideways"/],
+  [['--path', 'sideways'], '--path', /expected one of injected, direct, direct-v41, mixed, both, got "sideways"/],
   [['--policy', 'lottery'], '--policy', /expected one of round-robin/],
   [['--seed', '-1'], '--seed', /expected an integer from 0 to 4294967295/],
   [['--seed', '1.5'], '--seed', /expected an integer/],

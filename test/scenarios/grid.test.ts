@@ -101,7 +101,7 @@ const bad: [string[], RegExp][] = [
   [['devices[0].traffic.periodUs=5'], /^error: --grid: devices\[0\]\.traffic\.periodUs=5: devices\[0\]\.traffic\.periodUs: expected no such field/],
   [['costProfile=default,free'], /^error: --grid: costProfile=free: costProfile: expected one of/],
   [['interference.hogs=1'], /^error: --grid: interference\.hogs=1: no such field: the scenario has no interference/],
-  [['path=sideways'], /^error: --grid: path=sideways: expected injected or direct/],
+  [['path=sideways'], /^error: --grid: path=sideways: expected injected, direct or direct-v41/],
   [['rate=0'], /^error: --grid: rate=0: expected a traffic rate factor/],
   [['policy=lottery'], /^error: --grid: policy=lottery: expected one of round-robin/],
   [['policy=./test/fixtures/policies/missing.ts'], /^error: --grid: policy=\.\/test\/fixtures\/policies\/missing\.ts: policy file .*missing\.ts: no such file/],
