@@ -26,6 +26,8 @@ export interface DirectInjection {
   handles(v: Vcpu): boolean;
   /** Before entering `v` on this core: its vPE resident here. */
   enter(pcpu: PerCpu, v: Vcpu): Program;
+  /** Whether `enter` has anything to do for `v`; the entry path calls it only then. */
+  entryNeeded(v: Vcpu): boolean;
   /** vcpu put: its vPE leaves the core. */
   put(pcpu: PerCpu, v: Vcpu): Program;
   /** `v` is about to block in WFI: returns true when a vLPI is pending (it must not block). */
@@ -42,6 +44,7 @@ export const NO_DIRECT: DirectInjection = {
   stats: null,
   handles: () => false,
   *enter() {},
+  entryNeeded: () => false,
   *put() {},
   *block() {
     return false;

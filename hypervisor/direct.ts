@@ -145,6 +145,12 @@ export class DirectInjector implements DirectInjection {
   }
 
   /** Before entering `v`: its vPE resident on this core (VMOVP if it moved), doorbell disarmed. */
+  /** Whether `enter` has anything to do for `v` (its vPE exists and is not resident); the entry path skips it otherwise. */
+  entryNeeded(v: Vcpu): boolean {
+    const vpe = this.vpes.get(v.id);
+    return vpe !== undefined && !vpe.resident;
+  }
+
   *enter(pcpu: PerCpu, v: Vcpu): Program {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined || vpe.resident) return;

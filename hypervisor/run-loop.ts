@@ -163,7 +163,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   v.core = pcpu.index;
   pcpu.current = v;
   pcpu.idle = false;
-  yield* h.direct.enter(pcpu, v);
+  if (h.direct.entryNeeded(v)) yield* h.direct.enter(pcpu, v);
   // The emulated physical timer's line still high: its vPPI 30 pending again (ptimer.ts).
   if (v.ptimerLine) yield* ptimerResample(h, pcpu, v);
   if (flushNeeded(v.vgic, pcpu.lrFile)) v.counters.lrWrites += yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
