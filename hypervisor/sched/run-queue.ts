@@ -26,10 +26,9 @@ export type Enqueue = (queue: readonly VcpuId[], v: VcpuId, e: SchedEvent) => re
 const back: Enqueue = (q, v) => [...q, v];
 
 function frozen<S extends RunQueueState>(s: S): S {
-  // Most updates carry some arrays over from the previous (frozen) state: freeze only new ones.
-  if (!Object.isFrozen(s.queue)) Object.freeze(s.queue);
-  if (!Object.isFrozen(s.running)) Object.freeze(s.running);
-  if (!Object.isFrozen(s.last)) Object.freeze(s.last);
+  Object.freeze(s.queue);
+  Object.freeze(s.running);
+  Object.freeze(s.last);
   return Object.freeze(s);
 }
 
@@ -88,7 +87,7 @@ export function pickWith<S extends RunQueueState>(s: S, core: number, choose: (s
     ...s,
     queue: s.queue.filter((_, j) => j !== i),
     running: s.running.map((x, c) => (c === core ? v : x)),
-    last: s.last[v] === core ? s.last : s.last.map((x, j) => (j === v ? core : x)),
+    last: s.last.map((x, j) => (j === v ? core : x)),
   });
   return [next, { vcpu: v, slice: s.topology.slice }];
 }
