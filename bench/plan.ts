@@ -63,6 +63,16 @@ export const CURVES: readonly CurveDef[] = [
   },
 ];
 
+/** The doorbell-path job's point: 1 core, 1 VM, guest WFI trapped, one MSI every 10 us (20,000 cycles at 2 GHz). */
+export const DOORBELL_PARAMS: SteadyParams = Object.freeze({ ...BASE_PARAMS, path: 'direct', trapWfi: true, periodCycles: 20_000 });
+
+/**
+ * The crossing job's point: steady-direct with its device started 120 M cycles before 2^31
+ * cycles, so that after the warm-up of 20,000 interrupts (80 M cycles) the first measured
+ * window of 20,000 crosses 2^31 in its middle.
+ */
+export const CLIFF_PARAMS: SteadyParams = Object.freeze({ ...BASE_PARAMS, path: 'direct', startCycles: 2 ** 31 - 120_000_000 });
+
 export function curveJobId(c: CurveName, path: Path): string {
   return `scale-${c}-${path}`;
 }
@@ -73,6 +83,12 @@ export function planJobs(quick: boolean): Job[] {
   const traceW = quick ? { warmIrqs: 2_000, windowIrqs: 4_000, reps: 3 } : { warmIrqs: 10_000, windowIrqs: 10_000, reps: 12 };
   const curveW = quick ? { warmIrqs: 1_500, windowIrqs: 4_000, reps: 3 } : { warmIrqs: 5_000, windowIrqs: 10_000, reps: 8 };
   for (const path of PATHS) jobs.push({ kind: 'steady', id: `steady-${path}`, points: [{ ...BASE_PARAMS, path }], ...steadyW, processes: 3 });
+  // The GICv4.0 doorbell path: WFI trapped, so between two MSIs (10 us apart) the vCPU blocks,
+  // its vPE leaves the core, the vLPI rings the doorbell and the hypervisor schedules it back in.
+  jobs.push({ kind: 'steady', id: 'doorbell-direct', points: [DOORBELL_PARAMS], ...(quick ? { warmIrqs: 1_000, windowIrqs: 2_000, reps: 4 } : { warmIrqs: 4_000, windowIrqs: 5_000, reps: 10 }), processes: 3 });
+  // Past 2^31 simulated cycles (1.07 s at 2 GHz): the machine runs to just before it, the first
+  // window crosses it, the others run beyond (users sweep seconds, not milliseconds).
+  if (!quick) jobs.push({ kind: 'steady', id: 'cliff-direct', points: [CLIFF_PARAMS], warmIrqs: 20_000, windowIrqs: 20_000, reps: 6, processes: 1 });
   for (const path of PATHS) jobs.push({ kind: 'steady', id: `trace-${path}`, points: [{ ...BASE_PARAMS, path, trace: true }], ...traceW, processes: 3 });
   for (const path of PATHS) jobs.push({ kind: 'default', id: `default-${path}`, path, reps: quick ? 2 : 5, processes: 3 });
   jobs.push({ kind: 'its', id: 'its-engine', feed: 'engine', commands: quick ? 30_000 : 300_000, reps: quick ? 2 : 5, processes: 2 });

@@ -16,6 +16,11 @@
  *   --from FILE          do not measure: print (and with --results-md, write) the report of an
  *                        earlier run's JSON, its figures and targets recomputed from its jobs
  *   --no-write           do not write the JSON file
+ *   --base DIR           side by side: the throughput jobs (or --only's) measured on the checkout
+ *                        DIR (e.g. a worktree of the commit before a change) and on this tree,
+ *                        interleaved processes (--processes N per side, default 3), with the
+ *                        ratio and the speed targets (bench/compare.ts); --results-md FILE also
+ *                        writes the table as Markdown
  *   --job JSON           (internal) run one job and print its result for the parent process
  *
  * The whole-process alternative to --profile: `node --cpu-prof --cpu-prof-dir=bench/results/profiles
@@ -27,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { count } from '../scenarios/format.js';
 import { DEFAULT_OUT_DIR, RESULT_MARK, runBench, selectJobs } from './bench.js';
 import { load1, wallClock } from './host.js';
+import { compareMarkdown, formatCompare, runCompare, writeCompare } from './compare.js';
 import { runJob, type Job, type JobResult } from './jobs.js';
 import { CURVES, curveX } from './plan.js';
 import { formatSummary, profile, saveProfile, summarise, type CpuProfile } from './profile.js';
@@ -53,6 +59,19 @@ function main(): void {
   const only = value('--only')?.split(',').filter((s) => s !== '');
   if (has('--list')) {
     for (const j of selectJobs(quick, only)) process.stdout.write(`${j.id}\n`);
+    return;
+  }
+  const base = value('--base');
+  if (has('--base')) {
+    if (base === undefined) throw new Error('--base needs a directory (a minivisor checkout)');
+    const c = runCompare({ baseDir: base, quick, only, processes: Number(value('--processes') ?? 3) });
+    process.stdout.write(`\n${formatCompare(c)}\n`);
+    if (!has('--no-write')) process.stdout.write(`wrote ${relative(process.cwd(), writeCompare(c, DEFAULT_OUT_DIR))}\n`);
+    const md = value('--results-md');
+    if (md !== undefined) {
+      writeFileSync(md, `${compareMarkdown(c)}\n`);
+      process.stdout.write(`wrote ${md}\n`);
+    }
     return;
   }
   const prof = value('--profile');

@@ -40,6 +40,12 @@ export interface SteadyParams {
   /** gic.its.eventIdBits (default 16; the events curve needs 20 for 1,000,000 events). */
   readonly eventIdBits?: number;
   readonly trace: boolean;
+  /** HCR_EL2.TWI (trap guest WFI; default false: WFI native). Trapped, the vCPU blocks between interrupts and (direct path) each vLPI rings its vPE's doorbell. */
+  readonly trapWfi?: boolean;
+  /** Cycles between two MSIs of the device (default PERIOD). */
+  readonly periodCycles?: number;
+  /** Run the machine to this cycle before the warm-up (the 2^31-cycle crossing job; default: right after boot). */
+  readonly startCycles?: number;
 }
 
 export const BASE_PARAMS: SteadyParams = Object.freeze({ path: 'direct', cores: 1, vcpus: 1, events: 1, devices: 1, idBits: 16, trace: false });
@@ -109,7 +115,7 @@ export function buildSteady(p: SteadyParams): Platform {
   return buildPlatform({
     cores: p.cores,
     trace: p.trace,
-    trapWfi: false,
+    trapWfi: p.trapWfi ?? false,
     sliceUs: SLICE_US,
     gic: { version: 4, idBits: p.idBits, its: { eventIdBits: p.eventIdBits ?? 16 } },
     vms,
@@ -183,6 +189,11 @@ function bootPoint(params: SteadyParams): Live {
   return { params, pl: error === null ? pl : null, error, bootHostMs, bootSimMs, retained, samples: [] };
 }
 
+/** Cycles between two MSIs of the device at point `p`. */
+export function periodOf(p: SteadyParams): number {
+  return p.periodCycles ?? PERIOD;
+}
+
 function window(x: Live, irqs: number): void {
   const pl = x.pl!;
   const m = pl.m;
@@ -192,7 +203,7 @@ function window(x: Live, irqs: number): void {
   const ops0 = totalOps(pl);
   const c0 = m.now;
   const h0 = performance.now();
-  m.runFor(PERIOD * irqs);
+  m.runFor(periodOf(x.params) * irqs);
   const hostMs = performance.now() - h0;
   const records = x.params.trace ? m.trace.records.length + m.trace.dropped : 0;
   x.samples.push({ irqs: k.log.length - n0, hostMs, ops: totalOps(pl) - ops0, cycles: m.now - c0, records });
@@ -238,8 +249,10 @@ export function runSteady(points: readonly SteadyParams[], o: SteadyOptions): St
   for (const x of live) {
     if (x.pl === null) continue;
     const k = x.pl.kernels[0] as DeviceKernel;
-    addDevice(x.pl, 1, [0], { kind: 'periodic', period: PERIOD }).start();
-    x.pl.m.runFor(PERIOD * o.warmIrqs);
+    const start = x.params.startCycles ?? 0;
+    if (x.pl.m.now < start) x.pl.m.runFor(start - x.pl.m.now);
+    addDevice(x.pl, 1, [0], { kind: 'periodic', period: periodOf(x.params) }).start();
+    x.pl.m.runFor(periodOf(x.params) * o.warmIrqs);
     if (k.log.length < o.warmIrqs / 2) {
       x.error = `only ${k.log.length} of ${o.warmIrqs} warm-up interrupts delivered`;
       x.pl = null;

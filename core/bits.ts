@@ -176,16 +176,23 @@ export class Layout<F extends FieldMap, W extends Word = number> {
     return out as Decoded<F>;
   }
 
-  /** Builds a value from named fields; fields left out are zero. */
+  /**
+   * Builds a value from named fields; fields left out are zero. Allocation-free: each field is
+   * inserted through its precomputed masks (`insertInto`, the same arithmetic as `insert`).
+   */
   encode(values: Partial<Decoded<F>>): W {
-    let lo = 0;
-    let hi = 0;
-    for (const f of this.fields) {
-      const x = (values as Record<string, number | undefined>)[f.name];
+    const vals = values as Record<string, number | undefined>;
+    const fs = this.fields;
+    const pair = PAIR;
+    pair[0] = 0;
+    pair[1] = 0;
+    for (let i = 0; i < fs.length; i++) {
+      const f = fs[i]!;
+      const x = vals[f.name];
       if (x === undefined || x === 0) continue;
-      [lo, hi] = insert(lo, hi, f.lsb, f.width, x);
+      insertInto(pair, f.lsb, f.width, x);
     }
-    return this.join(lo, hi);
+    return this.join(pair[0]!, pair[1]!);
   }
 
   /**
@@ -208,6 +215,33 @@ export class Layout<F extends FieldMap, W extends Word = number> {
   private join(lo: number, hi: number): W {
     return (this.wide ? joinBig(lo, hi) : joinNum(lo, hi)) as W;
   }
+}
+
+/** Scratch (lo, hi) pair of `encode`. */
+const PAIR = new Float64Array(2);
+
+/** `insert` on the pair held in `pair` (lo at 0, hi at 1), in place. */
+export function insertInto(pair: Float64Array, lsb: number, width: number, x: number): void {
+  const v = x < 0 ? 0 : Math.floor(x) % POW2[width]!;
+  if (lsb >= 32) {
+    const s = lsb - 32;
+    const m = width >= 32 ? 0xffffffff : ((POW2[width]! - 1) * POW2[s]!) >>> 0;
+    pair[1] = ((pair[1]! & ~m) | ((v * POW2[s]!) >>> 0)) >>> 0;
+    pair[0] = pair[0]! >>> 0;
+    return;
+  }
+  const lowCount = width < 32 - lsb ? width : 32 - lsb;
+  const lowMask = ((POW2[lowCount]! - 1) * POW2[lsb]!) >>> 0;
+  const lowVal = ((v % POW2[lowCount]!) * POW2[lsb]!) >>> 0;
+  pair[0] = ((pair[0]! & ~lowMask) | lowVal) >>> 0;
+  let hi = pair[1]!;
+  if (lowCount < width) {
+    const hiCount = width - lowCount;
+    const hiMask = hiCount >= 32 ? 0xffffffff : POW2[hiCount]! - 1;
+    const hiVal = Math.floor(v / POW2[lowCount]!) >>> 0;
+    hi = ((hi & ~hiMask) | hiVal) >>> 0;
+  }
+  pair[1] = hi >>> 0;
 }
 
 /** Inserts `x` (truncated to `width` bits) at `lsb` of the pair (lo, hi). */

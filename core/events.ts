@@ -4,6 +4,8 @@
  * (a timer, a device's next MSI, an ITS command completing), so the hot path allocates nothing.
  * Equal times are broken by the event's fixed priority, then by the order of arming.
  */
+import { doubleField } from './double-field.js';
+
 export class SimEvent {
   /** Position in the heap, -1 when not queued. */
   index = -1;
@@ -15,7 +17,9 @@ export class SimEvent {
     /** Lower fires first among events at the same time. */
     readonly priority: number,
     readonly fire: () => void,
-  ) {}
+  ) {
+    doubleField(this, 'time');
+  }
 
   get queued(): boolean {
     return this.index >= 0;

@@ -8,6 +8,7 @@
  * event or the next PE's clock; sleeping and powered-off PEs are skipped, so idle time costs
  * nothing to simulate.
  */
+import { doubleField } from './double-field.js';
 import type { Word } from './bits.js';
 import { Bus } from './bus.js';
 import { CodeMap } from './code.js';
@@ -118,6 +119,7 @@ export class Machine {
   private readonly cntDen: number;
 
   constructor(cfg: MachineConfig = {}) {
+    doubleField(this, 'now');
     this.cores = cfg.cores ?? 1;
     if (!Number.isInteger(this.cores) || this.cores < 1 || this.cores > 256) throw new Error(`cores: expected an integer from 1 to 256, got ${cfg.cores}`);
     this.clockHz = cfg.clockHz ?? 2e9;

@@ -13,6 +13,8 @@ export const PA_LIMIT = 2 ** 48;
 
 export class PhysicalMemory {
   private readonly pages = new Map<number, DataView>();
+  /** 32-bit views of the pages `nextNonZero32` has scanned (VPTs, for the most part). */
+  private readonly words = new Map<number, Uint32Array>();
   private lastNo = -1;
   private lastPage: DataView | undefined = undefined;
 
@@ -122,8 +124,15 @@ export class PhysicalMemory {
       const pageStop = Math.min(base + PAGE_SIZE, stop);
       const p = this.pages.get(no);
       if (p !== undefined) {
-        const last = pageStop - base;
-        for (let off = a - base; off < last; off += 4) if (p.getUint32(off, true) !== 0) return base + off;
+        // Whether a word is zero does not depend on byte order: the page is scanned through a
+        // 32-bit view of its buffer (made once per page, on its first scan).
+        let w = this.words.get(no);
+        if (w === undefined) {
+          w = new Uint32Array(p.buffer, p.byteOffset, PAGE_SIZE / 4);
+          this.words.set(no, w);
+        }
+        const last = (pageStop - base) / 4;
+        for (let i = (a - base) / 4; i < last; i++) if (w[i] !== 0) return base + i * 4;
       }
       a = pageStop;
     }

@@ -17,6 +17,7 @@
  * - Every op is charged cycles from the cost table to the PE's local clock; the machine runs
  *   whichever PE or event is earliest, so ops of different PEs interleave in time order.
  */
+import { doubleField } from './double-field.js';
 import { lo32, toBig, toNum, type Word } from './bits.js';
 import { BusStatus, type AccessAttrs } from './bus.js';
 import type { CostTable } from './costs.js';
@@ -170,6 +171,7 @@ export class PE {
     readonly m: Machine,
     index: number,
   ) {
+    doubleField(this, 'now');
     this.index = index;
     this.mpidr = 0x80000000 + Math.floor(index / 16) * 256 + (index % 16);
     this.vmpidr = this.mpidr;

@@ -422,11 +422,40 @@ export class Kernel {
   }
 
   /** The framework's IRQ vector entry: one nesting level per exception taken (see the top of this file). */
+  //
+  // `acknowledge`, `dispatch` and `endIrq` are written out in it (the same ops in the same order):
+  // every sub-program level costs each op inside it a generator resumption more.
   private *irqEntry(cpu: KernelCpu): Program {
     const frame = cpu.enterIrq();
     yield savex(frame.regs);
-    const intid: number = yield* this.acknowledge(cpu);
-    if (intid !== INTID_SPURIOUS) yield* this.dispatch(cpu, intid, frame);
+    // acknowledge
+    const iar: number = yield readIar1();
+    const intid = iar & 0xffffff;
+    if (intid >= INTID_SPECIAL && intid <= INTID_SPURIOUS) cpu.spurious++;
+    else {
+      cpu.irqs++;
+      // dispatch
+      const e = this.handlers.get(intid);
+      if (e === undefined) cpu.unhandled++;
+      else {
+        if (e.nested) {
+          frame.elr = yield mrs(ELR_EL1, 1);
+          frame.spsr = yield mrs(SPSR_EL1, 1);
+          yield daifclr(DAIF_I);
+        }
+        yield* e.handler(cpu, intid);
+        if (e.nested) {
+          yield daifset(DAIF_I);
+          yield msr(ELR_EL1, frame.elr, 1);
+          yield msr(SPSR_EL1, frame.spsr, 1);
+        }
+      }
+      // endIrq, unless the handler ends its interrupt itself
+      if (e === undefined || !e.self) {
+        yield writeEoir1(intid);
+        if (this.eoiMode === 1) yield writeDir(intid);
+      }
+    }
     yield restorex(frame.regs);
     cpu.leaveIrq();
     yield eret();
@@ -445,7 +474,7 @@ export class Kernel {
   }
 
   /**
-   * Runs the handler of the acknowledged `intid` as it was registered (`onIrq`): IRQs unmasked
+   * (irqEntry writes this out.) Runs the handler of the acknowledged `intid` as it was registered (`onIrq`): IRQs unmasked
    * around it for a nested one (ELR_EL1/SPSR_EL1 saved in `frame` first), then the end of the
    * interrupt unless the handler ends it itself. No handler: counted, and ended.
    */

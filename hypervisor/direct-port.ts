@@ -32,6 +32,8 @@ export interface DirectInjection {
    * the entry path.
    */
   commit(pcpu: PerCpu, v: Vcpu): Program;
+  /** Whether `enter` has anything to do for `v`; the entry path calls it only then. */
+  entryNeeded(v: Vcpu): boolean;
   /** vcpu put: its vPE leaves the core. */
   put(pcpu: PerCpu, v: Vcpu): Program;
   /** `v` is about to block in WFI: returns true when a vLPI is pending (it must not block). */
@@ -49,6 +51,7 @@ export const NO_DIRECT: DirectInjection = {
   handles: () => false,
   *enter() {},
   *commit() {},
+  entryNeeded: () => false,
   *put() {},
   *block() {
     return false;

@@ -165,6 +165,12 @@ export class DirectInjector implements DirectInjection {
     yield* h.its.send(0, cmds);
   }
 
+  /** Whether `enter` has anything to do for `v` (its vPE exists and is not resident); the entry path skips it otherwise. */
+  entryNeeded(v: Vcpu): boolean {
+    const vpe = this.vpes.get(v.id);
+    return vpe !== undefined && !vpe.resident;
+  }
+
   /** Before entering `v`: its vPE resident on this core (VMOVP if it moved), doorbell disarmed. */
   *enter(pcpu: PerCpu, v: Vcpu): Program {
     const vpe = this.vpes.get(v.id);

@@ -46,7 +46,11 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
     h.stats.hostIrqs++;
     if (pcpu.current !== null) pcpu.current.counters.hostIrqs++;
     if (intid >= FIRST_LPI) {
-      yield* hostLpi(h, pcpu, intid);
+      // hostLpi, written out (one sub-program level less for every op of the injection)
+      const route = h.lpiRoute[intid - FIRST_LPI];
+      if (route === undefined) h.stats.spuriousLpis++;
+      else if (route.kind === 'guest') yield* inject(h, pcpu, route.vcpu, route.virq, intid);
+      else yield* h.doorbell(pcpu, route.vcpu);
       continue;
     }
     if (intid >= FIRST_SPI && intid < INTID_SPECIAL) {
@@ -72,16 +76,6 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
   return sliceEnded;
 }
 
-function* hostLpi(h: Hypervisor, pcpu: PerCpu, intid: number): Program {
-  const route = h.lpiRoute[intid - FIRST_LPI];
-  if (route === undefined) {
-    h.stats.spuriousLpis++;
-    return;
-  }
-  if (route.kind === 'guest') yield* inject(h, pcpu, route.vcpu, route.virq, intid);
-  else yield* h.doorbell(pcpu, route.vcpu);
-}
-
 /** Makes `virq` pending on `v` and gets it delivered (kick or wake-up as needed). */
 export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source: number): Program {
   yield work(h.cfg.bookkeeping.inject);
@@ -98,7 +92,12 @@ export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source
   v.counters.injected++;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'virq-inject', vm: v.vm.index, vcpu: v.index, vintid: virq.intid, source });
   if (!fresh) return;
-  yield* deliver(h, pcpu, v);
+  if (deliveryNeeded(pcpu, v)) yield* deliver(h, pcpu, v);
+}
+
+/** Whether `deliver` has anything to do for `v` (a kick or a wake-up); callers skip it otherwise. */
+export function deliveryNeeded(pcpu: PerCpu, v: Vcpu): boolean {
+  return (v.state === 'running' && v.core !== pcpu.index && v.core >= 0) || v.state === 'blocked';
 }
 
 /** Something new is deliverable to `v`: make sure it will see it. */

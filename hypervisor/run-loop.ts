@@ -31,7 +31,7 @@ import type { Hypervisor } from './hypervisor.js';
 import { PMR_ALL, PRIO_DEVICE } from './layout.js';
 import { ptimerDeadline, ptimerResample } from './ptimer.js';
 import { handleTrap } from './traps.js';
-import { endMaintenance, flushLrs, foldLrs, maintenanceRaised } from './vgic/lr-sync.js';
+import { endMaintenance, flushLrs, flushNeeded, foldLrs, foldNeeded, maintenanceArmed, maintenanceRaised } from './vgic/lr-sync.js';
 import type { PerCpu, Vcpu } from './vm.js';
 import { loadVcpu, putVcpu } from './world-switch.js';
 
@@ -59,12 +59,15 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   // The software of every exit besides its cause's handler (cost profile: KVM's run-loop iteration).
   if (h.cfg.bookkeeping.exit > 0) yield work(h.cfg.bookkeeping.exit);
   const env = h.env;
-  if (kind === 'irq' && (yield* maintenanceRaised(pcpu.lrFile))) {
+  // Each sub-program runs only when it has something to do (the same tests it makes first).
+  const lrFile = pcpu.lrFile;
+  const armed = maintenanceArmed(lrFile);
+  if (armed && kind === 'irq' && (yield* maintenanceRaised(lrFile))) {
     h.stats.maintenance++;
     v.counters.maintenance++;
   }
-  yield* foldLrs(v.vgic, pcpu.lrFile);
-  yield* endMaintenance(pcpu.lrFile);
+  if (foldNeeded(v.vgic, lrFile)) yield* foldLrs(v.vgic, lrFile);
+  if (armed) yield* endMaintenance(lrFile);
   // Residency on every exit and entry (HypervisorConfig.residency 'entry-exit', KVM before 5.5).
   if (h.cfg.residency === 'entry-exit') yield* h.direct.put(pcpu, v);
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: kind });
@@ -171,10 +174,10 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   v.core = pcpu.index;
   pcpu.current = v;
   pcpu.idle = false;
-  yield* h.direct.enter(pcpu, v);
+  if (h.direct.entryNeeded(v)) yield* h.direct.enter(pcpu, v);
   // The emulated physical timer's line still high: its vPPI 30 pending again (ptimer.ts).
   if (v.ptimerLine) yield* ptimerResample(h, pcpu, v);
-  v.counters.lrWrites += yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
+  if (flushNeeded(v.vgic, pcpu.lrFile)) v.counters.lrWrites += yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
   if (pcpu.sliceTicks > 0 || pcpu.storm) {
     const now: number = yield mrs(CNTPCT_EL0, 9);
     if (pcpu.sliceTicks > 0) {
@@ -190,7 +193,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
       yield msr(ICC_PMR_EL1, PRIO_DEVICE, 9);
     }
   }
-  yield* programHypTimer(pcpu);
+  if (hypTimerDeadline(pcpu) !== pcpu.hypTimer) yield* programHypTimer(pcpu);
   // The last step before entry: the VPT-parse wait when it is taken here (vptParseWait 'before-entry').
   if (h.cfg.vptParseWait === 'before-entry') yield* h.direct.commit(pcpu, v);
   const env = h.env;
@@ -210,10 +213,18 @@ function* idle(h: Hypervisor, pcpu: PerCpu): Program {
     if (v.state !== 'running') v.core = -1;
   }
   h.sched.event({ kind: 'core-idle', core: pcpu.index, at: h.env.now() });
-  yield* programHypTimer(pcpu);
+  if (hypTimerDeadline(pcpu) !== pcpu.hypTimer) yield* programHypTimer(pcpu);
   yield wfi();
   yield daifclr(DAIF_I);
   yield daifset(DAIF_I);
+}
+
+/** The CNTHP deadline `programHypTimer` programs (callers skip it when CNTHP already holds it). */
+function hypTimerDeadline(pcpu: PerCpu): number {
+  const v = pcpu.current;
+  let deadline = v !== null ? Math.min(pcpu.sliceEnd, pcpu.throttleEnd, ptimerDeadline(v)) : Infinity;
+  for (const s of pcpu.sleepers) if (s.timerDeadline < deadline) deadline = s.timerDeadline;
+  return deadline;
 }
 
 /**
@@ -221,9 +232,7 @@ function* idle(h: Hypervisor, pcpu: PerCpu): Program {
  * timer's (ptimer.ts) of the running vCPU, and blocked vCPUs' timers.
  */
 function* programHypTimer(pcpu: PerCpu): Program {
-  const v = pcpu.current;
-  let deadline = v !== null ? Math.min(pcpu.sliceEnd, pcpu.throttleEnd, ptimerDeadline(v)) : Infinity;
-  for (const s of pcpu.sleepers) if (s.timerDeadline < deadline) deadline = s.timerDeadline;
+  const deadline = hypTimerDeadline(pcpu);
   if (deadline === pcpu.hypTimer) return;
   pcpu.hypTimer = deadline;
   if (deadline === Infinity) {

@@ -93,6 +93,16 @@ function lrValue(v: VIrq, state: number, eoi: boolean): bigint {
   return x;
 }
 
+/**
+ * Whether `flushLrs` has anything to do: interrupts on the vCPU's list, LRs left from an earlier
+ * flush to clear, or an ICH_HCR_EL2 value other than the one an empty list gives (En only), or an
+ * EOI-maintenance mark to clear. When false the flush would write nothing and return 0; the entry
+ * path skips it.
+ */
+export function flushNeeded(g: VcpuVgic, file: LrFile): boolean {
+  return g.ap.length !== 0 || file.dirty !== 0 || file.hcr !== HCR_EN || file.eoiLrs || g.usedLrs !== 0 || g.overflow.length !== 0;
+}
+
 /** Writes the list registers for `g` before entering its vCPU (cases: see the top of this file). Returns the LRs used. */
 export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<number> {
   g.sort();
@@ -104,7 +114,7 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
     else if (v.pending && v.enabled) pend++;
   }
   const over = g.overflow;
-  over.length = 0;
+  if (over.length !== 0) over.length = 0;
   let n = 0;
   let eoiLrs = false;
   for (const v of g.ap) {
@@ -147,11 +157,21 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
 }
 
 /**
+ * Whether `foldLrs` has anything to do (an op to run or state to change): ICH_HCR_EL2 to read for
+ * EOIcount, LRs in use, or actives left outside them. Callers on the hot exit path test it first
+ * and skip the sub-program (no generator, no resumption) when it is false.
+ */
+export function foldNeeded(g: VcpuVgic, file: LrFile): boolean {
+  return (file.hcr !== -1 && (file.hcr & HCR_LRENPIE) !== 0) || g.usedLrs !== 0 || g.overflow.length !== 0;
+}
+
+/**
  * Reads back the list registers of `g` after its vCPU exited, then applies ICH_HCR_EL2.EOIcount
  * to the actives the flush left outside them (cases: see the top of this file). `file` is the
  * core's LR file, whose last ICH_HCR_EL2 value says whether EOIcount was asked for.
  */
 export function* foldLrs(g: VcpuVgic, file: LrFile): Program {
+  if (!foldNeeded(g, file)) return;
   let eoicount = 0;
   if (file.hcr !== -1 && (file.hcr & HCR_LRENPIE) !== 0) eoicount = eoiCount(yield readHcr());
   const used = g.usedLrs;
@@ -187,8 +207,17 @@ export function* foldLrs(g: VcpuVgic, file: LrFile): Program {
     g.eoicountDeactivations++;
     if (v.hw) yield msr(ICC_DIR_EL1, v.pintid, 9);
   }
-  over.length = 0;
+  if (over.length !== 0) over.length = 0;
   g.prune();
+}
+
+/**
+ * Whether the last flush asked for a maintenance interrupt (UIE, NPIE, LRENPIE, or an LR with
+ * EOI = 1): only then do `maintenanceRaised` and `endMaintenance` run an op; the exit path tests
+ * it first and skips both sub-programs otherwise.
+ */
+export function maintenanceArmed(file: LrFile): boolean {
+  return (file.hcr & HCR_OVERFLOW) !== 0 || file.eoiLrs === true;
 }
 
 /**
@@ -199,7 +228,7 @@ export function* foldLrs(g: VcpuVgic, file: LrFile): Program {
  * (KVM's handler does nothing either): this read is how the hypervisor counts maintenance exits.
  */
 export function* maintenanceRaised(file: LrFile): Program<boolean> {
-  if ((file.hcr & HCR_OVERFLOW) === 0 && file.eoiLrs !== true) return false;
+  if (!maintenanceArmed(file)) return false;
   const misr: number = yield readMisr();
   return misr !== 0;
 }
@@ -213,7 +242,7 @@ export function* maintenanceRaised(file: LrFile): Program<boolean> {
  * be asserted and ICH_HCR_EL2 is left as it is (no op).
  */
 export function* endMaintenance(file: LrFile): Program {
-  if ((file.hcr & HCR_OVERFLOW) === 0 && file.eoiLrs !== true) return;
+  if (!maintenanceArmed(file)) return;
   yield writeHcr(0);
   file.hcr = 0;
   file.eoiLrs = false;
