@@ -40,7 +40,7 @@ export const CURVES: readonly CurveDef[] = [
   {
     name: 'events',
     label: 'mapped events',
-    around: 'one device with N mapped events (event 0 fires), 16 guest LPIs, gic.idBits 20, ITS EventID bits 20',
+    around: 'N mapped events (event 0 of the device fires; past 65,536, the 16-bit EventIDs of the guest\'s ITS, on more quiet devices of 65,536 events), 16 guest LPIs, gic.idBits 20',
     full: [16, 256, 4096, 65536, 1_000_000],
     quick: [16, 16384, 65536],
     params: (x, path) => ({ ...BASE_PARAMS, path, events: x, idBits: 20, eventIdBits: 20 }),

@@ -7,8 +7,9 @@
  * - `cores`: more PEs, idle in the hypervisor's idle loop (the VM is pinned to core 0);
  * - `vcpus`: idle vCPUs (the idle kernel, WFI) in VMs of 8 vCPUs pinned to core 1 (the machine
  *   has 2 cores for every point of that curve, so only the vCPU count changes);
- * - `events`: more events of the device mapped (ITS and hypervisor tables), quiet, spread over
- *   16 guest LPIs of the vCPU (the hypervisor allows several events per guest LPI);
+ * - `events`: more events mapped (ITS and hypervisor tables), quiet, spread over 16 guest LPIs of
+ *   the vCPU (several events per guest LPI): the device's, and past 65,536 (its ITS's 16-bit
+ *   EventIDs) those of more quiet devices of 65,536 events each;
  * - `devices`: more devices assigned to the VM, one quiet event each;
  * - `idBits`: the host's LPI INTID space (gic.idBits).
  *
@@ -99,11 +100,21 @@ export interface SteadyResult {
   readonly peakRss: number;
 }
 
+/** Events one device maps at most: the guest's emulated ITS has 16 EventID bits. */
+const EVENTS_PER_DEVICE = 65_536;
+/** Host DeviceID of the first extra device of the events curve. */
+const EXTRA_EVENT_DEVICES = 60_000;
+
 /** Builds the platform of `p` (not booted yet: `buildPlatform` only powers core 0 on). */
 export function buildSteady(p: SteadyParams): Platform {
   const injection = p.path === 'direct' ? 'direct' : 'list-register';
-  const events = Array.from({ length: p.events }, (_, e) => ({ eventId: e, vcpu: 0, vintid: LPI0 + (e % GUEST_LPIS) }));
-  const devices = [{ deviceId: 1, events }];
+  // A guest's emulated ITS has 16-bit EventIDs (hypervisor/vits, as KVM's): past 65,536 the
+  // events are mapped on more quiet devices (host DeviceIDs from EXTRA_EVENT_DEVICES), so that the
+  // ITS and hypervisor tables still hold `p.events` mapped events.
+  const chunk = (first: number): { eventId: number; vcpu: number; vintid: number }[] =>
+    Array.from({ length: Math.min(EVENTS_PER_DEVICE, p.events - first) }, (_, e) => ({ eventId: e, vcpu: 0, vintid: LPI0 + ((first + e) % GUEST_LPIS) }));
+  const devices = [{ deviceId: 1, events: chunk(0) }];
+  for (let first = EVENTS_PER_DEVICE, k = 0; first < p.events; first += EVENTS_PER_DEVICE, k++) devices.push({ deviceId: EXTRA_EVENT_DEVICES + k, events: chunk(first) });
   for (let d = 2; d <= p.devices; d++) devices.push({ deviceId: d, events: [{ eventId: 0, vcpu: 0, vintid: LPI0 + (d % GUEST_LPIS) }] });
   const vms: PlatformVm[] = [{ name: 'dev', vcpus: 1, injection, pinned: [0], kernel: (c) => deviceKernel(c, { handlerCycles: HANDLER_CYCLES }), devices }];
   const idleCore = Math.min(1, p.cores - 1);
