@@ -100,10 +100,10 @@ export interface HypervisorConfig {
   /** Wait for GICR_VPENDBASER.Dirty = 0 after scheduling a vPE before entering the guest (as Linux does). */
   readonly waitDirtyOnEntry: boolean;
   /**
-   * Where that wait is taken (hypervisor/direct.ts): 'at-schedule' (default), as soon as the vPE
-   * is made resident (its_vpe_schedule, Linux 5.7-5.10); 'before-entry', at the last step before
-   * the ERET, overlapped with the rest of the entry path (Linux 5.11+: vgic_v4_commit, KVM's
-   * choice today).
+   * Where that wait is taken (hypervisor/direct.ts): 'before-entry' (default, KVM's choice
+   * today), at the last step before the ERET, overlapped with the rest of the entry path (Linux
+   * 5.11+: vgic_v4_commit); 'at-schedule', as soon as the vPE is made resident
+   * (its_vpe_schedule, Linux 5.7-5.10).
    */
   readonly vptParseWait?: VptParseWait;
   /**

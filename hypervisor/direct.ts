@@ -213,7 +213,7 @@ export class DirectInjector implements DirectInjection {
     // Where the wait is taken (HypervisorConfig.vptParseWait): here, at once (its_vpe_schedule
     // before Linux 5.11), or at the last step before entry, overlapped with the rest (`commit`).
     const wait = h.cfg.waitDirtyOnEntry || vpe.waitParse;
-    const defer = wait && h.cfg.vptParseWait === 'before-entry';
+    const defer = wait && h.cfg.vptParseWait !== 'at-schedule';
     if (this.v41) yield* makeResidentV41(pcpu.rd + GICR_VLPI_BASE, vpe.id, wait && !defer, true, false, this.stats);
     else yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, wait && !defer, vpe.idai, this.stats);
     vpe.parseWaitDeferred = defer;

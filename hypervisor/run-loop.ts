@@ -157,7 +157,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     while (v.loadedOn >= 0 && v.loadedOn !== pcpu.index) yield work(50);
     // Linux 5.11+ makes the vPE resident first thing in vcpu_load (vgic_v4_load) and waits for
     // the parse only before entry (`commit` below): the rest of the load overlaps the parse.
-    if (h.cfg.vptParseWait === 'before-entry') yield* h.direct.enter(pcpu, v);
+    if (h.cfg.vptParseWait !== 'at-schedule') yield* h.direct.enter(pcpu, v);
     yield* loadVcpu(h, pcpu, v);
     h.stats.switches++;
   }
@@ -194,8 +194,8 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
     }
   }
   if (hypTimerDeadline(pcpu) !== pcpu.hypTimer) yield* programHypTimer(pcpu);
-  // The last step before entry: the VPT-parse wait when it is taken here (vptParseWait 'before-entry').
-  if (h.cfg.vptParseWait === 'before-entry') yield* h.direct.commit(pcpu, v);
+  // The last step before entry: the VPT-parse wait when it is taken here (vptParseWait 'before-entry', the default).
+  if (h.cfg.vptParseWait !== 'at-schedule') yield* h.direct.commit(pcpu, v);
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-enter', vm: v.vm.index, vcpu: v.index, switched: switching });
   yield msr(ELR_EL2, v.elr, 9);

@@ -396,17 +396,30 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   const sched = c.find(woke[0], 'vpe-schedule', (r) => r.vm === vm && r.vcpu === vcpu);
   if (sched === null) return fail('the vPE was never made resident', steps);
   const core = sched[1].core;
+  // The entry's steps in the order they happened: with the VPT-parse wait before entry (Linux
+  // 5.11+) the vPE is made resident before the world switch and its parse ends after it.
+  const entry: ExplainStep[] = [];
   const pick = c.find(woke[0], 'sched-decision', (r) => r.core === core, sched[1].t);
-  if (pick !== null) steps.push(step(pick[1], 'schedule', `the scheduler picks ${name} for core ${core} (after '${pick[1].event}')`, 'scheduler policy'));
+  if (pick !== null) entry.push(step(pick[1], 'schedule', `the scheduler picks ${name} for core ${core} (after '${pick[1].event}')`, 'scheduler policy'));
   const load = c.find(woke[0], 'vcpu-load', (r) => r.core === core && r.vm === vm && r.vcpu === vcpu, sched[1].t);
-  if (load !== null) steps.push(step(load[1], 'world switch', `the hypervisor loads ${name}: EL1 system registers, virtual timer, ICH_VMCR_EL2, stage-2 context`, 'EL1 sysregs, ICH_VMCR_EL2, VTTBR_EL2'));
+  if (load !== null) entry.push(step(load[1], 'world switch', `the hypervisor loads ${name}: EL1 system registers, virtual timer, ICH_VMCR_EL2, stage-2 context`, 'EL1 sysregs, ICH_VMCR_EL2, VTTBR_EL2'));
   const res = c.find(woke[0], 'vpe-residency', (r) => r.rd === core && r.event === 'schedule', sched[1].t);
   if (res !== null)
-    steps.push(step(res[1], 'schedule-in', `it writes GICR_VPROPBASER and GICR_VPENDBASER (Valid = 1, the VPT at ${hex(res[1].vpt)}): the vPE becomes resident on redistributor ${core}, which parses the VPT (Dirty = 1)`, 'GICR_VPENDBASER'));
-  const parsed = res === null ? null : c.find(res[0], 'vpe-residency', (r) => r.rd === core && r.event === 'parsed', sched[1].t);
-  if (parsed !== null) steps.push(step(parsed[1], 'VPT parse done', `the redistributor has parsed the VPT and found ${parsed[1].found} pending vLPI(s): GICR_VPENDBASER.Dirty reads 0`, 'GICR_VPENDBASER.Dirty'));
+    entry.push(step(res[1], 'schedule-in', `it writes GICR_VPROPBASER and GICR_VPENDBASER (Valid = 1, the VPT at ${hex(res[1].vpt)}): the vPE becomes resident on redistributor ${core}, which parses the VPT (Dirty = 1)`, 'GICR_VPENDBASER'));
   const s = sched[1];
-  steps.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${count(s.cycles)} cycles of EL2 work for it${s.vmovp ? ', including a VMOVP to move it to this redistributor' : ''})`, 'GICR_VPENDBASER'));
+  const moved = s.vmovp ? ', including a VMOVP to move it to this redistributor' : '';
+  // The parse is waited for at once (vptParseWait 'at-schedule'), or at the last step before the
+  // ERET (vptParseWait 'before-entry', Linux 5.11+): then it ends after the vPE was scheduled.
+  const parsedAt = res === null ? null : c.find(res[0], 'vpe-residency', (r) => r.rd === core && r.event === 'parsed');
+  const parseStep = (p: NonNullable<typeof parsedAt>): ExplainStep => step(p[1], 'VPT parse done', `the redistributor has parsed the VPT and found ${p[1].found} pending vLPI(s): GICR_VPENDBASER.Dirty reads 0`, 'GICR_VPENDBASER.Dirty');
+  if (parsedAt !== null && parsedAt[1].t > s.t) {
+    entry.push(step(s, 'vPE scheduled', `the hypervisor made ${name}'s vPE resident (${count(s.cycles)} cycles of EL2 work for it${moved}) and goes on with the entry: it waits for Dirty = 0 at the last step before the ERET (the VPT parse overlapped, Linux 5.11+)`, 'GICR_VPENDBASER'));
+    entry.push(parseStep(parsedAt));
+  } else {
+    if (parsedAt !== null) entry.push(parseStep(parsedAt));
+    entry.push(step(s, 'vPE scheduled', `the hypervisor saw Dirty = 0: ${name}'s vPE is resident (${count(s.cycles)} cycles of EL2 work for it${moved})`, 'GICR_VPENDBASER'));
+  }
+  steps.push(...entry.sort((a, b) => a.t - b.t));
   const eret = c.find(sched[0], 'eret', (r) => r.core === core && r.from === 2 && r.to < 2);
   if (eret === null) return fail('the guest was never entered', steps);
   steps.push(step(eret[1], 'ERET', `ERET from EL2 to EL${eret[1].to}: ${name} runs, with its vLPI already pending at the redistributor`, 'ELR_EL2, SPSR_EL2'));

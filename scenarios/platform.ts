@@ -211,7 +211,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
       trapWfi: o.trapWfi ?? true,
       waitDirtyOnEntry: o.waitDirtyOnEntry ?? true,
       vmovpLock: o.vmovpLock ?? 'per-vm',
-      vptParseWait: o.vptParseWait ?? 'at-schedule',
+      vptParseWait: o.vptParseWait ?? 'before-entry',
       residency: o.residency ?? 'load-put',
       opportunisticWfi: o.opportunisticWfi ?? false,
       requestSpi: o.vmm === true ? (o.requestSpi ?? 31 + gcfg.spis) : null,

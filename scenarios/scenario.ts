@@ -94,10 +94,11 @@ export interface Scenario {
    */
   readonly vmovpLock: 'global' | 'per-vm';
   /**
-   * Hypervisor choices (hypervisor/config.ts), each absent unless given (today's behaviour):
-   * where the wait for the VPT parse is taken ('at-schedule', default; 'before-entry', Linux
-   * 5.11+), when residency changes ('load-put', default, Linux 5.5+; 'entry-exit', before), and
-   * KVM's opportunistic WFI trapping (false by default; Linux 5.5+ does it always).
+   * Hypervisor choices (hypervisor/config.ts), each absent unless given: where the wait for the
+   * VPT parse is taken ('before-entry', default, KVM's since Linux 5.11; 'at-schedule', before),
+   * when residency changes ('load-put', default, Linux 5.5+; 'entry-exit', before), and KVM's
+   * opportunistic WFI trapping (false by default: the scenario's `wfi` says whether WFI traps, as
+   * Linux's kvm-arm.wfi_trap_policy; true is KVM's behaviour without that parameter).
    */
   readonly vptParseWait?: 'at-schedule' | 'before-entry';
   readonly residency?: 'load-put' | 'entry-exit';

@@ -56,7 +56,7 @@ test('residency on every entry/exit: each HVC exit makes the vPE non-resident an
 });
 
 test('the VPT-parse wait before entry overlaps the rest of vcpu_load: the load-to-entry time drops, the wait is still taken', (t) => {
-  const at = vcpuLoadToEntry('kunpeng920-kvm', { durationUs: 600 });
+  const at = vcpuLoadToEntry('kunpeng920-kvm', { durationUs: 600, platform: { vptParseWait: 'at-schedule' } });
   const before = vcpuLoadToEntry('kunpeng920-kvm', { durationUs: 600, platform: { vptParseWait: 'before-entry' } });
   t.true(before.ns < at.ns, `${before.ns} < ${at.ns}`);
   // Still above the parse itself (1 us on this profile): the guest is not entered before it ends.
@@ -66,7 +66,7 @@ test('the VPT-parse wait before entry overlaps the rest of vcpu_load: the load-t
 test('the choices in a scenario file: validated, and the shipped default scenario keeps its delivery check with each', (t) => {
   t.throws(() => validateScenario({ ...SCENARIOS[0], residency: 'sometimes' }), { message: /residency/ });
   const base = SCENARIOS.find((x) => x.name === 'default')!;
-  for (const extra of [{ vptParseWait: 'before-entry' }, { residency: 'entry-exit' }, { opportunisticWfi: true }] as const) {
+  for (const extra of [{ vptParseWait: 'at-schedule' }, { residency: 'entry-exit' }, { opportunisticWfi: true }] as const) {
     const r = runScenario(validateScenario({ ...base, durationUs: 800, ...extra }), { path: 'direct' });
     t.deepEqual(r.violations, [], JSON.stringify(extra));
   }
