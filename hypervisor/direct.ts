@@ -38,6 +38,11 @@
  * Linux skips VMOVP inside a sharing domain (its_vpe_set_affinity), so a vPE keeps its home RD
  * (and its doorbell arrives there) wherever it runs; the GIC finds where it is resident.
  *
+ * Several ITSs (gic.itsCount; docs/several-itss.md): each device's commands go to its own ITS
+ * (its-route.ts); a VM's vPEs are mapped on every ITS of its devices (`vmIts`), and a move is a
+ * VMOVP on each of them with one SequenceNumber and their ITSList when GITS_TYPER.VMOVP = 0 (then
+ * under one VMOVP lock for the machine), on one of them when VMOVP = 1 (`vmovp`).
+ *
  * Locks (drivers/spinlock.ts), since several cores act on one vPE: its vCPU's core makes it resident,
  * moves it (VMOVP) and arms its doorbell, while the core its doorbell arrives at disables it.
  * A vPE's lock (Linux's `vpe_lock`, vpe_to_cpuid_lock) covers its RD, its doorbell's state and
