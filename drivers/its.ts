@@ -141,7 +141,15 @@ export class ItsDriver {
     private readonly heap: PhysHeap,
     /** The ITS lock (`its->lock`); null for software that sends from one core only. */
     readonly lock: Spinlock | null = null,
+    /**
+     * The ITS's number, its bit in a VMOVP ITSList, as the platform gives it; on a GICv4.1 ITS
+     * `init` reads it from GITS_CTLR.ITS_Number (Linux's its_compute_its_list_map reads it back).
+     */
+    public number = 0,
   ) {}
+
+  /** From GITS_TYPER at `init`: VMOVP = 1 (issue VMOVP on one ITS only; 0: on every ITS with ITSList). */
+  vmovpOne = true;
 
   /** Discovers the ITS, sets up its tables and queue, and (by default) enables it. */
   *init(o: ItsInitOptions = {}): Program {
@@ -150,6 +158,8 @@ export class ItsDriver {
     this.ittEntryBytes = t.ITT_entry_size + 1;
     this.pta = t.PTA === 1;
     this.virtual = t.Virtual === 1;
+    this.vmovpOne = t.VMOVP === 1;
+    if (t.VMAPP === 1) this.number = GITS_CTLR.get(toNum((yield ldr(this.base + GITS.CTLR, 4, RT)) as number), 'ITS_Number');
     this.eventIdBits = t.ID_bits + 1;
     this.devbits = t.Devbits;
     const devBits = Math.min(o.deviceIdBits ?? t.Devbits + 1, t.Devbits + 1);

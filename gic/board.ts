@@ -39,6 +39,8 @@ export interface Board {
   readonly config: GicConfig;
   /** Physical address of GITS_TRANSLATER, where devices (and, with `its.cpuDeviceId`, PEs) write MSIs. */
   readonly translater: number;
+  /** GITS_TRANSLATER of each ITS, by number (`gic.itsCount`). */
+  readonly translaters: readonly number[];
 }
 
 /** Builds a machine and its GIC from `o`; throws, naming the field, on an invalid option. */
@@ -46,5 +48,6 @@ export function createBoard(o: BoardOptions = {}): Board {
   const config = gicConfig(o.gic ?? {});
   const m = new Machine({ cores: o.cores, clockHz: o.clockHz, seed: o.seed, trace: o.trace, costs: o.costs, ram: o.ram });
   const gic = createGic(m, config);
-  return { m, gic, config, translater: config.itsBase + GITS.TRANSLATER };
+  const translaters = gic.itsList.map((its) => its.base + GITS.TRANSLATER);
+  return { m, gic, config, translater: translaters[0]!, translaters };
 }

@@ -30,6 +30,12 @@ export interface GicConfig {
   gicrBase: number;
   /** Physical base of the ITS (control frame + translation frame, 128 KB; 64 KB aligned). */
   itsBase: number;
+  /**
+   * Number of ITSs, 1 to 4 (default 1). ITS n has its GITS frames at `itsBaseOf(cfg, n)`
+   * (itsBase + n * 128 KB), its own command queue and tables; a device writes its MSIs to the
+   * GITS_TRANSLATER of the ITS it is attached to.
+   */
+  itsCount: number;
   its: ItsConfig;
 }
 
@@ -57,6 +63,12 @@ export interface ItsConfig {
    * Must fit in `deviceIdBits`.
    */
   cpuDeviceId: number | null;
+  /**
+   * GITS_TYPER.VMOVP of every ITS of a GICv4 machine (default true = 1: VMOVP is issued on one
+   * ITS only). false = 0: software must issue VMOVP on every ITS that maps the vPE, with the
+   * same SequenceNumber and an ITSList naming those ITSs (IHI 0069, VMOVP).
+   */
+  vmovp: boolean;
 }
 
 /** What a caller may override: any GicConfig field, and any ItsConfig field of `its`. */
@@ -81,8 +93,17 @@ export const DEFAULT_GIC_CONFIG: Readonly<GicConfig> = Object.freeze({
   gicdBase: 0x0800_0000,
   gicrBase: 0x0a00_0000,
   itsBase: 0x0808_0000,
-  its: Object.freeze({ deviceIdBits: 16, eventIdBits: 16, pta: false, hcc: 0, vpeIdBits: 16, cpuDeviceId: null }),
+  itsCount: 1,
+  its: Object.freeze({ deviceIdBits: 16, eventIdBits: 16, pta: false, hcc: 0, vpeIdBits: 16, cpuDeviceId: null, vmovp: true }),
 });
+
+/** Bytes of one ITS's GITS frames (control + translation frame, IHI 0069, the ITS register map); ITS n is at itsBase + n * this. */
+export const ITS_FRAMES_BYTES = 0x20000;
+
+/** Physical base of ITS `n`'s GITS frames. */
+export function itsBaseOf(cfg: Pick<GicConfig, 'itsBase'>, n: number): number {
+  return cfg.itsBase + n * ITS_FRAMES_BYTES;
+}
 
 /** Size of one redistributor: RD_base + SGI_base, plus VLPI_base + reserved on GICv4 (IHI 0069, "The GIC Redistributor register map"). */
 export function redistributorSize(version: 3 | 4): number {
@@ -115,6 +136,8 @@ export function gicConfig(over: GicOverrides = {}): GicConfig {
   if (!Number.isInteger(c.its.vpeIdBits) || c.its.vpeIdBits < 1 || c.its.vpeIdBits > 16) bad('its.vpeIdBits', 'an integer from 1 to 16', c.its.vpeIdBits);
   if (!Number.isInteger(c.its.deviceIdBits) || c.its.deviceIdBits < 1 || c.its.deviceIdBits > 32) bad('its.deviceIdBits', 'an integer from 1 to 32', c.its.deviceIdBits);
   if (!Number.isInteger(c.its.eventIdBits) || c.its.eventIdBits < 1 || c.its.eventIdBits > 32) bad('its.eventIdBits', 'an integer from 1 to 32', c.its.eventIdBits);
+  if (!Number.isInteger(c.itsCount) || c.itsCount < 1 || c.itsCount > 4) bad('itsCount', 'an integer from 1 to 4', c.itsCount);
+  if (c.its.vmovp !== true && c.its.vmovp !== false) bad('its.vmovp', 'true or false', c.its.vmovp);
   const cpuId = c.its.cpuDeviceId;
   const ids = 2 ** c.its.deviceIdBits;
   if (cpuId !== null && (!Number.isInteger(cpuId) || cpuId < 0 || cpuId >= ids)) bad('its.cpuDeviceId', `null or an integer from 0 to ${ids - 1} (its.deviceIdBits = ${c.its.deviceIdBits})`, cpuId);
@@ -122,5 +145,8 @@ export function gicConfig(over: GicOverrides = {}): GicConfig {
     const v = c[f];
     if (!Number.isSafeInteger(v) || v < 0 || v % GIC_FRAME_ALIGN !== 0) badAddress(f, v);
   }
+  // The ITS frames (itsCount * 128 KB from itsBase) must not overlap the distributor's 64 KB.
+  const itsEnd = c.itsBase + c.itsCount * ITS_FRAMES_BYTES;
+  if (c.gicdBase < itsEnd && c.itsBase < c.gicdBase + GIC_FRAME_ALIGN) bad('itsCount', `ITS frames (0x${c.itsBase.toString(16)}..0x${itsEnd.toString(16)}) that do not overlap the distributor at gicdBase 0x${c.gicdBase.toString(16)}`, c.itsCount);
   return c;
 }

@@ -221,7 +221,25 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
   }
 
   setVlpiPending(rd: number, vpt: number, vptIdBits: number, vintid: number, doorbell: number, vpeid = -1): void {
-    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.setVlpiPending(vpt, vptIdBits, vintid, doorbell, vpeid);
+    const f = this.vlpiFrames[this.vpeRd(rd, vpeid)];
+    if (f === undefined) return;
+    // GICv4.0: the vPE resident on another RD than the vPE table names (vlpi-frame.ts `lostToResidentRd`).
+    if (this.sharedResidency === null && !f.holdsVpt(vpt) && this.residentElsewhere(vpt)) return f.lostToResidentRd(vpt, vintid);
+    f.setVlpiPending(vpt, vptIdBits, vintid, doorbell, vpeid);
+  }
+
+  /** GICv4.0: some redistributor holds the vPE whose VPT is at `vpt` resident. */
+  private residentElsewhere(vpt: number): boolean {
+    const frames = this.vlpiFrames;
+    for (let i = 0; i < frames.length; i++) if (frames[i]!.holdsVpt(vpt)) return true;
+    return false;
+  }
+
+  /** vLPIs lost at a redistributor while their vPE was resident on another (all redistributors). */
+  get vlpisLostElsewhere(): number {
+    let n = 0;
+    for (const f of this.vlpiFrames) n += f.vlpisLostElsewhere;
+    return n;
   }
 
   clearVlpiPending(rd: number, vpt: number, vintid: number, vpeid = -1): void {

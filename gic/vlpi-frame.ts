@@ -193,6 +193,26 @@ export class VlpiFrame implements VlpiSource {
     return this.valid && (this.v41 ? vpeid === this.vpeid : vpt === this.vpt);
   }
 
+  /** vLPIs lost because their vPE was resident on another redistributor (`lostToResidentRd`). */
+  vlpisLostElsewhere = 0;
+
+  /** GICv4.0: the vPE whose VPT is at `vpt` is resident here (Valid = 1, parsing or parsed). */
+  holdsVpt(vpt: number): boolean {
+    return this.valid && !this.v41 && vpt === this.vpt;
+  }
+
+  /**
+   * GICv4.0: a vLPI arrives here for a vPE that is resident on another redistributor (the ITS's
+   * vPE table still names this one: software moved the vPE without a VMOVP on that ITS, which
+   * IHI 0069 (VMOVP) forbids when GITS_TYPER.VMOVP = 0). CHOICE (UNPREDICTABLE): the vLPI is
+   * lost, as on a GIC whose resident redistributor holds the VPT's pending state and writes it
+   * back when the vPE leaves, over the bit this one would have set in memory. No doorbell.
+   */
+  lostToResidentRd(vpt: number, vintid: number): void {
+    this.vlpisLostElsewhere++;
+    this.drop(vpt, vintid, 'resident-elsewhere');
+  }
+
   /** A vLPI for the vPE whose VPT is at `vpt` (vINTID bits `vptIdBits`) arrives here. */
   setVlpiPending(vpt: number, vptIdBits: number, vintid: number, doorbell: number, vpeid = -1): void {
     // vINTID in [8192, 2^vptIdBits), and below 2^24 whatever VPT_size says.

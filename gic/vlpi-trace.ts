@@ -21,7 +21,13 @@ export type VlpiDropReason =
   /** vINTID below 8192 or not below 2^(VPT_size + 1). */
   | 'range'
   /** The vPE is resident and vINTID is not below 2^(GICR_VPROPBASER.IDbits + 1). */
-  | 'idbits';
+  | 'idbits'
+  /**
+   * GICv4.0: the vPE is resident on another redistributor, whose copy of the VPT this one cannot
+   * reach (the ITS's vPE table named a redistributor the vPE had left: a VMOVP missing on that
+   * ITS). See vlpi-frame.ts `lostToResidentRd`.
+   */
+  | 'resident-elsewhere';
 
 declare module '../core/trace.js' {
   interface TraceKinds {

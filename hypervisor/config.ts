@@ -33,6 +33,8 @@ export interface AssignedDevice {
   /** The DeviceID the guest knows it by in its emulated ITS (default: `deviceId`). */
   readonly guestDeviceId?: number;
   readonly events: readonly AssignedEvent[];
+  /** The ITS the device is attached to and writes its MSIs to (0 to gic.itsCount - 1; default 0). */
+  readonly its?: number;
 }
 
 /**
@@ -219,6 +221,8 @@ export function checkConfig(cfg: HypervisorConfig): void {
       if (d.deviceId >= 2 ** its.deviceIdBits) {
         throw new Error(`${dev}: DeviceID ${d.deviceId} needs ${idBitsFor(d.deviceId)} ID bits, the ITS supports ${its.deviceIdBits} (GITS_TYPER.Devbits = ${its.deviceIdBits - 1})`);
       }
+      const itsN = d.its ?? 0;
+      if (!Number.isInteger(itsN) || itsN < 0 || itsN >= g.itsCount) throw new Error(`${dev}: its ${itsN} is not one of the machine's ITSs 0..${g.itsCount - 1} (gic.itsCount = ${g.itsCount})`);
       const other = owner.get(d.deviceId);
       if (other !== undefined) throw new Error(`${dev}: DeviceID ${d.deviceId} is already assigned to ${other} (one device, one ITT)`);
       owner.set(d.deviceId, vm);

@@ -16,6 +16,8 @@ export interface DirectStats {
   /** Polls of GICR_VPENDBASER that found Dirty = 1. */
   dirtyPolls: number;
   vmovps: number;
+  /** VMOVP commands issued (one per move per ITS it was issued on: several with ITSList). */
+  vmovpCommands: number;
   /** Deschedules that asked for a doorbell (vCPU blocking in WFI). */
   doorbellsArmed: number;
 }

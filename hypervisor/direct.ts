@@ -38,6 +38,11 @@
  * Linux skips VMOVP inside a sharing domain (its_vpe_set_affinity), so a vPE keeps its home RD
  * (and its doorbell arrives there) wherever it runs; the GIC finds where it is resident.
  *
+ * Several ITSs (gic.itsCount; docs/several-itss.md): each device's commands go to its own ITS
+ * (its-route.ts); a VM's vPEs are mapped on every ITS of its devices (`vmIts`), and a move is a
+ * VMOVP on each of them with one SequenceNumber and their ITSList when GITS_TYPER.VMOVP = 0 (then
+ * under one VMOVP lock for the machine), on one of them when VMOVP = 1 (`vmovp`).
+ *
  * Locks (drivers/spinlock.ts), since several cores act on one vPE: its vCPU's core makes it resident,
  * moves it (VMOVP) and arms its doorbell, while the core its doorbell arrives at disables it.
  * A vPE's lock (Linux's `vpe_lock`, vpe_to_cpuid_lock) covers its RD, its doorbell's state and
@@ -102,12 +107,16 @@ export class Vpe implements VpeTables {
 }
 
 export class DirectInjector implements DirectInjection {
-  readonly stats: DirectStats = { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, doorbellsArmed: 0 };
+  readonly stats: DirectStats = { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, vmovpCommands: 0, doorbellsArmed: 0 };
   private readonly vpes = new Map<number, Vpe>();
   private nextVpeId = 0;
   /** The VMOVP lock of each VM (the same lock for all with `vmovpLock: 'global'`). */
   private readonly vmovpLocks: Spinlock[] = [];
   private globalVmovp: Spinlock | null = null;
+  /** Per VM: the ITSs its vPEs are mapped on (its-route.ts `vmIts`). */
+  private readonly vmIts: number[][] = [];
+  /** The next VMOVP SequenceNumber (GITS_TYPER.VMOVP = 0), used under the VMOVP lock. */
+  private vmovpSeq = 0;
   /** The GIC is a GICv4.1: residency by vPEID, default doorbells (see the module comment). */
   private readonly v41: boolean;
 
@@ -142,27 +151,75 @@ export class DirectInjector implements DirectInjection {
       h.lpiRoute[vpe.doorbell - FIRST_LPI] = { kind: 'doorbell', vcpu: v };
     }
     const h = this.h;
-    if (h.cfg.vmovpLock === 'global') this.vmovpLocks[vm.index] = this.globalVmovp ??= Spinlock.alloc(h.heap, 'vmovp', h.locks.vmovp, h.env);
+    this.vmIts[vm.index] = h.itsRoutes.vmIts(vm.config, this.v41);
+    for (const v of vm.vcpus) h.itsRoutes.vpeIts.set(this.vpes.get(v.id)!.id, this.vmIts[vm.index]![0]!);
+    // With ITSList (GITS_TYPER.VMOVP = 0, several ITSs) every ITS must see every VMOVP in the same
+    // order: one lock and one sequence number for the machine (Linux's vmovp_lock), whatever
+    // `vmovpLock` says.
+    const itsList = !h.cfg.gic.its.vmovp && (h.cfg.gic.itsCount ?? 1) > 1;
+    if (h.cfg.vmovpLock === 'global' || itsList) this.vmovpLocks[vm.index] = this.globalVmovp ??= Spinlock.alloc(h.heap, 'vmovp', h.locks.vmovp, h.env);
     else this.vmovpLocks[vm.index] = Spinlock.alloc(h.heap, `vmovp ${vm.config.name}`, h.locks.vmovp, h.env);
   }
 
-  /** VMAPP every vPE, MAPD the VM's own devices, VSYNC (at boot, on core 0); the guest's MAPTIs become VMAPTIs later (vits/forward.ts). */
+  /**
+   * VMAPP every vPE on each ITS of the VM (its-route.ts `vmIts`), MAPD the VM's own devices on
+   * theirs, VSYNC (at boot, on core 0); the guest's MAPTIs become VMAPTIs later (vits/forward.ts).
+   */
   *setupVm(vm: Vm): Program {
     const h = this.h;
-    const cmds: CommandWords[] = [];
+    const routes = h.itsRoutes;
+    const itsList = this.vmIts[vm.index]!;
     for (const v of vm.vcpus) {
-      const vpe = this.vpes.get(v.id)!;
       // GICv4.0: the doorbell starts disabled, armed only while the vCPU blocks. GICv4.1: it stays
       // enabled; the GIC rings it only when asked at deschedule (GICR_VPENDBASER.DB).
-      yield* configureLpi(h.lpiTables!, vpe.doorbell, PRIO_DEVICE, this.v41);
-      cmds.push(yield* h.its.mapVpe(vpe.id, h.rdbaseOf(vpe.rd), vpe.vpt, VPT_ID_BITS, this.v41 ? { vconf: vpe.vprop, doorbell: vpe.doorbell } : undefined));
+      yield* configureLpi(h.lpiTables!, this.vpes.get(v.id)!.doorbell, PRIO_DEVICE, this.v41);
     }
-    for (const d of vm.config.devices) {
-      cmds.push(yield* h.its.mapDevice(d.deviceId, eventBitsOf(d)));
-      yield work(10);
+    for (const n of itsList) {
+      const its = routes.drivers[n]!;
+      const cmds: CommandWords[] = [];
+      for (const v of vm.vcpus) {
+        const vpe = this.vpes.get(v.id)!;
+        cmds.push(yield* its.mapVpe(vpe.id, h.rdbaseOf(vpe.rd), vpe.vpt, VPT_ID_BITS, this.v41 ? { vconf: vpe.vprop, doorbell: vpe.doorbell } : undefined));
+      }
+      for (const d of vm.config.devices) {
+        if ((d.its ?? 0) !== n) continue;
+        cmds.push(yield* its.mapDevice(d.deviceId, eventBitsOf(d)));
+        yield work(10);
+      }
+      for (const v of vm.vcpus) cmds.push(ItsCmd.VSYNC({ vPEID: this.vpes.get(v.id)!.id }));
+      yield* its.send(0, cmds);
     }
-    for (const v of vm.vcpus) cmds.push(ItsCmd.VSYNC({ vPEID: this.vpes.get(v.id)!.id }));
-    yield* h.its.send(0, cmds);
+  }
+
+  /**
+   * The ITSs VMOVP of a vPE of `vm` is issued on: with GITS_TYPER.VMOVP = 0 every ITS that maps
+   * it (IHI 0069, VMOVP; Linux's its_send_vmovp walks every ITS the VM has vLPIs on), with
+   * VMOVP = 1 one of them (the GIC moves it on the others).
+   */
+  vmovpTargets(vm: Vm): readonly number[] {
+    const list = this.vmIts[vm.index]!;
+    return this.h.its.vmovpOne ? list.slice(0, 1) : list;
+  }
+
+  /**
+   * VMOVP of `vpe` to core `core`'s redistributor, under the VMOVP lock (held by the caller): on
+   * each ITS of `vmovpTargets`, one after another, each followed by VSYNC and waited for; with
+   * GITS_TYPER.VMOVP = 0 every one carries the same SequenceNumber (one per move, as Linux's
+   * vmovp_seq_num) and the ITSList of the ITSs that map the vPE (bit = the ITS's number).
+   */
+  private *vmovp(core: number, vm: Vm, vpe: Vpe): Program {
+    const h = this.h;
+    const drivers = h.itsRoutes.drivers;
+    let list = 0;
+    for (const n of this.vmIts[vm.index]!) list |= 2 ** drivers[n]!.number;
+    const one = h.its.vmovpOne;
+    const seq = one ? 0 : this.vmovpSeq;
+    if (!one) this.vmovpSeq = (this.vmovpSeq + 1) & 0xffff;
+    for (const n of this.vmovpTargets(vm)) {
+      const vmovp = one ? ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(core) }) : ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(core), SequenceNumber: seq, ITSList: list });
+      yield* drivers[n]!.send(core, [vmovp, ItsCmd.VSYNC({ vPEID: vpe.id })]);
+      this.stats.vmovpCommands++;
+    }
   }
 
   /** Whether `enter` has anything to do for `v` (its vPE exists and is not resident); the entry path skips it otherwise. */
@@ -197,7 +254,7 @@ export class DirectInjector implements DirectInjection {
       if (moved) {
         const lk = this.vmovpLocks[v.vm.index]!;
         yield* lk.acquire(core);
-        yield* h.its.send(core, [ItsCmd.VMOVP({ vPEID: vpe.id, RDbase: h.rdbaseOf(core) }), ItsCmd.VSYNC({ vPEID: vpe.id })]);
+        yield* this.vmovp(core, v.vm, vpe);
         yield* lk.release();
         vpe.rd = core;
         this.stats.vmovps++;
@@ -397,7 +454,7 @@ export class DirectInjector implements DirectInjection {
       }
     }
     if (act.pending) yield* this.importPending(v, cmds);
-    yield* h.its.send(act.core, cmds);
+    yield* h.itsRoutes.send(act.core, cmds);
     // Pending vLPIs are the GIC's to deliver from the VPT: nothing for the list registers, but a
     // blocked vCPU may have to be woken for one (mustWake); the LPIs kept in software are re-read.
     const soft: boolean = yield* readGuestLpis(act);

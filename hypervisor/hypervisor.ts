@@ -25,10 +25,11 @@ import { s2Map, S2_VTCR } from '../core/stage2-tables.js';
 import { HCR_EL2, TPIDR_EL2, VBAR_EL2, VTCR_EL2 } from '../core/sysregs.js';
 import type { Trace } from '../core/trace.js';
 import { aprCount } from '../gic/cpuif-regs.js';
-import { redistributorSize } from '../gic/config.js';
+import { itsBaseOf, redistributorSize } from '../gic/config.js';
 import { cpuAffinity } from '../drivers/affinity.js';
 import { PhysHeap } from '../drivers/heap.js';
 import { ItsDriver } from '../drivers/its.js';
+import { ItsRoutes } from './its-route.js';
 import { allocLpiTables, allocPendingTable, configureLpi, type LpiTables } from '../drivers/lpi.js';
 import { LockStats, Spinlock, type DriverEnv } from '../drivers/spinlock.js';
 import { ItsCmd, type CommandWords } from '../gic/its/commands.js';
@@ -101,7 +102,10 @@ export interface LockClasses {
 
 export class Hypervisor {
   readonly heap: PhysHeap;
+  /** The driver of ITS 0 (the only ITS unless gic.itsCount > 1). */
   readonly its: ItsDriver;
+  /** One driver per ITS, and where each command goes (its-route.ts). */
+  readonly itsRoutes: ItsRoutes;
   readonly locks: LockClasses = { its: new LockStats(), vmovp: new LockStats(), vpe: new LockStats() };
   readonly sched: Scheduler;
   readonly vms: Vm[] = [];
@@ -136,7 +140,9 @@ export class Hypervisor {
     // Refuse what the GIC cannot carry out before anything is allocated (config.ts).
     checkConfig(cfg);
     this.heap = new PhysHeap(cfg.heapPa, cfg.heapSize);
-    this.its = new ItsDriver(cfg.gic.itsBase, this.heap, Spinlock.alloc(this.heap, 'its', this.locks.its, env));
+    const drivers = Array.from({ length: cfg.gic.itsCount ?? 1 }, (_, n) => new ItsDriver(itsBaseOf(cfg.gic, n), this.heap, Spinlock.alloc(this.heap, n === 0 ? 'its' : `its ${n}`, this.locks.its, env), n));
+    this.its = drivers[0]!;
+    this.itsRoutes = new ItsRoutes(cfg, drivers);
     this.bootBarrier = this.heap.alloc(64, 64);
     this.listRegs = cfg.gic.listRegs;
     const aprs = aprCount(cfg.gic.preemptionBits);
@@ -284,9 +290,11 @@ export class Hypervisor {
     const idBits = g.idBits;
     this.lpiTables = allocLpiTables(this.heap, idBits);
     this.pendTables = this.pcpus.map(() => allocPendingTable(this.heap, idBits));
-    yield* this.its.init({ deviceIdBits: g.its.deviceIdBits, vpeIdBits: g.its.vpeIdBits });
-    // One collection per core, targeting its redistributor.
-    yield* this.its.send(0, Array.from({ length: this.cores }, (_, c) => ItsCmd.MAPC({ ICID: c, RDbase: this.rdbaseOf(c), V: 1 })));
+    // One collection per core on every ITS, targeting its redistributor.
+    for (const its of this.itsRoutes.drivers) {
+      yield* its.init({ deviceIdBits: g.its.deviceIdBits, vpeIdBits: g.its.vpeIdBits });
+      yield* its.send(0, Array.from({ length: this.cores }, (_, c) => ItsCmd.MAPC({ ICID: c, RDbase: this.rdbaseOf(c), V: 1 })));
+    }
     for (const vm of this.vms) yield* this.createVm(vm);
     // Host SPIs: wired devices' lines and the VMM's request doorbell (spi-host.ts).
     yield* this.spiHost.boot();
@@ -350,13 +358,13 @@ export class Hypervisor {
     // (enabled: one becomes pending only once the guest's mapping has made a host MAPTI of it).
     const cmds: CommandWords[] = [];
     for (const d of this.vits[vm.index]!.owned.values()) {
-      cmds.push(yield* this.its.mapDevice(d.hostId, eventBitsOf(c.devices.find((x) => x.deviceId === d.hostId)!)));
+      cmds.push(yield* this.itsRoutes.drivers[this.itsRoutes.itsOf(d.hostId)]!.mapDevice(d.hostId, eventBitsOf(c.devices.find((x) => x.deviceId === d.hostId)!)));
       for (const host of d.events.values()) {
         yield* configureLpi(this.lpiTables!, host, PRIO_DEVICE, true);
         yield work(10);
       }
     }
-    yield* this.its.send(0, cmds);
+    yield* this.itsRoutes.send(0, cmds);
   }
 
   /** The next free host LPI (checkConfig has made sure there are enough). */

@@ -25,7 +25,7 @@ export function* retarget(h: Hypervisor, pcpu: PerCpu, vm: Vm, vintid: number, t
   if (h.direct.handles(from)) {
     const d = h.direct as DirectInjector;
     const b = d.vpe(to)!;
-    yield* h.its.send(pcpu.index, [ItsCmd.VMOVI({ DeviceID: ev.deviceId, EventID: ev.eventId, vPEID: b.id, D: 1, Dbell_pINTID: b.doorbell }), ItsCmd.VSYNC({ vPEID: b.id })]);
+    yield* h.itsRoutes.send(pcpu.index, [ItsCmd.VMOVI({ DeviceID: ev.deviceId, EventID: ev.eventId, vPEID: b.id, D: 1, Dbell_pINTID: b.doorbell }), ItsCmd.VSYNC({ vPEID: b.id })]);
   } else {
     const old = from.vgic.lpis.get(vintid)!;
     let moved = to.vgic.lpis.get(vintid);

@@ -528,7 +528,7 @@ export function attachDeliveryCheck(p: Platform, assignments: readonly DeviceAss
     cyclesPerUs: m.clockHz / 1e6,
     now: () => m.now,
   });
-  p.gic.its.translator.observer = check;
+  for (const its of p.gic.itsList) its.translator.observer = check;
   for (const v of p.gic.virtual) v.ackObserver = check.ack;
   return check;
 }

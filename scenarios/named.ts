@@ -22,6 +22,7 @@
  * - the hard cases of GICv4 scheduling (scenarios/hard-cases.ts).
  */
 import { HARD_CASES } from './hard-cases.js';
+import { ITS_LIST_SCENARIO } from './its-list-scenario.js';
 import type { Scenario, ScenarioSpec } from './scenario.js';
 import { validateScenario } from './validate.js';
 
@@ -133,6 +134,7 @@ const RAW: readonly Raw[] = [
   vmovpScenario('global'),
   vmovpScenario('per-vm'),
   ...HARD_CASES,
+  ITS_LIST_SCENARIO,
 ];
 
 export const SCENARIOS: readonly Scenario[] = RAW.map((r) => validateScenario(r));

@@ -52,6 +52,8 @@ export interface PlatformDevice {
   readonly guestDeviceId?: number;
   /** event n -> (vCPU, guest LPI, and the priority the guest configures for it, default the VM's). */
   readonly events: readonly { readonly eventId: number; readonly vcpu: number; readonly vintid: number; readonly priority?: number }[];
+  /** The ITS the device is attached to (default 0): it writes its MSIs to that ITS's GITS_TRANSLATER. */
+  readonly its?: number;
 }
 
 /**
@@ -145,15 +147,17 @@ export interface Platform {
   readonly kernels: Kernel[];
   /** Physical base of each VM's RAM. */
   readonly vmRamPa: number[];
-  /** GITS_TRANSLATER, where devices write their MSIs. */
+  /** GITS_TRANSLATER of ITS 0, where devices write their MSIs. */
   readonly doorbell: number;
+  /** GITS_TRANSLATER of each ITS, by number (gic.itsCount). */
+  readonly doorbells: readonly number[];
   /** Per VM, its wired devices (PlatformVm.wired order). */
   readonly wired: readonly (readonly WiredLineDevice[])[];
 }
 
 /** Builds and boots (powers on core 0 at the hypervisor entry) a platform. */
 export function buildPlatform(o: PlatformOptions): Platform {
-  const { m, gic, config: gcfg, translater } = createBoard({ cores: o.cores, clockHz: o.clockHz ?? 2e9, seed: o.seed ?? 1, trace: o.trace ?? false, costs: o.costs, gic: o.gic });
+  const { m, gic, config: gcfg, translater, translaters } = createBoard({ cores: o.cores, clockHz: o.clockHz ?? 2e9, seed: o.seed ?? 1, trace: o.trace ?? false, costs: o.costs, gic: o.gic });
   const kernels: Kernel[] = [];
   const vmRamPa: number[] = [];
   const wired: WiredLineDevice[][] = [];
@@ -167,7 +171,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
     vmRamPa.push(pa);
     checkDeviceTree(spec);
     // The hypervisor's part: which host devices (and EventIDs) the VM owns, and their guest DeviceIDs.
-    const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, guestDeviceId: d.guestDeviceId, events: d.events.map((e) => ({ eventId: e.eventId })) }));
+    const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, guestDeviceId: d.guestDeviceId, events: d.events.map((e) => ({ eventId: e.eventId })), ...(d.its !== undefined ? { its: d.its } : {}) }));
     // The guest's part: its LPIs, and its devices behind its ITS with each event's LPI and CPU.
     const lpis: KernelLpi[] = [];
     for (const d of spec.devices ?? []) for (const e of d.events) if (!lpis.some((l) => l.intid === e.vintid)) lpis.push({ intid: e.vintid, priority: e.priority ?? spec.lpiPriority ?? 0xa0 });
@@ -227,12 +231,15 @@ export function buildPlatform(o: PlatformOptions): Platform {
   );
   hyp.install(m.code);
   m.boot(HYP_CODE_PA);
-  return { m, gic, hyp, kernels, vmRamPa, doorbell: translater, wired };
+  return { m, gic, hyp, kernels, vmRamPa, doorbell: translater, doorbells: translaters, wired };
 }
 
-/** An MSI device writing to the platform's ITS. */
-export function addDevice(p: Platform, deviceId: number, events: readonly number[], pattern: MsiPattern, opts: { count?: number; start?: number; until?: number; record?: RecordKeep } = {}): MsiDevice {
-  const d = new MsiDevice(p.m, { deviceId, doorbell: p.doorbell, events, pattern, ...opts });
+/** An MSI device writing to the platform's ITS (`its`, default 0). */
+export function addDevice(p: Platform, deviceId: number, events: readonly number[], pattern: MsiPattern, opts: { count?: number; start?: number; until?: number; record?: RecordKeep; its?: number } = {}): MsiDevice {
+  const { its, ...rest } = opts;
+  const doorbell = p.doorbells[its ?? 0];
+  if (doorbell === undefined) throw new Error(`device ${deviceId}: its ${its} is not one of the machine's ITSs 0..${p.doorbells.length - 1}`);
+  const d = new MsiDevice(p.m, { deviceId, doorbell, events, pattern, ...rest });
   return d;
 }
 

@@ -62,6 +62,8 @@ export interface PathResult {
   readonly path: RunPath;
   /** The GIC the run's machine had: '3', '4.0' or '4.1'. */
   readonly gic: '3' | '4.0' | '4.1';
+  /** The number of ITSs the run's machine had (scenario `itsCount`). */
+  readonly its: number;
   readonly seed: number;
   /** MSIs the devices wrote. */
   readonly msis: number;
@@ -88,6 +90,8 @@ export interface PathResult {
   /** Polls of GICR_VPENDBASER that found Dirty = 1. */
   readonly dirtyPolls: number;
   readonly vmovps: number;
+  /** VMOVP commands issued: one per move, or one per ITS mapping the vPE with ITSList (GITS_TYPER.VMOVP = 0). */
+  readonly vmovpCommands: number;
   readonly doorbells: number;
   /** Time vCPUs waited runnable before running: mean and max, microseconds. */
   readonly runQueueWaitUs: { readonly mean: number; readonly max: number };
@@ -274,7 +278,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const vintids: number[][] = [];
   const deviceVm: number[] = [];
   const targets: { vcpu: number; vintid: number }[][] = [];
-  const perVm = new Map<string, { deviceId: number; guestDeviceId: number; events: { eventId: number; vcpu: number; vintid: number }[] }[]>();
+  const perVm = new Map<string, { deviceId: number; guestDeviceId: number; events: { eventId: number; vcpu: number; vintid: number }[]; its: number }[]>();
   devices.forEach((d, i) => {
     const vmIndex = vms.findIndex((v) => v.name === d.vm);
     const vm = vms[vmIndex]!;
@@ -287,7 +291,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     deviceVm.push(vmIndex);
     const list = perVm.get(d.vm) ?? [];
     // The guest knows its devices by their place in its VM (0, 1, ...), the host by the platform's numbering.
-    list.push({ deviceId: i + 1, guestDeviceId: list.length, events: evs });
+    list.push({ deviceId: i + 1, guestDeviceId: list.length, events: evs, its: deviceIts(s, d, i) });
     perVm.set(d.vm, list);
   });
   const policy = policyOf(s.policy);
@@ -301,7 +305,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     costs: costProfile(s.costProfile)?.costs,
     bookkeeping: costProfile(s.costProfile)?.bookkeeping,
     // gicVersion 4.1: a GICv4.1 machine, except for a run on 'direct' (the GICv4.0 column).
-    gic: { version: s.gicVersion === 3 ? 3 : 4, v41: gicV41(s, vms, opts.path), listRegs: s.listRegs, idBits: s.lpiIdBits, its: { vpeIdBits: s.vpeIdBits } },
+    gic: { version: s.gicVersion === 3 ? 3 : 4, v41: gicV41(s, vms, opts.path), listRegs: s.listRegs, idBits: s.lpiIdBits, itsCount: s.itsCount ?? 1, its: { vpeIdBits: s.vpeIdBits, vmovp: s.itsVmovp !== 0 } },
     policy,
     sliceUs: s.sliceUs,
     trapWfi: s.wfi === 'trap',
@@ -323,7 +327,7 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
     })),
   });
   const keep = record === 'all' ? 'all' : 'none';
-  const devs = devices.map((d, i) => addDevice(platform, i + 1, Array.from({ length: d.events }, (_, e) => e), pattern(d.traffic, clockHz), { record: keep, ...(d.count !== undefined ? { count: d.count } : {}) }));
+  const devs = devices.map((d, i) => addDevice(platform, i + 1, Array.from({ length: d.events }, (_, e) => e), pattern(d.traffic, clockHz), { record: keep, its: deviceIts(s, d, i), ...(d.count !== undefined ? { count: d.count } : {}) }));
   const check = attachDeliveryCheck(
     platform,
     devs.map((device, i) => ({ device, deviceId: i + 1, vm: deviceVm[i]!, events: targets[i]! })),
@@ -332,6 +336,11 @@ export function buildScenario(s: Scenario, opts: RunOptions = {}): RunHandle {
   const h: RunHandle = { platform, devices: devs, vintids, deviceVm, record, check, measureFrom: 0 };
   opts.onBuilt?.(h);
   return h;
+}
+
+/** The ITS device `i` of the run is attached to: its own `its`, else i mod itsCount (devices spread over the ITSs). */
+function deviceIts(s: Scenario, d: { readonly its?: number }, i: number): number {
+  return d.its ?? i % (s.itsCount ?? 1);
 }
 
 /** Whether the run of `s` (on `path`, or each VM's own) builds a GICv4.1 machine: gicVersion 4.1 and no VM on 'direct' (GICv4.0). */
@@ -471,6 +480,7 @@ interface Counters {
   readonly residencyCycles: number;
   readonly dirtyPolls: number;
   readonly vmovps: number;
+  readonly vmovpCommands: number;
   readonly locks: Readonly<Record<LockClass, { acquisitions: number; contended: number; spinCycles: number }>>;
 }
 
@@ -493,6 +503,7 @@ function counters(h: RunHandle): Counters {
     residencyCycles: ds?.residencyCycles ?? 0,
     dirtyPolls: ds?.dirtyPolls ?? 0,
     vmovps: ds?.vmovps ?? 0,
+    vmovpCommands: ds?.vmovpCommands ?? 0,
     locks: Object.fromEntries(LOCK_CLASSES.map((c) => {
       const l = hyp.locks[c];
       return [c, { acquisitions: l.acquisitions, contended: l.contended, spinCycles: l.spinCycles }];
@@ -599,6 +610,7 @@ function measure(s: Scenario, path: RunPath, h: RunHandle, before: Counters, spa
     scenario: s.name,
     path,
     gic: h.platform.gic.config.version === 3 ? '3' : h.platform.gic.config.v41 ? '4.1' : '4.0',
+    its: h.platform.gic.config.itsCount,
     seed: s.seed,
     msis: k.sent,
     accepted: k.accepted,
@@ -619,6 +631,7 @@ function measure(s: Scenario, path: RunPath, h: RunHandle, before: Counters, spa
     vpeSwitchCycles: now.residencyCycles - before.residencyCycles,
     dirtyPolls: now.dirtyPolls - before.dirtyPolls,
     vmovps: now.vmovps - before.vmovps,
+    vmovpCommands: now.vmovpCommands - before.vmovpCommands,
     doorbells: now.doorbells - before.doorbells,
     runQueueWaitUs: { mean: waits > 0 ? us((now.runQueueWait - before.runQueueWait) / waits) : 0, max: us(h.platform.hyp.stats.runQueueWaitMax) },
     vcpuSwitches: now.switches - before.switches,

@@ -51,6 +51,8 @@ export interface DeviceSpec {
   readonly traffic: TrafficPattern;
   /** Stop after this many MSIs (default: run until the scenario ends). */
   readonly count?: number;
+  /** The ITS the device is attached to, 0 to itsCount - 1 (default: its index in `devices` mod itsCount). */
+  readonly its?: number;
 }
 
 export interface InterferenceSpec {
@@ -103,6 +105,13 @@ export interface Scenario {
   readonly vptParseWait?: 'at-schedule' | 'before-entry';
   readonly residency?: 'load-put' | 'entry-exit';
   readonly opportunisticWfi?: boolean;
+  /**
+   * Number of ITSs of the machine, 1 to 4 (default 1; gic/config.ts `itsCount`), and their
+   * GITS_TYPER.VMOVP (default 1: VMOVP on one ITS; 0: on every ITS that maps the vPE, with
+   * ITSList and a SequenceNumber). Absent unless given, so a scenario without them reads as before.
+   */
+  readonly itsCount?: number;
+  readonly itsVmovp?: 0 | 1;
   readonly vms: readonly VmSpec[];
   readonly devices: readonly DeviceSpec[];
   readonly interference?: InterferenceSpec;

@@ -59,6 +59,9 @@ export interface SweepRow {
   readonly vpeSwitchCycles: number;
   readonly dirtyPolls: number;
   readonly vmovps: number;
+  /** VMOVP commands (several per move with ITSList) and the cycles spun on the VMOVP lock per delivered interrupt. */
+  readonly vmovpCommands: number;
+  readonly vmovpSpinPerIrq: number;
   readonly doorbells: number;
   readonly kicks: number;
   readonly maintenance: number;
@@ -132,6 +135,8 @@ export function sweepRow(job: Pick<SweepJob, 'policy' | 'path' | 'rate' | 'scena
     vpeSwitchCycles: r.vpeSwitchCycles,
     dirtyPolls: r.dirtyPolls,
     vmovps: r.vmovps,
+    vmovpCommands: r.vmovpCommands,
+    vmovpSpinPerIrq: r.locks.vmovp.spinCyclesPerIrq,
     doorbells: r.doorbells,
     kicks: r.kicks,
     maintenance: r.maintenance,
@@ -152,7 +157,7 @@ export function sortRows(rows: readonly SweepRow[]): SweepRow[] {
 export const SWEEP_COLUMNS: readonly (keyof SweepRow)[] = [
   'scenario', 'policy', 'path', 'rate', 'seed', 'msis', 'delivered', 'coalesced', 'undelivered', 'duplicated', 'misdelivered', 'violations', 'el2EntriesPerIrq', 'el2CyclesPerIrq',
   'latencyP50Cycles', 'latencyP99Cycles', 'latencyMaxCycles', 'latencyMeanCycles', 'latencyP50Us', 'latencyP99Us', 'latencyMaxUs',
-  'vcpuSwitches', 'vpeSwitches', 'vpeSwitchCycles', 'dirtyPolls', 'vmovps', 'doorbells', 'kicks', 'maintenance', 'lockSpinPerIrq',
+  'vcpuSwitches', 'vpeSwitches', 'vpeSwitchCycles', 'dirtyPolls', 'vmovps', 'vmovpCommands', 'vmovpSpinPerIrq', 'doorbells', 'kicks', 'maintenance', 'lockSpinPerIrq',
   'runQueueWaitMeanUs', 'runQueueWaitMaxUs', 'el2SharePct',
 ];
 

@@ -86,7 +86,7 @@ function arr(o: Obj, key: string, field: string, dflt?: unknown[]): unknown[] {
   return v;
 }
 
-const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vmovpLock', 'vptParseWait', 'residency', 'opportunisticWfi', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
+const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vmovpLock', 'vptParseWait', 'residency', 'opportunisticWfi', 'itsCount', 'itsVmovp', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
 
 function noUnknown(o: Obj, known: readonly string[], prefix: string): void {
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new ScenarioError(`${prefix}${k}`, `no such field (known: ${known.join(', ')})`, o[k]);
@@ -132,10 +132,10 @@ function vm(v: unknown, i: number, cores: number): VmSpec {
   return out;
 }
 
-function device(v: unknown, i: number, vms: readonly VmSpec[]): DeviceSpec {
+function device(v: unknown, i: number, vms: readonly VmSpec[], itsCount: number): DeviceSpec {
   const f = `devices[${i}]`;
   const o = obj(v, f);
-  noUnknown(o, ['vm', 'events', 'traffic', 'count'], `${f}.`);
+  noUnknown(o, ['vm', 'events', 'traffic', 'count', 'its'], `${f}.`);
   const target = str(o, 'vm', `${f}.vm`);
   if (!vms.some((x) => x.name === target)) throw new ScenarioError(`${f}.vm`, `the name of a VM (${vms.map((x) => x.name).join(', ')})`, target);
   return {
@@ -143,6 +143,7 @@ function device(v: unknown, i: number, vms: readonly VmSpec[]): DeviceSpec {
     events: int(o, 'events', `${f}.events`, 1, 1 << 20),
     traffic: traffic(o.traffic, `${f}.traffic`),
     count: o.count === undefined ? undefined : int(o, 'count', `${f}.count`, 1, 1e9),
+    ...(o.its === undefined ? {} : { its: int(o, 'its', `${f}.its`, 0, itsCount - 1) }),
   };
 }
 
@@ -268,6 +269,7 @@ export function validateScenario(input: unknown): Scenario {
     if (isDirectPath(p)) directOf.add(p);
     if (directOf.size > 1) throw new ScenarioError(field, 'the same direct path as the other direct VMs (one machine is GICv4.0 or GICv4.1, not both)', p);
   });
+  const itsCount = int(o, 'itsCount', 'itsCount', 1, 4, 1);
   const s: Scenario = {
     name: str(o, 'name', 'name'),
     summary: typeof o.summary === 'string' ? o.summary : '',
@@ -288,8 +290,10 @@ export function validateScenario(input: unknown): Scenario {
     ...(o.vptParseWait !== undefined ? { vptParseWait: oneOf(o, 'vptParseWait', 'vptParseWait', ['at-schedule', 'before-entry'] as const) } : {}),
     ...(o.residency !== undefined ? { residency: oneOf(o, 'residency', 'residency', ['load-put', 'entry-exit'] as const) } : {}),
     ...(o.opportunisticWfi !== undefined ? { opportunisticWfi: bool(o, 'opportunisticWfi', 'opportunisticWfi', false) } : {}),
+    ...(o.itsCount !== undefined ? { itsCount } : {}),
+    ...(o.itsVmovp !== undefined ? { itsVmovp: oneOf(o, 'itsVmovp', 'itsVmovp', [0, 1] as const) } : {}),
     vms,
-    devices: arr(o, 'devices', 'devices', []).map((v, i) => device(v, i, vms)),
+    devices: arr(o, 'devices', 'devices', []).map((v, i) => device(v, i, vms, itsCount)),
     interference: interference(o.interference),
     durationUs: num(o, 'durationUs', 'durationUs', 1, 1e9, d.durationUs),
     seed: int(o, 'seed', 'seed', 0, 2 ** 32 - 1, d.seed),

@@ -9,6 +9,7 @@ import type { ItsCommand, ItsCommandName } from './commands.js';
 import type { ItsEntries } from './entries.js';
 import { errorCode } from './errors.js';
 import { NO_DOORBELL } from './tables.js';
+import type { VmovpSync } from './vmovp-sync.js';
 
 export interface CommandContext {
   readonly entries: ItsEntries;
@@ -22,6 +23,12 @@ export interface CommandContext {
   readonly idBitsField: number;
   /** A GICv4.1 ITS: VMAPP/VMOVP v4.1 fields, default doorbells, vPE residency by vPEID. */
   readonly v41: boolean;
+  /** This ITS's number (its ITSList bit; GITS_CTLR.ITS_Number on GICv4.1). */
+  readonly itsNumber: number;
+  /** GITS_TYPER.VMOVP: 1 = VMOVP on one ITS (the others follow), 0 = on every ITS with ITSList. */
+  readonly vmovpOne: boolean;
+  /** What the GIC's ITSs share for VMOVP (vmovp-sync.ts). */
+  readonly vmovpSync: VmovpSync;
 }
 
 /** The decoded record of command `N`. */

@@ -9,8 +9,9 @@
  * Register CHOICEs (also in the files that implement them):
  * - GITS_TYPER: Physical = 1, Virtual = (version 4), ITT_entry_size = 11 (12-byte ITEs),
  *   ID_bits / Devbits from the configuration, PTA and HCC from the configuration, CIL = 0
- *   (16-bit ICIDs), VMOVP = 1 on a GICv4 ITS (one ITS: VMOVP is issued on it alone; reported 0
- *   on a GICv3 ITS, where the field has no meaning), every other field 0 (no SEIS, no MPAM;
+ *   (16-bit ICIDs), VMOVP = `its.vmovp` on a GICv4 ITS (default 1; reported 0 on a GICv3 ITS,
+ *   where the field has no meaning; vmovp-sync.ts says what each value does with several
+ *   ITSs), every other field 0 (no SEIS, no MPAM;
  *   GICv4.1 with `v41`: VMAPP = 1, SVPET = 1, nID = 1, VSGI = 0).
  * - GITS_IIDR: Implementer 0x43B (Arm's JEP106 code, as QEMU reports), ProductID 0x4D ('M'),
  *   Revision/Variant 0. GITS_PIDR2.ArchRev = 3 or 4; the other ID registers are RAZ.
@@ -28,6 +29,10 @@
  *   one (QEMU's virt board uses 0), and otherwise dropped with the simulator-defined code
  *   0x010330 (INT NOT_A_DEVICE) and traced, as is a write from any other requester that is not
  *   a device.
+ * - Several ITSs (`itsCount`): ITS n has its frames at itsBase + n * 128 KB (`itsBaseOf`), its
+ *   own tables and queue, and the number n: its ITSList bit in VMOVP, which GICv4.1 software
+ *   reads in GITS_CTLR.ITS_Number (CHOICE: read-only, n; 0 on a GICv4.0 or GICv3 ITS, which have
+ *   no such field: the ITS numbers are then the platform's to give, here n).
  * - GITS_CTLR.Quiescent reads 1 when Enabled = 0, no command is in flight and no translation
  *   is in flight.
  */
@@ -35,7 +40,7 @@ import { toBig, toNum, type Word } from '../../core/bits.js';
 import { BusStatus, type AccessAttrs } from '../../core/bus.js';
 import type { Machine } from '../../core/machine.js';
 import { RegisterBlock, W16, W32, W64, type RegisterRegion } from '../../core/regions.js';
-import type { GicConfig } from '../config.js';
+import { itsBaseOf, type GicConfig } from '../config.js';
 import type { LpiPort, VlpiPort } from '../ports.js';
 import { CommandQueue, type CommandExecutor } from './command-queue.js';
 import type { CommandContext } from './command-context.js';
@@ -50,6 +55,7 @@ import { discard, intOrClear, inv, invall, mapc, mapd, mapti, movall, movi, sync
 import { ITE_BYTES, VTE41_BYTES } from './tables.js';
 import { Translator } from './translate.js';
 import { invdb, vinvall, vmapp, vmapti, vmovi, vmovp, vsync } from './virtual-commands.js';
+import { VmovpSync, type VmovpPeer } from './vmovp-sync.js';
 
 /** How many error records `Its.errors` keeps (the oldest are dropped; `errorCount` counts all). */
 const ERROR_LOG_LIMIT = 4096;
@@ -66,12 +72,14 @@ const BASER_ENTRY_BYTES = 8;
  */
 const BASER_RESET_PAGE_SIZE = 2;
 
-export class Its implements CommandExecutor {
+export class Its implements CommandExecutor, VmovpPeer {
   /** The GITS register block (mapped at `cfg.itsBase`). */
   readonly block: RegisterBlock;
   readonly entries: ItsEntries;
   readonly queue: CommandQueue;
   readonly translator: Translator;
+  /** Physical base of this ITS's frames. */
+  readonly base: number;
   /** GITS_TYPER (RO). */
   readonly typer: number;
   readonly virtual: boolean;
@@ -100,7 +108,12 @@ export class Its implements CommandExecutor {
     readonly cfg: GicConfig,
     readonly lpis: LpiPort,
     readonly vlpis: VlpiPort | null,
+    /** This ITS's number n (frames at itsBase + n * 128 KB; ITSList bit n). */
+    readonly itsNumber = 0,
+    /** Shared by the GIC's ITSs (a lone ITS has its own). */
+    readonly vmovpSync: VmovpSync = new VmovpSync(),
   ) {
+    vmovpSync.peers.push(this);
     const its = cfg.its;
     this.virtual = cfg.version === 4;
     this.v41 = this.virtual && cfg.v41;
@@ -114,7 +127,7 @@ export class Its implements CommandExecutor {
       PTA: its.pta ? 1 : 0,
       HCC: its.hcc,
       CIL: 0,
-      VMOVP: this.virtual ? 1 : 0,
+      VMOVP: this.virtual && its.vmovp ? 1 : 0,
       // GICv4.1 (CHOICE): the v4.1 VMAPP layout, a vPE table shared with the redistributors
       // (SVPET = 1 with GITS_MPIDR = 0 and every GICR_TYPER.CommonLPIAff = 0: one sharing domain),
       // no per-vLPI doorbells (nID = 1: the ITE's doorbell field is ignored), no vSGIs (VSGI = 0).
@@ -140,6 +153,9 @@ export class Its implements CommandExecutor {
       intidLimit: 2 ** cfg.idBits,
       idBitsField: its.eventIdBits - 1,
       v41: this.v41,
+      itsNumber,
+      vmovpOne: its.vmovp,
+      vmovpSync,
     };
     const types: number[] = [BaserType.Devices, BaserType.Collections, this.virtual ? BaserType.VPEs : BaserType.None, 0, 0, 0, 0, 0];
     const entryBytes = (t: number): number => (t === BaserType.VPEs && this.v41 ? VTE41_BYTES : BASER_ENTRY_BYTES);
@@ -148,7 +164,8 @@ export class Its implements CommandExecutor {
     this.translator = new Translator(m, this.entries, lpis, vlpis, this.v41);
     this.block = new RegisterBlock('GITS', GITS_SIZE, this.regions());
     this.block.onBadAccess = () => void this.badAccesses++;
-    m.bus.addMmio('gits', cfg.itsBase, GITS_SIZE, this.block, m.costs.gitsRead, m.costs.gitsWrite);
+    this.base = itsBaseOf(cfg, itsNumber);
+    m.bus.addMmio(itsNumber === 0 ? 'gits' : `gits${itsNumber}`, this.base, GITS_SIZE, this.block, m.costs.gitsRead, m.costs.gitsWrite);
   }
 
   /** GITS_CTLR.Enabled. */
@@ -168,7 +185,7 @@ export class Its implements CommandExecutor {
     return [
       {
         name: 'GITS_CTLR', offset: GITS.CTLR, length: 4, widths: W32,
-        read: () => GITS_CTLR.encode({ Enabled: this.enabled ? 1 : 0, Quiescent: this.quiescent ? 1 : 0 }),
+        read: () => GITS_CTLR.encode({ Enabled: this.enabled ? 1 : 0, ITS_Number: this.v41 ? this.itsNumber : 0, Quiescent: this.quiescent ? 1 : 0 }),
         write: (_o, _s, v) => this.writeCtlr(toNum(v)),
       },
       { name: 'GITS_IIDR', offset: GITS.IIDR, length: 4, widths: W32, read: () => GITS_IIDR.encode({ Implementer: 0x43b, ProductID: 0x4d }) },
@@ -227,6 +244,24 @@ export class Its implements CommandExecutor {
     }
     const ev = toNum(v);
     this.translator.accept(deviceId, size === 2 ? ev & 0xffff : ev >>> 0);
+  }
+
+  /**
+   * VmovpPeer: another ITS executed VMOVP with GITS_TYPER.VMOVP = 1; if this one maps `vpeid`, its
+   * vPE table entry names `rd` too (CHOICE: at once and at no cost to either command queue; the
+   * v4.1 default doorbell is kept).
+   */
+  peerMovedVpe(vpeid: number, rd: number): void {
+    const e = this.entries;
+    if (e.vpe(vpeid) !== 0) return;
+    const oldRd = e.vpeRd;
+    const vpt = e.vpt;
+    const size = e.vptSize;
+    if (oldRd === rd) return;
+    const r = this.v41 ? e.writeVpe(vpeid, rd, vpt, size, e.vconf, e.vpeDoorbell) : e.writeVpe(vpeid, rd, vpt, size);
+    if (r !== 0 || this.vlpis === null) return;
+    this.vlpis.vpeUnmapped(oldRd, vpt, vpeid);
+    this.vlpis.vpeMapped(rd, vpt, size + 1, vpeid);
   }
 
   // ------------------------------------------------------------------ commands

@@ -108,8 +108,10 @@ export function vmovi(ctx: CommandContext, c: Cmd<'VMOVI'>): number {
 }
 
 /**
- * VMOVP: the vPE's vLPIs now go to the RD RDbase names. GITS_TYPER.VMOVP = 1 (one ITS), so
- * SequenceNumber and ITSList are ignored. The port sees the vPE unmapped from the old RD and
+ * VMOVP: the vPE's vLPIs now go to the RD RDbase names. GITS_TYPER.VMOVP = 1: SequenceNumber and
+ * ITSList are ignored and the GIC's other ITSs move the vPE too; GITS_TYPER.VMOVP = 0: this ITS
+ * alone moves it, and SequenceNumber/ITSList are recorded (vmovp-sync.ts: software must send
+ * it to every ITS of the list). The port sees the vPE unmapped from the old RD and
  * mapped at the new one (the VPT stays in memory; residency is the RDs' business: IHI 0069,
  * GICR_VPENDBASER). GICv4.1: with DB = 1 the vPE's default doorbell becomes Default_Doorbell
  * (1023 or an LPI, else VMOVP DOORBELL_OOR, skipped); with DB = 0 it is kept.
@@ -131,6 +133,8 @@ export function vmovp(ctx: CommandContext, c: Cmd<'VMOVP'>): number {
     ctx.vlpis.vpeUnmapped(oldRd, vpt, c.vPEID);
     ctx.vlpis.vpeMapped(rd, vpt, size + 1, c.vPEID);
   }
+  if (ctx.vmovpOne) ctx.vmovpSync.propagate(ctx.itsNumber, c.vPEID, rd);
+  else ctx.vmovpSync.record(ctx.itsNumber, c.SequenceNumber, c.ITSList, c.vPEID, rd);
   return 0;
 }
 

@@ -46,10 +46,10 @@ import type { ForwardedEvent, GuestIte, VirtualIts } from './vits.js';
 /** `source` of the 'virq-inject' record of an interrupt a guest's INT command made pending (no host LPI behind it). */
 export const SOURCE_INT_COMMAND = -1;
 
-/** Sends `cmds` to the physical ITS from this core, counted as the VM's. */
+/** Sends `cmds` to the physical ITS (each to its device's, its-route.ts) from this core, counted as the VM's. */
 function* hostSend(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, cmds: readonly CommandWords[]): Program {
   its.stats.hostCommands += cmds.length;
-  yield* h.its.send(pcpu.index, cmds);
+  yield* h.itsRoutes.send(pcpu.index, cmds);
 }
 
 /** `v`'s virtual interrupt for guest LPI `intid`, made if it has none. */
