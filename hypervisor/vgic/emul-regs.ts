@@ -297,11 +297,11 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
     { name: 'GICR_IGROUPR0', offset: sgi + GICR_SGI.IGROUPR0, length: 4, widths: W32, read: () => 0xffffffff },
     bitsReg('GICR_ISENABLER0', sgi + GICR_SGI.ISENABLER0, (i) => p[i]!.enabled, (i, core) => {
       setEnabled(vcpu, i, true);
-      if (i < 16 && g.hwSgis) actions(core).push({ kind: 'vsgi', vcpu, what: 'config', intid: i, core });
+      if (i < 16 && g.hwSgis) vsgiConfigAction(actions(core), vcpu, i, core);
     }),
     bitsReg('GICR_ICENABLER0', sgi + GICR_SGI.ICENABLER0, (i) => p[i]!.enabled, (i, core) => {
       setEnabled(vcpu, i, false);
-      if (i < 16 && g.hwSgis) actions(core).push({ kind: 'vsgi', vcpu, what: 'config', intid: i, core });
+      if (i < 16 && g.hwSgis) vsgiConfigAction(actions(core), vcpu, i, core);
     }),
     bitsReg('GICR_ISPENDR0', sgi + GICR_SGI.ISPENDR0, (i) => p[i]!.pending, (i, core) => {
       // A vSGI is made pending in the GIC (GITS_SGIR).
@@ -346,7 +346,7 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
           irq.priority = (x & 0xff) & o.priorityMask;
           lrChanged(irq);
           x = Math.floor(x / 256);
-          if (off + b < 16 && g.hwSgis) actions(attrs.id).push({ kind: 'vsgi', vcpu, what: 'config', intid: off + b, core: attrs.id });
+          if (off + b < 16 && g.hwSgis) vsgiConfigAction(actions(attrs.id), vcpu, off + b, attrs.id);
         }
         g.touched();
       },
@@ -363,6 +363,19 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
     },
   ];
   return new RegisterBlock(`${vcpu}.vgicr`, 0x20000, regions);
+}
+
+/**
+ * Leaves a VSGI re-configuration of SGI `intid` of `vcpu` (direct-vsgi.ts); one register write
+ * that changes several SGIs leaves one action for all 16 (one batch of VSGI commands).
+ */
+function vsgiConfigAction(list: GuestLpiAction[], vcpu: Vcpu, intid: number, core: number): void {
+  const last = list.length > 0 ? list[list.length - 1]! : null;
+  if (last !== null && last.kind === 'vsgi' && last.what === 'config' && last.vcpu === vcpu) {
+    if (last.intid !== intid) list[list.length - 1] = { kind: 'vsgi', vcpu, what: 'config', intid: -1, core };
+    return;
+  }
+  list.push({ kind: 'vsgi', vcpu, what: 'config', intid, core });
 }
 
 function setEnabled(vcpu: Vcpu, intid: number, on: boolean): void {
