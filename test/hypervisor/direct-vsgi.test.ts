@@ -7,10 +7,11 @@
  * injected paths, SGIs stay trapped and go through list registers, with their active state.
  */
 import test from 'ava';
-import { ldr, work, type Program } from '../../core/ops.js';
+import { DAIF_I, daifclr, daifset, ldr, str, work, type Program } from '../../core/ops.js';
 import { idleLoop, Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
-import { sendSgi } from '../../drivers/gic-init.js';
-import { GICR_SGI, GICR_SGI_BASE } from '../../gic/mmio-offsets.js';
+import { sendSgi, sgisWithoutActiveState } from '../../drivers/gic-init.js';
+import { GICD_CTLR } from '../../gic/gic-registers.js';
+import { GICD, GICR_SGI, GICR_SGI_BASE } from '../../gic/mmio-offsets.js';
 import { EC } from '../../core/esr.js';
 import { bootGuests, buildPlatform } from '../../scenarios/platform.js';
 import type { Injection } from '../../hypervisor/config.js';
@@ -97,3 +98,62 @@ for (const [name, v41, injection, nassgi] of [
     t.true(r.receiverIrqExits >= ROUNDS);
   });
 }
+
+class Switcher extends Kernel {
+  masked = false;
+  switched = false;
+  afterSwitch = true;
+  readonly activeSeen: number[] = [];
+}
+
+test('GICv4.1: the guest clears nASSGIreq (distributor disabled, then enabled without it): a vSGI pending in the GIC is handed back to the list-register path and delivered once, with an active state; later SGIs trap and use list registers', (t) => {
+  const p = buildPlatform({
+    cores: 2,
+    trace: true,
+    gic: { version: 4, v41: true },
+    trapWfi: false,
+    vms: [
+      {
+        name: 'vm', vcpus: 2, injection: 'direct', pinned: [0, 1],
+        kernel: (c) => {
+          const k = new Switcher({ ...c, nassgi: true });
+          k.onIrq(SGI, function* (cpu: KernelCpu): Program {
+            const a: number = yield ldr(cpu.rd + GICR_SGI_BASE + GICR_SGI.ISACTIVER0, 4, 9);
+            k.activeSeen.push((a >>> SGI) & 1);
+          });
+          k.main = function* (cpu: KernelCpu): Program {
+            if (cpu.index === 1) {
+              yield daifset(DAIF_I);
+              k.masked = true;
+              while (!k.switched) yield work(1000);
+              yield daifclr(DAIF_I);
+              for (;;) yield work(1000);
+            }
+            while (!k.masked) yield work(1000);
+            yield* sendSgi(SGI, [1]); // a vSGI, pending at CPU 1's resident vPE (interrupts masked there)
+            yield work(20_000);
+            yield str(c.gicd + GICD.CTLR, GICD_CTLR.encode({ ARE: 1 }), 4, 9);
+            yield str(c.gicd + GICD.CTLR, GICD_CTLR.encode({ ARE: 1, EnableGrp1: 1 }), 4, 9);
+            k.afterSwitch = yield* sgisWithoutActiveState(c.gicd);
+            k.switched = true;
+            yield work(40_000);
+            yield* sendSgi(SGI, [1]); // trapped, through a list register
+            for (;;) yield work(1000);
+          };
+          return k;
+        },
+      },
+    ],
+  });
+  bootGuests(p);
+  p.m.runFor(600_000);
+  const k = p.kernels[0] as Switcher;
+  t.true(k.sgisWithoutActive);
+  t.false(k.afterSwitch);
+  t.deepEqual(k.activeSeen, [1, 1]);
+  t.deepEqual(p.m.trace.of('icv-ack').filter((x) => x.vintid === SGI && x.core === 1).map((x) => x.source), ['lr', 'lr']);
+  t.is(p.gic.its.vsgiFrame!.writes, 1);
+  t.is(p.gic.its.errorCount, 0);
+  // The GIC holds nothing for the vPE any more.
+  t.is(p.gic.physical.vsgis!.pendingOf(0) | p.gic.physical.vsgis!.pendingOf(1), 0);
+});
