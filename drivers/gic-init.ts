@@ -14,7 +14,7 @@
 import { isb, ldr, mrs, msr, str, work, type Op, type Program } from '../core/ops.js';
 import { MPIDR_EL1 } from '../core/sysregs.js';
 import { redistributorSize } from '../gic/config.js';
-import { GICD_CTLR, GICD_TYPER, GICR_TYPER, GICR_WAKER, ICC_CTLR, ICC_SGIR } from '../gic/gic-registers.js';
+import { GICD_CTLR, GICD_TYPER, GICD_TYPER2, GICR_TYPER, GICR_WAKER, ICC_CTLR, ICC_SGIR } from '../gic/gic-registers.js';
 import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from '../gic/mmio-offsets.js';
 import { ICC_BPR1_EL1, ICC_CTLR_EL1, ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN0_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1 } from '../gic/sysregs.js';
 
@@ -34,6 +34,11 @@ export interface DistributorOptions {
   readonly routeTo?: number;
   /** Enable Group 0 too (GICD_CTLR.EnableGrp0). */
   readonly group0?: boolean;
+  /**
+   * Ask for SGIs without an active state (GICD_CTLR.nASSGIreq, GICv4.1) when GICD_TYPER2.nASSGIcap
+   * says the GIC can (Linux's gic_dist_init). Default false: GICD_TYPER2 is not read.
+   */
+  readonly nassgi?: boolean;
 }
 
 /**
@@ -59,8 +64,15 @@ export function* initDistributor(gicd: number, o: DistributorOptions = {}): Prog
     // GICD_IROUTER<n>: Aff3 in [39:32], Aff2.Aff1.Aff0 in [23:0], Interrupt_Routing_Mode [31] = 0.
     for (let intid = 32; intid < 32 * (lines + 1); intid++) yield str(gicd + GICD.IROUTER + 8 * intid, BigInt(o.routeTo), 8, RT);
   }
-  yield str(gicd + GICD.CTLR, GICD_CTLR.encode({ ARE: 1, EnableGrp1: 1, EnableGrp0: o.group0 === true ? 1 : 0 }), 4, RT);
+  let nassgi = 0;
+  if (o.nassgi === true) nassgi = GICD_TYPER2.get((yield ldr(gicd + GICD.TYPER2, 4, RT)) as number, 'nASSGIcap');
+  yield str(gicd + GICD.CTLR, GICD_CTLR.encode({ ARE: 1, EnableGrp1: 1, EnableGrp0: o.group0 === true ? 1 : 0, nASSGIreq: nassgi }), 4, RT);
   return lines * 32;
+}
+
+/** GICD_CTLR.nASSGIreq as the distributor reads back: the SGIs have no active state. */
+export function* sgisWithoutActiveState(gicd: number): Program<boolean> {
+  return GICD_CTLR.get((yield ldr(gicd + GICD.CTLR, 4, RT)) as number, 'nASSGIreq') === 1;
 }
 
 /**

@@ -97,12 +97,18 @@ export const DEFAULT_GIC_CONFIG: Readonly<GicConfig> = Object.freeze({
   its: Object.freeze({ deviceIdBits: 16, eventIdBits: 16, pta: false, hcc: 0, vpeIdBits: 16, cpuDeviceId: null, vmovp: true }),
 });
 
-/** Bytes of one ITS's GITS frames (control + translation frame, IHI 0069, the ITS register map); ITS n is at itsBase + n * this. */
-export const ITS_FRAMES_BYTES = 0x20000;
+/**
+ * Bytes between two ITSs' GITS frames (IHI 0069, the ITS register map): the control and
+ * translation frames (128 KB), and on GICv4.1 the vSGI frame at + 0x20000 too (CHOICE: 256 KB,
+ * the next power of two, so ITS n+1 starts past ITS n's vSGI frame). ITS n is at itsBase + n * this.
+ */
+export function itsFramesBytes(cfg: Pick<GicConfig, 'v41'>): number {
+  return cfg.v41 ? 0x40000 : 0x20000;
+}
 
 /** Physical base of ITS `n`'s GITS frames. */
-export function itsBaseOf(cfg: Pick<GicConfig, 'itsBase'>, n: number): number {
-  return cfg.itsBase + n * ITS_FRAMES_BYTES;
+export function itsBaseOf(cfg: Pick<GicConfig, 'itsBase' | 'v41'>, n: number): number {
+  return cfg.itsBase + n * itsFramesBytes(cfg);
 }
 
 /** Size of one redistributor: RD_base + SGI_base, plus VLPI_base + reserved on GICv4 (IHI 0069, "The GIC Redistributor register map"). */
@@ -145,8 +151,8 @@ export function gicConfig(over: GicOverrides = {}): GicConfig {
     const v = c[f];
     if (!Number.isSafeInteger(v) || v < 0 || v % GIC_FRAME_ALIGN !== 0) badAddress(f, v);
   }
-  // The ITS frames (itsCount * 128 KB from itsBase) must not overlap the distributor's 64 KB.
-  const itsEnd = c.itsBase + c.itsCount * ITS_FRAMES_BYTES;
+  // The ITS frames (itsCount strides from itsBase) must not overlap the distributor's 64 KB.
+  const itsEnd = c.itsBase + c.itsCount * itsFramesBytes(c);
   if (c.gicdBase < itsEnd && c.itsBase < c.gicdBase + GIC_FRAME_ALIGN) bad('itsCount', `ITS frames (0x${c.itsBase.toString(16)}..0x${itsEnd.toString(16)}) that do not overlap the distributor at gicdBase 0x${c.gicdBase.toString(16)}`, c.itsCount);
   return c;
 }

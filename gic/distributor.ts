@@ -300,8 +300,10 @@ export class Distributor {
       },
       constReg('GICD_TYPER', GICD.TYPER, typer),
       constReg('GICD_IIDR', GICD.IIDR, IIDR_VALUE),
-      // GICv4.1: vPEID bits (VIL = 1 names fewer than 16), no vSGIs in the model (nASSGIcap = 0).
-      ...(cfg.v41 ? [constReg('GICD_TYPER2', GICD.TYPER2, GICD_TYPER2.encode({ VID: cfg.its.vpeIdBits - 1, VIL: cfg.its.vpeIdBits < 16 ? 1 : 0, nASSGIcap: 0 }))] : []),
+      // GICv4.1: vPEID bits (VIL = 1 names fewer than 16); nASSGIcap = 1: the GIC supports SGIs
+      // without an active state (vSGIs, gic/vsgi.ts). CHOICE: the physical GICD_CTLR.nASSGIreq
+      // stays RAZ/WI (the model's physical SGIs keep their active state; only vSGIs lack it).
+      ...(cfg.v41 ? [constReg('GICD_TYPER2', GICD.TYPER2, GICD_TYPER2.encode({ VID: cfg.its.vpeIdBits - 1, VIL: cfg.its.vpeIdBits < 16 ? 1 : 0, nASSGIcap: 1 }))] : []),
       bitRegion('GICD_IGROUPR', GICD.IGROUPR, 32, {
         read: rd(this.group),
         write: (n, v) => this.bitWrite(n, v, (k, x) => (this.group[k] = x), null),

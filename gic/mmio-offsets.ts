@@ -73,6 +73,10 @@ export const GICR_SGI = {
 export const GICR_VLPI = {
   VPROPBASER: 0x0070,
   VPENDBASER: 0x0078,
+  /** GICv4.1: query a vPE's pending vSGIs (vPEID [15:0]). */
+  VSGIR: 0x0080,
+  /** GICv4.1 (RO): Pending [15:0], Busy [31]. */
+  VSGIPENDR: 0x0088,
 } as const;
 
 // ITS offsets: GITS in its/its-registers.ts.

@@ -31,6 +31,7 @@ import type { LpiPort, PhysicalGicPort, VlpiPort, VlpiSource } from './ports.js'
 import { Redistributor, RD_FRAME_SIZE } from './redistributor.js';
 import { VlpiFrame, VLPI_FRAME_SIZE } from './vlpi-frame.js';
 import { DefaultDoorbells, SharedResidency } from './vlpi-v41.js';
+import { VsgiState } from './vsgi.js';
 import './physical-trace.js';
 
 // Module-local copies of imported constants used per interrupt: under the project's TypeScript
@@ -60,6 +61,8 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
   readonly defaultDoorbells: DefaultDoorbells | null;
   /** GICv4.1: where each vPE is resident in the (one) vPE-table sharing domain; null on GICv4.0. */
   readonly sharedResidency: SharedResidency | null;
+  /** GICv4.1: every vPE's vSGI configuration and pending state (vsgi.ts); null otherwise. */
+  readonly vsgis: VsgiState | null;
   /** One per PE: the resident vPE's vLPIs, for the virtual CPU interface. */
   readonly vlpiSources: readonly VlpiSource[];
   readonly rdCount: number;
@@ -123,7 +126,8 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
     const v41 = cfg.version === 4 && cfg.v41;
     this.defaultDoorbells = v41 ? new DefaultDoorbells(2 ** cfg.its.vpeIdBits, m.bus, { requester: 'gic', id: 0x200 }) : null;
     this.sharedResidency = v41 ? new SharedResidency(2 ** cfg.its.vpeIdBits) : null;
-    if (cfg.version === 4) for (let i = 0; i < n; i++) frames.push(new VlpiFrame(m, cfg, i, (intid) => rds[i]!.setLpiPending(intid), this.defaultDoorbells, this.sharedResidency));
+    this.vsgis = v41 ? new VsgiState(2 ** cfg.its.vpeIdBits) : null;
+    if (cfg.version === 4) for (let i = 0; i < n; i++) frames.push(new VlpiFrame(m, cfg, i, (intid) => rds[i]!.setLpiPending(intid), this.defaultDoorbells, this.sharedResidency, this.vsgis));
     this.vlpiFrames = frames;
     this.vlpiSources = cfg.version === 4 ? frames : rds.map(() => NO_VLPIS);
 
@@ -264,6 +268,18 @@ export class PhysicalGic implements InterruptController, LpiPort, VlpiPort, Phys
 
   vpeUnmapped(rd: number, vpt: number): void {
     this.vlpiFrames[rd]?.vpeUnmapped(vpt);
+  }
+
+  setVsgiPending(rd: number, vpeid: number, vintid: number, doorbell: number): void {
+    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.setVsgiPending(vpeid, vintid, doorbell);
+  }
+
+  configureVsgi(rd: number, vpeid: number, vintid: number, priority: number, group: number, enable: number): void {
+    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.configureVsgi(vpeid, vintid, priority, group, enable);
+  }
+
+  clearVsgi(rd: number, vpeid: number, vintid: number): void {
+    this.vlpiFrames[this.vpeRd(rd, vpeid)]?.clearVsgi(vpeid, vintid);
   }
 
   // ---------------------------------------------------------------- internals

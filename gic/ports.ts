@@ -120,6 +120,14 @@ export interface VlpiPort {
   vpeMapped(rd: number, vpt: number, vptIdBits: number, vpeid?: number): void;
   /** VMAPP V=0. */
   vpeUnmapped(rd: number, vpt: number, vpeid?: number): void;
+  /**
+   * GICv4.1 vSGIs of vPE `vpeid`, whose vPE table entry names `rd` (the redistributor where it
+   * is resident takes them): GITS_SGIR (`doorbell`: the vPE's default doorbell or 1023), VSGI
+   * with Clear = 0, VSGI with Clear = 1.
+   */
+  setVsgiPending(rd: number, vpeid: number, vintid: number, doorbell: number): void;
+  configureVsgi(rd: number, vpeid: number, vintid: number, priority: number, group: number, enable: number): void;
+  clearVsgi(rd: number, vpeid: number, vintid: number): void;
 }
 
 /** What the virtual CPU interface needs from its redistributor (GICv4: the resident vPE's vLPIs). */

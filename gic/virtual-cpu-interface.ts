@@ -47,7 +47,7 @@ declare module '../core/trace.js' {
     /** EL2 wrote ICH_LR<lr>_EL2 (values after RES0 masking). */
     'ich-lr-write': { lr: number; vintid: number; state: number; priority: number; group: number; hw: boolean; pintid: number; eoi: boolean };
     /** An ICV_IAR0/1_EL1 read: what it returned and where from (`lr` is the list register, null unless `source` is 'lr'). */
-    'icv-ack': { group: number; vintid: number; priority: number; source: 'lr' | 'vlpi' | 'spurious'; lr: number | null };
+    'icv-ack': { group: number; vintid: number; priority: number; source: 'lr' | 'vlpi' | 'vsgi' | 'spurious'; lr: number | null };
     /** An ICV_EOIR0/1_EL1 or ICV_DIR_EL1 write and what it did (see `VirtualEoiOutcome`). */
     'icv-eoi': { op: 'eoir' | 'dir'; group: number; vintid: number; outcome: VirtualEoiOutcome; lr: number | null; pintid: number | null; eoicount: number };
     /** The maintenance interrupt (PPI 25) output changed level; `misr` is ICH_MISR_EL2 at that moment. */
@@ -87,8 +87,10 @@ const HCR_TDIR = ICH_HCR.field('TDIR').mask;
 const EOICOUNT = ICH_HCR.field('EOIcount');
 /**
  * Writable ICH_HCR_EL2 bits. TSEI is RES0 because ICH_VTR_EL2.SEIS = 0; vSGIEOICount and DVIM
- * are GICv4.1 (RES0 on this GICv4.0 model, ICH_VTR_EL2.DVIM = 0).
+ * are GICv4.1: vSGIEOICount is writable on a GICv4.1 machine (`hcrWritable`), DVIM is RES0
+ * (ICH_VTR_EL2.DVIM = 0).
  */
+const HCR_VSGIEOICOUNT = ICH_HCR.field('vSGIEOICount').mask;
 const HCR_WRITABLE = (HCR_EN | HCR_UIE | HCR_LRENPIE | HCR_NPIE | HCR_VGRP0EIE | HCR_VGRP0DIE | HCR_VGRP1EIE | HCR_VGRP1DIE | HCR_TC | HCR_TALL0 | HCR_TALL1 | HCR_TDIR | EOICOUNT.mask) >>> 0;
 
 const VMCR_VENG0 = ICH_VMCR.field('VENG0').mask;
@@ -223,6 +225,8 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   private vfiq = false;
   private maint = false;
   private source: VlpiSource | null = null;
+  /** Writable ICH_HCR_EL2 bits: HCR_WRITABLE, plus vSGIEOICount on GICv4.1. */
+  private readonly hcrWritable: number;
 
   constructor(
     private readonly m: Machine,
@@ -231,6 +235,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     private readonly phys: PhysicalGicPort,
   ) {
     this.listRegs = cfg.listRegs;
+    this.hcrWritable = cfg.version === 4 && cfg.v41 ? (HCR_WRITABLE | HCR_VSGIEOICOUNT) >>> 0 : HCR_WRITABLE;
     this.priBits = cfg.priorityBits;
     this.preBits = cfg.preemptionBits;
     this.prioMask = priorityMask(this.priBits);
@@ -316,7 +321,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   writeIch(reg: IchReg, n: number, _pe: PE, value: Word): void {
     switch (reg) {
       case IchReg.HCR:
-        this.hcr = (lo32(value) & HCR_WRITABLE) >>> 0;
+        this.hcr = (lo32(value) & this.hcrWritable) >>> 0;
         break;
       case IchReg.VMCR:
         this.writeVmcr(lo32(value));
@@ -575,7 +580,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
   private traceAck(group: number, vintid: number, priority: number, n: number): void {
     const m = this.m;
     if (!m.trace.on) return;
-    const source = n >= 0 ? 'lr' : n === ACK_VLPI ? 'vlpi' : 'spurious';
+    const source = n >= 0 ? 'lr' : n === ACK_VLPI ? (vintid < 16 ? 'vsgi' : 'vlpi') : 'spurious';
     m.trace.emit({ t: m.now, core: this.pe.index, el: this.pe.el, kind: 'icv-ack', group, vintid, priority, source, lr: n >= 0 ? n : null });
   }
 
@@ -605,6 +610,15 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     this.hcr = ((this.hcr & ~EOICOUNT.mask) | c) >>> 0;
   }
 
+  /**
+   * GICv4.1 ICH_HCR_EL2.vSGIEOICount = 1: the EOI/deactivation of a vINTID 0-15 that no LR holds
+   * (a directly injected vSGI, which has no active state) does not increment EOIcount (IHI 0069,
+   * ICH_HCR_EL2.vSGIEOICount; KVM sets it when no SGI of the vCPU is in its list registers).
+   */
+  private vsgiUncounted(intid: number): boolean {
+    return intid < 16 && (this.hcr & HCR_VSGIEOICOUNT) !== 0;
+  }
+
   /** ICV_EOIR0/1_EL1 (IHI 0069). */
   private eoi(group: number, intid: number): void {
     if (intid >= INTID_SPECIAL_FIRST && intid <= INTID_SPURIOUS) return this.traceEoi('eoir', group, intid, 'ignored', -1);
@@ -617,7 +631,7 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     if (n < 0) {
       // Unmatched: EOIcount counts only INTIDs below 8192 and only with EOImode = 0 (IHI 0069,
       // ICH_HCR_EL2.EOIcount; QEMU also counts with EOImode = 1: this follows the Arm text).
-      if (intid < LPI_FIRST && (this.vmcr & VMCR_VEOIM) === 0) {
+      if (intid < LPI_FIRST && (this.vmcr & VMCR_VEOIM) === 0 && !this.vsgiUncounted(intid)) {
         this.countEoi();
         outcome = 'eoicount';
       } else {
@@ -643,8 +657,11 @@ export class VirtualCpuInterface implements VirtualCpuInterfacePort {
     const n = this.findActive(intid);
     if (n < 0) {
       // CHOICE: reserved INTIDs 1024-8191 count like any other unmatched INTID below 8192.
-      this.countEoi();
-      this.traceEoi('dir', -1, intid, 'eoicount', -1);
+      if (this.vsgiUncounted(intid)) this.traceEoi('dir', -1, intid, 'drop-only', -1);
+      else {
+        this.countEoi();
+        this.traceEoi('dir', -1, intid, 'eoicount', -1);
+      }
     } else {
       this.deactivateLr(n);
       this.traceEoi('dir', this.lrGroup[n]!, intid, 'deactivated', n);

@@ -90,6 +90,8 @@ import { ResidentVlpis } from './vlpi-resident.js';
 import { GICR_VPENDBASER, GICR_VPENDBASER_V41, GICR_VPROPBASER, GICR_VPROPBASER_V41 } from './vlpi-registers.js';
 import { VPE_ENTRY_SIZE_FIELD, VpeTable, type DefaultDoorbells, type SharedResidency } from './vlpi-v41.js';
 import type { VlpiDropReason, VpeResidencyEvent } from './vlpi-trace.js';
+import type { VsgiState } from './vsgi.js';
+import type {} from './vsgi-trace.js';
 
 // Module-local copies of imported constants used per vLPI (imported bindings are getter calls
 // under the project's TypeScript loader).
@@ -157,6 +159,8 @@ export class VlpiFrame implements VlpiSource {
     private readonly doorbells: DefaultDoorbells | null = null,
     /** GICv4.1: where each vPE is resident (shared by all redistributors of the sharing domain). */
     private readonly residency: SharedResidency | null = null,
+    /** GICv4.1: the vSGI state of every vPE (vsgi.ts; shared by all redistributors); null on GICv4.0. */
+    private readonly vsgis: VsgiState | null = null,
   ) {
     this.attrs = { requester: 'gic', id: index };
     this.v41 = cfg.v41 && doorbells !== null;
@@ -176,11 +180,22 @@ export class VlpiFrame implements VlpiSource {
    * vLPI is a candidate.
    */
   best(): number {
-    return this.valid && this.parsed ? this.resident.best() : -1;
+    if (!this.valid || !this.parsed) return -1;
+    const l = this.resident.best();
+    // GICv4.1: the resident vPE's vSGIs compete with its vLPIs (keys in the same form).
+    const vs = this.vsgis;
+    if (vs === null) return l;
+    const s = vs.best(this.vpeid);
+    return s < 0 ? l : l < 0 || s < l ? s : l;
   }
 
   /** ICV_IAR1 acknowledged `vintid`: its VPT bit is cleared (a vLPI has no active state). */
   acknowledge(vintid: number): void {
+    // GICv4.1: a vSGI has no active state either; acknowledging it clears its pending state.
+    if (vintid < 16 && this.vsgis !== null && this.valid) {
+      this.vsgis.clear(this.vpeid, vintid);
+      return;
+    }
     if (!this.valid || vintid < LPI_FIRST || vintid >= VINTID_LIMIT) return;
     this.writeBit(this.vpt, vintid, false);
     this.resident.markClear(vintid);
@@ -244,6 +259,48 @@ export class VlpiFrame implements VlpiSource {
       m.trace.emit({ t: m.now, core: this.index, el, kind: 'vlpi-pending', rd: this.index, vpt, vintid, resident, fresh, doorbell, rung });
       if (!resident && doorbell !== NO_DOORBELL && (!this.v41 || ringing)) m.trace.emit({ t: m.now, core: this.index, el, kind: 'vlpi-doorbell', rd: this.index, vpt, vintid, doorbell, accepted: rung });
     }
+  }
+
+  // ---------------------------------------------------------------- vSGIs (GICv4.1)
+
+  /**
+   * GITS_SGIR: vSGI `vintid` of vPE `vpeid` becomes pending (IHI 0069, GITS_SGIR). Resident
+   * here: the virtual CPU interface sees it at once. Not resident: it stays pending with the vPE
+   * and, if the vPE asked for its default doorbell at deschedule and the vSGI is enabled (Group
+   * 1, Enable = 1, VGrp1En), the doorbell `doorbell` rings once (vlpi-v41.ts `DefaultDoorbells`).
+   */
+  setVsgiPending(vpeid: number, vintid: number, doorbell: number): void {
+    const vs = this.vsgis;
+    if (vs === null) return;
+    const fresh = vs.set(vpeid, vintid);
+    const resident = this.isResident(-1, vpeid);
+    let rung = false;
+    if (resident) {
+      if (this.parsed && fresh) this.onChanged();
+    } else if (doorbell !== NO_DOORBELL && vs.isEnabled(vpeid, vintid) && this.doorbells!.takeArmed(vpeid)) {
+      rung = this.setPhysicalLpi(doorbell);
+    }
+    this.traceVsgi(vpeid, vintid, 'pending', resident, fresh, doorbell, rung);
+  }
+
+  /** VSGI (Clear = 0): the configuration of vSGI `vintid` of vPE `vpeid`. */
+  configureVsgi(vpeid: number, vintid: number, priority: number, group: number, enable: number): void {
+    const vs = this.vsgis;
+    if (vs === null) return;
+    vs.configure(vpeid, vintid, priority, group, enable);
+    const resident = this.isResident(-1, vpeid);
+    if (resident && this.parsed) this.onChanged();
+    this.traceVsgi(vpeid, vintid, 'config', resident, false, NO_DOORBELL, false);
+  }
+
+  /** VSGI (Clear = 1): vSGI `vintid` of vPE `vpeid` is no longer pending. */
+  clearVsgi(vpeid: number, vintid: number): void {
+    const vs = this.vsgis;
+    if (vs === null) return;
+    const was = vs.clear(vpeid, vintid);
+    const resident = this.isResident(-1, vpeid);
+    if (resident && this.parsed && was) this.onChanged();
+    this.traceVsgi(vpeid, vintid, 'cleared', resident, was, NO_DOORBELL, false);
   }
 
   /** CLEAR, DISCARD, VMOVI (old vPE): the bit is cleared in the VPT, and in the resident set. */
@@ -389,7 +446,9 @@ export class VlpiFrame implements VlpiSource {
       this.onChanged();
     } else {
       // GICv4.1: vLPIs are Group 1, enabled only while VGrp1En = 1.
-      this.pendingLast = (!this.v41 || this.vgrp1En) && this.resident.anyPendingEnabled(this.vpt) ? 1 : 0;
+      // GICv4.1: pending enabled vSGIs count too (IHI 0069, GICR_VPENDBASER.PendingLast).
+      const pending = this.resident.anyPendingEnabled(this.vpt) || (this.vsgis !== null && this.vsgis.anyPendingEnabled(this.vpeid));
+      this.pendingLast = (!this.v41 || this.vgrp1En) && pending ? 1 : 0;
       if (this.v41 && this.dbRequested && this.pendingLast === 0) this.doorbells!.arm(this.vpeid, this.vconf, this.vgrp1En);
       this.dbRequested = false;
       this.traceResidency('flushed', 0, 0);
@@ -459,6 +518,41 @@ export class VlpiFrame implements VlpiSource {
         read: () => this.readVpendbaser(),
         write: (_o, _s, v) => this.writeVpendbaser(toBig(v)),
       },
+      ...(this.vsgis === null ? [] : this.vsgiRegions()),
+    ];
+  }
+
+  /** vPEID last written to GICR_VSGIR (-1: none yet) and when its query completes. */
+  private vsgiQuery = -1;
+  private vsgiReadyAt = 0;
+
+  /**
+   * GICR_VSGIR (0x80, vPEID [15:0]) and GICR_VSGIPENDR (0x88, RO: Pending [15:0], Busy [31]);
+   * IHI 0069, GICR_VSGIR and GICR_VSGIPENDR. A GICR_VSGIR write starts a query of that vPE's
+   * pending vSGIs; GICR_VSGIPENDR reads Busy = 1 until it completes.
+   * CHOICEs: the query takes `lpiConfigFetch` cycles (a lookup inside the GIC); once Busy = 0
+   * Pending shows the vPE's pending vSGIs at the time of the read; before any GICR_VSGIR write
+   * GICR_VSGIPENDR reads 0; GICR_VSGIR reads back the vPEID written; a vPEID beyond the
+   * implemented vPEID bits reads Pending = 0.
+   */
+  private vsgiRegions(): RegisterRegion[] {
+    return [
+      {
+        name: 'GICR_VSGIR', offset: GICR_VLPI.VSGIR, length: 4, widths: W32,
+        read: () => Math.max(0, this.vsgiQuery),
+        write: (_o, _s, v) => {
+          this.vsgiQuery = lo32(toBig(v)) & 0xffff;
+          this.vsgiReadyAt = this.m.now + this.m.costs.lpiConfigFetch;
+        },
+      },
+      {
+        name: 'GICR_VSGIPENDR', offset: GICR_VLPI.VSGIPENDR, length: 4, widths: W32,
+        read: () => {
+          if (this.vsgiQuery < 0) return 0;
+          if (this.m.now < this.vsgiReadyAt) return 0x8000_0000;
+          return this.vsgis!.pendingOf(this.vsgiQuery);
+        },
+      },
     ];
   }
 
@@ -479,6 +573,11 @@ export class VlpiFrame implements VlpiSource {
     if (!m.trace.on) return;
     const pendingLast = this.valid || this.dirty ? 1 : this.pendingLast;
     m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'vpe-residency', rd: this.index, vpt: this.vpt, event, valid: this.valid, dirty, pendingLast, found });
+  }
+
+  private traceVsgi(vpeid: number, vintid: number, what: 'pending' | 'config' | 'cleared', resident: boolean, fresh: boolean, doorbell: number, rung: boolean): void {
+    const m = this.m;
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: m.pes[this.index]!.el, kind: 'vsgi', rd: this.index, vpeid, vintid, what, resident, fresh, doorbell, rung });
   }
 
   private ignored(what: string, v: bigint): void {

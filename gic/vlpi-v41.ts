@@ -166,6 +166,17 @@ export class DefaultDoorbells {
   }
 
   /**
+   * An enabled vSGI arrived for non-resident vPE `vpeid` (the caller checked its enable): true
+   * (and disarmed) when its default doorbell must ring now.
+   */
+  takeArmed(vpeid: number): boolean {
+    if (!this.isArmed(vpeid)) return false;
+    this.armed[vpeid] = 0;
+    this.rung++;
+    return true;
+  }
+
+  /**
    * vLPI `vintid` arrived for non-resident vPE `vpeid`: true (and disarmed) when its default
    * doorbell must ring now, i.e. it is armed and the vLPI is enabled in the vPE's configuration table.
    */

@@ -34,7 +34,7 @@ import { PSCI } from '../core/psci.js';
 import { ELR_EL1, ESR_EL1, FAR_EL1, SPSR_EL1, TPIDR_EL1, VBAR_EL1 } from '../core/sysregs.js';
 import { INTID_SPECIAL, INTID_SPURIOUS, LPI_BASE } from '../gic/gic-registers.js';
 import { cpuAffinity } from '../drivers/affinity.js';
-import { initCpuInterface, initDistributor, initRedistributor, readIar1, writeDir, writeEoir1 } from '../drivers/gic-init.js';
+import { initCpuInterface, initDistributor, initRedistributor, readIar1, sgisWithoutActiveState, writeDir, writeEoir1 } from '../drivers/gic-init.js';
 import { PhysHeap } from '../drivers/heap.js';
 import { allocLpiTables, allocPendingTable, configureLpi, enableLpis, hasDirectLpi, invalidateLpi, markLpiPending, type LpiTables } from '../drivers/lpi.js';
 import { ItsDriver } from '../drivers/its.js';
@@ -94,6 +94,12 @@ export interface KernelConfig {
   readonly pmr?: number;
   /** ICC_BPR1_EL1 (default 0, the minimum: every implemented priority bit is a preemption level). */
   readonly bpr1?: number;
+  /**
+   * Ask for SGIs without an active state when the distributor offers them (GICD_TYPER2.nASSGIcap:
+   * GICD_CTLR.nASSGIreq, as Linux's gic_dist_init does on a GICv4.1): on a GICv4.1 hypervisor the
+   * SGIs then become direct vSGIs. Default false.
+   */
+  readonly nassgi?: boolean;
 }
 
 /** A device the kernel maps through its ITS. */
@@ -248,6 +254,8 @@ export class Kernel {
   /** LPI tables, once CPU 0 set them up. */
   lpiTables: LpiTables | null = null;
   spis = 0;
+  /** The distributor accepted nASSGIreq: this kernel's SGIs have no active state (Linux logs "SGIs without active state"). */
+  sgisWithoutActive = false;
   /** The kernel's heap (its own RAM; fresh RAM reads as zero). */
   readonly heap: PhysHeap;
   /** Its ITS driver (the driver library's), once CPU 0 set it up (`KernelConfig.its`), else null. */
@@ -319,7 +327,8 @@ export class Kernel {
     yield msr(VBAR_EL1, cfg.ramBase + VECTORS_OFFSET + VECTORS_STRIDE * i, 1);
     yield msr(TPIDR_EL1, i, 1);
     if (i === 0) {
-      this.spis = yield* initDistributor(cfg.gicd);
+      this.spis = yield* initDistributor(cfg.gicd, { nassgi: cfg.nassgi === true });
+      if (cfg.nassgi === true) this.sgisWithoutActive = yield* sgisWithoutActiveState(cfg.gicd);
       if (cfg.lpis !== undefined && cfg.lpis.length > 0) {
         const idBits = cfg.lpiIdBits ?? 16;
         const tables = allocLpiTables(this.heap, idBits);

@@ -44,8 +44,10 @@ export interface DirectInjection {
   rang(v: Vcpu): boolean;
   /** `v`'s doorbell fired (and was acknowledged on core `core`): disable it until `v` blocks again. */
   doorbellFired(core: number, v: Vcpu): Program;
-  /** The guest changed its LPI configuration: mirror it for the GIC. */
+  /** The guest changed its LPI configuration (or, GICv4.1, its vSGIs: direct-vsgi.ts): mirror it for the GIC. */
   mirror(act: GuestLpiAction): Program<boolean>;
+  /** GICv4.1: SGI `intid` for `t`, whose SGIs are direct vSGIs: a GITS_SGIR write. */
+  sendVsgi(t: Vcpu, intid: number): Program;
 }
 
 export const NO_DIRECT: DirectInjection = {
@@ -63,4 +65,5 @@ export const NO_DIRECT: DirectInjection = {
   *mirror() {
     return false;
   },
+  *sendVsgi() {},
 };

@@ -68,6 +68,7 @@ import { PRIO_DEVICE } from './layout.js';
 import type { GuestLpiAction } from './vgic/emul-regs.js';
 import { guestConfigBytePa, guestPendingBytePa, readGuestLpis } from './vgic/guest-lpis.js';
 import type { PerCpu, Vcpu, Vm } from './vm.js';
+import { forwardSgi, vsgiAction } from './direct-vsgi.js';
 
 /** vINTID bits of every VPT and vLPI configuration table (the guests' 16-bit INTID space). */
 export const VPT_ID_BITS = GUEST_INTID_BITS;
@@ -140,6 +141,8 @@ export class DirectInjector implements DirectInjection {
     // GICv4.1: VMAPP's VConf_addr is PA[51:16], so the table is 64 KB aligned.
     const vprop = this.h.heap.alloc(VPROP_BYTES, this.v41 ? 0x10000 : 0x1000);
     const limit = 2 ** this.h.cfg.gic.its.vpeIdBits;
+    // GICv4.1: the VM is offered SGIs without an active state (GICD_TYPER2.nASSGIcap; direct-vsgi.ts).
+    vm.vsgiCap = this.v41;
     for (const v of vm.vcpus) {
       if (this.nextVpeId >= limit) {
         throw new Error(`out of vPE IDs: ${vm.config.name} vCPU ${v.index} needs vPE ID ${this.nextVpeId}, but gic.its.vpeIdBits = ${this.h.cfg.gic.its.vpeIdBits} allows ${limit}`);
@@ -379,6 +382,12 @@ export class DirectInjector implements DirectInjection {
     vpe.fired = false;
   }
 
+  /** GICv4.1: SGI `intid` for `t` as a direct vSGI (direct-vsgi.ts). */
+  *sendVsgi(t: Vcpu, intid: number): Program {
+    const vpe = this.vpes.get(t.id);
+    if (vpe !== undefined) yield* forwardSgi(this.h, vpe, intid);
+  }
+
   rang(v: Vcpu): boolean {
     return this.vpes.get(v.id)?.fired ?? false;
   }
@@ -434,6 +443,7 @@ export class DirectInjector implements DirectInjection {
    * as on the injected path. Returns true when one of those became deliverable.
    */
   *mirror(act: GuestLpiAction): Program<boolean> {
+    if (act.kind === 'vsgi') return yield* vsgiAction(this.h, (o) => this.vpes.get(o.id), act);
     const v = act.vcpu;
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined) return false;

@@ -163,7 +163,7 @@ export class Hypervisor {
       }
       // Its SPIs (vgic/spi.ts) and wired devices (spi-host.ts).
       for (const w of vc.wired ?? []) if (w.hostCore !== undefined && !(Number.isInteger(w.hostCore) && w.hostCore >= 0 && w.hostCore < cores)) throw new Error(`vm '${vc.name}': wired device on host SPI ${w.hostSpi}: hostCore ${w.hostCore} is not one of the ${cores} cores`);
-      this.vgicd.push(guestDistributor(vm, emul, this.spiHost.addVm(vm, emul.priorityMask)));
+      this.vgicd.push(guestDistributor(vm, emul, this.spiHost.addVm(vm, emul.priorityMask), (core) => this.pcpus[core]!.lpiActions));
       this.vgicr.push(blocks);
     });
     this.sched = new Scheduler(cfg.policy, { cores, vcpus: infos, slice: cfg.sliceCycles }, env.trace, () => env.now());

@@ -268,6 +268,11 @@ function* guestSgi(h: Hypervisor, pcpu: PerCpu, v: Vcpu, value: bigint): Program
   for (const t of targets) {
     yield work(h.cfg.bookkeeping.inject);
     if (t.state === 'off') continue;
+    // GICv4.1 direct vSGIs (direct-vsgi.ts): a GITS_SGIR write; the GIC delivers it.
+    if (t.vgic.hwSgis) {
+      yield* h.direct.sendVsgi(t, f.INTID);
+      continue;
+    }
     if (t.vgic.setPending(t.vgic.private[f.INTID]!)) yield* deliver(h, pcpu, t);
   }
 }
@@ -301,7 +306,7 @@ function* dataAbort(h: Hypervisor, pcpu: PerCpu, v: Vcpu, iss: number): Program 
   // Accesses that make the hypervisor read the guest's LPI tables.
   while (pcpu.lpiActions.length > 0) {
     const act = pcpu.lpiActions.shift()!;
-    const deliverable: boolean = h.direct.handles(act.vcpu) ? yield* h.direct.mirror(act) : yield* readGuestLpis(act);
+    const deliverable: boolean = h.direct.handles(act.vcpu) || act.kind === 'vsgi' ? yield* h.direct.mirror(act) : yield* readGuestLpis(act);
     if (deliverable) yield* deliver(h, pcpu, act.vcpu);
   }
   // Accesses to the VM's SPIs: host distributor writes for HW = 1 vSPIs, vCPUs to tell (spi-host.ts).

@@ -90,6 +90,10 @@ export class Vm {
   cntvoff = 0;
   /** Emulated GICD_CTLR.EnableGrp1. */
   distEnabled = false;
+  /** GICv4.1 direct-v41 VM: GICD_TYPER2.nASSGIcap = 1 (hypervisor/direct-vsgi.ts). */
+  vsgiCap = false;
+  /** Emulated GICD_CTLR.nASSGIreq: the VM's SGIs are direct vSGIs. */
+  nassgi = false;
   stopped = false;
 
   constructor(

@@ -19,6 +19,8 @@
  *   vmovp_lock before 6.12, which a 2024 report from GICv4.1 servers found pinning host CPUs) or
  *   one per VM (its vmapp_lock since): the lock contention and what it does to latency.
  * - mixed-paths: one VM direct and one injected on the same machine (per-VM `path`).
+ * - ipi-exchange: vCPUs exchanging SGIs on a GICv4.1: trapped SGIs and list registers against
+ *   direct vSGIs (guests/ipi-exchange.ts, scenarios/ipi-figures.ts).
  * - the hard cases of GICv4 scheduling (scenarios/hard-cases.ts).
  */
 import { HARD_CASES } from './hard-cases.js';
@@ -130,6 +132,21 @@ const RAW: readonly Raw[] = [
       { vm: 'vm-direct', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
       { vm: 'vm-injected', events: 4, traffic: { kind: 'poisson', ratePerSec: 40_000 } },
     ],
+  },
+  {
+    // Direct vSGIs (GICv4.1): the comparison runs injected and direct-v41 on GICv4.1 and direct on
+    // GICv4.0; only direct-v41 grants the guest's nASSGIreq, so only there are its SGIs vSGIs.
+    // Its deliveries are SGIs, which the MSI delivery check does not count: the guest logs them
+    // (guests/ipi-exchange.ts) and scenarios/ipi-figures.ts reads the figures.
+    name: 'ipi-exchange',
+    summary: 'GICv4.1, 4 cores, one 4-vCPU VM whose vCPUs send each other SGIs in a ring every 20 us of busy work (no devices): trapped ICC_SGI1R_EL1 + list registers against direct vSGIs',
+    cores: 4,
+    gicVersion: 4.1,
+    wfi: 'native',
+    policy: 'pinned',
+    durationUs: 2_000,
+    vms: [{ name: 'ipi', vcpus: 4, kernel: 'ipi-exchange' }],
+    devices: [],
   },
   vmovpScenario('global'),
   vmovpScenario('per-vm'),

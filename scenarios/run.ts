@@ -18,6 +18,7 @@ import { EC_NAMES } from '../core/esr.js';
 import type { MsiDevice, MsiPattern } from '../core/msi-device.js';
 import type { KernelConfig } from '../guests/kernel.js';
 import { deviceKernel, hogKernel, idleKernel, ipiKernel } from '../guests/samples.js';
+import { IPI_EXCHANGE_PERIOD, ipiExchangeKernel } from '../guests/ipi-exchange.js';
 import { subtractCounters, VcpuCounters } from '../hypervisor/counters.js';
 import { policyOf } from './policy-modules.js';
 import { attachDeliveryCheck, keyOf, percentile, type DeliveryCheck, type DeliveryRecord } from './delivery-check.js';
@@ -230,6 +231,8 @@ function kernelFor(vm: VmSpec): PlatformVm['kernel'] {
       return (c) => idleKernel(c);
     case 'ipi':
       return (c) => ipiKernel(c, 100_000, 1_000_000);
+    case 'ipi-exchange':
+      return (c) => ipiExchangeKernel(c, IPI_EXCHANGE_PERIOD, 1_000_000_000);
   }
 }
 
@@ -360,10 +363,11 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): PathResult {
   const violations: string[] = [];
   const duration = m.usToCycles(s.durationUs);
 
-  // Boot: each VM with devices has them start once its guest is ready.
+  // Boot: each VM with devices has them start once its guest is ready (a scenario with no
+  // devices, such as ipi-exchange, measures from when every guest is ready).
   let first = -1;
   const boot = runUntilGuestsReady(p, {
-    vms: [...new Set(h.deviceVm)],
+    vms: h.devices.length > 0 ? [...new Set(h.deviceVm)] : undefined,
     limitUs: BOOT_LIMIT_US,
     onReady: (vm) => {
       if (first < 0) first = m.now;

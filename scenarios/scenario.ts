@@ -21,7 +21,7 @@ export function isDirectPath(p: DeliveryPath | undefined): boolean {
  * written, each VM on its own `path` (a scenario whose VMs do not all share one path; see `isMixed`).
  */
 export type RunPath = DeliveryPath | 'mixed';
-export type GuestKernelKind = 'device' | 'hog' | 'idle' | 'ipi';
+export type GuestKernelKind = 'device' | 'hog' | 'idle' | 'ipi' | 'ipi-exchange';
 export type TrafficPattern =
   | { readonly kind: 'periodic'; readonly periodUs: number }
   | { readonly kind: 'poisson'; readonly ratePerSec: number }

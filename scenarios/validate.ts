@@ -115,7 +115,7 @@ function vm(v: unknown, i: number, cores: number): VmSpec {
   const out: VmSpec = {
     name: str(o, 'name', `${f}.name`),
     vcpus,
-    kernel: oneOf(o, 'kernel', `${f}.kernel`, ['device', 'hog', 'idle', 'ipi'] as const),
+    kernel: oneOf(o, 'kernel', `${f}.kernel`, ['device', 'hog', 'idle', 'ipi', 'ipi-exchange'] as const),
     path: o.path === undefined ? undefined : oneOf(o, 'path', `${f}.path`, ['injected', 'direct', 'direct-v41'] as const),
     priority: int(o, 'priority', `${f}.priority`, -1000, 1000, 0),
     ramMiB: int(o, 'ramMiB', `${f}.ramMiB`, 2, 4096, 16),

@@ -19,8 +19,8 @@
  *
  * GICv4.1 additions: INVDB (0x2E, `V41_ONLY`: an unknown command on a GICv4.0 ITS) and the
  * v4.1 fields of VMAPP (Alloc, PTZ, VConf_addr, Default_Doorbell) and VMOVP (DB,
- * Default_Doorbell), which are RES0 on GICv4.0 and which a GICv4.0 ITS ignores. VSGI (0x23) is
- * not implemented (its opcode decodes as unknown).
+ * Default_Doorbell), which are RES0 on GICv4.0 and which a GICv4.0 ITS ignores. VSGI (0x23,
+ * `V41_ONLY`) sets a vSGI's configuration or clears its pending state (virtual-commands.ts).
  */
 import { fieldOfPair, hi32, lo32 } from '../../core/bits.js';
 import { str, type Program } from '../../core/ops.js';
@@ -68,6 +68,7 @@ export const ITS_COMMANDS = {
   DISCARD: { opcode: 0x0f, virtual: false, fields: { DeviceID, EventID } },
   VMOVI: { opcode: 0x21, virtual: true, fields: { DeviceID, EventID, vPEID, D: f(2, 0, 0), Dbell_pINTID: f(2, 63, 32) } },
   VMOVP: { opcode: 0x22, virtual: true, fields: { SequenceNumber: f(0, 47, 32), ITSList: f(1, 15, 0), vPEID, RDbase, DB: f(2, 63, 63), Default_Doorbell: f(3, 31, 0) } },
+  VSGI: { opcode: 0x23, virtual: true, fields: { Enable: f(0, 8, 8), Clear: f(0, 9, 9), Group: f(0, 10, 10), Priority: f(0, 23, 20), vINTID: f(0, 35, 32), vPEID } },
   VSYNC: { opcode: 0x25, virtual: true, fields: { vPEID } },
   VMAPP: {
     opcode: 0x29,
@@ -81,7 +82,7 @@ export const ITS_COMMANDS = {
 } as const;
 
 /** Commands only a GICv4.1 ITS (GITS_TYPER.VMAPP = 1) implements. */
-export const V41_ONLY: ReadonlySet<string> = new Set(['INVDB']);
+export const V41_ONLY: ReadonlySet<string> = new Set(['INVDB', 'VSGI']);
 
 type Defs = typeof ITS_COMMANDS;
 export type ItsCommandName = keyof Defs;

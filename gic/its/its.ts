@@ -12,7 +12,7 @@
  *   (16-bit ICIDs), VMOVP = `its.vmovp` on a GICv4 ITS (default 1; reported 0 on a GICv3 ITS,
  *   where the field has no meaning; vmovp-sync.ts says what each value does with several
  *   ITSs), every other field 0 (no SEIS, no MPAM;
- *   GICv4.1 with `v41`: VMAPP = 1, SVPET = 1, nID = 1, VSGI = 0).
+ *   GICv4.1 with `v41`: VMAPP = 1, SVPET = 1, nID = 1, VSGI = 1).
  * - GITS_IIDR: Implementer 0x43B (Arm's JEP106 code, as QEMU reports), ProductID 0x4D ('M'),
  *   Revision/Variant 0. GITS_PIDR2.ArchRev = 3 or 4; the other ID registers are RAZ.
  * - GITS_BASER0 = Devices, BASER1 = Collections, BASER2 = vPEs (GICv4 only); 8-byte entries
@@ -54,8 +54,9 @@ import { ITS_CORE, type ItsCommandResult } from './its-trace.js';
 import { discard, intOrClear, inv, invall, mapc, mapd, mapti, movall, movi, sync } from './physical-commands.js';
 import { ITE_BYTES, VTE41_BYTES } from './tables.js';
 import { Translator } from './translate.js';
-import { invdb, vinvall, vmapp, vmapti, vmovi, vmovp, vsync } from './virtual-commands.js';
+import { invdb, vinvall, vmapp, vmapti, vmovi, vmovp, vsgi, vsync } from './virtual-commands.js';
 import { VmovpSync, type VmovpPeer } from './vmovp-sync.js';
+import { VsgiFrame } from './vsgi-frame.js';
 
 /** How many error records `Its.errors` keeps (the oldest are dropped; `errorCount` counts all). */
 const ERROR_LOG_LIMIT = 4096;
@@ -85,6 +86,8 @@ export class Its implements CommandExecutor, VmovpPeer {
   readonly virtual: boolean;
   /** A GICv4.1 ITS (GITS_TYPER.VMAPP = 1). */
   readonly v41: boolean;
+  /** GICv4.1: the vSGI frame (GITS_SGIR) at ITS_base + 0x20000; null otherwise. */
+  readonly vsgiFrame: VsgiFrame | null;
 
   /** Recent command errors, oldest first (at most 4096). */
   readonly errors: ItsErrorRecord[] = [];
@@ -108,7 +111,7 @@ export class Its implements CommandExecutor, VmovpPeer {
     readonly cfg: GicConfig,
     readonly lpis: LpiPort,
     readonly vlpis: VlpiPort | null,
-    /** This ITS's number n (frames at itsBase + n * 128 KB; ITSList bit n). */
+    /** This ITS's number n (frames at itsBase + n * 128 KB, 256 KB on GICv4.1; ITSList bit n). */
     readonly itsNumber = 0,
     /** Shared by the GIC's ITSs (a lone ITS has its own). */
     readonly vmovpSync: VmovpSync = new VmovpSync(),
@@ -130,8 +133,10 @@ export class Its implements CommandExecutor, VmovpPeer {
       VMOVP: this.virtual && its.vmovp ? 1 : 0,
       // GICv4.1 (CHOICE): the v4.1 VMAPP layout, a vPE table shared with the redistributors
       // (SVPET = 1 with GITS_MPIDR = 0 and every GICR_TYPER.CommonLPIAff = 0: one sharing domain),
-      // no per-vLPI doorbells (nID = 1: the ITE's doorbell field is ignored), no vSGIs (VSGI = 0).
+      // no per-vLPI doorbells (nID = 1: the ITE's doorbell field is ignored), vSGIs (VSGI = 1:
+      // the VSGI command and the GITS_SGIR frame at ITS_base + 0x20000, vsgi-frame.ts).
       VMAPP: this.v41 ? 1 : 0,
+      VSGI: this.v41 ? 1 : 0,
       SVPET: this.v41 ? 1 : 0,
       nID: this.v41 ? 1 : 0,
     });
@@ -166,6 +171,7 @@ export class Its implements CommandExecutor, VmovpPeer {
     this.block.onBadAccess = () => void this.badAccesses++;
     this.base = itsBaseOf(cfg, itsNumber);
     m.bus.addMmio(itsNumber === 0 ? 'gits' : `gits${itsNumber}`, this.base, GITS_SIZE, this.block, m.costs.gitsRead, m.costs.gitsWrite);
+    this.vsgiFrame = this.v41 && vlpis !== null ? new VsgiFrame(m, this.base, this.entries, vlpis, () => this.enabled, itsNumber) : null;
   }
 
   /** GITS_CTLR.Enabled. */
@@ -307,6 +313,7 @@ export class Its implements CommandExecutor, VmovpPeer {
       case 'VSYNC': return vsync(ctx, c);
       case 'VINVALL': return vinvall(ctx, c);
       case 'INVDB': return invdb(ctx, c);
+      case 'VSGI': return vsgi(ctx, c);
     }
   }
 

@@ -138,6 +138,26 @@ export function vmovp(ctx: CommandContext, c: Cmd<'VMOVP'>): number {
   return 0;
 }
 
+/**
+ * VSGI (GICv4.1; IHI 0069, VSGI): Clear = 0 sets vSGI vINTID's Priority (the command's 4 bits
+ * are priority bits [7:4]), Group and Enable for the vPE, its pending state unchanged; Clear = 1
+ * clears its pending state, the configuration unchanged (Enable, Group and Priority are then
+ * ignored). vINTID and Priority are 4-bit fields: every value is valid. Errors (simulator-
+ * defined codes, skipped): VPEID_OOR (vPEID beyond GITS_TYPER's vPEID bits or the vPE table),
+ * UNMAPPED_VPE (invalid vPE table entry); TABLE_FAULT (stall).
+ */
+export function vsgi(ctx: CommandContext, c: Cmd<'VSGI'>): number {
+  const e = ctx.entries;
+  if (c.vPEID >= e.limits.vpeIds) return fail(c, Reason.VPEID_OOR);
+  const r = e.vpe(c.vPEID);
+  if (r !== 0) return fail(c, r);
+  const v = ctx.vlpis;
+  if (v === null) return 0;
+  if (c.Clear === 1) v.clearVsgi(e.vpeRd, c.vPEID, c.vINTID);
+  else v.configureVsgi(e.vpeRd, c.vPEID, c.vINTID, c.Priority, c.Group, c.Enable);
+  return 0;
+}
+
 /** VSYNC: effects of earlier commands on the vPE are visible (commands complete in order). */
 export function vsync(ctx: CommandContext, c: Cmd<'VSYNC'>): number {
   return fail(c, ctx.entries.vpe(c.vPEID));

@@ -17,7 +17,7 @@
 import { toBig, toNum, type Word } from '../../core/bits.js';
 import { constReg, RegisterBlock, W32, W64, W8, type RegisterRegion } from '../../core/regions.js';
 import { byteRegion } from '../../gic/bit-registers.js';
-import { GICD_CTLR, GICD_IROUTER, GICD_TYPER, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_TYPER, GICR_WAKER, IIDR_VALUE } from '../../gic/gic-registers.js';
+import { GICD_CTLR, GICD_IROUTER, GICD_TYPER, GICD_TYPER2, GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_TYPER, GICR_WAKER, IIDR_VALUE } from '../../gic/gic-registers.js';
 import { GICD, GICR, GICR_SGI, GICR_SGI_BASE } from '../../gic/mmio-offsets.js';
 import { FIRST_LPI, MAX_SPIS } from '../config.js';
 import type { Vcpu, Vm } from '../vm.js';
@@ -30,7 +30,14 @@ import type { VIrq } from './virq.js';
  * the core whose trap made the access (`core`), which carries it out before the guest resumes:
  * so a guest that polls GICR_SYNCR after GICR_INVLPIR finds the invalidation done.
  */
-export type GuestLpiAction = { readonly kind: 'read-config'; readonly vcpu: Vcpu; readonly intid: number | 'all'; readonly pending: boolean; readonly core: number };
+export type ReadConfigAction = { readonly kind: 'read-config'; readonly vcpu: Vcpu; readonly intid: number | 'all'; readonly pending: boolean; readonly core: number };
+/**
+ * GICv4.1 direct vSGIs (hypervisor/direct-vsgi.ts): GICD_CTLR.nASSGIreq changed ('mode'), or a
+ * guest write to an SGI that is a vSGI: its configuration ('config', `intid` -1: all 16), made
+ * pending ('pend'), cleared ('clear').
+ */
+export type VsgiAction = { readonly kind: 'vsgi'; readonly vcpu: Vcpu; readonly what: 'mode' | 'config' | 'pend' | 'clear'; readonly intid: number; readonly core: number };
+export type GuestLpiAction = ReadConfigAction | VsgiAction;
 
 /** Where the actions an access leaves go: the trapping core's list (the access's requester is that core). */
 export type ActionLists = (core: number) => GuestLpiAction[];
@@ -51,7 +58,7 @@ const PIDR2_GICV3 = 0x30;
  * (GICD_IROUTER.Interrupt_Routing_Mode is RAZ/WI, as KVM makes it). Group 0 is not offered:
  * GICD_IGROUPR reads 1 for every implemented SPI and ignores writes.
  */
-export function guestDistributor(vm: Vm, o: EmulOptions, spis: VmSpis): RegisterBlock {
+export function guestDistributor(vm: Vm, o: EmulOptions, spis: VmSpis, actions?: ActionLists): RegisterBlock {
   const typer = GICD_TYPER.encode({ ITLinesNumber: Math.ceil(spis.count / 32), MBIS: spis.count > 0 ? 1 : 0, LPIS: 1, IDbits: o.idBits - 1, No1N: 1 });
   /** Register n of a bit family: bit b for SPI 32n + b, if the VM has it. */
   const word = (n: number, get: (v: VIrq) => boolean): number => {
@@ -98,16 +105,26 @@ export function guestDistributor(vm: Vm, o: EmulOptions, spis: VmSpis): Register
       offset: GICD.CTLR,
       length: 4,
       widths: W32,
-      read: () => GICD_CTLR.encode({ ARE: 1, DS: 1, EnableGrp1: vm.distEnabled ? 1 : 0 }),
+      read: () => GICD_CTLR.encode({ ARE: 1, DS: 1, EnableGrp1: vm.distEnabled ? 1 : 0, nASSGIreq: vm.nassgi ? 1 : 0 }),
       write: (_o, _s, v, attrs) => {
         const was = vm.distEnabled;
         vm.distEnabled = GICD_CTLR.get(toNum(v), 'EnableGrp1') === 1;
+        // nASSGIreq (GICv4.1 vSGIs, hypervisor/direct-vsgi.ts): RAZ/WI unless nASSGIcap; read-only
+        // while the distributor stays enabled (KVM's vgic_mmio_write_v3_misc).
+        if (vm.vsgiCap && !(was && vm.distEnabled)) {
+          const req = GICD_CTLR.get(toNum(v), 'nASSGIreq') === 1;
+          if (req !== vm.nassgi && actions !== undefined && vm.vcpus.length > 0) {
+            vm.nassgi = req;
+            actions(attrs.id).push({ kind: 'vsgi', vcpu: vm.vcpus[0]!, what: 'mode', intid: -1, core: attrs.id });
+          }
+        }
         if (!was && vm.distEnabled) spis.distributorEnabled(attrs.id);
       },
     },
     constReg('GICD_TYPER', GICD.TYPER, typer),
     constReg('GICD_IIDR', GICD.IIDR, IIDR_VALUE),
-    constReg('GICD_TYPER2', GICD.TYPER2, 0),
+    // nASSGIcap = 1 for a VM whose SGIs can be direct vSGIs (GICv4.1, direct-v41 path).
+    { name: 'GICD_TYPER2', offset: GICD.TYPER2, length: 4, widths: W32, read: () => GICD_TYPER2.encode({ nASSGIcap: vm.vsgiCap ? 1 : 0 }) },
     message('GICD_SETSPI_NSR', GICD.SETSPI_NSR, (v, core) => spis.messageSet(v, core)),
     message('GICD_CLRSPI_NSR', GICD.CLRSPI_NSR, (v, core) => spis.messageClear(v, core)),
     bits('GICD_IGROUPR', GICD.IGROUPR, () => true, null),
@@ -175,7 +192,7 @@ export function guestDistributor(vm: Vm, o: EmulOptions, spis: VmSpis): Register
  * A 32-bit set or clear register over the private interrupts (GICR_IS/ICENABLER0, IS/ICPENDR0,
  * IS/ICACTIVER0): reads one bit per interrupt from `get`, a write calls `set` for each bit at 1.
  */
-function bitsReg(name: string, offset: number, get: (i: number) => boolean, set: (i: number) => void): RegisterRegion {
+function bitsReg(name: string, offset: number, get: (i: number) => boolean, set: (i: number, core: number) => void): RegisterRegion {
   return {
     name,
     offset,
@@ -186,9 +203,9 @@ function bitsReg(name: string, offset: number, get: (i: number) => boolean, set:
       for (let i = 0; i < 32; i++) if (get(i)) v |= 1 << i;
       return v >>> 0;
     },
-    write: (_o, _s, v) => {
+    write: (_o, _s, v, attrs) => {
       const x = toNum(v) >>> 0;
-      for (let i = 0; i < 32; i++) if ((x >>> i) & 1) set(i);
+      for (let i = 0; i < 32; i++) if ((x >>> i) & 1) set(i, attrs.id);
     },
   };
 }
@@ -278,26 +295,39 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
     constReg('GICR_PIDR2', GICR.PIDR2, PIDR2_GICV3),
     // SGI_base frame.
     { name: 'GICR_IGROUPR0', offset: sgi + GICR_SGI.IGROUPR0, length: 4, widths: W32, read: () => 0xffffffff },
-    bitsReg('GICR_ISENABLER0', sgi + GICR_SGI.ISENABLER0, (i) => p[i]!.enabled, (i) => setEnabled(vcpu, i, true)),
-    bitsReg('GICR_ICENABLER0', sgi + GICR_SGI.ICENABLER0, (i) => p[i]!.enabled, (i) => setEnabled(vcpu, i, false)),
-    bitsReg('GICR_ISPENDR0', sgi + GICR_SGI.ISPENDR0, (i) => p[i]!.pending, (i) => {
+    bitsReg('GICR_ISENABLER0', sgi + GICR_SGI.ISENABLER0, (i) => p[i]!.enabled, (i, core) => {
+      setEnabled(vcpu, i, true);
+      if (i < 16 && g.hwSgis) vsgiConfigAction(actions(core), vcpu, i, core);
+    }),
+    bitsReg('GICR_ICENABLER0', sgi + GICR_SGI.ICENABLER0, (i) => p[i]!.enabled, (i, core) => {
+      setEnabled(vcpu, i, false);
+      if (i < 16 && g.hwSgis) vsgiConfigAction(actions(core), vcpu, i, core);
+    }),
+    bitsReg('GICR_ISPENDR0', sgi + GICR_SGI.ISPENDR0, (i) => p[i]!.pending, (i, core) => {
+      // A vSGI is made pending in the GIC (GITS_SGIR).
+      if (i < 16 && g.hwSgis) return void actions(core).push({ kind: 'vsgi', vcpu, what: 'pend', intid: i, core });
       // A level PPI the host drives (vgic/spi.ts): its latch, which the fold keeps pending.
       const l = p[i]!.line;
       if (l !== null && l.level) l.latch = true;
       void g.setPending(p[i]!);
     }),
-    bitsReg('GICR_ICPENDR0', sgi + GICR_SGI.ICPENDR0, (i) => p[i]!.pending, (i) => {
+    bitsReg('GICR_ICPENDR0', sgi + GICR_SGI.ICPENDR0, (i) => p[i]!.pending, (i, core) => {
+      if (i < 16 && g.hwSgis) return void actions(core).push({ kind: 'vsgi', vcpu, what: 'clear', intid: i, core });
       const l = p[i]!.line;
       if (l !== null && l.level) l.latch = false;
       // A level line still high keeps it pending.
       p[i]!.pending = l !== null && l.level && l.high;
       p[i]!.repend = false;
     }),
+    // A vSGI has no active state: its bit reads 0 and writes are ignored (direct-vsgi.ts).
     bitsReg('GICR_ISACTIVER0', sgi + GICR_SGI.ISACTIVER0, (i) => p[i]!.active, (i) => {
+      if (i < 16 && g.hwSgis) return;
       p[i]!.active = true;
       g.queueIfDeliverable(p[i]!);
     }),
-    bitsReg('GICR_ICACTIVER0', sgi + GICR_SGI.ICACTIVER0, (i) => p[i]!.active, (i) => void (p[i]!.active = false)),
+    bitsReg('GICR_ICACTIVER0', sgi + GICR_SGI.ICACTIVER0, (i) => p[i]!.active, (i) => {
+      if (!(i < 16 && g.hwSgis)) p[i]!.active = false;
+    }),
     {
       name: 'GICR_IPRIORITYR',
       offset: sgi + GICR_SGI.IPRIORITYR,
@@ -309,13 +339,14 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
         for (let b = size - 1; b >= 0; b--) v = v * 256 + p[off + b]!.priority;
         return v >>> 0;
       },
-      write: (off, size, val) => {
+      write: (off, size, val, attrs) => {
         let x = toNum(val);
         for (let b = 0; b < size; b++) {
           const irq = p[off + b]!;
           irq.priority = (x & 0xff) & o.priorityMask;
           lrChanged(irq);
           x = Math.floor(x / 256);
+          if (off + b < 16 && g.hwSgis) vsgiConfigAction(actions(attrs.id), vcpu, off + b, attrs.id);
         }
         g.touched();
       },
@@ -332,6 +363,19 @@ export function guestRedistributor(vcpu: Vcpu, last: boolean, o: EmulOptions, ac
     },
   ];
   return new RegisterBlock(`${vcpu}.vgicr`, 0x20000, regions);
+}
+
+/**
+ * Leaves a VSGI re-configuration of SGI `intid` of `vcpu` (direct-vsgi.ts); one register write
+ * that changes several SGIs leaves one action for all 16 (one batch of VSGI commands).
+ */
+function vsgiConfigAction(list: GuestLpiAction[], vcpu: Vcpu, intid: number, core: number): void {
+  const last = list.length > 0 ? list[list.length - 1]! : null;
+  if (last !== null && last.kind === 'vsgi' && last.what === 'config' && last.vcpu === vcpu) {
+    if (last.intid !== intid) list[list.length - 1] = { kind: 'vsgi', vcpu, what: 'config', intid: -1, core };
+    return;
+  }
+  list.push({ kind: 'vsgi', vcpu, what: 'config', intid, core });
 }
 
 function setEnabled(vcpu: Vcpu, intid: number, on: boolean): void {

@@ -19,7 +19,7 @@ import { ldr, type Program } from '../../core/ops.js';
 import { GICR_PENDBASER, GICR_PROPBASER, LPI_CONFIG } from '../../gic/gic-registers.js';
 import { FIRST_LPI, GUEST_INTID_BITS } from '../config.js';
 import type { Vcpu } from '../vm.js';
-import type { GuestLpiAction } from './emul-regs.js';
+import type { ReadConfigAction } from './emul-regs.js';
 import { lrChanged } from './lr-sync.js';
 import type { VIrq } from './virq.js';
 
@@ -46,7 +46,7 @@ export function guestPendingBytePa(v: Vcpu, intid: number): number {
 }
 
 /** Carries out `act`. Returns true when an interrupt became deliverable. */
-export function* readGuestLpis(act: GuestLpiAction): Program<boolean> {
+export function* readGuestLpis(act: ReadConfigAction): Program<boolean> {
   const v = act.vcpu;
   const g = v.vgic;
   let deliverable = false;

@@ -76,6 +76,7 @@ const HCR_UIE = ICH_HCR.encode({ UIE: 1 });
 const HCR_NPIE = ICH_HCR.encode({ NPIE: 1 });
 const HCR_LRENPIE = ICH_HCR.encode({ LRENPIE: 1 });
 const HCR_TDIR = ICH_HCR.encode({ TDIR: 1 });
+const HCR_VSGIEOICOUNT = ICH_HCR.encode({ vSGIEOICount: 1 });
 /** The ICH_HCR_EL2 bits a flush may set besides En: what `endMaintenance` takes back after an exit. */
 const HCR_OVERFLOW = (HCR_UIE | HCR_NPIE | HCR_LRENPIE | HCR_TDIR) >>> 0;
 
@@ -145,6 +146,9 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
   g.usedLrs = n;
   const outside = pend + act > listRegs;
   let hcr = HCR_EN;
+  // GICv4.1 direct vSGIs: their EOIs are no deactivations of interrupts outside the LRs (KVM sets
+  // vSGIEOICount when no SGI is on the vCPU's list).
+  if (g.hwSgis) hcr |= HCR_VSGIEOICOUNT;
   if (pend > listRegs) hcr |= HCR_NPIE;
   if (act > 0 && outside) hcr |= HCR_LRENPIE | HCR_TDIR;
   if (outside && listRegs > 1) hcr |= HCR_UIE;

@@ -34,6 +34,8 @@ export class VcpuVgic {
 
   // Emulated redistributor.
   enableLpis = false;
+  /** GICv4.1: SGIs 0-15 are direct vSGIs of the vCPU's vPE (hypervisor/direct-vsgi.ts), not list-register interrupts. */
+  hwSgis = false;
   propbaser = 0n;
   pendbaser = 0n;
   processorSleep = true;

@@ -32,10 +32,17 @@ import { CNTFRQ_EL0, CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVCT_EL0, CTL_ENABLE, CTL_IM
 import { sendSgi, writeEoir1 } from '../../drivers/gic-init.js';
 import { ItsCmd } from '../../gic/its/commands.js';
 import { GICD } from '../../gic/mmio-offsets.js';
+import { GICD_CTLR, GICD_TYPER2 } from '../../gic/gic-registers.js';
 import { KERNEL_READY_OFFSET, Kernel, type KernelConfig, type KernelCpu } from '../../guests/kernel.js';
 
 export const KUT_TESTS = ['hvc', 'mmio_read_vgic', 'eoi', 'ipi', 'lpi', 'timer_10ms'] as const;
-export type KutTest = (typeof KUT_TESTS)[number];
+/**
+ * Tests run only when asked for: `ipi_hw` (the suite's ipi_hw_prep: when GICD_TYPER2.nASSGIcap = 1,
+ * disable Group 1, set GICD_CTLR.nASSGIreq, enable Group 1 again, then `ipi`'s body; skipped, no
+ * result, when nASSGIcap = 0). `ipi` then clears nASSGIreq the same way first (ipi_prep).
+ */
+export const KUT_EXTRA_TESTS = ['ipi_hw'] as const;
+export type KutTest = (typeof KUT_TESTS)[number] | (typeof KUT_EXTRA_TESTS)[number];
 
 /** The LPI test's device, event and LPI (kvm-unit-tests lpi_prep: device 2, event 20, LPI 8199). */
 export const KUT_LPI = { deviceId: 2, eventId: 20, intid: 8199 } as const;
@@ -91,6 +98,16 @@ export class KutKernel extends Kernel {
       }
       const cntfrq: number = yield mrs(CNTFRQ_EL0, 1);
       for (const t of k.tests) {
+        if (t === 'ipi' || t === 'ipi_hw') {
+          // ipi_prep / ipi_hw_prep: nASSGIreq can be changed only while the distributor is disabled.
+          const typer2: number = yield ldr(cfg.gicd + GICD.TYPER2, 4, 1);
+          if (GICD_TYPER2.get(typer2, 'nASSGIcap') === 1) {
+            const ctlr: number = yield ldr(cfg.gicd + GICD.CTLR, 4, 1);
+            const v = GICD_CTLR.set(GICD_CTLR.set(ctlr, 'EnableGrp1', 0), 'nASSGIreq', t === 'ipi_hw' ? 1 : 0);
+            yield str(cfg.gicd + GICD.CTLR, v, 4, 1);
+            yield str(cfg.gicd + GICD.CTLR, GICD_CTLR.set(v, 'EnableGrp1', 1), 4, 1);
+          } else if (t === 'ipi_hw') continue;
+        }
         const n = k.iterations(t);
         const exec = k.exec(t, cpu, flag, cntfrq);
         yield dsb();
@@ -137,6 +154,7 @@ export class KutKernel extends Kernel {
           yield writeEoir1(1023);
         };
       case 'ipi':
+      case 'ipi_hw':
         return function* () {
           yield str(flag, 0, 4, 1);
           yield dsb(); // wmb

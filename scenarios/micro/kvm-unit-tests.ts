@@ -27,6 +27,8 @@ export interface KutOptions {
   readonly platform?: HypervisorChoices;
   /** How the VM's device interrupts are delivered (default 'list-register'; the tests here use no device of the host). */
   readonly injection?: 'list-register' | 'direct';
+  /** A GICv4.1 machine (needs `injection: 'direct'` for vSGIs: the suite's ipi_hw). */
+  readonly v41?: boolean;
   /** Trace the run (the platform is handed to `inspect` after it). */
   readonly trace?: boolean;
   readonly inspect?: (p: Platform, k: KutKernel) => void;
@@ -57,7 +59,7 @@ export function runKut(profileName: string, o: KutOptions): KutFigure[] {
     costs: p.costs,
     bookkeeping: o.bookkeeping ?? p.bookkeeping,
     // A VM with vPEs needs a GICv4 (the machine's own GIC otherwise).
-    gic: { version: o.injection === 'direct' ? 4 : (p.machine?.gicVersion ?? 4), listRegs: p.machine?.listRegs ?? 4 },
+    gic: { version: o.injection === 'direct' ? 4 : (p.machine?.gicVersion ?? 4), listRegs: p.machine?.listRegs ?? 4, ...(o.v41 === true ? { version: 4 as const, v41: true } : {}) },
     ...o.platform,
     vms: [
       {

@@ -13,12 +13,14 @@ import { VmovpSync } from '../../gic/its/vmovp-sync.js';
 
 const PE = { requester: 'pe', id: 0 } as const;
 
-test('itsCount = 3: GITS frames 128 KB apart, each answering GITS_TYPER; ITS_Number reads n on GICv4.1 and 0 on GICv4.0; GITS_TYPER.VMOVP follows its.vmovp', (t) => {
+test('itsCount = 3: GITS frames 128 KB apart (256 KB on GICv4.1, past each vSGI frame), each answering GITS_TYPER; ITS_Number reads n on GICv4.1 and 0 on GICv4.0; GITS_TYPER.VMOVP follows its.vmovp', (t) => {
   for (const v41 of [true, false]) {
     for (const vmovp of [true, false]) {
       const b = createBoard({ gic: { itsCount: 3, v41, its: { vmovp } } });
       t.is(b.gic.itsList.length, 3);
-      t.deepEqual(b.translaters, [0, 1, 2].map((n) => b.config.itsBase + n * 0x20000 + GITS.TRANSLATER));
+      t.deepEqual(b.translaters, [0, 1, 2].map((n) => b.config.itsBase + n * (v41 ? 0x40000 : 0x20000) + GITS.TRANSLATER));
+      // On GICv4.1 each ITS's vSGI frame (+ 0x20000) is its own, not the next ITS's control frame.
+      if (v41) t.is(toNum(b.m.bus.read(itsBaseOf(b.config, 1) - 0x20000 + GITS.TYPER, 8, PE)), 0);
       for (let n = 0; n < 3; n++) {
         const base = itsBaseOf(b.config, n);
         const typer = GITS_TYPER.decode(toNum(b.m.bus.read(base + GITS.TYPER, 8, PE)));

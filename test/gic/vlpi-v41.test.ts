@@ -155,7 +155,7 @@ test('GICv4.1 registers: GICR_TYPER.RVPEID, GICD_TYPER2 (VID, VIL), GITS_TYPER (
       vpeEntryBytes: GITS_BASER.decode(seen.baser2 as bigint).Entry_Size + 1,
       vpropEntrySize: GICR_VPROPBASER_V41.decode(seen.vpropbaser as bigint).Entry_Size,
     };
-    if (v41) t.deepEqual(got, { RVPEID: 1, VLPIS: 1, typer2: { VID: 11, VIL: 1, nASSGIcap: 0 }, VMAPP: 1, SVPET: 1, nID: 1, VSGI: 0, vpeEntryBytes: 16, vpropEntrySize: 1 });
+    if (v41) t.deepEqual(got, { RVPEID: 1, VLPIS: 1, typer2: { VID: 11, VIL: 1, nASSGIcap: 1 }, VMAPP: 1, SVPET: 1, nID: 1, VSGI: 1, vpeEntryBytes: 16, vpropEntrySize: 1 });
     else t.deepEqual(got, { RVPEID: 0, VLPIS: 1, typer2: { VID: 0, VIL: 0, nASSGIcap: 0 }, VMAPP: 0, SVPET: 0, nID: 0, VSGI: 0, vpeEntryBytes: 8, vpropEntrySize: 0 });
   }
 });

@@ -135,6 +135,18 @@ export class FakeVlpis implements VlpiPort {
     this.log('unmapped', rd, vpt);
   }
 
+  setVsgiPending(rd: number, vpeid: number, vintid: number, doorbell: number): void {
+    this.log('vsgi-set', rd, vpeid, vintid, doorbell);
+  }
+
+  configureVsgi(rd: number, vpeid: number, vintid: number, priority: number, group: number, enable: number): void {
+    this.log('vsgi-config', rd, vpeid, vintid, priority, group, enable);
+  }
+
+  clearVsgi(rd: number, vpeid: number, vintid: number): void {
+    this.log('vsgi-clear', rd, vpeid, vintid);
+  }
+
   /** Pending vINTIDs in the VPT at `vpt`, sorted. */
   at(vpt: number): number[] {
     return [...this.set(vpt)].sort((a, b) => a - b);

@@ -53,6 +53,11 @@ function cases(p: 0 | 1): Case[] {
       name: 'VMOVP', fields: { SequenceNumber: p === 0 ? ones(16) : 0x77, ITSList: p === 0 ? ones(16) : 1, vPEID: vpe, RDbase: rdbase, DB: v, Default_Doorbell: db },
       dw: [0x22n | s(p === 0 ? ones(16) : 0x77, 32), BigInt(p === 0 ? ones(16) : 1) | s(vpe, 32), s(rdbase, 16) | s(v, 63), BigInt(db)],
     },
+    {
+      // GICv4.1: Enable [8], Clear [9], Group [10], Priority [23:20], vINTID [35:32]; vPEID DW1 [47:32].
+      name: 'VSGI', fields: { Enable: v, Clear: 1 - v, Group: v, Priority: p === 0 ? 0xf : 0x5, vINTID: p === 0 ? 15 : 9, vPEID: vpe },
+      dw: [0x23n | s(v, 8) | s(1 - v, 9) | s(v, 10) | s(p === 0 ? 0xf : 0x5, 20) | s(p === 0 ? 15 : 9, 32), s(vpe, 32), 0n, 0n],
+    },
     { name: 'VSYNC', fields: { vPEID: vpe }, dw: [0x25n, s(vpe, 32), 0n, 0n] },
     {
       // Alloc (DW0 [8]), PTZ (DW0 [9]), VConf_addr (DW0 [51:16]) and Default_Doorbell (DW1 [31:0]) are GICv4.1.
@@ -69,7 +74,7 @@ function cases(p: 0 | 1): Case[] {
   ];
 }
 
-test('every GICv3/GICv4.0 command of IHI 0069H §5.3 and the GICv4.1 INVDB is in the layout table, with its opcode', (t) => {
+test('every GICv3/GICv4.0 command of IHI 0069H §5.3 and the GICv4.1 VSGI and INVDB is in the layout table, with its opcode', (t) => {
   t.deepEqual(
     cases(0).map((c) => [c.name, Number(c.dw[0] & 0xffn)]),
     (Object.keys(ITS_COMMANDS) as ItsCommandName[]).map((n) => [n, ITS_COMMANDS[n].opcode]),
@@ -97,14 +102,14 @@ test('the decoder ignores RES0 bits: every bit no field names can be set without
   }
 });
 
-test('opcodes no command has decode as unknown (the GICv4.1 VSGI 0x23 is not modelled; INVDB 0x2E decodes, and a GICv4.0 ITS refuses it)', (t) => {
+test('opcodes no command has decode as unknown (the GICv4.1 VSGI 0x23 and INVDB 0x2E decode, and a GICv4.0 ITS refuses them)', (t) => {
   const known = new Set<number>(Object.values(ITS_COMMANDS).map((d) => d.opcode));
   for (let op = 0; op < 256; op++) {
     const d = decodeCommandWords([BigInt(op), 0n, 0n, 0n]);
     t.is(d === undefined, !known.has(op), `opcode 0x${op.toString(16)}`);
     t.is(commandOfOpcode(op) === undefined, !known.has(op));
   }
-  t.is(decodeCommandWords([0x23n, 0n, 0n, 0n]), undefined);
+  t.is(decodeCommandWords([0x23n, 0n, 0n, 0n])?.name, 'VSGI');
   t.is(decodeCommandWords([0x2en, 0n, 0n, 0n])?.name, 'INVDB');
 });
 

@@ -94,7 +94,7 @@ test('bad parameters: every listed error code is detected, recorded and traced, 
   t.deepEqual(rig.lpis.at(1), [LPI]);
   t.is(rig.m.trace.of('its-error').length, CASES.length);
   t.is(rig.its.errors.find((e) => e.code === 0x010502)!.name, 'SYNC_PROCNUM_OOR');
-  t.is(rig.its.lastError!.name, 'UNKNOWN_UNKNOWN_COMMAND');
+  t.is(rig.its.lastError!.name, 'VSGI_UNKNOWN_COMMAND'); // the GICv4.1 VSGI, refused by this GICv4.0 ITS
   t.deepEqual(rig.its.errors.slice(0, 3).map((e) => e.name), ['MAPD_DEVICE_OOR', 'MAPD_DEVICE_OOR', 'MAPD_ITTSIZE_OOR']);
   t.is(rig.its.errors.find((e) => e.code === E_ITS.MOVALL_PROCNUM_OOR)!.name, 'MOVALL_PROCNUM_OOR');
   // Every code E_ITS lists (Linux arm-gic-v3.h, GIC-600AE TRM) is covered above.
@@ -163,7 +163,8 @@ const cmdArb: fc.Arbitrary<CommandWords> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.record({
-      name: fc.constantFrom(...(Object.keys(ITS_COMMANDS) as ItsCommandName[])),
+      // VSGI (GICv4.1) left out: on this GICv4.0 ITS it is an unknown opcode, which the raw doublewords already cover.
+      name: fc.constantFrom(...(Object.keys(ITS_COMMANDS) as ItsCommandName[]).filter((n) => n !== 'VSGI')),
       DeviceID: fc.integer({ min: 0, max: 3 }),
       EventID: fc.integer({ min: 0, max: 3 }),
       ICID: fc.integer({ min: 0, max: 10 }),

@@ -17,7 +17,8 @@ test('the shipped list has the default comparison, idle-heavy, overcommit, lpi-s
   t.true(stress.devices.length >= 8 && stress.devices.every((d) => d.events >= 16) && stress.vms[0]!.vcpus >= 8, 'lpi-stress: many devices and events over many vCPUs');
 });
 
-for (const s of SCENARIOS) {
+// Scenarios with devices (ipi-exchange has none: its SGIs are counted from the guests' log, test/scenarios/ipi-exchange.test.ts).
+for (const s of SCENARIOS.filter((x) => x.devices.length > 0)) {
   for (const path of s.gicVersion === 4 ? (['injected', 'direct'] as const) : (['injected'] as const)) {
     test(`${s.name} runs on the ${path} path`, (t) => {
       const r = runScenario({ ...s, durationUs: Math.min(s.durationUs, 400) }, { path });

@@ -19,7 +19,7 @@ test('a minimal scenario gets its defaults', (t) => {
 
 const bad: [string, unknown, RegExp][] = [
   ['vcpus out of range', { ...base, vms: [{ name: 'a', vcpus: 0, kernel: 'device' }] }, /^vms\[0\]\.vcpus: expected an integer from 1 to 1024, got 0$/],
-  ['unknown kernel', { ...base, vms: [{ name: 'a', vcpus: 1, kernel: 'linux' }] }, /^vms\[0\]\.kernel: expected one of "device", "hog", "idle", "ipi", got "linux"$/],
+  ['unknown kernel', { ...base, vms: [{ name: 'a', vcpus: 1, kernel: 'linux' }] }, /^vms\[0\]\.kernel: expected one of "device", "hog", "idle", "ipi", "ipi-exchange", got "linux"$/],
   ['device names no VM', { ...base, devices: [{ vm: 'b', events: 1, traffic: { kind: 'periodic', periodUs: 1 } }] }, /^devices\[0\]\.vm: expected the name of a VM \(a\), got "b"$/],
   ['traffic kind', { ...base, devices: [{ vm: 'a', events: 1, traffic: { kind: 'sometimes' } }] }, /^devices\[0\]\.traffic\.kind: expected one of/],
   ['unknown field', { ...base, colour: 'blue' }, /^colour: expected no such field/],
