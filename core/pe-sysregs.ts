@@ -7,6 +7,7 @@ import { toNum, type Word } from './bits.js';
 import type { CostTable } from './costs.js';
 import { HCR_TRVM, HCR_TVM } from './hcr.js';
 import type { PE } from './pe.js';
+import { plainSlot } from './plain-sysregs.js';
 import { PSR_DAIF, PSR_NZCV } from './pstate.js';
 import { Access, handler, type SysReg, type SysRegRegistry } from './sysreg.js';
 import * as R from './sysregs.js';
@@ -23,6 +24,8 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
   const rc = costs.sysregRead;
   const wc = costs.sysregWrite;
   const plain = (r: SysReg, minEl: 0 | 1 | 2, opts: { ro?: boolean; reset?: Word } = {}): void => {
+    const slot = plainSlot(r.name);
+    const reset = opts.reset ?? 0;
     reg.define(
       handler({
         reg: r,
@@ -31,8 +34,10 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
         readCost: rc,
         writeCost: wc,
         trap: TVM_REGS.has(r) ? tvmTrap : undefined,
-        read: (pe) => pe.regs.get(r.name) ?? opts.reset ?? 0,
-        write: (pe, v) => pe.regs.set(r.name, v),
+        read: (pe) => pe.plain[slot] ?? reset,
+        write: (pe, v) => {
+          pe.plain[slot] = v;
+        },
       }),
     );
   };
@@ -53,7 +58,10 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
     plain(r, 1, r === R.SCTLR_EL1 ? { reset: 0x30d00800 } : {});
   }
   plain(R.TPIDR_EL0, 0);
-  reg.define(handler({ reg: R.TPIDRRO_EL0, minEl: 0, readCost: rc, writeCost: wc, trap: (pe, read) => (pe.el === 0 && !read ? Access.Undefined : Access.Ok), read: (pe) => pe.regs.get('TPIDRRO_EL0') ?? 0, write: (pe, v) => pe.regs.set('TPIDRRO_EL0', v) }));
+  const TPIDRRO = plainSlot('TPIDRRO_EL0');
+  reg.define(handler({ reg: R.TPIDRRO_EL0, minEl: 0, readCost: rc, writeCost: wc, trap: (pe, read) => (pe.el === 0 && !read ? Access.Undefined : Access.Ok), read: (pe) => pe.plain[TPIDRRO] ?? 0, write: (pe, v) => {
+    pe.plain[TPIDRRO] = v;
+  } }));
   field(R.ELR_EL1, 1, (pe) => pe.elr1, (pe, v) => (pe.elr1 = v));
   field(R.SPSR_EL1, 1, (pe) => pe.spsr1, (pe, v) => (pe.spsr1 = v >>> 0));
   field(R.ESR_EL1, 1, (pe) => pe.esr1, (pe, v) => (pe.esr1 = v >>> 0), tvmTrap);

@@ -25,6 +25,7 @@ import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
 import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
 import type { Machine } from './machine.js';
 import { builtSeq, type Op, OpKind, ORD_ACQUIRE, ORD_RELEASE, Tlbi, TLBI_NAMES } from './ops.js';
+import { newPlainSlots, PlainRegs, SLOT_SCTLR_EL1 } from './plain-sysregs.js';
 import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV, spsrFor } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
 import { Access, type SysRegHandler } from './sysreg.js';
@@ -145,7 +146,7 @@ export class PE {
   /** True when an interrupt can be taken at the next instruction boundary. */
   private takeable = false;
 
-  // Core-owned system registers (others live in `regs`, by name).
+  // Core-owned system registers (the plain ones live in `plain`, core/plain-sysregs.ts).
   elr1 = 0;
   elr2 = 0;
   spsr1 = 0;
@@ -162,8 +163,10 @@ export class PE {
   vtcr = 0;
   vpidr: number;
   vmpidr: number;
-  /** Plain system registers with no side effects, by name. */
-  readonly regs = new Map<string, Word>();
+  /** Plain system registers with no side effects, by slot (core/plain-sysregs.ts); undefined before the first write. */
+  readonly plain: (Word | undefined)[] = newPlainSlots();
+  /** The same registers by name. */
+  readonly regs = new PlainRegs(this.plain);
 
   private readonly costs: CostTable;
 
@@ -286,7 +289,7 @@ export class PE {
 
   /** SCTLR_EL1 as EL1 last wrote it; 0 before that (its reset value has UMA, nTWI and nTWE clear too). */
   private sctlrEl1(): number {
-    return toNum(this.regs.get('SCTLR_EL1') ?? 0);
+    return toNum(this.plain[SLOT_SCTLR_EL1] ?? 0);
   }
 
   /** An EL0 access to DAIF (MRS/MSR DAIF, MSR DAIFSet/DAIFClr) traps to EL1 unless SCTLR_EL1.UMA is set. */

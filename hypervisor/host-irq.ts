@@ -49,7 +49,11 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
       // hostLpi, written out (one sub-program level less for every op of the injection)
       const route = h.lpiRoute[intid - FIRST_LPI];
       if (route === undefined) h.stats.spuriousLpis++;
-      else if (route.kind === 'guest') yield* inject(h, pcpu, route.vcpu, route.virq, intid);
+      else if (route.kind === 'guest') {
+        // inject, written out (one sub-program level and one generator less per injection)
+        yield work(h.cfg.bookkeeping.inject);
+        if (markPending(h, pcpu, route.vcpu, route.virq, intid)) yield* deliver(h, pcpu, route.vcpu);
+      }
       else yield* h.doorbell(pcpu, route.vcpu);
       continue;
     }
@@ -79,11 +83,19 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
 /** Makes `virq` pending on `v` and gets it delivered (kick or wake-up as needed). */
 export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source: number): Program {
   yield work(h.cfg.bookkeeping.inject);
+  if (markPending(h, pcpu, v, virq, source)) yield* deliver(h, pcpu, v);
+}
+
+/**
+ * What `inject` does after its bookkeeping op, besides delivering (no ops): makes `virq` pending on
+ * `v` and returns whether `deliver` has something to do (a kick or a wake-up).
+ */
+function markPending(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source: number): boolean {
   const env = h.env;
   if (virq.intid >= FIRST_LPI && !v.vgic.enableLpis) {
     // The guest's redistributor has LPIs disabled: the interrupt is dropped.
     h.stats.droppedLpis++;
-    return;
+    return false;
   }
   // An edge on an interrupt still pending merges with it (LPIs are edge-triggered).
   if (virq.pending || virq.repend) h.stats.coalesced++;
@@ -91,8 +103,7 @@ export function* inject(h: Hypervisor, pcpu: PerCpu, v: Vcpu, virq: VIrq, source
   h.stats.injected++;
   v.counters.injected++;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'virq-inject', vm: v.vm.index, vcpu: v.index, vintid: virq.intid, source });
-  if (!fresh) return;
-  if (deliveryNeeded(pcpu, v)) yield* deliver(h, pcpu, v);
+  return fresh && deliveryNeeded(pcpu, v);
 }
 
 /** Whether `deliver` has anything to do for `v` (a kick or a wake-up); callers skip it otherwise. */
