@@ -103,7 +103,7 @@ test('encode is the sum of each field truncated to its width at its position, an
     return r;
   };
   const val = fc.oneof(fc.constant(undefined), fc.integer({ min: -5, max: 0xffffffff }), fc.maxSafeNat(), fc.double({ min: 0, max: 2 ** 40, noNaN: true }));
-  fc.assert(
+  const run = fc.check(
     fc.property(fc.record({ A: val, B: val, C: val, D: val, W: val }), (v) => {
       for (const l of [NARROW, STRADDLE, WIDE] as const) {
         const got = l.encode(v as never);
@@ -113,5 +113,6 @@ test('encode is the sum of each field truncated to its width at its position, an
       return true;
     }),
   );
-  t.pass();
+  t.false(run.failed, fc.defaultReportMessage(run) ?? 'property failed');
+  t.true(run.numRuns > 0, `${run.numRuns} cases`);
 });
