@@ -125,9 +125,11 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
  * physical timer line, no new slice or storm quantum, no VPT-parse wait before entry.
  */
 function plainReentry(h: Hypervisor, pcpu: PerCpu, v: Vcpu): boolean {
+  // A resident vPE (`entryNeeded` false) has no deferred VPT-parse wait either: `commit` would
+  // do nothing, whichever `vptParseWait`.
   return (
     pcpu.loaded === v && pcpu.current === v && v.state === 'running' && v.core === pcpu.index && !pcpu.idle &&
-    h.cfg.vptParseWait !== 'before-entry' && !h.direct.entryNeeded(v) && !v.ptimerLine &&
+    !h.direct.entryNeeded(v) && !v.ptimerLine &&
     pcpu.sliceTicks <= 0 && !pcpu.storm
   );
 }
