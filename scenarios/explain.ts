@@ -2,7 +2,7 @@
  * `--explain`: follows one interrupt on each delivery path through the real trace of a run and
  * narrates it step by step, in the order hardware and software act, ending with what it cost.
  *
- * Three cases, each found in the trace (never scripted):
+ * Three cases, each found in the trace (never scripted), and two more on a GICv4.1 scenario:
  * - injected: the device's MSI, the ITS translation to a host LPI, the redistributor, the
  *   physical IRQ taken at EL2, the acknowledge and priority drop, the virtual interrupt made
  *   pending in software, the list register write, the ERET, the guest's acknowledge and EOI;
@@ -10,7 +10,12 @@
  *   vPE resident on the redistributor, the guest taking it with no EL2 entry;
  * - direct, vPE not resident: the MSI, the translation, the VPT bit in memory, the doorbell LPI,
  *   the physical IRQ at EL2, the vCPU woken, the vPE made resident (GICR_VPENDBASER, VPT parse),
- *   the ERET and the guest's acknowledge and EOI.
+ *   the ERET and the guest's acknowledge and EOI;
+ * - GICv4.1 ('direct-v41' run), vPE not resident: the same, with the vPE's default doorbell (asked
+ *   for with GICR_VPENDBASER.DB = 1 when the vCPU blocked, rung once) and residency by vPEID;
+ * - GICv4.1 direct vSGI (a guest with GICD_CTLR.nASSGIreq): the sender's trapped ICC_SGI1R_EL1,
+ *   the hypervisor's GITS_SGIR write, the vSGI presented to the resident target with no exit,
+ *   the target guest's acknowledge (no active state) and EOI.
  *
  * Every step is a trace record (time, core, EL, the register or table involved), the MSI write
  * included: the device's 'msi-write' record (core/msi-device.ts). The ITS translates MSIs in
@@ -30,7 +35,7 @@ import { count, plural } from './format.js';
 import { expandVms, runScenario, type PathResult, type RunHandle } from './run.js';
 import { pathsOf, type DeliveryPath, type Scenario } from './scenario.js';
 
-export type CaseKind = 'injected' | 'direct-resident' | 'direct-not-resident';
+export type CaseKind = 'injected' | 'direct-resident' | 'direct-not-resident' | 'direct-v41-not-resident' | 'direct-v41-vsgi';
 
 export interface ExplainStep {
   /** Short name of the step ('MSI', 'ITS translation', 'guest acknowledge', ...). */
@@ -153,7 +158,7 @@ const NO_WRITE = "the trace holds no device 'msi-write' record for the MSI that 
 
 /** The case of `kind` as not found: `note` says why, `steps` are those found before the trail ran out. */
 function notFound(kind: CaseKind, title: string, note: string, steps: readonly ExplainStep[] = []): ExplainCase {
-  return { kind, path: kind === 'injected' ? 'injected' : 'direct', title, found: false, steps, cost: null, note };
+  return { kind, path: kind === 'injected' ? 'injected' : kind.startsWith('direct-v41') ? 'direct-v41' : 'direct', title, found: false, steps, cost: null, note };
 }
 
 /** Exceptions taken to EL2 on `cores` with time in [t0, t1]. */
@@ -163,7 +168,7 @@ function el2Entries(recs: readonly TraceRecord[], cores: ReadonlySet<number>, t0
   return n;
 }
 
-function guestTail(c: Cursor, at: number, core: number, vintid: number, source: 'lr' | 'vlpi', steps: ExplainStep[]): { ack: TraceOf<'icv-ack'>; ackIndex: number } | null {
+function guestTail(c: Cursor, at: number, core: number, vintid: number, source: 'lr' | 'vlpi' | 'vsgi', steps: ExplainStep[]): { ack: TraceOf<'icv-ack'>; ackIndex: number } | null {
   const ack = c.find(at, 'icv-ack', (r) => r.core === core && r.vintid === vintid && r.source === source);
   if (ack === null) return null;
   // The guest's IRQ exception that led to the acknowledge: the last one on that core before it.
@@ -182,7 +187,7 @@ function guestTail(c: Cursor, at: number, core: number, vintid: number, source: 
         'guest IRQ',
         source === 'lr'
           ? 'the virtual CPU interface signals vIRQ (a pending list register above the running priority): the guest takes an IRQ exception at EL1'
-          : 'the virtual CPU interface signals vIRQ (the resident vPE has a pending vLPI above the running priority): the guest takes an IRQ exception at EL1',
+          : `the virtual CPU interface signals vIRQ (the resident vPE has a pending ${source === 'vsgi' ? 'vSGI' : 'vLPI'} above the running priority): the guest takes an IRQ exception at EL1`,
         'VBAR_EL1 + 0x280 (IRQ), HCR_EL2.IMO = 1',
       ),
     );
@@ -193,8 +198,10 @@ function guestTail(c: Cursor, at: number, core: number, vintid: number, source: 
       'guest acknowledge',
       source === 'lr'
         ? `the guest reads ICC_IAR1_EL1, which HCR_EL2.IMO turns into ICV_IAR1_EL1: vINTID ${a.vintid} from list register ${a.lr ?? '?'} (priority ${hex(a.priority)}), now active`
-        : `the guest reads ICC_IAR1_EL1 (ICV_IAR1_EL1): vINTID ${a.vintid} straight from the redistributor's resident vPE (priority ${hex(a.priority)}); no list register is involved`,
-      source === 'lr' ? `ICV_IAR1_EL1 <- ICH_LR${a.lr ?? '?'}_EL2` : 'ICV_IAR1_EL1 <- resident vPE (VPT)',
+        : source === 'vsgi'
+          ? `the guest reads ICC_IAR1_EL1 (ICV_IAR1_EL1): SGI ${a.vintid} straight from the resident vPE's vSGI state (priority ${hex(a.priority)}); no list register is involved, and it is not pending any more and not active (no active state: nASSGIreq)`
+          : `the guest reads ICC_IAR1_EL1 (ICV_IAR1_EL1): vINTID ${a.vintid} straight from the redistributor's resident vPE (priority ${hex(a.priority)}); no list register is involved`,
+      source === 'lr' ? `ICV_IAR1_EL1 <- ICH_LR${a.lr ?? '?'}_EL2` : source === 'vsgi' ? 'ICV_IAR1_EL1 <- resident vPE (vSGI)' : 'ICV_IAR1_EL1 <- resident vPE (VPT)',
     ),
   );
   const eoi = c.find(ack[0], 'icv-eoi', (r) => r.core === core && r.vintid === vintid);
@@ -206,7 +213,11 @@ function guestTail(c: Cursor, at: number, core: number, vintid: number, source: 
         'guest EOI',
         e.outcome === 'deactivated'
           ? `the guest writes ICC_EOIR1_EL1 (ICV_EOIR1_EL1): priority drop and deactivation of list register ${e.lr ?? '?'}, which is free again`
-          : `the guest writes ICC_EOIR1_EL1 (ICV_EOIR1_EL1): priority drop only; a vLPI has no active state, so there is nothing to deactivate and nothing for EL2 to clean up`,
+          : source === 'vsgi'
+            ? e.outcome === 'eoicount'
+              ? 'the guest writes ICC_EOIR1_EL1 (ICV_EOIR1_EL1): priority drop only, a vSGI has no active state; no list register holds it and ICH_HCR_EL2.vSGIEOICount is 0 on this vCPU, so ICH_HCR_EL2.EOIcount counts it'
+              : 'the guest writes ICC_EOIR1_EL1 (ICV_EOIR1_EL1): priority drop only; a vSGI has no active state, and ICH_HCR_EL2.vSGIEOICount = 1 keeps the EOI out of EOIcount: nothing for EL2 to clean up'
+            : `the guest writes ICC_EOIR1_EL1 (ICV_EOIR1_EL1): priority drop only; a vLPI has no active state, so there is nothing to deactivate and nothing for EL2 to clean up`,
         'ICV_EOIR1_EL1',
       ),
     );
@@ -349,11 +360,37 @@ export function explainDirectResident(src: ExplainSource): ExplainCase {
   };
 }
 
-/** The direct path with the vPE not resident: a vLPI that rang its doorbell. */
-export function explainDirectNotResident(src: ExplainSource): ExplainCase {
+/**
+ * GICv4.1: the default doorbell step's text, naming the GICR_VPENDBASER write (Valid = 0, DB = 1)
+ * with which the hypervisor asked for it when the vCPU blocked (the last write of the vPE's
+ * residency before the vLPI at index `at`).
+ */
+function defaultDoorbellText(src: ExplainSource, c: Cursor, at: number, vp: TraceOf<'vlpi-pending'>): string {
+  let asked = '';
+  for (let i = at - 1; i >= 0; i--) {
+    const r = src.records[i]!;
+    if (r.kind !== 'vpe-residency' || r.vpt !== vp.vpt || r.event !== 'deschedule') continue;
+    const w = c.find(i - 2, 'mmio', (m) => m.core === r.core && m.write && m.t === r.t && m.region.endsWith('.vlpi'), r.t);
+    if (w !== null) {
+      const v = BigInt(w[1].value);
+      const db = Number((v >> 62n) & 1n);
+      const pl = Number((v >> 61n) & 1n);
+      asked = `; the hypervisor asked for it ${count(vp.t - r.t)} cycles earlier on core ${r.core}, when the vCPU blocked in WFI, by writing GICR_VPENDBASER with Valid = 0, DB = ${db}, PendingLast = ${pl} (vPEID ${Number(v & 0xffffn)})`;
+    }
+    break;
+  }
+  return `this is the vPE's first vLPI since it left: the redistributor rings the vPE's default doorbell, physical LPI ${vp.doorbell} (one per vPE, given by VMAPP), makes it pending and signals IRQ to core ${vp.rd}${asked}. Later vLPIs before the vPE is resident again ring nothing`;
+}
+
+/**
+ * The direct path with the vPE not resident: a vLPI that rang its doorbell. `v41`: the run is
+ * GICv4.1 direct injection ('direct-v41'): the doorbell is the vPE's default doorbell, asked for
+ * with GICR_VPENDBASER.DB = 1 when the vCPU blocked, and residency is by vPEID.
+ */
+export function explainDirectNotResident(src: ExplainSource, v41 = false): ExplainCase {
   const c = new Cursor(src.records);
-  const base = { kind: 'direct-not-resident' as const, path: 'direct' as const };
-  const title = 'Direct injection, vPE not resident';
+  const base = v41 ? { kind: 'direct-v41-not-resident' as const, path: 'direct-v41' as const } : { kind: 'direct-not-resident' as const, path: 'direct' as const };
+  const title = v41 ? 'GICv4.1 direct injection, vPE not resident' : 'Direct injection, vPE not resident';
   const fail = (note: string, steps?: readonly ExplainStep[]): ExplainCase => notFound(base.kind, title, note, steps);
   const vpf = c.find(0, 'vlpi-pending', (r) => !r.resident && r.rung && r.t - src.itsTranslate >= src.from);
   if (vpf === null) return fail('no vLPI rang a doorbell in this run');
@@ -368,14 +405,15 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
     step(
       vp,
       'vLPI pending (VPT)',
-      `redistributor ${rd} sets vINTID ${vp.vintid}'s bit in the VPT at ${hex(vp.vpt)} in memory; that vPE is not resident anywhere, so no vIRQ can be signalled`,
+      `redistributor ${rd} sets vINTID ${vp.vintid}'s bit in the VPT at ${hex(vp.vpt)} in memory; that vPE is not resident ${v41 ? 'here (no GICR_VPENDBASER holds its vPEID with Valid = 1)' : 'anywhere'}, so no vIRQ can be signalled`,
       `VPT @${hex(vp.vpt)}`,
     ),
   );
   const db = c.find(Math.max(0, vpIdx - 4), 'vlpi-doorbell', (r) => r.rd === rd && r.vintid === vp.vintid && r.t === vp.t);
   const dbPend = c.find(Math.max(0, vpIdx - 4), 'gic-pending', (r) => r.intid === vp.doorbell && r.pe === rd && r.t === vp.t);
   const dbRec = db?.[1] ?? dbPend?.[1];
-  if (dbRec !== undefined)
+  if (dbRec !== undefined && v41) steps.push(step(dbRec, 'default doorbell', defaultDoorbellText(src, c, vpIdx, vp), 'Default_Doorbell (VMAPP) -> LPI Pending table'));
+  else if (dbRec !== undefined)
     steps.push(step(dbRec, 'doorbell', `the ITE names a doorbell, physical LPI ${vp.doorbell}: redistributor ${rd} makes it pending and signals IRQ to core ${rd}`, 'Dbell_pINTID (VMAPTI) -> LPI Pending table'));
   const exc = c.find(vpIdx, 'exception', (r) => r.core === rd && r.target === 2 && r.type === 'irq');
   if (exc === null) return fail('the doorbell was never taken', steps);
@@ -392,7 +430,7 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   if (woke === null) return fail('no vCPU was woken by the doorbell', steps);
   const { vm, vcpu } = woke[1];
   const name = `${src.vmNames[vm] ?? `vm${vm}`}.vcpu${vcpu}`;
-  steps.push(step(woke[1], 'wake', `the doorbell belongs to ${name}, blocked in WFI: it becomes runnable`, 'run queue'));
+  steps.push(step(woke[1], 'wake', v41 ? `the default doorbell belongs to ${name}'s vPE, blocked in WFI: it becomes runnable (nothing to disarm: the doorbell LPI stays enabled, and the GIC rings it once per non-resident period)` : `the doorbell belongs to ${name}, blocked in WFI: it becomes runnable`, 'run queue'));
   const sched = c.find(woke[0], 'vpe-schedule', (r) => r.vm === vm && r.vcpu === vcpu);
   if (sched === null) return fail('the vPE was never made resident', steps);
   const core = sched[1].core;
@@ -404,7 +442,19 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
   const load = c.find(woke[0], 'vcpu-load', (r) => r.core === core && r.vm === vm && r.vcpu === vcpu, sched[1].t);
   if (load !== null) entry.push(step(load[1], 'world switch', `the hypervisor loads ${name}: EL1 system registers, virtual timer, ICH_VMCR_EL2, stage-2 context`, 'EL1 sysregs, ICH_VMCR_EL2, VTTBR_EL2'));
   const res = c.find(woke[0], 'vpe-residency', (r) => r.rd === core && r.event === 'schedule', sched[1].t);
-  if (res !== null)
+  const resWrite = res === null || !v41 ? null : c.find(res[0] - 2, 'mmio', (r) => r.core === core && r.write && r.t === res[1].t && r.region.endsWith('.vlpi'));
+  if (res !== null && resWrite !== null) {
+    const v = BigInt(resWrite[1].value);
+    const f = (bit: number): number => Number((v >> BigInt(bit)) & 1n);
+    entry.push(
+      step(
+        res[1],
+        'schedule-in',
+        `it writes GICR_VPENDBASER = ${hex(Number(v >> 32n))}_${Number(v & 0xffffffffn).toString(16).padStart(8, '0')} (Valid = ${f(63)}, VGrp1En = ${f(58)}, vPEID = ${Number(v & 0xffffn)}): the vPE becomes resident on redistributor ${core}, which finds its VPT and configuration table in entry vPEID of the vPE table it shares with the ITS (GICR_VPROPBASER, set at boot) and parses the VPT (Dirty = 1)`,
+        'GICR_VPENDBASER (vPEID, Valid)',
+      ),
+    );
+  } else if (res !== null)
     entry.push(step(res[1], 'schedule-in', `it writes GICR_VPROPBASER and GICR_VPENDBASER (Valid = 1, the VPT at ${hex(res[1].vpt)}): the vPE becomes resident on redistributor ${core}, which parses the VPT (Dirty = 1)`, 'GICR_VPENDBASER'));
   const s = sched[1];
   const moved = s.vmovp ? ', including a VMOVP to move it to this redistributor' : '';
@@ -439,7 +489,99 @@ export function explainDirectNotResident(src: ExplainSource): ExplainCase {
       lrWrites: src.records.filter((r) => r.kind === 'ich-lr-write' && cores.has(r.core) && r.t >= msiT && r.t <= tail.ack.t).length,
       residencyChanges: changes,
       residencyCycles: s.cycles,
-      doorbells: 1,
+      // GICv4.1 rings the default doorbell once per non-resident period, however many vLPIs come.
+      doorbells: v41 ? src.records.filter((r) => r.kind === 'vlpi-doorbell' && r.vpt === vp.vpt && r.t >= msiT && r.t <= tail.ack.t).length : 1,
+    },
+    note: '',
+  };
+}
+
+/**
+ * GICv4.1 direct vSGI (guest with nASSGIreq on a 'direct-v41' run): one vSGI made pending at a
+ * resident vPE while its guest ran at EL1, followed back to the sender's trapped ICC_SGI1R_EL1
+ * and the hypervisor's GITS_SGIR write (IHI 0069, GITS_SGIR: vINTID [3:0], vPEID [47:32]), and
+ * forward to the target guest's acknowledge and EOI.
+ */
+export function explainVsgi(src: ExplainSource): ExplainCase {
+  const c = new Cursor(src.records);
+  const base = { kind: 'direct-v41-vsgi' as const, path: 'direct-v41' as const };
+  const title = 'GICv4.1 direct vSGI, target resident';
+  const fail = (note: string, steps?: readonly ExplainStep[]): ExplainCase => notFound(base.kind, title, note, steps);
+  const vsf = c.find(0, 'vsgi', (r) => r.what === 'pending' && r.resident && r.el === 1 && r.t >= src.from);
+  if (vsf === null) return fail('no vSGI found its vPE resident with its guest running in this run (no guest set GICD_CTLR.nASSGIreq, or no SGIs)');
+  const [vsIdx, vs] = vsf;
+  // The GITS_SGIR write it came from: the last one naming that vPEID and vINTID.
+  let sgir: TraceOf<'mmio'> | null = null;
+  let sgirIdx = -1;
+  for (let i = vsIdx - 1; i >= 0; i--) {
+    const r = src.records[i]!;
+    if (r.kind !== 'mmio' || !r.write || r.region !== 'gits.vsgi') continue;
+    const v = BigInt(r.value);
+    if (Number(v & 0xfn) === vs.vintid && Number((v >> 32n) & 0xffffn) === vs.vpeid) {
+      sgir = r;
+      sgirIdx = i;
+      break;
+    }
+  }
+  if (sgir === null) return fail('the trace holds no GITS_SGIR write for the vSGI');
+  const sender = sgir.core;
+  // The sender's trap: the last exception to EL2 on its core before the write.
+  let trap: TraceOf<'exception'> | null = null;
+  let exit: TraceOf<'vcpu-exit'> | null = null;
+  for (let i = sgirIdx - 1; i >= 0 && trap === null; i--) {
+    const r = src.records[i]!;
+    if (r.core !== sender) continue;
+    if (r.kind === 'vcpu-exit' && exit === null) exit = r;
+    if (r.kind === 'exception' && r.target === 2) trap = r;
+  }
+  if (trap === null || trap.ec !== 0x18 || exit === null) return fail("the GITS_SGIR write does not follow a trapped ICC_SGI1R_EL1 write");
+  const nameOf = (vm: number, vcpu: number): string => `${src.vmNames[vm] ?? `vm${vm}`}.vcpu${vcpu}`;
+  const sname = nameOf(exit.vm, exit.vcpu);
+  const owner = src.records.find((r): r is TraceOf<'vpe-schedule'> => r.kind === 'vpe-schedule' && r.vpe === vs.vpeid);
+  const tname = owner !== undefined ? nameOf(owner.vm, owner.vcpu) : `vPEID ${vs.vpeid}`;
+  const steps: ExplainStep[] = [
+    step(
+      trap,
+      'SGI trap',
+      `${sname} writes ICC_SGI1R_EL1 (SGI ${vs.vintid} to ${tname}); with HCR_EL2.IMO = 1 the write traps to EL2 (EC 0x18), as on KVM: the hypervisor decodes the target list`,
+      'ICC_SGI1R_EL1 -> VBAR_EL2 + 0x400 (EC 0x18)',
+    ),
+    step(
+      sgir,
+      'GITS_SGIR write',
+      `the guest set GICD_CTLR.nASSGIreq, so its SGIs are direct vSGIs: instead of a list register and a kick, the hypervisor writes GITS_SGIR = ${hex(Number(BigInt(sgir.value)))} (vPEID ${vs.vpeid}, vINTID ${vs.vintid}) in the ITS's vSGI frame`,
+      'GITS_SGIR (vPEID, vINTID)',
+    ),
+  ];
+  const back = c.find(sgirIdx, 'eret', (r) => r.core === sender && r.from === 2 && r.to < 2);
+  if (back !== null && back[1].t <= vs.t) steps.push(step(back[1], 'ERET (sender)', `ERET from EL2 to EL${back[1].to}: ${sname} goes on; nothing else for EL2 to do`, 'ELR_EL2, SPSR_EL2'));
+  const rd = vs.rd;
+  steps.push(
+    step(
+      vs,
+      'vSGI pending',
+      `the ITS hands it to redistributor ${rd}, where vPEID ${vs.vpeid} is resident (GICR_VPENDBASER.vPEID = ${vs.vpeid}, Valid = 1): SGI ${vs.vintid} becomes pending in the vPE's vSGI state and, being enabled and of high enough priority, is presented to core ${rd}, which runs ${tname} at EL1; no doorbell, no exit`,
+      `GICR${rd} vSGI state (vPEID ${vs.vpeid})`,
+    ),
+  );
+  if (back !== null && back[1].t > vs.t) steps.push(step(back[1], 'ERET (sender)', `ERET from EL2 to EL${back[1].to}: ${sname} goes on; nothing else for EL2 to do`, 'ELR_EL2, SPSR_EL2'));
+  const tail = guestTail(c, vsIdx, rd, vs.vintid, 'vsgi', steps);
+  if (tail === null) return fail('the guest never acknowledged it', steps);
+  const eret = steps.find((x) => x.step === 'ERET (sender)');
+  const cores = new Set([sender, rd]);
+  return {
+    ...base,
+    title: `${title}: ${sname} sends SGI ${vs.vintid} to ${tname} (vPEID ${vs.vpeid}), on core ${rd}`,
+    found: true,
+    steps,
+    cost: {
+      latencyCycles: tail.ack.t - trap.t,
+      el2Entries: el2Entries(src.records, cores, trap.t, tail.ack.t),
+      el2Cycles: eret !== undefined ? eret.t - trap.t : 0,
+      lrWrites: src.records.filter((r) => r.kind === 'ich-lr-write' && cores.has(r.core) && r.t >= trap.t && r.t <= tail.ack.t).length,
+      residencyChanges: 0,
+      residencyCycles: 0,
+      doorbells: src.records.filter((r) => r.kind === 'vsgi' && r.rung && r.vpeid === vs.vpeid && r.t >= trap.t && r.t <= tail.ack.t).length,
     },
     note: '',
   };
@@ -471,6 +613,9 @@ export function explainScenario(
   }
   const cases: ExplainCase[] = [explainInjected(sources.injected)];
   if (sources.direct !== undefined) cases.push(explainDirectResident(sources.direct), explainDirectNotResident(sources.direct));
+  // GICv4.1 scenarios: the default doorbell, and a direct vSGI when the run has one.
+  const v41 = sources['direct-v41'];
+  if (v41 !== undefined) cases.push(explainDirectNotResident(v41, true), explainVsgi(v41));
   return {
     explanation: { scenario: s.name, summary: s.summary, seed: s.seed, cores: s.cores, clockHz: s.clockMHz * 1e6, cases },
     handles,
@@ -504,7 +649,11 @@ export function formatExplanation(e: Explanation): string {
   const us = (c: number): string => ((c / e.clockHz) * 1e6).toFixed(3);
   const out: string[] = [
     ...wrap(`minivisor --explain: scenario '${e.scenario}': ${e.summary}`, EXPLAIN_WIDTH, ''),
-    ...wrap(`seed ${e.seed}, ${plural(e.cores, 'core')} at ${e.clockHz / 1e6} MHz. Every step is a record of the run's trace; times are from the device's MSI write.`, EXPLAIN_WIDTH, ''),
+    ...wrap(
+      `seed ${e.seed}, ${plural(e.cores, 'core')} at ${e.clockHz / 1e6} MHz. Every step is a record of the run's trace; times are from the device's MSI write${e.cases.some((k) => k.kind === 'direct-v41-vsgi') ? " (for a vSGI, from the sender's ICC_SGI1R_EL1 write)" : ''}.`,
+      EXPLAIN_WIDTH,
+      '',
+    ),
   ];
   e.cases.forEach((k, i) => {
     out.push('', `${i + 1}. ${k.title}`);
@@ -521,18 +670,20 @@ export function formatExplanation(e: Explanation): string {
       out.push(...wrap(s.text, EXPLAIN_WIDTH, '      '));
     });
     const c = k.cost!;
+    const sgi = k.kind === 'direct-v41-vsgi';
     const parts = [
-      `${count(c.latencyCycles)} cycles (${us(c.latencyCycles)} us) from the MSI to the guest's acknowledge`,
-      c.el2Entries === 0 ? 'no EL2 entry and no cycles at EL2' : `${c.el2Entries} EL2 entr${c.el2Entries === 1 ? 'y' : 'ies'}, ${count(c.el2Cycles)} cycles at EL2 from the physical IRQ to the ERET`,
+      `${count(c.latencyCycles)} cycles (${us(c.latencyCycles)} us) from the ${sgi ? "sender's ICC_SGI1R_EL1 write" : 'MSI'} to the guest's acknowledge`,
+      c.el2Entries === 0 ? 'no EL2 entry and no cycles at EL2' : `${c.el2Entries} EL2 entr${c.el2Entries === 1 ? 'y' : 'ies'}, ${count(c.el2Cycles)} cycles at EL2 from the ${sgi ? "sender's trap" : 'physical IRQ'} to the ERET`,
       plural(c.lrWrites, 'list register write'),
     ];
-    if (k.path === 'direct') parts.push(plural(c.doorbells, 'doorbell'), `${plural(c.residencyChanges, 'vPE residency change')} (${count(c.residencyCycles)} cycles of EL2 work)`);
+    if (k.path === 'direct' || k.path === 'direct-v41') parts.push(plural(c.doorbells, 'doorbell'), `${plural(c.residencyChanges, 'vPE residency change')} (${count(c.residencyCycles)} cycles of EL2 work)`);
     out.push('', ...wrap(`cost: ${parts.join('; ')}.`, EXPLAIN_WIDTH, '  '));
   });
   const found = e.cases.filter((k) => k.found);
   if (found.length > 1) {
     out.push('', 'In short:');
-    for (const k of found) out.push(`   ${k.kind.padEnd(20)} ${count(k.cost!.latencyCycles).padStart(7)} cycles to the guest, ${k.cost!.el2Entries} EL2 entr${k.cost!.el2Entries === 1 ? 'y' : 'ies'}, ${count(k.cost!.el2Cycles)} cycles at EL2`);
+    const w = Math.max(20, ...found.map((k) => k.kind.length + 1));
+    for (const k of found) out.push(`   ${k.kind.padEnd(w)} ${count(k.cost!.latencyCycles).padStart(7)} cycles to the guest, ${k.cost!.el2Entries} EL2 entr${k.cost!.el2Entries === 1 ? 'y' : 'ies'}, ${count(k.cost!.el2Cycles)} cycles at EL2`);
   }
   return out.join('\n');
 }

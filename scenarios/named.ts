@@ -14,6 +14,8 @@
  *   over the vCPUs of one VM, every event signalled back to back.
  * - explain: the small run `--explain` narrates (one core, one VM, one device; bursts of two
  *   MSIs so one finds the vPE not resident and the next finds it resident).
+ * - explain41: the same device VM on a GICv4.1 machine beside a 2-vCPU VM exchanging SGIs, so
+ *   `--explain --scenario explain41` also follows a default doorbell and a direct vSGI.
  * - vmovp-global and vmovp-per-vm: 64 single-vCPU VMs on 16 cores whose vCPUs block and wake
  *   all the time, so their vPEs keep moving (VMOVP), with one VMOVP lock for the machine (Linux's
  *   vmovp_lock before 6.12, which a 2024 report from GICv4.1 servers found pinning host CPUs) or
@@ -113,6 +115,22 @@ const RAW: readonly Raw[] = [
     wfi: 'trap',
     durationUs: 400,
     vms: [{ name: 'vm0', vcpus: 1, kernel: 'device' }],
+    devices: [{ vm: 'vm0', events: 2, traffic: { kind: 'bursts', burst: 2, gapUs: 2, everyUs: 100 } }],
+  },
+  {
+    // 'explain' on a GICv4.1 machine, with a second vCPU so that there are SGIs to follow:
+    // `--explain --scenario explain41` adds the direct-v41 cases (default doorbell, direct vSGI).
+    name: 'explain41',
+    summary: "GICv4.1, 3 cores: 'explain' (a single-vCPU VM whose device sends bursts of 2 MSIs 2 us apart every 100 us) beside a 2-vCPU VM whose vCPUs send each other SGIs",
+    cores: 3,
+    gicVersion: 4.1,
+    wfi: 'trap',
+    policy: 'pinned',
+    durationUs: 400,
+    vms: [
+      { name: 'vm0', vcpus: 1, kernel: 'device' },
+      { name: 'ipi', vcpus: 2, kernel: 'ipi-exchange' },
+    ],
     devices: [{ vm: 'vm0', events: 2, traffic: { kind: 'bursts', burst: 2, gapUs: 2, everyUs: 100 } }],
   },
   {

@@ -77,6 +77,7 @@ const HCR_NPIE = ICH_HCR.encode({ NPIE: 1 });
 const HCR_LRENPIE = ICH_HCR.encode({ LRENPIE: 1 });
 const HCR_TDIR = ICH_HCR.encode({ TDIR: 1 });
 const HCR_VSGIEOICOUNT = ICH_HCR.encode({ vSGIEOICount: 1 });
+const HCR_EN_VSGI = (HCR_EN | HCR_VSGIEOICOUNT) >>> 0;
 /** The ICH_HCR_EL2 bits a flush may set besides En: what `endMaintenance` takes back after an exit. */
 const HCR_OVERFLOW = (HCR_UIE | HCR_NPIE | HCR_LRENPIE | HCR_TDIR) >>> 0;
 
@@ -101,7 +102,10 @@ function lrValue(v: VIrq, state: number, eoi: boolean): bigint {
  * path skips it.
  */
 export function flushNeeded(g: VcpuVgic, file: LrFile): boolean {
-  return g.ap.length !== 0 || file.dirty !== 0 || file.hcr !== HCR_EN || file.eoiLrs || g.usedLrs !== 0 || g.overflow.length !== 0;
+  // With nothing on the list the flush writes only ICH_HCR_EL2: En, and vSGIEOICount while the
+  // vCPU's SGIs are direct vSGIs (so a vCPU that just switched them on gets it at its next entry).
+  const idleHcr = g.hwSgis ? HCR_EN_VSGI : HCR_EN;
+  return g.ap.length !== 0 || file.dirty !== 0 || file.hcr !== idleHcr || file.eoiLrs || g.usedLrs !== 0 || g.overflow.length !== 0;
 }
 
 /** Writes the list registers for `g` before entering its vCPU (cases: see the top of this file). Returns the LRs used. */
