@@ -54,7 +54,10 @@ import { PerCpu, Vcpu, Vm } from './vm.js';
 import './trace-kinds.js';
 
 /** Observation only: where the hypervisor's trace records go, and the simulated time to stamp them with (the driver library's environment). */
-export type HypEnv = DriverEnv;
+export interface HypEnv extends DriverEnv {
+  /** Observation only: the cycles core `core` has been charged at EL2 (its PE's counter), for the per-vCPU EL2 cycles; simulated time when absent. */
+  readonly el2Cycles?: (core: number) => number;
+}
 
 export type LpiRoute = { readonly kind: 'guest'; readonly vcpu: Vcpu; readonly virq: VIrq } | { readonly kind: 'doorbell'; readonly vcpu: Vcpu };
 

@@ -35,6 +35,17 @@ import { endMaintenance, flushLrs, flushNeeded, foldLrs, foldNeeded, maintenance
 import type { PerCpu, Vcpu } from './vm.js';
 import { loadVcpu, putVcpu } from './world-switch.js';
 
+/**
+ * Counted, not an op: the cycles this core has spent at EL2 so far (VcpuCounters.el2Cycles are
+ * differences of it), from the environment's observation of the PE; simulated time without one.
+ * Time asleep in WFE (a lock wait) or WFI is no EL2 work and is not counted, as in the run's EL2
+ * figures.
+ */
+function el2Clock(h: Hypervisor, pcpu: PerCpu): number {
+  const c = h.env.el2Cycles;
+  return c === undefined ? h.env.now() : c(pcpu.index);
+}
+
 /** Lower-EL exception: a guest exit. */
 export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): Program {
   const v = pcpu.current;
@@ -45,7 +56,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   }
   yield savex(v.gprs);
   // Counted, not an op: when this exit's handling started (VcpuCounters.el2Cycles).
-  const exitAt = h.env.now();
+  const exitAt = el2Clock(h, pcpu);
   if (pcpu.throttleEnd !== Infinity) {
     // The storm quantum is over (or the guest exited first): device interrupts through again.
     yield msr(ICC_PMR_EL1, PMR_ALL, 9);
@@ -94,7 +105,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   }
   // Stopped by someone else (PSCI SYSTEM_OFF from another vCPU of its VM).
   if (v.state === 'off') stopped = true;
-  v.counters.el2Cycles += h.env.now() - exitAt;
+  v.counters.el2Cycles += el2Clock(h, pcpu) - exitAt;
   if (!stopped) {
     if (!plainReentry(h, pcpu, v)) {
       yield* enter(h, pcpu, v);
@@ -102,7 +113,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
     }
     // `enter` written out for a re-entry with none of its sub-programs but the flush and the
     // CNTHP update (`plainReentry`): the same ops in the same order, one generator level less.
-    const enterAt = env.now();
+    const enterAt = el2Clock(h, pcpu);
     v.core = pcpu.index;
     pcpu.idle = false;
     if (flushNeeded(v.vgic, lrFile)) v.counters.lrWrites += yield* flushLrs(v.vgic, lrFile, h.listRegs);
@@ -111,7 +122,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
     yield msr(ELR_EL2, v.elr, 9);
     yield msr(SPSR_EL2, v.spsr, 9);
     yield restorex(v.gprs);
-    v.counters.el2Cycles += env.now() - enterAt;
+    v.counters.el2Cycles += el2Clock(h, pcpu) - enterAt;
     yield eret();
     return;
   }
@@ -184,7 +195,7 @@ export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
  * re-entry after an exit is written out in `guestExit`: keep the two in step.)
  */
 export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
-  const enterAt = h.env.now();
+  const enterAt = el2Clock(h, pcpu);
   const switching = pcpu.loaded !== v;
   if (switching) {
     if (pcpu.loaded !== null) yield* putVcpu(h, pcpu, pcpu.loaded);
@@ -237,7 +248,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   yield msr(SPSR_EL2, v.spsr, 9);
   yield restorex(v.gprs);
   // Counted before the ERET (its cost is charged as it executes: the last few cycles go uncounted).
-  v.counters.el2Cycles += env.now() - enterAt;
+  v.counters.el2Cycles += el2Clock(h, pcpu) - enterAt;
   yield eret();
 }
 

@@ -227,7 +227,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
       bookkeeping: o.bookkeeping ?? DEFAULT_BOOKKEEPING,
     },
     o.cores,
-    { trace: m.trace, now: () => m.now },
+    { trace: m.trace, now: () => m.now, el2Cycles: (core) => m.pes[core]!.counters.cyclesAt[2]! },
   );
   hyp.install(m.code);
   m.boot(HYP_CODE_PA);

@@ -146,3 +146,12 @@ test('property: for random small machines with per-VM paths, the VMs add up to t
     { numRuns: 12, seed: 14 },
   );
 });
+
+test('EL2 cycles per vCPU are EL2 work: lock waits asleep in WFE are not counted, so the VMs never exceed the run (vmovp-global, direct)', (t) => {
+  const s = validateScenario({ ...scenarioNamed('vmovp-global')!, durationUs: 600 });
+  const r = runScenario(s, { path: 'direct' });
+  t.deepEqual(r.violations, []);
+  t.true(r.locks.vmovp.contended > 0, `${r.locks.vmovp.contended} contended VMOVP lock acquisitions`);
+  t.true(r.unattributed.el2Cycles >= 0, `EL2 cycles of no vCPU: ${r.unattributed.el2Cycles}`);
+  sumsHold(t, r, 'vmovp-global direct');
+});
