@@ -543,19 +543,19 @@ function costFigures(d: VcpuCounters, delivered: number, lat: LatencyFigures, us
 }
 
 /** VM `i`'s figures: its delivery counts from the check, its vCPUs' counters over the measurement. */
-function vmFigures(s: Scenario, path: RunPath, h: RunHandle, i: number, before: Counters, now: Counters, us: (cycles: number) => number): VmCost {
+function vmFigures(s: Scenario, specs: readonly VmSpec[], byUnit: ReadonlyMap<number, number[]> | undefined, path: RunPath, h: RunHandle, i: number, before: Counters, now: Counters, us: (cycles: number) => number): VmCost {
   const vm = h.platform.hyp.vms[i]!;
-  const spec = expandVms(s).find((v) => v.name === vm.config.name);
+  const spec = specs.find((v) => v.name === vm.config.name);
   const k = h.check.countsOf(i);
   const byVcpu = h.check.deliveredByVcpu(i, vm.vcpus.length);
   const vcpus = vm.vcpus.map((v, j) => ({
     vcpu: j,
-    ...costFigures(subtractCounters(now.vcpus[i]![j]!, before.vcpus[i]![j]!), byVcpu[j]!, latencyOf(h, i, j), us),
+    ...costFigures(subtractCounters(now.vcpus[i]![j]!, before.vcpus[i]![j]!), byVcpu[j]!, latencyOf(h, i, j, byUnit), us),
   }));
   return {
     vm: vm.config.name,
     path: spec === undefined ? (path === 'mixed' ? s.path : path) : vmPath(s, spec, path),
-    ...costFigures(subtractCounters(now.vms[i]!, before.vms[i]!), k.delivered, latencyOf(h, i), us),
+    ...costFigures(subtractCounters(now.vms[i]!, before.vms[i]!), k.delivered, latencyOf(h, i, undefined, byUnit), us),
     msis: k.sent,
     accepted: k.accepted,
     coalesced: k.coalesced,
@@ -584,17 +584,36 @@ const NO_LATENCY: LatencyFigures = { p50: NaN, p99: NaN, max: 0, mean: 0 };
  * Latency figures from the check, of the run, of VM `vm` or of one of its vCPUs: exact from the
  * records when kept, else from the check's histograms.
  */
-function latencyOf(h: RunHandle, vm?: number, vcpu?: number): LatencyFigures {
+function latencyOf(h: RunHandle, vm?: number, vcpu?: number, byUnit?: ReadonlyMap<number, number[]>): LatencyFigures {
   const c = h.check;
   if (h.record === 'all') {
     if (vm === undefined) return figuresOf(Float64Array.from(c.records, (r) => r.ackTime - r.writeTime));
-    const lat: number[] = [];
-    for (const r of c.records) if (r.vm === vm && (vcpu === undefined || r.vcpu === vcpu)) lat.push(r.ackTime - r.writeTime);
-    return figuresOf(Float64Array.from(lat));
+    return figuresOf(Float64Array.from((byUnit ?? latenciesByUnit(h)).get(unitKey(vm, vcpu)) ?? []));
   }
   const hist = vm === undefined ? c.latency : c.latencyHistogramOf(vm, vcpu);
   if (hist === null || hist.count === 0) return NO_LATENCY;
   return { p50: hist.percentile(50), p99: hist.percentile(99), max: hist.max, mean: hist.mean };
+}
+
+/** Key of a VM (vcpu undefined) or one of its vCPUs in `latenciesByUnit`. */
+function unitKey(vm: number, vcpu?: number): number {
+  return vm * 65_537 + (vcpu === undefined ? 0 : vcpu + 1);
+}
+
+/** The recorded latencies grouped by VM and by vCPU, in one pass over the records. */
+function latenciesByUnit(h: RunHandle): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  const add = (k: number, x: number): void => {
+    const l = out.get(k);
+    if (l === undefined) out.set(k, [x]);
+    else l.push(x);
+  };
+  for (const r of h.check.records) {
+    const x = r.ackTime - r.writeTime;
+    add(unitKey(r.vm), x);
+    add(unitKey(r.vm, r.vcpu), x);
+  }
+  return out;
 }
 
 function measure(s: Scenario, path: RunPath, h: RunHandle, before: Counters, span: number, drainUs: number, drainLimitHit: boolean, runViolations: readonly string[], hostMs: number): PathResult {
@@ -609,7 +628,9 @@ function measure(s: Scenario, path: RunPath, h: RunHandle, before: Counters, spa
   const c = latencyOf(h);
   const us = (x: number): number => m.cyclesToUs(x);
   const waits = now.runQueueWaits - before.runQueueWaits;
-  const vms = h.platform.hyp.vms.map((_, i) => vmFigures(s, path, h, i, before, now, us));
+  const specs = expandVms(s);
+  const byUnit = h.record === 'all' ? latenciesByUnit(h) : undefined;
+  const vms = h.platform.hyp.vms.map((_, i) => vmFigures(s, specs, byUnit, path, h, i, before, now, us));
   return {
     scenario: s.name,
     path,

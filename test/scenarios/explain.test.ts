@@ -7,6 +7,7 @@ import test from 'ava';
 import type { TraceRecord } from '../../core/trace.js';
 import { explainScenario, formatExplanation, type ExplainCase } from '../../scenarios/explain.js';
 import { scenarioNamed } from '../../scenarios/named.js';
+import { stepsAreTraceRecords } from './explain-steps.js';
 
 const s = scenarioNamed('explain')!;
 const { explanation, handles } = explainScenario(s);
@@ -64,15 +65,7 @@ test('direct, not resident: VPT, doorbell, physical IRQ at EL2, wake, schedule-i
 test("every step, the MSI included, is a trace record with the step's time, core and EL; times never go back", (t) => {
   for (const k of explanation.cases) {
     const recs = recordsOf(k);
-    let last = -Infinity;
-    for (const st of k.steps) {
-      t.true(st.t >= last, `${k.kind}: ${st.step} goes back in time`);
-      last = st.t;
-      t.true(
-        recs.some((r) => r.kind === st.kind && r.t === st.t && (r.core >= 0 ? r.core : null) === st.core && (r.el >= 0 ? r.el : null) === st.el),
-        `${k.kind}: ${st.step} (${st.kind} at ${st.t}) is in the trace`,
-      );
-    }
+    stepsAreTraceRecords(t, k, recs);
     // The MSI is the device's msi-write record; the ITS translated it itsTranslate cycles later.
     const msi = k.steps[0]!;
     const tr = k.steps[1]!;

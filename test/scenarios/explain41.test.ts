@@ -9,6 +9,7 @@ import type { TraceOf, TraceRecord } from '../../core/trace.js';
 import { explainScenario, formatExplanation, type ExplainCase } from '../../scenarios/explain.js';
 import { scenarioNamed } from '../../scenarios/named.js';
 import { runScenario, type RunHandle } from '../../scenarios/run.js';
+import { stepsAreTraceRecords } from './explain-steps.js';
 
 const s = scenarioNamed('explain41')!;
 const { explanation, handles } = explainScenario(s);
@@ -134,15 +135,7 @@ test('direct-v41 vSGI: trapped ICC_SGI1R_EL1, GITS_SGIR write, vSGI at the resid
 test("every step is a trace record of its run with the step's time, core and EL; times never go back; costs are the trace's", (t) => {
   for (const k of explanation.cases) {
     const recs = recordsOf(k);
-    let last = -Infinity;
-    for (const st of k.steps) {
-      t.true(st.t >= last, `${k.kind}: ${st.step} goes back in time`);
-      last = st.t;
-      t.true(
-        recs.some((r) => r.kind === st.kind && r.t === st.t && (r.core >= 0 ? r.core : null) === st.core && (r.el >= 0 ? r.el : null) === st.el),
-        `${k.kind}: ${st.step} (${st.kind} at ${st.t}) is in the trace`,
-      );
-    }
+    stepsAreTraceRecords(t, k, recs);
     const t0 = k.steps[0]!.t;
     const ack = k.steps.find((x) => x.step === 'guest acknowledge')!;
     t.is(k.cost!.latencyCycles, ack.t - t0, k.kind);
