@@ -163,6 +163,32 @@ function build(kind: OpKind): Op {
   return op;
 }
 
+/**
+ * A sub-program call run by the PE instead of by `yield*` delegation:
+ * `const r: R = yield call(sub(args))` computes the same ops in the same order as
+ * `const r = yield* sub(args)`, but the PE runs `sub` itself (its thread keeps the caller
+ * suspended beneath it, threads.ts) and resumes the caller with `sub`'s return value when it
+ * returns. Under `yield*` every op of a program nested d levels deep resumes d generators (each
+ * level forwards it); under `call` one, whatever the depth, for about one resumption more per
+ * call. So deep, long-running paths (the hypervisor's exit, schedule and residency programs)
+ * use `call`; short leaf helpers keep `yield*`. The value of the `yield` is the sub-program's
+ * return value, untyped: annotate it. Only a program run by a PE can make calls.
+ */
+export function call<R>(sub: Program<R>): Op {
+  // The PE recognises the marker and takes `callee` (pe.ts `fetch`); as with ops, build it inside the yield.
+  callee = sub;
+  return CALL;
+}
+/** The marker `call` yields, and the sub-program it names (taken by the PE that fetches the marker). */
+export const CALL = new Op();
+export let callee: Program<unknown> | null = null;
+/** The PE takes the sub-program of the CALL it fetched (one call is in flight at a time, like one op). */
+export function takeCallee(): Program<unknown> | null {
+  const g = callee;
+  callee = null;
+  return g;
+}
+
 /** MRS x<rt>, <reg>: result is the register's value. */
 export function mrs(reg: SysReg, rt = 0): Op {
   const op = build(OpKind.MRS);
@@ -199,7 +225,7 @@ export function str(addr: number, value: Word, size: 1 | 2 | 4 | 8 = 4, rt = 0):
   return op;
 }
 
-function call(kind: OpKind, imm: number, args: readonly Word[]): Op {
+function callOp(kind: OpKind, imm: number, args: readonly Word[]): Op {
   const op = build(kind);
   op.imm = imm & 0xffff;
   op.argc = args.length;
@@ -212,17 +238,17 @@ function call(kind: OpKind, imm: number, args: readonly Word[]): Op {
 
 /** HVC #imm, with x0..x3 first set to `args`: result is x0 after return. */
 export function hvc(imm = 0, ...args: Word[]): Op {
-  return call(OpKind.HVC, imm, args);
+  return callOp(OpKind.HVC, imm, args);
 }
 
 /** SVC #imm, with x0..x3 first set to `args`: result is x0 after return. */
 export function svc(imm = 0, ...args: Word[]): Op {
-  return call(OpKind.SVC, imm, args);
+  return callOp(OpKind.SVC, imm, args);
 }
 
 /** SMC #imm, with x0..x3 first set to `args`: result is x0 after return. */
 export function smc(imm = 0, ...args: Word[]): Op {
-  return call(OpKind.SMC, imm, args);
+  return callOp(OpKind.SMC, imm, args);
 }
 
 export function wfi(): Op {

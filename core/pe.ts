@@ -24,7 +24,7 @@ import type { CostTable } from './costs.js';
 import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
 import { HCR_FMO, HCR_HCD, HCR_IMO, HCR_TSC, HCR_TWE, HCR_TWI, HCR_VF, HCR_VI, HCR_VM, HCR_AMO, HCR_VSE } from './hcr.js';
 import type { Machine } from './machine.js';
-import { builtSeq, type Op, OpKind, ORD_ACQUIRE, ORD_RELEASE, Tlbi, TLBI_NAMES } from './ops.js';
+import { builtSeq, CALL, type Op, OpKind, takeCallee, ORD_ACQUIRE, ORD_RELEASE, Tlbi, TLBI_NAMES } from './ops.js';
 import { newPlainSlots, PlainRegs, SLOT_SCTLR_EL1 } from './plain-sysregs.js';
 import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV, spsrFor } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
@@ -227,14 +227,42 @@ export class PE {
    */
   private fetch(t: Thread): Op | null {
     const r = t.gen.next(this.deliver(t));
-    if (r.done === true) return null;
+    if (r.done === true) return t.depth === 0 ? null : this.followCalls(t, r);
     const op = r.value as Op;
     const m = this.m;
-    if (op === undefined || op.seq !== builtSeq || op.seq === m.lastOpSeq) {
-      throw new ProgramError(`${t.label}: yielded an op that is not the one built last (build each op inside its yield expression)`);
-    }
+    if (op === undefined || op.seq !== builtSeq || op.seq === m.lastOpSeq) return this.followCalls(t, r);
     m.lastOpSeq = op.seq;
     return op;
+  }
+
+  /**
+   * `fetch` for what is not an op: a `call` (ops.ts) starts its sub-program with the caller
+   * suspended beneath it, a sub-program's return resumes its caller with the value; either
+   * goes on until an op is yielded or the thread's first program returns.
+   */
+  private followCalls(t: Thread, r: IteratorResult<Op, unknown>): Op | null {
+    const m = this.m;
+    for (;;) {
+      if (r.done === true) {
+        if (t.depth === 0) return null;
+        const caller = t.callers[--t.depth]!;
+        t.gen = caller;
+        r = caller.next(r.value);
+        continue;
+      }
+      const op = r.value;
+      if (op !== undefined && op !== null && op.seq === builtSeq && op.seq !== m.lastOpSeq) {
+        m.lastOpSeq = op.seq;
+        return op;
+      }
+      const sub = op === CALL ? takeCallee() : null;
+      if (sub === null) {
+        throw new ProgramError(`${t.label}: yielded an op that is not the one built last (build each op inside its yield expression)`);
+      }
+      t.callers[t.depth++] = t.gen;
+      t.gen = sub;
+      r = sub.next(undefined);
+    }
   }
 
   /** Register writes an op implies before it executes (the MOVs that set its operands). */

@@ -37,6 +37,12 @@ export class Thread {
   finished = false;
   /** Index of the PE running this thread, or -1 while it is suspended. */
   owner = -1;
+  /**
+   * The callers of `gen` suspended in a sub-program call (`call` in ops.ts), innermost last:
+   * `gen` is the running sub-program and `callers[0..depth)` the programs waiting for it.
+   */
+  readonly callers: Program<unknown>[] = [];
+  depth = 0;
 
   constructor(
     /** Unique for the life of the machine (a recycled record gets a new id). */
@@ -61,6 +67,7 @@ export class Thread {
     this.workLeft = 0;
     this.finished = false;
     this.owner = -1;
+    this.depth = 0;
   }
 
   get base(): number {
@@ -113,6 +120,9 @@ export class ThreadTable {
     if (this.slots[slot] === t) this.slots[slot] = undefined;
     this.live--;
     t.gen = DONE;
+    // Drop the suspended callers (no program of a finished thread runs again).
+    for (let i = 0; i < t.depth; i++) t.callers[i] = DONE;
+    t.depth = 0;
     this.pool.push(t);
   }
 

@@ -52,7 +52,7 @@
  * the ITS lock (drivers/its.ts) while it writes the queue. Order: vPE, then VMOVP, then ITS.
  * Residency (GICR_VPENDBASER) needs no lock: only the vCPU's own core changes it.
  */
-import { ldr, mrs, work, type Program } from '../core/ops.js';
+import { call, ldr, mrs, work, type Program } from '../core/ops.js';
 import { CNTPCT_EL0 } from '../core/timer.js';
 import { clearLpiPending, configureLpi, invalidateLpi } from '../drivers/lpi.js';
 import { makeNonResident, makeResident, vpendIdai, vpendPendingLast, waitVpendClean, type VpeTables } from '../drivers/residency.js';
@@ -274,8 +274,8 @@ export class DirectInjector implements DirectInjection {
     // before Linux 5.11), or at the last step before entry, overlapped with the rest (`commit`).
     const wait = h.cfg.waitDirtyOnEntry || vpe.waitParse;
     const defer = wait && h.cfg.vptParseWait !== 'at-schedule';
-    if (this.v41) yield* makeResidentV41(pcpu.rd + GICR_VLPI_BASE, vpe.id, wait && !defer, true, false, this.stats);
-    else yield* makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, wait && !defer, vpe.idai, this.stats);
+    if (this.v41) yield call(makeResidentV41(pcpu.rd + GICR_VLPI_BASE, vpe.id, wait && !defer, true, false, this.stats));
+    else yield call(makeResident(pcpu.rd + GICR_VLPI_BASE, vpe, wait && !defer, vpe.idai, this.stats));
     vpe.parseWaitDeferred = defer;
     vpe.waitParse = false;
     vpe.resident = true;
@@ -290,7 +290,7 @@ export class DirectInjector implements DirectInjection {
     if (vpe === undefined || !vpe.parseWaitDeferred) return;
     vpe.parseWaitDeferred = false;
     const t0: number = yield mrs(CNTPCT_EL0, 9);
-    yield* waitVpendClean(pcpu.rd + GICR_VLPI_BASE, this.stats);
+    yield call(waitVpendClean(pcpu.rd + GICR_VLPI_BASE, this.stats));
     // Counted with the residency change it completes (not as another one).
     const t1: number = yield mrs(CNTPCT_EL0, 9);
     this.stats.residencyCycles += (t1 - t0) * this.h.cfg.cyclesPerTick;
@@ -300,7 +300,7 @@ export class DirectInjector implements DirectInjection {
   *put(pcpu: PerCpu, v: Vcpu): Program {
     const vpe = this.vpes.get(v.id);
     if (vpe === undefined || !vpe.resident) return;
-    yield* this.deschedule(pcpu, v, vpe, false);
+    yield call(this.deschedule(pcpu, v, vpe, false));
   }
 
   /**
@@ -320,10 +320,10 @@ export class DirectInjector implements DirectInjection {
       if (this.v41) {
         vpe.armed = true;
         this.stats.doorbellsArmed++;
-      } else yield* this.arm(vpe);
+      } else yield call(this.arm(vpe));
       yield* vpe.lock.release();
     }
-    if (vpe.resident) yield* this.deschedule(pcpu, v, vpe, db);
+    if (vpe.resident) yield call(this.deschedule(pcpu, v, vpe, db));
     return vpe.pendingLast;
   }
 
@@ -332,7 +332,7 @@ export class DirectInjector implements DirectInjection {
     const t0: number = yield mrs(CNTPCT_EL0, 9);
     // its_clear_vpend_valid: wait for Dirty = 0, clear Valid, wait for Dirty = 0, read PendingLast/IDAI.
     const frame = pcpu.rd + GICR_VLPI_BASE;
-    const after: bigint = this.v41 ? yield* makeNonResidentV41(frame, blocking, this.stats) : yield* makeNonResident(frame, this.stats);
+    const after: bigint = this.v41 ? yield call(makeNonResidentV41(frame, blocking, this.stats)) : yield call(makeNonResident(frame, this.stats));
     // (GICv4.1: PendingLast as read is the GIC's answer whatever was written with Valid = 0.)
     vpe.pendingLast = vpendPendingLast(after);
     // A vPE that leaves with a vLPI pending is waited for at its next entry (see `enter`),
@@ -402,7 +402,7 @@ export class DirectInjector implements DirectInjection {
     yield* vpe.lock.acquire(core);
     if (vpe.armed) {
       // GICv4.1: the GIC rings a default doorbell once per blocking period: nothing to disable.
-      if (!this.v41) yield* this.disable(vpe);
+      if (!this.v41) yield call(this.disable(vpe));
       vpe.fired = true;
     }
     yield* vpe.lock.release();

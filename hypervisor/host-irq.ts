@@ -13,7 +13,7 @@
  * - an SPI (spi-host.ts): a wired device's line, forwarded to its VM's vSPI with HW = 1 and left
  *   active for the guest's deactivation; the VMM's request doorbell (requests.ts); else spurious.
  */
-import { mrs, msr, work, type Program } from '../core/ops.js';
+import { call, mrs, msr, work, type Program } from '../core/ops.js';
 import { CNTHP_CTL_EL2, CNTPCT_EL0 } from '../core/timer.js';
 import { INTID_SPECIAL, INTID_SPURIOUS } from '../gic/gic-registers.js';
 import { ICC_DIR_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1 } from '../gic/sysregs.js';
@@ -54,7 +54,7 @@ export function* handleHostIrqs(h: Hypervisor, pcpu: PerCpu): Program<boolean> {
         yield work(h.cfg.bookkeeping.inject);
         if (markPending(h, pcpu, route.vcpu, route.virq, intid)) yield* deliver(h, pcpu, route.vcpu);
       }
-      else yield* h.doorbell(pcpu, route.vcpu);
+      else yield call(h.doorbell(pcpu, route.vcpu));
       continue;
     }
     if (intid >= FIRST_SPI && intid < INTID_SPECIAL) {

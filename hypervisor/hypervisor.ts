@@ -17,7 +17,7 @@
  */
 import type { CodeMap } from '../core/code.js';
 import { HCR_AMO, HCR_FMO, HCR_IMO, HCR_RW, HCR_TSC, HCR_TWI, HCR_VM } from '../core/hcr.js';
-import { getx, ldadd, ldaxr, msr, ORD_RELEASE, sevl, smc, wfe, work, type Program } from '../core/ops.js';
+import { call, getx, ldadd, ldaxr, msr, ORD_RELEASE, sevl, smc, wfe, work, type Program } from '../core/ops.js';
 import { PSCI } from '../core/psci.js';
 import type { RegisterBlock } from '../core/regions.js';
 import { S2_EXEC, S2_READ, S2_WRITE, VTTBR } from '../core/stage2.js';
@@ -260,8 +260,8 @@ export class Hypervisor {
   *doorbell(pcpu: PerCpu, v: Vcpu): Program {
     this.stats.doorbells++;
     v.counters.doorbells++;
-    yield* this.direct.doorbellFired(pcpu.index, v);
-    if (v.state === 'blocked') yield* wake(this, pcpu, v, 'doorbell');
+    yield call(this.direct.doorbellFired(pcpu.index, v));
+    if (v.state === 'blocked') yield call(wake(this, pcpu, v, 'doorbell'));
   }
 
   /** A hypervisor bug: record it and park this core (never reached by guest behaviour). */

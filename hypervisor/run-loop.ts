@@ -21,7 +21,7 @@
  *   merge with them (one pending bit per LPI), as the architecture allows; the guest runs and
  *   latency grows instead.
  */
-import { daifclr, daifset, DAIF_I, eret, mrs, msr, restorex, savex, wfi, work, type Program } from '../core/ops.js';
+import { call, daifclr, daifset, DAIF_I, eret, mrs, msr, restorex, savex, wfi, work, type Program } from '../core/ops.js';
 import { PSR_I } from '../core/pstate.js';
 import { ELR_EL2, SPSR_EL2 } from '../core/sysregs.js';
 import { ICC_PMR_EL1 } from '../gic/sysregs.js';
@@ -84,7 +84,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-exit', vm: v.vm.index, vcpu: v.index, reason: kind });
   let stopped: boolean;
   if (kind === 'sync') {
-    stopped = yield* handleTrap(h, pcpu, v);
+    stopped = yield call(handleTrap(h, pcpu, v));
   } else {
     const sliceEnded: boolean = yield* handleHostIrqs(h, pcpu);
     stopped = false;
@@ -108,7 +108,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   v.counters.el2Cycles += el2Clock(h, pcpu) - exitAt;
   if (!stopped) {
     if (!plainReentry(h, pcpu, v)) {
-      yield* enter(h, pcpu, v);
+      yield call(enter(h, pcpu, v));
       return;
     }
     // `enter` written out for a re-entry with none of its sub-programs but the flush and the
@@ -126,7 +126,7 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
     yield eret();
     return;
   }
-  yield* reschedule(h, pcpu);
+  yield call(reschedule(h, pcpu));
 }
 
 /**
@@ -156,7 +156,7 @@ export function* hostIrqAtEl2(h: Hypervisor, pcpu: PerCpu): Program {
   yield savex(pcpu.hostRegs);
   const elr: number = yield mrs(ELR_EL2, 9);
   const spsr: number = yield mrs(SPSR_EL2, 9);
-  yield* handleHostIrqs(h, pcpu);
+  yield call(handleHostIrqs(h, pcpu));
   yield msr(ELR_EL2, elr, 9);
   yield msr(SPSR_EL2, spsr | PSR_I, 9);
   yield restorex(pcpu.hostRegs);
@@ -183,10 +183,10 @@ export function* reschedule(h: Hypervisor, pcpu: PerCpu): Program {
       // The slice starts when the guest does: `enter` sets its end once the world switch and
       // the residency change are done, so a slice shorter than they are still runs the guest.
       pcpu.sliceTicks = Math.max(1, Math.round(d.slice / h.cfg.cyclesPerTick));
-      yield* enter(h, pcpu, v);
+      yield call(enter(h, pcpu, v));
       return;
     }
-    yield* idle(h, pcpu);
+    yield call(idle(h, pcpu));
   }
 }
 
@@ -198,13 +198,13 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   const enterAt = el2Clock(h, pcpu);
   const switching = pcpu.loaded !== v;
   if (switching) {
-    if (pcpu.loaded !== null) yield* putVcpu(h, pcpu, pcpu.loaded);
+    if (pcpu.loaded !== null) yield call(putVcpu(h, pcpu, pcpu.loaded));
     // Another core may still be saving this vCPU (it just stopped there): wait for its put.
     while (v.loadedOn >= 0 && v.loadedOn !== pcpu.index) yield work(50);
     // Linux 5.11+ makes the vPE resident first thing in vcpu_load (vgic_v4_load) and waits for
     // the parse only before entry (`commit` below): the rest of the load overlaps the parse.
-    if (h.cfg.vptParseWait !== 'at-schedule') yield* h.direct.enter(pcpu, v);
-    yield* loadVcpu(h, pcpu, v);
+    if (h.cfg.vptParseWait !== 'at-schedule') yield call(h.direct.enter(pcpu, v));
+    yield call(loadVcpu(h, pcpu, v));
     h.stats.switches++;
   }
   if (v.state === 'runnable') {
@@ -220,7 +220,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   v.core = pcpu.index;
   pcpu.current = v;
   pcpu.idle = false;
-  if (h.direct.entryNeeded(v)) yield* h.direct.enter(pcpu, v);
+  if (h.direct.entryNeeded(v)) yield call(h.direct.enter(pcpu, v));
   // The emulated physical timer's line still high: its vPPI 30 pending again (ptimer.ts).
   if (v.ptimerLine) yield* ptimerResample(h, pcpu, v);
   if (flushNeeded(v.vgic, pcpu.lrFile)) v.counters.lrWrites += yield* flushLrs(v.vgic, pcpu.lrFile, h.listRegs);
@@ -241,7 +241,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   }
   if (hypTimerDeadline(pcpu) !== pcpu.hypTimer) yield* programHypTimer(pcpu);
   // The last step before entry: the VPT-parse wait when it is taken here (vptParseWait 'before-entry', the default).
-  if (h.cfg.vptParseWait !== 'at-schedule') yield* h.direct.commit(pcpu, v);
+  if (h.cfg.vptParseWait !== 'at-schedule') yield call(h.direct.commit(pcpu, v));
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-enter', vm: v.vm.index, vcpu: v.index, switched: switching });
   yield msr(ELR_EL2, v.elr, 9);
@@ -255,7 +255,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
 function* idle(h: Hypervisor, pcpu: PerCpu): Program {
   if (pcpu.loaded !== null) {
     const v = pcpu.loaded;
-    yield* putVcpu(h, pcpu, v);
+    yield call(putVcpu(h, pcpu, v));
     if (v.state !== 'running') v.core = -1;
   }
   h.sched.event({ kind: 'core-idle', core: pcpu.index, at: h.env.now() });

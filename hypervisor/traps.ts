@@ -17,7 +17,7 @@
  */
 import { toBig, toNum } from '../core/bits.js';
 import { EC, ESR, esrOf, FSC, ISS_DABT, ISS_IMM16, ISS_SYS64 } from '../core/esr.js';
-import { mrs, msr, work, type Program } from '../core/ops.js';
+import { call, mrs, msr, work, type Program } from '../core/ops.js';
 import type { RegisterBlock } from '../core/regions.js';
 import { PSCI, PSCI_RET, PSCI_VERSION_1_0 } from '../core/psci.js';
 import { MODE, PSR_DAIF, PSR_NZCV } from '../core/pstate.js';
@@ -55,7 +55,7 @@ export function* handleTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boole
       return yield* hypercall(h, pcpu, v);
     case EC.WFX:
       v.elr += 4;
-      return yield* wfiTrap(h, pcpu, v);
+      return yield call(wfiTrap(h, pcpu, v));
     case EC.SYS64:
       yield* sysregTrap(h, pcpu, v, iss);
       return false;
@@ -174,7 +174,7 @@ function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
   }
   // Direct injection: the vPE leaves the core with its doorbell armed; PendingLast = 1 means a
   // vLPI is already pending for it, so it must not block.
-  if (h.direct.handles(v) && (yield* h.direct.block(pcpu, v))) {
+  if (h.direct.handles(v) && ((yield call(h.direct.block(pcpu, v))) as boolean)) {
     h.stats.wfiNoBlock++;
     return false;
   }

@@ -11,7 +11,7 @@
  * vCPU's record (ptimer.ts, which says why), so the load only evaluates its line, reading the
  * counter if the timer is armed, and the put has nothing to save.
  */
-import { isb, mrs, mrsn, msr, msrn, type Program } from '../core/ops.js';
+import { call, isb, mrs, mrsn, msr, msrn, type Program } from '../core/ops.js';
 import { EL1_CONTEXT, HCR_EL2, VMPIDR_EL2, VTTBR_EL2 } from '../core/sysregs.js';
 import { CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVOFF_EL2 } from '../core/timer.js';
 import { restoreVirtualInterface, saveVirtualInterface } from '../drivers/list-registers.js';
@@ -55,7 +55,7 @@ export function* putVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   // The virtual CPU interface off while no vCPU is loaded: no vIRQ, no maintenance interrupt.
   yield msr(ICH_HCR_EL2, 0, 1);
   pcpu.lrFile.hcr = 0;
-  yield* h.direct.put(pcpu, v);
+  yield call(h.direct.put(pcpu, v));
   v.loadedOn = -1;
   pcpu.loaded = null;
 }
