@@ -25,6 +25,33 @@ export type Enqueue = (queue: readonly VcpuId[], v: VcpuId, e: SchedEvent) => re
 
 const back: Enqueue = (q, v) => [...q, v];
 
+// The next state's arrays are copies (the contract: an update never touches the old state), made
+// element by element rather than with `map`/`filter` and a closure per element (`slice` of a
+// frozen array is slower still); an array whose
+// entry already holds the value is shared as it is. The policies run on every block and wake-up.
+
+/** `a` with entry `i` set to `x`: `a` itself when it already holds `x`, else a copy. */
+function withAt<T>(a: readonly T[], i: number, x: T): readonly T[] {
+  if (a[i] === x) return a;
+  const c: T[] = [];
+  for (let j = 0; j < a.length; j++) c.push(j === i ? x : a[j]!);
+  return c;
+}
+
+/** A copy of `a` without entry `i`. */
+function without<T>(a: readonly T[], i: number): readonly T[] {
+  const c: T[] = [];
+  for (let j = 0; j < a.length; j++) if (j !== i) c.push(a[j]!);
+  return c;
+}
+
+/** A copy of `a` without any entry equal to `x`, which `a` holds at `first` first. */
+function withoutAll<T>(a: readonly T[], first: number, x: T): readonly T[] {
+  const c: T[] = [];
+  for (let j = 0; j < a.length; j++) if (j < first || a[j] !== x) c.push(a[j]!);
+  return c;
+}
+
 function frozen<S extends RunQueueState>(s: S): S {
   Object.freeze(s.queue);
   Object.freeze(s.running);
@@ -38,13 +65,13 @@ export function initRunQueue(t: Topology): RunQueueState {
 
 /** The state with `v` neither queued nor running. */
 export function detach<S extends RunQueueState>(s: S, v: VcpuId): S {
-  const inQueue = s.queue.includes(v);
+  const at = s.queue.indexOf(v);
   const core = s.running.indexOf(v);
-  if (!inQueue && core < 0) return s;
+  if (at < 0 && core < 0) return s;
   return {
     ...s,
-    queue: inQueue ? s.queue.filter((x) => x !== v) : s.queue,
-    running: core >= 0 ? s.running.map((x, i) => (i === core ? null : x)) : s.running,
+    queue: at >= 0 ? withoutAll(s.queue, at, v) : s.queue,
+    running: core >= 0 ? withAt(s.running, core, null) : s.running,
   };
 }
 
@@ -71,7 +98,7 @@ export function onEvent<S extends RunQueueState>(s: S, e: SchedEvent, enqueue: E
     case 'off':
       return frozen(detach(s, e.vcpu));
     case 'core-idle':
-      return s.running[e.core] === null ? s : frozen({ ...s, running: s.running.map((x, i) => (i === e.core ? null : x)) });
+      return s.running[e.core] === null ? s : frozen({ ...s, running: withAt(s.running, e.core, null) });
   }
 }
 
@@ -79,15 +106,15 @@ export function onEvent<S extends RunQueueState>(s: S, e: SchedEvent, enqueue: E
 export function pickWith<S extends RunQueueState>(s: S, core: number, choose: (s: S) => number): readonly [S, Decision] {
   const i = choose(s);
   if (i < 0) {
-    const idle = s.running[core] === null ? s : frozen({ ...s, running: s.running.map((x, c) => (c === core ? null : x)) });
+    const idle = s.running[core] === null ? s : frozen({ ...s, running: withAt(s.running, core, null) });
     return [idle, { vcpu: null, slice: 0 }];
   }
   const v = s.queue[i]!;
   const next = frozen({
     ...s,
-    queue: s.queue.filter((_, j) => j !== i),
-    running: s.running.map((x, c) => (c === core ? v : x)),
-    last: s.last.map((x, j) => (j === v ? core : x)),
+    queue: without(s.queue, i),
+    running: withAt(s.running, core, v),
+    last: withAt(s.last, v, core),
   });
   return [next, { vcpu: v, slice: s.topology.slice }];
 }
