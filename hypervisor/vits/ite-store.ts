@@ -57,10 +57,13 @@ export interface IteList {
   size: number;
 }
 
+/** The arrays of a store that holds nothing yet (most VMs map no event: nothing per VM until the first). */
+const EMPTY = new Int32Array(0);
+
 export class IteStore {
-  private rec = new Int32Array(0);
+  private rec = EMPTY;
   /** Open-addressing table of slot numbers (-1 empty), length a power of two >= 2 x capacity. */
-  private table = new Int32Array(0);
+  private table = EMPTY;
   private tableBits = 0;
   private freeHead = -1;
   /** Slots ever used (below this, a slot is live or on the free list). */
@@ -71,14 +74,12 @@ export class IteStore {
   private fwdHead = -1;
   forwardedCount = 0;
   private nextSeq = 0;
-  /** Guest LPI -> head of its forwarded list; insertion order = first forwarded (not relied on). */
-  private readonly byLpi = new Map<number, number>();
-  /** Per vCPU index: events forwarded to it now. */
-  private readonly perVcpu: Int32Array;
+  /** Guest LPI -> head of its forwarded list (its insertion order is not relied on); made at the first forwarding. */
+  private byLpi: Map<number, number> | null = null;
+  /** Per vCPU index: events forwarded to it now; made at the first forwarding. */
+  private perVcpu = EMPTY;
 
-  constructor(vcpus: number) {
-    this.perVcpu = new Int32Array(vcpus);
-  }
+  constructor(private readonly vcpus: number) {}
 
   // ------------------------------------------------------------------ records
 
@@ -121,7 +122,7 @@ export class IteStore {
 
   /** Whether `v` (a vCPU index) has events forwarded to it now (KVM's its_vpe.vlpi_count != 0). */
   hasForwardedTo(v: number): boolean {
-    return this.perVcpu[v]! > 0;
+    return this.forwardedCount > 0 && this.perVcpu[v]! > 0;
   }
 
   // ------------------------------------------------------------------ lookup
@@ -205,14 +206,16 @@ export class IteStore {
     if (this.nextSeq >= SEQ_LIMIT) this.renumber();
     this.rec[o + W_SEQ] = this.nextSeq++;
     this.rec[o + W_TARGET] = (v << 1) | FORWARDED;
+    if (this.perVcpu === EMPTY) this.perVcpu = new Int32Array(this.vcpus);
     this.perVcpu[v]!++;
     this.link(this.fwdHead, s, W_FNEXT, W_FPREV);
     if (this.fwdHead < 0) this.fwdHead = s;
     this.forwardedCount++;
     const lpi = this.intid(s);
-    const h = this.byLpi.get(lpi);
+    const byLpi = (this.byLpi ??= new Map());
+    const h = byLpi.get(lpi);
     this.link(h ?? -1, s, W_VNEXT, W_VPREV);
-    if (h === undefined) this.byLpi.set(lpi, s);
+    if (h === undefined) byLpi.set(lpi, s);
   }
 
   /** Forwarded ITE `s` now goes to vCPU `v`. */
@@ -231,19 +234,20 @@ export class IteStore {
     this.fwdHead = this.unlink(this.fwdHead, s, W_FNEXT, W_FPREV);
     this.forwardedCount--;
     const lpi = this.intid(s);
-    const h = this.unlink(this.byLpi.get(lpi)!, s, W_VNEXT, W_VPREV);
-    if (h < 0) this.byLpi.delete(lpi);
-    else this.byLpi.set(lpi, h);
+    const byLpi = this.byLpi!;
+    const h = this.unlink(byLpi.get(lpi)!, s, W_VNEXT, W_VPREV);
+    if (h < 0) byLpi.delete(lpi);
+    else byLpi.set(lpi, h);
   }
 
   /** The first forwarded event (in forwarding order) of guest LPI `intid`, or -1. */
   firstForwardedOf(intid: number): number {
-    return this.byLpi.get(intid) ?? -1;
+    return this.byLpi?.get(intid) ?? -1;
   }
 
   /** The guest LPIs with forwarded events, each with its first one, in forwarding order of those. */
   firstForwardedByLpi(): [number, number][] {
-    return [...this.byLpi].sort((a, b) => this.seq(a[1]) - this.seq(b[1]));
+    return [...(this.byLpi ?? [])].sort((a, b) => this.seq(a[1]) - this.seq(b[1]));
   }
 
   /** The first forwarded event, or -1. */
