@@ -348,7 +348,12 @@ export class IteStore {
     t[hole] = -1;
   }
 
-  /** Renumbers the forwarded events' seqs 0.. in list order (every 2^31 forwardings). */
+  /**
+   * Renumbers the forwarded events' seqs 0.. in list order (every 2^31 forwardings, each of
+   * which costs the guest a command and the hypervisor physical ITS commands: not reached in
+   * practice). An iteration suspended across a renumbering at an event unforwarded meanwhile
+   * would resume at the wrong place: `nextForwarded` compares seqs.
+   */
   private renumber(): void {
     let n = 0;
     for (let t = this.fwdHead; t >= 0; ) {
