@@ -49,7 +49,7 @@ import type { RunningVcpu, VcpuInfo } from './sched/policy.js';
 import { guestDistributor, guestRedistributor } from './vgic/emul-regs.js';
 import { processCommands } from './vits/commands.js';
 import type { VIrq } from './vgic/virq.js';
-import { VirtualIts, type ForwardedEvent, type OwnedDevice } from './vits/vits.js';
+import { OwnedEvents, VirtualIts, type ForwardedEvent, type OwnedDevice } from './vits/vits.js';
 import { PerCpu, Vcpu, Vm } from './vm.js';
 import './trace-kinds.js';
 
@@ -117,6 +117,8 @@ export class Hypervisor {
   readonly pcpus: PerCpu[];
   /** Host LPI (INTID - FIRST_LPI) -> what it stands for. */
   readonly lpiRoute: (LpiRoute | undefined)[] = [];
+  /** `guestRoute`'s objects, by virtual interrupt (weak: a retargeted LPI's old one goes with it). */
+  private readonly guestRoutes = new WeakMap<VIrq, LpiRoute>();
   readonly vgicd: RegisterBlock[] = [];
   readonly vgicr: RegisterBlock[][] = [];
   /** Per VM: its emulated ITS (vits/). */
@@ -182,11 +184,12 @@ export class Hypervisor {
     // guest maps can only ever use its own devices' LPIs.
     for (const vm of this.vms) {
       const injected = vm.config.injection !== 'direct';
-      const owned: OwnedDevice[] = vm.config.devices.map((d) => ({
-        hostId: d.deviceId,
-        guestId: d.guestDeviceId ?? d.deviceId,
-        events: new Map(d.events.map((e) => [e.eventId, injected ? this.allocHostLpi() : -1] as const)),
-      }));
+      const owned: OwnedDevice[] = vm.config.devices.map((d) => {
+        // Consecutive host LPIs, one per event in the configuration's order (OwnedEvents).
+        const first = injected && d.events.length > 0 ? this.allocHostLpi() : -1;
+        if (injected) for (let k = 1; k < d.events.length; k++) this.allocHostLpi();
+        return { hostId: d.deviceId, guestId: d.guestDeviceId ?? d.deviceId, events: new OwnedEvents(d.events.map((e) => e.eventId), first) };
+      });
       this.vits.push(new VirtualIts(vm, Spinlock.alloc(this.heap, `vits ${vm.config.name}`, this.vitsLocks, env), owned));
     }
   }
@@ -215,17 +218,27 @@ export class Hypervisor {
     v.runnableSince = this.env.now();
   }
 
-  /** The forwarded event behind guest LPI `vintid` of `vm` (the first the guest mapped, if it mapped several to it). */
+  /** The forwarded event behind guest LPI `vintid` of `vm` (the first forwarded, if the guest mapped several to it): a lookup (vits/ite-store.ts). */
   eventOf(vm: Vm, vintid: number): AssignedEventState | undefined {
-    for (const ev of this.vits[vm.index]!.forwarded) if (ev.vintid === vintid) return ev;
-    return undefined;
+    const its = this.vits[vm.index]!;
+    const s = its.ites.firstForwardedOf(vintid);
+    return s < 0 ? undefined : its.forwardedEvent(s);
   }
 
-  /** Every event of `vm`'s own devices its guest has mapped (forwarded to the physical ITS now), by guest LPI. */
+  /** Every event of `vm`'s own devices its guest has mapped (forwarded to the physical ITS now), by guest LPI (the first of each, in forwarding order). */
   eventsOf(vm: Vm): ReadonlyMap<number, AssignedEventState> {
-    const out = new Map<number, AssignedEventState>();
-    for (const ev of this.vits[vm.index]!.forwarded) if (!out.has(ev.vintid)) out.set(ev.vintid, ev);
-    return out;
+    const its = this.vits[vm.index]!;
+    return new Map(its.ites.firstForwardedByLpi().map(([vintid, s]) => [vintid, its.forwardedEvent(s)] as const));
+  }
+
+  /**
+   * The route of a host LPI that feeds `v`'s virtual interrupt `virq`: one object per virtual
+   * interrupt, shared by every event mapped to it (read-only), not one per event.
+   */
+  guestRoute(v: Vcpu, virq: VIrq): LpiRoute {
+    let r = this.guestRoutes.get(virq);
+    if (r === undefined || r.vcpu !== v) this.guestRoutes.set(virq, (r = { kind: 'guest', vcpu: v, virq }));
+    return r;
   }
 
   /**
@@ -362,8 +375,8 @@ export class Hypervisor {
     const cmds: CommandWords[] = [];
     for (const d of this.vits[vm.index]!.owned.values()) {
       cmds.push(yield* this.itsRoutes.drivers[this.itsRoutes.itsOf(d.hostId)]!.mapDevice(d.hostId, eventBitsOf(c.devices.find((x) => x.deviceId === d.hostId)!)));
-      for (const host of d.events.values()) {
-        yield* configureLpi(this.lpiTables!, host, PRIO_DEVICE, true);
+      for (let k = 0; k < d.events.size; k++) {
+        yield* configureLpi(this.lpiTables!, d.events.firstHostLpi + k, PRIO_DEVICE, true);
         yield work(10);
       }
     }

@@ -36,7 +36,7 @@ export function* retarget(h: Hypervisor, pcpu: PerCpu, vm: Vm, vintid: number, t
     old.pending = false;
     old.repend = false;
     from.vgic.lpis.delete(vintid);
-    if (ev.hostLpi >= 0) h.lpiRoute[ev.hostLpi - FIRST_LPI] = { kind: 'guest', vcpu: to, virq: moved };
+    if (ev.hostLpi >= 0) h.lpiRoute[ev.hostLpi - FIRST_LPI] = h.guestRoute(to, moved);
     if (wasPending && to.vgic.setPending(moved)) yield* deliver(h, pcpu, to);
   }
   return PSCI_RET.SUCCESS;

@@ -31,8 +31,7 @@ export function aloneOnCore(h: Hypervisor, v: Vcpu): boolean {
 /** Whether the guest has mapped at least one vLPI to `v`'s vPE (KVM's its_vpe.vlpi_count != 0). */
 export function hasVlpis(h: Hypervisor, v: Vcpu): boolean {
   if (!h.direct.handles(v)) return false;
-  for (const ev of h.vits[v.vm.index]!.forwarded) if (ev.vcpu === v) return true;
-  return false;
+  return h.vits[v.vm.index]!.ites.hasForwardedTo(v.index);
 }
 
 /** HCR_EL2 to load for `v`. */

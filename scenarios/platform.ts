@@ -163,6 +163,9 @@ export function buildPlatform(o: PlatformOptions): Platform {
   const wired: WiredLineDevice[][] = [];
   let framePa = WIRED_FRAMES_PA;
   let ramPa = VM_RAM_PA;
+  // Made here, not in the per-VM function below: a closure made there would keep that function's
+  // context alive with the kernel, and with it the VM's whole spec (about 56 bytes per event).
+  const simNow = (): number => m.now;
   const vms = o.vms.map((spec) => {
     const size = (spec.ramMiB ?? 16) * 0x10_0000;
     const pa = ramPa;
@@ -176,7 +179,7 @@ export function buildPlatform(o: PlatformOptions): Platform {
     const lpis: KernelLpi[] = [];
     for (const d of spec.devices ?? []) for (const e of d.events) if (!lpis.some((l) => l.intid === e.vintid)) lpis.push({ intid: e.vintid, priority: e.priority ?? spec.lpiPriority ?? 0xa0 });
     const guestDevices: KernelDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.guestDeviceId ?? d.deviceId, events: d.events.map((e) => ({ eventId: e.eventId, intid: e.vintid, cpu: e.vcpu })) }));
-    const itsTree = guestDevices.length > 0 ? { its: GUEST_GITS, devices: guestDevices, env: { trace: SILENT, now: () => m.now } } : {};
+    const itsTree = guestDevices.length > 0 ? { its: GUEST_GITS, devices: guestDevices, env: { trace: SILENT, now: simNow } } : {};
     const k = spec.kernel({ name: spec.name, cpus: spec.vcpus, psci: 'hvc', gicd: GUEST_GICD, gicr: GUEST_GICR, ramBase: GUEST_RAM, ramSize: size, lpis, ...itsTree });
     k.install(m.code, pa);
     kernels.push(k);

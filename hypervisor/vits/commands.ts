@@ -43,8 +43,8 @@ import { ITS_L1E, type TableGeometry } from '../../gic/its/tables.js';
 import { FIRST_LPI, GUEST_INTID_BITS } from '../config.js';
 import type { Hypervisor } from '../hypervisor.js';
 import type { PerCpu } from '../vm.js';
-import { attach, clear, detach, invalidate, invalidateAll, move, moveAll, trigger } from './forward.js';
-import { GuestDevice, GuestIte, VITS_EVENT_ID_BITS, VITS_ITE_BYTES, type VirtualIts } from './vits.js';
+import { attach, clear, detach, invalidate, invalidateAll, isDirect, move, moveAll, targetOf, trigger } from './forward.js';
+import { GuestDevice, VITS_EVENT_ID_BITS, VITS_ITE_BYTES, type VirtualIts } from './vits.js';
 
 /** Transfer register of the hypervisor's loads from guest memory. */
 const RT = 9;
@@ -113,13 +113,12 @@ export function* processCommands(h: Hypervisor, pcpu: PerCpu, its: VirtualIts): 
  */
 export function* signalMsi(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, deviceId: number, eventId: number): Program<number> {
   yield* its.lock.acquire(pcpu.index);
-  const ite = lookup(its, deviceId, eventId);
+  const s = lookup(its, deviceId, eventId);
   let ret = 0;
-  if (typeof ite !== 'number') {
-    const v = ite.fwd?.vcpu ?? ite.soft;
-    const direct = ite.fwd !== null && ite.fwd.hostLpi < 0;
-    if (v !== null && (direct || v.vgic.enableLpis)) {
-      yield* trigger(h, pcpu, its, ite);
+  if (s >= 0) {
+    const v = targetOf(its, s);
+    if (v !== null && (isDirect(its, s) || v.vgic.enableLpis)) {
+      yield* trigger(h, pcpu, its, s);
       ret = 1;
     }
   }
@@ -190,18 +189,22 @@ function* tableHolds(ctx: Ctx, g: TableGeometry, id: number, oor: number): Progr
   return ITS_L1E.get(l1, 'Valid') === 1 ? 0 : oor;
 }
 
-/** The ITE of (DeviceID, EventID), or the reason there is none (DEVICE_OOR, UNMAPPED_DEVICE, ID_OOR, UNMAPPED_INTERRUPT). */
-function lookup(its: VirtualIts, deviceId: number, eventId: number): GuestIte | number {
+/**
+ * The ITE slot of (DeviceID, EventID) in the VM's ITE store, or minus the reason there is none
+ * (DEVICE_OOR, UNMAPPED_DEVICE, ID_OOR, UNMAPPED_INTERRUPT: all > 0).
+ */
+function lookup(its: VirtualIts, deviceId: number, eventId: number): number {
   const dev = its.devices.get(deviceId);
-  if (dev === undefined) return deviceId >= its.deviceTable.ids ? Reason.DEVICE_OOR : Reason.UNMAPPED_DEVICE;
-  if (eventId >= dev.eventCount) return Reason.ID_OOR;
-  return dev.ites.get(eventId) ?? Reason.UNMAPPED_INTERRUPT;
+  if (dev === undefined) return -(deviceId >= its.deviceTable.ids ? Reason.DEVICE_OOR : Reason.UNMAPPED_DEVICE);
+  if (eventId >= dev.eventCount) return -Reason.ID_OOR;
+  const s = its.ites.find(deviceId, eventId);
+  return s >= 0 ? s : -Reason.UNMAPPED_INTERRUPT;
 }
 
-/** Every ITE of the VM in collection `icid`. */
-function itesOf(its: VirtualIts, icid: number): GuestIte[] {
-  const out: GuestIte[] = [];
-  for (const d of its.devices.values()) for (const ite of d.ites.values()) if (ite.icid === icid) out.push(ite);
+/** Every ITE slot of the VM in collection `icid`: devices in the order they were mapped, then each one's ITEs in theirs. */
+function itesOf(its: VirtualIts, icid: number): number[] {
+  const out: number[] = [];
+  for (const d of its.devices.values()) for (const s of its.ites.slotsOf(d.ites)) if (its.ites.icid(s) === icid) out.push(s);
   return out;
 }
 
@@ -213,8 +216,10 @@ function* mapd(ctx: Ctx, c: Cmd<'MAPD'>): Program<number> {
   const old = its.devices.get(c.DeviceID);
   if (old !== undefined) {
     its.devices.delete(c.DeviceID);
-    its.iteCount -= old.ites.size;
-    for (const ite of old.ites.values()) yield* detach(ctx.h, ctx.pcpu, its, ite, true);
+    const slots = its.ites.slotsOf(old.ites);
+    for (const s of slots) its.ites.remove(old.ites, s);
+    for (const s of slots) yield* detach(ctx.h, ctx.pcpu, its, s, true);
+    for (const s of slots) its.ites.free(s);
   }
   if (c.V === 1) its.devices.set(c.DeviceID, new GuestDevice(c.DeviceID, c.Size, c.ITT_addr, its.owned.get(c.DeviceID) ?? null));
   return 0;
@@ -229,15 +234,15 @@ function* mapc(ctx: Ctx, c: Cmd<'MAPC'>): Program<number> {
   const prev = its.collections.get(c.ICID);
   if (c.V === 0) {
     its.collections.delete(c.ICID);
-    if (prev !== undefined) for (const ite of itesOf(its, c.ICID)) yield* detach(ctx.h, ctx.pcpu, its, ite, false);
+    if (prev !== undefined) for (const s of itesOf(its, c.ICID)) yield* detach(ctx.h, ctx.pcpu, its, s, false);
     return 0;
   }
   its.collections.set(c.ICID, c.RDbase);
   if (prev === c.RDbase) return 0;
   const to = vcpus[c.RDbase]!;
-  for (const ite of itesOf(its, c.ICID)) {
-    if (prev === undefined) yield* attach(ctx.h, ctx.pcpu, its, ite, to);
-    else yield* move(ctx.h, ctx.pcpu, its, ite, to);
+  for (const s of itesOf(its, c.ICID)) {
+    if (prev === undefined) yield* attach(ctx.h, ctx.pcpu, its, s, to);
+    else yield* move(ctx.h, ctx.pcpu, its, s, to);
   }
   return 0;
 }
@@ -251,49 +256,47 @@ function* mapti(ctx: Ctx, c: Cmd<'MAPTI'> | Cmd<'MAPI'>): Program<number> {
   if (dev === undefined) return fail(c, Reason.UNMAPPED_DEVICE);
   if (c.EventID >= dev.eventCount) return fail(c, Reason.ID_OOR);
   if (intid < FIRST_LPI || intid >= 2 ** GUEST_INTID_BITS) return fail(c, Reason.PHYSICALID_OOR);
-  if (dev.ites.has(c.EventID)) return 0;
+  if (its.ites.find(c.DeviceID, c.EventID) >= 0) return 0;
   const vm = its.vm;
-  if (vm.ramPa(dev.ittAddr + c.EventID * VITS_ITE_BYTES) < 0 || its.iteCount >= vm.config.ramSize / VITS_ITE_BYTES) return fail(c, Reason.TABLE_FAULT);
-  const ite = new GuestIte(dev, c.EventID, intid, c.ICID);
-  dev.ites.set(c.EventID, ite);
-  its.iteCount++;
+  if (vm.ramPa(dev.ittAddr + c.EventID * VITS_ITE_BYTES) < 0 || its.ites.count >= vm.config.ramSize / VITS_ITE_BYTES) return fail(c, Reason.TABLE_FAULT);
+  const s = its.ites.add(dev.ites, c.DeviceID, c.EventID, intid, c.ICID);
   const v = its.collectionTarget(c.ICID);
-  if (v !== null) yield* attach(ctx.h, ctx.pcpu, its, ite, v);
+  if (v !== null) yield* attach(ctx.h, ctx.pcpu, its, s, v);
   return 0;
 }
 
 /** INT, CLEAR, INV: the event's ITE, mapped to a collection that is mapped. */
 function* onEvent(ctx: Ctx, c: Cmd<'INT'> | Cmd<'CLEAR'> | Cmd<'INV'>): Program<number> {
   const its = ctx.its;
-  const ite = lookup(its, c.DeviceID, c.EventID);
-  if (typeof ite === 'number') return fail(c, ite);
-  if (ite.fwd === null && ite.soft === null) return fail(c, Reason.UNMAPPED_COLLECTION);
-  if (c.name === 'INT') yield* trigger(ctx.h, ctx.pcpu, its, ite);
-  else if (c.name === 'CLEAR') yield* clear(ctx.h, ctx.pcpu, its, ite);
-  else yield* invalidate(ctx.h, ctx.pcpu, its, ite);
+  const s = lookup(its, c.DeviceID, c.EventID);
+  if (s < 0) return fail(c, -s);
+  if (targetOf(its, s) === null) return fail(c, Reason.UNMAPPED_COLLECTION);
+  if (c.name === 'INT') yield* trigger(ctx.h, ctx.pcpu, its, s);
+  else if (c.name === 'CLEAR') yield* clear(ctx.h, ctx.pcpu, its, s);
+  else yield* invalidate(ctx.h, ctx.pcpu, its, s);
   return 0;
 }
 
 function* discard(ctx: Ctx, c: Cmd<'DISCARD'>): Program<number> {
   const its = ctx.its;
-  const ite = lookup(its, c.DeviceID, c.EventID);
-  if (typeof ite === 'number') return fail(c, ite);
-  ite.device.ites.delete(c.EventID);
-  its.iteCount--;
-  yield* detach(ctx.h, ctx.pcpu, its, ite, true);
+  const s = lookup(its, c.DeviceID, c.EventID);
+  if (s < 0) return fail(c, -s);
+  its.ites.remove(its.devices.get(c.DeviceID)!.ites, s);
+  yield* detach(ctx.h, ctx.pcpu, its, s, true);
+  its.ites.free(s);
   return 0;
 }
 
 function* movi(ctx: Ctx, c: Cmd<'MOVI'>): Program<number> {
   const its = ctx.its;
   if (c.ICID >= its.collectionTable.ids) return fail(c, Reason.COLLECTION_OOR);
-  const ite = lookup(its, c.DeviceID, c.EventID);
-  if (typeof ite === 'number') return fail(c, ite);
-  if (ite.fwd === null && ite.soft === null) return fail(c, Reason.UNMAPPED_COLLECTION);
+  const s = lookup(its, c.DeviceID, c.EventID);
+  if (s < 0) return fail(c, -s);
+  if (targetOf(its, s) === null) return fail(c, Reason.UNMAPPED_COLLECTION);
   const to = its.collectionTarget(c.ICID);
   if (to === null) return fail(c, Reason.UNMAPPED_COLLECTION);
-  ite.icid = c.ICID;
-  yield* move(ctx.h, ctx.pcpu, its, ite, to);
+  its.ites.setIcid(s, c.ICID);
+  yield* move(ctx.h, ctx.pcpu, its, s, to);
   return 0;
 }
 

@@ -41,7 +41,7 @@ import { readGuestLpis } from '../vgic/guest-lpis.js';
 import { DEFAULT_VIRQ_PRIORITY } from '../vgic/vcpu-vgic.js';
 import { VIrq } from '../vgic/virq.js';
 import type { PerCpu, Vcpu } from '../vm.js';
-import type { ForwardedEvent, GuestIte, VirtualIts } from './vits.js';
+import type { VirtualIts } from './vits.js';
 
 /** `source` of the 'virq-inject' record of an interrupt a guest's INT command made pending (no host LPI behind it). */
 export const SOURCE_INT_COMMAND = -1;
@@ -80,35 +80,62 @@ function direct(h: Hypervisor): DirectInjector {
   return h.direct as DirectInjector;
 }
 
+/** The host DeviceID and the host LPI (-1: direct path) of ITE `s`, an event of one of the VM's own devices, or null. */
+function ownedEvent(its: VirtualIts, s: number): { hostId: number; hostLpi: number } | null {
+  const owned = its.owned.get(its.ites.deviceId(s));
+  const hostLpi = owned?.events.get(its.ites.eventId(s));
+  return owned === undefined || hostLpi === undefined ? null : { hostId: owned.hostId, hostLpi };
+}
+
+/** Host DeviceID of forwarded ITE `s`. */
+function hostIdOf(its: VirtualIts, s: number): number {
+  return its.owned.get(its.ites.deviceId(s))!.hostId;
+}
+
+/** Host LPI of forwarded ITE `s` (-1: directly injected). */
+function hostLpiOf(its: VirtualIts, s: number): number {
+  return its.owned.get(its.ites.deviceId(s))!.events.get(its.ites.eventId(s))!;
+}
+
+/** The vCPU ITE `s`'s interrupt goes to (forwarded or in software), or null. */
+export function targetOf(its: VirtualIts, s: number): Vcpu | null {
+  const t = its.ites.target(s);
+  return t < 0 ? null : its.vm.vcpus[t]!;
+}
+
+/** Whether ITE `s` is forwarded and directly injected (its pending state is the GIC's). */
+export function isDirect(its: VirtualIts, s: number): boolean {
+  return its.ites.isForwarded(s) && hostLpiOf(its, s) < 0;
+}
+
 /** The ITE's interrupt now has target `v` (its collection is mapped to `v`): forward it, or keep it in software. */
-export function* attach(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, ite: GuestIte, v: Vcpu): Program {
-  const owned = ite.device.owned;
-  const hostLpi = owned?.events.get(ite.eventId);
-  if (owned === null || hostLpi === undefined) {
-    softIrq(v, ite.intid);
-    ite.soft = v;
-    yield* readConfig(h, pcpu, v, ite.intid);
+export function* attach(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, s: number, v: Vcpu): Program {
+  const ites = its.ites;
+  const intid = ites.intid(s);
+  const eventId = ites.eventId(s);
+  const owned = ownedEvent(its, s);
+  if (owned === null) {
+    softIrq(v, intid);
+    ites.setSoft(s, v.index);
+    yield* readConfig(h, pcpu, v, intid);
     return;
   }
-  const fwd: ForwardedEvent = { deviceId: owned.hostId, eventId: ite.eventId, vintid: ite.intid, vcpu: v, hostLpi };
   if (h.direct.handles(v)) {
     const d = direct(h);
     const vpe = d.vpe(v)!;
-    fwd.hostLpi = -1;
-    yield* d.mirrorConfig(v, ite.intid);
+    yield* d.mirrorConfig(v, intid);
     yield* hostSend(h, pcpu, its, [
-      ItsCmd.VMAPTI({ DeviceID: owned.hostId, EventID: ite.eventId, vPEID: vpe.id, vINTID: ite.intid, Dbell_pINTID: vpe.doorbell }),
-      ItsCmd.INV({ DeviceID: owned.hostId, EventID: ite.eventId }),
+      ItsCmd.VMAPTI({ DeviceID: owned.hostId, EventID: eventId, vPEID: vpe.id, vINTID: intid, Dbell_pINTID: vpe.doorbell }),
+      ItsCmd.INV({ DeviceID: owned.hostId, EventID: eventId }),
       ItsCmd.VSYNC({ vPEID: vpe.id }),
     ]);
   } else {
-    const virq = softIrq(v, ite.intid);
-    yield* readConfig(h, pcpu, v, ite.intid);
-    h.lpiRoute[hostLpi - FIRST_LPI] = { kind: 'guest', vcpu: v, virq };
-    yield* hostSend(h, pcpu, its, [ItsCmd.MAPTI({ DeviceID: owned.hostId, EventID: ite.eventId, pINTID: hostLpi, ICID: h.homeCore(v) })]);
+    const virq = softIrq(v, intid);
+    yield* readConfig(h, pcpu, v, intid);
+    h.lpiRoute[owned.hostLpi - FIRST_LPI] = h.guestRoute(v, virq);
+    yield* hostSend(h, pcpu, its, [ItsCmd.MAPTI({ DeviceID: owned.hostId, EventID: eventId, pINTID: owned.hostLpi, ICID: h.homeCore(v) })]);
   }
-  ite.fwd = fwd;
-  its.forwarded.add(fwd);
+  ites.forward(s, v.index);
 }
 
 /**
@@ -116,19 +143,19 @@ export function* attach(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, ite: Guest
  * unmapped on the physical ITS (DISCARD, which also clears its pending state there); a software
  * one keeps its pending state unless `clearPending`.
  */
-export function* detach(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, ite: GuestIte, clearPending: boolean): Program {
-  const fwd = ite.fwd;
-  if (fwd !== null) {
-    ite.fwd = null;
-    its.forwarded.delete(fwd);
-    if (fwd.hostLpi >= 0) h.lpiRoute[fwd.hostLpi - FIRST_LPI] = undefined;
-    yield* hostSend(h, pcpu, its, [ItsCmd.DISCARD({ DeviceID: fwd.deviceId, EventID: fwd.eventId })]);
-    if (clearPending && fwd.hostLpi >= 0) clearSoft(fwd.vcpu, ite.intid);
+export function* detach(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, s: number, clearPending: boolean): Program {
+  const ites = its.ites;
+  const v = targetOf(its, s);
+  if (ites.isForwarded(s)) {
+    const hostLpi = hostLpiOf(its, s);
+    ites.unforward(s);
+    if (hostLpi >= 0) h.lpiRoute[hostLpi - FIRST_LPI] = undefined;
+    yield* hostSend(h, pcpu, its, [ItsCmd.DISCARD({ DeviceID: hostIdOf(its, s), EventID: ites.eventId(s) })]);
+    if (clearPending && hostLpi >= 0) clearSoft(v!, ites.intid(s));
     return;
   }
-  const v = ite.soft;
-  ite.soft = null;
-  if (v !== null && clearPending) clearSoft(v, ite.intid);
+  ites.clearSoft(s);
+  if (v !== null && clearPending) clearSoft(v, ites.intid(s));
 }
 
 /** Clears the pending state of `v`'s LPI `intid` (an interrupt already in a list register may still be taken once, as in KVM). */
@@ -140,73 +167,79 @@ function clearSoft(v: Vcpu, intid: number): void {
 }
 
 /** The ITE's interrupt moves to `to` (MOVI, a MAPC that remaps its collection). */
-export function* move(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, ite: GuestIte, to: Vcpu): Program {
-  const fwd = ite.fwd;
-  if (fwd === null) {
-    const from = ite.soft;
-    if (from === null) return yield* attach(h, pcpu, its, ite, to);
-    ite.soft = to;
-    if (from !== to) yield* movePending(h, pcpu, from, to, ite.intid);
+export function* move(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, s: number, to: Vcpu): Program {
+  const ites = its.ites;
+  const intid = ites.intid(s);
+  const from = targetOf(its, s);
+  if (!ites.isForwarded(s)) {
+    if (from === null) return yield* attach(h, pcpu, its, s, to);
+    ites.setSoft(s, to.index);
+    if (from !== to) yield* movePending(h, pcpu, from, to, intid);
     return;
   }
-  const from = fwd.vcpu;
   if (from === to) return;
-  fwd.vcpu = to;
-  if (fwd.hostLpi < 0) {
+  ites.retarget(s, to.index);
+  const hostId = hostIdOf(its, s);
+  const hostLpi = hostLpiOf(its, s);
+  if (hostLpi < 0) {
     const vpe = direct(h).vpe(to)!;
-    yield* hostSend(h, pcpu, its, [ItsCmd.VMOVI({ DeviceID: fwd.deviceId, EventID: fwd.eventId, vPEID: vpe.id, D: 1, Dbell_pINTID: vpe.doorbell }), ItsCmd.VSYNC({ vPEID: vpe.id })]);
+    yield* hostSend(h, pcpu, its, [ItsCmd.VMOVI({ DeviceID: hostId, EventID: ites.eventId(s), vPEID: vpe.id, D: 1, Dbell_pINTID: vpe.doorbell }), ItsCmd.VSYNC({ vPEID: vpe.id })]);
     return;
   }
-  const virq = softIrq(to, ite.intid);
-  h.lpiRoute[fwd.hostLpi - FIRST_LPI] = { kind: 'guest', vcpu: to, virq };
-  yield* movePending(h, pcpu, from, to, ite.intid);
+  const virq = softIrq(to, intid);
+  h.lpiRoute[hostLpi - FIRST_LPI] = h.guestRoute(to, virq);
+  yield* movePending(h, pcpu, from!, to, intid);
   // CHOICE: a host LPI follows its guest vCPU's home core (the collection it was mapped in).
-  if (h.homeCore(from) !== h.homeCore(to)) yield* hostSend(h, pcpu, its, [ItsCmd.MOVI({ DeviceID: fwd.deviceId, EventID: fwd.eventId, ICID: h.homeCore(to) })]);
+  if (h.homeCore(from!) !== h.homeCore(to)) yield* hostSend(h, pcpu, its, [ItsCmd.MOVI({ DeviceID: hostId, EventID: ites.eventId(s), ICID: h.homeCore(to) })]);
 }
 
 /** INT: the ITE's interrupt becomes pending (on the physical ITS for a directly injected one). */
-export function* trigger(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, ite: GuestIte): Program {
-  const fwd = ite.fwd;
-  if (fwd !== null && fwd.hostLpi < 0) {
-    yield* hostSend(h, pcpu, its, [ItsCmd.INT({ DeviceID: fwd.deviceId, EventID: fwd.eventId })]);
+export function* trigger(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, s: number): Program {
+  if (isDirect(its, s)) {
+    yield* hostSend(h, pcpu, its, [ItsCmd.INT({ DeviceID: hostIdOf(its, s), EventID: its.ites.eventId(s) })]);
     return;
   }
-  const v = fwd?.vcpu ?? ite.soft;
+  const v = targetOf(its, s);
   if (v === null) return;
-  yield* inject(h, pcpu, v, softIrq(v, ite.intid), SOURCE_INT_COMMAND);
+  yield* inject(h, pcpu, v, softIrq(v, its.ites.intid(s)), SOURCE_INT_COMMAND);
 }
 
 /** CLEAR: the ITE's interrupt is no longer pending. */
-export function* clear(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, ite: GuestIte): Program {
-  const fwd = ite.fwd;
-  if (fwd !== null && fwd.hostLpi < 0) {
-    yield* hostSend(h, pcpu, its, [ItsCmd.CLEAR({ DeviceID: fwd.deviceId, EventID: fwd.eventId })]);
+export function* clear(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, s: number): Program {
+  if (isDirect(its, s)) {
+    yield* hostSend(h, pcpu, its, [ItsCmd.CLEAR({ DeviceID: hostIdOf(its, s), EventID: its.ites.eventId(s) })]);
     return;
   }
-  const v = fwd?.vcpu ?? ite.soft;
-  if (v !== null) clearSoft(v, ite.intid);
+  const v = targetOf(its, s);
+  if (v !== null) clearSoft(v, its.ites.intid(s));
 }
 
 /** INV: the ITE's interrupt's configuration is read again from the guest's table. */
-export function* invalidate(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, ite: GuestIte): Program {
-  const fwd = ite.fwd;
-  if (fwd !== null && fwd.hostLpi < 0) {
+export function* invalidate(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, s: number): Program {
+  const intid = its.ites.intid(s);
+  if (isDirect(its, s)) {
     const d = direct(h);
-    const enabled: boolean = yield* d.mirrorConfig(fwd.vcpu, ite.intid);
-    yield* hostSend(h, pcpu, its, [ItsCmd.INV({ DeviceID: fwd.deviceId, EventID: fwd.eventId })]);
-    if (d.mustWake(fwd.vcpu, enabled)) yield* deliver(h, pcpu, fwd.vcpu);
+    // The target is read at each use: a SET_AFFINITY hypercall (retarget.ts) may move it meanwhile.
+    const enabled: boolean = yield* d.mirrorConfig(targetOf(its, s)!, intid);
+    yield* hostSend(h, pcpu, its, [ItsCmd.INV({ DeviceID: hostIdOf(its, s), EventID: its.ites.eventId(s) })]);
+    if (d.mustWake(targetOf(its, s)!, enabled)) yield* deliver(h, pcpu, targetOf(its, s)!);
     return;
   }
-  const v = fwd?.vcpu ?? ite.soft;
-  if (v !== null) yield* readConfig(h, pcpu, v, ite.intid);
+  const v = targetOf(its, s);
+  if (v !== null) yield* readConfig(h, pcpu, v, intid);
 }
 
 /** INVALL: every LPI of `v` has its configuration read again (VINVALL of its vPE on the direct path). */
 export function* invalidateAll(h: Hypervisor, pcpu: PerCpu, its: VirtualIts, v: Vcpu): Program {
   if (h.direct.handles(v)) {
     const d = direct(h);
+    const ites = its.ites;
     let enabled = false;
-    for (const fwd of its.forwarded) if (fwd.vcpu === v && (yield* d.mirrorConfig(v, fwd.vintid))) enabled = true;
+    for (let s = ites.firstForwarded(); s >= 0; ) {
+      const seq = ites.seq(s);
+      if (ites.target(s) === v.index && (yield* d.mirrorConfig(v, ites.intid(s)))) enabled = true;
+      s = ites.nextForwarded(s, seq);
+    }
     yield* hostSend(h, pcpu, its, [ItsCmd.VINVALL({ vPEID: d.vpe(v)!.id })]);
     if (d.mustWake(v, enabled)) yield* deliver(h, pcpu, v);
   }

@@ -56,6 +56,7 @@ import { BaserType, COMMAND_BYTES, GITS, GITS_BASER, GITS_CBASER, GITS_CREADR, G
 import { TableGeometry } from '../../gic/its/tables.js';
 import { GUEST_DEVICE_ID_BITS } from '../config.js';
 import type { Vcpu, Vm } from '../vm.js';
+import { IteStore, type IteList } from './ite-store.js';
 import './trace-kinds.js';
 
 /** EventID bits of the emulated ITS (GITS_TYPER.ID_bits + 1): a MAPD Size above 15 is ITTSIZE_OOR. */
@@ -73,6 +74,33 @@ const PIDR2_GICV3 = 3;
 const BASER_RESET_PAGE_SIZE = 2;
 const BASER_RO = GITS_BASER.mask('Type') | GITS_BASER.mask('Entry_Size');
 
+/**
+ * The EventIDs a host device the VM owns signals, each with the host LPI reserved for it on the
+ * injected path (consecutive from `firstHostLpi`, in the configuration's order; -1 on the direct
+ * path). No per-event record when the EventIDs are 0, 1, 2... in order (the common case).
+ */
+export class OwnedEvents {
+  /** EventID -> its position in the configuration, when the EventIDs are not 0, 1, 2... */
+  private readonly index: Map<number, number> | null;
+  readonly size: number;
+
+  constructor(
+    eventIds: readonly number[],
+    /** The first event's host LPI (-1: direct path, none). */
+    readonly firstHostLpi: number,
+  ) {
+    this.size = eventIds.length;
+    this.index = eventIds.every((e, k) => e === k) ? null : new Map(eventIds.map((e, k) => [e, k] as const));
+  }
+
+  /** The host LPI reserved for `eventId` (-1 on the direct path), or undefined when the device does not signal it. */
+  get(eventId: number): number | undefined {
+    const k = this.index === null ? (eventId >= 0 && eventId < this.size ? eventId : -1) : (this.index.get(eventId) ?? -1);
+    if (k < 0) return undefined;
+    return this.firstHostLpi < 0 ? -1 : this.firstHostLpi + k;
+  }
+}
+
 /** A host device the VM owns, as its emulated ITS knows it (from `VmConfig.devices`). */
 export interface OwnedDevice {
   /** Host DeviceID (what the physical ITS and the device's MSIs carry). */
@@ -80,43 +108,68 @@ export interface OwnedDevice {
   /** The DeviceID the guest names it by. */
   readonly guestId: number;
   /** EventIDs the device can signal; on the injected path each with its reserved host LPI (else -1). */
-  readonly events: ReadonlyMap<number, number>;
+  readonly events: OwnedEvents;
 }
 
 /**
  * A guest event the VM's own device signals, forwarded to the physical ITS: the host mapping
  * (host DeviceID and EventID) and where it goes now (a host LPI routed to `vcpu` on the
- * injected path; a VMAPTI to `vcpu`'s vPE on the direct path).
+ * injected path; a VMAPTI to `vcpu`'s vPE on the direct path). A view of the ITE store's record
+ * (ite-store.ts), made when asked for: `vcpu` reads and writes the record while the event stays
+ * forwarded; afterwards it keeps the last value, as a detached record object did.
  */
-export interface ForwardedEvent {
-  /** Host DeviceID. */
-  readonly deviceId: number;
-  readonly eventId: number;
-  /** The guest LPI (the ITE's pINTID). */
-  readonly vintid: number;
-  vcpu: Vcpu;
-  /** Host LPI (injected path), -1 on the direct path. */
-  hostLpi: number;
-}
-
-/** One ITE of the guest (KVM's its_ite): its LPI, its collection, and the forwarding if any. */
-export class GuestIte {
-  /** The physical ITS mapping while the event is forwarded. */
-  fwd: ForwardedEvent | null = null;
-  /** The vCPU whose virtual GIC holds the LPI in software (not forwarded), or null. */
-  soft: Vcpu | null = null;
-
+export class ForwardedEvent {
   constructor(
-    readonly device: GuestDevice,
+    private readonly its: VirtualIts,
+    private readonly slot: number,
+    private readonly seq: number,
+    /** Host DeviceID. */
+    readonly deviceId: number,
     readonly eventId: number,
-    readonly intid: number,
-    public icid: number,
+    /** The guest LPI (the ITE's pINTID). */
+    readonly vintid: number,
+    /** Host LPI (injected path), -1 on the direct path. */
+    readonly hostLpi: number,
+    private last: Vcpu,
   ) {}
+
+  private get live(): boolean {
+    const ites = this.its.ites;
+    return ites.isForwarded(this.slot) && ites.seq(this.slot) === this.seq;
+  }
+
+  get vcpu(): Vcpu {
+    return this.live ? this.its.vm.vcpus[this.its.ites.target(this.slot)]! : this.last;
+  }
+
+  set vcpu(v: Vcpu) {
+    this.last = v;
+    if (this.live) this.its.ites.retarget(this.slot, v.index);
+  }
 }
 
-/** One mapped guest device (MAPD V = 1): its ITT geometry and ITEs. */
+/** Every event forwarded to the physical ITS now, in the order they were forwarded (as a Set of them iterates). */
+export class ForwardedEvents implements Iterable<ForwardedEvent> {
+  constructor(private readonly its: VirtualIts) {}
+
+  get size(): number {
+    return this.its.ites.forwardedCount;
+  }
+
+  *[Symbol.iterator](): Iterator<ForwardedEvent> {
+    const ites = this.its.ites;
+    for (let s = ites.firstForwarded(); s >= 0; ) {
+      const seq = ites.seq(s);
+      yield this.its.forwardedEvent(s);
+      s = ites.nextForwarded(s, seq);
+    }
+  }
+}
+
+/** One mapped guest device (MAPD V = 1): its ITT geometry and its ITEs (in the VM's ITE store). */
 export class GuestDevice {
-  readonly ites = new Map<number, GuestIte>();
+  /** Its ITEs, in the order they were mapped (ite-store.ts). */
+  readonly ites: IteList = { head: -1, size: 0 };
 
   constructor(
     readonly id: number,
@@ -164,14 +217,14 @@ export class VirtualIts {
   readonly collectionTable = new TableGeometry(VITS_TABLE_ENTRY_BYTES, VITS_COLLECTION_IDS);
   /** Mapped devices by guest DeviceID. */
   readonly devices = new Map<number, GuestDevice>();
-  /** ITEs held, over all devices (bounded: commands.ts). */
-  iteCount = 0;
+  /** The ITEs of all devices (their count is bounded: commands.ts). */
+  readonly ites: IteStore;
   /** Mapped collections: ICID -> vCPU index (the RDbase processor number). */
   readonly collections = new Map<number, number>();
   /** The VM's own devices, by guest DeviceID. */
   readonly owned = new Map<number, OwnedDevice>();
   /** Every event forwarded to the physical ITS now. */
-  readonly forwarded = new Set<ForwardedEvent>();
+  readonly forwarded = new ForwardedEvents(this);
   readonly stats = new VitsStats();
   /** Recent command errors, oldest first. */
   readonly errors: ItsErrorRecord[] = [];
@@ -185,6 +238,7 @@ export class VirtualIts {
     owned: readonly OwnedDevice[],
   ) {
     for (const d of owned) this.owned.set(d.guestId, d);
+    this.ites = new IteStore(vm.vcpus.length);
     this.baser = [BaserType.Devices, BaserType.Collections].map((t) => GITS_BASER.encode({ Type: t, Entry_Size: VITS_TABLE_ENTRY_BYTES - 1, Page_Size: BASER_RESET_PAGE_SIZE }));
     this.block = new RegisterBlock(`${vm.config.name}.vgits`, GITS_SIZE, this.regions());
     this.block.onBadAccess = () => void this.stats.badAccesses++;
@@ -208,6 +262,15 @@ export class VirtualIts {
   collectionTarget(icid: number): Vcpu | null {
     const i = this.collections.get(icid);
     return i === undefined ? null : this.vm.vcpus[i]!;
+  }
+
+  /** A view of forwarded ITE `s` (it must be forwarded now). */
+  forwardedEvent(s: number): ForwardedEvent {
+    const ites = this.ites;
+    // (`owned`, not the device record: a MAPD may have removed that while it unmaps the ITEs.)
+    const owned = this.owned.get(ites.deviceId(s))!;
+    const eventId = ites.eventId(s);
+    return new ForwardedEvent(this, s, ites.seq(s), owned.hostId, eventId, ites.intid(s), owned.events.get(eventId)!, this.vm.vcpus[ites.target(s)]!);
   }
 
   /** Records a command error (the log keeps the last ERROR_LOG_LIMIT). */
