@@ -177,7 +177,14 @@ export function buildPlatform(o: PlatformOptions): Platform {
     const devices: AssignedDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.deviceId, guestDeviceId: d.guestDeviceId, events: d.events.map((e) => ({ eventId: e.eventId })), ...(d.its !== undefined ? { its: d.its } : {}) }));
     // The guest's part: its LPIs, and its devices behind its ITS with each event's LPI and CPU.
     const lpis: KernelLpi[] = [];
-    for (const d of spec.devices ?? []) for (const e of d.events) if (!lpis.some((l) => l.intid === e.vintid)) lpis.push({ intid: e.vintid, priority: e.priority ?? spec.lpiPriority ?? 0xa0 });
+    const listed = new Set<number>();
+    for (const d of spec.devices ?? []) {
+      for (const e of d.events) {
+        if (listed.has(e.vintid)) continue;
+        listed.add(e.vintid);
+        lpis.push({ intid: e.vintid, priority: e.priority ?? spec.lpiPriority ?? 0xa0 });
+      }
+    }
     const guestDevices: KernelDevice[] = (spec.devices ?? []).map((d) => ({ deviceId: d.guestDeviceId ?? d.deviceId, events: d.events.map((e) => ({ eventId: e.eventId, intid: e.vintid, cpu: e.vcpu })) }));
     const itsTree = guestDevices.length > 0 ? { its: GUEST_GITS, devices: guestDevices, env: { trace: SILENT, now: simNow } } : {};
     const k = spec.kernel({ name: spec.name, cpus: spec.vcpus, psci: 'hvc', gicd: GUEST_GICD, gicr: GUEST_GICR, ramBase: GUEST_RAM, ramSize: size, lpis, ...itsTree });
