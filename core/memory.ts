@@ -52,8 +52,11 @@ export class PhysicalMemory {
     return this.pages.size;
   }
 
-  private page(addr: number, create: boolean): Page | undefined {
-    const no = Math.floor(addr / PAGE_SIZE);
+  // Page number and offset: a division rounded down and a multiply-subtract. Addresses are
+  // doubles (RAM starts at 2^30, beyond V8's small integers), where `addr % PAGE_SIZE` would be
+  // a floating-point remainder, a call into the runtime, on every access.
+
+  private page(no: number, create: boolean): Page | undefined {
     if (no === this.lastNo) return this.lastPage;
     let p = this.pages.get(no);
     if (p === undefined) {
@@ -67,21 +70,24 @@ export class PhysicalMemory {
   }
 
   read8(addr: number): number {
-    const p = this.page(addr, false);
-    return p === undefined ? 0 : p.view.getUint8(addr % PAGE_SIZE);
+    const no = Math.floor(addr / PAGE_SIZE);
+    const p = this.page(no, false);
+    return p === undefined ? 0 : p.view.getUint8(addr - no * PAGE_SIZE);
   }
 
   read16(addr: number): number {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 2) return this.read8(addr) | (this.read8(addr + 1) << 8);
-    const p = this.page(addr, false);
+    const p = this.page(no, false);
     return p === undefined ? 0 : p.view.getUint16(off, true);
   }
 
   read32(addr: number): number {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 4) return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0;
-    const p = this.page(addr, false);
+    const p = this.page(no, false);
     return p === undefined ? 0 : p.view.getUint32(off, true);
   }
 
@@ -90,34 +96,37 @@ export class PhysicalMemory {
   }
 
   write8(addr: number, v: number): void {
-    const p = this.page(addr, true)!;
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const p = this.page(no, true)!;
+    const off = addr - no * PAGE_SIZE;
     const b = v & 0xff;
     p.view.setUint8(off, b);
     if (b !== 0) p.wrote(off, 1);
   }
 
   write16(addr: number, v: number): void {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 2) {
       this.write8(addr, v);
       this.write8(addr + 1, v >>> 8);
       return;
     }
-    const p = this.page(addr, true)!;
+    const p = this.page(no, true)!;
     const h = v & 0xffff;
     p.view.setUint16(off, h, true);
     if (h !== 0) p.wrote(off, 2);
   }
 
   write32(addr: number, v: number): void {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 4) {
       this.write16(addr, v);
       this.write16(addr + 2, v >>> 16);
       return;
     }
-    const p = this.page(addr, true)!;
+    const p = this.page(no, true)!;
     const w = v >>> 0;
     p.view.setUint32(off, w, true);
     if (w !== 0) p.wrote(off, 4);
