@@ -31,6 +31,8 @@ export const UNKNOWN = -2;
 /** Words per cached ITE: [0] = INTID + IntType × 2^24 + CACHED, [1] = ICID + vPEID × 2^16, [2] = doorbell. */
 export const ITE_WORDS = 3;
 const TWO24 = 0x100_0000;
+/** The INTID bits of word 0 (bitwise: word 0 stays below 2^26). */
+const INTID_BITS = TWO24 - 1;
 /** Set in word 0 of every cached ITE, so that a zero word means "not cached". */
 const CACHED = 0x200_0000;
 /** A dense device index may hold up to this many EventIDs per cached event (12 bytes each)... */
@@ -156,7 +158,7 @@ export function iteKind(w: Uint32Array, i: number): number {
   return Math.floor(w[i]! / TWO24) & 1;
 }
 export function iteIntid(w: Uint32Array, i: number): number {
-  return w[i]! % TWO24;
+  return w[i]! & INTID_BITS;
 }
 export function iteIcid(w: Uint32Array, i: number): number {
   return w[i + 1]! & 0xffff;
