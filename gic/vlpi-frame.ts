@@ -441,7 +441,8 @@ export class VlpiFrame implements VlpiSource {
     this.parsed = false;
     this.vpt = vpt;
     this.pendingLast = 1;
-    this.resident.reset(prop, bits >= 14 ? 2 ** bits : LPI_FIRST);
+    // bits <= GICD_TYPER.IDbits + 1 <= 24 (config.ts): a shift, not a Math.pow call per schedule.
+    this.resident.reset(prop, bits >= 14 ? 1 << bits : LPI_FIRST);
     this.startDirty('schedule', this.m.costs.vpeScheduleDirty);
   }
 
@@ -507,12 +508,25 @@ export class VlpiFrame implements VlpiSource {
 
   /** GICR_VPENDBASER as read: stored fields, Valid, Dirty, PendingLast (1 while Valid or Dirty). */
   private readVpendbaser(): bigint {
-    let v = this.vpendbaser;
-    if (this.valid) v |= VALID;
-    if (this.dirty) v |= DIRTY;
-    if (this.valid || this.dirty || this.pendingLast === 1) v |= PENDING_LAST;
-    return v;
+    // Software polls this register while Dirty = 1 around every residency change: the value is
+    // kept until the stored fields or the status bits change, instead of new bigints per read.
+    const status = (this.valid ? 1 : 0) | (this.dirty ? 2 : 0) | (this.valid || this.dirty || this.pendingLast === 1 ? 4 : 0);
+    if (status !== this.readStatus || this.vpendbaser !== this.readFields) {
+      let v = this.vpendbaser;
+      if ((status & 1) !== 0) v |= VALID;
+      if ((status & 2) !== 0) v |= DIRTY;
+      if ((status & 4) !== 0) v |= PENDING_LAST;
+      this.readStatus = status;
+      this.readFields = this.vpendbaser;
+      this.readValue = v;
+    }
+    return this.readValue;
   }
+
+  /** `readVpendbaser`'s last answer, for these status bits (Valid 1, Dirty 2, PendingLast 4) and stored fields. */
+  private readStatus = -1;
+  private readFields = 0n;
+  private readValue = 0n;
 
   private regions(): RegisterRegion[] {
     return [
