@@ -171,7 +171,11 @@ export function iteDoorbell(w: Uint32Array, i: number): number {
 }
 
 export class ItsCache {
+  /** Cached DTEs by DeviceID. Change it only through `setDevice`/`dropDevice`/`flushDevices` (they keep `device`'s memo). */
   readonly devices = new Map<number, DeviceEntry>();
+  /** The last DeviceID `device` found, and its entry: MSIs come in runs from one device, each a Map lookup otherwise. */
+  private lastId = -1;
+  private lastDevice: DeviceEntry | undefined = undefined;
 
   /** Collection ID -> RD index, UNMAPPED or UNKNOWN (not read from memory yet). */
   readonly cteRd: Int32Array;
@@ -206,20 +210,34 @@ export class ItsCache {
     return n;
   }
 
+  /** The cached entry of `deviceId`, or undefined. */
+  device(deviceId: number): DeviceEntry | undefined {
+    if (deviceId === this.lastId) return this.lastDevice;
+    const d = this.devices.get(deviceId);
+    if (d !== undefined) {
+      this.lastId = deviceId;
+      this.lastDevice = d;
+    }
+    return d;
+  }
+
   /** Caches a device entry, dropping any previous one for `deviceId` and its ITEs. */
   setDevice(deviceId: number, ittAddr: number, size: number): DeviceEntry {
     const d = new DeviceEntry(ittAddr, size);
     this.devices.set(deviceId, d);
+    this.lastId = -1;
     return d;
   }
 
   dropDevice(deviceId: number): void {
     this.devices.delete(deviceId);
+    this.lastId = -1;
   }
 
   /** GITS_BASER of the device table written: every DTE and ITE is dropped. */
   flushDevices(): void {
     this.devices.clear();
+    this.lastId = -1;
   }
 
   /** GITS_BASER of the collection table written: memory-backed CTEs are dropped. */
