@@ -10,26 +10,58 @@ import { toBig, type Word } from './bits.js';
 
 export const PAGE_SIZE = 4096;
 export const PA_LIMIT = 2 ** 48;
+const PAGE_WORDS = PAGE_SIZE / 4;
+
+/**
+ * One 4 KB page: its bytes, a 32-bit view of them for scans, and the range of 32-bit words
+ * that may hold a non-zero value. The range is a hint for `nextNonZero32` only (no access
+ * reads it): a write of a non-zero value widens it to cover the words written, and a scan
+ * narrows it to what it did not find zero, so that scanning a page that is mostly zeros (a
+ * VPT with a bit or two set, read at every vPE residency change) touches the few words that
+ * can matter instead of every word of the page.
+ */
+class Page {
+  readonly view: DataView;
+  readonly words: Uint32Array;
+  /** Words below `lo` and above `hi` are zero (lo > hi: the whole page is). */
+  lo = PAGE_WORDS;
+  hi = -1;
+
+  constructor() {
+    const b = new ArrayBuffer(PAGE_SIZE);
+    this.view = new DataView(b);
+    this.words = new Uint32Array(b);
+  }
+
+  /** Bytes [off, off + size) were written with a value that is not zero. */
+  wrote(off: number, size: number): void {
+    const first = off >>> 2;
+    const last = (off + size - 1) >>> 2;
+    if (first < this.lo) this.lo = first;
+    if (last > this.hi) this.hi = last;
+  }
+}
 
 export class PhysicalMemory {
-  private readonly pages = new Map<number, DataView>();
-  /** 32-bit views of the pages `nextNonZero32` has scanned (VPTs, for the most part). */
-  private readonly words = new Map<number, Uint32Array>();
+  private readonly pages = new Map<number, Page>();
   private lastNo = -1;
-  private lastPage: DataView | undefined = undefined;
+  private lastPage: Page | undefined = undefined;
 
   /** Number of 4 KB pages that hold data. */
   get pagesAllocated(): number {
     return this.pages.size;
   }
 
-  private page(addr: number, create: boolean): DataView | undefined {
-    const no = Math.floor(addr / PAGE_SIZE);
+  // Page number and offset: a division rounded down and a multiply-subtract. Addresses are
+  // doubles (RAM starts at 2^30, beyond V8's small integers), where `addr % PAGE_SIZE` would be
+  // a floating-point remainder, a call into the runtime, on every access.
+
+  private page(no: number, create: boolean): Page | undefined {
     if (no === this.lastNo) return this.lastPage;
     let p = this.pages.get(no);
     if (p === undefined) {
       if (!create) return undefined;
-      p = new DataView(new ArrayBuffer(PAGE_SIZE));
+      p = new Page();
       this.pages.set(no, p);
     }
     this.lastNo = no;
@@ -38,22 +70,25 @@ export class PhysicalMemory {
   }
 
   read8(addr: number): number {
-    const p = this.page(addr, false);
-    return p === undefined ? 0 : p.getUint8(addr % PAGE_SIZE);
+    const no = Math.floor(addr / PAGE_SIZE);
+    const p = this.page(no, false);
+    return p === undefined ? 0 : p.view.getUint8(addr - no * PAGE_SIZE);
   }
 
   read16(addr: number): number {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 2) return this.read8(addr) | (this.read8(addr + 1) << 8);
-    const p = this.page(addr, false);
-    return p === undefined ? 0 : p.getUint16(off, true);
+    const p = this.page(no, false);
+    return p === undefined ? 0 : p.view.getUint16(off, true);
   }
 
   read32(addr: number): number {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 4) return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0;
-    const p = this.page(addr, false);
-    return p === undefined ? 0 : p.getUint32(off, true);
+    const p = this.page(no, false);
+    return p === undefined ? 0 : p.view.getUint32(off, true);
   }
 
   read64(addr: number): bigint {
@@ -61,27 +96,40 @@ export class PhysicalMemory {
   }
 
   write8(addr: number, v: number): void {
-    this.page(addr, true)!.setUint8(addr % PAGE_SIZE, v & 0xff);
+    const no = Math.floor(addr / PAGE_SIZE);
+    const p = this.page(no, true)!;
+    const off = addr - no * PAGE_SIZE;
+    const b = v & 0xff;
+    p.view.setUint8(off, b);
+    if (b !== 0) p.wrote(off, 1);
   }
 
   write16(addr: number, v: number): void {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 2) {
       this.write8(addr, v);
       this.write8(addr + 1, v >>> 8);
       return;
     }
-    this.page(addr, true)!.setUint16(off, v & 0xffff, true);
+    const p = this.page(no, true)!;
+    const h = v & 0xffff;
+    p.view.setUint16(off, h, true);
+    if (h !== 0) p.wrote(off, 2);
   }
 
   write32(addr: number, v: number): void {
-    const off = addr % PAGE_SIZE;
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
     if (off > PAGE_SIZE - 4) {
       this.write16(addr, v);
       this.write16(addr + 2, v >>> 16);
       return;
     }
-    this.page(addr, true)!.setUint32(off, v >>> 0, true);
+    const p = this.page(no, true)!;
+    const w = v >>> 0;
+    p.view.setUint32(off, w, true);
+    if (w !== 0) p.wrote(off, 4);
   }
 
   write64(addr: number, v: Word): void {
@@ -124,15 +172,29 @@ export class PhysicalMemory {
       const pageStop = Math.min(base + PAGE_SIZE, stop);
       const p = this.pages.get(no);
       if (p !== undefined) {
-        // Whether a word is zero does not depend on byte order: the page is scanned through a
-        // 32-bit view of its buffer (made once per page, on its first scan).
-        let w = this.words.get(no);
-        if (w === undefined) {
-          w = new Uint32Array(p.buffer, p.byteOffset, PAGE_SIZE / 4);
-          this.words.set(no, w);
-        }
+        // Whether a word is zero does not depend on byte order: the page is scanned through its
+        // 32-bit view, and only over the words its hint says may be non-zero.
+        const first = (a - base) / 4;
         const last = (pageStop - base) / 4;
-        for (let i = (a - base) / 4; i < last; i++) if (w[i] !== 0) return base + i * 4;
+        const lo = p.lo;
+        const hi = p.hi;
+        const from = first > lo ? first : lo;
+        const to = last < hi + 1 ? last : hi + 1;
+        const w = p.words;
+        for (let i = from; i < to; i++) {
+          if (w[i] !== 0) {
+            // Words [lo, i) were just seen to be zero.
+            if (first <= lo) p.lo = i;
+            return base + i * 4;
+          }
+        }
+        // Nothing in [first, last): narrow the hint by the zeros seen.
+        if (first <= lo) {
+          if (last > hi) {
+            p.lo = PAGE_WORDS;
+            p.hi = -1;
+          } else if (last > lo) p.lo = last;
+        } else if (last > hi && first <= hi) p.hi = first - 1;
       }
       a = pageStop;
     }

@@ -103,6 +103,13 @@ export class MsiDevice {
   private readonly events: readonly number[];
   private readonly rng: Random;
   private readonly ev: SimEvent;
+  // The configuration fields each write reads, copied once: `cfg` is the caller's object, whose
+  // shape differs between devices (optional fields present or not), so reading it per write is
+  // a polymorphic property load.
+  private readonly doorbell: number;
+  private readonly size: number;
+  private readonly count: number;
+  private readonly randomOrder: boolean;
   private times = new Float64Array(0);
   private eventIds = new Uint32Array(0);
   private ring: RecordRing;
@@ -139,6 +146,10 @@ export class MsiDevice {
     this.name = cfg.name ?? `msi-dev${cfg.deviceId}`;
     this.until = cfg.until;
     this.attrs = { requester: 'device', id: cfg.deviceId };
+    this.doorbell = cfg.doorbell;
+    this.size = cfg.size ?? 4;
+    this.count = cfg.count ?? Infinity;
+    this.randomOrder = cfg.order === 'random';
     this.rng = m.rng.fork();
     this.ev = new SimEvent(this.name, 30, () => this.fire());
     this.ring = new RecordRing('all', `MsiDevice ${this.name}`, 'write');
@@ -231,8 +242,7 @@ export class MsiDevice {
   }
 
   private arm(t: number): void {
-    const c = this.cfg;
-    if ((c.count !== undefined && this.ring.n >= c.count) || (this.until !== undefined && t >= this.until)) {
+    if (this.ring.n >= this.count || (this.until !== undefined && t >= this.until)) {
       this.running = false;
       return;
     }
@@ -263,7 +273,7 @@ export class MsiDevice {
 
   private pickEvent(): number {
     const list = this.events;
-    if (this.cfg.order === 'random') return list[this.rng.int(list.length)]!;
+    if (this.randomOrder) return list[this.rng.int(list.length)]!;
     const e = list[this.next]!;
     this.next = this.next + 1 === list.length ? 0 : this.next + 1;
     return e;
@@ -285,12 +295,12 @@ export class MsiDevice {
       this.times[k] = m.now;
       this.eventIds[k] = eventId;
     }
-    const size = this.cfg.size ?? 4;
-    m.bus.write(this.cfg.doorbell, size, eventId, this.attrs);
+    const size = this.size;
+    m.bus.write(this.doorbell, size, eventId, this.attrs);
     const status = m.bus.status;
     if (status !== BusStatus.Ok) this.busErrors++;
     if (m.trace.on)
-      m.trace.emit({ t: m.now, core: -1, el: -1, kind: 'msi-write', device: this.name, deviceId: this.cfg.deviceId, index: i, eventId, doorbell: this.cfg.doorbell, size, status: STATUS_NAMES[status] });
+      m.trace.emit({ t: m.now, core: -1, el: -1, kind: 'msi-write', device: this.name, deviceId: this.cfg.deviceId, index: i, eventId, doorbell: this.doorbell, size, status: STATUS_NAMES[status] });
     if (this.onWrite !== undefined) this.onWrite(i, m.now, eventId);
   }
 

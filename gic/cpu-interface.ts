@@ -38,6 +38,11 @@ import { CpuReg, type CpuInterfacePort } from './ports.js';
 // Module-local copies of imported constants used per interrupt: under the project's TypeScript
 // loader an imported binding is read through a getter call, which showed up in profiles.
 const UNIT = KEY_PRIORITY_UNIT;
+/**
+ * INTID bits of a key (keys are below 2^32, so a bitwise AND is exact): keys above 2^31 are
+ * doubles, where a remainder by UNIT would be a floating-point remainder, a runtime call.
+ */
+const INTID_OF_KEY = UNIT - 1;
 const LPI_FIRST = LPI_BASE;
 const SPECIAL_FIRST = INTID_SPECIAL;
 const SPURIOUS = INTID_SPURIOUS;
@@ -144,7 +149,7 @@ export class CpuInterface implements CpuInterfacePort {
     this.hppi = best;
     let want = 0;
     if (best >= 0) {
-      const intid = best % UNIT;
+      const intid = best & INTID_OF_KEY;
       const group = link.groupOf(intid);
       this.hppiGroup = group;
       if (this.canSignal((best - intid) / UNIT, group)) want = group === 0 ? FIQ : IRQ;
@@ -154,7 +159,7 @@ export class CpuInterface implements CpuInterfacePort {
 
   /** The INTID of the HPPI (1023 when none), for tests and the assembly. */
   get highestPending(): number {
-    return this.hppi < 0 ? SPURIOUS : this.hppi % UNIT;
+    return this.hppi < 0 ? SPURIOUS : (this.hppi & INTID_OF_KEY);
   }
 
   private drive(want: number): void {
@@ -198,7 +203,7 @@ export class CpuInterface implements CpuInterfacePort {
   private acknowledge(group: number): number {
     const k = this.hppi;
     if (k < 0 || this.hppiGroup !== group) return SPURIOUS;
-    const intid = k % UNIT;
+    const intid = k & INTID_OF_KEY;
     const prio = (k - intid) / UNIT;
     if (!this.canSignal(prio, group)) return SPURIOUS;
     const bit = (prio & this.groupMask(group)) >>> (8 - this.preemptionBits);
@@ -299,7 +304,7 @@ export class CpuInterface implements CpuInterfacePort {
       case Reg.HPPIR0:
       case Reg.HPPIR1: {
         const g = reg === Reg.HPPIR0 ? 0 : 1;
-        return this.hppi < 0 || this.hppiGroup !== g ? SPURIOUS : this.hppi % UNIT;
+        return this.hppi < 0 || this.hppiGroup !== g ? SPURIOUS : (this.hppi & INTID_OF_KEY);
       }
       case Reg.BPR0:
         return ICC_BPR.encode({ BinaryPoint: this.bpr0 });

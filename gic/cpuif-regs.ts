@@ -82,7 +82,13 @@ export function defineGicSysregs(
   const virtAprs = aprCount(cfg.preemptionBits);
   for (const spec of CPU_REGS) {
     const cost = spec.id === CpuReg.IAR0 || spec.id === CpuReg.IAR1 ? c.iccAck : spec.id === CpuReg.EOIR0 || spec.id === CpuReg.EOIR1 || spec.id === CpuReg.DIR ? c.iccEoi : c.iccOther;
+    // The spec's optional fields as plain captured values: the specs have several shapes, and
+    // the handlers share one compiled `access`, where reading them from `spec` would be a
+    // megamorphic property load on every ICC_*/ICV_* access.
     const { cls, id } = spec;
+    const ro = spec.ro === true;
+    const wo = spec.wo === true;
+    const apIndex = spec.apIndex ?? -1;
     const h: SysRegHandler = {
       reg: spec.reg,
       wide: spec.wide ?? false,
@@ -90,17 +96,17 @@ export function defineGicSysregs(
       writeCost: cost,
       access(pe: PE, read: boolean): Access {
         if (pe.el === 0) return Access.Undefined;
-        if (read ? spec.wo : spec.ro) return Access.Undefined;
+        if (read ? wo : ro) return Access.Undefined;
         if (pe.el === 1) {
           const routed = (pe.hcr & (HCR_IMO | HCR_FMO)) !== 0;
           if (cls === SGI && routed) return Access.TrapEl2;
           const isVirt = virtualAtEl1(cls, pe.hcr);
-          if (spec.apIndex !== undefined && spec.apIndex >= (isVirt ? virtAprs : physAprs)) return Access.Undefined;
+          if (apIndex >= 0 && apIndex >= (isVirt ? virtAprs : physAprs)) return Access.Undefined;
           // ICH_HCR_EL2.TC/TALL0/TALL1/TDIR trap EL1 accesses to ICC_* and ICV_* alike.
           if (virt[pe.index]!.trapsEl1(id, read)) return Access.TrapEl2;
           return Access.Ok;
         }
-        if (spec.apIndex !== undefined && spec.apIndex >= physAprs) return Access.Undefined;
+        if (apIndex >= 0 && apIndex >= physAprs) return Access.Undefined;
         return Access.Ok;
       },
       read(pe: PE): Word {

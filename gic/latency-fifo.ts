@@ -14,7 +14,7 @@ import type { Machine } from '../core/machine.js';
 export const GIC_EVENT_PRIORITY = 20;
 
 export interface LatencyFifoOptions {
-  /** Initial ring size (it doubles when full). */
+  /** Initial ring size, rounded up to a power of two (it doubles when full). */
   readonly capacity?: number;
   /** Event priority among events at the same time (default 20, after the timers' 10). */
   readonly priority?: number;
@@ -39,7 +39,9 @@ export class LatencyFifo {
     private readonly deliver: (a: number, b: number) => void,
     o: LatencyFifoOptions = {},
   ) {
-    const capacity = o.capacity ?? 16;
+    // A power of two, so that ring indices wrap with a mask instead of an integer division.
+    let capacity = 1;
+    while (capacity < (o.capacity ?? 16)) capacity *= 2;
     this.times = new Float64Array(capacity);
     this.as = new Uint32Array(capacity);
     this.bs = new Uint32Array(capacity);
@@ -61,14 +63,14 @@ export class LatencyFifo {
       return;
     }
     if (this.count === this.times.length) this.grow();
-    const cap = this.times.length;
+    const wrap = this.times.length - 1;
     let t = this.m.now + this.latency;
     if (this.count > 0) {
       // Keep FIFO order even if a caller's clock lagged: never deliver before an earlier message.
-      const lastT = this.times[(this.head + this.count - 1) % cap]!;
+      const lastT = this.times[(this.head + this.count - 1) & wrap]!;
       if (t < lastT) t = lastT;
     }
-    const i = (this.head + this.count) % cap;
+    const i = (this.head + this.count) & wrap;
     this.times[i] = t;
     this.as[i] = a;
     this.bs[i] = b;
@@ -79,12 +81,12 @@ export class LatencyFifo {
   private fire(): void {
     const now = this.m.now;
     while (this.count > 0) {
-      const cap = this.times.length;
+      const wrap = this.times.length - 1;
       const i = this.head;
       if (this.times[i]! > now) break;
       const a = this.as[i]!;
       const b = this.bs[i]!;
-      this.head = (i + 1) % cap;
+      this.head = (i + 1) & wrap;
       this.count--;
       this.deliver(a, b);
     }

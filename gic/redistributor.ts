@@ -24,7 +24,7 @@
  *   no effect (memory is coherent).
  */
 import { GICR_INVLPIR_V41 } from './vlpi-registers.js';
-import { bits, lo32, toBig } from '../core/bits.js';
+import { bits, field32, fieldOfPair, hi32, lo32, toBig } from '../core/bits.js';
 import type { Machine } from '../core/machine.js';
 import { W32, W64, RegisterBlock, constReg, type RegisterRegion } from '../core/regions.js';
 import { priorityMask, type GicConfig } from './config.js';
@@ -57,6 +57,16 @@ const lsb1 = lowestBit;
 export const RD_FRAME_SIZE = 0x10000;
 
 const SGI_MASK = (1 << SGI_COUNT) - 1;
+
+// Registers software touches around every LPI (re)configuration and residency change, taken
+// apart or built through field positions resolved once instead of `Layout.get`/`decode`/`encode`
+// (a by-name lookup or a record per access).
+const LPIR_PINTID = GICR_LPIR.field('pINTID');
+const INVLPIR_V = GICR_INVLPIR_V41.field('V');
+const INVLPIR_VPEID = GICR_INVLPIR_V41.field('vPEID');
+const INVLPIR_INTID = GICR_INVLPIR_V41.field('INTID');
+/** GICR_SYNCR with Busy = 1. */
+const SYNCR_BUSY = GICR_SYNCR.encode({ Busy: 1 });
 
 /** What a redistributor needs from the rest of the GIC. */
 export interface RedistributorHooks {
@@ -305,7 +315,7 @@ export class Redistributor {
       length: 8,
       widths: W32 | W64,
       regSize: 8,
-      write: (_o, _s, v) => fn(GICR_LPIR.get(lo32(v), 'pINTID')),
+      write: (_o, _s, v) => fn(field32(lo32(v), LPIR_PINTID.lsb, LPIR_PINTID.width)),
     });
     // GICv4.1: V = 1 names a vLPI of vPE vPEID (IHI 0069, GICR_INVLPIR, GICR_INVALLR); V = 0 the physical LPI(s).
     const vlpir = (name: string, offset: number, all: boolean): RegisterRegion => ({
@@ -315,10 +325,12 @@ export class Redistributor {
       widths: W32 | W64,
       regSize: 8,
       write: (_o, _s, v) => {
-        const d = GICR_INVLPIR_V41.decode(toBig(v));
-        if (d.V === 1) this.hooks.invalidateVlpi?.(this.index, d.vPEID, all ? -1 : d.INTID);
+        const lo = lo32(v);
+        const hi = hi32(v);
+        const intid = fieldOfPair(lo, hi, INVLPIR_INTID.lsb, INVLPIR_INTID.width);
+        if (fieldOfPair(lo, hi, INVLPIR_V.lsb, INVLPIR_V.width) === 1) this.hooks.invalidateVlpi?.(this.index, fieldOfPair(lo, hi, INVLPIR_VPEID.lsb, INVLPIR_VPEID.width), all ? -1 : intid);
         else if (all) this.invalidateAllLpis();
-        else this.invalidateLpi(d.INTID);
+        else this.invalidateLpi(intid);
       },
     });
     const base64 = (name: string, offset: number, get: () => bigint, set: (v: bigint) => void): RegisterRegion => ({
@@ -388,7 +400,7 @@ export class Redistributor {
         offset: GICR.SYNCR,
         length: 4,
         widths: W32,
-        read: () => GICR_SYNCR.encode({ Busy: this.m.now < this.busyUntil ? 1 : 0 }),
+        read: () => (this.m.now < this.busyUntil ? SYNCR_BUSY : 0),
       },
       constReg('GICR_PIDR2', GICR.PIDR2, GIC_PIDR2.encode({ ArchRev: this.cfg.version })),
     ];

@@ -75,7 +75,7 @@
  * a Valid = 1 write naming no valid vPE table entry (or with GICR_VPROPBASER.Valid = 0) is
  * ignored; GICR_VPROPBASER.Z is a hint with no effect.
  */
-import { lo32, toBig } from '../core/bits.js';
+import { fieldOfPair, hi32, lo32, toBig, type FieldRef } from '../core/bits.js';
 import type { AccessAttrs } from '../core/bus.js';
 import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
@@ -110,6 +110,31 @@ export const VLPI_FRAME_SIZE = 0x10000;
 const VALID = GICR_VPENDBASER.mask('Valid');
 const DIRTY = GICR_VPENDBASER.mask('Dirty');
 const PENDING_LAST = GICR_VPENDBASER.mask('PendingLast');
+
+// GICR_VPENDBASER/GICR_VPROPBASER writes are taken apart through field positions resolved once
+// here, not `Layout.decode`/`encode` (a record built per write): a residency change writes
+// them on every schedule and deschedule of a vPE.
+/** GICR_VPENDBASER (GICv4.0) fields stored as written: InnerCache, Shareability, PA, OuterCache, IDAI. */
+const VPEND_STORED = GICR_VPENDBASER.mask('InnerCache') | GICR_VPENDBASER.mask('Shareability') | GICR_VPENDBASER.mask('PA') | GICR_VPENDBASER.mask('OuterCache') | GICR_VPENDBASER.mask('IDAI');
+const VPEND_PA = GICR_VPENDBASER.field('PA');
+const VPEND_VALID = GICR_VPENDBASER.field('Valid');
+const VPEND_PENDING_LAST = GICR_VPENDBASER.field('PendingLast');
+/** GICR_VPENDBASER (GICv4.1) fields stored as written: vPEID, VGrp0En, VGrp1En. */
+const VPEND41_STORED = GICR_VPENDBASER_V41.mask('vPEID') | GICR_VPENDBASER_V41.mask('VGrp0En') | GICR_VPENDBASER_V41.mask('VGrp1En');
+const VPEND41_VPEID = GICR_VPENDBASER_V41.field('vPEID');
+const VPEND41_VGRP1EN = GICR_VPENDBASER_V41.field('VGrp1En');
+const VPEND41_VALID = GICR_VPENDBASER_V41.field('Valid');
+const VPEND41_PENDING_LAST = GICR_VPENDBASER_V41.field('PendingLast');
+const VPEND41_DB = GICR_VPENDBASER_V41.field('DB');
+/** GICR_VPROPBASER (GICv4.0): every declared field (the rest is RES0). */
+const VPROP_STORED = GICR_VPROPBASER.mask('IDbits') | GICR_VPROPBASER.mask('InnerCache') | GICR_VPROPBASER.mask('Shareability') | GICR_VPROPBASER.mask('PA') | GICR_VPROPBASER.mask('OuterCache');
+const VPROP_PA = GICR_VPROPBASER.field('PA');
+const VPROP_IDBITS = GICR_VPROPBASER.field('IDbits');
+
+/** One field of a 64-bit register value. */
+function fieldOf(v: bigint, f: FieldRef): number {
+  return fieldOfPair(lo32(v), hi32(v), f.lsb, f.width);
+}
 
 export class VlpiFrame implements VlpiSource {
   readonly block: RegisterBlock;
@@ -354,34 +379,35 @@ export class VlpiFrame implements VlpiSource {
 
   /** GICR_VPENDBASER write in the GICv4.1 layout (IHI 0069, GICR_VPENDBASER). */
   private writeVpendbaserV41(v: bigint): void {
-    const d = GICR_VPENDBASER_V41.decode(v);
-    const fields = GICR_VPENDBASER_V41.encode({ vPEID: d.vPEID, VGrp0En: d.VGrp0En, VGrp1En: d.VGrp1En });
-    const valid = d.Valid === 1;
+    const fields = v & VPEND41_STORED;
+    const vpeid = fieldOf(v, VPEND41_VPEID);
+    const pendingLast = fieldOf(v, VPEND41_PENDING_LAST);
+    const valid = fieldOf(v, VPEND41_VALID) === 1;
     if (this.valid && valid) {
       if (fields !== this.vpendbaser) this.ignored('GICR_VPENDBASER fields changed while Valid = 1', v);
       return;
     }
     if (!this.valid && !valid) {
       this.vpendbaser = fields;
-      this.pendingLast = d.PendingLast;
+      this.pendingLast = pendingLast;
       return;
     }
     if (!valid) {
       // DB is treated as 0 when PendingLast is written 1 (IHI 0069, GICR_VPENDBASER.DB).
-      this.dbRequested = d.DB === 1 && d.PendingLast === 0;
+      this.dbRequested = fieldOf(v, VPEND41_DB) === 1 && pendingLast === 0;
       this.residency?.set(this.vpeid, -1);
       this.deschedule();
       return;
     }
     if (GICR_VPROPBASER_V41.get(this.vpropbaser, 'Valid') === 0) return this.ignored('GICR_VPENDBASER.Valid = 1 while GICR_VPROPBASER.Valid = 0', v);
     const t = this.vpeTable!;
-    if (!t.read(this.vpropbaser, d.vPEID)) return this.ignored(`GICR_VPENDBASER names vPEID ${d.vPEID} with no valid vPE table entry`, v);
+    if (!t.read(this.vpropbaser, vpeid)) return this.ignored(`GICR_VPENDBASER names vPEID ${vpeid} with no valid vPE table entry`, v);
     this.vpendbaser = fields;
-    this.vpeid = d.vPEID;
+    this.vpeid = vpeid;
     this.vconf = t.vconf;
-    this.vgrp1En = d.VGrp1En === 1;
-    this.doorbells!.disarm(d.vPEID);
-    this.residency?.set(d.vPEID, this.index);
+    this.vgrp1En = fieldOf(v, VPEND41_VGRP1EN) === 1;
+    this.doorbells!.disarm(vpeid);
+    this.residency?.set(vpeid, this.index);
     this.schedule(t.vpt, t.vconf, Math.min(t.vptSize + 1, this.cfg.idBits));
   }
 
@@ -389,21 +415,20 @@ export class VlpiFrame implements VlpiSource {
   private writeVpendbaser(v: bigint): void {
     if (this.dirty) return this.ignored('GICR_VPENDBASER write while Dirty = 1', v);
     if (this.v41) return this.writeVpendbaserV41(v);
-    const d = GICR_VPENDBASER.decode(v);
-    const fields = GICR_VPENDBASER.encode({ InnerCache: d.InnerCache, Shareability: d.Shareability, PA: d.PA, OuterCache: d.OuterCache, IDAI: d.IDAI });
-    const valid = d.Valid === 1;
+    const fields = v & VPEND_STORED;
+    const valid = fieldOf(v, VPEND_VALID) === 1;
     if (this.valid && valid) {
       if (fields !== this.vpendbaser) this.ignored('GICR_VPENDBASER fields changed while Valid = 1', v);
       return;
     }
     this.vpendbaser = fields;
     if (!this.valid && !valid) {
-      this.pendingLast = d.PendingLast;
+      this.pendingLast = fieldOf(v, VPEND_PENDING_LAST);
       return;
     }
     if (valid) {
-      const prop = GICR_VPROPBASER.decode(this.vpropbaser);
-      this.schedule(d.PA * 0x10000, prop.PA * 0x1000, Math.min(prop.IDbits + 1, this.cfg.idBits));
+      const prop = this.vpropbaser;
+      this.schedule(fieldOf(v, VPEND_PA) * 0x10000, fieldOf(prop, VPROP_PA) * 0x1000, Math.min(fieldOf(prop, VPROP_IDBITS) + 1, this.cfg.idBits));
     } else this.deschedule();
   }
 
@@ -416,7 +441,8 @@ export class VlpiFrame implements VlpiSource {
     this.parsed = false;
     this.vpt = vpt;
     this.pendingLast = 1;
-    this.resident.reset(prop, bits >= 14 ? 2 ** bits : LPI_FIRST);
+    // bits <= GICD_TYPER.IDbits + 1 <= 24 (config.ts): a shift, not a Math.pow call per schedule.
+    this.resident.reset(prop, bits >= 14 ? 1 << bits : LPI_FIRST);
     this.startDirty('schedule', this.m.costs.vpeScheduleDirty);
   }
 
@@ -482,12 +508,25 @@ export class VlpiFrame implements VlpiSource {
 
   /** GICR_VPENDBASER as read: stored fields, Valid, Dirty, PendingLast (1 while Valid or Dirty). */
   private readVpendbaser(): bigint {
-    let v = this.vpendbaser;
-    if (this.valid) v |= VALID;
-    if (this.dirty) v |= DIRTY;
-    if (this.valid || this.dirty || this.pendingLast === 1) v |= PENDING_LAST;
-    return v;
+    // Software polls this register while Dirty = 1 around every residency change: the value is
+    // kept until the stored fields or the status bits change, instead of new bigints per read.
+    const status = (this.valid ? 1 : 0) | (this.dirty ? 2 : 0) | (this.valid || this.dirty || this.pendingLast === 1 ? 4 : 0);
+    if (status !== this.readStatus || this.vpendbaser !== this.readFields) {
+      let v = this.vpendbaser;
+      if ((status & 1) !== 0) v |= VALID;
+      if ((status & 2) !== 0) v |= DIRTY;
+      if ((status & 4) !== 0) v |= PENDING_LAST;
+      this.readStatus = status;
+      this.readFields = this.vpendbaser;
+      this.readValue = v;
+    }
+    return this.readValue;
   }
+
+  /** `readVpendbaser`'s last answer, for these status bits (Valid 1, Dirty 2, PendingLast 4) and stored fields. */
+  private readStatus = -1;
+  private readFields = 0n;
+  private readValue = 0n;
 
   private regions(): RegisterRegion[] {
     return [
@@ -506,7 +545,7 @@ export class VlpiFrame implements VlpiSource {
             this.vpropbaser = GICR_VPROPBASER_V41.encode({ ...d, Z: 0, Entry_Size: VPE_ENTRY_SIZE_FIELD });
             return;
           }
-          this.vpropbaser = GICR_VPROPBASER.encode(GICR_VPROPBASER.decode(toBig(v)));
+          this.vpropbaser = toBig(v) & VPROP_STORED;
         },
       },
       {

@@ -31,6 +31,8 @@ export const UNKNOWN = -2;
 /** Words per cached ITE: [0] = INTID + IntType × 2^24 + CACHED, [1] = ICID + vPEID × 2^16, [2] = doorbell. */
 export const ITE_WORDS = 3;
 const TWO24 = 0x100_0000;
+/** The INTID bits of word 0 (bitwise: word 0 stays below 2^26). */
+const INTID_BITS = TWO24 - 1;
 /** Set in word 0 of every cached ITE, so that a zero word means "not cached". */
 const CACHED = 0x200_0000;
 /** A dense device index may hold up to this many EventIDs per cached event (12 bytes each)... */
@@ -156,7 +158,7 @@ export function iteKind(w: Uint32Array, i: number): number {
   return Math.floor(w[i]! / TWO24) & 1;
 }
 export function iteIntid(w: Uint32Array, i: number): number {
-  return w[i]! % TWO24;
+  return w[i]! & INTID_BITS;
 }
 export function iteIcid(w: Uint32Array, i: number): number {
   return w[i + 1]! & 0xffff;
@@ -169,7 +171,11 @@ export function iteDoorbell(w: Uint32Array, i: number): number {
 }
 
 export class ItsCache {
+  /** Cached DTEs by DeviceID. Change it only through `setDevice`/`dropDevice`/`flushDevices` (they keep `device`'s memo). */
   readonly devices = new Map<number, DeviceEntry>();
+  /** The last DeviceID `device` found, and its entry: MSIs come in runs from one device, each a Map lookup otherwise. */
+  private lastId = -1;
+  private lastDevice: DeviceEntry | undefined = undefined;
 
   /** Collection ID -> RD index, UNMAPPED or UNKNOWN (not read from memory yet). */
   readonly cteRd: Int32Array;
@@ -204,20 +210,34 @@ export class ItsCache {
     return n;
   }
 
+  /** The cached entry of `deviceId`, or undefined. */
+  device(deviceId: number): DeviceEntry | undefined {
+    if (deviceId === this.lastId) return this.lastDevice;
+    const d = this.devices.get(deviceId);
+    if (d !== undefined) {
+      this.lastId = deviceId;
+      this.lastDevice = d;
+    }
+    return d;
+  }
+
   /** Caches a device entry, dropping any previous one for `deviceId` and its ITEs. */
   setDevice(deviceId: number, ittAddr: number, size: number): DeviceEntry {
     const d = new DeviceEntry(ittAddr, size);
     this.devices.set(deviceId, d);
+    this.lastId = -1;
     return d;
   }
 
   dropDevice(deviceId: number): void {
     this.devices.delete(deviceId);
+    this.lastId = -1;
   }
 
   /** GITS_BASER of the device table written: every DTE and ITE is dropped. */
   flushDevices(): void {
     this.devices.clear();
+    this.lastId = -1;
   }
 
   /** GITS_BASER of the collection table written: memory-backed CTEs are dropped. */

@@ -29,6 +29,7 @@
  *   until Enabled is set again, which resumes processing of whatever is queued.
  * - CBASER.Valid = 0: nothing is read from the queue (CWRITER still updates).
  */
+import { field32 } from '../../core/bits.js';
 import type { Machine } from '../../core/machine.js';
 import { SimEvent } from '../../core/events.js';
 import { GIC_EVENT_PRIORITY } from '../latency-fifo.js';
@@ -41,6 +42,19 @@ export interface CommandExecutor {
    * of table entries it read or wrote, or -1 when the queue must stall on it.
    */
   execute(pa: number, offset: number): number;
+}
+
+// GITS_CWRITER/GITS_CREADR are polled and written around every command software issues: their
+// fields go through positions resolved once, not `Layout.get`/`encode` (a by-name lookup or a
+// record per access).
+const CWRITER_OFFSET = GITS_CWRITER.field('Offset');
+const CWRITER_RETRY = GITS_CWRITER.field('Retry');
+const CREADR_OFFSET = GITS_CREADR.field('Offset');
+const CREADR_STALLED = GITS_CREADR.field('Stalled');
+
+/** `x` placed in a field of a 32-bit register (truncated to the field's width). */
+function inField(x: number, f: { lsb: number; mask: number }): number {
+  return ((x << f.lsb) & f.mask) >>> 0;
 }
 
 const FETCH = 0;
@@ -93,10 +107,10 @@ export class CommandQueue {
   }
 
   writeCwriter(v: number): void {
-    const offset = GITS_CWRITER.get(v, 'Offset') * COMMAND_BYTES;
+    const offset = field32(v, CWRITER_OFFSET.lsb, CWRITER_OFFSET.width) * COMMAND_BYTES;
     if (offset >= this.bytes) return;
     this.cwriter = offset;
-    if (GITS_CWRITER.get(v, 'Retry') === 1 && this.stalled) {
+    if (field32(v, CWRITER_RETRY.lsb, CWRITER_RETRY.width) === 1 && this.stalled) {
       this.stalled = false;
       const m = this.m;
       if (m.trace.on) m.trace.emit({ t: m.now, core: ITS_CORE, el: ITS_CORE, kind: 'its-queue', state: 'resumed', offset: this.creadr });
@@ -105,11 +119,11 @@ export class CommandQueue {
   }
 
   readCwriter(): number {
-    return GITS_CWRITER.encode({ Offset: this.cwriter / COMMAND_BYTES });
+    return inField(this.cwriter / COMMAND_BYTES, CWRITER_OFFSET);
   }
 
   readCreadr(): number {
-    return GITS_CREADR.encode({ Stalled: this.stalled ? 1 : 0, Offset: this.creadr / COMMAND_BYTES });
+    return (inField(this.stalled ? 1 : 0, CREADR_STALLED) | inField(this.creadr / COMMAND_BYTES, CREADR_OFFSET)) >>> 0;
   }
 
   setEnabled(on: boolean): void {

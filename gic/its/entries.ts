@@ -95,7 +95,7 @@ export class ItsEntries {
 
   /** The DTE of `deviceId` (DEVICE_OOR, UNMAPPED_DEVICE, TABLE_FAULT). */
   device(deviceId: number): number {
-    const cached = this.cache.devices.get(deviceId);
+    const cached = this.cache.device(deviceId);
     if (cached !== undefined) {
       this.dev = cached;
       return 0;

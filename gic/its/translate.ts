@@ -107,7 +107,10 @@ export class Translator {
       return;
     }
     r = e.vpe(e.vpeid);
-    if (r === 0 && intid >= 2 ** (e.vptSize + 1)) r = Reason.VIRTUALID_OOR;
+    // vINTID >= 2^(VPT_size + 1), as a shift: `2 ** n` with a variable n is a Math.pow call on
+    // every MSI. The ITE's INTID is below 2^24, so n >= 32 never bounds it.
+    const bits = e.vptSize + 1;
+    if (r === 0 && bits < 32 && intid >>> bits !== 0) r = Reason.VIRTUALID_OOR;
     if (r !== 0) return this.drop(deviceId, eventId, r);
     const v = this.vlpis;
     if (v !== null) {

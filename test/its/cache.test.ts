@@ -60,6 +60,36 @@ test('MAPD remapping a device to a new ITT drops its cached ITEs', (t) => {
   t.is(rig.its.translator.lastError, 0x010307);
 });
 
+test('after MSIs from a device, MAPD V = 0 and a MAPD to a new ITT are seen by the next MSI (the last-device memo is dropped)', (t) => {
+  const rig = makeRig();
+  const d = rigDriver(rig);
+  run(rig, function* () {
+    yield* d.init(layout());
+    yield* d.submit(
+      ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
+      ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
+      ItsCmd.MAPTI({ DeviceID: 1, EventID: 2, pINTID: 8200, ICID: 0 }),
+    );
+  });
+  msi(rig, 1, 2);
+  msi(rig, 1, 2);
+  t.deepEqual(rig.lpis.at(0), [8200]);
+  run(rig, function* () {
+    yield* d.submit(ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 0 }));
+  });
+  msi(rig, 1, 2);
+  t.deepEqual(rig.lpis.at(0), [8200]);
+  t.is(rig.its.translator.lastError, 0x010304); // INT UNMAPPED_DEVICE
+  run(rig, function* () {
+    yield* d.submit(
+      ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA + 0x1000, V: 1 }),
+      ItsCmd.MAPTI({ DeviceID: 1, EventID: 2, pINTID: 8201, ICID: 0 }),
+    );
+  });
+  msi(rig, 1, 2);
+  t.deepEqual(rig.lpis.at(0), [8200, 8201]);
+});
+
 test('a device with a sparse EventID space (20 EventID bits) translates every mapped event and discards one', (t) => {
   const rig = makeRig({ its: { eventIdBits: 20 }, machine: { cores: 1 } });
   const d = rigDriver(rig);
