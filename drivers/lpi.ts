@@ -40,9 +40,14 @@ export function allocPendingTable(heap: PhysHeap, idBits: number): number {
   return heap.alloc(2 ** idBits / 8, 0x10000);
 }
 
+// The configuration byte's fields, resolved once: `lpiConfigByte` runs on every doorbell arm and disarm.
+const CONFIG_PRIORITY = LPI_CONFIG.field('Priority');
+const CONFIG_GROUP1 = LPI_CONFIG.encode({ Group1: 1 });
+const CONFIG_ENABLE = LPI_CONFIG.encode({ Enable: 1 });
+
 /** The configuration byte of an LPI: priority (bits [7:2] kept), Group1 (RES1), enable. */
 export function lpiConfigByte(priority: number, enabled: boolean): number {
-  return LPI_CONFIG.encode({ Priority: priority >> 2, Group1: 1, Enable: enabled ? 1 : 0 });
+  return (((priority >> 2) << CONFIG_PRIORITY.lsb) & CONFIG_PRIORITY.mask) | CONFIG_GROUP1 | (enabled ? CONFIG_ENABLE : 0);
 }
 
 /** Writes the configuration byte of `intid` (a store; the redistributor sees it after an invalidation). */

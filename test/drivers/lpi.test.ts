@@ -5,7 +5,9 @@
  * them); and a guest kernel that uses what it found.
  */
 import test from 'ava';
-import { hasDirectLpi } from '../../drivers/lpi.js';
+import fc from 'fast-check';
+import { hasDirectLpi, lpiConfigByte } from '../../drivers/lpi.js';
+import { LPI_CONFIG } from '../../gic/gic-registers.js';
 import { createBoard } from '../../gic/board.js';
 import { deviceKernel } from '../../guests/samples.js';
 import { bootGuests, buildPlatform } from '../../scenarios/platform.js';
@@ -33,4 +35,16 @@ test('a guest finds GICR_CTLR.IR = 1 on its emulated redistributor and invalidat
   const reads = p.m.trace.of('hyp-mmio').filter((x) => !x.write && (x.ipa & 0xffff) <= 0x8);
   t.true(reads.some((x) => (x.ipa & 0xffff) === 0x8 && (x.value & 0b1000) === 0), 'GICR_TYPER.DirectLPI = 0');
   t.true(reads.some((x) => (x.ipa & 0xffff) === 0x0 && (x.value & 0b100) !== 0), 'GICR_CTLR.IR = 1');
+});
+
+test('property: lpiConfigByte is the LPI_CONFIG encoding of any priority and enable (priority bits [7:2], Group1 set)', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 255 }), fc.boolean(), (priority, enabled) => {
+      const b = lpiConfigByte(priority, enabled);
+      t.is(b, LPI_CONFIG.encode({ Priority: priority >> 2, Group1: 1, Enable: enabled ? 1 : 0 }));
+      t.is(LPI_CONFIG.get(b, 'Priority') << 2, priority & 0xfc);
+      t.is(LPI_CONFIG.get(b, 'Enable'), enabled ? 1 : 0);
+    }),
+    { numRuns: 200, seed: 7 },
+  );
 });
