@@ -28,13 +28,67 @@ import { builtSeq, CALL, type Op, OpKind, takeCallee, ORD_ACQUIRE, ORD_RELEASE, 
 import { newPlainSlots, PlainRegs, SLOT_SCTLR_EL1 } from './plain-sysregs.js';
 import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV, spsrFor } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
-import { Access, type SysRegHandler } from './sysreg.js';
+import { Access, type SysRegEntry } from './sysreg.js';
 import { Result, Thread, isThreadPc } from './threads.js';
 import type { GenericTimer } from './timer.js';
 import type { ExceptionType } from './trace.js';
 
 export const PeState = { Off: 0, Run: 1, Wfi: 2, Wfe: 3 } as const;
 export type PeState = (typeof PeState)[keyof typeof PeState];
+
+/*
+ * This file writes OpKind, PeState and Result values as literals, each followed by its name in a
+ * comment, on the per-op path. A module-level constant costs a context load and a TDZ check at each use, an
+ * imported object's member a cell load and a field load (neither compiler inlines a const enum
+ * across modules, and tsc not even within one under isolatedModules), and a switch with such case
+ * labels is a chain of compares where literals give a jump table: a loop of NOPs ran 1.5x faster
+ * with literals. The tables below are the values as written here, checked against the exported
+ * ones at compile time.
+ */
+const OPKIND_AS_WRITTEN = {
+  MRS: 0,
+  MSR: 1,
+  LDR: 2,
+  STR: 3,
+  HVC: 4,
+  SVC: 5,
+  SMC: 6,
+  WFI: 7,
+  WFE: 8,
+  SEV: 9,
+  ERET: 10,
+  WORK: 11,
+  ISB: 12,
+  DSB: 13,
+  DMB: 14,
+  DAIFSET: 15,
+  DAIFCLR: 16,
+  GETX: 17,
+  SETX: 18,
+  TLBI: 19,
+  NOP: 20,
+  SAVEX: 21,
+  RESTOREX: 22,
+  MRSN: 23,
+  MSRN: 24,
+  LDXR: 25,
+  STXR: 26,
+  CLREX: 27,
+  LDAR: 28,
+  STLR: 29,
+  CAS: 30,
+  SWP: 31,
+  LDADD: 32,
+  LDCLR: 33,
+  LDSET: 34,
+  LDEOR: 35,
+  SEVL: 36,
+} as const satisfies typeof OpKind;
+const PESTATE_AS_WRITTEN = { Off: 0, Run: 1, Wfi: 2, Wfe: 3 } as const satisfies typeof PeState;
+const RESULT_AS_WRITTEN = { None: 0, Number: 1, Big: 2, Raw: 3 } as const satisfies typeof Result;
+void OPKIND_AS_WRITTEN;
+void PESTATE_AS_WRITTEN;
+void RESULT_AS_WRITTEN;
 
 /** Interrupt inputs of the PE. */
 export const LINE_IRQ = 1;
@@ -121,7 +175,7 @@ export class PE {
 
   /** Local clock, in cycles. */
   now = 0;
-  state: PeState = PeState.Off;
+  state: PeState = 0 /* PeState.Off */;
   private sleepStart = 0;
 
   // PSTATE
@@ -189,7 +243,7 @@ export class PE {
   /** Runs ops while this PE is the earliest runnable entity (until `m.sliceLimit`). */
   runSlice(): void {
     const m = this.m;
-    while (this.state === PeState.Run && this.now < m.sliceLimit) {
+    while (this.state === 1 /* PeState.Run */ && this.now < m.sliceLimit) {
       m.now = this.now;
       this.step();
     }
@@ -214,7 +268,7 @@ export class PE {
         this.programEnded(t);
         return;
       }
-      t.pendKind = Result.None;
+      t.pendKind = 0 /* Result.None */;
       this.setup(op, t);
       this.counters.ops++;
     }
@@ -268,31 +322,31 @@ export class PE {
   /** Register writes an op implies before it executes (the MOVs that set its operands). */
   private setup(op: Op, t: Thread): void {
     switch (op.kind) {
-      case OpKind.MSR:
-      case OpKind.STR:
-      case OpKind.STLR:
-      case OpKind.STXR:
-      case OpKind.SWP:
-      case OpKind.LDADD:
-      case OpKind.LDCLR:
-      case OpKind.LDSET:
-      case OpKind.LDEOR:
+      case 1 /* OpKind.MSR */:
+      case 3 /* OpKind.STR */:
+      case 29 /* OpKind.STLR */:
+      case 26 /* OpKind.STXR */:
+      case 31 /* OpKind.SWP */:
+      case 32 /* OpKind.LDADD */:
+      case 33 /* OpKind.LDCLR */:
+      case 34 /* OpKind.LDSET */:
+      case 35 /* OpKind.LDEOR */:
         if (op.rt < 31) this.x[op.rt] = op.value;
         return;
-      case OpKind.CAS:
+      case 30 /* OpKind.CAS */:
         // CAS Xs, Xt, [Xn]: Xs holds the compare value, Xt the new value.
         if (op.rs < 31) this.x[op.rs] = op.value;
         if (op.rt < 31) this.x[op.rt] = op.value2;
         return;
-      case OpKind.HVC:
-      case OpKind.SVC:
-      case OpKind.SMC:
+      case 4 /* OpKind.HVC */:
+      case 5 /* OpKind.SVC */:
+      case 6 /* OpKind.SMC */:
         if (op.argc > 0) this.x[0] = op.a0;
         if (op.argc > 1) this.x[1] = op.a1;
         if (op.argc > 2) this.x[2] = op.a2;
         if (op.argc > 3) this.x[3] = op.a3;
         return;
-      case OpKind.WORK:
+      case 11 /* OpKind.WORK */:
         t.workLeft = op.imm;
         return;
     }
@@ -301,10 +355,10 @@ export class PE {
   /** The value the next fetch hands to the generator. */
   private deliver(t: Thread): unknown {
     const k = t.pendKind;
-    if (k === Result.None) return undefined;
+    if (k === 0 /* Result.None */) return undefined;
     const v = t.pendRt < 31 ? this.x[t.pendRt]! : 0;
-    if (k === Result.Number) return typeof v === 'number' ? v : toNum(v);
-    if (k === Result.Big) return typeof v === 'bigint' ? v : toBig(v);
+    if (k === 1 /* Result.Number */) return typeof v === 'number' ? v : toNum(v);
+    if (k === 2 /* Result.Big */) return typeof v === 'bigint' ? v : toBig(v);
     return v;
   }
 
@@ -333,55 +387,55 @@ export class PE {
   private exec(op: Op, t: Thread): void {
     const c = this.costs;
     switch (op.kind) {
-      case OpKind.MRS:
-      case OpKind.MSR:
+      case 0 /* OpKind.MRS */:
+      case 1 /* OpKind.MSR */:
         this.execSysreg(op, t);
         return;
-      case OpKind.LDR:
-      case OpKind.STR:
-      case OpKind.LDAR:
-      case OpKind.STLR:
+      case 2 /* OpKind.LDR */:
+      case 3 /* OpKind.STR */:
+      case 28 /* OpKind.LDAR */:
+      case 29 /* OpKind.STLR */:
         this.execMem(op, t);
         return;
-      case OpKind.LDXR:
-      case OpKind.STXR:
-      case OpKind.CAS:
-      case OpKind.SWP:
-      case OpKind.LDADD:
-      case OpKind.LDCLR:
-      case OpKind.LDSET:
-      case OpKind.LDEOR:
+      case 25 /* OpKind.LDXR */:
+      case 26 /* OpKind.STXR */:
+      case 30 /* OpKind.CAS */:
+      case 31 /* OpKind.SWP */:
+      case 32 /* OpKind.LDADD */:
+      case 33 /* OpKind.LDCLR */:
+      case 34 /* OpKind.LDSET */:
+      case 35 /* OpKind.LDEOR */:
         this.execAtomic(op, t);
         return;
-      case OpKind.CLREX:
+      case 27 /* OpKind.CLREX */:
         // CLREX (C6): the local monitor becomes Open (B2.9.1).
         this.m.monitors.clearLocal(this.index);
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.SEVL:
+      case 36 /* OpKind.SEVL */:
         // SEVL: a local event, this PE's event register only (it is running, so nothing wakes).
         this.eventRegister = true;
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.WORK:
+      case 11 /* OpKind.WORK */:
         this.execWork(op, t);
         return;
-      case OpKind.HVC:
+      case 4 /* OpKind.HVC */:
         // HCR_EL2.HCD (no EL3 here, so it is not RES0): HVC is UNDEFINED at EL1 *and* EL2,
         // taken to the EL that executed it. At EL0 HVC is always UNDEFINED.
         if (this.el === 0 || (this.hcr & HCR_HCD) !== 0) return this.undefinedInstr(t, op);
         this.charge(c.op);
-        this.complete(t, 0, Result.Raw);
+        this.complete(t, 0, 3 /* Result.Raw */);
         this.takeSync(2, EC.HVC64, op.imm);
         return;
-      case OpKind.SVC:
+      case 5 /* OpKind.SVC */:
         this.charge(c.op);
-        this.complete(t, 0, Result.Raw);
+        this.complete(t, 0, 3 /* Result.Raw */);
         this.takeSync(this.el === 0 ? 1 : this.el, EC.SVC64, op.imm);
         return;
-      case OpKind.SMC:
+      case 6 /* OpKind.SMC */:
         if (this.el === 0) return this.undefinedInstr(t, op);
         if (this.el === 1 && (this.hcr & HCR_TSC) !== 0) {
           // Trapped SMC: preferred return is the SMC itself (Arm ARM DDI 0487, HCR_EL2.TSC, ESR_EL2).
@@ -392,69 +446,72 @@ export class PE {
         this.charge(c.firmwareCall);
         // CPU_OFF and SYSTEM_OFF do not return.
         if (!this.m.firmware.call(this)) return;
-        this.complete(t, 0, Result.Raw);
+        this.complete(t, 0, 3 /* Result.Raw */);
         return;
-      case OpKind.WFI:
-      case OpKind.WFE:
+      case 7 /* OpKind.WFI */:
+      case 8 /* OpKind.WFE */:
         this.execWfx(op, t);
         return;
-      case OpKind.SEV:
+      case 9 /* OpKind.SEV */:
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         this.m.sendEvent();
         return;
-      case OpKind.ERET:
+      case 10 /* OpKind.ERET */:
         this.execEret(op, t);
         return;
-      case OpKind.ISB:
+      case 12 /* OpKind.ISB */:
         this.charge(c.isb);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.DSB:
+      case 13 /* OpKind.DSB */:
         this.charge(c.dsb);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.DMB:
+      case 14 /* OpKind.DMB */:
         this.charge(c.dmb);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.DAIFSET:
-      case OpKind.DAIFCLR:
+      case 15 /* OpKind.DAIFSET */:
+      case 16 /* OpKind.DAIFCLR */:
         this.execDaif(op, t);
         return;
-      case OpKind.GETX:
+      case 17 /* OpKind.GETX */:
         this.charge(c.op);
-        this.complete(t, op.rt, Result.Raw);
+        this.complete(t, op.rt, 3 /* Result.Raw */);
         return;
-      case OpKind.SETX:
+      case 18 /* OpKind.SETX */:
         this.charge(c.op);
         if (op.rt < 31) this.x[op.rt] = op.value;
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.TLBI:
+      case 19 /* OpKind.TLBI */:
         this.execTlbi(op, t);
         return;
-      case OpKind.SAVEX: {
+      case 21 /* OpKind.SAVEX */: {
+        // `x` held in a local: a store into `into` could alias `this.x` as far as the compiler knows, reloading it per element.
         const into = op.regs!;
-        for (let i = 0; i < 31; i++) into[i] = this.x[i]!;
+        const x = this.x;
+        for (let i = 0; i < 31; i++) into[i] = x[i]!;
         this.charge(16 * c.memWrite);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
       }
-      case OpKind.RESTOREX: {
+      case 22 /* OpKind.RESTOREX */: {
         const from = op.regs!;
-        for (let i = 0; i < 31; i++) this.x[i] = from[i] ?? 0;
+        const x = this.x;
+        for (let i = 0; i < 31; i++) x[i] = from[i] ?? 0;
         this.charge(16 * c.memRead);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
       }
-      case OpKind.MRSN:
-      case OpKind.MSRN:
+      case 23 /* OpKind.MRSN */:
+      case 24 /* OpKind.MSRN */:
         this.execSysregRun(op, t);
         return;
-      case OpKind.NOP:
+      case 20 /* OpKind.NOP */:
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
       default:
         this.undefinedInstr(t, op);
@@ -462,7 +519,7 @@ export class PE {
   }
 
   private execSysreg(op: Op, t: Thread): void {
-    const read = op.kind === OpKind.MRS;
+    const read = op.kind === 0 /* OpKind.MRS */;
     const h = this.m.sysregs.get(op.reg!.key);
     if (h === undefined) return this.undefinedInstr(t, op);
     const a = h.access(this, read);
@@ -475,18 +532,18 @@ export class PE {
       this.charge(h.readCost);
       const v = h.read(this);
       if (op.rt < 31) this.x[op.rt] = v;
-      this.complete(t, op.rt, h.wide ? Result.Big : Result.Number);
+      this.complete(t, op.rt, h.wide ? 2 /* Result.Big */ : 1 /* Result.Number */);
     } else {
       this.charge(h.writeCost);
       const v = op.rt < 31 ? this.x[op.rt]! : 0;
       h.write(this, h.wide ? toBig(v) : toNum(v));
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
     }
   }
 
   /** MRSN/MSRN: a run of MRS or MSR, each checked and charged as its own instruction. */
   private execSysregRun(op: Op, t: Thread): void {
-    const read = op.kind === OpKind.MRSN;
+    const read = op.kind === 23 /* OpKind.MRSN */;
     const list = op.sysregs!;
     const vals = op.regs!;
     const table = this.m.sysregs;
@@ -505,7 +562,7 @@ export class PE {
         h.write(this, h.wide ? toBig(v) : toNum(v));
       }
     }
-    this.complete(t, 0, Result.None);
+    this.complete(t, 0, 0 /* Result.None */);
   }
 
   /**
@@ -516,8 +573,8 @@ export class PE {
    */
   private execMem(op: Op, t: Thread): void {
     const kind = op.kind;
-    const write = kind === OpKind.STR || kind === OpKind.STLR;
-    const ordered = kind === OpKind.LDAR || kind === OpKind.STLR;
+    const write = kind === 3 /* OpKind.STR */ || kind === 29 /* OpKind.STLR */;
+    const ordered = kind === 28 /* OpKind.LDAR */ || kind === 29 /* OpKind.STLR */;
     const size = op.size;
     const va = op.addr;
     if (ordered && va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
@@ -552,10 +609,10 @@ export class PE {
     }
     if (ordered) this.charge(this.costs.acquireRelease);
     if (write) {
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
     } else {
       if (op.rt < 31) this.x[op.rt] = v;
-      this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+      this.complete(t, op.rt, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
     }
   }
 
@@ -585,7 +642,7 @@ export class PE {
         if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, i < first ? va : va2, write, FSC.SYNC_EXTERNAL);
       }
       this.charge(this.costs.memWrite);
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
       return;
     }
     let v = 0n;
@@ -596,7 +653,7 @@ export class PE {
     }
     this.charge(this.costs.memRead);
     if (op.rt < 31) this.x[op.rt] = size === 8 ? v : Number(v);
-    this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+    this.complete(t, op.rt, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
   }
 
   /**
@@ -625,8 +682,8 @@ export class PE {
     const kind = op.kind;
     const size = op.size;
     const va = op.addr;
-    const load = kind === OpKind.LDXR;
-    const store = kind === OpKind.STXR;
+    const load = kind === 25 /* OpKind.LDXR */;
+    const store = kind === 26 /* OpKind.STXR */;
     // WnR: 0 for the exclusive load, 1 for the exclusive store and the read-modify-write atomics.
     const write = !load;
     if (va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
@@ -650,7 +707,7 @@ export class PE {
       m.monitors.mark(this.index, pa);
       this.charge(c.exclusiveLoad + ordering);
       if (op.rt < 31) x[op.rt] = v;
-      this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+      this.complete(t, op.rt, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
       return;
     }
     if (store) {
@@ -660,11 +717,11 @@ export class PE {
       // W<s>: 0 when the store was made, 1 when it was not.
       if (op.rs < 31) x[op.rs] = ok ? 0 : 1;
       this.charge(c.exclusiveStore + ordering);
-      this.complete(t, op.rs, Result.Number);
+      this.complete(t, op.rs, 1 /* Result.Number */);
       return;
     }
     // CAS: compare value and result in X<s>, new value in X<t>. The others: operand and result in X<t>.
-    const res = kind === OpKind.CAS ? op.rs : op.rt;
+    const res = kind === 30 /* OpKind.CAS */ ? op.rs : op.rt;
     const operand = op.rt < 31 ? x[op.rt]! : 0;
     const old = bus.read(pa, size, this.attrs);
     if (size === 8) {
@@ -673,19 +730,19 @@ export class PE {
       let nv = v;
       let writes = true;
       switch (kind) {
-        case OpKind.CAS:
+        case 30 /* OpKind.CAS */:
           writes = o === toBig(op.rs < 31 ? x[op.rs]! : 0);
           break;
-        case OpKind.LDADD:
+        case 32 /* OpKind.LDADD */:
           nv = BigInt.asUintN(64, o + v);
           break;
-        case OpKind.LDCLR:
+        case 33 /* OpKind.LDCLR */:
           nv = o & (v ^ MASK64);
           break;
-        case OpKind.LDSET:
+        case 34 /* OpKind.LDSET */:
           nv = o | v;
           break;
-        case OpKind.LDEOR:
+        case 35 /* OpKind.LDEOR */:
           nv = o ^ v;
           break;
       }
@@ -697,19 +754,19 @@ export class PE {
       let nv = v;
       let writes = true;
       switch (kind) {
-        case OpKind.CAS:
+        case 30 /* OpKind.CAS */:
           writes = o === narrow(op.rs < 31 ? x[op.rs]! : 0, size);
           break;
-        case OpKind.LDADD:
+        case 32 /* OpKind.LDADD */:
           nv = narrow(o + v, size);
           break;
-        case OpKind.LDCLR:
+        case 33 /* OpKind.LDCLR */:
           nv = (o & ~v) >>> 0;
           break;
-        case OpKind.LDSET:
+        case 34 /* OpKind.LDSET */:
           nv = (o | v) >>> 0;
           break;
-        case OpKind.LDEOR:
+        case 35 /* OpKind.LDEOR */:
           nv = (o ^ v) >>> 0;
           break;
       }
@@ -717,7 +774,7 @@ export class PE {
     }
     if (res < 31) x[res] = old;
     this.charge(c.atomic + ordering);
-    this.complete(t, res, size === 8 ? Result.Big : Result.Number);
+    this.complete(t, res, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
   }
 
   /**
@@ -730,7 +787,7 @@ export class PE {
   private execWork(op: Op, t: Thread): void {
     const left = t.workLeft;
     if (left <= 0) {
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
       return;
     }
     this.charge(left);
@@ -742,9 +799,9 @@ export class PE {
   private preemptWork(): void {
     const t = this.thread;
     const at = this.m.now;
-    if (t === null || this.state !== PeState.Run || at >= this.now) return;
+    if (t === null || this.state !== 1 /* PeState.Run */ || at >= this.now) return;
     const h = t.held;
-    if (h === null || h.kind !== OpKind.WORK || t.workLeft !== 0) return;
+    if (h === null || h.kind !== 11 /* OpKind.WORK */ || t.workLeft !== 0) return;
     const rest = this.now - at;
     this.now = at;
     this.counters.cyclesAt[this.el]! -= rest;
@@ -753,11 +810,11 @@ export class PE {
   }
 
   private execWfx(op: Op, t: Thread): void {
-    const wfe = op.kind === OpKind.WFE;
+    const wfe = op.kind === 8 /* OpKind.WFE */;
     if (wfe && this.eventRegister) {
       this.eventRegister = false;
       this.charge(this.costs.op);
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
       return;
     }
     const wake = this.wakeupPending();
@@ -775,8 +832,8 @@ export class PE {
       }
     }
     this.charge(this.costs.op);
-    this.complete(t, 0, Result.None);
-    if (!wake) this.sleep(wfe ? PeState.Wfe : PeState.Wfi);
+    this.complete(t, 0, 0 /* Result.None */);
+    if (!wake) this.sleep(wfe ? 3 /* PeState.Wfe */ : 2 /* PeState.Wfi */);
   }
 
   private execEret(op: Op, t: Thread): void {
@@ -817,15 +874,15 @@ export class PE {
     if (this.el0DaifTraps()) {
       // MSR DAIFSet/DAIFClr at EL0 with SCTLR_EL1.UMA = 0 traps to EL1 as a system access.
       t.hold(op);
-      const iss = ISS_SYS64.encode({ Op0: 0, Op1: 3, CRn: 4, CRm: op.imm, Op2: op.kind === OpKind.DAIFSET ? 6 : 7, Rt: 31, Direction: 0 });
+      const iss = ISS_SYS64.encode({ Op0: 0, Op1: 3, CRn: 4, CRm: op.imm, Op2: op.kind === 15 /* OpKind.DAIFSET */ ? 6 : 7, Rt: 31, Direction: 0 });
       this.takeSync(1, EC.SYS64, iss);
       return;
     }
     const bits = op.imm << 6; // #imm D,A,I,F -> PSTATE bits 9..6
-    if (op.kind === OpKind.DAIFSET) this.daif |= bits;
+    if (op.kind === 15 /* OpKind.DAIFSET */) this.daif |= bits;
     else this.daif &= ~bits;
     this.charge(this.costs.op);
-    this.complete(t, 0, Result.None);
+    this.complete(t, 0, 0 /* Result.None */);
     this.updateTakeable();
   }
 
@@ -858,7 +915,7 @@ export class PE {
     }
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'tlbi', op: TLBI_NAMES[which] ?? '?', vmid, ipa: op.addr * 4096 });
-    this.complete(t, 0, Result.None);
+    this.complete(t, 0, 0 /* Result.None */);
   }
 
   // ---------------------------------------------------------------- control flow
@@ -895,43 +952,43 @@ export class PE {
       op = this.fetch(t);
       if (op === null) {
         t.pos++;
-        t.pendKind = Result.None;
+        t.pendKind = 0 /* Result.None */;
         return;
       }
     }
     t.workLeft = 0;
-    let kind: Result = Result.None;
+    let kind: Result = 0 /* Result.None */;
     switch (op.kind) {
-      case OpKind.MRS: {
+      case 0 /* OpKind.MRS */: {
         const h = this.m.sysregs.get(op.reg!.key);
-        kind = h !== undefined && h.wide ? Result.Big : Result.Number;
+        kind = h !== undefined && h.wide ? 2 /* Result.Big */ : 1 /* Result.Number */;
         break;
       }
-      case OpKind.LDR:
-      case OpKind.LDAR:
-      case OpKind.LDXR:
-      case OpKind.SWP:
-      case OpKind.LDADD:
-      case OpKind.LDCLR:
-      case OpKind.LDSET:
-      case OpKind.LDEOR:
-        kind = op.size === 8 ? Result.Big : Result.Number;
+      case 2 /* OpKind.LDR */:
+      case 28 /* OpKind.LDAR */:
+      case 25 /* OpKind.LDXR */:
+      case 31 /* OpKind.SWP */:
+      case 32 /* OpKind.LDADD */:
+      case 33 /* OpKind.LDCLR */:
+      case 34 /* OpKind.LDSET */:
+      case 35 /* OpKind.LDEOR */:
+        kind = op.size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */;
         break;
-      case OpKind.STXR:
+      case 26 /* OpKind.STXR */:
         // The status register W<s> is the result: whatever the handler left there.
-        this.complete(t, op.rs, Result.Number);
+        this.complete(t, op.rs, 1 /* Result.Number */);
         return;
-      case OpKind.CAS:
+      case 30 /* OpKind.CAS */:
         // CAS returns the old value in X<s>.
-        this.complete(t, op.rs, op.size === 8 ? Result.Big : Result.Number);
+        this.complete(t, op.rs, op.size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
         return;
-      case OpKind.GETX:
-        kind = Result.Raw;
+      case 17 /* OpKind.GETX */:
+        kind = 3 /* Result.Raw */;
         break;
-      case OpKind.HVC:
-      case OpKind.SVC:
-      case OpKind.SMC:
-        this.complete(t, 0, Result.Raw);
+      case 4 /* OpKind.HVC */:
+      case 5 /* OpKind.SVC */:
+      case 6 /* OpKind.SMC */:
+        this.complete(t, 0, 3 /* Result.Raw */);
         return;
     }
     this.complete(t, op.rt, kind);
@@ -1038,7 +1095,7 @@ export class PE {
   }
 
   /** A trapped MRS/MSR: EC 0x18 to `target`, ELR at the instruction. */
-  private trapSysreg(t: Thread, op: Op, h: SysRegHandler, read: boolean, target: 1 | 2): void {
+  private trapSysreg(t: Thread, op: Op, h: SysRegEntry, read: boolean, target: 1 | 2): void {
     t.hold(op);
     const r = h.reg;
     const iss = ISS_SYS64.encode({ Op0: r.op0, Op1: r.op1, CRn: r.crn, CRm: r.crm, Op2: r.op2, Rt: op.rt, Direction: read ? 1 : 0 });
@@ -1052,8 +1109,8 @@ export class PE {
    */
   private dabtIss(op: Op, write: boolean, dfsc: number, isv: boolean): number {
     const k = op.kind;
-    const ar = k === OpKind.LDAR || k === OpKind.STLR;
-    const valid = isv && (k === OpKind.LDR || k === OpKind.STR || ar);
+    const ar = k === 28 /* OpKind.LDAR */ || k === 29 /* OpKind.STLR */;
+    const valid = isv && (k === 2 /* OpKind.LDR */ || k === 3 /* OpKind.STR */ || ar);
     return ISS_DABT.encode({ ISV: valid ? 1 : 0, SAS: valid ? sasOf(op.size) : 0, SRT: valid ? op.rt : 0, SF: valid && op.size === 8 ? 1 : 0, AR: valid && ar ? 1 : 0, WnR: write ? 1 : 0, DFSC: dfsc });
   }
 
@@ -1087,7 +1144,7 @@ export class PE {
     if (this.lines === before) return;
     this.updateTakeable();
     if (!level) return;
-    if ((this.state === PeState.Wfi || this.state === PeState.Wfe) && this.wakeupPending()) this.wake('interrupt');
+    if ((this.state === 2 /* PeState.Wfi */ || this.state === 3 /* PeState.Wfe */) && this.wakeupPending()) this.wake('interrupt');
     else if (this.takeable) this.preemptWork();
   }
 
@@ -1171,17 +1228,17 @@ export class PE {
     this.sleepStart = this.now;
     this.counters.wfiSleeps++;
     const m = this.m;
-    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'wfi-sleep', wfe: state === PeState.Wfe });
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'wfi-sleep', wfe: state === 3 /* PeState.Wfe */ });
   }
 
   /** Leaves WFI/WFE at the current machine time. */
   wake(reason: string): void {
-    if (this.state !== PeState.Wfi && this.state !== PeState.Wfe) return;
+    if (this.state !== 2 /* PeState.Wfi */ && this.state !== 3 /* PeState.Wfe */) return;
     const m = this.m;
     const at = Math.max(this.now, m.now);
     this.counters.idleCycles += at - this.sleepStart;
     this.now = at + this.costs.wfiWake;
-    this.state = PeState.Run;
+    this.state = 1 /* PeState.Run */;
     if (m.trace.on) m.trace.emit({ t: at, core: this.index, el: this.el, kind: 'wfi-wake', reason, slept: at - this.sleepStart });
     m.peWoken(this);
   }
@@ -1189,8 +1246,8 @@ export class PE {
   /** Powers the PE on at `entry` in EL `el` with DAIF masked (reset or PSCI CPU_ON). */
   powerOn(entry: number, el: number, at: number, x0: Word = 0, by = -1): void {
     this.now = Math.max(this.now, at);
-    if (this.state === PeState.Off) this.counters.idleCycles += Math.max(0, this.now - this.sleepStart);
-    this.state = PeState.Run;
+    if (this.state === 0 /* PeState.Off */) this.counters.idleCycles += Math.max(0, this.now - this.sleepStart);
+    this.state = 1 /* PeState.Run */;
     this.el = el;
     this.spsel = 1;
     this.daif = PSR_DAIF;
@@ -1214,7 +1271,7 @@ export class PE {
     }
     this.thread = null;
     this.m.monitors.reset(this.index);
-    this.state = PeState.Off;
+    this.state = 0 /* PeState.Off */;
     this.sleepStart = this.now;
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: this.now, core: this.index, el: this.el, kind: 'cpu-off', reason });
@@ -1222,7 +1279,7 @@ export class PE {
 
   /** Cycles this PE has been idle until `until` (closing an open sleep). */
   idleUntil(until: number): number {
-    const open = this.state === PeState.Run ? 0 : Math.max(0, until - this.sleepStart);
+    const open = this.state === 1 /* PeState.Run */ ? 0 : Math.max(0, until - this.sleepStart);
     return this.counters.idleCycles + open;
   }
 

@@ -146,11 +146,16 @@ export class ThreadTable {
    */
   resolve(pc: number): Thread | undefined {
     const rel = pc - THREAD_BASE;
-    if (rel < 0 || rel % 4 !== 0) return undefined;
+    if (rel < 0) return undefined;
+    // The block and the offset in it by division and subtraction, exact for rel < 2^53: `%` of a
+    // double beyond 32 bits is a call into the runtime (fmod) in V8, and rel is above 2^47.
     const id = Math.floor(rel / THREAD_SPAN);
+    const off = rel - id * THREAD_SPAN;
+    // Not a multiple of 4 (or not an integer, or NaN): not an op's PC.
+    if ((off & 3) !== 0 || (off | 0) !== off) return undefined;
     const t = this.slots[id & this.mask];
     if (t === undefined || t.id !== id || t.finished) return undefined;
-    this.delta = (rel % THREAD_SPAN) / 4 - (t.pos % POS_WINDOW);
+    this.delta = off / 4 - (t.pos % POS_WINDOW);
     return t;
   }
 }
