@@ -158,6 +158,16 @@ export class PeCounters {
    * exception is taken to the same or a higher EL (Arm ARM DDI 0487, D1 "The AArch64 Exception
    * model").
    */
+  constructor() {
+    // Counts that can pass 2^31 in a long run get their double representation now (double-field.ts).
+    doubleField(this, 'ops');
+    doubleField(this, 'erets');
+    doubleField(this, 'wfiSleeps');
+    doubleField(this, 'idleCycles');
+    doubleField(this, 'mmioAccesses');
+    doubleField(this, 'exclusiveFails');
+  }
+
   taken(from: number, to: number): number {
     if (!(from >= 0 && from <= 2 && to >= 0 && to <= 2) || !Number.isInteger(from) || !Number.isInteger(to)) throw new Error(`taken(${from}, ${to}): ELs are 0, 1 or 2`);
     return this.exceptionsFrom[to * 3 + from]!;
