@@ -41,7 +41,7 @@ export type PeState = (typeof PeState)[keyof typeof PeState];
  * comment, on the per-op path. A module-level constant costs a context load and a TDZ check at each use, an
  * imported object's member a cell load and a field load (neither compiler inlines a const enum
  * across modules, and tsc not even within one under isolatedModules), and a switch with such case
- * labels is a chain of compares where literals give a jump table: a loop of NOPs ran 1.5x faster
+ * labels is a chain of compares where literals give a jump table: a loop of NOPs ran 1.25x faster
  * with literals. The tables below are the values as written here, checked against the exported
  * ones at compile time.
  */
@@ -533,9 +533,9 @@ export class PE {
     const h = this.m.sysregs.get(op.reg!.key);
     if (h === undefined) return this.undefinedInstr(t, op);
     const a = h.access(this, read);
-    if (a !== Access.Ok) {
-      if (a === Access.TrapEl2) return this.trapSysreg(t, op, h, read, 2);
-      if (a === Access.TrapEl1) return this.trapSysreg(t, op, h, read, 1);
+    if (a !== 0 /* Access.Ok */) {
+      if (a === 2 /* Access.TrapEl2 */) return this.trapSysreg(t, op, h, read, 2);
+      if (a === 3 /* Access.TrapEl1 */) return this.trapSysreg(t, op, h, read, 1);
       return this.undefinedInstr(t, op);
     }
     if (read) {
@@ -559,7 +559,7 @@ export class PE {
     const table = this.m.sysregs;
     for (let i = 0; i < list.length; i++) {
       const h = table.get(list[i]!.key);
-      if (h === undefined || h.access(this, read) !== Access.Ok) return this.undefinedInstr(t, op);
+      if (h === undefined || h.access(this, read) !== 0 /* Access.Ok */) return this.undefinedInstr(t, op);
     }
     for (let i = 0; i < list.length; i++) {
       const h = table.get(list[i]!.key)!;
@@ -589,12 +589,12 @@ export class PE {
     const va = op.addr;
     if (ordered && va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let pa = va;
-    if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
-      pa = this.mmu.translate(va, write ? S2_WRITE : S2_READ);
+    if (this.el < 2 && (this.hcr & 0x1) /* HCR_VM */ !== 0) {
+      pa = this.mmu.translate(va, write ? 2 /* S2_WRITE */ : 1 /* S2_READ */);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) return this.stage2DataAbort(t, op, va, write);
-      // An unaligned access that crosses into the next page is translated there too.
-      if ((va % PAGE) + size > PAGE) return this.execStraddling(op, t, va, pa, write);
+      // An unaligned access that crosses into the next (4 KB) page is translated there too.
+      if ((va % 4096) + size > 4096) return this.execStraddling(op, t, va, pa, write);
     }
     const m = this.m;
     const bus = m.bus;
@@ -608,7 +608,7 @@ export class PE {
     } else {
       v = bus.read(pa, size, this.attrs);
     }
-    if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, va, write, FSC.SYNC_EXTERNAL);
+    if (bus.status !== 0 /* BusStatus.Ok */) return this.dataAbortHere(t, op, va, write, FSC.SYNC_EXTERNAL);
     if (mmio) {
       this.counters.mmioAccesses++;
       const cost = write ? region.writeCost : region.readCost;
@@ -858,14 +858,14 @@ export class PE {
     // Illegal return: to a higher EL, to a reserved mode, or AArch32 (M[4] = 1).
     const illegal = target > from || (mode & 2) !== 0 || (target === 0 && (mode & 1) !== 0) || (spsr & 0x10) !== 0;
     // NZCV and DAIF come from SPSR_ELx whether or not the return is illegal.
-    this.nzcv = (spsr & PSR_NZCV) >>> 0;
-    this.daif = spsr & PSR_DAIF;
+    this.nzcv = (spsr & 0xf0000000) /* PSR_NZCV */ >>> 0;
+    this.daif = spsr & 0x3c0 /* PSR_DAIF */;
     if (illegal) {
       this.il = true;
     } else {
       this.el = target;
       this.spsel = mode & 1;
-      this.il = (spsr & PSR_IL) !== 0;
+      this.il = (spsr & 0x100000) /* PSR_IL */ !== 0;
     }
     // An exception return clears the local monitor (B2.9.4 "Context switch support";
     // ClearExclusiveLocal in AArch64.ExceptionReturn), so an LDXR/STXR pair interrupted by an
@@ -1014,8 +1014,8 @@ export class PE {
       return;
     }
     let pa = pc;
-    if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
-      pa = this.mmu.translate(pc, S2_EXEC);
+    if (this.el < 2 && (this.hcr & 0x1) /* HCR_VM */ !== 0) {
+      pa = this.mmu.translate(pc, 4 /* S2_EXEC */);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) {
         const f = this.mmu.fault;
@@ -1077,7 +1077,7 @@ export class PE {
     const group = from === target ? (this.spsel === 1 ? 0x200 : 0x000) : 0x400;
     this.el = target;
     this.spsel = 1;
-    this.daif = PSR_DAIF;
+    this.daif = 0x3c0 /* PSR_DAIF */;
     this.il = false;
     this.charge(target === 2 ? this.costs.exceptionEntryEl2 : this.costs.exceptionEntryEl1);
     const c = this.counters;
@@ -1147,6 +1147,14 @@ export class PE {
 
   // ---------------------------------------------------------------- interrupts
 
+  /*
+   * The interrupt logic below runs at every exception entry, ERET, DAIF or HCR_EL2 write and line
+   * change, so it writes its constants as literals (named in comments; see the note on literals
+   * at the top of the file, and the load-time check `LITERALS`): LINE_IRQ 1, LINE_FIQ 2,
+   * LINE_VIRQ 4, LINE_VFIQ 8, LINE_SERROR 16, LINE_VSERROR 32; HCR_EL2.FMO 0x8, IMO 0x10,
+   * AMO 0x20, VF 0x40, VI 0x80, VSE 0x100; PSTATE.A 0x100, I 0x80, F 0x40.
+   */
+
   /** Drives one interrupt input (LINE_*). */
   setLine(line: number, level: boolean): void {
     const before = this.lines;
@@ -1154,7 +1162,8 @@ export class PE {
     if (this.lines === before) return;
     this.updateTakeable();
     if (!level) return;
-    if ((this.state === 2 /* PeState.Wfi */ || this.state === 3 /* PeState.Wfe */) && this.wakeupPending()) this.wake('interrupt');
+    const st = this.state;
+    if ((st === 2 /* PeState.Wfi */ || st === 3 /* PeState.Wfe */) && this.wakeupPending()) this.wake('interrupt');
     else if (this.takeable) this.preemptWork();
   }
 
@@ -1162,15 +1171,15 @@ export class PE {
   private effectiveLines(): number {
     const h = this.hcr;
     let l = this.lines;
-    if ((h & HCR_VI) !== 0) l |= LINE_VIRQ;
-    if ((h & HCR_VF) !== 0) l |= LINE_VFIQ;
-    if ((h & HCR_VSE) !== 0) l |= LINE_VSERROR;
+    if ((h & 0x80) /* HCR_VI */ !== 0) l |= 4 /* LINE_VIRQ */;
+    if ((h & 0x40) /* HCR_VF */ !== 0) l |= 8 /* LINE_VFIQ */;
+    if ((h & 0x100) /* HCR_VSE */ !== 0) l |= 32 /* LINE_VSERROR */;
     return l;
   }
 
   /** Recomputes whether an interrupt is takeable; call after any change of lines, HCR, PSTATE. */
   updateTakeable(): void {
-    this.takeable = this.lines !== 0 || (this.hcr & (HCR_VI | HCR_VF | HCR_VSE)) !== 0 ? this.pick(false) : false;
+    this.takeable = this.lines !== 0 || (this.hcr & 0x1c0) /* HCR_VI | HCR_VF | HCR_VSE */ !== 0 ? this.pick(false) : false;
   }
 
   /** Whether a physical exception routed to `route` is taken at the current EL (Arm ARM DDI 0487, HCR_EL2.IMO/FMO). */
@@ -1184,29 +1193,30 @@ export class PE {
   private pick(take: boolean): boolean {
     const l = this.effectiveLines();
     const h = this.hcr;
-    if ((l & LINE_SERROR) !== 0) {
-      const route = (h & HCR_AMO) !== 0 ? 2 : 1;
-      if (this.unmasked(route, PSR_A)) return !take || this.takeAsync(route, 'serror', TYPE_OFFSET_SERROR);
+    if ((l & 16) /* LINE_SERROR */ !== 0) {
+      const route = (h & 0x20) /* HCR_AMO */ !== 0 ? 2 : 1;
+      if (this.unmasked(route, 0x100 /* PSR_A */)) return !take || this.takeAsync(route, 'serror', TYPE_OFFSET_SERROR);
     }
-    if ((l & LINE_FIQ) !== 0) {
-      const route = (h & HCR_FMO) !== 0 ? 2 : 1;
-      if (this.unmasked(route, PSR_F)) return !take || this.takeAsync(route, 'fiq', TYPE_OFFSET_FIQ);
+    if ((l & 2) /* LINE_FIQ */ !== 0) {
+      const route = (h & 0x8) /* HCR_FMO */ !== 0 ? 2 : 1;
+      if (this.unmasked(route, 0x40 /* PSR_F */)) return !take || this.takeAsync(route, 'fiq', TYPE_OFFSET_FIQ);
     }
-    if ((l & LINE_IRQ) !== 0) {
-      const route = (h & HCR_IMO) !== 0 ? 2 : 1;
-      if (this.unmasked(route, PSR_I)) return !take || this.takeAsync(route, 'irq', TYPE_OFFSET_IRQ);
+    if ((l & 1) /* LINE_IRQ */ !== 0) {
+      const route = (h & 0x10) /* HCR_IMO */ !== 0 ? 2 : 1;
+      if (this.unmasked(route, 0x80 /* PSR_I */)) return !take || this.takeAsync(route, 'irq', TYPE_OFFSET_IRQ);
     }
     if (this.el < 2) {
       // Virtual exceptions are taken at EL1 only, only when routed by AMO/FMO/IMO, masked by PSTATE.
-      if ((l & LINE_VSERROR) !== 0 && (h & HCR_AMO) !== 0 && (this.daif & PSR_A) === 0) {
+      const daif = this.daif;
+      if ((l & 32) /* LINE_VSERROR */ !== 0 && (h & 0x20) /* HCR_AMO */ !== 0 && (daif & 0x100) /* PSR_A */ === 0) {
         if (!take) return true;
         // Arm ARM D1 (virtual interrupts): on taking a vSError, HCR_EL2.VSE is cleared to 0.
         // (HCR_EL2.RW is bit 31: clear by subtraction, not with 32-bit operators.)
-        if ((h & HCR_VSE) !== 0) this.hcr -= HCR_VSE;
+        if ((h & 0x100) /* HCR_VSE */ !== 0) this.hcr -= 0x100 /* HCR_VSE */;
         return this.takeAsync(1, 'serror', TYPE_OFFSET_SERROR);
       }
-      if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0 && (this.daif & PSR_F) === 0) return !take || this.takeAsync(1, 'fiq', TYPE_OFFSET_FIQ);
-      if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0 && (this.daif & PSR_I) === 0) return !take || this.takeAsync(1, 'irq', TYPE_OFFSET_IRQ);
+      if ((l & 8) /* LINE_VFIQ */ !== 0 && (h & 0x8) /* HCR_FMO */ !== 0 && (daif & 0x40) /* PSR_F */ === 0) return !take || this.takeAsync(1, 'fiq', TYPE_OFFSET_FIQ);
+      if ((l & 4) /* LINE_VIRQ */ !== 0 && (h & 0x10) /* HCR_IMO */ !== 0 && (daif & 0x80) /* PSR_I */ === 0) return !take || this.takeAsync(1, 'irq', TYPE_OFFSET_IRQ);
     }
     return false;
   }
@@ -1221,12 +1231,12 @@ export class PE {
   /** True when a WFI/WFE wake-up event is pending (interrupts wake WFI whatever PSTATE says). */
   wakeupPending(): boolean {
     const l = this.effectiveLines();
-    if ((l & (LINE_IRQ | LINE_FIQ | LINE_SERROR)) !== 0) return true;
+    if ((l & 19) /* LINE_IRQ | LINE_FIQ | LINE_SERROR */ !== 0) return true;
     if (this.el < 2) {
       const h = this.hcr;
-      if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0) return true;
-      if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0) return true;
-      if ((l & LINE_VSERROR) !== 0 && (h & HCR_AMO) !== 0) return true;
+      if ((l & 4) /* LINE_VIRQ */ !== 0 && (h & 0x10) /* HCR_IMO */ !== 0) return true;
+      if ((l & 8) /* LINE_VFIQ */ !== 0 && (h & 0x8) /* HCR_FMO */ !== 0) return true;
+      if ((l & 32) /* LINE_VSERROR */ !== 0 && (h & 0x20) /* HCR_AMO */ !== 0) return true;
     }
     return false;
   }
@@ -1297,4 +1307,24 @@ export class PE {
   toString(): string {
     return `PE${this.index}@${this.now} EL${this.el} ${['off', 'run', 'wfi', 'wfe'][this.state]} daif=${(this.daif >>> 6).toString(2).padStart(4, '0')} pc=0x${this.currentPc().toString(16)}`;
   }
+}
+
+/**
+ * The constants this file writes as literals on its hot paths (see the note at the top), checked
+ * once when it loads: a constant changed elsewhere stops the simulator here rather than
+ * silently diverging.
+ */
+const LITERALS: readonly (readonly [string, number, number])[] = [
+  ['LINE_IRQ', LINE_IRQ, 1], ['LINE_FIQ', LINE_FIQ, 2], ['LINE_VIRQ', LINE_VIRQ, 4], ['LINE_VFIQ', LINE_VFIQ, 8],
+  ['LINE_SERROR', LINE_SERROR, 16], ['LINE_VSERROR', LINE_VSERROR, 32],
+  ['HCR_VM', HCR_VM, 0x1], ['HCR_FMO', HCR_FMO, 0x8], ['HCR_IMO', HCR_IMO, 0x10], ['HCR_AMO', HCR_AMO, 0x20],
+  ['HCR_VF', HCR_VF, 0x40], ['HCR_VI', HCR_VI, 0x80], ['HCR_VSE', HCR_VSE, 0x100],
+  ['PSR_A', PSR_A, 0x100], ['PSR_I', PSR_I, 0x80], ['PSR_F', PSR_F, 0x40], ['PSR_DAIF', PSR_DAIF, 0x3c0],
+  ['PSR_IL', PSR_IL, 0x100000], ['PSR_NZCV', PSR_NZCV, 0xf0000000],
+  ['S2_READ', S2_READ, 1], ['S2_WRITE', S2_WRITE, 2], ['S2_EXEC', S2_EXEC, 4], ['PAGE', PAGE, 4096],
+  ['Access.Ok', Access.Ok, 0], ['Access.TrapEl2', Access.TrapEl2, 2], ['Access.TrapEl1', Access.TrapEl1, 3],
+  ['BusStatus.Ok', BusStatus.Ok, 0],
+];
+for (const [name, value, literal] of LITERALS) {
+  if (value !== literal) throw new Error(`core/pe.ts writes ${name} as ${literal}, but it is ${value}`);
 }
