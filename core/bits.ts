@@ -181,19 +181,16 @@ export class Layout<F extends FieldMap, W extends Word = number> {
    * inserted through its precomputed masks (`insertInto`, the same arithmetic as `insert`).
    */
   encode(values: Partial<Decoded<F>>): W {
-    const vals = values as Record<string, number | undefined>;
-    const fs = this.fields;
+    const e = this.encoder ?? (this.encoder = compileEncoder(this.fields));
     const pair = PAIR;
     pair[0] = 0;
     pair[1] = 0;
-    for (let i = 0; i < fs.length; i++) {
-      const f = fs[i]!;
-      const x = vals[f.name];
-      if (x === undefined || x === 0) continue;
-      insertInto(pair, f.lsb, f.width, x);
-    }
+    e(values as Record<string, number | undefined>, pair);
     return this.join(pair[0]!, pair[1]!);
   }
+
+  /** The layout's encoder, compiled at its first use (`compileEncoder`). */
+  private encoder: ((vals: Record<string, number | undefined>, pair: Float64Array) => void) | null = null;
 
   /**
    * The position of one field, resolved once (at module load: a misspelt name throws before any
@@ -230,6 +227,17 @@ function compileDecoder(fields: readonly FieldInfo[]): (lo: number, hi: number) 
   const props = fields.map((f) => `${JSON.stringify(f.name)}: fieldOfPair(lo, hi, ${f.lsb}, ${f.width})`).join(', ');
   const make = new Function('fieldOfPair', `return (lo, hi) => ({ ${props} });`) as (f: typeof fieldOfPair) => (lo: number, hi: number) => Record<string, number>;
   return make(fieldOfPair);
+}
+
+/**
+ * The encoder of one layout, generated as `compileDecoder` is: for each field, in the order of
+ * `fields`, a load of the named value (a constant key) and, unless it is missing or 0, `insertInto`
+ * the pair; what the loop over the fields with a keyed load per name did, at about half the cost.
+ */
+function compileEncoder(fields: readonly FieldInfo[]): (vals: Record<string, number | undefined>, pair: Float64Array) => void {
+  const steps = fields.map((f) => `x = vals[${JSON.stringify(f.name)}]; if (x !== undefined && x !== 0) insertInto(pair, ${f.lsb}, ${f.width}, x);`).join(' ');
+  const make = new Function('insertInto', `return (vals, pair) => { let x; ${steps} };`) as (f: typeof insertInto) => (vals: Record<string, number | undefined>, pair: Float64Array) => void;
+  return make(insertInto);
 }
 
 /** Scratch (lo, hi) pair of `encode`. */
