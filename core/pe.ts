@@ -239,6 +239,8 @@ export class PE {
     index: number,
   ) {
     doubleField(this, 'now');
+    // A cycle time too: it passes 2^31 with `now`.
+    doubleField(this as unknown as { sleepStart: number }, 'sleepStart');
     this.index = index;
     this.mpidr = 0x80000000 + Math.floor(index / 16) * 256 + (index % 16);
     this.vmpidr = this.mpidr;

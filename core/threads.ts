@@ -13,6 +13,7 @@
  * Thread PCs are a model artefact: they are never translated by stage 2 (the code was
  * fetched, and checked, when the thread started at a real entry address).
  */
+import { doubleField } from './double-field.js';
 import { Op, type Program } from './ops.js';
 
 export const THREAD_BASE = 2 ** 47;
@@ -52,7 +53,9 @@ export class Thread {
     public entry: number,
     /** Human-readable name of the entry, if the code map has one. */
     public label: string,
-  ) {}
+  ) {
+    doubleField(this, 'id');
+  }
 
   /** Reinitialises a recycled record for a new program. */
   reset(id: number, gen: Program<unknown>, entry: number, label: string): void {
@@ -99,6 +102,12 @@ export class ThreadTable {
   private live = 0;
   private nextId = 0;
   private readonly pool: Thread[] = [];
+
+  constructor() {
+    // One id per thread started (per exception taken) for the life of the machine: past 2^31 in a
+    // long run, so the count and the records' ids get their double representation now (double-field.ts).
+    doubleField(this as unknown as { nextId: number }, 'nextId');
+  }
 
   create(gen: Program<unknown>, entry: number, label: string): Thread {
     // Skip ids whose slot a long-lived thread holds; grow only when the table is crowded.
