@@ -807,6 +807,14 @@ export class PE {
     }
     this.charge(left);
     t.workLeft = 0;
+    // Still before the end of the slice, the PE runs its next step at once and nothing else runs
+    // first: no interrupt can arrive inside the work, and that step would find nothing takeable
+    // (nothing changed since this one found nothing) and complete the held WORK. Completing it
+    // here is that step, without the copy of the op and the second dispatch.
+    if (this.now < this.m.sliceLimit) {
+      this.complete(t, 0, 0 /* Result.None */);
+      return;
+    }
     t.hold(op);
   }
 
