@@ -19,6 +19,8 @@ export class SimEvent {
     readonly fire: () => void,
   ) {
     doubleField(this, 'time');
+    // The arming order, one count per arming for the life of the machine: it passes 2^31.
+    doubleField(this, 'seq');
   }
 
   get queued(): boolean {
@@ -31,6 +33,11 @@ export class EventQueue {
   private seq = 0;
   /** Called whenever an event is armed, so the machine can shorten a running slice. */
   onArm: (time: number) => void = () => {};
+
+  constructor() {
+    // One count per arming for the life of the machine: it passes 2^31 (double-field.ts).
+    doubleField(this as unknown as { seq: number }, 'seq');
+  }
 
   get size(): number {
     return this.heap.length;

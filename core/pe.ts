@@ -28,13 +28,67 @@ import { builtSeq, CALL, type Op, OpKind, takeCallee, ORD_ACQUIRE, ORD_RELEASE, 
 import { newPlainSlots, PlainRegs, SLOT_SCTLR_EL1 } from './plain-sysregs.js';
 import { PSR_A, PSR_DAIF, PSR_F, PSR_I, PSR_IL, PSR_NZCV, spsrFor } from './pstate.js';
 import { S2_EXEC, S2_READ, S2_WRITE, Stage2Mmu } from './stage2.js';
-import { Access, type SysRegHandler } from './sysreg.js';
+import { Access, type SysRegEntry } from './sysreg.js';
 import { Result, Thread, isThreadPc } from './threads.js';
 import type { GenericTimer } from './timer.js';
 import type { ExceptionType } from './trace.js';
 
 export const PeState = { Off: 0, Run: 1, Wfi: 2, Wfe: 3 } as const;
 export type PeState = (typeof PeState)[keyof typeof PeState];
+
+/*
+ * This file writes OpKind, PeState and Result values as literals, each followed by its name in a
+ * comment, on the per-op path. A module-level constant costs a context load and a TDZ check at each use, an
+ * imported object's member a cell load and a field load (neither compiler inlines a const enum
+ * across modules, and tsc not even within one under isolatedModules), and a switch with such case
+ * labels is a chain of compares where literals give a jump table: a loop of NOPs ran 1.25x faster
+ * with literals. The tables below are the values as written here, checked against the exported
+ * ones at compile time.
+ */
+const OPKIND_AS_WRITTEN = {
+  MRS: 0,
+  MSR: 1,
+  LDR: 2,
+  STR: 3,
+  HVC: 4,
+  SVC: 5,
+  SMC: 6,
+  WFI: 7,
+  WFE: 8,
+  SEV: 9,
+  ERET: 10,
+  WORK: 11,
+  ISB: 12,
+  DSB: 13,
+  DMB: 14,
+  DAIFSET: 15,
+  DAIFCLR: 16,
+  GETX: 17,
+  SETX: 18,
+  TLBI: 19,
+  NOP: 20,
+  SAVEX: 21,
+  RESTOREX: 22,
+  MRSN: 23,
+  MSRN: 24,
+  LDXR: 25,
+  STXR: 26,
+  CLREX: 27,
+  LDAR: 28,
+  STLR: 29,
+  CAS: 30,
+  SWP: 31,
+  LDADD: 32,
+  LDCLR: 33,
+  LDSET: 34,
+  LDEOR: 35,
+  SEVL: 36,
+} as const satisfies typeof OpKind;
+const PESTATE_AS_WRITTEN = { Off: 0, Run: 1, Wfi: 2, Wfe: 3 } as const satisfies typeof PeState;
+const RESULT_AS_WRITTEN = { None: 0, Number: 1, Big: 2, Raw: 3 } as const satisfies typeof Result;
+void OPKIND_AS_WRITTEN;
+void PESTATE_AS_WRITTEN;
+void RESULT_AS_WRITTEN;
 
 /** Interrupt inputs of the PE. */
 export const LINE_IRQ = 1;
@@ -104,6 +158,16 @@ export class PeCounters {
    * exception is taken to the same or a higher EL (Arm ARM DDI 0487, D1 "The AArch64 Exception
    * model").
    */
+  constructor() {
+    // Counts that can pass 2^31 in a long run get their double representation now (double-field.ts).
+    doubleField(this, 'ops');
+    doubleField(this, 'erets');
+    doubleField(this, 'wfiSleeps');
+    doubleField(this, 'idleCycles');
+    doubleField(this, 'mmioAccesses');
+    doubleField(this, 'exclusiveFails');
+  }
+
   taken(from: number, to: number): number {
     if (!(from >= 0 && from <= 2 && to >= 0 && to <= 2) || !Number.isInteger(from) || !Number.isInteger(to)) throw new Error(`taken(${from}, ${to}): ELs are 0, 1 or 2`);
     return this.exceptionsFrom[to * 3 + from]!;
@@ -121,7 +185,7 @@ export class PE {
 
   /** Local clock, in cycles. */
   now = 0;
-  state: PeState = PeState.Off;
+  state: PeState = 0 /* PeState.Off */;
   private sleepStart = 0;
 
   // PSTATE
@@ -169,12 +233,16 @@ export class PE {
   readonly regs = new PlainRegs(this.plain);
 
   private readonly costs: CostTable;
+  /** `counters.cyclesAt`, one load nearer: `charge` runs at every op. */
+  private readonly cyclesAt: Float64Array;
 
   constructor(
     readonly m: Machine,
     index: number,
   ) {
     doubleField(this, 'now');
+    // A cycle time too: it passes 2^31 with `now`.
+    doubleField(this as unknown as { sleepStart: number }, 'sleepStart');
     this.index = index;
     this.mpidr = 0x80000000 + Math.floor(index / 16) * 256 + (index % 16);
     this.vmpidr = this.mpidr;
@@ -182,6 +250,7 @@ export class PE {
     this.attrs = { requester: 'pe', id: index };
     this.mmu = new Stage2Mmu(m.bus, this.attrs);
     this.costs = m.costs;
+    this.cyclesAt = this.counters.cyclesAt;
   }
 
   // ---------------------------------------------------------------- running
@@ -189,7 +258,7 @@ export class PE {
   /** Runs ops while this PE is the earliest runnable entity (until `m.sliceLimit`). */
   runSlice(): void {
     const m = this.m;
-    while (this.state === PeState.Run && this.now < m.sliceLimit) {
+    while (this.state === 1 /* PeState.Run */ && this.now < m.sliceLimit) {
       m.now = this.now;
       this.step();
     }
@@ -214,7 +283,7 @@ export class PE {
         this.programEnded(t);
         return;
       }
-      t.pendKind = Result.None;
+      t.pendKind = 0 /* Result.None */;
       this.setup(op, t);
       this.counters.ops++;
     }
@@ -268,31 +337,31 @@ export class PE {
   /** Register writes an op implies before it executes (the MOVs that set its operands). */
   private setup(op: Op, t: Thread): void {
     switch (op.kind) {
-      case OpKind.MSR:
-      case OpKind.STR:
-      case OpKind.STLR:
-      case OpKind.STXR:
-      case OpKind.SWP:
-      case OpKind.LDADD:
-      case OpKind.LDCLR:
-      case OpKind.LDSET:
-      case OpKind.LDEOR:
+      case 1 /* OpKind.MSR */:
+      case 3 /* OpKind.STR */:
+      case 29 /* OpKind.STLR */:
+      case 26 /* OpKind.STXR */:
+      case 31 /* OpKind.SWP */:
+      case 32 /* OpKind.LDADD */:
+      case 33 /* OpKind.LDCLR */:
+      case 34 /* OpKind.LDSET */:
+      case 35 /* OpKind.LDEOR */:
         if (op.rt < 31) this.x[op.rt] = op.value;
         return;
-      case OpKind.CAS:
+      case 30 /* OpKind.CAS */:
         // CAS Xs, Xt, [Xn]: Xs holds the compare value, Xt the new value.
         if (op.rs < 31) this.x[op.rs] = op.value;
         if (op.rt < 31) this.x[op.rt] = op.value2;
         return;
-      case OpKind.HVC:
-      case OpKind.SVC:
-      case OpKind.SMC:
+      case 4 /* OpKind.HVC */:
+      case 5 /* OpKind.SVC */:
+      case 6 /* OpKind.SMC */:
         if (op.argc > 0) this.x[0] = op.a0;
         if (op.argc > 1) this.x[1] = op.a1;
         if (op.argc > 2) this.x[2] = op.a2;
         if (op.argc > 3) this.x[3] = op.a3;
         return;
-      case OpKind.WORK:
+      case 11 /* OpKind.WORK */:
         t.workLeft = op.imm;
         return;
     }
@@ -301,10 +370,10 @@ export class PE {
   /** The value the next fetch hands to the generator. */
   private deliver(t: Thread): unknown {
     const k = t.pendKind;
-    if (k === Result.None) return undefined;
+    if (k === 0 /* Result.None */) return undefined;
     const v = t.pendRt < 31 ? this.x[t.pendRt]! : 0;
-    if (k === Result.Number) return typeof v === 'number' ? v : toNum(v);
-    if (k === Result.Big) return typeof v === 'bigint' ? v : toBig(v);
+    if (k === 1 /* Result.Number */) return typeof v === 'number' ? v : toNum(v);
+    if (k === 2 /* Result.Big */) return typeof v === 'bigint' ? v : toBig(v);
     return v;
   }
 
@@ -327,61 +396,61 @@ export class PE {
 
   private charge(c: number): void {
     this.now += c;
-    this.counters.cyclesAt[this.el]! += c;
+    this.cyclesAt[this.el]! += c;
   }
 
   private exec(op: Op, t: Thread): void {
     const c = this.costs;
     switch (op.kind) {
-      case OpKind.MRS:
-      case OpKind.MSR:
+      case 0 /* OpKind.MRS */:
+      case 1 /* OpKind.MSR */:
         this.execSysreg(op, t);
         return;
-      case OpKind.LDR:
-      case OpKind.STR:
-      case OpKind.LDAR:
-      case OpKind.STLR:
+      case 2 /* OpKind.LDR */:
+      case 3 /* OpKind.STR */:
+      case 28 /* OpKind.LDAR */:
+      case 29 /* OpKind.STLR */:
         this.execMem(op, t);
         return;
-      case OpKind.LDXR:
-      case OpKind.STXR:
-      case OpKind.CAS:
-      case OpKind.SWP:
-      case OpKind.LDADD:
-      case OpKind.LDCLR:
-      case OpKind.LDSET:
-      case OpKind.LDEOR:
+      case 25 /* OpKind.LDXR */:
+      case 26 /* OpKind.STXR */:
+      case 30 /* OpKind.CAS */:
+      case 31 /* OpKind.SWP */:
+      case 32 /* OpKind.LDADD */:
+      case 33 /* OpKind.LDCLR */:
+      case 34 /* OpKind.LDSET */:
+      case 35 /* OpKind.LDEOR */:
         this.execAtomic(op, t);
         return;
-      case OpKind.CLREX:
+      case 27 /* OpKind.CLREX */:
         // CLREX (C6): the local monitor becomes Open (B2.9.1).
         this.m.monitors.clearLocal(this.index);
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.SEVL:
+      case 36 /* OpKind.SEVL */:
         // SEVL: a local event, this PE's event register only (it is running, so nothing wakes).
         this.eventRegister = true;
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.WORK:
+      case 11 /* OpKind.WORK */:
         this.execWork(op, t);
         return;
-      case OpKind.HVC:
+      case 4 /* OpKind.HVC */:
         // HCR_EL2.HCD (no EL3 here, so it is not RES0): HVC is UNDEFINED at EL1 *and* EL2,
         // taken to the EL that executed it. At EL0 HVC is always UNDEFINED.
         if (this.el === 0 || (this.hcr & HCR_HCD) !== 0) return this.undefinedInstr(t, op);
         this.charge(c.op);
-        this.complete(t, 0, Result.Raw);
+        this.complete(t, 0, 3 /* Result.Raw */);
         this.takeSync(2, EC.HVC64, op.imm);
         return;
-      case OpKind.SVC:
+      case 5 /* OpKind.SVC */:
         this.charge(c.op);
-        this.complete(t, 0, Result.Raw);
+        this.complete(t, 0, 3 /* Result.Raw */);
         this.takeSync(this.el === 0 ? 1 : this.el, EC.SVC64, op.imm);
         return;
-      case OpKind.SMC:
+      case 6 /* OpKind.SMC */:
         if (this.el === 0) return this.undefinedInstr(t, op);
         if (this.el === 1 && (this.hcr & HCR_TSC) !== 0) {
           // Trapped SMC: preferred return is the SMC itself (Arm ARM DDI 0487, HCR_EL2.TSC, ESR_EL2).
@@ -392,69 +461,72 @@ export class PE {
         this.charge(c.firmwareCall);
         // CPU_OFF and SYSTEM_OFF do not return.
         if (!this.m.firmware.call(this)) return;
-        this.complete(t, 0, Result.Raw);
+        this.complete(t, 0, 3 /* Result.Raw */);
         return;
-      case OpKind.WFI:
-      case OpKind.WFE:
+      case 7 /* OpKind.WFI */:
+      case 8 /* OpKind.WFE */:
         this.execWfx(op, t);
         return;
-      case OpKind.SEV:
+      case 9 /* OpKind.SEV */:
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         this.m.sendEvent();
         return;
-      case OpKind.ERET:
+      case 10 /* OpKind.ERET */:
         this.execEret(op, t);
         return;
-      case OpKind.ISB:
+      case 12 /* OpKind.ISB */:
         this.charge(c.isb);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.DSB:
+      case 13 /* OpKind.DSB */:
         this.charge(c.dsb);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.DMB:
+      case 14 /* OpKind.DMB */:
         this.charge(c.dmb);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.DAIFSET:
-      case OpKind.DAIFCLR:
+      case 15 /* OpKind.DAIFSET */:
+      case 16 /* OpKind.DAIFCLR */:
         this.execDaif(op, t);
         return;
-      case OpKind.GETX:
+      case 17 /* OpKind.GETX */:
         this.charge(c.op);
-        this.complete(t, op.rt, Result.Raw);
+        this.complete(t, op.rt, 3 /* Result.Raw */);
         return;
-      case OpKind.SETX:
+      case 18 /* OpKind.SETX */:
         this.charge(c.op);
         if (op.rt < 31) this.x[op.rt] = op.value;
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
-      case OpKind.TLBI:
+      case 19 /* OpKind.TLBI */:
         this.execTlbi(op, t);
         return;
-      case OpKind.SAVEX: {
+      case 21 /* OpKind.SAVEX */: {
+        // `x` held in a local: a store into `into` could alias `this.x` as far as the compiler knows, reloading it per element.
         const into = op.regs!;
-        for (let i = 0; i < 31; i++) into[i] = this.x[i]!;
+        const x = this.x;
+        for (let i = 0; i < 31; i++) into[i] = x[i]!;
         this.charge(16 * c.memWrite);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
       }
-      case OpKind.RESTOREX: {
+      case 22 /* OpKind.RESTOREX */: {
         const from = op.regs!;
-        for (let i = 0; i < 31; i++) this.x[i] = from[i] ?? 0;
+        const x = this.x;
+        for (let i = 0; i < 31; i++) x[i] = from[i] ?? 0;
         this.charge(16 * c.memRead);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
       }
-      case OpKind.MRSN:
-      case OpKind.MSRN:
+      case 23 /* OpKind.MRSN */:
+      case 24 /* OpKind.MSRN */:
         this.execSysregRun(op, t);
         return;
-      case OpKind.NOP:
+      case 20 /* OpKind.NOP */:
         this.charge(c.op);
-        this.complete(t, 0, Result.None);
+        this.complete(t, 0, 0 /* Result.None */);
         return;
       default:
         this.undefinedInstr(t, op);
@@ -462,37 +534,37 @@ export class PE {
   }
 
   private execSysreg(op: Op, t: Thread): void {
-    const read = op.kind === OpKind.MRS;
+    const read = op.kind === 0 /* OpKind.MRS */;
     const h = this.m.sysregs.get(op.reg!.key);
     if (h === undefined) return this.undefinedInstr(t, op);
     const a = h.access(this, read);
-    if (a !== Access.Ok) {
-      if (a === Access.TrapEl2) return this.trapSysreg(t, op, h, read, 2);
-      if (a === Access.TrapEl1) return this.trapSysreg(t, op, h, read, 1);
+    if (a !== 0 /* Access.Ok */) {
+      if (a === 2 /* Access.TrapEl2 */) return this.trapSysreg(t, op, h, read, 2);
+      if (a === 3 /* Access.TrapEl1 */) return this.trapSysreg(t, op, h, read, 1);
       return this.undefinedInstr(t, op);
     }
     if (read) {
       this.charge(h.readCost);
       const v = h.read(this);
       if (op.rt < 31) this.x[op.rt] = v;
-      this.complete(t, op.rt, h.wide ? Result.Big : Result.Number);
+      this.complete(t, op.rt, h.wide ? 2 /* Result.Big */ : 1 /* Result.Number */);
     } else {
       this.charge(h.writeCost);
       const v = op.rt < 31 ? this.x[op.rt]! : 0;
       h.write(this, h.wide ? toBig(v) : toNum(v));
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
     }
   }
 
   /** MRSN/MSRN: a run of MRS or MSR, each checked and charged as its own instruction. */
   private execSysregRun(op: Op, t: Thread): void {
-    const read = op.kind === OpKind.MRSN;
+    const read = op.kind === 23 /* OpKind.MRSN */;
     const list = op.sysregs!;
     const vals = op.regs!;
     const table = this.m.sysregs;
     for (let i = 0; i < list.length; i++) {
       const h = table.get(list[i]!.key);
-      if (h === undefined || h.access(this, read) !== Access.Ok) return this.undefinedInstr(t, op);
+      if (h === undefined || h.access(this, read) !== 0 /* Access.Ok */) return this.undefinedInstr(t, op);
     }
     for (let i = 0; i < list.length; i++) {
       const h = table.get(list[i]!.key)!;
@@ -505,7 +577,7 @@ export class PE {
         h.write(this, h.wide ? toBig(v) : toNum(v));
       }
     }
-    this.complete(t, 0, Result.None);
+    this.complete(t, 0, 0 /* Result.None */);
   }
 
   /**
@@ -516,18 +588,18 @@ export class PE {
    */
   private execMem(op: Op, t: Thread): void {
     const kind = op.kind;
-    const write = kind === OpKind.STR || kind === OpKind.STLR;
-    const ordered = kind === OpKind.LDAR || kind === OpKind.STLR;
+    const write = kind === 3 /* OpKind.STR */ || kind === 29 /* OpKind.STLR */;
+    const ordered = kind === 28 /* OpKind.LDAR */ || kind === 29 /* OpKind.STLR */;
     const size = op.size;
     const va = op.addr;
     if (ordered && va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let pa = va;
-    if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
-      pa = this.mmu.translate(va, write ? S2_WRITE : S2_READ);
+    if (this.el < 2 && (this.hcr & 0x1) /* HCR_VM */ !== 0) {
+      pa = this.mmu.translate(va, write ? 2 /* S2_WRITE */ : 1 /* S2_READ */);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) return this.stage2DataAbort(t, op, va, write);
-      // An unaligned access that crosses into the next page is translated there too.
-      if ((va % PAGE) + size > PAGE) return this.execStraddling(op, t, va, pa, write);
+      // An unaligned access that crosses into the next (4 KB) page is translated there too.
+      if ((va % 4096) + size > 4096) return this.execStraddling(op, t, va, pa, write);
     }
     const m = this.m;
     const bus = m.bus;
@@ -541,7 +613,7 @@ export class PE {
     } else {
       v = bus.read(pa, size, this.attrs);
     }
-    if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, va, write, FSC.SYNC_EXTERNAL);
+    if (bus.status !== 0 /* BusStatus.Ok */) return this.dataAbortHere(t, op, va, write, FSC.SYNC_EXTERNAL);
     if (mmio) {
       this.counters.mmioAccesses++;
       const cost = write ? region.writeCost : region.readCost;
@@ -552,10 +624,10 @@ export class PE {
     }
     if (ordered) this.charge(this.costs.acquireRelease);
     if (write) {
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
     } else {
       if (op.rt < 31) this.x[op.rt] = v;
-      this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+      this.complete(t, op.rt, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
     }
   }
 
@@ -585,7 +657,7 @@ export class PE {
         if (bus.status !== BusStatus.Ok) return this.dataAbortHere(t, op, i < first ? va : va2, write, FSC.SYNC_EXTERNAL);
       }
       this.charge(this.costs.memWrite);
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
       return;
     }
     let v = 0n;
@@ -596,7 +668,7 @@ export class PE {
     }
     this.charge(this.costs.memRead);
     if (op.rt < 31) this.x[op.rt] = size === 8 ? v : Number(v);
-    this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+    this.complete(t, op.rt, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
   }
 
   /**
@@ -625,8 +697,8 @@ export class PE {
     const kind = op.kind;
     const size = op.size;
     const va = op.addr;
-    const load = kind === OpKind.LDXR;
-    const store = kind === OpKind.STXR;
+    const load = kind === 25 /* OpKind.LDXR */;
+    const store = kind === 26 /* OpKind.STXR */;
     // WnR: 0 for the exclusive load, 1 for the exclusive store and the read-modify-write atomics.
     const write = !load;
     if (va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
@@ -650,7 +722,7 @@ export class PE {
       m.monitors.mark(this.index, pa);
       this.charge(c.exclusiveLoad + ordering);
       if (op.rt < 31) x[op.rt] = v;
-      this.complete(t, op.rt, size === 8 ? Result.Big : Result.Number);
+      this.complete(t, op.rt, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
       return;
     }
     if (store) {
@@ -660,11 +732,11 @@ export class PE {
       // W<s>: 0 when the store was made, 1 when it was not.
       if (op.rs < 31) x[op.rs] = ok ? 0 : 1;
       this.charge(c.exclusiveStore + ordering);
-      this.complete(t, op.rs, Result.Number);
+      this.complete(t, op.rs, 1 /* Result.Number */);
       return;
     }
     // CAS: compare value and result in X<s>, new value in X<t>. The others: operand and result in X<t>.
-    const res = kind === OpKind.CAS ? op.rs : op.rt;
+    const res = kind === 30 /* OpKind.CAS */ ? op.rs : op.rt;
     const operand = op.rt < 31 ? x[op.rt]! : 0;
     const old = bus.read(pa, size, this.attrs);
     if (size === 8) {
@@ -673,19 +745,19 @@ export class PE {
       let nv = v;
       let writes = true;
       switch (kind) {
-        case OpKind.CAS:
+        case 30 /* OpKind.CAS */:
           writes = o === toBig(op.rs < 31 ? x[op.rs]! : 0);
           break;
-        case OpKind.LDADD:
+        case 32 /* OpKind.LDADD */:
           nv = BigInt.asUintN(64, o + v);
           break;
-        case OpKind.LDCLR:
+        case 33 /* OpKind.LDCLR */:
           nv = o & (v ^ MASK64);
           break;
-        case OpKind.LDSET:
+        case 34 /* OpKind.LDSET */:
           nv = o | v;
           break;
-        case OpKind.LDEOR:
+        case 35 /* OpKind.LDEOR */:
           nv = o ^ v;
           break;
       }
@@ -697,19 +769,19 @@ export class PE {
       let nv = v;
       let writes = true;
       switch (kind) {
-        case OpKind.CAS:
+        case 30 /* OpKind.CAS */:
           writes = o === narrow(op.rs < 31 ? x[op.rs]! : 0, size);
           break;
-        case OpKind.LDADD:
+        case 32 /* OpKind.LDADD */:
           nv = narrow(o + v, size);
           break;
-        case OpKind.LDCLR:
+        case 33 /* OpKind.LDCLR */:
           nv = (o & ~v) >>> 0;
           break;
-        case OpKind.LDSET:
+        case 34 /* OpKind.LDSET */:
           nv = (o | v) >>> 0;
           break;
-        case OpKind.LDEOR:
+        case 35 /* OpKind.LDEOR */:
           nv = (o ^ v) >>> 0;
           break;
       }
@@ -717,7 +789,7 @@ export class PE {
     }
     if (res < 31) x[res] = old;
     this.charge(c.atomic + ordering);
-    this.complete(t, res, size === 8 ? Result.Big : Result.Number);
+    this.complete(t, res, size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
   }
 
   /**
@@ -730,11 +802,19 @@ export class PE {
   private execWork(op: Op, t: Thread): void {
     const left = t.workLeft;
     if (left <= 0) {
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
       return;
     }
     this.charge(left);
     t.workLeft = 0;
+    // Still before the end of the slice, the PE runs its next step at once and nothing else runs
+    // first: no interrupt can arrive inside the work, and that step would find nothing takeable
+    // (nothing changed since this one found nothing) and complete the held WORK. Completing it
+    // here is that step, without the copy of the op and the second dispatch.
+    if (this.now < this.m.sliceLimit) {
+      this.complete(t, 0, 0 /* Result.None */);
+      return;
+    }
     t.hold(op);
   }
 
@@ -742,22 +822,22 @@ export class PE {
   private preemptWork(): void {
     const t = this.thread;
     const at = this.m.now;
-    if (t === null || this.state !== PeState.Run || at >= this.now) return;
+    if (t === null || this.state !== 1 /* PeState.Run */ || at >= this.now) return;
     const h = t.held;
-    if (h === null || h.kind !== OpKind.WORK || t.workLeft !== 0) return;
+    if (h === null || h.kind !== 11 /* OpKind.WORK */ || t.workLeft !== 0) return;
     const rest = this.now - at;
     this.now = at;
-    this.counters.cyclesAt[this.el]! -= rest;
+    this.cyclesAt[this.el]! -= rest;
     t.workLeft = rest;
     this.m.peWoken(this);
   }
 
   private execWfx(op: Op, t: Thread): void {
-    const wfe = op.kind === OpKind.WFE;
+    const wfe = op.kind === 8 /* OpKind.WFE */;
     if (wfe && this.eventRegister) {
       this.eventRegister = false;
       this.charge(this.costs.op);
-      this.complete(t, 0, Result.None);
+      this.complete(t, 0, 0 /* Result.None */);
       return;
     }
     const wake = this.wakeupPending();
@@ -775,8 +855,8 @@ export class PE {
       }
     }
     this.charge(this.costs.op);
-    this.complete(t, 0, Result.None);
-    if (!wake) this.sleep(wfe ? PeState.Wfe : PeState.Wfi);
+    this.complete(t, 0, 0 /* Result.None */);
+    if (!wake) this.sleep(wfe ? 3 /* PeState.Wfe */ : 2 /* PeState.Wfi */);
   }
 
   private execEret(op: Op, t: Thread): void {
@@ -791,14 +871,14 @@ export class PE {
     // Illegal return: to a higher EL, to a reserved mode, or AArch32 (M[4] = 1).
     const illegal = target > from || (mode & 2) !== 0 || (target === 0 && (mode & 1) !== 0) || (spsr & 0x10) !== 0;
     // NZCV and DAIF come from SPSR_ELx whether or not the return is illegal.
-    this.nzcv = (spsr & PSR_NZCV) >>> 0;
-    this.daif = spsr & PSR_DAIF;
+    this.nzcv = (spsr & 0xf0000000) /* PSR_NZCV */ >>> 0;
+    this.daif = spsr & 0x3c0 /* PSR_DAIF */;
     if (illegal) {
       this.il = true;
     } else {
       this.el = target;
       this.spsel = mode & 1;
-      this.il = (spsr & PSR_IL) !== 0;
+      this.il = (spsr & 0x100000) /* PSR_IL */ !== 0;
     }
     // An exception return clears the local monitor (B2.9.4 "Context switch support";
     // ClearExclusiveLocal in AArch64.ExceptionReturn), so an LDXR/STXR pair interrupted by an
@@ -817,15 +897,15 @@ export class PE {
     if (this.el0DaifTraps()) {
       // MSR DAIFSet/DAIFClr at EL0 with SCTLR_EL1.UMA = 0 traps to EL1 as a system access.
       t.hold(op);
-      const iss = ISS_SYS64.encode({ Op0: 0, Op1: 3, CRn: 4, CRm: op.imm, Op2: op.kind === OpKind.DAIFSET ? 6 : 7, Rt: 31, Direction: 0 });
+      const iss = ISS_SYS64.encode({ Op0: 0, Op1: 3, CRn: 4, CRm: op.imm, Op2: op.kind === 15 /* OpKind.DAIFSET */ ? 6 : 7, Rt: 31, Direction: 0 });
       this.takeSync(1, EC.SYS64, iss);
       return;
     }
     const bits = op.imm << 6; // #imm D,A,I,F -> PSTATE bits 9..6
-    if (op.kind === OpKind.DAIFSET) this.daif |= bits;
+    if (op.kind === 15 /* OpKind.DAIFSET */) this.daif |= bits;
     else this.daif &= ~bits;
     this.charge(this.costs.op);
-    this.complete(t, 0, Result.None);
+    this.complete(t, 0, 0 /* Result.None */);
     this.updateTakeable();
   }
 
@@ -858,7 +938,7 @@ export class PE {
     }
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'tlbi', op: TLBI_NAMES[which] ?? '?', vmid, ipa: op.addr * 4096 });
-    this.complete(t, 0, Result.None);
+    this.complete(t, 0, 0 /* Result.None */);
   }
 
   // ---------------------------------------------------------------- control flow
@@ -895,43 +975,43 @@ export class PE {
       op = this.fetch(t);
       if (op === null) {
         t.pos++;
-        t.pendKind = Result.None;
+        t.pendKind = 0 /* Result.None */;
         return;
       }
     }
     t.workLeft = 0;
-    let kind: Result = Result.None;
+    let kind: Result = 0 /* Result.None */;
     switch (op.kind) {
-      case OpKind.MRS: {
+      case 0 /* OpKind.MRS */: {
         const h = this.m.sysregs.get(op.reg!.key);
-        kind = h !== undefined && h.wide ? Result.Big : Result.Number;
+        kind = h !== undefined && h.wide ? 2 /* Result.Big */ : 1 /* Result.Number */;
         break;
       }
-      case OpKind.LDR:
-      case OpKind.LDAR:
-      case OpKind.LDXR:
-      case OpKind.SWP:
-      case OpKind.LDADD:
-      case OpKind.LDCLR:
-      case OpKind.LDSET:
-      case OpKind.LDEOR:
-        kind = op.size === 8 ? Result.Big : Result.Number;
+      case 2 /* OpKind.LDR */:
+      case 28 /* OpKind.LDAR */:
+      case 25 /* OpKind.LDXR */:
+      case 31 /* OpKind.SWP */:
+      case 32 /* OpKind.LDADD */:
+      case 33 /* OpKind.LDCLR */:
+      case 34 /* OpKind.LDSET */:
+      case 35 /* OpKind.LDEOR */:
+        kind = op.size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */;
         break;
-      case OpKind.STXR:
+      case 26 /* OpKind.STXR */:
         // The status register W<s> is the result: whatever the handler left there.
-        this.complete(t, op.rs, Result.Number);
+        this.complete(t, op.rs, 1 /* Result.Number */);
         return;
-      case OpKind.CAS:
+      case 30 /* OpKind.CAS */:
         // CAS returns the old value in X<s>.
-        this.complete(t, op.rs, op.size === 8 ? Result.Big : Result.Number);
+        this.complete(t, op.rs, op.size === 8 ? 2 /* Result.Big */ : 1 /* Result.Number */);
         return;
-      case OpKind.GETX:
-        kind = Result.Raw;
+      case 17 /* OpKind.GETX */:
+        kind = 3 /* Result.Raw */;
         break;
-      case OpKind.HVC:
-      case OpKind.SVC:
-      case OpKind.SMC:
-        this.complete(t, 0, Result.Raw);
+      case 4 /* OpKind.HVC */:
+      case 5 /* OpKind.SVC */:
+      case 6 /* OpKind.SMC */:
+        this.complete(t, 0, 3 /* Result.Raw */);
         return;
     }
     this.complete(t, op.rt, kind);
@@ -947,8 +1027,8 @@ export class PE {
       return;
     }
     let pa = pc;
-    if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
-      pa = this.mmu.translate(pc, S2_EXEC);
+    if (this.el < 2 && (this.hcr & 0x1) /* HCR_VM */ !== 0) {
+      pa = this.mmu.translate(pc, 4 /* S2_EXEC */);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) {
         const f = this.mmu.fault;
@@ -1010,7 +1090,7 @@ export class PE {
     const group = from === target ? (this.spsel === 1 ? 0x200 : 0x000) : 0x400;
     this.el = target;
     this.spsel = 1;
-    this.daif = PSR_DAIF;
+    this.daif = 0x3c0 /* PSR_DAIF */;
     this.il = false;
     this.charge(target === 2 ? this.costs.exceptionEntryEl2 : this.costs.exceptionEntryEl1);
     const c = this.counters;
@@ -1038,7 +1118,7 @@ export class PE {
   }
 
   /** A trapped MRS/MSR: EC 0x18 to `target`, ELR at the instruction. */
-  private trapSysreg(t: Thread, op: Op, h: SysRegHandler, read: boolean, target: 1 | 2): void {
+  private trapSysreg(t: Thread, op: Op, h: SysRegEntry, read: boolean, target: 1 | 2): void {
     t.hold(op);
     const r = h.reg;
     const iss = ISS_SYS64.encode({ Op0: r.op0, Op1: r.op1, CRn: r.crn, CRm: r.crm, Op2: r.op2, Rt: op.rt, Direction: read ? 1 : 0 });
@@ -1052,8 +1132,8 @@ export class PE {
    */
   private dabtIss(op: Op, write: boolean, dfsc: number, isv: boolean): number {
     const k = op.kind;
-    const ar = k === OpKind.LDAR || k === OpKind.STLR;
-    const valid = isv && (k === OpKind.LDR || k === OpKind.STR || ar);
+    const ar = k === 28 /* OpKind.LDAR */ || k === 29 /* OpKind.STLR */;
+    const valid = isv && (k === 2 /* OpKind.LDR */ || k === 3 /* OpKind.STR */ || ar);
     return ISS_DABT.encode({ ISV: valid ? 1 : 0, SAS: valid ? sasOf(op.size) : 0, SRT: valid ? op.rt : 0, SF: valid && op.size === 8 ? 1 : 0, AR: valid && ar ? 1 : 0, WnR: write ? 1 : 0, DFSC: dfsc });
   }
 
@@ -1080,6 +1160,14 @@ export class PE {
 
   // ---------------------------------------------------------------- interrupts
 
+  /*
+   * The interrupt logic below runs at every exception entry, ERET, DAIF or HCR_EL2 write and line
+   * change, so it writes its constants as literals (named in comments; see the note on literals
+   * at the top of the file, and the load-time check `LITERALS`): LINE_IRQ 1, LINE_FIQ 2,
+   * LINE_VIRQ 4, LINE_VFIQ 8, LINE_SERROR 16, LINE_VSERROR 32; HCR_EL2.FMO 0x8, IMO 0x10,
+   * AMO 0x20, VF 0x40, VI 0x80, VSE 0x100; PSTATE.A 0x100, I 0x80, F 0x40.
+   */
+
   /** Drives one interrupt input (LINE_*). */
   setLine(line: number, level: boolean): void {
     const before = this.lines;
@@ -1087,7 +1175,8 @@ export class PE {
     if (this.lines === before) return;
     this.updateTakeable();
     if (!level) return;
-    if ((this.state === PeState.Wfi || this.state === PeState.Wfe) && this.wakeupPending()) this.wake('interrupt');
+    const st = this.state;
+    if ((st === 2 /* PeState.Wfi */ || st === 3 /* PeState.Wfe */) && this.wakeupPending()) this.wake('interrupt');
     else if (this.takeable) this.preemptWork();
   }
 
@@ -1095,15 +1184,15 @@ export class PE {
   private effectiveLines(): number {
     const h = this.hcr;
     let l = this.lines;
-    if ((h & HCR_VI) !== 0) l |= LINE_VIRQ;
-    if ((h & HCR_VF) !== 0) l |= LINE_VFIQ;
-    if ((h & HCR_VSE) !== 0) l |= LINE_VSERROR;
+    if ((h & 0x80) /* HCR_VI */ !== 0) l |= 4 /* LINE_VIRQ */;
+    if ((h & 0x40) /* HCR_VF */ !== 0) l |= 8 /* LINE_VFIQ */;
+    if ((h & 0x100) /* HCR_VSE */ !== 0) l |= 32 /* LINE_VSERROR */;
     return l;
   }
 
   /** Recomputes whether an interrupt is takeable; call after any change of lines, HCR, PSTATE. */
   updateTakeable(): void {
-    this.takeable = this.lines !== 0 || (this.hcr & (HCR_VI | HCR_VF | HCR_VSE)) !== 0 ? this.pick(false) : false;
+    this.takeable = this.lines !== 0 || (this.hcr & 0x1c0) /* HCR_VI | HCR_VF | HCR_VSE */ !== 0 ? this.pick(false) : false;
   }
 
   /** Whether a physical exception routed to `route` is taken at the current EL (Arm ARM DDI 0487, HCR_EL2.IMO/FMO). */
@@ -1117,29 +1206,30 @@ export class PE {
   private pick(take: boolean): boolean {
     const l = this.effectiveLines();
     const h = this.hcr;
-    if ((l & LINE_SERROR) !== 0) {
-      const route = (h & HCR_AMO) !== 0 ? 2 : 1;
-      if (this.unmasked(route, PSR_A)) return !take || this.takeAsync(route, 'serror', TYPE_OFFSET_SERROR);
+    if ((l & 16) /* LINE_SERROR */ !== 0) {
+      const route = (h & 0x20) /* HCR_AMO */ !== 0 ? 2 : 1;
+      if (this.unmasked(route, 0x100 /* PSR_A */)) return !take || this.takeAsync(route, 'serror', TYPE_OFFSET_SERROR);
     }
-    if ((l & LINE_FIQ) !== 0) {
-      const route = (h & HCR_FMO) !== 0 ? 2 : 1;
-      if (this.unmasked(route, PSR_F)) return !take || this.takeAsync(route, 'fiq', TYPE_OFFSET_FIQ);
+    if ((l & 2) /* LINE_FIQ */ !== 0) {
+      const route = (h & 0x8) /* HCR_FMO */ !== 0 ? 2 : 1;
+      if (this.unmasked(route, 0x40 /* PSR_F */)) return !take || this.takeAsync(route, 'fiq', TYPE_OFFSET_FIQ);
     }
-    if ((l & LINE_IRQ) !== 0) {
-      const route = (h & HCR_IMO) !== 0 ? 2 : 1;
-      if (this.unmasked(route, PSR_I)) return !take || this.takeAsync(route, 'irq', TYPE_OFFSET_IRQ);
+    if ((l & 1) /* LINE_IRQ */ !== 0) {
+      const route = (h & 0x10) /* HCR_IMO */ !== 0 ? 2 : 1;
+      if (this.unmasked(route, 0x80 /* PSR_I */)) return !take || this.takeAsync(route, 'irq', TYPE_OFFSET_IRQ);
     }
     if (this.el < 2) {
       // Virtual exceptions are taken at EL1 only, only when routed by AMO/FMO/IMO, masked by PSTATE.
-      if ((l & LINE_VSERROR) !== 0 && (h & HCR_AMO) !== 0 && (this.daif & PSR_A) === 0) {
+      const daif = this.daif;
+      if ((l & 32) /* LINE_VSERROR */ !== 0 && (h & 0x20) /* HCR_AMO */ !== 0 && (daif & 0x100) /* PSR_A */ === 0) {
         if (!take) return true;
         // Arm ARM D1 (virtual interrupts): on taking a vSError, HCR_EL2.VSE is cleared to 0.
         // (HCR_EL2.RW is bit 31: clear by subtraction, not with 32-bit operators.)
-        if ((h & HCR_VSE) !== 0) this.hcr -= HCR_VSE;
+        if ((h & 0x100) /* HCR_VSE */ !== 0) this.hcr -= 0x100 /* HCR_VSE */;
         return this.takeAsync(1, 'serror', TYPE_OFFSET_SERROR);
       }
-      if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0 && (this.daif & PSR_F) === 0) return !take || this.takeAsync(1, 'fiq', TYPE_OFFSET_FIQ);
-      if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0 && (this.daif & PSR_I) === 0) return !take || this.takeAsync(1, 'irq', TYPE_OFFSET_IRQ);
+      if ((l & 8) /* LINE_VFIQ */ !== 0 && (h & 0x8) /* HCR_FMO */ !== 0 && (daif & 0x40) /* PSR_F */ === 0) return !take || this.takeAsync(1, 'fiq', TYPE_OFFSET_FIQ);
+      if ((l & 4) /* LINE_VIRQ */ !== 0 && (h & 0x10) /* HCR_IMO */ !== 0 && (daif & 0x80) /* PSR_I */ === 0) return !take || this.takeAsync(1, 'irq', TYPE_OFFSET_IRQ);
     }
     return false;
   }
@@ -1154,12 +1244,12 @@ export class PE {
   /** True when a WFI/WFE wake-up event is pending (interrupts wake WFI whatever PSTATE says). */
   wakeupPending(): boolean {
     const l = this.effectiveLines();
-    if ((l & (LINE_IRQ | LINE_FIQ | LINE_SERROR)) !== 0) return true;
+    if ((l & 19) /* LINE_IRQ | LINE_FIQ | LINE_SERROR */ !== 0) return true;
     if (this.el < 2) {
       const h = this.hcr;
-      if ((l & LINE_VIRQ) !== 0 && (h & HCR_IMO) !== 0) return true;
-      if ((l & LINE_VFIQ) !== 0 && (h & HCR_FMO) !== 0) return true;
-      if ((l & LINE_VSERROR) !== 0 && (h & HCR_AMO) !== 0) return true;
+      if ((l & 4) /* LINE_VIRQ */ !== 0 && (h & 0x10) /* HCR_IMO */ !== 0) return true;
+      if ((l & 8) /* LINE_VFIQ */ !== 0 && (h & 0x8) /* HCR_FMO */ !== 0) return true;
+      if ((l & 32) /* LINE_VSERROR */ !== 0 && (h & 0x20) /* HCR_AMO */ !== 0) return true;
     }
     return false;
   }
@@ -1171,17 +1261,17 @@ export class PE {
     this.sleepStart = this.now;
     this.counters.wfiSleeps++;
     const m = this.m;
-    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'wfi-sleep', wfe: state === PeState.Wfe });
+    if (m.trace.on) m.trace.emit({ t: m.now, core: this.index, el: this.el, kind: 'wfi-sleep', wfe: state === 3 /* PeState.Wfe */ });
   }
 
   /** Leaves WFI/WFE at the current machine time. */
   wake(reason: string): void {
-    if (this.state !== PeState.Wfi && this.state !== PeState.Wfe) return;
+    if (this.state !== 2 /* PeState.Wfi */ && this.state !== 3 /* PeState.Wfe */) return;
     const m = this.m;
     const at = Math.max(this.now, m.now);
     this.counters.idleCycles += at - this.sleepStart;
     this.now = at + this.costs.wfiWake;
-    this.state = PeState.Run;
+    this.state = 1 /* PeState.Run */;
     if (m.trace.on) m.trace.emit({ t: at, core: this.index, el: this.el, kind: 'wfi-wake', reason, slept: at - this.sleepStart });
     m.peWoken(this);
   }
@@ -1189,8 +1279,8 @@ export class PE {
   /** Powers the PE on at `entry` in EL `el` with DAIF masked (reset or PSCI CPU_ON). */
   powerOn(entry: number, el: number, at: number, x0: Word = 0, by = -1): void {
     this.now = Math.max(this.now, at);
-    if (this.state === PeState.Off) this.counters.idleCycles += Math.max(0, this.now - this.sleepStart);
-    this.state = PeState.Run;
+    if (this.state === 0 /* PeState.Off */) this.counters.idleCycles += Math.max(0, this.now - this.sleepStart);
+    this.state = 1 /* PeState.Run */;
     this.el = el;
     this.spsel = 1;
     this.daif = PSR_DAIF;
@@ -1214,7 +1304,7 @@ export class PE {
     }
     this.thread = null;
     this.m.monitors.reset(this.index);
-    this.state = PeState.Off;
+    this.state = 0 /* PeState.Off */;
     this.sleepStart = this.now;
     const m = this.m;
     if (m.trace.on) m.trace.emit({ t: this.now, core: this.index, el: this.el, kind: 'cpu-off', reason });
@@ -1222,7 +1312,7 @@ export class PE {
 
   /** Cycles this PE has been idle until `until` (closing an open sleep). */
   idleUntil(until: number): number {
-    const open = this.state === PeState.Run ? 0 : Math.max(0, until - this.sleepStart);
+    const open = this.state === 1 /* PeState.Run */ ? 0 : Math.max(0, until - this.sleepStart);
     return this.counters.idleCycles + open;
   }
 
@@ -1230,4 +1320,24 @@ export class PE {
   toString(): string {
     return `PE${this.index}@${this.now} EL${this.el} ${['off', 'run', 'wfi', 'wfe'][this.state]} daif=${(this.daif >>> 6).toString(2).padStart(4, '0')} pc=0x${this.currentPc().toString(16)}`;
   }
+}
+
+/**
+ * The constants this file writes as literals on its hot paths (see the note at the top), checked
+ * once when it loads: a constant changed elsewhere stops the simulator here rather than
+ * silently diverging.
+ */
+const LITERALS: readonly (readonly [string, number, number])[] = [
+  ['LINE_IRQ', LINE_IRQ, 1], ['LINE_FIQ', LINE_FIQ, 2], ['LINE_VIRQ', LINE_VIRQ, 4], ['LINE_VFIQ', LINE_VFIQ, 8],
+  ['LINE_SERROR', LINE_SERROR, 16], ['LINE_VSERROR', LINE_VSERROR, 32],
+  ['HCR_VM', HCR_VM, 0x1], ['HCR_FMO', HCR_FMO, 0x8], ['HCR_IMO', HCR_IMO, 0x10], ['HCR_AMO', HCR_AMO, 0x20],
+  ['HCR_VF', HCR_VF, 0x40], ['HCR_VI', HCR_VI, 0x80], ['HCR_VSE', HCR_VSE, 0x100],
+  ['PSR_A', PSR_A, 0x100], ['PSR_I', PSR_I, 0x80], ['PSR_F', PSR_F, 0x40], ['PSR_DAIF', PSR_DAIF, 0x3c0],
+  ['PSR_IL', PSR_IL, 0x100000], ['PSR_NZCV', PSR_NZCV, 0xf0000000],
+  ['S2_READ', S2_READ, 1], ['S2_WRITE', S2_WRITE, 2], ['S2_EXEC', S2_EXEC, 4], ['PAGE', PAGE, 4096],
+  ['Access.Ok', Access.Ok, 0], ['Access.TrapEl2', Access.TrapEl2, 2], ['Access.TrapEl1', Access.TrapEl1, 3],
+  ['BusStatus.Ok', BusStatus.Ok, 0],
+];
+for (const [name, value, literal] of LITERALS) {
+  if (value !== literal) throw new Error(`core/pe.ts writes ${name} as ${literal}, but it is ${value}`);
 }

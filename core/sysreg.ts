@@ -78,36 +78,112 @@ export interface HandlerSpec {
   write?: (pe: PE, value: Word) => void;
 }
 
+/**
+ * A handler built by `handler`: its access rule is data (minimum EL, RO/WO, an optional extra
+ * `trap`), which the registry's entry checks inline instead of calling a closure per access.
+ */
+class SpecHandler implements SysRegHandler {
+  readonly wide: boolean;
+  readonly readCost: number;
+  readonly writeCost: number;
+  readonly minEl: number;
+  readonly ro: boolean;
+  readonly wo: boolean;
+  readonly trap: ((pe: PE, read: boolean) => Access) | null;
+  readonly read: (pe: PE) => Word;
+  readonly write: (pe: PE, value: Word) => void;
+
+  constructor(
+    readonly reg: SysReg,
+    spec: HandlerSpec,
+  ) {
+    this.wide = spec.wide ?? false;
+    this.readCost = spec.readCost;
+    this.writeCost = spec.writeCost ?? spec.readCost;
+    this.minEl = spec.minEl;
+    this.ro = spec.ro ?? false;
+    this.wo = spec.wo ?? false;
+    this.trap = spec.trap ?? null;
+    this.read = spec.read ?? (() => 0);
+    this.write = spec.write ?? (() => {});
+  }
+
+  access(pe: PE, isRead: boolean): Access {
+    if (pe.el < this.minEl) return Access.Undefined;
+    if (isRead ? this.wo : this.ro) return Access.Undefined;
+    const trap = this.trap;
+    return trap === null ? Access.Ok : trap(pe, isRead);
+  }
+}
+
 /** Builds a handler from the common rules: minimum EL, RO/WO, then `trap`. */
 export function handler(spec: HandlerSpec): SysRegHandler {
-  const { minEl, ro = false, wo = false, trap } = spec;
-  const read = spec.read ?? (() => 0);
-  const write = spec.write ?? (() => {});
-  return {
-    reg: spec.reg,
-    wide: spec.wide ?? false,
-    readCost: spec.readCost,
-    writeCost: spec.writeCost ?? spec.readCost,
-    access(pe: PE, isRead: boolean): Access {
-      if (pe.el < minEl) return Access.Undefined;
-      if (isRead ? wo : ro) return Access.Undefined;
-      return trap === undefined ? Access.Ok : trap(pe, isRead);
-    },
-    read,
-    write,
-  };
+  return new SpecHandler(spec.reg, spec);
+}
+
+/**
+ * What the registry keeps for one encoding: the handler's members copied into one object shape,
+ * so that the PE's loads of them are monomorphic whichever layer built the handler (core's
+ * `handler`, gic/'s object literals), and a `handler`-built register's access rule as data,
+ * checked without a call. The PE calls the handler's functions with the handler as receiver.
+ */
+export class SysRegEntry {
+  readonly reg: SysReg;
+  readonly wide: boolean;
+  readonly readCost: number;
+  readonly writeCost: number;
+  /** The access rule of a `handler`-built register; `minEl` -1 for a handler with its own `access`. */
+  private readonly minEl: number;
+  private readonly ro: boolean;
+  private readonly wo: boolean;
+  private readonly trap: ((pe: PE, read: boolean) => Access) | null;
+  private readonly accessFn: (pe: PE, read: boolean) => Access;
+  private readonly readFn: (pe: PE) => Word;
+  private readonly writeFn: (pe: PE, value: Word) => void;
+
+  constructor(readonly h: SysRegHandler) {
+    this.reg = h.reg;
+    this.wide = h.wide;
+    this.readCost = h.readCost;
+    this.writeCost = h.writeCost;
+    const spec = h instanceof SpecHandler ? h : null;
+    this.minEl = spec !== null ? spec.minEl : -1;
+    this.ro = spec !== null && spec.ro;
+    this.wo = spec !== null && spec.wo;
+    this.trap = spec !== null ? spec.trap : null;
+    this.accessFn = h.access;
+    this.readFn = h.read;
+    this.writeFn = h.write;
+  }
+
+  /** The handler's access check (`SysRegHandler.access`). */
+  access(pe: PE, read: boolean): Access {
+    const min = this.minEl;
+    if (min < 0) return this.accessFn.call(this.h, pe, read);
+    if (pe.el < min || (read ? this.wo : this.ro)) return Access.Undefined;
+    const trap = this.trap;
+    return trap === null ? Access.Ok : trap(pe, read);
+  }
+
+  read(pe: PE): Word {
+    return this.readFn.call(this.h, pe);
+  }
+
+  write(pe: PE, value: Word): void {
+    this.writeFn.call(this.h, pe, value);
+  }
 }
 
 /** The system registers of one machine, indexed by encoding. */
 export class SysRegRegistry {
-  private readonly table: (SysRegHandler | undefined)[] = new Array(1 << 16);
+  private readonly table: (SysRegEntry | undefined)[] = new Array(1 << 16);
 
   define(h: SysRegHandler): void {
     if (this.table[h.reg.key] !== undefined) throw new Error(`system register ${h.reg.name} defined twice (encoding clash with ${this.table[h.reg.key]!.reg.name})`);
-    this.table[h.reg.key] = h;
+    this.table[h.reg.key] = new SysRegEntry(h);
   }
 
-  get(key: number): SysRegHandler | undefined {
+  get(key: number): SysRegEntry | undefined {
     return this.table[key];
   }
 }

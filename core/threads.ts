@@ -13,11 +13,19 @@
  * Thread PCs are a model artefact: they are never translated by stage 2 (the code was
  * fetched, and checked, when the thread started at a real entry address).
  */
+import { doubleField } from './double-field.js';
 import { Op, type Program } from './ops.js';
 
 export const THREAD_BASE = 2 ** 47;
 export const THREAD_SPAN = 8192;
 const POS_WINDOW = 1024;
+/*
+ * The PC arithmetic below (every exception entry reads a thread's PC, every ERET resolves one)
+ * writes these three as literals, named in comments: a module-level constant is a context load
+ * and a TDZ check per use and is never constant-folded (core/pe.ts says more), so a division by
+ * THREAD_SPAN stayed a division instead of a multiplication by 2^-13. Checked at load.
+ */
+if (THREAD_BASE !== 140737488355328 || THREAD_SPAN !== 8192 || POS_WINDOW !== 1024) throw new Error('core/threads.ts: a literal differs from its constant');
 
 /** What the next fetch delivers to the generator. */
 export const Result = { None: 0, Number: 1, Big: 2, Raw: 3 } as const;
@@ -52,7 +60,9 @@ export class Thread {
     public entry: number,
     /** Human-readable name of the entry, if the code map has one. */
     public label: string,
-  ) {}
+  ) {
+    doubleField(this, 'id');
+  }
 
   /** Reinitialises a recycled record for a new program. */
   reset(id: number, gen: Program<unknown>, entry: number, label: string): void {
@@ -71,11 +81,11 @@ export class Thread {
   }
 
   get base(): number {
-    return THREAD_BASE + this.id * THREAD_SPAN;
+    return 140737488355328 /* THREAD_BASE */ + this.id * 8192 /* THREAD_SPAN */;
   }
 
   get pc(): number {
-    return this.base + (this.pos % POS_WINDOW) * 4;
+    return this.base + (this.pos % 1024) /* POS_WINDOW */ * 4;
   }
 
   /** Keeps a copy of `op` as the held op (ops from builders are shared scratch records). */
@@ -99,6 +109,12 @@ export class ThreadTable {
   private live = 0;
   private nextId = 0;
   private readonly pool: Thread[] = [];
+
+  constructor() {
+    // One id per thread started (per exception taken) for the life of the machine: past 2^31 in a
+    // long run, so the count and the records' ids get their double representation now (double-field.ts).
+    doubleField(this as unknown as { nextId: number }, 'nextId');
+  }
 
   create(gen: Program<unknown>, entry: number, label: string): Thread {
     // Skip ids whose slot a long-lived thread holds; grow only when the table is crowded.
@@ -145,12 +161,17 @@ export class ThreadTable {
    * distance from its current position), or undefined.
    */
   resolve(pc: number): Thread | undefined {
-    const rel = pc - THREAD_BASE;
-    if (rel < 0 || rel % 4 !== 0) return undefined;
-    const id = Math.floor(rel / THREAD_SPAN);
+    const rel = pc - 140737488355328 /* THREAD_BASE */;
+    if (rel < 0) return undefined;
+    // The block and the offset in it by division and subtraction, exact for rel < 2^53: `%` of a
+    // double beyond 32 bits is a call into the runtime (fmod) in V8, and rel is above 2^47.
+    const id = Math.floor(rel / 8192 /* THREAD_SPAN */);
+    const off = rel - id * 8192 /* THREAD_SPAN */;
+    // Not a multiple of 4 (or not an integer, or NaN): not an op's PC.
+    if ((off & 3) !== 0 || (off | 0) !== off) return undefined;
     const t = this.slots[id & this.mask];
     if (t === undefined || t.id !== id || t.finished) return undefined;
-    this.delta = (rel % THREAD_SPAN) / 4 - (t.pos % POS_WINDOW);
+    this.delta = off / 4 - (t.pos % 1024) /* POS_WINDOW */;
     return t;
   }
 }
@@ -161,5 +182,5 @@ const DONE: Program<unknown> = (function* (): Program<unknown> {
 })();
 
 export function isThreadPc(pc: number): boolean {
-  return pc >= THREAD_BASE && pc < THREAD_BASE * 2;
+  return pc >= 140737488355328 /* THREAD_BASE */ && pc < 281474976710656 /* THREAD_BASE * 2 */;
 }
