@@ -225,8 +225,27 @@ export class Layout<F extends FieldMap, W extends Word = number> {
  */
 function compileDecoder(fields: readonly FieldInfo[]): (lo: number, hi: number) => Record<string, number> {
   const props = fields.map((f) => `${JSON.stringify(f.name)}: fieldOfPair(lo, hi, ${f.lsb}, ${f.width})`).join(', ');
-  const make = new Function('fieldOfPair', `return (lo, hi) => ({ ${props} });`) as (f: typeof fieldOfPair) => (lo: number, hi: number) => Record<string, number>;
-  return make(fieldOfPair);
+  const make = generated<(f: typeof fieldOfPair) => (lo: number, hi: number) => Record<string, number>>('fieldOfPair', `return (lo, hi) => ({ ${props} });`);
+  if (make !== null) return make(fieldOfPair);
+  return (lo, hi) => {
+    const out: Record<string, number> = {};
+    for (const f of fields) out[f.name] = fieldOfPair(lo, hi, f.lsb, f.width);
+    return out;
+  };
+}
+
+/**
+ * A function generated from source text, or null where the host forbids it (Node's
+ * --disallow-code-generation-from-strings): the codecs then take their generic loops, slower
+ * and with the same results.
+ */
+function generated<T>(param: string, body: string): T | null {
+  try {
+    return new Function(param, body) as T;
+  } catch (e) {
+    if (e instanceof EvalError) return null;
+    throw e;
+  }
 }
 
 /**
@@ -236,8 +255,14 @@ function compileDecoder(fields: readonly FieldInfo[]): (lo: number, hi: number) 
  */
 function compileEncoder(fields: readonly FieldInfo[]): (vals: Record<string, number | undefined>, pair: Float64Array) => void {
   const steps = fields.map((f) => `x = vals[${JSON.stringify(f.name)}]; if (x !== undefined && x !== 0) insertInto(pair, ${f.lsb}, ${f.width}, x);`).join(' ');
-  const make = new Function('insertInto', `return (vals, pair) => { let x; ${steps} };`) as (f: typeof insertInto) => (vals: Record<string, number | undefined>, pair: Float64Array) => void;
-  return make(insertInto);
+  const make = generated<(f: typeof insertInto) => (vals: Record<string, number | undefined>, pair: Float64Array) => void>('insertInto', `return (vals, pair) => { let x; ${steps} };`);
+  if (make !== null) return make(insertInto);
+  return (vals, pair) => {
+    for (const f of fields) {
+      const x = vals[f.name];
+      if (x !== undefined && x !== 0) insertInto(pair, f.lsb, f.width, x);
+    }
+  };
 }
 
 /** Scratch (lo, hi) pair of `encode`. */
