@@ -107,9 +107,28 @@ export class Vpe implements VpeTables {
   }
 }
 
+/**
+ * vPEs by vCPU id. vCPU ids are dense (`Hypervisor.vcpus` index), so an array holds them; the
+ * Map it replaces cost a hash lookup at each of the several lookups per exit and doorbell.
+ */
+class VpesById {
+  private readonly byId: (Vpe | undefined)[] = [];
+  get(id: number): Vpe | undefined {
+    return this.byId[id];
+  }
+  has(id: number): boolean {
+    return this.byId[id] !== undefined;
+  }
+  set(id: number, vpe: Vpe): void {
+    while (this.byId.length < id) this.byId.push(undefined);
+    this.byId[id] = vpe;
+  }
+}
+
 export class DirectInjector implements DirectInjection {
   readonly stats: DirectStats = { residencyChanges: 0, residencyCycles: 0, dirtyPolls: 0, vmovps: 0, vmovpCommands: 0, doorbellsArmed: 0 };
-  private readonly vpes = new Map<number, Vpe>();
+  /** The vPE of each vCPU, by vCPU id (`Hypervisor.vcpus` index): looked up several times per exit and doorbell. */
+  private readonly vpes = new VpesById();
   private nextVpeId = 0;
   /** The VMOVP lock of each VM (the same lock for all with `vmovpLock: 'global'`). */
   private readonly vmovpLocks: Spinlock[] = [];
@@ -283,6 +302,12 @@ export class DirectInjector implements DirectInjection {
     const cycles = this.residencyChanged(v, t0, t1);
     const env = h.env;
     if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vpe-schedule', vm: v.vm.index, vcpu: v.index, vpe: vpe.id, vmovp: moved, cycles });
+  }
+
+  /** Whether `commit` has anything to do for `v` (a deferred VPT-parse wait); the entry path skips it otherwise. */
+  commitNeeded(v: Vcpu): boolean {
+    const vpe = this.vpes.get(v.id);
+    return vpe !== undefined && vpe.parseWaitDeferred;
   }
 
   /** Last step before entry: the deferred wait for the VPT parse (Linux 5.11+, vgic_v4_commit). */

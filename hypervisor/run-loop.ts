@@ -241,7 +241,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   }
   if (hypTimerDeadline(pcpu) !== pcpu.hypTimer) yield* programHypTimer(pcpu);
   // The last step before entry: the VPT-parse wait when it is taken here (vptParseWait 'before-entry', the default).
-  if (h.cfg.vptParseWait !== 'at-schedule') yield call(h.direct.commit(pcpu, v));
+  if (h.cfg.vptParseWait !== 'at-schedule' && h.direct.commitNeeded(v)) yield call(h.direct.commit(pcpu, v));
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-enter', vm: v.vm.index, vcpu: v.index, switched: switching });
   yield msr(ELR_EL2, v.elr, 9);
