@@ -111,8 +111,29 @@ export function* enableVirtualInterface(o: VirtualInterfaceOptions = {}): Progra
  */
 export function* readUsedLrs(used: number, values: bigint[]): Program<number> {
   const elrsr: number = yield readElrsr();
-  for (let n = 0; n < used; n++) values[n] = ((elrsr >>> n) & 1) === 1 ? 0n : ((yield readLr(n)) as bigint);
+  const full = emptyLrValues(elrsr, used, values);
+  if (full !== 0) yield* readLrs(full, values);
   return elrsr;
+}
+
+/**
+ * The part of `readUsedLrs` between its two steps, for a caller that runs them itself (the
+ * hypervisor's exit path, where the LRs the guest emptied need no second sub-program): given
+ * ICH_ELRSR_EL2 value `elrsr`, sets `values[n]` to 0n for each of the first `used` LRs it flags
+ * empty and returns the mask of the others, which `readLrs` reads.
+ */
+export function emptyLrValues(elrsr: number, used: number, values: bigint[]): number {
+  let full = 0;
+  for (let n = 0; n < used; n++) {
+    if (((elrsr >>> n) & 1) === 1) values[n] = 0n;
+    else full |= 1 << n;
+  }
+  return full;
+}
+
+/** MRS ICH_LR<n>_EL2 into `values[n]` for each bit n of `mask`, lowest first. */
+export function* readLrs(mask: number, values: bigint[]): Program {
+  for (let n = 0; mask >>> n !== 0; n++) if (((mask >>> n) & 1) === 1) values[n] = (yield readLr(n)) as bigint;
 }
 
 /** A vCPU's virtual CPU interface control state while it is not loaded (IHI 0069, ICH_VMCR_EL2, ICH_AP0R<n>_EL2, ICH_AP1R<n>_EL2). */

@@ -8,7 +8,7 @@
  * (GICR_INVLPIR / GICR_INVALLR then GICR_SYNCR, when GICR_TYPER.DirectLPI = 1; otherwise the ITS
  * INV / INVALL commands of its.ts for the event behind the LPI).
  */
-import { dsb, ldr, str, type Program } from '../core/ops.js';
+import { dsb, ldr, str, type Op, type Program } from '../core/ops.js';
 import { GICR_CTLR, GICR_PENDBASER, GICR_PROPBASER, GICR_SYNCR, GICR_TYPER, LPI_BASE, LPI_CONFIG } from '../gic/gic-registers.js';
 import { GICR } from '../gic/mmio-offsets.js';
 import type { PhysHeap } from './heap.js';
@@ -50,9 +50,17 @@ export function lpiConfigByte(priority: number, enabled: boolean): number {
   return (((priority >> 2) << CONFIG_PRIORITY.lsb) & CONFIG_PRIORITY.mask) | CONFIG_GROUP1 | (enabled ? CONFIG_ENABLE : 0);
 }
 
+/**
+ * The store of `intid`'s configuration byte, as an op builder (`yield lpiConfigStore(...)`): the
+ * doorbell path arms and disarms a doorbell with it and allocates no generator per change.
+ */
+export function lpiConfigStore(tables: LpiTables, intid: number, priority: number, enabled: boolean): Op {
+  return str(tables.prop + (intid - LPI_BASE), lpiConfigByte(priority, enabled), 1, RT);
+}
+
 /** Writes the configuration byte of `intid` (a store; the redistributor sees it after an invalidation). */
 export function* configureLpi(tables: LpiTables, intid: number, priority: number, enabled: boolean): Program {
-  yield str(tables.prop + (intid - LPI_BASE), lpiConfigByte(priority, enabled), 1, RT);
+  yield lpiConfigStore(tables, intid, priority, enabled);
 }
 
 /**
@@ -99,9 +107,14 @@ export function* setLpiPending(rd: number, intid: number): Program {
   yield str(rd + GICR.SETLPIR, intid, 8, RT);
 }
 
+/** The GICR_CLRLPIR write that clears the pending state of `intid` at `rd`, as an op builder (no generator per doorbell clear). */
+export function clrlpirStore(rd: number, intid: number): Op {
+  return str(rd + GICR.CLRLPIR, intid, 8, RT);
+}
+
 /** GICR_CLRLPIR: clear the pending state of `intid` at `rd`. */
 export function* clearLpiPending(rd: number, intid: number): Program {
-  yield str(rd + GICR.CLRLPIR, intid, 8, RT);
+  yield clrlpirStore(rd, intid);
 }
 
 /** Polls GICR_SYNCR until Busy = 0 (the redistributor finished the direct LPI operations before it). */

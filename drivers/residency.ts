@@ -64,9 +64,26 @@ export function* waitVpendClean(frame: number, polls?: DirtyPolls): Program<bigi
  * are delivered once the parse completes).
  */
 export function* makeResident(frame: number, t: VpeTables, wait: boolean, idai = 0, polls?: DirtyPolls): Program {
-  yield str(frame + GICR_VLPI.VPROPBASER, GICR_VPROPBASER.encode({ PA: t.vprop / 0x1000, IDbits: t.idBits - 1, Shareability: 1, InnerCache: 7 }), 8, RT);
-  yield str(frame + GICR_VLPI.VPENDBASER, GICR_VPENDBASER.encode({ PA: t.vpt / 0x10000, Valid: 1, PendingLast: 1, IDAI: idai, Shareability: 1, InnerCache: 7 }), 8, RT);
+  const values = residentValues(t);
+  yield str(frame + GICR_VLPI.VPROPBASER, values[0]!, 8, RT);
+  yield str(frame + GICR_VLPI.VPENDBASER, values[idai === 0 ? 1 : 2]!, 8, RT);
   if (wait) yield* waitVpendClean(frame, polls);
+}
+
+/**
+ * The values `makeResident` writes for the tables `t` (which do not change): GICR_VPROPBASER, then
+ * GICR_VPENDBASER with IDAI = 0 and with IDAI = 1. Encoded once per `t` instead of at every
+ * residency change (two encodings of a 64-bit value from a field object each time).
+ */
+const residentMemo = new WeakMap<VpeTables, bigint[]>();
+function residentValues(t: VpeTables): bigint[] {
+  let values = residentMemo.get(t);
+  if (values === undefined) {
+    const vpend = (idai: number): bigint => GICR_VPENDBASER.encode({ PA: t.vpt / 0x10000, Valid: 1, PendingLast: 1, IDAI: idai, Shareability: 1, InnerCache: 7 });
+    values = [GICR_VPROPBASER.encode({ PA: t.vprop / 0x1000, IDbits: t.idBits - 1, Shareability: 1, InnerCache: 7 }), vpend(0), vpend(1)];
+    residentMemo.set(t, values);
+  }
+  return values;
 }
 
 /**

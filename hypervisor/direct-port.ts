@@ -34,6 +34,8 @@ export interface DirectInjection {
    * the entry path.
    */
   commit(pcpu: PerCpu, v: Vcpu): Program;
+  /** Whether `commit` has anything to do for `v`; the entry path calls it only then. */
+  commitNeeded(v: Vcpu): boolean;
   /** Whether `enter` has anything to do for `v`; the entry path calls it only then. */
   entryNeeded(v: Vcpu): boolean;
   /** vcpu put: its vPE leaves the core. */
@@ -55,6 +57,7 @@ export const NO_DIRECT: DirectInjection = {
   handles: () => false,
   *enter() {},
   *commit() {},
+  commitNeeded: () => false,
   entryNeeded: () => false,
   *put() {},
   *block() {

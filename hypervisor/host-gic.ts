@@ -26,17 +26,20 @@ export function* hostCpuInit(gicr: number, lpis: LpiTables | null, pendTable: nu
   return rd;
 }
 
+// The run-time routines below only forward to a driver routine: plain functions returning its
+// program (no generator of their own, and no forwarding level for each of its ops).
+
 /** Sends the kick SGI to core `core`. */
-export function* kickCore(core: number): Program {
-  yield* sendSgi(SGI_KICK, cpuAffinity(core));
+export function kickCore(core: number): Program {
+  return sendSgi(SGI_KICK, cpuAffinity(core));
 }
 
 /** Reads whether the virtual timer PPI is active at `rd` and deactivates it (vCPU put). */
-export function* saveTimerActive(rd: number): Program<boolean> {
-  return yield* takeActivePrivate(rd, PPI_VTIMER);
+export function saveTimerActive(rd: number): Program<boolean> {
+  return takeActivePrivate(rd, PPI_VTIMER);
 }
 
 /** Makes the virtual timer PPI active again at `rd` (vCPU load of a vCPU whose timer interrupt is in flight). */
-export function* restoreTimerActive(rd: number): Program {
-  yield* setActivePrivate(rd, PPI_VTIMER);
+export function restoreTimerActive(rd: number): Program {
+  return setActivePrivate(rd, PPI_VTIMER);
 }

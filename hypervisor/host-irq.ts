@@ -129,7 +129,9 @@ export function* wake(h: Hypervisor, pcpu: PerCpu, v: Vcpu, reason: WakeReason):
   if (v.state !== 'blocked') return;
   h.makeRunnable(v);
   v.timerDeadline = Infinity;
-  for (const p of h.pcpus) p.sleepers.delete(v);
+  // Indexed, not for-of: no array iterator allocated in this generator per wake-up.
+  const pcpus = h.pcpus;
+  for (let i = 0; i < pcpus.length; i++) pcpus[i]!.sleepers.delete(v);
   h.sched.event({ kind: 'woken', vcpu: v.id, reason, at: h.env.now() });
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-wake', vm: v.vm.index, vcpu: v.index, reason });

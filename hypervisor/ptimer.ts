@@ -104,11 +104,19 @@ export function ptimerEval(h: Hypervisor, pcpu: PerCpu, v: Vcpu, now: number): v
  * Returns whether its output is high.
  */
 export function* ptimerPoll(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
-  if (ptimerDeadline(v) !== Infinity) {
+  if (ptimerPollNeeded(v)) {
     const now: number = yield mrs(CNTPCT_EL0, 9);
     ptimerEval(h, pcpu, v, now);
   }
   return v.ptimerLine;
+}
+
+/**
+ * Whether `ptimerPoll` reads the counter (the timer is armed and its line low); otherwise it only
+ * returns `v.ptimerLine`, and hot callers skip it.
+ */
+export function ptimerPollNeeded(v: Vcpu): boolean {
+  return ptimerDeadline(v) !== Infinity;
 }
 
 /** Before an entry: the line is high and vPPI 30 is neither pending nor active, so it is pending again. */

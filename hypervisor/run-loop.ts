@@ -105,7 +105,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
   }
   // Stopped by someone else (PSCI SYSTEM_OFF from another vCPU of its VM).
   if (v.state === 'off') stopped = true;
-  v.counters.el2Cycles += el2Clock(h, pcpu) - exitAt;
+  const exitEnd = el2Clock(h, pcpu);
+  v.counters.el2Cycles += exitEnd - exitAt;
   if (!stopped) {
     if (!plainReentry(h, pcpu, v)) {
       yield call(enter(h, pcpu, v));
@@ -113,7 +114,8 @@ export function* guestExit(h: Hypervisor, pcpu: PerCpu, kind: 'sync' | 'irq'): P
     }
     // `enter` written out for a re-entry with none of its sub-programs but the flush and the
     // CNTHP update (`plainReentry`): the same ops in the same order, one generator level less.
-    const enterAt = el2Clock(h, pcpu);
+    // No op since `exitEnd`: the clock reads the same (one call of the environment's clock less).
+    const enterAt = exitEnd;
     v.core = pcpu.index;
     pcpu.idle = false;
     if (flushNeeded(v.vgic, lrFile)) v.counters.lrWrites += yield* flushLrs(v.vgic, lrFile, h.listRegs);
@@ -241,7 +243,7 @@ export function* enter(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   }
   if (hypTimerDeadline(pcpu) !== pcpu.hypTimer) yield* programHypTimer(pcpu);
   // The last step before entry: the VPT-parse wait when it is taken here (vptParseWait 'before-entry', the default).
-  if (h.cfg.vptParseWait !== 'at-schedule') yield call(h.direct.commit(pcpu, v));
+  if (h.cfg.vptParseWait !== 'at-schedule' && h.direct.commitNeeded(v)) yield call(h.direct.commit(pcpu, v));
   const env = h.env;
   if (env.trace.on) env.trace.emit({ t: env.now(), core: pcpu.index, el: 2, kind: 'vcpu-enter', vm: v.vm.index, vcpu: v.index, switched: switching });
   yield msr(ELR_EL2, v.elr, 9);

@@ -29,7 +29,7 @@ import { ICC_DIR_EL1, ICC_SGI1R_EL1, ICH_VMCR_EL2 } from '../gic/sysregs.js';
 import { deliver, kick, placeRunnable } from './host-irq.js';
 import type { Hypervisor } from './hypervisor.js';
 import { GUEST_GICD, GUEST_GICR, GUEST_GICR_STRIDE, GUEST_GITS, GUEST_GITS_SIZE, HVC_SET_AFFINITY, HVC_YIELD, SMCCC_NOT_SUPPORTED } from './layout.js';
-import { ptimerAccess, ptimerDeadline, ptimerPoll, ptimerResample } from './ptimer.js';
+import { ptimerAccess, ptimerDeadline, ptimerPoll, ptimerPollNeeded, ptimerResample } from './ptimer.js';
 import { retarget } from './retarget.js';
 import { readGuestLpis } from './vgic/guest-lpis.js';
 import { foldLine } from './vgic/spi.js';
@@ -165,7 +165,8 @@ function* wfiTrap(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program<boolean> {
     return false;
   }
   // The emulated physical timer (ptimer.ts) likewise: due now, its vPPI 30 is made pending here.
-  if (yield* ptimerPoll(h, pcpu, v)) {
+  const line = ptimerPollNeeded(v) ? ((yield* ptimerPoll(h, pcpu, v)) as boolean) : v.ptimerLine;
+  if (line) {
     yield* ptimerResample(h, pcpu, v);
     if (v.vgic.hasDeliverable()) {
       h.stats.wfiNoBlock++;

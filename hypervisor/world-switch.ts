@@ -18,7 +18,7 @@ import { restoreVirtualInterface, saveVirtualInterface } from '../drivers/list-r
 import { ICH_HCR_EL2 } from '../gic/sysregs.js';
 import { restoreTimerActive, saveTimerActive } from './host-gic.js';
 import type { Hypervisor } from './hypervisor.js';
-import { ptimerPoll } from './ptimer.js';
+import { ptimerPoll, ptimerPollNeeded } from './ptimer.js';
 import { hcrAtLoad } from './wfi-policy.js';
 import type { PerCpu, Vcpu } from './vm.js';
 
@@ -36,7 +36,7 @@ export function* loadVcpu(h: Hypervisor, pcpu: PerCpu, v: Vcpu): Program {
   if (v.timerActive) yield* restoreTimerActive(pcpu.rd);
   // The emulated physical timer is not loaded anywhere: its state stays in memory; only its
   // line is brought up to date (expired while the vCPU waited for a core: pending at entry).
-  yield* ptimerPoll(h, pcpu, v);
+  if (ptimerPollNeeded(v)) yield* ptimerPoll(h, pcpu, v);
   yield* restoreVirtualInterface(v.vgic);
   yield isb();
   v.loadedOn = pcpu.index;

@@ -53,7 +53,7 @@
  * Every LR, ELRSR, ICH_HCR and ICC_DIR access is an MRS/MSR charged by the cost model.
  */
 import { msr, type Program } from '../../core/ops.js';
-import { eoiCount, lrState, readHcr, readMisr, readUsedLrs, writeHcr, writeLr } from '../../drivers/list-registers.js';
+import { emptyLrValues, eoiCount, lrState, readElrsr, readHcr, readLrs, readMisr, writeHcr, writeLr } from '../../drivers/list-registers.js';
 import { ICH_HCR, ICH_LR_HW, ICH_LR_SW } from '../../gic/ich-registers.js';
 import { ICC_DIR_EL1 } from '../../gic/sysregs.js';
 import { FIRST_LPI } from '../config.js';
@@ -114,7 +114,10 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
   // KVM's ap_list summary: pending-only and active (active+pending counts as active) interrupts.
   let pend = 0;
   let act = 0;
-  for (const v of g.ap) {
+  // Indexed loops, not for-of: in a generator an array iterator is an allocation per loop.
+  const ap = g.ap;
+  for (let i = 0; i < ap.length; i++) {
+    const v = ap[i]!;
     if (v.active) act++;
     else if (v.pending && v.enabled) pend++;
   }
@@ -122,7 +125,8 @@ export function* flushLrs(g: VcpuVgic, file: LrFile, listRegs: number): Program<
   if (over.length !== 0) over.length = 0;
   let n = 0;
   let eoiLrs = false;
-  for (const v of g.ap) {
+  for (let i = 0; i < ap.length; i++) {
+    const v = ap[i]!;
     if (!v.deliverable) continue;
     if (n >= listRegs) {
       // Outside the LRs: an active one may be deactivated through EOIcount (see foldLrs).
@@ -187,7 +191,9 @@ export function* foldLrs(g: VcpuVgic, file: LrFile): Program {
   if (used === 0 && over.length === 0) return;
   if (used > 0) {
     const values = g.lrValues;
-    yield* readUsedLrs(used, values);
+    // readUsedLrs in its steps: the second, a sub-program, only for LRs the guest left non-empty.
+    const full = emptyLrValues(yield readElrsr(), used, values);
+    if (full !== 0) yield* readLrs(full, values);
     for (let n = 0; n < used; n++) {
       const v = g.lrs[n];
       if (v === null || v === undefined) continue;

@@ -86,7 +86,7 @@ export class VcpuVgic {
       if (v.pending || v.active) this.ap[w++] = v;
       else v.queued = false;
     }
-    this.ap.length = w;
+    if (w !== this.ap.length) this.ap.length = w;
     this.sorted = false;
   }
 
