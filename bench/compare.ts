@@ -63,7 +63,7 @@ export interface CompareReport {
 }
 
 /** Copies this tree's bench/*.ts to DIR/.bench-current/ and returns the path of its run.ts there. */
-function installHarness(baseDir: string): string {
+export function installHarness(baseDir: string): string {
   const to = join(baseDir, '.bench-current');
   rmSync(to, { recursive: true, force: true });
   mkdirSync(to, { recursive: true });
