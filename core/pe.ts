@@ -124,6 +124,21 @@ function narrow(v: Word, size: number): number {
 /** The stage-2 translation granule (4 KB): an unaligned access crossing it is translated per page. */
 const PAGE = 4096;
 
+// Addresses are doubles to V8 (RAM starts at 2^30, beyond its small integers), and `%` of a
+// double is a call to a C function (fmod) on every LDR/STR. The two helpers below compute the
+// same results with a division by a power of two, a floor and a multiply, all exact.
+
+/** `addr % size !== 0` for a power-of-two `size`, for every number (negative, fractional, NaN). */
+function misaligned(addr: number, size: number): boolean {
+  return addr - Math.floor(addr / size) * size !== 0;
+}
+
+/** Whether `size` bytes at `va` run past the end of its 4 KB page: `(va % 4096) + size > 4096` for every number. */
+function crossesPage(va: number, size: number): boolean {
+  // A negative `va % 4096` is at most 0, plus size (<= 8): never past 4096; NaN compares false.
+  return va >= 0 && va - Math.floor(va / 4096) * 4096 + size > 4096;
+}
+
 /** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
 export class ProgramError extends Error {}
 
@@ -592,20 +607,20 @@ export class PE {
     const ordered = kind === 28 /* OpKind.LDAR */ || kind === 29 /* OpKind.STLR */;
     const size = op.size;
     const va = op.addr;
-    if (ordered && va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    if (ordered && misaligned(va, size)) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let pa = va;
     if (this.el < 2 && (this.hcr & 0x1) /* HCR_VM */ !== 0) {
       pa = this.mmu.translate(va, write ? 2 /* S2_WRITE */ : 1 /* S2_READ */);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) return this.stage2DataAbort(t, op, va, write);
       // An unaligned access that crosses into the next (4 KB) page is translated there too.
-      if ((va % 4096) + size > 4096) return this.execStraddling(op, t, va, pa, write);
+      if (crossesPage(va, size)) return this.execStraddling(op, t, va, pa, write);
     }
     const m = this.m;
     const bus = m.bus;
     const region = bus.find(pa);
     const mmio = region !== undefined && region.kind === 'mmio';
-    if (mmio && pa % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    if (mmio && misaligned(pa, size)) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let v: Word = 0;
     if (write) {
       v = op.rt < 31 ? this.x[op.rt]! : 0;
@@ -701,7 +716,7 @@ export class PE {
     const store = kind === 26 /* OpKind.STXR */;
     // WnR: 0 for the exclusive load, 1 for the exclusive store and the read-modify-write atomics.
     const write = !load;
-    if (va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    if (misaligned(va, size)) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let pa = va;
     if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
       pa = this.mmu.translate(va, load ? S2_READ : store ? S2_WRITE : S2_READ | S2_WRITE);
