@@ -19,6 +19,7 @@
  */
 import { doubleField } from './double-field.js';
 import { lo32, toBig, toNum, type Word } from './bits.js';
+import { crossesPage, misaligned } from './align.js';
 import { BusStatus, type AccessAttrs } from './bus.js';
 import type { CostTable } from './costs.js';
 import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
@@ -123,21 +124,6 @@ function narrow(v: Word, size: number): number {
 
 /** The stage-2 translation granule (4 KB): an unaligned access crossing it is translated per page. */
 const PAGE = 4096;
-
-// Addresses are doubles to V8 (RAM starts at 2^30, beyond its small integers), and `%` of a
-// double is a call to a C function (fmod) on every LDR/STR. The two helpers below compute the
-// same results with a division by a power of two, a floor and a multiply, all exact.
-
-/** `addr % size !== 0` for a power-of-two `size`, for every number (negative, fractional, NaN). */
-function misaligned(addr: number, size: number): boolean {
-  return addr - Math.floor(addr / size) * size !== 0;
-}
-
-/** Whether `size` bytes at `va` run past the end of its 4 KB page: `(va % 4096) + size > 4096` for every number. */
-function crossesPage(va: number, size: number): boolean {
-  // A negative `va % 4096` is at most 0, plus size (<= 8): never past 4096; NaN compares false.
-  return va >= 0 && va - Math.floor(va / 4096) * 4096 + size > 4096;
-}
 
 /** A program broke the op protocol (a bug in simulator-side code, not guest behaviour). */
 export class ProgramError extends Error {}
