@@ -268,9 +268,18 @@ function compileEncoder(fields: readonly FieldInfo[]): (vals: Record<string, num
 /** Scratch (lo, hi) pair of `encode`. */
 const PAIR = new Float64Array(2);
 
+/**
+ * `v % p` for `v` >= 0 (or NaN, or Infinity) and `p` a power of two, without a floating-point
+ * remainder: field values wider than 31 bits (addresses) are doubles to V8, and `%` of a double is
+ * a call to a C function (fmod). Exact: the division by a power of two, the floor and the multiply.
+ */
+function modPow2(v: number, p: number): number {
+  return v - Math.floor(v / p) * p;
+}
+
 /** `insert` on the pair held in `pair` (lo at 0, hi at 1), in place. */
 export function insertInto(pair: Float64Array, lsb: number, width: number, x: number): void {
-  const v = x < 0 ? 0 : Math.floor(x) % POW2[width]!;
+  const v = x < 0 ? 0 : modPow2(Math.floor(x), POW2[width]!);
   if (lsb >= 32) {
     const s = lsb - 32;
     const m = width >= 32 ? 0xffffffff : ((POW2[width]! - 1) * POW2[s]!) >>> 0;
@@ -280,7 +289,7 @@ export function insertInto(pair: Float64Array, lsb: number, width: number, x: nu
   }
   const lowCount = width < 32 - lsb ? width : 32 - lsb;
   const lowMask = ((POW2[lowCount]! - 1) * POW2[lsb]!) >>> 0;
-  const lowVal = ((v % POW2[lowCount]!) * POW2[lsb]!) >>> 0;
+  const lowVal = (modPow2(v, POW2[lowCount]!) * POW2[lsb]!) >>> 0;
   pair[0] = ((pair[0]! & ~lowMask) | lowVal) >>> 0;
   let hi = pair[1]!;
   if (lowCount < width) {
@@ -294,7 +303,7 @@ export function insertInto(pair: Float64Array, lsb: number, width: number, x: nu
 
 /** Inserts `x` (truncated to `width` bits) at `lsb` of the pair (lo, hi). */
 function insert(lo: number, hi: number, lsb: number, width: number, x: number): [number, number] {
-  const v = x < 0 ? 0 : Math.floor(x) % POW2[width]!;
+  const v = x < 0 ? 0 : modPow2(Math.floor(x), POW2[width]!);
   if (lsb >= 32) {
     const s = lsb - 32;
     const m = width >= 32 ? 0xffffffff : ((POW2[width]! - 1) * POW2[s]!) >>> 0;
@@ -303,7 +312,7 @@ function insert(lo: number, hi: number, lsb: number, width: number, x: number): 
   }
   const lowCount = Math.min(width, 32 - lsb);
   const lowMask = ((POW2[lowCount]! - 1) * POW2[lsb]!) >>> 0;
-  const lowVal = ((v % POW2[lowCount]!) * POW2[lsb]!) >>> 0;
+  const lowVal = (modPow2(v, POW2[lowCount]!) * POW2[lsb]!) >>> 0;
   lo = ((lo & ~lowMask) | lowVal) >>> 0;
   if (lowCount < width) {
     const hiCount = width - lowCount;
