@@ -11,6 +11,7 @@
  * Field positions are written `[hi, lo]`, inclusive, exactly as the Arm register descriptions
  * (Arm ARM DDI 0487, IHI 0069) write them, so a layout can be checked against the spec by eye.
  */
+import { modPow2 } from './align.js';
 
 /** A value crossing the architecture boundary; see the module comment. */
 export type Word = number | bigint;
@@ -267,15 +268,6 @@ function compileEncoder(fields: readonly FieldInfo[]): (vals: Record<string, num
 
 /** Scratch (lo, hi) pair of `encode`. */
 const PAIR = new Float64Array(2);
-
-/**
- * `v % p` for `v` >= 0 (or NaN, or Infinity) and `p` a power of two, without a floating-point
- * remainder: field values wider than 31 bits (addresses) are doubles to V8, and `%` of a double is
- * a call to a C function (fmod). Exact: the division by a power of two, the floor and the multiply.
- */
-function modPow2(v: number, p: number): number {
-  return v - Math.floor(v / p) * p;
-}
 
 /** `insert` on the pair held in `pair` (lo at 0, hi at 1), in place. */
 export function insertInto(pair: Float64Array, lsb: number, width: number, x: number): void {
