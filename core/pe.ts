@@ -544,15 +544,20 @@ export class PE {
       if (a === 3 /* Access.TrapEl1 */) return this.trapSysreg(t, op, h, read, 1);
       return this.undefinedInstr(t, op);
     }
+    // A plain register's slot is read and written here, without the call through the entry
+    // (SysRegEntry.slot): what its handler's read/write do.
+    const slot = h.slot;
     if (read) {
       this.charge(h.readCost);
-      const v = h.read(this);
+      const v = slot >= 0 ? (this.plain[slot] ?? h.reset) : h.read(this);
       if (op.rt < 31) this.x[op.rt] = v;
       this.complete(t, op.rt, h.wide ? 2 /* Result.Big */ : 1 /* Result.Number */);
     } else {
       this.charge(h.writeCost);
       const v = op.rt < 31 ? this.x[op.rt]! : 0;
-      h.write(this, h.wide ? toBig(v) : toNum(v));
+      const w = h.wide ? toBig(v) : toNum(v);
+      if (slot >= 0) this.plain[slot] = w;
+      else h.write(this, w);
       this.complete(t, 0, 0 /* Result.None */);
     }
   }
@@ -569,13 +574,16 @@ export class PE {
     }
     for (let i = 0; i < list.length; i++) {
       const h = table.get(list[i]!.key)!;
+      const slot = h.slot; // plain registers inline, as in execSysreg
       if (read) {
         this.charge(h.readCost);
-        vals[i] = h.read(this);
+        vals[i] = slot >= 0 ? (this.plain[slot] ?? h.reset) : h.read(this);
       } else {
         this.charge(h.writeCost);
         const v = vals[i] ?? 0;
-        h.write(this, h.wide ? toBig(v) : toNum(v));
+        const w = h.wide ? toBig(v) : toNum(v);
+        if (slot >= 0) this.plain[slot] = w;
+        else h.write(this, w);
       }
     }
     this.complete(t, 0, 0 /* Result.None */);
