@@ -11,6 +11,7 @@
  * Field positions are written `[hi, lo]`, inclusive, exactly as the Arm register descriptions
  * (Arm ARM DDI 0487, IHI 0069) write them, so a layout can be checked against the spec by eye.
  */
+import { modPow2 } from './align.js';
 
 /** A value crossing the architecture boundary; see the module comment. */
 export type Word = number | bigint;
@@ -270,7 +271,7 @@ const PAIR = new Float64Array(2);
 
 /** `insert` on the pair held in `pair` (lo at 0, hi at 1), in place. */
 export function insertInto(pair: Float64Array, lsb: number, width: number, x: number): void {
-  const v = x < 0 ? 0 : Math.floor(x) % POW2[width]!;
+  const v = x < 0 ? 0 : modPow2(Math.floor(x), POW2[width]!);
   if (lsb >= 32) {
     const s = lsb - 32;
     const m = width >= 32 ? 0xffffffff : ((POW2[width]! - 1) * POW2[s]!) >>> 0;
@@ -280,7 +281,7 @@ export function insertInto(pair: Float64Array, lsb: number, width: number, x: nu
   }
   const lowCount = width < 32 - lsb ? width : 32 - lsb;
   const lowMask = ((POW2[lowCount]! - 1) * POW2[lsb]!) >>> 0;
-  const lowVal = ((v % POW2[lowCount]!) * POW2[lsb]!) >>> 0;
+  const lowVal = (modPow2(v, POW2[lowCount]!) * POW2[lsb]!) >>> 0;
   pair[0] = ((pair[0]! & ~lowMask) | lowVal) >>> 0;
   let hi = pair[1]!;
   if (lowCount < width) {
@@ -294,7 +295,7 @@ export function insertInto(pair: Float64Array, lsb: number, width: number, x: nu
 
 /** Inserts `x` (truncated to `width` bits) at `lsb` of the pair (lo, hi). */
 function insert(lo: number, hi: number, lsb: number, width: number, x: number): [number, number] {
-  const v = x < 0 ? 0 : Math.floor(x) % POW2[width]!;
+  const v = x < 0 ? 0 : modPow2(Math.floor(x), POW2[width]!);
   if (lsb >= 32) {
     const s = lsb - 32;
     const m = width >= 32 ? 0xffffffff : ((POW2[width]! - 1) * POW2[s]!) >>> 0;
@@ -303,7 +304,7 @@ function insert(lo: number, hi: number, lsb: number, width: number, x: number): 
   }
   const lowCount = Math.min(width, 32 - lsb);
   const lowMask = ((POW2[lowCount]! - 1) * POW2[lsb]!) >>> 0;
-  const lowVal = ((v % POW2[lowCount]!) * POW2[lsb]!) >>> 0;
+  const lowVal = (modPow2(v, POW2[lowCount]!) * POW2[lsb]!) >>> 0;
   lo = ((lo & ~lowMask) | lowVal) >>> 0;
   if (lowCount < width) {
     const hiCount = width - lowCount;

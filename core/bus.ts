@@ -46,7 +46,10 @@ export interface Region {
 export class Bus {
   readonly memory = new PhysicalMemory();
   private regions: Region[] = [];
-  private last: Region | undefined;
+  /** The last RAM region `find` found. */
+  private lastRam: Region | undefined;
+  /** The last MMIO region `find` found. */
+  private lastMmio: Region | undefined;
   /** Outcome of the most recent access. */
   status: BusStatus = BusStatus.Ok;
   /** The exclusive monitors RAM writes are reported to (the machine's; none for a bare bus). */
@@ -80,10 +83,17 @@ export class Bus {
     return this.regions;
   }
 
-  /** The region holding `addr`, or undefined. */
+  /**
+   * The region holding `addr`, or undefined. Two cached regions, the last RAM region and the
+   * last MMIO region found, before the binary search: one interrupt's accesses alternate between
+   * a GIC frame and RAM (a PE's MMIO access, then the GIC's table bit in RAM), which a single
+   * last-region entry missed every time.
+   */
   find(addr: number): Region | undefined {
-    const l = this.last;
+    const l = this.lastRam;
     if (l !== undefined && addr >= l.base && addr < l.base + l.size) return l;
+    const m = this.lastMmio;
+    if (m !== undefined && addr >= m.base && addr < m.base + m.size) return m;
     const rs = this.regions;
     let lo = 0;
     let hi = rs.length - 1;
@@ -93,7 +103,8 @@ export class Bus {
       if (addr < r.base) hi = mid - 1;
       else if (addr >= r.base + r.size) lo = mid + 1;
       else {
-        this.last = r;
+        if (r.device === null) this.lastRam = r;
+        else this.lastMmio = r;
         return r;
       }
     }
@@ -171,5 +182,26 @@ export class Bus {
       return;
     }
     this.write(addr, 1, value, attrs);
+  }
+
+  /**
+   * Read-modify-write of one byte for the GIC's table bits (pending tables, VPTs): sets (`set`)
+   * or clears the bits `mask` and returns the byte as it was, with one region and one page
+   * look-up instead of a `read8` and a `write8` each doing both. The byte is written even when
+   * unchanged if `always`, else only when it changes; the write is reported to the exclusive
+   * monitors as `write8` would report it.
+   */
+  modify8(addr: number, mask: number, set: boolean, always: boolean, attrs: AccessAttrs): number {
+    const r = this.find(addr);
+    if (r !== undefined && r.device === null) {
+      this.status = BusStatus.Ok;
+      const b = this.memory.modify8(addr, mask, set, always);
+      if (this.mon.marks !== 0 && (always || (set ? b | mask : b & ~mask) !== b)) this.mon.written(addr, 1, attrs);
+      return b;
+    }
+    const b = Number(this.read(addr, 1, attrs));
+    const nb = set ? b | mask : b & ~mask;
+    if (always || nb !== b) this.write(addr, 1, nb, attrs);
+    return b;
   }
 }

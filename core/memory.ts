@@ -104,6 +104,26 @@ export class PhysicalMemory {
     if (b !== 0) p.wrote(off, 1);
   }
 
+  /**
+   * Sets (`set`) or clears the bits `mask` of the byte at `addr` and returns the byte as it was:
+   * the read-modify-write of a GIC table bit in one page look-up instead of two. The byte is
+   * written even when unchanged if `always` (as a read8 and a write8 would: the write allocates
+   * the page), and otherwise only when it changes (a clear on a page never written allocates
+   * nothing).
+   */
+  modify8(addr: number, mask: number, set: boolean, always: boolean): number {
+    const no = Math.floor(addr / PAGE_SIZE);
+    const off = addr - no * PAGE_SIZE;
+    let p = this.page(no, false);
+    const b = p === undefined ? 0 : p.view.getUint8(off);
+    const nb = set ? b | mask : b & ~mask;
+    if (nb === b && !always) return b;
+    if (p === undefined) p = this.page(no, true)!;
+    p.view.setUint8(off, nb);
+    if (nb !== 0) p.wrote(off, 1);
+    return b;
+  }
+
   write16(addr: number, v: number): void {
     const no = Math.floor(addr / PAGE_SIZE);
     const off = addr - no * PAGE_SIZE;

@@ -34,10 +34,8 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
         readCost: rc,
         writeCost: wc,
         trap: TVM_REGS.has(r) ? tvmTrap : undefined,
-        read: (pe) => pe.plain[slot] ?? reset,
-        write: (pe, v) => {
-          pe.plain[slot] = v;
-        },
+        slot,
+        reset,
       }),
     );
   };
@@ -59,9 +57,7 @@ export function defineCoreSysregs(reg: SysRegRegistry, costs: CostTable, idGic: 
   }
   plain(R.TPIDR_EL0, 0);
   const TPIDRRO = plainSlot('TPIDRRO_EL0');
-  reg.define(handler({ reg: R.TPIDRRO_EL0, minEl: 0, readCost: rc, writeCost: wc, trap: (pe, read) => (pe.el === 0 && !read ? Access.Undefined : Access.Ok), read: (pe) => pe.plain[TPIDRRO] ?? 0, write: (pe, v) => {
-    pe.plain[TPIDRRO] = v;
-  } }));
+  reg.define(handler({ reg: R.TPIDRRO_EL0, minEl: 0, readCost: rc, writeCost: wc, trap: (pe, read) => (pe.el === 0 && !read ? Access.Undefined : Access.Ok), slot: TPIDRRO, reset: 0 }));
   field(R.ELR_EL1, 1, (pe) => pe.elr1, (pe, v) => (pe.elr1 = v));
   field(R.SPSR_EL1, 1, (pe) => pe.spsr1, (pe, v) => (pe.spsr1 = v >>> 0));
   field(R.ESR_EL1, 1, (pe) => pe.esr1, (pe, v) => (pe.esr1 = v >>> 0), tvmTrap);

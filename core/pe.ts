@@ -19,6 +19,7 @@
  */
 import { doubleField } from './double-field.js';
 import { lo32, toBig, toNum, type Word } from './bits.js';
+import { crossesPage, misaligned } from './align.js';
 import { BusStatus, type AccessAttrs } from './bus.js';
 import type { CostTable } from './costs.js';
 import { EC, esrOf, FSC, ISS_DABT, ISS_SYS64, ISS_WFX, sasOf } from './esr.js';
@@ -543,15 +544,20 @@ export class PE {
       if (a === 3 /* Access.TrapEl1 */) return this.trapSysreg(t, op, h, read, 1);
       return this.undefinedInstr(t, op);
     }
+    // A plain register's slot is read and written here, without the call through the entry
+    // (SysRegEntry.slot): what its handler's read/write do.
+    const slot = h.slot;
     if (read) {
       this.charge(h.readCost);
-      const v = h.read(this);
+      const v = slot >= 0 ? (this.plain[slot] ?? h.reset) : h.read(this);
       if (op.rt < 31) this.x[op.rt] = v;
       this.complete(t, op.rt, h.wide ? 2 /* Result.Big */ : 1 /* Result.Number */);
     } else {
       this.charge(h.writeCost);
       const v = op.rt < 31 ? this.x[op.rt]! : 0;
-      h.write(this, h.wide ? toBig(v) : toNum(v));
+      const w = h.wide ? toBig(v) : toNum(v);
+      if (slot >= 0) this.plain[slot] = w;
+      else h.write(this, w);
       this.complete(t, 0, 0 /* Result.None */);
     }
   }
@@ -568,13 +574,16 @@ export class PE {
     }
     for (let i = 0; i < list.length; i++) {
       const h = table.get(list[i]!.key)!;
+      const slot = h.slot; // plain registers inline, as in execSysreg
       if (read) {
         this.charge(h.readCost);
-        vals[i] = h.read(this);
+        vals[i] = slot >= 0 ? (this.plain[slot] ?? h.reset) : h.read(this);
       } else {
         this.charge(h.writeCost);
         const v = vals[i] ?? 0;
-        h.write(this, h.wide ? toBig(v) : toNum(v));
+        const w = h.wide ? toBig(v) : toNum(v);
+        if (slot >= 0) this.plain[slot] = w;
+        else h.write(this, w);
       }
     }
     this.complete(t, 0, 0 /* Result.None */);
@@ -592,20 +601,20 @@ export class PE {
     const ordered = kind === 28 /* OpKind.LDAR */ || kind === 29 /* OpKind.STLR */;
     const size = op.size;
     const va = op.addr;
-    if (ordered && va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    if (ordered && misaligned(va, size)) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let pa = va;
     if (this.el < 2 && (this.hcr & 0x1) /* HCR_VM */ !== 0) {
       pa = this.mmu.translate(va, write ? 2 /* S2_WRITE */ : 1 /* S2_READ */);
       if (this.mmu.walkSteps > 0) this.charge(this.mmu.walkSteps * this.costs.s2WalkLevel);
       if (pa < 0) return this.stage2DataAbort(t, op, va, write);
       // An unaligned access that crosses into the next (4 KB) page is translated there too.
-      if ((va % 4096) + size > 4096) return this.execStraddling(op, t, va, pa, write);
+      if (crossesPage(va, size)) return this.execStraddling(op, t, va, pa, write);
     }
     const m = this.m;
     const bus = m.bus;
     const region = bus.find(pa);
     const mmio = region !== undefined && region.kind === 'mmio';
-    if (mmio && pa % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    if (mmio && misaligned(pa, size)) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let v: Word = 0;
     if (write) {
       v = op.rt < 31 ? this.x[op.rt]! : 0;
@@ -701,7 +710,7 @@ export class PE {
     const store = kind === 26 /* OpKind.STXR */;
     // WnR: 0 for the exclusive load, 1 for the exclusive store and the read-modify-write atomics.
     const write = !load;
-    if (va % size !== 0) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
+    if (misaligned(va, size)) return this.dataAbortHere(t, op, va, write, FSC.ALIGNMENT);
     let pa = va;
     if (this.el < 2 && (this.hcr & HCR_VM) !== 0) {
       pa = this.mmu.translate(va, load ? S2_READ : store ? S2_WRITE : S2_READ | S2_WRITE);

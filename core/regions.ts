@@ -7,6 +7,7 @@
  * register's natural width.
  */
 import { hi32, joinBig, lo32, toBig, type Word } from './bits.js';
+import { misaligned } from './align.js';
 import type { AccessAttrs, MmioDevice } from './bus.js';
 
 /** Access sizes a region accepts, as a bit set of byte counts. */
@@ -133,7 +134,7 @@ export class RegisterBlock implements MmioDevice {
       this.onBadAccess?.({ block: this.name, offset, size, write, reason: 'width' });
       return false;
     }
-    if (off % size !== 0) {
+    if (misaligned(off, size)) {
       this.onBadAccess?.({ block: this.name, offset, size, write, reason: 'unaligned' });
       return false;
     }

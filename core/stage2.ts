@@ -125,7 +125,9 @@ export class Stage2Mmu {
       this.fault.fsc = FSC.permission(e.level);
       return -1;
     }
-    return e.paPage * 4096 + (ipa % 4096);
+    // `ipa - page * 4096` is `ipa % 4096` for ipa >= 0 without a floating-point remainder (a C
+    // call per translation: IPAs above 2^30 are doubles to V8); a negative ipa keeps the `%`.
+    return e.paPage * 4096 + (ipa >= 0 ? ipa - page * 4096 : ipa % 4096);
   }
 
   private fail(level: number, fsc: number): undefined {

@@ -76,6 +76,13 @@ export interface HandlerSpec {
   trap?: (pe: PE, read: boolean) => Access;
   read?: (pe: PE) => Word;
   write?: (pe: PE, value: Word) => void;
+  /**
+   * A plain register (core/plain-sysregs.ts): MRS reads `pe.plain[slot]` (`reset` before the
+   * first write), MSR writes it; give no `read`/`write`. The PE reads and writes the slot itself,
+   * without calling the handler.
+   */
+  slot?: number;
+  reset?: Word;
 }
 
 /**
@@ -92,6 +99,9 @@ class SpecHandler implements SysRegHandler {
   readonly trap: ((pe: PE, read: boolean) => Access) | null;
   readonly read: (pe: PE) => Word;
   readonly write: (pe: PE, value: Word) => void;
+  /** A plain register's slot in `PE.plain` (-1: not plain) and its reset value. */
+  readonly slot: number;
+  readonly reset: Word;
 
   constructor(
     readonly reg: SysReg,
@@ -104,8 +114,19 @@ class SpecHandler implements SysRegHandler {
     this.ro = spec.ro ?? false;
     this.wo = spec.wo ?? false;
     this.trap = spec.trap ?? null;
-    this.read = spec.read ?? (() => 0);
-    this.write = spec.write ?? (() => {});
+    const slot = spec.slot ?? -1;
+    const reset = spec.reset ?? 0;
+    this.slot = slot;
+    this.reset = reset;
+    if (slot >= 0) {
+      this.read = (pe) => pe.plain[slot] ?? reset;
+      this.write = (pe, v) => {
+        pe.plain[slot] = v;
+      };
+    } else {
+      this.read = spec.read ?? (() => 0);
+      this.write = spec.write ?? (() => {});
+    }
   }
 
   access(pe: PE, isRead: boolean): Access {
@@ -140,6 +161,12 @@ export class SysRegEntry {
   private readonly accessFn: (pe: PE, read: boolean) => Access;
   private readonly readFn: (pe: PE) => Word;
   private readonly writeFn: (pe: PE, value: Word) => void;
+  /**
+   * A plain register's slot in `PE.plain`, or -1, and its reset value: the PE accesses the slot
+   * inline (what the handler's `read`/`write` do, without the call through the entry).
+   */
+  readonly slot: number;
+  readonly reset: Word;
 
   constructor(readonly h: SysRegHandler) {
     this.reg = h.reg;
@@ -151,6 +178,8 @@ export class SysRegEntry {
     this.ro = spec !== null && spec.ro;
     this.wo = spec !== null && spec.wo;
     this.trap = spec !== null ? spec.trap : null;
+    this.slot = spec !== null ? spec.slot : -1;
+    this.reset = spec !== null ? spec.reset : 0;
     this.accessFn = h.access;
     this.readFn = h.read;
     this.writeFn = h.write;

@@ -140,9 +140,6 @@ export class LpiTables {
 
   /** Sets or clears `intid`'s bit in the pending table (read-modify-write of its byte). */
   private writePendingBit(intid: number, set: boolean): void {
-    const addr = this.pendBase + (intid >>> 3);
-    const bit = 1 << (intid & 7);
-    const b = this.bus.read8(addr, this.attrs);
-    this.bus.write8(addr, set ? b | bit : b & ~bit, this.attrs);
+    this.bus.modify8(this.pendBase + (intid >>> 3), 1 << (intid & 7), set, true, this.attrs);
   }
 }

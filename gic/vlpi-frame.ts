@@ -494,14 +494,9 @@ export class VlpiFrame implements VlpiSource {
 
   /** Sets or clears `vintid`'s bit in the VPT at `vpt` (read-modify-write of its byte). Returns whether it changed. */
   private writeBit(vpt: number, vintid: number, set: boolean): boolean {
-    const bus = this.m.bus;
-    const addr = vpt + (vintid >>> 3);
     const bit = 1 << (vintid & 7);
-    const b = bus.read8(addr, this.attrs);
-    const nb = set ? b | bit : b & ~bit;
-    if (nb === b) return false;
-    bus.write8(addr, nb, this.attrs);
-    return true;
+    const b = this.m.bus.modify8(vpt + (vintid >>> 3), bit, set, false, this.attrs);
+    return set ? (b & bit) === 0 : (b & bit) !== 0;
   }
 
   // ---------------------------------------------------------------- registers

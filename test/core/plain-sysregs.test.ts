@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { mrs, msr, type Program } from '../../core/ops.js';
+import { mrs, mrsn, msr, msrn, type Program } from '../../core/ops.js';
 import { PLAIN_NAMES } from '../../core/plain-sysregs.js';
 import type { SysReg } from '../../core/sysreg.js';
 import * as R from '../../core/sysregs.js';
@@ -51,4 +51,33 @@ test('property: MRS at EL2 reads the last MSR to the same plain register (its re
 test('PE.regs names only plain registers', (t) => {
   const m = setup({ el: 2, main: cpuOff });
   t.throws(() => m.pes[0]!.regs.get('ELR_EL2'), { message: /not a plain system register/ });
+});
+
+test('property: MRSN/MSRN runs over plain registers (a world switch) read what MSR/MSRN wrote, reset values before, and MRS agrees', (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.nat(0xffff_ffff), { minLength: REGS.length, maxLength: REGS.length }), fc.nat(REGS.length - 1), (values, single) => {
+      const before: number[] = REGS.map(() => -1);
+      const after: number[] = REGS.map(() => -1);
+      let one = -1;
+      const m = setup({
+        el: 2,
+        main: function* (): Program {
+          yield mrsn(REGS, before);
+          yield msrn(REGS, values.slice());
+          yield msr(REGS[single]!, values[single]! ^ 1, 3);
+          yield mrsn(REGS, after);
+          one = yield mrs(REGS[single]!, 4);
+          yield* cpuOff();
+        },
+      });
+      m.run(1e7);
+      t.deepEqual(before, PLAIN_NAMES.map(resetOf));
+      const expected = values.slice();
+      expected[single] = values[single]! ^ 1;
+      t.deepEqual(after, expected);
+      t.is(one, expected[single]);
+      t.is(m.pes[0]!.regs.get(PLAIN_NAMES[single]!), expected[single]);
+    }),
+    { numRuns: 20 },
+  );
 });
