@@ -230,8 +230,8 @@ export class Machine {
       let secondIdx = -1;
       for (let i = 0; i < n; i++) {
         const p = pes[i]!;
-        // 1: PeState.Run, as a literal (see the note on literals in pe.ts).
-        if (p.state !== 1) continue;
+        // PeState.Run as a literal (see the note on literals in pe.ts).
+        if (p.state !== 1 /* PeState.Run */) continue;
         if (p.now < bt) {
           second = bt;
           secondIdx = best === undefined ? -1 : best.index;
