@@ -66,6 +66,11 @@ export function gcAvailable(): boolean {
   return gcFunction() !== null;
 }
 
+/** One full garbage collection (nothing without a gc function). */
+export function collectGarbage(): void {
+  gcFunction()?.();
+}
+
 /** Full garbage collections until the heap stops shrinking (at most 4). */
 export function fullGc(): void {
   const gc = gcFunction();
