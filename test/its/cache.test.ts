@@ -13,6 +13,13 @@ import { GITS } from '../../gic/its/its-registers.js';
 import { baserValue } from '../../drivers/its.js';
 import { DEV_TABLE, ITT_AREA, layout, makeRig, rigDriver, run, type ItsRig } from '../helpers/its-rig.js';
 
+/** DeviceID 1 with its ITT at ITT_AREA, collection 0 on RD 0, EventID 2 -> LPI 8200. */
+const MAP_EVENT = [
+  ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
+  ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
+  ItsCmd.MAPTI({ DeviceID: 1, EventID: 2, pINTID: 8200, ICID: 0 }),
+];
+
 function msi(rig: ItsRig, deviceId: number, eventId: number): void {
   rig.m.bus.write(rig.base + GITS.TRANSLATER, 4, eventId, { requester: 'device', id: deviceId });
   rig.m.runFor(1000);
@@ -24,9 +31,7 @@ test('a mapped ITE rewritten by software is not seen while cached; rewriting GIT
   run(rig, function* () {
     yield* d.init(layout());
     yield* d.submit(
-      ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
-      ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
-      ItsCmd.MAPTI({ DeviceID: 1, EventID: 2, pINTID: 8200, ICID: 0 }),
+      ...MAP_EVENT,
     );
     // Software scribbles the ITE (UNPREDICTABLE): INTID 8201.
     yield str(ITT_AREA + 2 * 12, 1 + 2 + 8201 * 4, 4);
@@ -49,9 +54,7 @@ test('MAPD remapping a device to a new ITT drops its cached ITEs', (t) => {
   run(rig, function* () {
     yield* d.init(layout());
     yield* d.submit(
-      ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
-      ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
-      ItsCmd.MAPTI({ DeviceID: 1, EventID: 2, pINTID: 8200, ICID: 0 }),
+      ...MAP_EVENT,
       ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA + 0x1000, V: 1 }),
     );
   });
@@ -66,9 +69,7 @@ test('after MSIs from a device, MAPD V = 0 and a MAPD to a new ITT are seen by t
   run(rig, function* () {
     yield* d.init(layout());
     yield* d.submit(
-      ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA, V: 1 }),
-      ItsCmd.MAPC({ ICID: 0, RDbase: 0, V: 1 }),
-      ItsCmd.MAPTI({ DeviceID: 1, EventID: 2, pINTID: 8200, ICID: 0 }),
+      ...MAP_EVENT,
     );
   });
   msi(rig, 1, 2);
