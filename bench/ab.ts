@@ -25,7 +25,7 @@ import { collectGarbage } from './host.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** Where DIR's copy of this tree's harness is (installed by the parent: `harnessOf`), or this tree's bench/. */
+/** Where DIR's copy of this tree's harness is (installed by the parent process with `installHarness`), or this tree's bench/. */
 function harnessDir(dir: string): string {
   return resolve(dir) === resolve(HERE, '..') ? HERE : resolve(dir, '.bench-current');
 }

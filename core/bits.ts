@@ -115,6 +115,11 @@ export interface FieldRef {
   readonly mask: number;
 }
 
+/** The field `f` (resolved once with `Layout.field`) of a word, allocating nothing. */
+export function fieldAt(v: Word, f: Readonly<{ lsb: number; width: number }>): number {
+  return fieldOfPair(lo32(v), hi32(v), f.lsb, f.width);
+}
+
 /**
  * The codec of one architected layout. `decode`/`encode` convert between the raw value and a
  * record of named fields; `get`/`set` touch one field. Reserved bits are dropped by `encode`
@@ -156,8 +161,7 @@ export class Layout<F extends FieldMap, W extends Word = number> {
 
   /** Reads one field. */
   get(v: W, field: keyof F & string): number {
-    const f = this.info(field);
-    return fieldOfPair(lo32(v), hi32(v), f.lsb, f.width);
+    return fieldAt(v, this.info(field));
   }
 
   /** Returns `v` with one field replaced (the value is truncated to the field's width). */

@@ -184,13 +184,13 @@ function build(kind: OpKind): Op {
  * return value, untyped: annotate it. Only a program run by a PE can make calls.
  */
 export function call<R>(sub: Program<R>): Op {
-  // The PE recognises the marker and takes `callee` (pe.ts `fetch`); as with ops, build it inside the yield.
+  // The PE recognises the marker and takes `callee` (pe.ts `followCalls`); as with ops, build it inside the yield.
   callee = sub;
   return CALL;
 }
 /** The marker `call` yields, and the sub-program it names (taken by the PE that fetches the marker). */
 export const CALL = new Op();
-export let callee: Program<unknown> | null = null;
+let callee: Program<unknown> | null = null;
 /** The PE takes the sub-program of the CALL it fetched (one call is in flight at a time, like one op). */
 export function takeCallee(): Program<unknown> | null {
   const g = callee;

@@ -7,7 +7,7 @@
  * uses not to block a vCPU that has work). The order and the waits are Linux's
  * (its_vpe_schedule, its_clear_vpend_valid, its_wait_vpt_parse_complete).
  */
-import { fieldOfPair, hi32, lo32, type FieldRef } from '../core/bits.js';
+import { fieldAt } from '../core/bits.js';
 import { ldr, str, work, type Program } from '../core/ops.js';
 import { GICR_VLPI } from '../gic/mmio-offsets.js';
 import { GICR_VPENDBASER, GICR_VPROPBASER } from '../gic/vlpi-registers.js';
@@ -18,11 +18,6 @@ const RT = 9;
 const VPEND_DIRTY = GICR_VPENDBASER.field('Dirty');
 const VPEND_PENDING_LAST = GICR_VPENDBASER.field('PendingLast');
 const VPEND_IDAI = GICR_VPENDBASER.field('IDAI');
-
-/** Bits of GICR_VPENDBASER value `v` at `f`. */
-function vpendField(v: bigint, f: FieldRef): number {
-  return fieldOfPair(lo32(v), hi32(v), f.lsb, f.width);
-}
 
 /** Polls of Dirty before a wait gives up and returns what it read (Dirty still 1). */
 const DIRTY_POLLS = 100_000;
@@ -50,7 +45,7 @@ export function* waitVpendClean(frame: number, polls?: DirtyPolls): Program<bigi
   for (let i = 0; ; i++) {
     const v: bigint = yield ldr(frame + GICR_VLPI.VPENDBASER, 8, RT);
     polls?.values?.push(v);
-    if (vpendField(v, VPEND_DIRTY) === 0 || i >= DIRTY_POLLS) return v;
+    if (fieldAt(v, VPEND_DIRTY) === 0 || i >= DIRTY_POLLS) return v;
     if (polls !== undefined) polls.dirtyPolls++;
     yield work(50);
   }
@@ -99,10 +94,10 @@ export function* makeNonResident(frame: number, polls?: DirtyPolls): Program<big
 
 /** GICR_VPENDBASER.PendingLast of a value read after the vPE left: a vLPI is pending (and, for v4.0, enabled). */
 export function vpendPendingLast(v: bigint): boolean {
-  return vpendField(v, VPEND_PENDING_LAST) === 1;
+  return fieldAt(v, VPEND_PENDING_LAST) === 1;
 }
 
 /** GICR_VPENDBASER.IDAI of a value read after the vPE left (to write back at the next `makeResident`). */
 export function vpendIdai(v: bigint): number {
-  return vpendField(v, VPEND_IDAI);
+  return fieldAt(v, VPEND_IDAI);
 }

@@ -75,7 +75,7 @@
  * a Valid = 1 write naming no valid vPE table entry (or with GICR_VPROPBASER.Valid = 0) is
  * ignored; GICR_VPROPBASER.Z is a hint with no effect.
  */
-import { fieldOfPair, hi32, lo32, toBig, type FieldRef } from '../core/bits.js';
+import { fieldAt, lo32, toBig } from '../core/bits.js';
 import type { AccessAttrs } from '../core/bus.js';
 import { SimEvent } from '../core/events.js';
 import type { Machine } from '../core/machine.js';
@@ -130,11 +130,6 @@ const VPEND41_DB = GICR_VPENDBASER_V41.field('DB');
 const VPROP_STORED = GICR_VPROPBASER.mask('IDbits') | GICR_VPROPBASER.mask('InnerCache') | GICR_VPROPBASER.mask('Shareability') | GICR_VPROPBASER.mask('PA') | GICR_VPROPBASER.mask('OuterCache');
 const VPROP_PA = GICR_VPROPBASER.field('PA');
 const VPROP_IDBITS = GICR_VPROPBASER.field('IDbits');
-
-/** One field of a 64-bit register value. */
-function fieldOf(v: bigint, f: FieldRef): number {
-  return fieldOfPair(lo32(v), hi32(v), f.lsb, f.width);
-}
 
 export class VlpiFrame implements VlpiSource {
   readonly block: RegisterBlock;
@@ -380,9 +375,9 @@ export class VlpiFrame implements VlpiSource {
   /** GICR_VPENDBASER write in the GICv4.1 layout (IHI 0069, GICR_VPENDBASER). */
   private writeVpendbaserV41(v: bigint): void {
     const fields = v & VPEND41_STORED;
-    const vpeid = fieldOf(v, VPEND41_VPEID);
-    const pendingLast = fieldOf(v, VPEND41_PENDING_LAST);
-    const valid = fieldOf(v, VPEND41_VALID) === 1;
+    const vpeid = fieldAt(v, VPEND41_VPEID);
+    const pendingLast = fieldAt(v, VPEND41_PENDING_LAST);
+    const valid = fieldAt(v, VPEND41_VALID) === 1;
     if (this.valid && valid) {
       if (fields !== this.vpendbaser) this.ignored('GICR_VPENDBASER fields changed while Valid = 1', v);
       return;
@@ -394,7 +389,7 @@ export class VlpiFrame implements VlpiSource {
     }
     if (!valid) {
       // DB is treated as 0 when PendingLast is written 1 (IHI 0069, GICR_VPENDBASER.DB).
-      this.dbRequested = fieldOf(v, VPEND41_DB) === 1 && pendingLast === 0;
+      this.dbRequested = fieldAt(v, VPEND41_DB) === 1 && pendingLast === 0;
       this.residency?.set(this.vpeid, -1);
       this.deschedule();
       return;
@@ -405,7 +400,7 @@ export class VlpiFrame implements VlpiSource {
     this.vpendbaser = fields;
     this.vpeid = vpeid;
     this.vconf = t.vconf;
-    this.vgrp1En = fieldOf(v, VPEND41_VGRP1EN) === 1;
+    this.vgrp1En = fieldAt(v, VPEND41_VGRP1EN) === 1;
     this.doorbells!.disarm(vpeid);
     this.residency?.set(vpeid, this.index);
     this.schedule(t.vpt, t.vconf, Math.min(t.vptSize + 1, this.cfg.idBits));
@@ -416,19 +411,19 @@ export class VlpiFrame implements VlpiSource {
     if (this.dirty) return this.ignored('GICR_VPENDBASER write while Dirty = 1', v);
     if (this.v41) return this.writeVpendbaserV41(v);
     const fields = v & VPEND_STORED;
-    const valid = fieldOf(v, VPEND_VALID) === 1;
+    const valid = fieldAt(v, VPEND_VALID) === 1;
     if (this.valid && valid) {
       if (fields !== this.vpendbaser) this.ignored('GICR_VPENDBASER fields changed while Valid = 1', v);
       return;
     }
     this.vpendbaser = fields;
     if (!this.valid && !valid) {
-      this.pendingLast = fieldOf(v, VPEND_PENDING_LAST);
+      this.pendingLast = fieldAt(v, VPEND_PENDING_LAST);
       return;
     }
     if (valid) {
       const prop = this.vpropbaser;
-      this.schedule(fieldOf(v, VPEND_PA) * 0x10000, fieldOf(prop, VPROP_PA) * 0x1000, Math.min(fieldOf(prop, VPROP_IDBITS) + 1, this.cfg.idBits));
+      this.schedule(fieldAt(v, VPEND_PA) * 0x10000, fieldAt(prop, VPROP_PA) * 0x1000, Math.min(fieldAt(prop, VPROP_IDBITS) + 1, this.cfg.idBits));
     } else this.deschedule();
   }
 

@@ -8,7 +8,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { str } from '../../core/ops.js';
 import { DeviceEntry, iteDoorbell, iteIcid, iteIntid, iteKind, iteVpeid } from '../../gic/its/cache.js';
-import { ItsCmd } from '../../gic/its/commands.js';
+import { ItsCmd, type CommandWords } from '../../gic/its/commands.js';
 import { GITS } from '../../gic/its/its-registers.js';
 import { baserValue } from '../../drivers/its.js';
 import { DEV_TABLE, ITT_AREA, layout, makeRig, rigDriver, run, type ItsRig } from '../helpers/its-rig.js';
@@ -20,19 +20,25 @@ const MAP_EVENT = [
   ItsCmd.MAPTI({ DeviceID: 1, EventID: 2, pINTID: 8200, ICID: 0 }),
 ];
 
+/** A rig whose ITS has MAP_EVENT (then `more`) done, and its driver. */
+function mappedRig(...more: CommandWords[]): { rig: ItsRig; d: ReturnType<typeof rigDriver> } {
+  const rig = makeRig();
+  const d = rigDriver(rig);
+  run(rig, function* () {
+    yield* d.init(layout());
+    yield* d.submit(...MAP_EVENT, ...more);
+  });
+  return { rig, d };
+}
+
 function msi(rig: ItsRig, deviceId: number, eventId: number): void {
   rig.m.bus.write(rig.base + GITS.TRANSLATER, 4, eventId, { requester: 'device', id: deviceId });
   rig.m.runFor(1000);
 }
 
 test('a mapped ITE rewritten by software is not seen while cached; rewriting GITS_BASER drops the cache and the ITS reads memory again', (t) => {
-  const rig = makeRig();
-  const d = rigDriver(rig);
+  const { rig } = mappedRig();
   run(rig, function* () {
-    yield* d.init(layout());
-    yield* d.submit(
-      ...MAP_EVENT,
-    );
     // Software scribbles the ITE (UNPREDICTABLE): INTID 8201.
     yield str(ITT_AREA + 2 * 12, 1 + 2 + 8201 * 4, 4);
   });
@@ -49,29 +55,14 @@ test('a mapped ITE rewritten by software is not seen while cached; rewriting GIT
 });
 
 test('MAPD remapping a device to a new ITT drops its cached ITEs', (t) => {
-  const rig = makeRig();
-  const d = rigDriver(rig);
-  run(rig, function* () {
-    yield* d.init(layout());
-    yield* d.submit(
-      ...MAP_EVENT,
-      ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA + 0x1000, V: 1 }),
-    );
-  });
+  const { rig } = mappedRig(ItsCmd.MAPD({ DeviceID: 1, Size: 3, ITT_addr: ITT_AREA + 0x1000, V: 1 }));
   msi(rig, 1, 2);
   t.deepEqual(rig.lpis.at(0), []);
   t.is(rig.its.translator.lastError, 0x010307);
 });
 
 test('after MSIs from a device, MAPD V = 0 and a MAPD to a new ITT are seen by the next MSI (the last-device memo is dropped)', (t) => {
-  const rig = makeRig();
-  const d = rigDriver(rig);
-  run(rig, function* () {
-    yield* d.init(layout());
-    yield* d.submit(
-      ...MAP_EVENT,
-    );
-  });
+  const { rig, d } = mappedRig();
   msi(rig, 1, 2);
   msi(rig, 1, 2);
   t.deepEqual(rig.lpis.at(0), [8200]);
