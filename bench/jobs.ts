@@ -3,7 +3,7 @@
  * in a fresh child process (`bench/run.ts --job '<json>'`), where the JIT has seen nothing else
  * and the heap holds nothing else (the full run isolates every job that way).
  */
-import { benchHypercalls, benchOps, type BenchRow } from './core-bench.js';
+import { benchHypercalls, benchOps, benchProtocol, type BenchRow } from './core-bench.js';
 import { runDefault, type DefaultResult } from './default-bench.js';
 import { runIts, type ItsFeed, type ItsResult } from './its-bench.js';
 import { runLocks, type LockResult } from './lock-bench.js';
@@ -41,7 +41,7 @@ export function runJob(job: Job, around?: (measure: () => void) => void): JobRes
     case 'core': {
       const rows: BenchRow[] = [];
       const measure = (): void => {
-        rows.push(benchOps(job.ops), benchHypercalls(job.calls));
+        rows.push(benchOps(job.ops), ...benchProtocol(job.ops), benchHypercalls(job.calls));
       };
       if (around !== undefined) around(measure);
       else measure();
