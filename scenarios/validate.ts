@@ -74,6 +74,13 @@ function str(o: Obj, key: string, field: string, dflt?: string): string {
   return v;
 }
 
+/** The free-text summary: optional (empty when absent), but a string when given. */
+function summary(o: Obj): string {
+  const v = o.summary ?? '';
+  if (typeof v !== 'string') throw new ScenarioError('summary', 'a string', o.summary);
+  return v;
+}
+
 function bool(o: Obj, key: string, field: string, dflt: boolean): boolean {
   const v = o[key] ?? dflt;
   if (typeof v !== 'boolean') throw new ScenarioError(field, 'true or false', o[key]);
@@ -83,13 +90,21 @@ function bool(o: Obj, key: string, field: string, dflt: boolean): boolean {
 function arr(o: Obj, key: string, field: string, dflt?: unknown[]): unknown[] {
   const v = o[key] ?? dflt;
   if (!Array.isArray(v)) throw new ScenarioError(field, 'an array', o[key]);
-  return v;
+  // A sparse array (a scenario built in code: `[a, , b]`, or an element deleted) has holes that
+  // `map` would skip, leaving them in the result: each hole becomes `undefined`, which its
+  // element's check names (`devices[1]: an object`).
+  return Array.from(v as unknown[]);
 }
 
 const KNOWN_TOP = ['name', 'summary', 'cores', 'clockMHz', 'gicVersion', 'listRegs', 'lpiIdBits', 'vpeIdBits', 'costProfile', 'path', 'policy', 'sliceUs', 'wfi', 'waitDirtyOnEntry', 'vmovpLock', 'vptParseWait', 'residency', 'opportunisticWfi', 'itsCount', 'itsVmovp', 'vms', 'devices', 'interference', 'durationUs', 'seed', 'record'];
 
 function noUnknown(o: Obj, known: readonly string[], prefix: string): void {
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new ScenarioError(`${prefix}${k}`, `no such field (known: ${known.join(', ')})`, o[k]);
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    // A key that is no identifier ('', 'a b', '1') is quoted, so the message still names it.
+    const field = /^[A-Za-z_$][\w$]*$/.test(k) ? `${prefix}${k}` : `${prefix.replace(/\.$/, '')}[${JSON.stringify(k)}]`;
+    throw new ScenarioError(field, `no such field (known: ${known.join(', ')})`, o[k]);
+  }
 }
 
 function traffic(v: unknown, field: string): TrafficPattern {
@@ -272,7 +287,7 @@ export function validateScenario(input: unknown): Scenario {
   const itsCount = int(o, 'itsCount', 'itsCount', 1, 4, 1);
   const s: Scenario = {
     name: str(o, 'name', 'name'),
-    summary: typeof o.summary === 'string' ? o.summary : '',
+    summary: summary(o),
     cores,
     clockMHz: num(o, 'clockMHz', 'clockMHz', 1, 10_000, d.clockMHz),
     gicVersion,

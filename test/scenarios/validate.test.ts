@@ -32,6 +32,9 @@ const bad: [string, unknown, RegExp][] = [
   ['a value nested 20,000 levels deep', { ...base, vms: [nest(20_000)] }, /^vms\[0\]: expected an object, got \[\[\[\[\.\.\.\]\]\]\]$/],
   ['a deep object where a string belongs', { ...base, vms: [{ name: 'a', vcpus: 1, kernel: 'device', path: nestObject(20_000) }] }, /^vms\[0\]\.path: expected one of "injected", "direct", "direct-v41", got \{"a":\{"a":/],
   ['300 vCPUs in 16 MiB', { ...base, vms: [{ name: 'a', vcpus: 300, kernel: 'device' }] }, /^vms\[0\]\.ramMiB: expected at least 21 \(300 vCPUs with device LPIs need that much/],
+  ['a hole in a scenario built in code', { ...base, devices: [base.devices[0], , base.devices[0]] }, /^devices\[1\]: expected an object, got nothing$/],
+  ['a summary that is no string', { ...base, summary: 64 }, /^summary: expected a string, got 64$/],
+  ['a null device', { ...base, devices: [base.devices[0], null] }, /^devices\[1\]: expected an object, got null$/],
   ['more VM RAM than the machine has', { ...base, vms: Array.from({ length: 113 }, (_, i) => ({ name: `v${i}`, vcpus: 1, kernel: 'idle' })), devices: [] }, /^vms: expected VMs whose RAM fits in 1792 MiB .*got "1808 MiB in all"$/],
 ];
 
