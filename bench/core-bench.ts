@@ -89,6 +89,7 @@ export function benchProtocol(n: number): BenchRow[] {
   };
   const rows = [
     run('op protocol: generator, top level', function* (): Program {
+      // threeOps' body written out, not `yield* threeOps()`: this row is the ops with no sub-program.
       for (;;) {
         yield nop();
         const v: number = yield mrs(TPIDR_EL1, 1);
